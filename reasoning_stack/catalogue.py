@@ -1,0 +1,225 @@
+"""The model and GPU catalogue: data, reviewed like code. Every figure carries its source.
+
+Architecture figures come from each model's ``config.json`` on Hugging Face (num_hidden_layers,
+num_key_value_heads, head_dim or hidden_size/num_attention_heads, vocab_size, tie_word_embeddings,
+max_position_embeddings; for DeepSeek-R1 kv_lora_rank and qk_rope_head_dim). Parameter counts are the
+model cards' figures. Weight sizes are derived from those counts by :func:`weights_gib`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+GIB = 1024**3
+MIB = 1024**2
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One reasoning model and the facts the planner and the vLLM service need about it."""
+
+    slug: str
+    name: str
+    family: str  # deepseek-r1-distill | qwq | qwen3 | deepseek-r1
+    strength: int  # higher = stronger reasoning; used by model: auto
+    params_b: float  # total parameters, billions
+    embed_params_b: float  # input embedding + (untied) lm_head parameters, billions; kept 16-bit by quantizers
+    layers: int
+    kv_heads: int
+    head_dim: int
+    hidden_size: int
+    native_context: int  # max_position_embeddings without rope scaling
+    repos: dict[str, str]  # quantization -> Hugging Face repo actually published
+    reasoning_parser: str
+    tool_call_parser: str | None = None
+    mla: tuple[int, int] | None = None  # (kv_lora_rank, qk_rope_head_dim) for MLA attention
+    sampling: dict[str, float | int] = field(default_factory=dict)
+    prompt_advice: str = ""
+    thinking_switch: bool = False  # Qwen3: thinking on/off per request via chat-template kwargs
+
+    def kv_bytes_per_token(self, dtype_bytes: int = 2) -> int:
+        """KV-cache bytes per token for the whole model (all layers, all KV heads)."""
+        if self.mla:
+            kv_lora_rank, rope_dim = self.mla
+            return self.layers * (kv_lora_rank + rope_dim) * dtype_bytes
+        return 2 * self.layers * self.kv_heads * self.head_dim * dtype_bytes
+
+
+# Bytes per parameter by weights format. 4-bit formats store group-128 scales and zero points
+# (AutoAWQ / GPTQ defaults): 0.5 B + 2 B scale / 128 + 0.5 B zero / 128 ~= 0.52 B per parameter.
+BYTES_PER_PARAM = {"bf16": 2.0, "fp8": 1.0, "awq": 0.52, "gptq": 0.52}
+
+
+def weights_gib(model: ModelSpec, quantization: str) -> float:
+    """GiB of weights as vLLM loads them: quantized layers at their format, embeddings kept 16-bit."""
+    body = (model.params_b - model.embed_params_b) * 1e9 * BYTES_PER_PARAM[quantization]
+    embed = model.embed_params_b * 1e9 * (1.0 if quantization == "fp8" and model.family == "deepseek-r1" else 2.0)
+    return (body + embed) / GIB
+
+
+_R1_SAMPLING = {"temperature": 0.6, "top_p": 0.95}  # DeepSeek-R1 model card, "Usage Recommendations"
+_R1_ADVICE = (
+    "No system prompt: put every instruction in the user turn. For maths, ask for the final answer "
+    "in \\boxed{}. Temperature 0.5-0.7 (0.6 recommended)."  # DeepSeek-R1 model card
+)
+_QWEN3_SAMPLING = {"temperature": 0.6, "top_p": 0.95, "top_k": 20, "min_p": 0.0}  # Qwen3 cards, thinking mode
+
+MODELS: dict[str, ModelSpec] = {
+    m.slug: m
+    for m in [
+        # Qwen2.5-Math-1.5B base: config.json layers 28, kv heads 2, hidden 1536 / 12 heads, vocab 151936, tied
+        ModelSpec(
+            "deepseek-r1-distill-qwen-1.5b", "DeepSeek-R1-Distill-Qwen-1.5B", "deepseek-r1-distill", 10,
+            1.78, 0.233, 28, 2, 128, 1536, 131072,
+            {"bf16": "deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B"},
+            "deepseek_r1", None, None, _R1_SAMPLING, _R1_ADVICE,
+        ),
+        # Qwen2.5-Math-7B base: layers 28, kv heads 4, hidden 3584 / 28 heads, vocab 152064, untied
+        ModelSpec(
+            "deepseek-r1-distill-qwen-7b", "DeepSeek-R1-Distill-Qwen-7B", "deepseek-r1-distill", 30,
+            7.62, 1.09, 28, 4, 128, 3584, 131072,
+            {"bf16": "deepseek-ai/DeepSeek-R1-Distill-Qwen-7B"},
+            "deepseek_r1", None, None, _R1_SAMPLING, _R1_ADVICE,
+        ),
+        # Llama-3.1-8B base: layers 32, kv heads 8, hidden 4096 / 32 heads, vocab 128256, untied
+        ModelSpec(
+            "deepseek-r1-distill-llama-8b", "DeepSeek-R1-Distill-Llama-8B", "deepseek-r1-distill", 28,
+            8.03, 1.05, 32, 8, 128, 4096, 131072,
+            {"bf16": "deepseek-ai/DeepSeek-R1-Distill-Llama-8B"},
+            "deepseek_r1", None, None, _R1_SAMPLING, _R1_ADVICE,
+        ),
+        # Qwen2.5-14B base: layers 48, kv heads 8, hidden 5120 / 40 heads, vocab 152064, untied
+        ModelSpec(
+            "deepseek-r1-distill-qwen-14b", "DeepSeek-R1-Distill-Qwen-14B", "deepseek-r1-distill", 50,
+            14.77, 1.557, 48, 8, 128, 5120, 131072,
+            {
+                "bf16": "deepseek-ai/DeepSeek-R1-Distill-Qwen-14B",
+                "awq": "casperhansen/deepseek-r1-distill-qwen-14b-awq",
+            },
+            "deepseek_r1", None, None, _R1_SAMPLING, _R1_ADVICE,
+        ),
+        # Qwen2.5-32B base: layers 64, kv heads 8, hidden 5120 / 40 heads, vocab 152064, untied.
+        # Note: deepseek-ai publishes no AWQ repo; the seed's "deepseek-ai/...-32B-AWQ" does not exist.
+        ModelSpec(
+            "deepseek-r1-distill-qwen-32b", "DeepSeek-R1-Distill-Qwen-32B", "deepseek-r1-distill", 70,
+            32.76, 1.557, 64, 8, 128, 5120, 131072,
+            {
+                "bf16": "deepseek-ai/DeepSeek-R1-Distill-Qwen-32B",
+                "fp8": "RedHatAI/DeepSeek-R1-Distill-Qwen-32B-FP8-dynamic",
+                "awq": "casperhansen/deepseek-r1-distill-qwen-32b-awq",
+            },
+            "deepseek_r1", None, None, _R1_SAMPLING, _R1_ADVICE,
+        ),
+        # Llama-3.3-70B-Instruct base: layers 80, kv heads 8, hidden 8192 / 64 heads, vocab 128256, untied
+        ModelSpec(
+            "deepseek-r1-distill-llama-70b", "DeepSeek-R1-Distill-Llama-70B", "deepseek-r1-distill", 80,
+            70.55, 2.1, 80, 8, 128, 8192, 131072,
+            {
+                "bf16": "deepseek-ai/DeepSeek-R1-Distill-Llama-70B",
+                "fp8": "RedHatAI/DeepSeek-R1-Distill-Llama-70B-FP8-dynamic",
+                "awq": "casperhansen/deepseek-r1-distill-llama-70b-awq",
+            },
+            "deepseek_r1", None, None, _R1_SAMPLING, _R1_ADVICE,
+        ),
+        # QwQ-32B config.json: layers 64, kv heads 8, hidden 5120 / 40 heads, vocab 152064,
+        # max_position_embeddings 40960 (131072 only with YaRN rope scaling).
+        ModelSpec(
+            "qwq-32b", "QwQ-32B", "qwq", 72,
+            32.76, 1.557, 64, 8, 128, 5120, 40960,
+            {"bf16": "Qwen/QwQ-32B", "awq": "Qwen/QwQ-32B-AWQ"},
+            # QwQ emits <think>...</think> like R1; vLLM's docs list deepseek_r1 for QwQ.
+            "deepseek_r1", "hermes", None,
+            {"temperature": 0.6, "top_p": 0.95, "top_k": 40, "min_p": 0.0},  # QwQ-32B card "Usage Guidelines"
+            "Sampling temperature 0.6, top_p 0.95, top_k 20-40; for maths ask for the answer in \\boxed{}.",
+        ),
+        # Qwen3-8B config.json: layers 36, kv heads 8, head_dim 128, hidden 4096, vocab 151936, untied,
+        # max_position_embeddings 40960 (32768 native context per the card).
+        ModelSpec(
+            "qwen3-8b", "Qwen3-8B", "qwen3", 40,
+            8.19, 1.245, 36, 8, 128, 4096, 40960,
+            {"bf16": "Qwen/Qwen3-8B", "fp8": "Qwen/Qwen3-8B-FP8", "awq": "Qwen/Qwen3-8B-AWQ"},
+            "qwen3", "hermes", None, _QWEN3_SAMPLING,
+            "Thinking is on by default; send enable_thinking=false in chat_template_kwargs for quick chat.",
+            True,
+        ),
+        # Qwen3-14B config.json: layers 40, kv heads 8, head_dim 128, hidden 5120, vocab 151936, untied
+        ModelSpec(
+            "qwen3-14b", "Qwen3-14B", "qwen3", 55,
+            14.77, 1.556, 40, 8, 128, 5120, 40960,
+            {"bf16": "Qwen/Qwen3-14B", "fp8": "Qwen/Qwen3-14B-FP8", "awq": "Qwen/Qwen3-14B-AWQ"},
+            "qwen3", "hermes", None, _QWEN3_SAMPLING,
+            "Thinking is on by default; send enable_thinking=false in chat_template_kwargs for quick chat.",
+            True,
+        ),
+        # Qwen3-32B config.json: layers 64, kv heads 8, head_dim 128, hidden 5120, vocab 151936, untied
+        ModelSpec(
+            "qwen3-32b", "Qwen3-32B", "qwen3", 71,
+            32.8, 1.556, 64, 8, 128, 5120, 40960,
+            {"bf16": "Qwen/Qwen3-32B", "fp8": "Qwen/Qwen3-32B-FP8", "awq": "Qwen/Qwen3-32B-AWQ"},
+            "qwen3", "hermes", None, _QWEN3_SAMPLING,
+            "Thinking is on by default; send enable_thinking=false in chat_template_kwargs for quick chat.",
+            True,
+        ),
+        # DeepSeek-R1 config.json: 61 layers, MLA kv_lora_rank 512 + qk_rope_head_dim 64 cached per token,
+        # hidden 7168, vocab 129280, max_position_embeddings 163840. 671B parameters (card), FP8 release.
+        ModelSpec(
+            "deepseek-r1", "DeepSeek-R1 (671B MoE)", "deepseek-r1", 100,
+            671.0, 1.85, 61, 1, 576, 7168, 163840,
+            {"fp8": "deepseek-ai/DeepSeek-R1"},
+            "deepseek_r1", None, (512, 64), _R1_SAMPLING, _R1_ADVICE,
+        ),
+    ]
+}
+
+
+@dataclass(frozen=True)
+class GpuSpec:
+    """One GPU model: its catalogue slug, the names nvidia-smi prints for it, and its memory."""
+
+    slug: str
+    name: str
+    memory_mib: int  # memory.total as nvidia-smi reports it
+    compute_cap: str
+    match: tuple[str, ...]  # substrings of nvidia-smi's name, lower case
+    fp8: bool  # native FP8 tensor cores (Ada, Hopper, Blackwell)
+
+
+# memory.total figures are nvidia-smi's (MiB); where not recorded from a real card they are the
+# marketing size in GiB less the ~0.5 GiB that nvidia-smi already hides on the same generation.
+GPUS: dict[str, GpuSpec] = {
+    g.slug: g
+    for g in [
+        GpuSpec("rtx-3090", "GeForce RTX 3090", 24576, "8.6", ("rtx 3090",), False),
+        GpuSpec("rtx-4090", "GeForce RTX 4090", 24564, "8.9", ("rtx 4090",), True),  # nvidia-smi, 550 driver
+        GpuSpec("rtx-5090", "GeForce RTX 5090", 32607, "12.0", ("rtx 5090",), True),
+        GpuSpec("rtx-4080", "GeForce RTX 4080 (16 GB class)", 16376, "8.9", ("rtx 4080", "rtx 4070 ti super"), True),
+        GpuSpec("rtx-8gb", "8 GB class (RTX 4060 / 3070 / 2080)", 8188, "8.6",
+                ("rtx 4060", "rtx 3070", "rtx 3060 ti", "rtx 2080"), False),
+        GpuSpec("a6000", "RTX A6000 48 GB", 49140, "8.6", ("rtx a6000",), False),
+        GpuSpec("l40s", "L40S 48 GB", 46068, "8.9", ("l40s",), True),
+        GpuSpec("a100-40", "A100 40 GB", 40960, "8.0", ("a100-sxm4-40gb", "a100-pcie-40gb", "a100 40gb"), False),
+        GpuSpec("a100-80", "A100 80 GB", 81920, "8.0", ("a100-sxm4-80gb", "a100 80gb", "a100-pcie-80gb"), False),
+        GpuSpec("h100", "H100 80 GB", 81559, "9.0", ("h100",), True),  # nvidia-smi: "NVIDIA H100 80GB HBM3"
+        GpuSpec("h200", "H200 141 GB", 143771, "9.0", ("h200",), True),
+    ]
+}
+
+
+def find_model(slug: str) -> ModelSpec:
+    """The catalogue entry for ``slug``; a KeyError names the closest slugs."""
+    if slug in MODELS:
+        return MODELS[slug]
+    import difflib
+
+    close = difflib.get_close_matches(slug, MODELS, n=3, cutoff=0.5)
+    hint = f" (did you mean {', '.join(close)}?)" if close else ""
+    raise KeyError(f"unknown model {slug!r}{hint}; known: {', '.join(MODELS)}")
+
+
+def match_gpu(nvidia_smi_name: str) -> GpuSpec | None:
+    """The catalogue GPU for a name printed by nvidia-smi, or None for a GPU the catalogue lacks."""
+    lowered = nvidia_smi_name.lower()
+    for gpu in GPUS.values():
+        if any(token in lowered for token in gpu.match):
+            return gpu
+    return None

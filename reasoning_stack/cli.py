@@ -1,0 +1,174 @@
+"""``reasoning-stack``: check settings, show serving plans and the settings reference, without touching hosts.
+
+    reasoning-stack check inventories/home.py
+    reasoning-stack plan inventories/home.py
+    reasoning-stack plan --gpu rtx-4090 --count 2 --model qwq-32b --context 32768 --json
+    reasoning-stack settings
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from reasoning_stack.catalogue import GPUS, MODELS
+from reasoning_stack.gpus import Gpu, gpus_from_profile
+from reasoning_stack.plan import PlanRequest, ServingPlan, make_plan, plan_summary_row, request_from_settings
+from reasoning_stack.settings import group_data_all_py, settings_reference_markdown
+from reasoning_stack.validation import SettingsInvalid
+
+EXIT_INVALID = 2
+EXIT_DOES_NOT_FIT = 3
+
+
+def _load_settings(inventory_path: str):
+    from reasoning_stack.inventory import load_inventory, validate_inventory
+
+    return validate_inventory(load_inventory(inventory_path))
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Validate every host's settings; connects to nothing."""
+    try:
+        settings = _load_settings(args.inventory)
+    except SettingsInvalid as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_INVALID
+    except FileNotFoundError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_INVALID
+    print(f"{len(settings)} host(s) checked, settings valid: {', '.join(settings)}")
+    return 0
+
+
+def _table(rows: list[list[str]]) -> str:
+    header = ["host", "model", "quant", "TPxPP", "context", "KV tokens", "full-ctx reqs", "fits"]
+    rows = [header, *rows]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows)
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    """Print the serving plan of every host of an inventory, or of a what-if GPU setup."""
+    if args.inventory:
+        return _plan_inventory(args)
+    if not args.gpu and not args.vram_gib:
+        print("plan needs an inventory or --gpu SLUG (or --vram-gib N for an unknown GPU)", file=sys.stderr)
+        return EXIT_INVALID
+    if args.gpu:
+        gpus = gpus_from_profile(args.gpu, args.count)
+    else:
+        gpus = [Gpu(i, f"GPU with {args.vram_gib:g} GiB", int(args.vram_gib * 1024)) for i in range(args.count)]
+    req = PlanRequest(
+        gpus=tuple(gpus),
+        model=args.model,
+        quantization=args.quantization,
+        max_model_len=args.context,
+        gpu_memory_utilization=args.gpu_memory_utilization,
+        kv_cache_dtype=args.kv_cache_dtype,
+        enforce_eager=args.enforce_eager,
+        tensor_parallel_size=args.tensor_parallel_size,
+        nodes=args.nodes,
+    )
+    plan = make_plan(req)
+    if args.json:
+        print(json.dumps(plan.to_json(), indent=2))
+    else:
+        _print_plan(plan)
+    return 0 if plan.fits else EXIT_DOES_NOT_FIT
+
+
+def _print_plan(plan: ServingPlan) -> None:
+    print(("FITS: " if plan.fits else "DOES NOT FIT: ") + plan.reason)
+    if plan.fits:
+        print(f"  weights {plan.weights_gib_per_gpu:.1f} GiB/GPU, runtime reserve {plan.reserve_gib_per_gpu:.1f} "
+              f"GiB/GPU, KV cache {plan.kv_cache_gib_per_gpu:.1f} GiB/GPU = {plan.kv_cache_tokens} tokens, "
+              f"{plan.max_concurrent_full_context:.1f} full-context requests at once")
+        print("  vllm serve " + " ".join(plan.vllm_args))
+    for tip in plan.suggestions:
+        print(f"  instead: {tip}")
+
+
+def _plan_inventory(args: argparse.Namespace) -> int:
+    try:
+        settings = _load_settings(args.inventory)
+    except (SettingsInvalid, FileNotFoundError) as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_INVALID
+    rows, plans, worst = [], {}, 0
+    for host, host_settings in settings.items():
+        if host_settings.gpu_profile is None:
+            rows.append([host, host_settings.model, "-", "-", "-", "-", "-", "at deploy (GPUs from nvidia-smi)"])
+            continue
+        gpus = gpus_from_profile(host_settings.gpu_profile, host_settings.gpu_count or 1)
+        plan = make_plan(request_from_settings(host_settings, gpus))
+        plans[host] = plan
+        rows.append(plan_summary_row(host, plan))
+        worst = worst if plan.fits else EXIT_DOES_NOT_FIT
+    if args.json:
+        print(json.dumps({h: p.to_json() for h, p in plans.items()}, indent=2))
+        return worst
+    print(_table(rows))
+    for host, plan in plans.items():
+        if not plan.fits:
+            print(f"\n{host}: {plan.reason}")
+            for tip in plan.suggestions:
+                print(f"  instead: {tip}")
+    return worst
+
+
+def cmd_settings(args: argparse.Namespace) -> int:
+    """Print the settings reference (Markdown), or the generated group_data/all.py."""
+    print(group_data_all_py() if args.group_data else settings_reference_markdown(), end="")
+    return 0
+
+
+def _bool(text: str) -> bool:
+    if text.lower() in ("1", "true", "yes", "on"):
+        return True
+    if text.lower() in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError("expected true or false")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="reasoning-stack", description=__doc__.splitlines()[0],
+                                     allow_abbrev=False)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    check = sub.add_parser("check", help="validate every host's settings without connecting", allow_abbrev=False)
+    check.add_argument("inventory")
+    check.set_defaults(func=cmd_check)
+
+    plan = sub.add_parser("plan", help="show serving plans (no host is changed)", allow_abbrev=False)
+    plan.add_argument("inventory", nargs="?")
+    plan.add_argument("--gpu", choices=sorted(GPUS), help="GPU slug for a what-if plan")
+    plan.add_argument("--vram-gib", type=float, help="memory of a GPU the catalogue lacks")
+    plan.add_argument("--count", type=int, default=1, help="GPUs per node")
+    plan.add_argument("--nodes", type=int, default=1, help="nodes (pipeline parallel across them)")
+    plan.add_argument("--model", default="auto", choices=["auto", *MODELS])
+    plan.add_argument("--context", type=int, help="wanted max_model_len")
+    plan.add_argument("--quantization", default="auto", choices=["auto", "bf16", "fp8", "awq", "gptq"])
+    plan.add_argument("--gpu-memory-utilization", type=float, default=0.90)
+    plan.add_argument("--kv-cache-dtype", default="auto", choices=["auto", "fp8"])
+    plan.add_argument("--enforce-eager", type=_bool, default=None)
+    plan.add_argument("--tensor-parallel-size", type=int)
+    plan.add_argument("--json", action="store_true", help="machine-readable output")
+    plan.set_defaults(func=cmd_plan)
+
+    ref = sub.add_parser("settings", help="print the settings reference", allow_abbrev=False)
+    ref.add_argument("--group-data", action="store_true", help="print group_data/all.py instead")
+    ref.set_defaults(func=cmd_settings)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``reasoning-stack`` command."""
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,85 @@
+"""What a pyinfra deploy file needs about the host it runs for: settings, OS, GPUs and serving plan.
+
+The first call validates *every* host of the inventory, so one bad host stops the run before any
+operation is added for any host. Errors are raised as PyinfraError naming the host.
+"""
+
+from __future__ import annotations
+
+from pyinfra import host
+from pyinfra.api.exceptions import PyinfraError
+from pyinfra.context import ctx_inventory
+from pyinfra.facts.server import LinuxDistribution
+
+from reasoning_stack.facts import NvidiaGpus
+from reasoning_stack.gpus import Gpu, gpus_from_profile
+from reasoning_stack.inventory import validate_inventory
+from reasoning_stack.plan import ServingPlan, make_plan, request_from_settings
+from reasoning_stack.settings import StackSettings
+from reasoning_stack.validation import SettingsInvalid
+
+SUPPORTED_OS = {("debian", "12"), ("ubuntu", "22.04"), ("ubuntu", "24.04")}
+
+_settings_cache: dict[int, dict[str, StackSettings]] = {}
+_plan_cache: dict[tuple[int, str], tuple[ServingPlan, list[Gpu]]] = {}
+
+
+def host_settings() -> StackSettings:
+    """Validated settings of the current pyinfra host (raises a clear error for any bad host)."""
+    inventory = ctx_inventory.get()
+    key = id(inventory)
+    if key not in _settings_cache:
+        try:
+            _settings_cache[key] = validate_inventory(inventory)
+        except SettingsInvalid as exc:
+            raise PyinfraError(str(exc)) from None
+    return _settings_cache[key][host.name]
+
+
+def check_os() -> tuple[str, str]:
+    """(distribution id, version) of the host; unsupported systems are refused with a clear message."""
+    dist = host.get_fact(LinuxDistribution)
+    meta = dist.get("release_meta") or {}
+    os_id = (meta.get("ID") or dist.get("name") or "unknown").lower()
+    version = meta.get("VERSION_ID") or str(dist.get("major") or "")
+    if (os_id, version) not in SUPPORTED_OS:
+        supported = ", ".join(f"{n.capitalize()} {v}" for n, v in sorted(SUPPORTED_OS))
+        raise PyinfraError(f"host {host.name!r}: {meta.get('PRETTY_NAME') or os_id + ' ' + version} is not "
+                           f"supported; reasoning-stack deploys to {supported}")
+    return os_id, version
+
+
+def host_gpus(settings: StackSettings) -> list[Gpu]:
+    """The host's GPUs: nvidia-smi's report, or the declared gpu_profile; a disagreement is an error."""
+    fact = host.get_fact(NvidiaGpus)
+    reported: list[Gpu] = list(fact["gpus"]) if fact else []
+    if settings.gpu_profile is None:
+        if fact and fact["error"]:
+            raise PyinfraError(f"host {host.name!r}: nvidia-smi failed: {fact['error']}")
+        return reported
+    declared = gpus_from_profile(settings.gpu_profile, settings.gpu_count or max(1, len(reported)))
+    if reported:
+        slugs = {g.slug for g in reported}
+        if slugs != {settings.gpu_profile} or (settings.gpu_count and settings.gpu_count != len(reported)):
+            seen = ", ".join(f"{g.index}: {g.name} ({g.memory_mib} MiB)" for g in reported)
+            raise PyinfraError(
+                f"host {host.name!r}: gpu_profile {settings.gpu_profile!r} x{settings.gpu_count or len(reported)} "
+                f"disagrees with nvidia-smi, which reports {len(reported)} GPU(s): {seen}; fix or remove "
+                f"gpu_profile/gpu_count"
+            )
+        return reported
+    return declared
+
+
+def host_plan() -> tuple[ServingPlan, list[Gpu]]:
+    """The serving plan of the current host; a plan that does not fit stops the run with its numbers."""
+    key = (id(ctx_inventory.get()), host.name)
+    if key not in _plan_cache:
+        settings = host_settings()
+        gpus = host_gpus(settings)
+        plan = make_plan(request_from_settings(settings, gpus))
+        if not plan.fits:
+            tips = "".join(f"\n  - {s}" for s in plan.suggestions)
+            raise PyinfraError(f"host {host.name!r}: {plan.reason}" + (f"\n  what would fit:{tips}" if tips else ""))
+        _plan_cache[key] = (plan, gpus)
+    return _plan_cache[key]

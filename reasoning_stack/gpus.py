@@ -1,0 +1,61 @@
+"""The GPUs of a host: parsed from nvidia-smi's CSV, or built from a declared profile."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from reasoning_stack.catalogue import GPUS, match_gpu
+
+NVIDIA_SMI_QUERY = (
+    "nvidia-smi --query-gpu=index,name,memory.total,uuid,driver_version,compute_cap,pci.bus_id "
+    "--format=csv,noheader,nounits"
+)
+
+
+@dataclass(frozen=True)
+class Gpu:
+    """One GPU as nvidia-smi reports it (or as a declared profile describes it)."""
+
+    index: int
+    name: str
+    memory_mib: int
+    uuid: str = ""
+    driver_version: str = ""
+    compute_cap: str = ""
+    pci_bus_id: str = ""
+
+    @property
+    def slug(self) -> str | None:
+        """Catalogue slug, or None for a GPU the catalogue does not know."""
+        spec = match_gpu(self.name)
+        return spec.slug if spec else None
+
+
+class GpuQueryError(ValueError):
+    """nvidia-smi printed something that is not its GPU CSV (for example an NVML error)."""
+
+
+def parse_nvidia_smi_csv(text: str) -> list[Gpu]:
+    """Parse ``nvidia-smi --query-gpu=... --format=csv,noheader,nounits`` output.
+
+    >>> line = "0, NVIDIA GeForce RTX 4090, 24564, GPU-1, 550.127.05, 8.9, 00000000:01:00.0"
+    >>> parse_nvidia_smi_csv(line)[0].memory_mib
+    24564
+    """
+    gpus: list[Gpu] = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        fields = [f.strip() for f in line.split(",")]
+        if len(fields) < 3 or not fields[0].isdigit() or not fields[2].isdigit():
+            raise GpuQueryError(f"unexpected nvidia-smi output: {line.strip()!r}")
+        fields += [""] * (7 - len(fields))
+        compute_cap = "" if fields[5] in ("[N/A]", "N/A") else fields[5]
+        gpus.append(Gpu(int(fields[0]), fields[1], int(fields[2]), fields[3], fields[4], compute_cap, fields[6]))
+    return gpus
+
+
+def gpus_from_profile(profile: str, count: int = 1) -> list[Gpu]:
+    """GPUs described by a catalogue slug (``rtx-4090``) and a count."""
+    spec = GPUS[profile]
+    return [Gpu(i, f"NVIDIA {spec.name}", spec.memory_mib, compute_cap=spec.compute_cap) for i in range(count)]

@@ -1,0 +1,245 @@
+"""Every setting a user can put in an inventory or in ``group_data/``: type, default and one line of help.
+
+This module is the single place a setting is *defined* and *validated*. ``docs/settings.md`` is generated
+from it (``reasoning-stack settings``). Planning lives in :mod:`reasoning_stack.plan`, rendering in
+:mod:`reasoning_stack.render`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import re
+import textwrap
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from reasoning_stack.catalogue import GPUS, MODELS
+
+# Image tags are pinned: a re-deploy never moves to a new upstream release by surprise.
+DEFAULT_VLLM_IMAGE = "vllm/vllm-openai:v0.17.1"
+DEFAULT_OPENWEBUI_IMAGE = "ghcr.io/open-webui/open-webui:v0.12.4"
+
+_IMAGE_RE = re.compile(r"^[a-z0-9][a-z0-9._/:@-]*$")
+_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,40}$")
+
+
+class StackSettings(BaseModel):
+    """The validated settings of one host (inventory data merged with its groups' ``group_data``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+    # --- hardware ---------------------------------------------------------------------------------------
+    gpu_profile: str | None = Field(
+        None,
+        description="GPU slug (rtx-4090, h100, ...) to plan with before nvidia-smi works; "
+        "None = read the GPUs from the host.",
+    )
+    gpu_count: int | None = Field(
+        None, ge=1, le=16, description="GPUs per host for gpu_profile; None = every GPU the host reports."
+    )
+
+    # --- model and serving plan -------------------------------------------------------------------------
+    model: str = Field(
+        "auto",
+        description="Catalogue slug (deepseek-r1-distill-qwen-32b, qwq-32b, ...) or 'auto' for the "
+        "strongest reasoning model that fits.",
+    )
+    quantization: Literal["auto", "bf16", "fp8", "awq", "gptq"] = Field(
+        "auto", description="Weights format; 'auto' picks the best one that fits the GPUs."
+    )
+    max_model_len: int | None = Field(
+        None, ge=1024, description="Context length in tokens; None = the longest that fits (at least min_context)."
+    )
+    min_context: int = Field(
+        16384, ge=1024, description="Shortest context the planner accepts; reasoning traces need room."
+    )
+    gpu_memory_utilization: float = Field(
+        0.90, gt=0.3, le=0.98, description="Share of each GPU's memory vLLM may use (vLLM's own flag)."
+    )
+    kv_cache_dtype: Literal["auto", "fp8"] = Field(
+        "auto", description="KV-cache dtype; 'auto' uses the model dtype and falls back to fp8 only if needed."
+    )
+    enforce_eager: bool | None = Field(
+        None, description="Skip CUDA graphs; None = only when the planner needs the memory."
+    )
+    tensor_parallel_size: int | None = Field(
+        None, ge=1, le=16, description="GPUs one model is split across; None = the fewest that fit."
+    )
+    served_model_name: str | None = Field(
+        None, description="Model name clients send; None = the catalogue slug."
+    )
+    enable_prefix_caching: bool = Field(True, description="vLLM automatic prefix caching.")
+    enable_chunked_prefill: bool = Field(True, description="vLLM chunked prefill.")
+    vllm_extra_args: list[str] = Field(
+        [], description="Extra `vllm serve` arguments, full flag names only (checked before deploy)."
+    )
+
+    # --- vLLM service -----------------------------------------------------------------------------------
+    vllm_image: str = Field(DEFAULT_VLLM_IMAGE, description="vLLM OpenAI-server image, pinned by tag.")
+    vllm_port: int = Field(8000, ge=1, le=65535, description="Port of the OpenAI-compatible API.")
+    vllm_listen: str = Field(
+        "127.0.0.1",
+        description="Address vLLM binds to; /health and /metrics are never behind the API key, "
+        "so keep it local unless the network is trusted.",
+    )
+    vllm_api_key: SecretStr | None = Field(
+        None, description="API key for /v1/* (kept in a 0600 env file, never in the unit)."
+    )
+    hf_token: SecretStr | None = Field(
+        None, description="Hugging Face token for gated models (kept in a 0600 env file)."
+    )
+    health_timeout: int = Field(
+        1800, ge=10, description="Seconds to wait for vLLM to answer /health after a (re)start."
+    )
+
+    # --- Open WebUI -------------------------------------------------------------------------------------
+    openwebui_enabled: bool = Field(True, description="Deploy Open WebUI in front of vLLM.")
+    openwebui_image: str = Field(DEFAULT_OPENWEBUI_IMAGE, description="Open WebUI image, pinned by tag.")
+    openwebui_port: int = Field(3000, ge=1, le=65535, description="Port of the Open WebUI web interface.")
+    openwebui_listen: str = Field("0.0.0.0", description="Address Open WebUI binds to.")
+    openwebui_signup: Literal["closed", "pending", "open"] = Field(
+        "pending",
+        description="Sign-up policy: closed, pending (an admin approves) or open. The first account is admin.",
+    )
+    openwebui_secret_key: SecretStr | None = Field(
+        None, description="Session signing key; None = generated once on the host and kept."
+    )
+
+    # --- host -------------------------------------------------------------------------------------------
+    data_dir: str = Field(
+        "/var/lib/reasoning-stack", description="Where model weights and Open WebUI data live on the host."
+    )
+    pull_images: bool = Field(
+        True, description="Pull missing images; False for air-gapped hosts with images loaded beforehand."
+    )
+    docker_daemon_options: dict[str, Any] = Field(
+        {}, description="Extra keys for /etc/docker/daemon.json (for example a storage-driver)."
+    )
+
+    @field_validator("model")
+    @classmethod
+    def _known_model(cls, value: str) -> str:
+        if value != "auto" and value not in MODELS:
+            close = difflib.get_close_matches(value, MODELS, n=1, cutoff=0.5)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise ValueError(f"unknown model; {hint}valid: 'auto', {', '.join(repr(m) for m in MODELS)}")
+        return value
+
+    @field_validator("gpu_profile")
+    @classmethod
+    def _known_gpu(cls, value: str | None) -> str | None:
+        if value is not None and value not in GPUS:
+            close = difflib.get_close_matches(value, GPUS, n=1, cutoff=0.5)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise ValueError(f"unknown GPU; {hint}valid: {', '.join(repr(g) for g in GPUS)}")
+        return value
+
+    @field_validator("vllm_image", "openwebui_image")
+    @classmethod
+    def _image_reference(cls, value: str) -> str:
+        if not _IMAGE_RE.match(value) or ":" not in value.rsplit("/", 1)[-1] and "@" not in value:
+            raise ValueError("must be an image reference pinned by tag or digest, like 'vllm/vllm-openai:v0.17.1'")
+        return value
+
+    @field_validator("vllm_listen", "openwebui_listen")
+    @classmethod
+    def _ip_address(cls, value: str) -> str:
+        try:
+            ipaddress.ip_address(value)
+        except ValueError:
+            raise ValueError("must be an IP address such as 127.0.0.1 or 0.0.0.0") from None
+        return value
+
+    @field_validator("served_model_name")
+    @classmethod
+    def _served_name(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$", value):
+            raise ValueError("must be letters, digits and . _ / - only")
+        return value
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, value: str) -> str:
+        if not value.startswith("/") or any(c in value for c in " '\"$`\\"):
+            raise ValueError("must be an absolute path without spaces or quotes")
+        return value.rstrip("/") or "/"
+
+    @field_validator("vllm_extra_args")
+    @classmethod
+    def _full_flags(cls, value: list[str]) -> list[str]:
+        for arg in value:
+            if arg.startswith("-") and not arg.startswith("--"):
+                raise ValueError(f"{arg!r}: use the full --flag-name, short flags are not accepted")
+        return value
+
+    @model_validator(mode="after")
+    def _ports_differ(self) -> StackSettings:
+        if self.openwebui_enabled and self.openwebui_port == self.vllm_port:
+            raise ValueError(
+                f"openwebui_port and vllm_port are both {self.vllm_port}; give Open WebUI another port (e.g. 3000)"
+            )
+        if self.gpu_count is not None and self.gpu_profile is None:
+            raise ValueError("gpu_count needs gpu_profile (the GPU model it counts)")
+        return self
+
+
+def setting_names() -> list[str]:
+    """All setting names, in definition order."""
+    return list(StackSettings.model_fields)
+
+
+def settings_reference_markdown() -> str:
+    """The settings reference page: every setting with its type, default and help line."""
+    lines = [
+        "# Settings reference",
+        "",
+        "Generated from `reasoning_stack/settings.py` by `reasoning-stack settings`; do not edit by hand.",
+        "Set any of these in `group_data/<group>.py` or on a host in the inventory.",
+        "",
+        "| setting | type | default | help |",
+        "| --- | --- | --- | --- |",
+    ]
+    for name, field in StackSettings.model_fields.items():
+        type_name = _type_name(field.annotation)
+        default = field.default
+        shown = "(none)" if default is None else repr(default)
+        lines.append(f"| `{name}` | {type_name} | `{shown}` | {field.description} |")
+    return "\n".join(lines) + "\n"
+
+
+# Secrets come from the environment of the machine that runs the deploy, never from a file in the repo.
+SECRET_ENV_VARS = {
+    "vllm_api_key": "REASONING_STACK_VLLM_API_KEY",
+    "hf_token": "HF_TOKEN",
+    "openwebui_secret_key": "REASONING_STACK_OPENWEBUI_SECRET_KEY",
+}
+
+
+def group_data_all_py() -> str:
+    """The text of ``group_data/all.py``: every setting with its default and help line."""
+    out = [
+        '"""Defaults for every host: each setting of the stack with its default and one line of help.',
+        "",
+        "Generated by `reasoning-stack settings --group-data` (a test keeps it in step with the schema);",
+        "change values here or in a group's own file. Secrets are read from the environment of the machine",
+        'you deploy from, never written here."""',
+        "",
+        "import os",
+        "",
+    ]
+    for name, field in StackSettings.model_fields.items():
+        out += ["# " + line for line in textwrap.wrap(field.description or "", 100)]
+        if name in SECRET_ENV_VARS:
+            out.append(f"{name} = os.environ.get({SECRET_ENV_VARS[name]!r})")
+        else:
+            out.append(f"{name} = {field.default!r}")
+        out.append("")
+    return "\n".join(out)
+
+
+def _type_name(annotation: Any) -> str:
+    text = str(annotation).replace("typing.", "").replace("pydantic.types.", "")
+    text = re.sub(r"<class '([\w.]+)'>", r"\1", text)
+    return text.replace("|", "\\|")

@@ -1,0 +1,132 @@
+"""Validate the data of every host of an inventory before any host is contacted.
+
+Host data mixes pyinfra's own keys (``ssh_user``, ``_sudo``, ...) with this stack's settings. pyinfra's keys
+pass through; every other key must be a setting. An error names the host, the key, the bad value and what
+would be valid (the closest setting name for a typo).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from reasoning_stack.settings import StackSettings, setting_names
+
+
+@dataclass(frozen=True)
+class SettingError:
+    """One problem with one key of one host."""
+
+    host: str
+    key: str
+    message: str
+    source: str = ""
+
+    def __str__(self) -> str:
+        where = f" (set in {self.source})" if self.source else ""
+        return f"host {self.host!r}: {self.key}{where}: {self.message}"
+
+
+class SettingsInvalid(Exception):
+    """Raised when one or more hosts have invalid settings; carries every error found."""
+
+    def __init__(self, errors: list[SettingError]):
+        self.errors = errors
+        super().__init__(format_errors(errors))
+
+
+def format_errors(errors: Iterable[SettingError]) -> str:
+    """A human message listing every error, one per line."""
+    errors = list(errors)
+    hosts = sorted({e.host for e in errors})
+    head = f"invalid settings for {len(hosts)} host(s): {', '.join(hosts)}; nothing was changed on any host"
+    return "\n".join([head, *(f"  - {e}" for e in errors)])
+
+
+def pyinfra_data_keys() -> set[str]:
+    """Keys pyinfra itself reads from host data: connector settings and global operation arguments."""
+    from pyinfra.api.arguments import all_global_arguments
+    from pyinfra.connectors import docker, dockerssh, local, ssh
+
+    keys: set[str] = {name for name, _ in all_global_arguments()}
+    for module in (ssh, local, docker, dockerssh):
+        keys.update(getattr(module, "connector_data_meta", {}).keys())
+        connector_classes = [v for v in vars(module).values() if isinstance(v, type) and hasattr(v, "data_meta")]
+        for cls in connector_classes:
+            keys.update(cls.data_meta.keys())
+    return keys
+
+
+def _closest(key: str, candidates: Iterable[str]) -> str | None:
+    matches = difflib.get_close_matches(key, list(candidates), n=1, cutoff=0.6)
+    return matches[0] if matches else None
+
+
+def _describe_value(value: Any) -> str:
+    if isinstance(value, str) and len(value) > 60:
+        return repr(value[:57] + "...")
+    return repr(value)
+
+
+def validate_host_data(host: str, data: Mapping[str, Any], sources: Mapping[str, str] | None = None) -> StackSettings:
+    """Validate one host's merged data; return its settings or raise :class:`SettingsInvalid`.
+
+    ``sources`` maps a key to where it was set (``group_data/all.py``) for friendlier messages.
+    """
+    sources = sources or {}
+    names = setting_names()
+    passthrough = pyinfra_data_keys()
+    errors: list[SettingError] = []
+    settings_data: dict[str, Any] = {}
+    for key, value in data.items():
+        if key in passthrough or key.startswith("__"):
+            continue
+        if key not in names:
+            suggestion = _closest(key, names) or _closest(key, passthrough)
+            hint = f"did you mean {suggestion!r}?" if suggestion else "see docs/settings.md for the valid names"
+            errors.append(SettingError(host, key, f"unknown setting; {hint}", sources.get(key, "")))
+            continue
+        settings_data[key] = value
+    try:
+        settings = StackSettings.model_validate(settings_data)
+    except ValidationError as exc:
+        for err in exc.errors():
+            key = ".".join(str(p) for p in err["loc"]) or "(settings)"
+            top = str(err["loc"][0]) if err["loc"] else ""
+            bad = f"got {_describe_value(err.get('input'))}; " if top and "input" in err else ""
+            if top in _secret_names():
+                bad = ""  # never echo a secret back
+            message = err["msg"].removeprefix("Value error, ")
+            errors.append(SettingError(host, key, f"{bad}{message}", sources.get(top, "")))
+        raise SettingsInvalid(errors) from None
+    if errors:
+        raise SettingsInvalid(errors)
+    return settings
+
+
+def _secret_names() -> set[str]:
+    from pydantic import SecretStr
+
+    return {
+        name
+        for name, field in StackSettings.model_fields.items()
+        if "SecretStr" in str(field.annotation) or field.annotation is SecretStr
+    }
+
+
+def validate_hosts(hosts: Iterable[tuple[str, Mapping[str, Any], Mapping[str, str]]]) -> dict[str, StackSettings]:
+    """Validate several hosts at once; every error of every host is collected before raising."""
+    result: dict[str, StackSettings] = {}
+    errors: list[SettingError] = []
+    for name, data, sources in hosts:
+        try:
+            result[name] = validate_host_data(name, data, sources)
+        except SettingsInvalid as exc:
+            errors.extend(exc.errors)
+    if errors:
+        raise SettingsInvalid(errors)
+    return result

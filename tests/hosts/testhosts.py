@@ -1,0 +1,224 @@
+"""Debian 12 test hosts in Docker (systemd + sshd), reached by the real pyinfra CLI over SSH on 127.0.0.1.
+
+Used by the end-to-end tests, ``scripts/demo`` and ``bench/deploy_time``. Only the GPU and the two upstream
+images are stood in for (tests/standins/); everything else on a test host is real Debian.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+TESTS = HERE.parent
+REPO = TESTS.parent
+STANDINS = TESTS / "standins"
+NVIDIA_SMI_FIXTURES = TESTS / "fixtures" / "nvidia-smi"
+CACHE = Path(os.environ.get("REASONING_STACK_TEST_CACHE",
+                            Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "reasoning-stack-tests"))
+LABEL = "reasoning-stack-testhost"
+
+# Docker inside a test host: no --privileged here; these capabilities are enough for systemd and dockerd.
+RUN_FLAGS = [
+    "--cap-add", "SYS_ADMIN", "--cap-add", "NET_ADMIN",
+    "--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined",
+    "--tmpfs", "/run", "--tmpfs", "/run/lock",
+    "-v", "/sys/fs/cgroup:/sys/fs/cgroup:ro",
+]
+
+
+def docker(*args: str, check: bool = True, capture: bool = True, input: bytes | None = None,
+           timeout: float | None = 600) -> subprocess.CompletedProcess:
+    """Run the docker CLI of the machine running the tests."""
+    return subprocess.run(["docker", *args], check=check, capture_output=capture, input=input, timeout=timeout)
+
+
+def docker_available() -> bool:
+    """True when a Docker engine answers."""
+    if not shutil.which("docker"):
+        return False
+    return subprocess.run(["docker", "info"], capture_output=True).returncode == 0
+
+
+def build_image() -> str:
+    """Build (or reuse, by recipe hash) the test-host image; returns its tag."""
+    out = subprocess.run(["bash", str(HERE / "image.sh")], check=True, capture_output=True, text=True,
+                         env={**os.environ, "REASONING_STACK_TEST_CACHE": str(CACHE)})
+    return out.stdout.strip().splitlines()[-1]
+
+
+def standin_rootfs(tag: str) -> Path:
+    """The root filesystem tarball the stand-in images are imported from."""
+    return CACHE / f"standin-rootfs-{tag.rsplit(':', 1)[1]}.tar"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def ssh_keypair(directory: Path) -> Path:
+    """An ed25519 key pair for the test run; returns the private key path."""
+    key = directory / "id_ed25519"
+    if not key.exists():
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    return key
+
+
+@dataclass
+class TestHost:
+    """One running test host."""
+
+    name: str
+    container: str
+    port: int
+    user: str
+    key: Path
+    gpu_profile: str = "rtx-4090x1"
+    extra_data: dict[str, object] = field(default_factory=dict)
+
+    def exec(self, *cmd: str, check: bool = True, input: bytes | None = None) -> subprocess.CompletedProcess:
+        """Run a command in the host as root (through the engine, not through the deploy's SSH)."""
+        return docker("exec", "-i", self.container, *cmd, check=check, input=input)
+
+    def sh(self, script: str, check: bool = True) -> str:
+        return self.exec("sh", "-c", script, check=check).stdout.decode()
+
+    def inventory_entry(self) -> tuple[str, dict[str, object]]:
+        data: dict[str, object] = {
+            "ssh_hostname": "127.0.0.1",
+            "ssh_port": self.port,
+            "ssh_user": self.user,
+            "ssh_key": str(self.key),
+            "ssh_strict_host_key_checking": "off",
+            "ssh_known_hosts_file": "/dev/null",
+        }
+        if self.user != "root":
+            data["_sudo"] = True
+        data.update(self.extra_data)
+        return self.name, data
+
+
+def start_host(image: str, name: str, key: Path, user: str = "root", gpu_profile: str = "rtx-4090x1") -> TestHost:
+    """Start a test host: systemd as PID 1, sshd on 127.0.0.1:<free port>, the stand-in GPU installed."""
+    container = f"rs-test-{name}-{uuid.uuid4().hex[:8]}"
+    port = free_port()
+    docker("run", "-d", "--name", container, "--hostname", name, "--label", LABEL, *RUN_FLAGS,
+           "-p", f"127.0.0.1:{port}:22", image)
+    host = TestHost(name, container, port, user, key, gpu_profile)
+    pub = key.with_suffix(".pub").read_bytes()
+    home = "/root" if user == "root" else f"/home/{user}"
+    host.exec("sh", "-c", f"mkdir -p {home}/.ssh && cat > {home}/.ssh/authorized_keys && "
+              f"chown -R {user}:{user} {home}/.ssh && chmod 700 {home}/.ssh && chmod 600 {home}/.ssh/authorized_keys",
+              input=pub)
+    install_standin_gpu(host, gpu_profile)
+    wait_for_ssh(host)
+    return host
+
+
+def install_standin_gpu(host: TestHost, profile: str) -> None:
+    """The hardware stand-in: nvidia-smi printing a recorded CSV, and the OCI hook that enables --gpus."""
+    host.exec("mkdir", "-p", "/usr/local/share/standin-nvidia-smi")
+    for fixture in NVIDIA_SMI_FIXTURES.glob("*.csv"):
+        host.exec("sh", "-c", f"cat > /usr/local/share/standin-nvidia-smi/{fixture.name}", input=fixture.read_bytes())
+    for tool in ("nvidia-smi", "nvidia-container-runtime-hook"):
+        host.exec("sh", "-c", f"cat > /usr/local/bin/{tool} && chmod 755 /usr/local/bin/{tool}",
+                  input=(STANDINS / tool).read_bytes())
+    host.exec("sh", "-c", "cat > /etc/standin-gpu-profile", input=profile.encode())
+
+
+def wait_for_ssh(host: TestHost, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = host.exec("systemctl", "is-active", "ssh", check=False).stdout.decode().strip()
+        if state == "active":
+            try:
+                with socket.create_connection(("127.0.0.1", host.port), timeout=2) as sock:
+                    if sock.recv(4).startswith(b"SSH-"):
+                        return
+            except OSError:
+                pass
+        time.sleep(0.5)
+    raise TimeoutError(f"sshd of test host {host.name} did not come up in {timeout}s")
+
+
+def load_standin_images(host: TestHost, rootfs: Path, images: list[str]) -> None:
+    """Import the stand-in image into the host's own Docker under the given names (as `docker load` would
+    on an air-gapped box). One image serves both: with arguments it is vLLM, without it is Open WebUI."""
+    host.exec("mkdir", "-p", "/tmp/standin")
+    for script in ("vllm_standin.py", "openwebui_standin.py"):
+        host.exec("sh", "-c", f"cat > /tmp/standin/{script}", input=(STANDINS / script).read_bytes())
+    entry = textwrap.dedent("""\
+        #!/bin/sh
+        if [ "$#" -gt 0 ]; then exec python3 -u /standin/vllm_standin.py "$@"; fi
+        exec python3 -u /standin/openwebui_standin.py
+        """)
+    host.exec("sh", "-c", "cat > /tmp/standin/entrypoint && chmod 755 /tmp/standin/entrypoint", input=entry.encode())
+    docker("cp", str(rootfs), f"{host.container}:/tmp/standin-rootfs.tar")
+    first = images[0]
+    host.sh(
+        "set -e; cd /tmp; mkdir -p overlay/standin; cp /tmp/standin/* overlay/standin/; "
+        "tar -rf /tmp/standin-rootfs.tar -C overlay ./standin; "
+        f"docker import --change 'ENTRYPOINT [\"/standin/entrypoint\"]' /tmp/standin-rootfs.tar {first} >/dev/null; "
+        "rm -f /tmp/standin-rootfs.tar"
+    )
+    for other in images[1:]:
+        host.exec("docker", "tag", first, other)
+
+
+def remove_hosts(hosts: list[TestHost]) -> None:
+    for host in hosts:
+        docker("rm", "-f", "-v", host.container, check=False)
+
+
+def remove_all_test_hosts() -> None:
+    """Remove every test host left by an interrupted run (they carry the test-host label)."""
+    ids = docker("ps", "-aq", "--filter", f"label={LABEL}", check=False).stdout.decode().split()
+    if ids:
+        docker("rm", "-f", "-v", *ids, check=False)
+
+
+@dataclass
+class Project:
+    """A throw-away project folder: inventory + group_data for test hosts, deploys from this checkout."""
+
+    path: Path
+    hosts: list[TestHost]
+
+    @property
+    def inventory(self) -> Path:
+        return self.path / "inventory.py"
+
+    def write(self, group_settings: dict[str, object]) -> None:
+        entries = ",\n    ".join(repr(h.inventory_entry()) for h in self.hosts)
+        self.inventory.write_text(f"test_hosts = [\n    {entries},\n]\n")
+        group_data = self.path / "group_data"
+        group_data.mkdir(exist_ok=True)
+        body = "".join(f"{k} = {v!r}\n" for k, v in group_settings.items())
+        (group_data / "test_hosts.py").write_text(body)
+
+    def pyinfra(self, deploy: str = "reasoning.py", *extra: str, timeout: float = 1500) -> tuple[int, dict | None, str]:
+        """Run the real pyinfra CLI (-y --json); returns (exit code, JSON results or None, stderr)."""
+        cmd = [str(Path(sys.executable).parent / "pyinfra"), "-y", "--json", *extra, str(self.inventory),
+               str(REPO / "deploys" / deploy)]
+        out = subprocess.run(cmd, cwd=self.path, capture_output=True, text=True, timeout=timeout)
+        try:
+            data = json.loads(out.stdout) if out.stdout.strip() else None
+        except json.JSONDecodeError:
+            data = None
+        return out.returncode, data, out.stderr + out.stdout
+
+
+def new_project(hosts: list[TestHost]) -> Project:
+    return Project(Path(tempfile.mkdtemp(prefix="rs-project-")), hosts)

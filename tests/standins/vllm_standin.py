@@ -1,0 +1,75 @@
+"""Test stand-in for the vLLM OpenAI server image (entrypoint `vllm serve`): same endpoints, canned answers.
+
+Answers /health, /v1/models and /v1/chat/completions (with the reasoning apart from the answer, as vLLM
+does with a reasoning parser). `vllm serve`'s own argument parser is not here: the project checks every
+argument list with vLLM's real parser elsewhere. A model name containing "fail-to-start" exits at once,
+so tests can watch a failing instance being reported.
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+parser = argparse.ArgumentParser(allow_abbrev=False)
+parser.add_argument("model")
+parser.add_argument("--host", default="0.0.0.0")
+parser.add_argument("--port", type=int, default=8000)
+parser.add_argument("--served-model-name", default=None)
+parser.add_argument("--reasoning-parser", default=None)
+args, _rest = parser.parse_known_args()
+served = args.served_model_name or args.model
+api_key = os.environ.get("VLLM_API_KEY")
+if "fail-to-start" in args.model:
+    print(f"stand-in vLLM: cannot load {args.model}: CUDA out of memory (stand-in failure)", flush=True)
+    sys.exit(1)
+print(f"stand-in vLLM serving {args.model} as {served} on {args.host}:{args.port}", flush=True)
+
+
+class Handler(BaseHTTPRequestHandler):
+    def _send(self, code, payload):
+        body = json.dumps(payload).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _authorised(self):
+        if api_key and self.headers.get("Authorization") != f"Bearer {api_key}":
+            self._send(401, {"error": "Unauthorized"})
+            return False
+        return True
+
+    def do_GET(self):
+        if self.path == "/health":
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+        elif self.path == "/v1/models":
+            if self._authorised():
+                self._send(200, {"object": "list", "data": [{"id": served, "object": "model", "root": args.model}]})
+        else:
+            self._send(404, {"error": "not found"})
+
+    def do_POST(self):
+        if self.path != "/v1/chat/completions":
+            self._send(404, {"error": "not found"})
+            return
+        if not self._authorised():
+            return
+        length = int(self.headers.get("Content-Length") or 0)
+        json.loads(self.rfile.read(length) or b"{}")
+        message = {"role": "assistant", "content": "The answer is \\boxed{4}.",
+                   "reasoning": "2 + 2: two pairs make four."}
+        self._send(200, {"id": "chatcmpl-standin", "object": "chat.completion", "created": int(time.time()),
+                         "model": served, "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+                         "usage": {"prompt_tokens": 12, "completion_tokens": 20, "total_tokens": 32}})
+
+    def log_message(self, fmt, *fmt_args):
+        print("stand-in vLLM: " + fmt % fmt_args, flush=True)
+
+
+ThreadingHTTPServer((args.host, args.port), Handler).serve_forever()
