@@ -3,7 +3,8 @@
 Answers /health, /v1/models and /v1/chat/completions (with the reasoning apart from the answer, as vLLM
 does with a reasoning parser). `vllm serve`'s own argument parser is not here: the project checks every
 argument list with vLLM's real parser elsewhere. A model name containing "fail-to-start" exits at once,
-so tests can watch a failing instance being reported.
+and so does `--max-num-seqs 0` (as the real server refuses it), so tests can watch a failing instance
+being reported.
 """
 
 import argparse
@@ -19,10 +20,11 @@ parser.add_argument("--host", default="0.0.0.0")
 parser.add_argument("--port", type=int, default=8000)
 parser.add_argument("--served-model-name", default=None)
 parser.add_argument("--reasoning-parser", default=None)
+parser.add_argument("--max-num-seqs", type=int, default=256)
 args, _rest = parser.parse_known_args()
 served = args.served_model_name or args.model
 api_key = os.environ.get("VLLM_API_KEY")
-if "fail-to-start" in args.model:
+if "fail-to-start" in args.model or args.max_num_seqs < 1:
     print(f"stand-in vLLM: cannot load {args.model}: CUDA out of memory (stand-in failure)", flush=True)
     sys.exit(1)
 print(f"stand-in vLLM serving {args.model} as {served} on {args.host}:{args.port}", flush=True)

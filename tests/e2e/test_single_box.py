@@ -1,0 +1,252 @@
+"""End to end: the real pyinfra CLI deploys the stack over SSH to two Debian 12 test hosts at once (one as
+root, one as a sudo user), then the host state is checked and a re-run must change nothing.
+
+The tests in this module run in order and share the hosts (a deploy is what each later step builds on).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import pytest
+import testinfra
+import testhosts
+
+pytestmark = pytest.mark.slow
+
+VLLM_IMAGE = "vllm/vllm-openai:v0.17.1"
+WEBUI_IMAGE = "ghcr.io/open-webui/open-webui:v0.12.4"
+API_KEY = "sk-test-SECRET-0123456789"
+HF_TOKEN = "hf_testSECRET9876543210"
+BASE_SETTINGS: dict[str, object] = {
+    "docker_daemon_options": {"storage-driver": "vfs"},  # Docker inside a container needs vfs
+    "pull_images": False,  # images are loaded beforehand, as on an air-gapped box
+    "model": "deepseek-r1-distill-qwen-7b",
+    "vllm_api_key": API_KEY,
+    "hf_token": HF_TOKEN,
+    "health_timeout": 60,
+}
+
+
+class Stack:
+    def __init__(self, hosts: list[testhosts.TestHost], rootfs):
+        self.hosts = hosts
+        self.rootfs = rootfs
+        self.project = testhosts.new_project(hosts)
+        self.settings = dict(BASE_SETTINGS)
+        self.outputs: list[str] = []
+
+    def deploy(self, deploy: str = "reasoning.py", **changes: object) -> tuple[int, dict | None, str]:
+        self.settings.update(changes)
+        self.project.write(self.settings)
+        rc, data, text = self.project.pyinfra(deploy)
+        self.outputs.append(text)
+        return rc, data, text
+
+    def testinfra(self, host: testhosts.TestHost):
+        return testinfra.get_host(f"docker://{host.container}")
+
+
+@pytest.fixture(scope="module")
+def stack():
+    if not testhosts.docker_available():
+        if os.environ.get("CI"):
+            pytest.fail("end-to-end tests need a Docker engine; .ci/run starts one")
+        pytest.skip("no Docker engine here; .ci/run starts one and runs these tests")
+    image = testhosts.build_image()
+    keydir = testhosts.CACHE / "ssh"
+    keydir.mkdir(parents=True, exist_ok=True)
+    key = testhosts.ssh_keypair(keydir)
+    hosts: list[testhosts.TestHost] = []
+    try:
+        hosts.append(testhosts.start_host(image, "root-box", key, user="root"))
+        hosts.append(testhosts.start_host(image, "sudo-box", key, user="deployer", gpu_profile="rtx-4090x2"))
+        yield Stack(hosts, testhosts.standin_rootfs(image))
+    finally:
+        testhosts.remove_hosts(hosts)
+
+
+def _changed_ops(data: dict) -> list[tuple[str, list[str]]]:
+    # Operation names carry the deploy file they come from ("deploys/vllm.py | ..."): keep the name only.
+    return [(op["name"].split(" | ")[-1], op["success"]) for op in data["results"]["operations"] if op["success"]]
+
+
+def test_typo_stops_the_run_before_any_host_changes(stack: Stack):
+    start = time.monotonic()
+    rc, _data, text = stack.deploy(gpu_memory_utilisation=0.85)
+    elapsed = time.monotonic() - start
+    del stack.settings["gpu_memory_utilisation"]
+    assert rc != 0
+    assert "gpu_memory_utilisation" in text and "did you mean 'gpu_memory_utilization'?" in text
+    assert "host 'root-box'" in text and "host 'sudo-box'" in text
+    assert elapsed < 5, f"a bad setting took {elapsed:.1f}s to stop the run"
+    print(f"\nbad setting stopped the run in {elapsed:.2f}s")
+    for host in stack.hosts:
+        t = stack.testinfra(host)
+        assert not t.package("docker.io").is_installed
+        assert not t.file("/etc/reasoning-stack").exists
+
+
+def test_docker_layer(stack: Stack):
+    rc, data, text = stack.deploy("docker.py")
+    assert rc == 0, text[-3000:]
+    for host in stack.hosts:
+        t = stack.testinfra(host)
+        assert t.package("docker.io").is_installed
+        assert t.service("docker").is_running and t.service("docker").is_enabled
+        daemon = json.loads(t.file("/etc/docker/daemon.json").content_string)
+        assert daemon["storage-driver"] == "vfs"
+        assert t.check_output("docker info --format '{{.Driver}}'") == "vfs"
+    rc, data, text = stack.deploy("docker.py")
+    assert rc == 0 and data["results"]["totals"]["success"] == 0, _changed_ops(data)
+
+
+def test_full_deploy(stack: Stack):
+    for host in stack.hosts:
+        testhosts.load_standin_images(host, stack.rootfs, [VLLM_IMAGE, WEBUI_IMAGE])
+    start = time.monotonic()
+    rc, data, text = stack.deploy()
+    print(f"\nfirst full deploy of 2 hosts: {time.monotonic() - start:.1f}s")
+    assert rc == 0, text[-5000:]
+    assert data["results"]["totals"]["error"] == 0
+
+
+@pytest.mark.parametrize("index", [0, 1], ids=["root-box", "sudo-box"])
+def test_host_state(stack: Stack, index: int):
+    host = stack.hosts[index]
+    t = stack.testinfra(host)
+    for unit in ("reasoning-vllm", "reasoning-openwebui"):
+        service = t.service(unit)
+        assert service.is_enabled and service.is_running, unit
+        unit_file = t.file(f"/etc/systemd/system/{unit}.service")
+        assert unit_file.mode == 0o644 and unit_file.user == "root"
+    for env in ("reasoning-vllm.env", "reasoning-openwebui.env", "openwebui-secret.env"):
+        f = t.file(f"/etc/reasoning-stack/{env}")
+        assert f.mode == 0o600 and f.user == "root", env
+    assert t.file("/etc/reasoning-stack").mode == 0o700
+    assert API_KEY in t.file("/etc/reasoning-stack/reasoning-vllm.env").content_string
+    # vLLM answers only on loopback; Open WebUI on every address.
+    assert t.socket("tcp://127.0.0.1:8000").is_listening
+    assert not t.socket("tcp://0.0.0.0:8000").is_listening
+    assert t.socket("tcp://0.0.0.0:3000").is_listening
+    models = t.check_output(
+        "python3 -c \"import urllib.request as u; r=u.Request('http://127.0.0.1:8000/v1/models', "
+        f"headers={{'Authorization': 'Bearer {API_KEY}'}}); print(u.urlopen(r).read().decode())\""
+    )
+    assert json.loads(models)["data"][0]["id"] == "deepseek-r1-distill-qwen-7b"
+    unauthorised = t.run("python3 -c \"import urllib.request as u; u.urlopen('http://127.0.0.1:8000/v1/models')\"")
+    assert unauthorised.rc != 0 and "401" in unauthorised.stderr
+    health = t.check_output("python3 -c \"import urllib.request as u; print(u.urlopen('http://127.0.0.1:3000/health').read().decode())\"")
+    assert json.loads(health) == {"status": True}
+    # Every rendered unit passes systemd's own checker.
+    verify = t.run("systemd-analyze verify /etc/systemd/system/reasoning-vllm.service "
+                   "/etc/systemd/system/reasoning-openwebui.service")
+    assert verify.rc == 0, verify.stderr
+    # The GPUs the plan assigned reach the container request.
+    unit_text = t.file("/etc/systemd/system/reasoning-vllm.service").content_string
+    # root-box has one GPU: all of them; sudo-box has two and a 7B model needs one.
+    assert ("--gpus all" if index == 0 else '--gpus "\\"device=0\\""') in unit_text
+    assert "--reasoning-parser deepseek_r1" in unit_text
+    # Open WebUI got the vLLM endpoint and its settings from the environment.
+    seen = json.loads(t.file("/var/lib/reasoning-stack/open-webui/standin-env.json").content_string)
+    assert seen["OPENAI_API_BASE_URLS"] == "http://127.0.0.1:8000/v1"
+    assert seen["ENABLE_OLLAMA_API"] == "False" and seen["WEBUI_AUTH"] == "True"
+    assert seen["ENABLE_PERSISTENT_CONFIG"] == "False"
+    assert seen["WEBUI_SECRET_KEY"].startswith("sha256:")
+
+
+def test_no_secret_in_units_or_output(stack: Stack):
+    for host in stack.hosts:
+        t = stack.testinfra(host)
+        for unit in ("reasoning-vllm", "reasoning-openwebui"):
+            shown = t.check_output(f"systemctl show {unit}")
+            assert API_KEY not in shown and HF_TOKEN not in shown
+            text = t.file(f"/etc/systemd/system/{unit}.service").content_string
+            assert API_KEY not in text and HF_TOKEN not in text
+        processes = t.check_output("ps -eo args")
+        assert API_KEY not in processes and HF_TOKEN not in processes
+    for output in stack.outputs:
+        assert API_KEY not in output and HF_TOKEN not in output
+
+
+def test_rerun_changes_nothing(stack: Stack):
+    start = time.monotonic()
+    rc, data, text = stack.deploy()
+    elapsed = time.monotonic() - start
+    print(f"\nno-op re-run of 2 hosts: {elapsed:.1f}s")
+    assert rc == 0, text[-3000:]
+    assert data["results"]["totals"]["success"] == 0, _changed_ops(data)
+    assert data["results"]["totals"]["no_change"] > 20
+
+
+def _starts(t, path="/var/lib/reasoning-stack/open-webui/standin-starts.log") -> int:
+    return len(t.file(path).content_string.splitlines())
+
+
+def test_changed_setting_restarts_only_its_service(stack: Stack):
+    t = stack.testinfra(stack.hosts[0])
+    vllm_pid = t.check_output("systemctl show --property MainPID --value reasoning-vllm")
+    webui_starts = _starts(t)
+    rc, data, text = stack.deploy(gpu_memory_utilization=0.85)
+    assert rc == 0, text[-3000:]
+    changed = dict(_changed_ops(data))
+    assert "Restart reasoning-vllm for changed unit or env" in changed
+    assert "Restart reasoning-openwebui for changed unit or env" not in changed
+    assert t.check_output("systemctl show --property MainPID --value reasoning-vllm") != vllm_pid
+    assert "--gpu-memory-utilization 0.85" in t.file("/etc/systemd/system/reasoning-vllm.service").content_string
+    assert _starts(t) == webui_starts
+    rc, data, _ = stack.deploy()
+    assert data["results"]["totals"]["success"] == 0, _changed_ops(data)
+
+
+def test_openwebui_data_survives_a_new_image(stack: Stack):
+    new_image = "ghcr.io/open-webui/open-webui:v0.12.5"
+    for host in stack.hosts:
+        host.exec("docker", "tag", WEBUI_IMAGE, new_image)
+        host.exec("sh", "-c", "echo precious > /var/lib/reasoning-stack/open-webui/user-chat.txt")
+    t = stack.testinfra(stack.hosts[1])
+    before = _starts(t)
+    rc, data, text = stack.deploy(openwebui_image=new_image)
+    assert rc == 0, text[-3000:]
+    for host in stack.hosts:
+        t = stack.testinfra(host)
+        assert new_image in t.file("/etc/systemd/system/reasoning-openwebui.service").content_string
+        assert t.file("/var/lib/reasoning-stack/open-webui/user-chat.txt").content_string.strip() == "precious"
+    assert _starts(stack.testinfra(stack.hosts[1])) == before + 1
+    secret_before = t.file("/etc/reasoning-stack/openwebui-secret.env").sha256sum
+    rc, data, _ = stack.deploy()
+    assert data["results"]["totals"]["success"] == 0, _changed_ops(data)
+    assert t.file("/etc/reasoning-stack/openwebui-secret.env").sha256sum == secret_before
+
+
+def test_failing_instance_fails_only_its_host_with_its_journal(stack: Stack):
+    bad = stack.hosts[1]
+    bad.extra_data["vllm_extra_args"] = ["--max-num-seqs", "0"]
+    try:
+        rc, data, text = stack.deploy()
+    finally:
+        bad.extra_data.pop("vllm_extra_args")
+    assert rc != 0
+    assert data is None or data["results"]["failed_hosts"] == ["sudo-box"]
+    assert "--- last lines of the reasoning-vllm journal ---" in text
+    assert "stand-in vLLM" in text  # the unit's own log lines are shown
+    # Putting the setting back heals the host.
+    rc, data, text = stack.deploy()
+    assert rc == 0, text[-3000:]
+    assert stack.testinfra(bad).service("reasoning-vllm").is_running
+
+
+def test_unsupported_os_is_refused(stack: Stack):
+    host = stack.hosts[0]
+    host.sh("cp /usr/lib/os-release /tmp/os-release.keep && "
+            "sed -i 's/^VERSION_ID=.*/VERSION_ID=\"11\"/; s/^PRETTY_NAME=.*/PRETTY_NAME=\"Debian GNU\\/Linux 11\"/' "
+            "/usr/lib/os-release")
+    try:
+        rc, _data, text = stack.deploy()
+    finally:
+        host.sh("cp /tmp/os-release.keep /usr/lib/os-release")
+    assert rc != 0
+    assert "host 'root-box': Debian GNU/Linux 11 is not supported" in text
+    assert "Debian 12, Ubuntu 22.04, Ubuntu 24.04" in text

@@ -1,0 +1,23 @@
+"""Facts and operations run against JSON fixtures (pyinfra-testing), the way pyinfra tests its own."""
+
+from pathlib import Path
+
+from pyinfra_testing.facts import make_fact_tests
+from pyinfra_testing.operations import make_operation_tests
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+TestNvidiaGpusFact = make_fact_tests("reasoning_stack", "facts.NvidiaGpus", FIXTURES / "facts" / "NvidiaGpus")
+TestDockerImageIdFact = make_fact_tests(
+    "reasoning_stack", "facts.DockerImageId", FIXTURES / "facts" / "DockerImageId"
+)
+TestDockerImageOp = make_operation_tests(
+    "reasoning_stack", "operations.docker_image", FIXTURES / "operations" / "docker_image"
+)
+TestSecretEnvFileOp = make_operation_tests(
+    "reasoning_stack", "operations.secret_env_file", FIXTURES / "operations" / "secret_env_file"
+)
+TestJsonFileMergedOp = make_operation_tests(
+    "reasoning_stack", "operations.json_file_merged", FIXTURES / "operations" / "json_file_merged"
+)
+TestWaitHttpOp = make_operation_tests("reasoning_stack", "operations.wait_http", FIXTURES / "operations" / "wait_http")

@@ -1,0 +1,115 @@
+"""Settings: defaults, validation messages (host, key, value, what would work), and the generated docs."""
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from reasoning_stack.settings import StackSettings, group_data_all_py, settings_reference_markdown
+from reasoning_stack.validation import SettingsInvalid, validate_host_data, validate_hosts
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_defaults_are_valid():
+    settings = validate_host_data("box", {})
+    assert settings == StackSettings()
+    assert settings.vllm_image == "vllm/vllm-openai:v0.17.1"
+    assert settings.vllm_listen == "127.0.0.1"
+
+
+def test_pyinfra_keys_pass_through():
+    data = {"ssh_user": "ubuntu", "ssh_port": 2222, "_sudo": True, "ssh_key": "/k", "model": "qwq-32b"}
+    assert validate_host_data("box", data).model == "qwq-32b"
+
+
+def test_typo_names_host_key_and_the_valid_name():
+    with pytest.raises(SettingsInvalid) as info:
+        validate_host_data("gpu-box", {"gpu_memory_utilisation": 0.85}, {"gpu_memory_utilisation": "group_data/all.py"})
+    text = str(info.value)
+    assert "host 'gpu-box'" in text
+    assert "gpu_memory_utilisation" in text
+    assert "did you mean 'gpu_memory_utilization'?" in text
+    assert "group_data/all.py" in text
+
+
+def test_bad_value_shows_value_and_what_is_valid():
+    with pytest.raises(SettingsInvalid) as info:
+        validate_host_data("box", {"gpu_memory_utilization": 1.5, "kv_cache_dtype": "int4"})
+    text = str(info.value)
+    assert "gpu_memory_utilization" in text and "1.5" in text and "less than or equal to 0.98" in text
+    assert "kv_cache_dtype" in text and "'int4'" in text and "'auto' or 'fp8'" in text
+
+
+def test_unknown_model_suggests_closest():
+    with pytest.raises(SettingsInvalid) as info:
+        validate_host_data("box", {"model": "qwq32b"})
+    assert "did you mean 'qwq-32b'?" in str(info.value)
+
+
+def test_secret_values_are_never_echoed():
+    with pytest.raises(SettingsInvalid) as info:
+        validate_host_data("box", {"vllm_api_key": ["sk-very-secret"], "hf_token": 12345})
+    assert "sk-very-secret" not in str(info.value)
+    assert "12345" not in str(info.value)
+    assert "vllm_api_key" in str(info.value)
+
+
+def test_secrets_are_secretstr():
+    settings = validate_host_data("box", {"vllm_api_key": "sk-abc", "hf_token": "hf_xyz"})
+    assert "sk-abc" not in repr(settings) and "hf_xyz" not in repr(settings)
+    assert settings.vllm_api_key.get_secret_value() == "sk-abc"
+
+
+def test_port_clash_is_refused():
+    with pytest.raises(SettingsInvalid, match="openwebui_port and vllm_port are both 8000"):
+        validate_host_data("box", {"openwebui_port": 8000})
+
+
+@pytest.mark.parametrize("image", ["vllm/vllm-openai", "vllm/vllm-openai:latest space", "UPPER:1"])
+def test_images_must_be_pinned(image):
+    with pytest.raises(SettingsInvalid, match="pinned by tag or digest"):
+        validate_host_data("box", {"vllm_image": image})
+
+
+def test_every_host_is_checked_before_raising():
+    with pytest.raises(SettingsInvalid) as info:
+        validate_hosts([("a", {"vllm_prot": 1}, {}), ("b", {}, {}), ("c", {"model": "nope"}, {})])
+    assert {e.host for e in info.value.errors} == {"a", "c"}
+
+
+def test_every_setting_has_help_and_default():
+    for name, field in StackSettings.model_fields.items():
+        assert field.description, name
+        assert not field.is_required(), name
+
+
+def test_generated_docs_are_current():
+    assert (REPO / "docs" / "settings.md").read_text() == settings_reference_markdown()
+    assert (REPO / "group_data" / "all.py").read_text() == group_data_all_py()
+
+
+def _cli(*args, cwd=REPO):
+    return subprocess.run([sys.executable, "-m", "reasoning_stack.cli", *args], cwd=cwd, capture_output=True,
+                          text=True)
+
+
+def test_check_example_inventory():
+    out = _cli("check", "inventories/home.py")
+    assert out.returncode == 0, out.stderr
+    assert "gpu-box" in out.stdout
+
+
+def test_check_typo_fails_fast_without_connecting(tmp_path):
+    (tmp_path / "group_data").mkdir()
+    (tmp_path / "group_data" / "all.py").write_text("gpu_memory_utilisation = 0.85\n")
+    # 192.0.2.1 is a documentation address: a connection attempt would hang, not fail fast.
+    (tmp_path / "inv.py").write_text('boxes = [("box-1", {"ssh_hostname": "192.0.2.1"})]\n')
+    start = time.monotonic()
+    out = _cli("check", str(tmp_path / "inv.py"), cwd=tmp_path)
+    elapsed = time.monotonic() - start
+    assert out.returncode == 2
+    assert "host 'box-1'" in out.stderr and "gpu_memory_utilization" in out.stderr
+    assert elapsed < 2.0, f"check took {elapsed:.2f}s"
