@@ -143,12 +143,13 @@ def _try_model(req: PlanRequest, model: ModelSpec) -> ServingPlan | None:
     for quant in quants:
         if quant not in model.repos:
             continue
-        for tp in _tp_choices(req, model):
-            pp = req.nodes
-            kv_choices = ["auto", "fp8"] if req.kv_cache_dtype == "auto" else [req.kv_cache_dtype]
-            for kv in kv_choices:
-                eager_choices = [False, True] if req.enforce_eager is None else [req.enforce_eager]
-                for eager in eager_choices:
+        # Degrade the cheapest way first: more GPUs before fp8 KV cache, fp8 KV cache before eager mode.
+        kv_choices = ["auto", "fp8"] if req.kv_cache_dtype == "auto" else [req.kv_cache_dtype]
+        eager_choices = [False, True] if req.enforce_eager is None else [req.enforce_eager]
+        for kv in kv_choices:
+            for eager in eager_choices:
+                for tp in _tp_choices(req, model):
+                    pp = req.nodes
                     budget = _budget(model, quant, gpu, tp, pp, req.gpu_memory_utilization, kv, eager)
                     if budget.tokens < wanted:
                         continue

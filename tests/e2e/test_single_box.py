@@ -11,8 +11,8 @@ import os
 import time
 
 import pytest
-import testinfra
 import testhosts
+import testinfra
 
 pytestmark = pytest.mark.slow
 

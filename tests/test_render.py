@@ -1,0 +1,69 @@
+"""Rendering: systemd quoting, env files, and the units the deploy writes (no secret in a unit)."""
+
+import pytest
+
+from reasoning_stack.gpus import gpus_from_profile
+from reasoning_stack.plan import PlanRequest, make_plan, request_from_settings
+from reasoning_stack.render import env_quote, systemd_quote
+from reasoning_stack.services import gpu_request, local_url, openwebui_service, vllm_service
+from reasoning_stack.validation import validate_host_data
+
+
+def test_systemd_quote():
+    assert systemd_quote("--port") == "--port"
+    assert systemd_quote("a b") == '"a b"'
+    assert systemd_quote('{"enable_thinking": false}') == '"{\\"enable_thinking\\": false}"'
+    assert systemd_quote("100%") == "100%%"
+    assert systemd_quote("$HOME") == '"$$HOME"'
+
+
+def test_env_values_cannot_span_lines():
+    with pytest.raises(ValueError):
+        env_quote("a\nINJECTED=1")
+
+
+def _files(**settings):
+    s = validate_host_data("box", settings)
+    gpus = gpus_from_profile("rtx-4090", 2)
+    plan = make_plan(request_from_settings(s, gpus))
+    return s, plan, vllm_service(s, plan, len(gpus)), openwebui_service(s, plan)
+
+
+def test_units_hold_no_secrets_and_env_files_do():
+    _s, _plan, vllm, webui = _files(vllm_api_key="sk-abc-123", hf_token="hf_zzz", model="qwq-32b",
+                                    openwebui_secret_key="webui-key-1")
+    for text in (vllm.unit_text, webui.unit_text):
+        assert "sk-abc-123" not in text and "hf_zzz" not in text and "webui-key-1" not in text
+    assert "VLLM_API_KEY=sk-abc-123" in vllm.env_text and "HF_TOKEN=hf_zzz" in vllm.env_text
+    assert "OPENAI_API_KEYS=sk-abc-123" in webui.env_text and "WEBUI_SECRET_KEY=webui-key-1" in webui.env_text
+    assert "--env-file /etc/reasoning-stack/openwebui-secret.env" not in webui.unit_text
+
+
+def test_vllm_unit_runs_the_plan():
+    _s, plan, vllm, _w = _files(model="qwq-32b", max_model_len=32768)
+    exec_start = next(line for line in vllm.unit_text.splitlines() if line.startswith("ExecStart="))
+    assert exec_start.startswith("ExecStart=/usr/bin/docker run --rm --name vllm --network host --ipc host")
+    assert " vllm/vllm-openai:v0.17.1 Qwen/QwQ-32B-AWQ " in exec_start  # image entrypoint is `vllm serve`
+    assert " serve " not in exec_start
+    assert "--max-model-len 32768" in exec_start and "--reasoning-parser deepseek_r1" in exec_start
+    assert "Restart=on-failure" in vllm.unit_text and "TimeoutStopSec=" in vllm.unit_text
+
+
+def test_gpu_request():
+    whole = make_plan(PlanRequest(gpus=tuple(gpus_from_profile("rtx-4090", 2)), model="qwq-32b"))
+    assert gpu_request(whole, 2) == "all"
+    one = make_plan(PlanRequest(gpus=tuple(gpus_from_profile("rtx-4090", 2)), model="deepseek-r1-distill-qwen-7b"))
+    assert gpu_request(one, 2) == '"device=0"'
+
+
+def test_local_url():
+    assert local_url("0.0.0.0", 8000) == "http://127.0.0.1:8000"
+    assert local_url("10.1.2.3", 3000) == "http://10.1.2.3:3000"
+    assert local_url("::", 8000) == "http://[::1]:8000"
+
+
+def test_openwebui_signup_policy():
+    _s, _p, _v, closed = _files(openwebui_signup="closed")
+    assert "ENABLE_SIGNUP=False" in closed.env_text
+    _s, _p, _v, opened = _files(openwebui_signup="open")
+    assert "ENABLE_SIGNUP=True" in opened.env_text and "DEFAULT_USER_ROLE=user" in opened.env_text

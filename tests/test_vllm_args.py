@@ -1,0 +1,59 @@
+"""Every `vllm serve` argument list the planner can produce is accepted by vLLM 0.17.1's own parser.
+
+The parser runs from shared/tools/vllm-argcheck (a CPU-only install of the pinned vLLM release that
+scripts/test builds once and caches). It also rejects abbreviated flags, which vLLM itself would accept.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from reasoning_stack.catalogue import GPUS, MODELS
+from reasoning_stack.gpus import gpus_from_profile
+from reasoning_stack.plan import PlanRequest, make_plan
+
+
+def all_planned_arg_lists() -> list[list[str]]:
+    """Distinct vllm_args over the catalogue: every model x GPU x count x node count x KV/eager choice."""
+    seen: dict[str, list[str]] = {}
+    for model in MODELS:
+        for gpu in GPUS:
+            for count in (1, 2, 4, 8):
+                for nodes in (1, 2):
+                    for kv in ("auto", "fp8"):
+                        req = PlanRequest(gpus=tuple(gpus_from_profile(gpu, count)), model=model, nodes=nodes,
+                                          kv_cache_dtype=kv, min_context=4096,
+                                          extra_args=("--max-num-seqs", "64") if count == 8 else ())
+                        plan = make_plan(req)
+                        if plan.fits:
+                            seen.setdefault(json.dumps(plan.vllm_args), plan.vllm_args)
+    return list(seen.values())
+
+
+def test_arg_lists_cover_the_catalogue():
+    arg_lists = all_planned_arg_lists()
+    models = {args[0] for args in arg_lists}
+    assert {repo for m in MODELS.values() for repo in m.repos.values()} - models == set()
+    assert any("--kv-cache-dtype" in a for a in arg_lists)
+    assert any("--pipeline-parallel-size" in a for a in arg_lists)
+    assert any("--enforce-eager" in a for a in arg_lists)
+
+
+def test_planned_args_pass_vllm_parser(tmp_path: Path):
+    tool, python = os.environ.get("VLLM_ARGCHECK"), os.environ.get("VLLM_ARGCHECK_PYTHON")
+    if not tool or not python or not Path(python).exists():
+        if os.environ.get("CI"):
+            pytest.fail("VLLM_ARGCHECK / VLLM_ARGCHECK_PYTHON not set: scripts/test sets them up")
+        pytest.skip("vLLM argument checker not set up (scripts/test builds it)")
+    arg_lists = all_planned_arg_lists()
+    batch = tmp_path / "args.json"
+    batch.write_text(json.dumps(arg_lists))
+    out = subprocess.run([python, tool, "--batch", str(batch)], capture_output=True, text=True, timeout=600)
+    print(f"{len(arg_lists)} distinct argument lists checked")
+    assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-4000:]
+    assert out.stdout.count("ok ") == len(arg_lists)
