@@ -2,12 +2,21 @@
 
 import io
 
+from pyinfra import host
+from pyinfra.facts.files import File
 from pyinfra.operations import files, systemd
 from pyinfra.operations.util import any_changed
 
 from reasoning_stack.context import host_plan, host_settings
 from reasoning_stack.operations import docker_image, secret_env_file, wait_http
-from reasoning_stack.services import CONFIG_DIR, OPENWEBUI_SECRET_ENV, WAIT_HTTP, openwebui_service
+from reasoning_stack.services import (
+    CONFIG_DIR,
+    OPENWEBUI_SECRET_ENV,
+    OPENWEBUI_UNIT,
+    UNIT_DIR,
+    WAIT_HTTP,
+    openwebui_service,
+)
 
 settings = host_settings()
 plan, _gpus = host_plan()
@@ -60,5 +69,8 @@ if settings.openwebui_enabled:
         unit=service.unit,
         _if=any_changed(restarted, started),
     )
-else:
-    files.file(name="Open WebUI unit absent", path="/etc/systemd/system/reasoning-openwebui.service", present=False)
+elif host.get_fact(File, path=f"{UNIT_DIR}/{OPENWEBUI_UNIT}.service"):
+    # Switched off after it was deployed: stop it and remove its unit; its data stays on the host.
+    systemd.service(name=f"Stop {OPENWEBUI_UNIT}", service=f"{OPENWEBUI_UNIT}.service", running=False, enabled=False)
+    files.file(name=f"{OPENWEBUI_UNIT} unit removed", path=f"{UNIT_DIR}/{OPENWEBUI_UNIT}.service", present=False)
+    systemd.daemon_reload(name="systemd daemon-reload")

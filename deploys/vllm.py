@@ -5,25 +5,25 @@ import io
 from pyinfra.operations import files, systemd
 from pyinfra.operations.util import any_changed
 
+from reasoning_stack.catalogue import find_model
 from reasoning_stack.context import host_plan, host_settings
-from reasoning_stack.operations import docker_image, wait_http
+from reasoning_stack.operations import docker_image, model_weights, smoke_test, wait_http
 from reasoning_stack.render import render
-from reasoning_stack.services import CONFIG_DIR, HELPER_DIR, UNIT_DIR, WAIT_HTTP, vllm_service
+from reasoning_stack.services import CONFIG_DIR, HELPER_DIR, SMOKE_TEST, WAIT_HTTP, vllm_service
 
 settings = host_settings()
 plan, gpus = host_plan()
+model = find_model(plan.model)
 service = vllm_service(settings, plan, host_gpu_count=len(gpus))
+served_name = settings.served_model_name or plan.model
+cache_dir = f"{settings.data_dir}/huggingface"
 
 files.directory(name="Stack config directory", path=CONFIG_DIR, mode="700", user="root", group="root")
 files.directory(name="Helper directory", path=HELPER_DIR, mode="755")
-files.put(
-    name="wait-http helper",
-    src=io.StringIO(render("wait-http.py.j2")),
-    dest=WAIT_HTTP,
-    mode="755",
-)
+for helper, template in ((WAIT_HTTP, "wait-http.py.j2"), (SMOKE_TEST, "smoke-test.py.j2")):
+    files.put(name=f"{helper.rsplit('/', 1)[1]} helper", src=io.StringIO(render(template)), dest=helper, mode="755")
 files.directory(name="Data directory", path=settings.data_dir, mode="755")
-files.directory(name="Hugging Face cache", path=f"{settings.data_dir}/huggingface", mode="755")
+files.directory(name="Hugging Face cache", path=cache_dir, mode="755")
 
 docker_image(name=f"vLLM image {service.image}", image=service.image, pull=settings.pull_images)
 
@@ -35,13 +35,22 @@ env = files.put(
     user="root",
     group="root",
 )
+size_gib = plan.weights_gib_per_gpu * plan.tensor_parallel_size * plan.pipeline_parallel_size
+model_weights(
+    name=f"Weights of {plan.model_repo} (~{size_gib:.1f} GiB, resumable)",
+    repo=plan.model_repo,
+    cache_dir=cache_dir,
+    image=service.image,
+    env_file=service.env_path,
+    size_gib=size_gib,
+    offline=settings.offline,
+)
 unit = files.put(
     name=f"{service.unit} unit",
     src=io.StringIO(service.unit_text),
     dest=service.unit_path,
     mode="644",
 )
-assert service.unit_path.startswith(UNIT_DIR)
 systemd.daemon_reload(name="systemd daemon-reload", _if=unit.did_change)
 restarted = systemd.service(
     name=f"Restart {service.unit} for changed unit or env",
@@ -55,13 +64,14 @@ started = systemd.service(
     running=True,
     enabled=True,
 )
+came_up = any_changed(restarted, started)
 wait_http(
     name=f"Wait for vLLM to load {plan.model} (/health, up to {settings.health_timeout}s)",
     helper=WAIT_HTTP,
     url=service.health_url,
     timeout=settings.health_timeout,
     unit=service.unit,
-    _if=any_changed(restarted, started),
+    _if=came_up,
 )
 wait_http(
     name="Wait for vLLM /v1/models",
@@ -69,7 +79,17 @@ wait_http(
     url=service.ready_url,
     timeout=120,
     unit=service.unit,
-    expect=settings.served_model_name or plan.model,
+    expect=served_name,
     key_from=service.env_path,
-    _if=any_changed(restarted, started),
+    _if=came_up,
 )
+if settings.smoke_test:
+    smoke_test(
+        name=f"Smoke test: one reasoning question to {served_name}",
+        helper=SMOKE_TEST,
+        base_url=service.health_url.removesuffix("/health"),
+        model=served_name,
+        key_from=service.env_path,
+        thinking_kwargs=model.thinking_switch,
+        _if=came_up,
+    )

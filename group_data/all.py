@@ -47,6 +47,13 @@ enable_prefix_caching = True
 # vLLM chunked prefill.
 enable_chunked_prefill = True
 
+# Qwen3 only: think unless a request sends enable_thinking false; False flips the default.
+thinking_default = True
+
+# Server-side sampling defaults (temperature, top_p, top_k, min_p, repetition_penalty,
+# max_new_tokens); the model's own generation config applies otherwise.
+sampling_overrides = {}
+
 # Extra `vllm serve` arguments, full flag names only (checked before deploy).
 vllm_extra_args = []
 
@@ -65,6 +72,12 @@ vllm_api_key = os.environ.get('REASONING_STACK_VLLM_API_KEY')
 
 # Hugging Face token for gated models (kept in a 0600 env file).
 hf_token = os.environ.get('HF_TOKEN')
+
+# Weights are pre-staged in <data_dir>/huggingface: never download (HF_HUB_OFFLINE=1).
+offline = False
+
+# After a (re)start, ask one reasoning question and check reasoning and answer arrive apart.
+smoke_test = True
 
 # Seconds to wait for vLLM to answer /health after a (re)start.
 health_timeout = 1800

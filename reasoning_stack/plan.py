@@ -40,6 +40,8 @@ class PlanRequest:
     enable_prefix_caching: bool = True
     enable_chunked_prefill: bool = True
     extra_args: tuple[str, ...] = ()
+    thinking_default: bool = True
+    sampling_overrides: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass
@@ -214,6 +216,10 @@ def vllm_args(plan: ServingPlan, model: ModelSpec, req: PlanRequest) -> list[str
     args += ["--reasoning-parser", model.reasoning_parser]
     if model.tool_call_parser:
         args += ["--enable-auto-tool-choice", "--tool-call-parser", model.tool_call_parser]
+    if model.thinking_switch and not req.thinking_default:
+        args += ["--default-chat-template-kwargs", json.dumps({"enable_thinking": False})]
+    if req.sampling_overrides:
+        args += ["--override-generation-config", json.dumps(dict(req.sampling_overrides), sort_keys=True)]
     if model.family == "deepseek-r1":
         args.append("--trust-remote-code")
     return args + list(req.extra_args)
@@ -365,4 +371,6 @@ def request_from_settings(settings: StackSettings, gpus: list[Gpu], nodes: int =
         enable_prefix_caching=settings.enable_prefix_caching,
         enable_chunked_prefill=settings.enable_chunked_prefill,
         extra_args=tuple(settings.vllm_extra_args),
+        thinking_default=settings.thinking_default,
+        sampling_overrides=tuple(sorted(settings.sampling_overrides.items())),
     )

@@ -16,6 +16,7 @@ CONFIG_DIR = "/etc/reasoning-stack"
 UNIT_DIR = "/etc/systemd/system"
 HELPER_DIR = "/usr/local/libexec/reasoning-stack"
 WAIT_HTTP = f"{HELPER_DIR}/wait-http"
+SMOKE_TEST = f"{HELPER_DIR}/smoke-test"
 VLLM_UNIT = "reasoning-vllm"
 OPENWEBUI_UNIT = "reasoning-openwebui"
 OPENWEBUI_SECRET_ENV = f"{CONFIG_DIR}/openwebui-secret.env"
@@ -84,6 +85,7 @@ def vllm_service(settings: StackSettings, plan: ServingPlan, host_gpu_count: int
     env_text = render(
         "vllm.env.j2",
         unit_name=VLLM_UNIT,
+        offline=settings.offline,
         hf_token=settings.hf_token.get_secret_value() if settings.hf_token else "",
         api_key=settings.vllm_api_key.get_secret_value() if settings.vllm_api_key else "",
     )

@@ -72,6 +72,14 @@ class StackSettings(BaseModel):
     )
     enable_prefix_caching: bool = Field(True, description="vLLM automatic prefix caching.")
     enable_chunked_prefill: bool = Field(True, description="vLLM chunked prefill.")
+    thinking_default: bool = Field(
+        True, description="Qwen3 only: think unless a request sends enable_thinking false; False flips the default."
+    )
+    sampling_overrides: dict[str, float] = Field(
+        {},
+        description="Server-side sampling defaults (temperature, top_p, top_k, min_p, repetition_penalty, "
+        "max_new_tokens); the model's own generation config applies otherwise.",
+    )
     vllm_extra_args: list[str] = Field(
         [], description="Extra `vllm serve` arguments, full flag names only (checked before deploy)."
     )
@@ -89,6 +97,12 @@ class StackSettings(BaseModel):
     )
     hf_token: SecretStr | None = Field(
         None, description="Hugging Face token for gated models (kept in a 0600 env file)."
+    )
+    offline: bool = Field(
+        False, description="Weights are pre-staged in <data_dir>/huggingface: never download (HF_HUB_OFFLINE=1)."
+    )
+    smoke_test: bool = Field(
+        True, description="After a (re)start, ask one reasoning question and check reasoning and answer arrive apart."
     )
     health_timeout: int = Field(
         1800, ge=10, description="Seconds to wait for vLLM to answer /health after a (re)start."
@@ -165,6 +179,18 @@ class StackSettings(BaseModel):
         if not value.startswith("/") or any(c in value for c in " '\"$`\\"):
             raise ValueError("must be an absolute path without spaces or quotes")
         return value.rstrip("/") or "/"
+
+    @field_validator("sampling_overrides")
+    @classmethod
+    def _sampling_keys(cls, value: dict[str, float]) -> dict[str, float]:
+        # vLLM 0.17.1's --override-generation-config honours only these keys (others are ignored silently).
+        allowed = ("temperature", "top_p", "top_k", "min_p", "repetition_penalty", "max_new_tokens")
+        for key in value:
+            if key not in allowed:
+                close = difflib.get_close_matches(key, allowed, n=1)
+                hint = f"did you mean {close[0]!r}? " if close else ""
+                raise ValueError(f"{key!r} is not honoured by vLLM; {hint}valid: {', '.join(allowed)}")
+        return value
 
     @field_validator("vllm_extra_args")
     @classmethod

@@ -21,3 +21,8 @@ TestJsonFileMergedOp = make_operation_tests(
     "reasoning_stack", "operations.json_file_merged", FIXTURES / "operations" / "json_file_merged"
 )
 TestWaitHttpOp = make_operation_tests("reasoning_stack", "operations.wait_http", FIXTURES / "operations" / "wait_http")
+TestHfWeightsFact = make_fact_tests("reasoning_stack", "facts.HfWeights", FIXTURES / "facts" / "HfWeights")
+TestFreeDiskBytesFact = make_fact_tests("reasoning_stack", "facts.FreeDiskBytes", FIXTURES / "facts" / "FreeDiskBytes")
+TestModelWeightsOp = make_operation_tests(
+    "reasoning_stack", "operations.model_weights", FIXTURES / "operations" / "model_weights"
+)

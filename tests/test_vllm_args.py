@@ -28,7 +28,10 @@ def all_planned_arg_lists() -> list[list[str]]:
                     for kv in ("auto", "fp8"):
                         req = PlanRequest(gpus=tuple(gpus_from_profile(gpu, count)), model=model, nodes=nodes,
                                           kv_cache_dtype=kv, min_context=4096,
-                                          extra_args=("--max-num-seqs", "64") if count == 8 else ())
+                                          extra_args=("--max-num-seqs", "64") if count == 8 else (),
+                                          thinking_default=count != 2,
+                                          sampling_overrides=(("temperature", 0.6), ("top_p", 0.95))
+                                          if count == 4 else ())
                         plan = make_plan(req)
                         if plan.fits:
                             seen.setdefault(json.dumps(plan.vllm_args), plan.vllm_args)
@@ -42,6 +45,8 @@ def test_arg_lists_cover_the_catalogue():
     assert any("--kv-cache-dtype" in a for a in arg_lists)
     assert any("--pipeline-parallel-size" in a for a in arg_lists)
     assert any("--enforce-eager" in a for a in arg_lists)
+    assert any("--default-chat-template-kwargs" in a for a in arg_lists)
+    assert any("--override-generation-config" in a for a in arg_lists)
 
 
 def test_planned_args_pass_vllm_parser(tmp_path: Path):

@@ -111,6 +111,11 @@ def test_full_deploy(stack: Stack):
     print(f"\nfirst full deploy of 2 hosts: {time.monotonic() - start:.1f}s")
     assert rc == 0, text[-5000:]
     assert data["results"]["totals"]["error"] == 0
+    # Long steps print their progress and the smoke test its figures, whatever the verbosity.
+    assert "Fetching model.safetensors for deepseek-ai/DeepSeek-R1-Distill-Qwen-7B" in text
+    assert "reasoning-vllm: http://127.0.0.1:8000/health answered after" in text
+    assert text.count("smoke test: time to first token") == 2
+    assert "smoke test: answer: The answer is \\boxed{391}." in text
 
 
 @pytest.mark.parametrize("index", [0, 1], ids=["root-box", "sudo-box"])
@@ -126,6 +131,10 @@ def test_host_state(stack: Stack, index: int):
         f = t.file(f"/etc/reasoning-stack/{env}")
         assert f.mode == 0o600 and f.user == "root", env
     assert t.file("/etc/reasoning-stack").mode == 0o700
+    # The weights were downloaded before the service started, into the cache the container mounts.
+    cache = "/var/lib/reasoning-stack/huggingface"
+    assert t.file(f"{cache}/hub/models--deepseek-ai--DeepSeek-R1-Distill-Qwen-7B/snapshots/standin0").is_directory
+    assert t.file(f"{cache}/reasoning-stack/models--deepseek-ai--DeepSeek-R1-Distill-Qwen-7B.complete").exists
     assert API_KEY in t.file("/etc/reasoning-stack/reasoning-vllm.env").content_string
     # vLLM answers only on loopback; Open WebUI on every address.
     assert t.socket("tcp://127.0.0.1:8000").is_listening
@@ -250,3 +259,16 @@ def test_unsupported_os_is_refused(stack: Stack):
     assert rc != 0
     assert "host 'root-box': Debian GNU/Linux 11 is not supported" in text
     assert "Debian 12, Ubuntu 22.04, Ubuntu 24.04" in text
+
+
+def test_switching_openwebui_off_stops_it_and_keeps_its_data(stack: Stack):
+    rc, data, text = stack.deploy(openwebui_enabled=False)
+    assert rc == 0, text[-3000:]
+    for host in stack.hosts:
+        t = stack.testinfra(host)
+        assert not t.file("/etc/systemd/system/reasoning-openwebui.service").exists
+        assert not t.socket("tcp://0.0.0.0:3000").is_listening
+        assert t.file("/var/lib/reasoning-stack/open-webui/user-chat.txt").exists
+        assert t.service("reasoning-vllm").is_running
+    rc, data, _ = stack.deploy()
+    assert data["results"]["totals"]["success"] == 0, _changed_ops(data)

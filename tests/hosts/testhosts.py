@@ -165,11 +165,13 @@ def load_standin_images(host: TestHost, rootfs: Path, images: list[str]) -> None
         exec python3 -u /standin/openwebui_standin.py
         """)
     host.exec("sh", "-c", "cat > /tmp/standin/entrypoint && chmod 755 /tmp/standin/entrypoint", input=entry.encode())
+    host.exec("sh", "-c", "cat > /tmp/standin/hf", input=(STANDINS / "hf").read_bytes())
     docker("cp", str(rootfs), f"{host.container}:/tmp/standin-rootfs.tar")
     first = images[0]
     host.sh(
-        "set -e; cd /tmp; mkdir -p overlay/standin; cp /tmp/standin/* overlay/standin/; "
-        "tar -rf /tmp/standin-rootfs.tar -C overlay ./standin; "
+        "set -e; cd /tmp; mkdir -p overlay/standin overlay/usr/local/bin; cp /tmp/standin/* overlay/standin/; "
+        "install -m 755 /tmp/standin/hf overlay/usr/local/bin/hf; "
+        "tar -rf /tmp/standin-rootfs.tar -C overlay ./standin ./usr/local/bin/hf; "
         f"docker import --change 'ENTRYPOINT [\"/standin/entrypoint\"]' /tmp/standin-rootfs.tar {first} >/dev/null; "
         "rm -f /tmp/standin-rootfs.tar"
     )

@@ -5,6 +5,8 @@ hashes only) in DATA_DIR so tests can check what the deploy configured and that 
 import hashlib
 import json
 import os
+import signal
+import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 data_dir = os.environ.get("DATA_DIR", "/app/backend/data")
@@ -39,4 +41,6 @@ class Handler(BaseHTTPRequestHandler):
 host = os.environ.get("HOST", "0.0.0.0")
 port = int(os.environ.get("PORT", "8080"))
 print(f"stand-in Open WebUI on {host}:{port}, data in {data_dir}", flush=True)
+# PID 1 in a container ignores SIGTERM unless it handles it: stop like the real servers do.
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 ThreadingHTTPServer((host, port), Handler).serve_forever()

@@ -10,6 +10,7 @@ being reported.
 import argparse
 import json
 import os
+import signal
 import sys
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -63,15 +64,39 @@ class Handler(BaseHTTPRequestHandler):
         if not self._authorised():
             return
         length = int(self.headers.get("Content-Length") or 0)
-        json.loads(self.rfile.read(length) or b"{}")
-        message = {"role": "assistant", "content": "The answer is \\boxed{4}.",
-                   "reasoning": "2 + 2: two pairs make four."}
+        request = json.loads(self.rfile.read(length) or b"{}")
+        reasoning, answer = "17 * 23 = 17 * 20 + 17 * 3 = 340 + 51 = 391.", "The answer is \\boxed{391}."
+        if request.get("stream"):
+            self._stream(reasoning, answer)
+            return
+        message = {"role": "assistant", "content": answer, "reasoning": reasoning}
         self._send(200, {"id": "chatcmpl-standin", "object": "chat.completion", "created": int(time.time()),
                          "model": served, "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
                          "usage": {"prompt_tokens": 12, "completion_tokens": 20, "total_tokens": 32}})
+
+    def _stream(self, reasoning, answer):
+        """Server-sent events like vLLM's with a reasoning parser: reasoning deltas, then content deltas."""
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        words = [("reasoning", w + " ") for w in reasoning.split()] + [("content", w + " ") for w in answer.split()]
+        for field, text in words:
+            chunk = {"object": "chat.completion.chunk", "model": served,
+                     "choices": [{"index": 0, "delta": {field: text}, "finish_reason": None}]}
+            self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+            time.sleep(0.01)
+        done = {"object": "chat.completion.chunk", "model": served,
+                "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+        usage = {"object": "chat.completion.chunk", "model": served, "choices": [],
+                 "usage": {"prompt_tokens": 20, "completion_tokens": len(words), "total_tokens": 20 + len(words)}}
+        for chunk in (done, usage):
+            self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+        self.wfile.write(b"data: [DONE]\n\n")
 
     def log_message(self, fmt, *fmt_args):
         print("stand-in vLLM: " + fmt % fmt_args, flush=True)
 
 
+# PID 1 in a container ignores SIGTERM unless it handles it: stop like the real servers do.
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 ThreadingHTTPServer((args.host, args.port), Handler).serve_forever()

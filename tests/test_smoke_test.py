@@ -1,0 +1,87 @@
+"""The smoke-test helper against the stand-in vLLM server (reasoning apart) and a server without a parser."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from reasoning_stack.render import render
+
+STANDIN = Path(__file__).parent / "standins" / "vllm_standin.py"
+
+
+@pytest.fixture
+def helper(tmp_path: Path) -> Path:
+    script = tmp_path / "smoke-test"
+    script.write_text(render("smoke-test.py.j2"))
+    return script
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_reasoning_apart_from_answer(helper: Path, tmp_path: Path):
+    port = _free_port()
+    server = subprocess.Popen([sys.executable, str(STANDIN), "Qwen/QwQ-32B-AWQ", "--host", "127.0.0.1",
+                               "--port", str(port), "--served-model-name", "qwq-32b"],
+                              env={"VLLM_API_KEY": "k2", "PATH": "/usr/bin:/bin"}, stdout=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        env_file = tmp_path / "vllm.env"
+        env_file.write_text("VLLM_API_KEY=k2\n")
+        out = subprocess.run([sys.executable, str(helper), f"http://127.0.0.1:{port}", "qwq-32b",
+                              "--key-from", str(env_file)], capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        assert "time to first token" in out.stdout and "tokens/s" in out.stdout
+        assert "reasoning 17 tokens, answer 4 tokens" in out.stdout
+        assert "\\boxed{391}" in out.stdout
+        unauthorised = subprocess.run([sys.executable, str(helper), f"http://127.0.0.1:{port}", "qwq-32b"],
+                                      capture_output=True, text=True, timeout=60)
+        assert unauthorised.returncode == 1 and "401" in unauthorised.stderr
+    finally:
+        server.terminate()
+        server.wait()
+
+
+class _NoParser(BaseHTTPRequestHandler):
+    """A server started without --reasoning-parser: the <think> block stays inside the content."""
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.send_response(200)
+        self.end_headers()
+        for text in ("<think>", "17*23=391", "</think>", "\\boxed{391}"):
+            chunk = {"choices": [{"index": 0, "delta": {"content": text}, "finish_reason": None}]}
+            self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+        self.wfile.write(b"data: [DONE]\n\n")
+
+    def log_message(self, *args):
+        pass
+
+
+def test_missing_reasoning_parser_is_caught(helper: Path):
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _NoParser)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        out = subprocess.run([sys.executable, str(helper), f"http://127.0.0.1:{httpd.server_address[1]}", "m"],
+                             capture_output=True, text=True, timeout=60)
+    finally:
+        httpd.shutdown()
+    assert out.returncode == 1
+    assert "no reasoning arrived apart from the answer" in out.stderr
