@@ -6,7 +6,7 @@ from reasoning_stack.context import host_plan, host_settings
 from reasoning_stack.facts import NvidiaGpus
 
 settings = host_settings()
-plan, gpus = host_plan()
+host_plan()
 fact = host.get_fact(NvidiaGpus)
 if not fact or not fact["gpus"]:
     logger.warning(

@@ -54,6 +54,10 @@ thinking_default = True
 # max_new_tokens); the model's own generation config applies otherwise.
 sampling_overrides = {}
 
+# More models on the same host, each its own vLLM unit and port: one per GPU, or sharing the GPUs when
+# all fit (keys: name, model, port, quantization, max_model_len, kv_cache_dtype, served_model_name).
+extra_models = []
+
 # Extra `vllm serve` arguments, full flag names only (checked before deploy).
 vllm_extra_args = []
 

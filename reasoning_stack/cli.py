@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from reasoning_stack.catalogue import GPUS, MODELS
 from reasoning_stack.gpus import Gpu, gpus_from_profile
-from reasoning_stack.plan import PlanRequest, ServingPlan, make_plan, plan_summary_row, request_from_settings
+from reasoning_stack.plan import PlanRequest, ServingPlan, make_plan, plan_summary_row
 from reasoning_stack.settings import group_data_all_py, settings_reference_markdown
 from reasoning_stack.validation import SettingsInvalid
 
@@ -92,30 +92,35 @@ def _print_plan(plan: ServingPlan) -> None:
 
 
 def _plan_inventory(args: argparse.Namespace) -> int:
+    from reasoning_stack.instances import plan_host
+
     try:
         settings = _load_settings(args.inventory)
     except (SettingsInvalid, FileNotFoundError) as exc:
         print(exc, file=sys.stderr)
         return EXIT_INVALID
-    rows, plans, worst = [], {}, 0
+    rows, plans, refusals, worst = [], {}, {}, 0
     for host, host_settings in settings.items():
         if host_settings.gpu_profile is None:
             rows.append([host, host_settings.model, "-", "-", "-", "-", "-", "at deploy (GPUs from nvidia-smi)"])
             continue
         gpus = gpus_from_profile(host_settings.gpu_profile, host_settings.gpu_count or 1)
-        plan = make_plan(request_from_settings(host_settings, gpus))
-        plans[host] = plan
-        rows.append(plan_summary_row(host, plan))
-        worst = worst if plan.fits else EXIT_DOES_NOT_FIT
+        host_plan = plan_host(host_settings, gpus)
+        if not host_plan.fits:
+            refusals[host] = host_plan.reason
+            rows.append([host, host_settings.model, "-", "-", "-", "-", "-", "NO"])
+            worst = EXIT_DOES_NOT_FIT
+            continue
+        for instance in host_plan.instances:
+            label = host if not instance.name else f"{host}/{instance.name}"
+            plans[label] = instance.plan
+            rows.append(plan_summary_row(label, instance.plan))
     if args.json:
-        print(json.dumps({h: p.to_json() for h, p in plans.items()}, indent=2))
+        print(json.dumps({"plans": {h: p.to_json() for h, p in plans.items()}, "refused": refusals}, indent=2))
         return worst
     print(_table(rows))
-    for host, plan in plans.items():
-        if not plan.fits:
-            print(f"\n{host}: {plan.reason}")
-            for tip in plan.suggestions:
-                print(f"  instead: {tip}")
+    for host, reason in refusals.items():
+        print(f"\n{host}: {reason}")
     return worst
 
 

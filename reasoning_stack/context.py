@@ -13,15 +13,15 @@ from pyinfra.facts.server import LinuxDistribution
 
 from reasoning_stack.facts import NvidiaGpus
 from reasoning_stack.gpus import Gpu, gpus_from_profile
+from reasoning_stack.instances import HostPlan, plan_host
 from reasoning_stack.inventory import validate_inventory
-from reasoning_stack.plan import ServingPlan, make_plan, request_from_settings
 from reasoning_stack.settings import StackSettings
 from reasoning_stack.validation import SettingsInvalid
 
 SUPPORTED_OS = {("debian", "12"), ("ubuntu", "22.04"), ("ubuntu", "24.04")}
 
 _settings_cache: dict[int, dict[str, StackSettings]] = {}
-_plan_cache: dict[tuple[int, str], tuple[ServingPlan, list[Gpu]]] = {}
+_plan_cache: dict[tuple[int, str], tuple[HostPlan, list[Gpu]]] = {}
 
 
 def host_settings() -> StackSettings:
@@ -71,15 +71,18 @@ def host_gpus(settings: StackSettings) -> list[Gpu]:
     return declared
 
 
-def host_plan() -> tuple[ServingPlan, list[Gpu]]:
-    """The serving plan of the current host; a plan that does not fit stops the run with its numbers."""
+def host_plan() -> tuple[HostPlan, list[Gpu]]:
+    """The serving plan of the current host (every vLLM instance); a plan that does not fit stops the run
+    with its numbers, before any host is changed."""
     key = (id(ctx_inventory.get()), host.name)
     if key not in _plan_cache:
         settings = host_settings()
         gpus = host_gpus(settings)
-        plan = make_plan(request_from_settings(settings, gpus))
+        if not gpus:
+            raise PyinfraError(f"host {host.name!r}: nvidia-smi reports no GPU and no gpu_profile is set; set "
+                               "gpu_profile (and gpu_count) in group_data to plan before the driver is installed")
+        plan = plan_host(settings, gpus)
         if not plan.fits:
-            tips = "".join(f"\n  - {s}" for s in plan.suggestions)
-            raise PyinfraError(f"host {host.name!r}: {plan.reason}" + (f"\n  what would fit:{tips}" if tips else ""))
+            raise PyinfraError(f"host {host.name!r}: {plan.reason}")
         _plan_cache[key] = (plan, gpus)
     return _plan_cache[key]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reasoning_stack.catalogue import find_model
+from reasoning_stack.instances import PRIMARY_UNIT, HostPlan, Instance
 from reasoning_stack.plan import ServingPlan
 from reasoning_stack.render import render
 from reasoning_stack.settings import StackSettings
@@ -17,7 +17,6 @@ UNIT_DIR = "/etc/systemd/system"
 HELPER_DIR = "/usr/local/libexec/reasoning-stack"
 WAIT_HTTP = f"{HELPER_DIR}/wait-http"
 SMOKE_TEST = f"{HELPER_DIR}/smoke-test"
-VLLM_UNIT = "reasoning-vllm"
 OPENWEBUI_UNIT = "reasoning-openwebui"
 OPENWEBUI_SECRET_ENV = f"{CONFIG_DIR}/openwebui-secret.env"
 
@@ -58,10 +57,10 @@ def gpu_request(plan: ServingPlan, host_gpu_count: int) -> str:
     return '"device=' + ",".join(str(i) for i in wanted) + '"'
 
 
-def vllm_service(settings: StackSettings, plan: ServingPlan, host_gpu_count: int) -> ServiceFiles:
-    """The vLLM unit and env file for the host's planned model."""
-    model = find_model(plan.model)
-    env_path = f"{CONFIG_DIR}/{VLLM_UNIT}.env"
+def vllm_service(settings: StackSettings, instance: Instance, host_gpu_count: int) -> ServiceFiles:
+    """The unit and env file of one vLLM instance."""
+    plan = instance.plan
+    env_path = f"{CONFIG_DIR}/{instance.unit}.env"
     docker_args = [
         "--network", "host",
         "--ipc", "host",
@@ -75,27 +74,28 @@ def vllm_service(settings: StackSettings, plan: ServingPlan, host_gpu_count: int
     unit_text = render(
         "vllm.service.j2",
         plan=plan,
-        served_model_name=settings.served_model_name or model.slug,
-        container="vllm",
+        served_model_name=instance.served_model_name,
+        container=instance.container,
         image=settings.vllm_image,
         docker_args=docker_args,
         stop_grace=stop_grace,
-        unit_name=VLLM_UNIT,
+        unit_name=instance.unit,
+        after_units=[] if not instance.name else [f"{PRIMARY_UNIT}.service"],
     )
     env_text = render(
         "vllm.env.j2",
-        unit_name=VLLM_UNIT,
+        unit_name=instance.unit,
         offline=settings.offline,
         hf_token=settings.hf_token.get_secret_value() if settings.hf_token else "",
         api_key=settings.vllm_api_key.get_secret_value() if settings.vllm_api_key else "",
     )
-    base = local_url(settings.vllm_listen, settings.vllm_port)
-    return ServiceFiles(VLLM_UNIT, unit_text, env_path, env_text, "vllm", settings.vllm_image,
+    base = local_url(settings.vllm_listen, instance.port)
+    return ServiceFiles(instance.unit, unit_text, env_path, env_text, instance.container, settings.vllm_image,
                         f"{base}/health", f"{base}/v1/models")
 
 
-def openwebui_service(settings: StackSettings, plan: ServingPlan) -> ServiceFiles:
-    """The Open WebUI unit and env file, wired to the host's vLLM instance."""
+def openwebui_service(settings: StackSettings, host_plan: HostPlan) -> ServiceFiles:
+    """The Open WebUI unit and env file, wired to every vLLM instance of the host."""
     env_path = f"{CONFIG_DIR}/{OPENWEBUI_UNIT}.env"
     docker_args = ["--network", "host", "--env-file", env_path]
     if settings.openwebui_secret_key is None:
@@ -110,7 +110,7 @@ def openwebui_service(settings: StackSettings, plan: ServingPlan) -> ServiceFile
         image=settings.openwebui_image,
         docker_args=docker_args,
         unit_name=OPENWEBUI_UNIT,
-        after_units=[f"{VLLM_UNIT}.service"],
+        after_units=[f"{i.unit}.service" for i in host_plan.instances],
     )
     api_key = settings.vllm_api_key.get_secret_value() if settings.vllm_api_key else "none"
     env_text = render(
@@ -118,10 +118,10 @@ def openwebui_service(settings: StackSettings, plan: ServingPlan) -> ServiceFile
         unit_name=OPENWEBUI_UNIT,
         listen=settings.openwebui_listen,
         port=settings.openwebui_port,
-        base_urls=[local_url(settings.vllm_listen, settings.vllm_port) + "/v1"],
-        api_keys=[api_key],
+        base_urls=[local_url(settings.vllm_listen, i.port) + "/v1" for i in host_plan.instances],
+        api_keys=[api_key for _ in host_plan.instances],
         signup=settings.openwebui_signup,
-        default_models=[settings.served_model_name or plan.model],
+        default_models=[host_plan.instances[0].served_model_name],
         secret_key=settings.openwebui_secret_key.get_secret_value() if settings.openwebui_secret_key else "",
     )
     base = local_url(settings.openwebui_listen, settings.openwebui_port)

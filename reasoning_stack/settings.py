@@ -25,6 +25,43 @@ _IMAGE_RE = re.compile(r"^[a-z0-9][a-z0-9._/:@-]*$")
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,40}$")
 
 
+class ExtraModel(BaseModel):
+    """One more model on the same host: its own vLLM unit (reasoning-vllm-<name>) and port."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(description="Short name: the unit is reasoning-vllm-<name>, e.g. 'fast'.")
+    model: str = Field(description="Catalogue slug of the model.")
+    port: int = Field(ge=1, le=65535, description="Port of this instance's OpenAI-compatible API.")
+    quantization: Literal["auto", "bf16", "fp8", "awq", "gptq"] = "auto"
+    max_model_len: int | None = Field(None, ge=1024)
+    kv_cache_dtype: Literal["auto", "fp8"] = "auto"
+    served_model_name: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _unit_name(cls, value: str) -> str:
+        if not _NAME_RE.match(value):
+            raise ValueError("must be lower-case letters, digits and '-', e.g. 'fast'")
+        return value
+
+    @field_validator("model")
+    @classmethod
+    def _catalogue_model(cls, value: str) -> str:
+        return _check_model(value, allow_auto=False)
+
+
+def _check_model(value: str, allow_auto: bool = True) -> str:
+    if value == "auto" and allow_auto:
+        return value
+    if value not in MODELS:
+        close = difflib.get_close_matches(value, MODELS, n=1, cutoff=0.5)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        valid = (["'auto'"] if allow_auto else []) + [repr(m) for m in MODELS]
+        raise ValueError(f"unknown model; {hint}valid: {', '.join(valid)}")
+    return value
+
+
 class StackSettings(BaseModel):
     """The validated settings of one host (inventory data merged with its groups' ``group_data``)."""
 
@@ -79,6 +116,12 @@ class StackSettings(BaseModel):
         {},
         description="Server-side sampling defaults (temperature, top_p, top_k, min_p, repetition_penalty, "
         "max_new_tokens); the model's own generation config applies otherwise.",
+    )
+    extra_models: list[ExtraModel] = Field(
+        [],
+        description="More models on the same host, each its own vLLM unit and port: one per GPU, or sharing "
+        "the GPUs when all fit (keys: name, model, port, quantization, max_model_len, kv_cache_dtype, "
+        "served_model_name).",
     )
     vllm_extra_args: list[str] = Field(
         [], description="Extra `vllm serve` arguments, full flag names only (checked before deploy)."
@@ -135,11 +178,7 @@ class StackSettings(BaseModel):
     @field_validator("model")
     @classmethod
     def _known_model(cls, value: str) -> str:
-        if value != "auto" and value not in MODELS:
-            close = difflib.get_close_matches(value, MODELS, n=1, cutoff=0.5)
-            hint = f"did you mean {close[0]!r}? " if close else ""
-            raise ValueError(f"unknown model; {hint}valid: 'auto', {', '.join(repr(m) for m in MODELS)}")
-        return value
+        return _check_model(value)
 
     @field_validator("gpu_profile")
     @classmethod
@@ -206,6 +245,18 @@ class StackSettings(BaseModel):
             raise ValueError(
                 f"openwebui_port and vllm_port are both {self.vllm_port}; give Open WebUI another port (e.g. 3000)"
             )
+        taken = {self.vllm_port: "vllm_port"}
+        if self.openwebui_enabled:
+            taken[self.openwebui_port] = "openwebui_port"
+        names: set[str] = set()
+        for extra in self.extra_models:
+            if extra.port in taken:
+                raise ValueError(f"extra model {extra.name!r} uses port {extra.port}, already taken by "
+                                 f"{taken[extra.port]}; give it a free port")
+            if extra.name in names:
+                raise ValueError(f"two extra models are named {extra.name!r}; names must differ")
+            taken[extra.port] = f"extra model {extra.name!r}"
+            names.add(extra.name)
         if self.gpu_count is not None and self.gpu_profile is None:
             raise ValueError("gpu_count needs gpu_profile (the GPU model it counts)")
         return self
@@ -266,6 +317,8 @@ def group_data_all_py() -> str:
 
 
 def _type_name(annotation: Any) -> str:
-    text = str(annotation).replace("typing.", "").replace("pydantic.types.", "")
+    text = str(annotation)
+    for prefix in ("typing.", "pydantic.types.", "reasoning_stack.settings."):
+        text = text.replace(prefix, "")
     text = re.sub(r"<class '([\w.]+)'>", r"\1", text)
     return text.replace("|", "\\|")

@@ -14,7 +14,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from reasoning_stack.settings import StackSettings, setting_names
+from reasoning_stack.settings import ExtraModel, StackSettings, setting_names
+
+# Settings whose values are lists of models of their own: their unknown keys get suggestions too.
+_NESTED = {"extra_models": ExtraModel}
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,11 @@ def validate_host_data(host: str, data: Mapping[str, Any], sources: Mapping[str,
             if top in _secret_names():
                 bad = ""  # never echo a secret back
             message = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden" and top in _NESTED:
+                valid = list(_NESTED[top].model_fields)
+                suggestion = _closest(str(err["loc"][-1]), valid)
+                hint = f"did you mean {suggestion!r}?" if suggestion else f"valid keys: {', '.join(valid)}"
+                bad, message = "", f"unknown key; {hint}"
             errors.append(SettingError(host, key, f"{bad}{message}", sources.get(top, "")))
         raise SettingsInvalid(errors) from None
     if errors:

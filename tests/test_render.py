@@ -3,7 +3,8 @@
 import pytest
 
 from reasoning_stack.gpus import gpus_from_profile
-from reasoning_stack.plan import PlanRequest, make_plan, request_from_settings
+from reasoning_stack.instances import plan_host
+from reasoning_stack.plan import PlanRequest, make_plan
 from reasoning_stack.render import env_quote, systemd_quote
 from reasoning_stack.services import gpu_request, local_url, openwebui_service, vllm_service
 from reasoning_stack.validation import validate_host_data
@@ -25,8 +26,10 @@ def test_env_values_cannot_span_lines():
 def _files(**settings):
     s = validate_host_data("box", settings)
     gpus = gpus_from_profile("rtx-4090", 2)
-    plan = make_plan(request_from_settings(s, gpus))
-    return s, plan, vllm_service(s, plan, len(gpus)), openwebui_service(s, plan)
+    host_plan = plan_host(s, gpus)
+    assert host_plan.fits, host_plan.reason
+    primary = host_plan.instances[0]
+    return s, primary.plan, vllm_service(s, primary, len(gpus)), openwebui_service(s, host_plan)
 
 
 def test_units_hold_no_secrets_and_env_files_do():
@@ -67,3 +70,35 @@ def test_openwebui_signup_policy():
     assert "ENABLE_SIGNUP=False" in closed.env_text
     _s, _p, _v, opened = _files(openwebui_signup="open")
     assert "ENABLE_SIGNUP=True" in opened.env_text and "DEFAULT_USER_ROLE=user" in opened.env_text
+
+
+def test_two_models_on_a_dual_4090_get_a_gpu_each():
+    s, _plan, _vllm, webui = _files(model="deepseek-r1-distill-qwen-14b", quantization="awq",
+                                    extra_models=[{"name": "fast", "model": "qwq-32b", "port": 8001}])
+    host_plan = plan_host(s, gpus_from_profile("rtx-4090", 2))
+    assert host_plan.layout == "split"
+    primary, fast = host_plan.instances
+    assert (primary.unit, fast.unit) == ("reasoning-vllm", "reasoning-vllm-fast")
+    assert primary.plan.gpu_indices == [0] and fast.plan.gpu_indices == [1]
+    fast_files = vllm_service(s, fast, 2)
+    assert '--gpus "\\"device=1\\""' in fast_files.unit_text
+    assert "--name vllm-fast" in fast_files.unit_text and "--port 8001" in fast_files.unit_text
+    assert "After=docker.service network-online.target reasoning-vllm.service" in fast_files.unit_text
+    assert "OPENAI_API_BASE_URLS=http://127.0.0.1:8000/v1;http://127.0.0.1:8001/v1" in webui.env_text
+
+
+def test_two_small_models_share_one_gpu_when_both_fit():
+    s = validate_host_data("box", {"model": "deepseek-r1-distill-qwen-7b", "gpu_memory_utilization": 0.9,
+                                   "extra_models": [{"name": "tiny", "model": "deepseek-r1-distill-qwen-1.5b",
+                                                     "port": 8001}]})
+    host_plan = plan_host(s, gpus_from_profile("h100", 1))
+    assert host_plan.fits and host_plan.layout == "shared"
+    assert all(i.plan.gpu_memory_utilization == 0.45 for i in host_plan.instances)
+
+
+def test_two_32b_models_on_one_4090_are_refused():
+    s = validate_host_data("box", {"model": "qwq-32b", "extra_models": [
+        {"name": "r1", "model": "deepseek-r1-distill-qwen-32b", "port": 8001}]})
+    host_plan = plan_host(s, gpus_from_profile("rtx-4090", 1))
+    assert not host_plan.fits
+    assert "do not fit 1x NVIDIA GeForce RTX 4090 together" in host_plan.reason

@@ -113,3 +113,15 @@ def test_check_typo_fails_fast_without_connecting(tmp_path):
     assert out.returncode == 2
     assert "host 'box-1'" in out.stderr and "gpu_memory_utilization" in out.stderr
     assert elapsed < 2.0, f"check took {elapsed:.2f}s"
+
+
+def test_extra_models_are_checked():
+    with pytest.raises(SettingsInvalid) as info:
+        validate_host_data("box", {"extra_models": [{"name": "fast", "model": "qwq-32", "port": 3000}]})
+    text = str(info.value)
+    assert "extra_models.0.model" in text and "did you mean 'qwq-32b'?" in text
+    with pytest.raises(SettingsInvalid, match="already taken by openwebui_port"):
+        validate_host_data("box", {"extra_models": [{"name": "fast", "model": "qwq-32b", "port": 3000}]})
+    with pytest.raises(SettingsInvalid) as info:
+        validate_host_data("box", {"extra_models": [{"name": "fast", "model": "qwq-32b", "port": 8001, "prot": 1}]})
+    assert "extra_models.0.prot" in str(info.value) and "did you mean 'port'?" in str(info.value)

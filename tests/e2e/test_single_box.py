@@ -230,6 +230,32 @@ def test_openwebui_data_survives_a_new_image(stack: Stack):
     assert t.file("/etc/reasoning-stack/openwebui-secret.env").sha256sum == secret_before
 
 
+def test_second_model_gets_its_own_gpu_unit_and_port(stack: Stack):
+    dual = stack.hosts[1]  # two stand-in RTX 4090s
+    dual.extra_data["extra_models"] = [{"name": "fast", "model": "qwen3-8b", "port": 8001}]
+    rc, data, text = stack.deploy()
+    assert rc == 0, text[-4000:]
+    t = stack.testinfra(dual)
+    assert t.service("reasoning-vllm-fast").is_running and t.service("reasoning-vllm-fast").is_enabled
+    assert t.socket("tcp://127.0.0.1:8001").is_listening
+    fast_unit = t.file("/etc/systemd/system/reasoning-vllm-fast.service").content_string
+    assert '--gpus "\\"device=1\\""' in fast_unit and "--reasoning-parser qwen3" in fast_unit
+    assert t.file("/etc/reasoning-stack/reasoning-vllm-fast.env").mode == 0o600
+    seen = json.loads(t.file("/var/lib/reasoning-stack/open-webui/standin-env.json").content_string)
+    assert seen["OPENAI_API_BASE_URLS"] == "http://127.0.0.1:8000/v1;http://127.0.0.1:8001/v1"
+    assert not stack.testinfra(stack.hosts[0]).file("/etc/systemd/system/reasoning-vllm-fast.service").exists
+    rc, data, _ = stack.deploy()
+    assert data["results"]["totals"]["success"] == 0, _changed_ops(data)
+    # Taken out of the settings again: its unit is stopped and removed.
+    del dual.extra_data["extra_models"]
+    rc, data, text = stack.deploy()
+    assert rc == 0, text[-3000:]
+    assert not t.file("/etc/systemd/system/reasoning-vllm-fast.service").exists
+    assert not t.socket("tcp://127.0.0.1:8001").is_listening
+    rc, data, _ = stack.deploy()
+    assert data["results"]["totals"]["success"] == 0, _changed_ops(data)
+
+
 def test_failing_instance_fails_only_its_host_with_its_journal(stack: Stack):
     bad = stack.hosts[1]
     bad.extra_data["vllm_extra_args"] = ["--max-num-seqs", "0"]
