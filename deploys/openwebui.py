@@ -8,7 +8,7 @@ from pyinfra.operations import files, systemd
 from pyinfra.operations.util import any_changed
 
 from reasoning_stack.context import host_plan, host_settings
-from reasoning_stack.operations import docker_image, secret_env_file, wait_http
+from reasoning_stack.operations import docker_image, secret_env_file, secret_file, wait_http
 from reasoning_stack.services import (
     CONFIG_DIR,
     OPENWEBUI_SECRET_ENV,
@@ -33,13 +33,10 @@ if settings.openwebui_enabled:
             path=OPENWEBUI_SECRET_ENV,
             variable="WEBUI_SECRET_KEY",
         )
-    env = files.put(
+    env = secret_file(
         name=f"{service.unit} env file (0600)",
-        src=io.StringIO(service.env_text),
         dest=service.env_path,
-        mode="600",
-        user="root",
-        group="root",
+        content=service.env_text,
     )
     unit = files.put(
         name=f"{service.unit} unit",

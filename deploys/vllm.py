@@ -11,7 +11,7 @@ from pyinfra.operations.util import any_changed
 from reasoning_stack.catalogue import find_model
 from reasoning_stack.context import host_plan, host_settings
 from reasoning_stack.instances import PRIMARY_UNIT
-from reasoning_stack.operations import docker_image, model_weights, smoke_test, wait_http
+from reasoning_stack.operations import docker_image, model_weights, secret_file, smoke_test, wait_http
 from reasoning_stack.render import render
 from reasoning_stack.services import CONFIG_DIR, HELPER_DIR, SMOKE_TEST, UNIT_DIR, WAIT_HTTP, vllm_service
 
@@ -41,13 +41,10 @@ for path in sorted(existing):
 for instance in plan.instances:
     model = find_model(instance.plan.model)
     service = vllm_service(settings, instance, host_gpu_count=len(gpus))
-    env = files.put(
+    env = secret_file(
         name=f"{service.unit} env file (secrets, 0600)",
-        src=io.StringIO(service.env_text),
         dest=service.env_path,
-        mode="600",
-        user="root",
-        group="root",
+        content=service.env_text,
     )
     size_gib = instance.plan.weights_gib_per_gpu * instance.plan.tensor_parallel_size
     size_gib *= instance.plan.pipeline_parallel_size

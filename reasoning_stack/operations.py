@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import posixpath
 import shlex
 
 from pyinfra import host
-from pyinfra.api import FunctionCommand, OperationError, StringCommand, operation
-from pyinfra.facts.files import File, FileContents
+from pyinfra.api import FileUploadCommand, FunctionCommand, OperationError, StringCommand, operation
+from pyinfra.facts.files import File, FileContents, Sha1File
 from pyinfra.operations import files
 
 from reasoning_stack.catalogue import GIB
@@ -191,3 +192,34 @@ def smoke_test(helper: str, base_url: str, model: str, key_from: str = "", think
     args += ["--key-from", key_from] if key_from else []
     args += ["--thinking-kwargs"] if thinking_kwargs else []
     yield StreamedCommand(" ".join(shlex.quote(a) for a in args))
+
+
+@operation()
+def secret_file(dest: str, content: str, user: str = "root", group: str = "root"):
+    """
+    Write a file that holds secrets: mode 0600 from its first byte (also the upload's temporary copy when
+    going through sudo), compared by checksum, and never shown in ``--diff`` output.
+
+    + dest: file path; its directory should be private (0700)
+    + content: the text to write
+    + user: owner
+    + group: group
+
+    .. code:: python
+
+        secret_file(dest="/etc/reasoning-stack/reasoning-vllm.env", content="VLLM_API_KEY=...\\n")
+    """
+    data = content.encode()
+    if host.get_fact(Sha1File, path=dest) == hashlib.sha1(data).hexdigest():
+        stat = host.get_fact(File, path=dest) or {}
+        if stat.get("mode") == 600 and stat.get("user") == user and stat.get("group") == group:
+            host.noop(f"{dest} is up to date")
+            return
+    else:
+        temp = f"/tmp/reasoning-stack-{hashlib.sha1(dest.encode()).hexdigest()[:16]}"
+        # Created 0600 by the SSH user before the upload writes into it (SFTP keeps an existing file's mode).
+        yield StringCommand(f"umask 077 && rm -f {temp} && : > {temp}", _sudo=False)
+        yield f"umask 077 && touch {shlex.quote(dest)} && chmod 600 {shlex.quote(dest)}"
+        yield FileUploadCommand(io.BytesIO(data), dest, remote_temp_filename=temp)
+        yield StringCommand(f"rm -f {temp}", _sudo=False)
+    yield f"chown {user}:{group} {shlex.quote(dest)} && chmod 600 {shlex.quote(dest)}"

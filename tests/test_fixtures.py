@@ -26,3 +26,6 @@ TestFreeDiskBytesFact = make_fact_tests("reasoning_stack", "facts.FreeDiskBytes"
 TestModelWeightsOp = make_operation_tests(
     "reasoning_stack", "operations.model_weights", FIXTURES / "operations" / "model_weights"
 )
+TestSecretFileOp = make_operation_tests(
+    "reasoning_stack", "operations.secret_file", FIXTURES / "operations" / "secret_file"
+)

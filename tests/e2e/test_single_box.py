@@ -38,10 +38,10 @@ class Stack:
         self.settings = dict(BASE_SETTINGS)
         self.outputs: list[str] = []
 
-    def deploy(self, deploy: str = "reasoning.py", **changes: object) -> tuple[int, dict | None, str]:
+    def deploy(self, deploy: str = "reasoning.py", *extra: str, **changes: object) -> tuple[int, dict | None, str]:
         self.settings.update(changes)
         self.project.write(self.settings)
-        rc, data, text = self.project.pyinfra(deploy)
+        rc, data, text = self.project.pyinfra(deploy, *extra)
         self.outputs.append(text)
         return rc, data, text
 
@@ -131,6 +131,8 @@ def test_host_state(stack: Stack, index: int):
         f = t.file(f"/etc/reasoning-stack/{env}")
         assert f.mode == 0o600 and f.user == "root", env
     assert t.file("/etc/reasoning-stack").mode == 0o700
+    # No copy of a secret is left behind by the uploads (through sudo they pass a temporary file).
+    assert t.check_output("find /tmp -maxdepth 1 -name 'reasoning-stack-*' -o -maxdepth 1 -name 'pyinfra-*'") == ""
     # The weights were downloaded before the service started, into the cache the container mounts.
     cache = "/var/lib/reasoning-stack/huggingface"
     assert t.file(f"{cache}/hub/models--deepseek-ai--DeepSeek-R1-Distill-Qwen-7B/snapshots/standin0").is_directory
@@ -178,6 +180,18 @@ def test_no_secret_in_units_or_output(stack: Stack):
         assert API_KEY not in processes and HF_TOKEN not in processes
     for output in stack.outputs:
         assert API_KEY not in output and HF_TOKEN not in output
+
+
+def test_rotated_secret_stays_out_of_diff_output(stack: Stack):
+    rotated = "sk-rotated-SECRET-5550123"
+    rc, data, text = stack.deploy("reasoning.py", "--diff", vllm_api_key=rotated, gpu_memory_utilization=0.8)
+    assert rc == 0, text[-3000:]
+    assert rotated not in text and API_KEY not in text
+    assert "--gpu-memory-utilization 0.8" in text  # --diff is on: the unit-file diff still shows
+    t = stack.testinfra(stack.hosts[1])
+    assert rotated in t.file("/etc/reasoning-stack/reasoning-vllm.env").content_string
+    rc, data, text = stack.deploy(vllm_api_key=API_KEY, gpu_memory_utilization=0.9)
+    assert rc == 0, text[-3000:]
 
 
 def test_rerun_changes_nothing(stack: Stack):
