@@ -7,6 +7,7 @@ import shlex
 from pyinfra.api import FactBase
 
 from reasoning_stack.gpus import NVIDIA_SMI_QUERY, Gpu, GpuQueryError, parse_nvidia_smi_csv
+from reasoning_stack.pci import PciGpu, parse_lspci, parse_topology
 
 
 class NvidiaGpus(FactBase):
@@ -101,3 +102,40 @@ def hf_repo_folder(repo: str) -> str:
 def weights_marker(cache_dir: str, repo: str) -> str:
     """The file this stack writes once a repo's download finished."""
     return f"{cache_dir}/reasoning-stack/{hf_repo_folder(repo)}.complete"
+
+
+class NvidiaPciGpus(FactBase):
+    """
+    NVIDIA GPUs on the PCI bus from ``lspci -nn -D`` (vendor 10de), with their architecture; works before
+    any driver is installed. ``None`` when lspci is missing.
+
+    .. code:: python
+
+        host.get_fact(NvidiaPciGpus)  # [PciGpu(bus_id="0000:01:00.0", architecture="ada", ...)]
+    """
+
+    requires_command = "lspci"
+
+    def command(self) -> str:
+        return "lspci -nn -D"
+
+    def process(self, output: list[str]) -> list[PciGpu]:
+        return parse_lspci(output)
+
+
+class NvidiaTopology(FactBase):
+    """
+    NVLink or PCIe between each GPU pair, from ``nvidia-smi topo -m``: ``{"0-1": "NV4", ...}``.
+
+    .. code:: python
+
+        host.get_fact(NvidiaTopology)
+    """
+
+    requires_command = "nvidia-smi"
+
+    def command(self) -> str:
+        return "nvidia-smi topo -m 2>/dev/null || true"
+
+    def process(self, output: list[str]) -> dict[str, str]:
+        return parse_topology(output)

@@ -29,3 +29,7 @@ TestModelWeightsOp = make_operation_tests(
 TestSecretFileOp = make_operation_tests(
     "reasoning_stack", "operations.secret_file", FIXTURES / "operations" / "secret_file"
 )
+TestNvidiaPciGpusFact = make_fact_tests("reasoning_stack", "facts.NvidiaPciGpus", FIXTURES / "facts" / "NvidiaPciGpus")
+TestNvidiaTopologyFact = make_fact_tests(
+    "reasoning_stack", "facts.NvidiaTopology", FIXTURES / "facts" / "NvidiaTopology"
+)

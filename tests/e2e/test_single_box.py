@@ -116,6 +116,8 @@ def test_full_deploy(stack: Stack):
     assert "reasoning-vllm: http://127.0.0.1:8000/health answered after" in text
     assert text.count("smoke test: time to first token") == 2
     assert "smoke test: answer: The answer is \\boxed{391}." in text
+    # The NVIDIA layer reads the GPUs and their interconnect from nvidia-smi.
+    assert "[sudo-box] 2 GPUs, driver 550.127.05, PCIe only" in text
 
 
 @pytest.mark.parametrize("index", [0, 1], ids=["root-box", "sudo-box"])
@@ -285,6 +287,18 @@ def test_failing_instance_fails_only_its_host_with_its_journal(stack: Stack):
     rc, data, text = stack.deploy()
     assert rc == 0, text[-3000:]
     assert stack.testinfra(bad).service("reasoning-vllm").is_running
+
+
+def test_driver_library_mismatch_is_explained(stack: Stack):
+    host = stack.hosts[0]
+    host.sh("echo error-nvml-mismatch > /etc/standin-gpu-profile")
+    try:
+        rc, _data, text = stack.deploy()
+    finally:
+        host.sh(f"echo {host.gpu_profile} > /etc/standin-gpu-profile")
+    assert rc != 0
+    assert "host 'root-box': nvidia-smi failed: Failed to initialize NVML: Driver/library version mismatch" in text
+    assert "reboot the host" in text
 
 
 def test_unsupported_os_is_refused(stack: Stack):

@@ -130,7 +130,7 @@ def start_host(image: str, name: str, key: Path, user: str = "root", gpu_profile
 def install_standin_gpu(host: TestHost, profile: str) -> None:
     """The hardware stand-in: nvidia-smi printing a recorded CSV, and the OCI hook that enables --gpus."""
     host.exec("mkdir", "-p", "/usr/local/share/standin-nvidia-smi")
-    for fixture in NVIDIA_SMI_FIXTURES.glob("*.csv"):
+    for fixture in [*NVIDIA_SMI_FIXTURES.glob("*.csv"), *NVIDIA_SMI_FIXTURES.glob("*.topo")]:
         host.exec("sh", "-c", f"cat > /usr/local/share/standin-nvidia-smi/{fixture.name}", input=fixture.read_bytes())
     for tool in ("nvidia-smi", "nvidia-container-runtime-hook"):
         host.exec("sh", "-c", f"cat > /usr/local/bin/{tool} && chmod 755 /usr/local/bin/{tool}",

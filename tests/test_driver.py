@@ -1,0 +1,63 @@
+"""Driver needs per GPU architecture, and the explanations of the nvidia-smi failures users hit most."""
+
+import pytest
+
+from reasoning_stack.driver import branch_of, check_branch, driver_needs, explain_nvidia_smi_error, kernel_modules
+from reasoning_stack.pci import architecture_of, architecture_of_compute_cap, has_nvlink
+
+
+@pytest.mark.parametrize(
+    ("description", "arch"),
+    [("GB202 [GeForce RTX 5090]", "blackwell"), ("AD102 [GeForce RTX 4090]", "ada"),
+     ("GA102 [GeForce RTX 3090]", "ampere"), ("GH100 [H100 SXM5 80GB]", "hopper"), ("TU102 [TITAN RTX]", "turing"),
+     ("GV100GL [Tesla V100 SXM2 32GB]", "volta"), ("GP102 [GeForce GTX 1080 Ti]", "pascal"),
+     ("GM204 [GeForce GTX 980]", "maxwell"), ("Device 2ff5", "unknown")],
+)
+def test_architecture_from_lspci_chip_name(description, arch):
+    assert architecture_of(description) == arch
+
+
+@pytest.mark.parametrize(("cap", "arch"), [("12.0", "blackwell"), ("9.0", "hopper"), ("8.9", "ada"),
+                                           ("8.6", "ampere"), ("8.0", "ampere"), ("7.5", "turing"),
+                                           ("7.0", "volta"), ("6.1", "pascal"), ("", "unknown")])
+def test_architecture_from_compute_cap(cap, arch):
+    assert architecture_of_compute_cap(cap) == arch
+
+
+def test_blackwell_needs_open_570():
+    needs = driver_needs({"blackwell"})
+    assert (needs.min_branch, needs.modules) == (570, "open")
+    assert check_branch(needs, 565) and not check_branch(needs, 575)
+    assert kernel_modules(needs, 575) == "open"
+    with pytest.raises(ValueError, match="proprietary kernel modules cannot drive"):
+        kernel_modules(needs, 575, "proprietary")
+
+
+def test_pascal_needs_proprietary_at_most_580():
+    needs = driver_needs({"pascal"})
+    assert (needs.max_branch, needs.modules) == (580, "proprietary")
+    assert "too new" in check_branch(needs, 590)[0]
+    assert kernel_modules(needs, 580) == "proprietary"
+
+
+def test_ada_open_by_default_from_560():
+    needs = driver_needs({"ada"})
+    assert kernel_modules(needs, 580) == "open"
+    assert kernel_modules(needs, 550) == "proprietary"
+    assert check_branch(needs, 535) == []
+
+
+def test_blackwell_and_pascal_cannot_share_a_driver():
+    with pytest.raises(ValueError, match="cannot share one driver"):
+        driver_needs({"blackwell", "pascal"})
+
+
+def test_branch_of():
+    assert branch_of("550.127.05") == 550 and branch_of("[N/A]") is None
+
+
+def test_explanations():
+    assert "reboot" in explain_nvidia_smi_error("Failed to initialize NVML: Driver/library version mismatch")
+    assert "dkms" in explain_nvidia_smi_error(
+        "NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver.")
+    assert not has_nvlink({"0-1": "PHB"}) and has_nvlink({"0-1": "NV4"})
