@@ -9,9 +9,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "hosts"))
 import testhosts  # noqa: E402
 
+from reasoning_stack.settings import DEFAULT_OPENWEBUI_IMAGE, DEFAULT_VLLM_IMAGE  # noqa: E402
+
 SETTINGS = {"docker_daemon_options": {"storage-driver": "vfs"}, "pull_images": False,
             "model": "deepseek-r1-distill-qwen-7b"}
-IMAGES = ["vllm/vllm-openai:v0.17.1", "ghcr.io/open-webui/open-webui:v0.12.4"]
+IMAGES = [DEFAULT_VLLM_IMAGE, DEFAULT_OPENWEBUI_IMAGE]
 
 
 def timed(project: testhosts.Project, deploy: str = "reasoning.py") -> tuple[float, int]:

@@ -14,10 +14,12 @@ import pytest
 import testhosts
 import testinfra
 
+from reasoning_stack.settings import DEFAULT_OPENWEBUI_IMAGE, DEFAULT_VLLM_IMAGE
+
 pytestmark = pytest.mark.slow
 
-VLLM_IMAGE = "vllm/vllm-openai:v0.17.1"
-WEBUI_IMAGE = "ghcr.io/open-webui/open-webui:v0.12.4"
+VLLM_IMAGE = DEFAULT_VLLM_IMAGE
+WEBUI_IMAGE = DEFAULT_OPENWEBUI_IMAGE
 API_KEY = "sk-test-SECRET-0123456789"
 HF_TOKEN = "hf_testSECRET9876543210"
 BASE_SETTINGS: dict[str, object] = {
@@ -227,7 +229,7 @@ def test_changed_setting_restarts_only_its_service(stack: Stack):
 
 
 def test_openwebui_data_survives_a_new_image(stack: Stack):
-    new_image = "ghcr.io/open-webui/open-webui:v0.12.5"
+    new_image = DEFAULT_OPENWEBUI_IMAGE.rsplit(":", 1)[0] + ":v0.12.5"
     for host in stack.hosts:
         host.exec("docker", "tag", WEBUI_IMAGE, new_image)
         host.exec("sh", "-c", "echo precious > /var/lib/reasoning-stack/open-webui/user-chat.txt")

@@ -11,6 +11,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import testhosts  # noqa: E402
 
+from reasoning_stack.settings import DEFAULT_OPENWEBUI_IMAGE, DEFAULT_VLLM_IMAGE  # noqa: E402
+
 SETTINGS = {
     "docker_daemon_options": {"storage-driver": "vfs"},
     "pull_images": False,
@@ -36,7 +38,7 @@ def main() -> int:
         print("==> docker layer (the stand-in images are then loaded, as on an air-gapped box)", flush=True)
         run(project, "docker.py")
         testhosts.load_standin_images(host, testhosts.standin_rootfs(image),
-                                      ["vllm/vllm-openai:v0.17.1", "ghcr.io/open-webui/open-webui:v0.12.4"])
+                                      [DEFAULT_VLLM_IMAGE, DEFAULT_OPENWEBUI_IMAGE])
         print("==> reasoning-stack plan", flush=True)
         subprocess.run([sys.executable, "-m", "reasoning_stack.cli", "check", str(project.inventory)],
                        cwd=project.path, check=True)
