@@ -5,15 +5,15 @@ import io
 
 from pyinfra import host
 from pyinfra.facts.files import FindFiles
-from pyinfra.operations import files, systemd
-from pyinfra.operations.util import any_changed
+from pyinfra.operations import files
 
 from reasoning_stack.catalogue import find_model
 from reasoning_stack.context import host_plan, host_settings
 from reasoning_stack.instances import PRIMARY_UNIT
-from reasoning_stack.operations import docker_image, model_weights, secret_file, smoke_test, wait_http
+from reasoning_stack.operations import docker_image, model_weights, smoke_test, wait_http
 from reasoning_stack.render import render
 from reasoning_stack.services import CONFIG_DIR, HELPER_DIR, SMOKE_TEST, UNIT_DIR, WAIT_HTTP, vllm_service
+from reasoning_stack.units import install_env_file, install_service, retire_service
 
 settings = host_settings()
 plan, gpus = host_plan()
@@ -33,19 +33,12 @@ existing = host.get_fact(FindFiles, path=UNIT_DIR, fname=f"{PRIMARY_UNIT}-*.serv
 for path in sorted(existing):
     unit_file = path.rsplit("/", 1)[1]
     if unit_file not in wanted:
-        systemd.service(name=f"Stop {unit_file} (no longer planned)", service=unit_file, running=False, enabled=False)
-        files.file(name=f"Remove {unit_file}", path=path, present=False)
-        files.file(name=f"Remove {unit_file} env file", path=f"{CONFIG_DIR}/{unit_file[:-8]}.env", present=False)
-        systemd.daemon_reload(name="systemd daemon-reload")
+        retire_service(path, f"{CONFIG_DIR}/{unit_file.removesuffix('.service')}.env")
 
 for instance in plan.instances:
     model = find_model(instance.plan.model)
     service = vllm_service(settings, instance, host_gpu_count=len(gpus))
-    env = secret_file(
-        name=f"{service.unit} env file (secrets, 0600)",
-        dest=service.env_path,
-        content=service.env_text,
-    )
+    env = install_env_file(service)  # the weights download reads HF_TOKEN from it
     size_gib = instance.plan.weights_gib_per_gpu * instance.plan.tensor_parallel_size
     size_gib *= instance.plan.pipeline_parallel_size
     model_weights(
@@ -57,26 +50,7 @@ for instance in plan.instances:
         size_gib=size_gib,
         offline=settings.offline,
     )
-    unit = files.put(
-        name=f"{service.unit} unit",
-        src=io.StringIO(service.unit_text),
-        dest=service.unit_path,
-        mode="644",
-    )
-    systemd.daemon_reload(name="systemd daemon-reload", _if=unit.did_change)
-    restarted = systemd.service(
-        name=f"Restart {service.unit} for changed unit or env",
-        service=f"{service.unit}.service",
-        restarted=True,
-        _if=any_changed(unit, env),
-    )
-    started = systemd.service(
-        name=f"{service.unit} running and enabled",
-        service=f"{service.unit}.service",
-        running=True,
-        enabled=True,
-    )
-    came_up = any_changed(restarted, started)
+    came_up = install_service(service, env)
     wait_http(
         name=f"Wait for {service.unit} to load {instance.plan.model} (/health, up to {settings.health_timeout}s)",
         helper=WAIT_HTTP,
