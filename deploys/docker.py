@@ -1,18 +1,14 @@
 """Docker engine from the distribution's packages, with the daemon options from group_data."""
 
-from pyinfra import host
-from pyinfra.facts.deb import DebPackages
-from pyinfra.operations import apt, files, systemd
+from pyinfra.operations import files, systemd
 
 from reasoning_stack.context import check_os, host_settings
 from reasoning_stack.operations import json_file_merged
+from reasoning_stack.units import packages_present
 
 settings = host_settings()
 check_os()
 
-PACKAGES = ["docker.io", "python3", "ca-certificates"]
-installed = host.get_fact(DebPackages)
-missing = [p for p in PACKAGES if p not in installed]
 
 files.directory(name="Docker config directory", path="/etc/docker", mode="755")
 daemon_json = None
@@ -24,9 +20,7 @@ if settings.docker_daemon_options:
         options=settings.docker_daemon_options,
     )
 
-if missing:
-    apt.update(name="Update apt package lists", cache_time=3600)
-apt.packages(name="Docker engine and helpers", packages=PACKAGES, no_recommends=True)
+packages_present("Docker engine and helpers", ["docker.io", "python3", "ca-certificates"])
 
 if daemon_json is not None:
     systemd.service(

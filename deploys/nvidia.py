@@ -1,51 +1,175 @@
-"""NVIDIA layer: the GPUs before and after the driver, and whether the driver suits them.
+"""NVIDIA driver and Container Toolkit: from a fresh GPU box to "docker run --gpus all works".
 
-Checks (installation of the driver and the Container Toolkit is the next step of this layer):
-- nvidia-smi failing is explained (driver/library mismatch, no module loaded, ...) and stops that host;
-- the running driver branch must suit every GPU (Blackwell needs 570+ with open modules, Maxwell/Pascal/Volta
-  580 or older);
-- with no driver yet, the GPUs on the PCI bus (lspci) say which driver they need.
+- The GPUs come from nvidia-smi, or from lspci before any driver exists, or from the declared gpu_profile.
+- A working driver that suits the GPUs is kept (unless nvidia_driver_branch asks for another branch);
+  otherwise the driver is installed with the chosen method, kernel headers first, nouveau blacklisted,
+  the packages held. Secure Boot with unsigned modules and conflicting apt sources stop the host with
+  the way forward. A reboot happens only when needed and allowed; otherwise the host says it needs one.
+- The Container Toolkit is installed pinned; Docker gets the nvidia runtime and the cgroupfs cgroup driver
+  (containers keep their GPUs across `systemctl daemon-reload`), restarted only when that changed; then a
+  container must see every GPU.
 """
+
+import io
 
 from pyinfra import host, logger
 from pyinfra.api.exceptions import PyinfraError
+from pyinfra.facts.server import Arch, KernelVersion
+from pyinfra.operations import apt, files, server, systemd
+from pyinfra.operations.util import any_changed
 
-from reasoning_stack.context import host_plan, host_settings
-from reasoning_stack.driver import branch_of, check_branch, driver_needs, explain_nvidia_smi_error
-from reasoning_stack.facts import NvidiaGpus, NvidiaPciGpus, NvidiaTopology
+from reasoning_stack.catalogue import GPUS
+from reasoning_stack.context import check_os, host_plan, host_settings
+from reasoning_stack.driver import (
+    branch_of,
+    check_branch,
+    driver_install,
+    driver_needs,
+    explain_nvidia_smi_error,
+    toolkit_packages,
+)
+from reasoning_stack.facts import AptSourceConflicts, NvidiaGpus, NvidiaPciGpus, NvidiaTopology, SecureBoot
+from reasoning_stack.operations import (
+    apt_hold,
+    deb_from_url,
+    docker_image,
+    gpg_keyring_from_url,
+    gpu_container_check,
+    host_notice,
+    json_file_merged,
+)
 from reasoning_stack.pci import architecture_of_compute_cap, has_nvlink
+from reasoning_stack.units import packages_present
+
+TOOLKIT_KEYRING = "/usr/share/keyrings/nvidia-container-toolkit-keyring.gpg"
+TOOLKIT_LIST = "/etc/apt/sources.list.d/nvidia-container-toolkit.list"
+NOUVEAU_BLACKLIST = "/etc/modprobe.d/blacklist-nouveau.conf"
+# With the systemd cgroup driver, `systemctl daemon-reload` can take GPU device access away from running
+# containers ("Failed to initialize NVML: Unknown Error"); with cgroupfs systemd does not manage them.
+DOCKER_GPU_OPTIONS = {
+    "runtimes": {"nvidia": {"path": "nvidia-container-runtime", "args": []}},
+    "exec-opts": ["native.cgroupdriver=cgroupfs"],
+}
+
+
+def fail(message: str) -> None:
+    raise PyinfraError(f"host {host.name!r}: {message}")
+
 
 settings = host_settings()
-host_plan()
+os_id, os_version = check_os()
+_plan, plan_gpus = host_plan()
 smi = host.get_fact(NvidiaGpus)
-pci = host.get_fact(NvidiaPciGpus) or []
+pci = host.get_fact(NvidiaPciGpus)  # None: lspci missing; []: no NVIDIA GPU on the bus
 
 if smi and smi["error"]:
-    explanation = explain_nvidia_smi_error(smi["error"])
-    raise PyinfraError(f"host {host.name!r}: nvidia-smi failed: {smi['error']}\n  {explanation}")
+    fail(f"nvidia-smi failed: {smi['error']}\n  {explain_nvidia_smi_error(smi['error'])}")
+working = bool(smi and smi["gpus"])
 
-if smi and smi["gpus"]:
-    archs = {g.architecture for g in pci} or {architecture_of_compute_cap(g.compute_cap) for g in smi["gpus"]}
-    needs = driver_needs(archs - {"unknown"})
-    branch = branch_of(smi["gpus"][0].driver_version)
-    problems = check_branch(needs, branch) if branch else []
-    if problems:
-        raise PyinfraError(f"host {host.name!r}: " + "; ".join(problems))
-    links = host.get_fact(NvidiaTopology) or {}
+if pci:
+    architectures = {g.architecture for g in pci}
+elif working:
+    architectures = {architecture_of_compute_cap(g.compute_cap) for g in smi["gpus"]}
+elif settings.gpu_profile:
+    architectures = {architecture_of_compute_cap(GPUS[settings.gpu_profile].compute_cap)}
+else:
+    architectures = set()
+try:
+    needs = driver_needs(architectures - {"unknown"})
+except ValueError as exc:
+    fail(str(exc))
+
+current_branch = branch_of(smi["gpus"][0].driver_version) if working else None
+problems = check_branch(needs, current_branch) if current_branch else []
+wants_other_branch = bool(settings.nvidia_driver_branch and current_branch != settings.nvidia_driver_branch)
+gpus_known = bool(pci or working or settings.gpu_profile)
+
+driver = None
+if working and not problems and not wants_other_branch:
     if len(smi["gpus"]) > 1:
+        links = host.get_fact(NvidiaTopology) or {}
         kind = "NVLink" if has_nvlink(links) else "PCIe only"
         logger.info(f"[{host.name}] {len(smi['gpus'])} GPUs, driver {smi['gpus'][0].driver_version}, {kind}")
-elif pci:
-    needs = driver_needs({g.architecture for g in pci} - {"unknown"})
-    wanted = f"branch {needs.min_branch}+" if needs.min_branch else "any current branch"
-    if needs.max_branch:
-        wanted += f", at most {needs.max_branch}"
-    logger.warning(
-        f"[{host.name}] {len(pci)} NVIDIA GPU(s) on the PCI bus ({', '.join(g.description for g in pci)}) but no "
-        f"driver: install one ({wanted}, {needs.modules} kernel modules) and the NVIDIA Container Toolkit"
-    )
+elif not gpus_known:
+    logger.warning(f"[{host.name}] no NVIDIA GPU found (nvidia-smi, lspci) and no gpu_profile: driver skipped")
+elif settings.nvidia_driver == "preinstalled":
+    reason = "; ".join(problems) if problems else "no working NVIDIA driver"
+    fail(f"{reason}, and nvidia_driver is 'preinstalled'; install a suitable driver or set nvidia_driver to "
+         "'cuda-repo' (or 'ubuntu' / 'debian')")
 else:
-    logger.warning(
-        f"[{host.name}] nvidia-smi reports no GPU yet; planned from gpu_profile {settings.gpu_profile!r}. "
-        "Install the NVIDIA driver and Container Toolkit before vLLM can start."
+    try:
+        install = driver_install(os_id, os_version, settings.nvidia_driver, settings.nvidia_driver_branch,
+                                 settings.nvidia_kernel_modules, needs)
+    except ValueError as exc:
+        fail(str(exc))
+    if host.get_fact(SecureBoot):
+        fail("Secure Boot is on, and the driver's DKMS-built kernel modules are unsigned, so the kernel would "
+             "refuse them. Either turn Secure Boot off in the firmware, or enroll the DKMS signing key "
+             "(`mokutil --import /var/lib/dkms/mok.pub`, confirm at the next boot) and deploy again.")
+    conflicts = host.get_fact(AptSourceConflicts) or {}
+    if conflicts:
+        detail = "; ".join(f"{url} in {', '.join(paths)}" for url, paths in conflicts.items())
+        fail(f"apt sources list the same repository with different Signed-By keyrings, so apt fails with "
+             f"\"Conflicting values set for option Signed-By\": {detail}. Remove the leftover file(s).")
+    packages_present("Tools for the NVIDIA repositories", ["curl", "gnupg", "ca-certificates", "pciutils"])
+    blacklist = files.put(
+        name="Blacklist nouveau",
+        src=io.StringIO("# Managed by reasoning-stack: the NVIDIA driver needs nouveau out of the way.\n"
+                        "blacklist nouveau\noptions nouveau modeset=0\n"),
+        dest=NOUVEAU_BLACKLIST,
+        mode="644",
     )
+    server.shell(
+        name="Rebuild the initramfs without nouveau",
+        commands=["if command -v update-initramfs >/dev/null; then update-initramfs -u; "
+                  "else echo 'no initramfs-tools here: the blacklist applies from the next boot'; fi"],
+        _if=blacklist.did_change,
+    )
+    if install.repo_distro:
+        arch = "sbsa" if host.get_fact(Arch) in ("aarch64", "arm64") else "x86_64"
+        repo = settings.nvidia_cuda_repo.format(distro=install.repo_distro, arch=arch)
+        keyring = deb_from_url(name="NVIDIA CUDA repository keyring", package="cuda-keyring",
+                               url=f"{repo}/cuda-keyring_1.1-1_all.deb")
+        apt.update(name="Update apt lists for the CUDA repository", _if=keyring.did_change)
+    kernel = host.get_fact(KernelVersion)
+    packages_present(f"Kernel headers for {kernel}", [f"linux-headers-{kernel}"])
+    if install.pin_first:
+        packages_present(f"Pin driver branch {install.branch}", list(install.pin_first))
+    driver = packages_present(f"NVIDIA driver {install.branch} ({install.modules} kernel modules)",
+                              list(install.packages))
+    if install.hold:
+        apt_hold(name="Hold the driver packages", packages=list(install.hold))
+    if settings.allow_reboot:
+        server.reboot(name="Reboot to load the new driver", delay=10, reboot_timeout=900, _if=driver.did_change)
+        server.shell(name="Verify the driver after the reboot", commands=["nvidia-smi -L"], _if=driver.did_change)
+    else:
+        host_notice(
+            name="Reboot needed",
+            message=f"{host.name} needs a reboot to load NVIDIA driver {install.branch} "
+                    "(or set allow_reboot = True and deploy again)",
+            _if=driver.did_change,
+        )
+
+if settings.nvidia_container_toolkit and gpus_known:
+    packages_present("Tools for the NVIDIA repositories", ["curl", "gnupg", "ca-certificates"])
+    key = gpg_keyring_from_url(name="NVIDIA Container Toolkit keyring", path=TOOLKIT_KEYRING,
+                               url=f"{settings.nvidia_toolkit_repo}/gpgkey")
+    source = files.put(
+        name="NVIDIA Container Toolkit apt source",
+        src=io.StringIO(f"# Managed by reasoning-stack\ndeb [signed-by={TOOLKIT_KEYRING}] "
+                        f"{settings.nvidia_toolkit_repo}/stable/deb/$(ARCH) /\n"),
+        dest=TOOLKIT_LIST,
+        mode="644",
+    )
+    apt.update(name="Update apt lists for the Container Toolkit", _if=any_changed(key, source))
+    version = settings.nvidia_container_toolkit_version
+    toolkit = packages_present(f"NVIDIA Container Toolkit {version}", list(toolkit_packages(version)))
+    apt_hold(name="Hold the Container Toolkit packages", packages=[p.split("=")[0] for p in toolkit_packages(version)])
+    daemon = json_file_merged(name="Docker: nvidia runtime, cgroupfs driver", path="/etc/docker/daemon.json",
+                              options=DOCKER_GPU_OPTIONS)
+    systemd.service(name="Restart Docker for the NVIDIA runtime", service="docker.service", restarted=True,
+                    _if=any_changed(toolkit, daemon))
+    docker_image(name=f"vLLM image {settings.vllm_image}", image=settings.vllm_image, pull=settings.pull_images)
+    changed = [toolkit, daemon] + ([driver] if driver is not None else [])
+    gpu_container_check(name="A container sees every GPU", image=settings.vllm_image, expected=len(plan_gpus),
+                        _if=any_changed(*changed))

@@ -13,6 +13,33 @@ gpu_profile = None
 # GPUs per host for gpu_profile; None = every GPU the host reports.
 gpu_count = None
 
+# How a missing or unsuitable driver is installed: cuda-repo (NVIDIA's CUDA repository), ubuntu
+# (Ubuntu's packages), debian (Debian 12 non-free, branch 535), preinstalled (verify only).
+nvidia_driver = 'cuda-repo'
+
+# Driver branch to pin; None keeps a working driver that suits the GPUs and installs 580 where there
+# is none.
+nvidia_driver_branch = None
+
+# Kernel-module flavour; auto = what the GPUs need (open from branch 560 on Turing+).
+nvidia_kernel_modules = 'auto'
+
+# NVIDIA's CUDA network repository ({distro}: debian12, ubuntu2204, ubuntu2404; {arch}: x86_64 or
+# sbsa); its cuda-keyring package sets up apt.
+nvidia_cuda_repo = 'https://developer.download.nvidia.com/compute/cuda/repos/{distro}/{arch}'
+
+# Install the NVIDIA Container Toolkit for Docker.
+nvidia_container_toolkit = True
+
+# Pinned NVIDIA Container Toolkit package version (all four of its packages).
+nvidia_container_toolkit_version = '1.18.0-1'
+
+# NVIDIA's Container Toolkit repository (its /gpgkey and /stable/deb/$(ARCH) are used).
+nvidia_toolkit_repo = 'https://nvidia.github.io/libnvidia-container'
+
+# Reboot a host whose new driver needs it, then verify; False = say which hosts need one.
+allow_reboot = False
+
 # Catalogue slug (deepseek-r1-distill-qwen-32b, qwq-32b, ...) or 'auto' for the strongest reasoning
 # model that fits.
 model = 'auto'

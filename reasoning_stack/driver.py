@@ -87,3 +87,74 @@ def explain_nvidia_smi_error(error: str) -> str:
     if "No devices were found" in error:
         return "the driver is loaded but sees no GPU: check that /dev/nvidia* device nodes exist and the card is seated"
     return "nvidia-smi failed; its own words are above"
+
+
+DEFAULT_BRANCH = 580
+CUDA_REPO_DISTRO = {("debian", "12"): "debian12", ("ubuntu", "22.04"): "ubuntu2204", ("ubuntu", "24.04"): "ubuntu2404"}
+DEBIAN_BRANCH = 535  # Debian 12's non-free nvidia-driver
+PINNING_FROM = 590  # from 590, NVIDIA locks the branch with nvidia-driver-pinning-<branch>; names lose the suffix
+
+
+@dataclass(frozen=True)
+class DriverInstall:
+    """The packages that put a driver branch on a host, in order, and what to hold against upgrades."""
+
+    method: str
+    branch: int
+    modules: str
+    repo_distro: str | None  # CUDA repository folder (cuda-repo only)
+    pin_first: tuple[str, ...]  # installed before the driver (branch pinning)
+    packages: tuple[str, ...]
+    hold: tuple[str, ...]
+
+
+def driver_install(os_id: str, os_version: str, method: str, branch: int | None, wanted_modules: str,
+                   needs: DriverNeeds) -> DriverInstall:
+    """The install plan of ``method`` on this OS for GPUs with ``needs``; ValueError says why it cannot work."""
+    if method == "debian":
+        if (os_id, os_version) != ("debian", "12"):
+            raise ValueError(f"nvidia_driver 'debian' is for Debian 12, not {os_id} {os_version}; use 'cuda-repo'")
+        if branch not in (None, DEBIAN_BRANCH):
+            raise ValueError(f"Debian 12's non-free driver is branch {DEBIAN_BRANCH}, not {branch}; use 'cuda-repo'")
+        problems = check_branch(needs, DEBIAN_BRANCH)
+        if problems:
+            raise ValueError(f"Debian 12's non-free driver ({DEBIAN_BRANCH}) cannot drive these GPUs: "
+                             f"{'; '.join(problems)}; use nvidia_driver = 'cuda-repo'")
+        modules = kernel_modules(needs, DEBIAN_BRANCH, wanted_modules)
+        if modules == "open":
+            if wanted_modules == "open":
+                raise ValueError("Debian 12's packages build the proprietary module; use 'cuda-repo' for open modules")
+            modules = "proprietary"
+        packages = ("nvidia-driver", "firmware-misc-nonfree")
+        return DriverInstall(method, DEBIAN_BRANCH, modules, None, (), packages, packages)
+    chosen = branch or DEFAULT_BRANCH
+    if needs.max_branch is not None and branch is None:
+        chosen = min(chosen, needs.max_branch)
+    if needs.min_branch and branch is None:
+        chosen = max(chosen, needs.min_branch)
+    problems = check_branch(needs, chosen)
+    if problems:
+        raise ValueError("; ".join(problems))
+    modules = kernel_modules(needs, chosen, wanted_modules)
+    if method == "ubuntu":
+        if os_id != "ubuntu":
+            raise ValueError(f"nvidia_driver 'ubuntu' needs Ubuntu, not {os_id} {os_version}; use 'cuda-repo'")
+        package = f"nvidia-driver-{chosen}-open" if modules == "open" else f"nvidia-driver-{chosen}"
+        return DriverInstall(method, chosen, modules, None, (), (package,), (package,))
+    if method != "cuda-repo":
+        raise ValueError(f"unknown nvidia_driver method {method!r}")
+    distro = CUDA_REPO_DISTRO.get((os_id, os_version))
+    if distro is None:
+        raise ValueError(f"NVIDIA's CUDA repository has no packages for {os_id} {os_version}")
+    if chosen >= PINNING_FROM:
+        package = "nvidia-open" if modules == "open" else "cuda-drivers"
+        return DriverInstall(method, chosen, modules, distro, (f"nvidia-driver-pinning-{chosen}",), (package,), ())
+    package = f"nvidia-open-{chosen}" if modules == "open" else f"cuda-drivers-{chosen}"
+    return DriverInstall(method, chosen, modules, distro, (), (package,), (package,))
+
+
+def toolkit_packages(version: str) -> tuple[str, ...]:
+    """The four Container Toolkit packages, pinned to one version (NVIDIA's install guide pins all four)."""
+    names = ("nvidia-container-toolkit", "nvidia-container-toolkit-base", "libnvidia-container-tools",
+             "libnvidia-container1")
+    return tuple(f"{name}={version}" for name in names)

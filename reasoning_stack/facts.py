@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 
 from pyinfra.api import FactBase
@@ -139,3 +140,82 @@ class NvidiaTopology(FactBase):
 
     def process(self, output: list[str]) -> dict[str, str]:
         return parse_topology(output)
+
+
+class SecureBoot(FactBase):
+    """
+    Whether UEFI Secure Boot is on (``mokutil --sb-state``); ``None`` when mokutil is missing or says nothing.
+
+    .. code:: python
+
+        host.get_fact(SecureBoot)  # True / False / None
+    """
+
+    def command(self) -> str:
+        return "mokutil --sb-state 2>/dev/null || true"
+
+    def process(self, output: list[str]) -> bool | None:
+        text = " ".join(output).lower()
+        if "secureboot enabled" in text:
+            return True
+        if "secureboot disabled" in text or "not supported" in text:
+            return False
+        return None
+
+
+class AptSourceConflicts(FactBase):
+    """
+    Apt source entries for the same repository URL with different ``signed-by`` keyrings: the leftover files
+    that make apt fail with "Conflicting values set for option Signed-By". ``{url: [file, ...]}``.
+
+    .. code:: python
+
+        host.get_fact(AptSourceConflicts)
+    """
+
+    def command(self) -> str:
+        one_line = (
+            "$1==\"deb\" { if ($2 ~ /^\\[/) { o=$2; i=3; while (o !~ /\\]$/ && i<=NF) { o=o\" \"$i; i++ } "
+            "print f, $i, o } else print f, $2, \"none\" }"
+        )
+        deb822 = (
+            "/^URIs:/{u=$2} /^Signed-By:/{s=$2} /^$/{if(u)print f, u, \"signed-by=\" s; u=\"\"; s=\"\"} "
+            "END{if(u)print f, u, \"signed-by=\" s}"
+        )
+        return (
+            f"for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do [ -f \"$f\" ] && "
+            f"awk -v f=\"$f\" '{one_line}' \"$f\"; done; "
+            f"for f in /etc/apt/sources.list.d/*.sources; do [ -f \"$f\" ] && "
+            f"awk -v f=\"$f\" '{deb822}' \"$f\"; done; true"
+        )
+
+    def process(self, output: list[str]) -> dict[str, list[str]]:
+        entries: dict[str, list[tuple[str, str]]] = {}
+        for line in output:
+            parts = line.split(" ", 2)
+            if len(parts) < 3:
+                continue
+            path, url, options = parts
+            match = re.search(r"signed-by=([^\s\]]*)", options)
+            entries.setdefault(url.rstrip("/"), []).append((path, match.group(1) if match else ""))
+        return {
+            url: sorted({path for path, _key in found})
+            for url, found in entries.items()
+            if len({key for _path, key in found}) > 1
+        }
+
+
+class HeldPackages(FactBase):
+    """
+    Packages on hold (``apt-mark showhold``).
+
+    .. code:: python
+
+        host.get_fact(HeldPackages)  # ["nvidia-open-580", ...]
+    """
+
+    def command(self) -> str:
+        return "apt-mark showhold"
+
+    def process(self, output: list[str]) -> list[str]:
+        return [line.strip() for line in output if line.strip()]

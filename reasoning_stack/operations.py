@@ -10,11 +10,12 @@ import shlex
 
 from pyinfra import host
 from pyinfra.api import FileUploadCommand, FunctionCommand, OperationError, StringCommand, operation
+from pyinfra.facts.deb import DebPackages
 from pyinfra.facts.files import File, FileContents, Sha1File
 from pyinfra.operations import files
 
 from reasoning_stack.catalogue import GIB
-from reasoning_stack.facts import DockerImageId, FreeDiskBytes, HfWeights, weights_marker
+from reasoning_stack.facts import DockerImageId, FreeDiskBytes, HeldPackages, HfWeights, weights_marker
 
 
 def run_streamed(command: str) -> None:
@@ -98,10 +99,23 @@ def wait_http(helper: str, url: str, timeout: int, unit: str, expect: str = "", 
     yield StreamedCommand(" ".join(shlex.quote(a) for a in args))
 
 
+def deep_merge(base: dict[str, object], extra: dict[str, object]) -> dict[str, object]:
+    """``base`` with ``extra`` merged in; nested objects are merged key by key, other values replaced."""
+    merged = dict(base)
+    for key, value in extra.items():
+        current = merged.get(key)
+        if isinstance(current, dict) and isinstance(value, dict):
+            merged[key] = deep_merge(current, value)
+        else:
+            merged[key] = value
+    return merged
+
+
 @operation()
 def json_file_merged(path: str, options: dict[str, object], mode: str = "644"):
     """
-    Merge keys into a JSON object file, keeping every key the file already has that is not given here.
+    Merge keys into a JSON object file, keeping every key the file already has that is not given here
+    (nested objects, such as Docker's ``runtimes``, are merged key by key).
 
     + path: the JSON file (created when missing)
     + options: keys to set
@@ -118,7 +132,7 @@ def json_file_merged(path: str, options: dict[str, object], mode: str = "644"):
             current = json.loads("\n".join(lines))
         except json.JSONDecodeError as exc:
             raise OperationError(f"{path} is not valid JSON ({exc}); fix or remove it, then deploy again") from None
-    merged = {**current, **options}
+    merged = deep_merge(current, options)
     if lines is not None and merged == current:
         host.noop(f"{path} already has {', '.join(options) or 'nothing to add'}")
         return
@@ -223,3 +237,98 @@ def secret_file(dest: str, content: str, user: str = "root", group: str = "root"
         yield FileUploadCommand(io.BytesIO(data), dest, remote_temp_filename=temp)
         yield StringCommand(f"rm -f {temp}", _sudo=False)
     yield f"chown {user}:{group} {shlex.quote(dest)} && chmod 600 {shlex.quote(dest)}"
+
+
+@operation()
+def deb_from_url(package: str, url: str):
+    """
+    Install a .deb fetched from a URL (NVIDIA's cuda-keyring), once: skipped while the package is installed.
+
+    + package: the package name the .deb carries
+    + url: where the .deb is (https:// or file://)
+
+    .. code:: python
+
+        deb_from_url(package="cuda-keyring", url=".../cuda-keyring_1.1-1_all.deb")
+    """
+    if package in (host.get_fact(DebPackages) or {}):
+        host.noop(f"{package} is installed")
+        return
+    temp = f"/tmp/reasoning-stack-{package}.deb"
+    yield StreamedCommand(f"curl -fsSL --retry 3 -o {temp} {shlex.quote(url)} && dpkg -i {temp} && rm -f {temp}")
+
+
+@operation()
+def gpg_keyring_from_url(path: str, url: str):
+    """
+    Fetch an armored GPG key and store it dearmored as an apt keyring, once.
+
+    + path: keyring file, e.g. /usr/share/keyrings/nvidia-container-toolkit-keyring.gpg
+    + url: the armored key
+
+    .. code:: python
+
+        gpg_keyring_from_url(path="/usr/share/keyrings/x.gpg", url=".../gpgkey")
+    """
+    if host.get_fact(File, path=path):
+        host.noop(f"{path} exists")
+        return
+    yield (f"curl -fsSL --retry 3 {shlex.quote(url)} | gpg --batch --yes --dearmor -o {shlex.quote(path)} "
+           f"&& chmod 644 {shlex.quote(path)}")
+
+
+@operation()
+def apt_hold(packages: list[str]):
+    """
+    Hold packages so unattended upgrades cannot split driver and library versions.
+
+    + packages: package names
+
+    .. code:: python
+
+        apt_hold(packages=["nvidia-open-580"])
+    """
+    held = set(host.get_fact(HeldPackages) or [])
+    missing = [p for p in packages if p not in held]
+    if not missing:
+        host.noop("packages already held")
+        return
+    yield "apt-mark hold " + " ".join(shlex.quote(p) for p in missing)
+
+
+@operation(is_idempotent=False)
+def host_notice(message: str):
+    """
+    Print a notice in the host's output (for example "this host needs a reboot").
+
+    + message: the text
+
+    .. code:: python
+
+        host_notice(message="reboot needed", _if=driver.did_change)
+    """
+    yield StreamedCommand(f"echo {shlex.quote(message)}")
+
+
+@operation(is_idempotent=False)
+def gpu_container_check(image: str, expected: int):
+    """
+    Run ``nvidia-smi -L`` in a container with ``--gpus all`` and check it sees ``expected`` GPUs; where no
+    driver works yet (a reboot is pending), say so instead of passing silently.
+
+    + image: an image with CUDA user space (the vLLM image)
+    + expected: number of GPUs the host has
+
+    .. code:: python
+
+        gpu_container_check(image="vllm/vllm-openai:v0.17.1", expected=2)
+    """
+    script = (
+        "if ! nvidia-smi -L >/dev/null 2>&1; then echo 'container GPU check skipped: no working driver yet "
+        "(reboot pending?)'; exit 0; fi; "
+        f"n=$(docker run --rm --gpus all --entrypoint nvidia-smi {shlex.quote(image)} -L | grep -c '^GPU '); "
+        f"if [ \"$n\" != {int(expected)} ]; then echo \"containers see $n GPU(s), expected {int(expected)}: check the "
+        "NVIDIA Container Toolkit and /etc/docker/daemon.json\" >&2; exit 1; fi; "
+        "echo \"containers see $n GPU(s)\""
+    )
+    yield StreamedCommand(script)

@@ -77,6 +77,37 @@ class StackSettings(BaseModel):
         None, ge=1, le=16, description="GPUs per host for gpu_profile; None = every GPU the host reports."
     )
 
+    # --- NVIDIA driver and Container Toolkit -------------------------------------------------------------
+    nvidia_driver: Literal["preinstalled", "cuda-repo", "ubuntu", "debian"] = Field(
+        "cuda-repo",
+        description="How a missing or unsuitable driver is installed: cuda-repo (NVIDIA's CUDA repository), ubuntu "
+        "(Ubuntu's packages), debian (Debian 12 non-free, branch 535), preinstalled (verify only).",
+    )
+    nvidia_driver_branch: int | None = Field(
+        None, ge=470, le=999,
+        description="Driver branch to pin; None keeps a working driver that suits the GPUs and installs 580 "
+        "where there is none.",
+    )
+    nvidia_kernel_modules: Literal["auto", "open", "proprietary"] = Field(
+        "auto", description="Kernel-module flavour; auto = what the GPUs need (open from branch 560 on Turing+)."
+    )
+    nvidia_cuda_repo: str = Field(
+        "https://developer.download.nvidia.com/compute/cuda/repos/{distro}/{arch}",
+        description="NVIDIA's CUDA network repository ({distro}: debian12, ubuntu2204, ubuntu2404; {arch}: x86_64 "
+        "or sbsa); its cuda-keyring package sets up apt.",
+    )
+    nvidia_container_toolkit: bool = Field(True, description="Install the NVIDIA Container Toolkit for Docker.")
+    nvidia_container_toolkit_version: str = Field(
+        "1.18.0-1", description="Pinned NVIDIA Container Toolkit package version (all four of its packages)."
+    )
+    nvidia_toolkit_repo: str = Field(
+        "https://nvidia.github.io/libnvidia-container",
+        description="NVIDIA's Container Toolkit repository (its /gpgkey and /stable/deb/$(ARCH) are used).",
+    )
+    allow_reboot: bool = Field(
+        False, description="Reboot a host whose new driver needs it, then verify; False = say which hosts need one."
+    )
+
     # --- model and serving plan -------------------------------------------------------------------------
     model: str = Field(
         "auto",
@@ -188,6 +219,13 @@ class StackSettings(BaseModel):
             hint = f"did you mean {close[0]!r}? " if close else ""
             raise ValueError(f"unknown GPU; {hint}valid: {', '.join(repr(g) for g in GPUS)}")
         return value
+
+    @field_validator("nvidia_cuda_repo", "nvidia_toolkit_repo")
+    @classmethod
+    def _repo_url(cls, value: str) -> str:
+        if not re.match(r"^(https?|file):/{1,3}[^\s'\"]+$", value):
+            raise ValueError("must be an http(s):// or file:// URL without spaces or quotes")
+        return value.rstrip("/")
 
     @field_validator("vllm_image", "openwebui_image")
     @classmethod

@@ -6,8 +6,10 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 
+from pyinfra import host
 from pyinfra.api.operation import OperationMeta
-from pyinfra.operations import files, systemd
+from pyinfra.facts.deb import DebPackages
+from pyinfra.operations import apt, files, systemd
 from pyinfra.operations.util import any_changed
 
 from reasoning_stack.operations import secret_file
@@ -49,3 +51,17 @@ def retire_service(unit_path: str, env_path: str | None = None) -> None:
     if env_path:
         files.file(name=f"Remove {unit_file} env file", path=env_path, present=False)
     systemd.daemon_reload(name="systemd daemon-reload")
+
+
+def packages_present(name: str, packages: list[str]) -> OperationMeta:
+    """Install apt packages (``name=version`` pins allowed), refreshing the package lists only when something
+    is missing, so a run with nothing to install changes nothing however old the lists are."""
+    installed = host.get_fact(DebPackages) or {}
+
+    def missing(spec: str) -> bool:
+        package, _, version = spec.partition("=")
+        return package not in installed or bool(version) and version not in installed[package]
+
+    if any(missing(p) for p in packages):
+        apt.update(name=f"Update apt lists for: {name}", cache_time=600)
+    return apt.packages(name=name, packages=packages, no_recommends=True)

@@ -61,3 +61,54 @@ def test_explanations():
     assert "dkms" in explain_nvidia_smi_error(
         "NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver.")
     assert not has_nvlink({"0-1": "PHB"}) and has_nvlink({"0-1": "NV4"})
+
+
+from reasoning_stack.driver import driver_install, toolkit_packages  # noqa: E402
+
+OSES = [("debian", "12"), ("ubuntu", "22.04"), ("ubuntu", "24.04")]
+
+
+@pytest.mark.parametrize(("os_id", "version"), OSES)
+def test_cuda_repo_580_for_an_ada_box(os_id, version):
+    plan = driver_install(os_id, version, "cuda-repo", None, "auto", driver_needs({"ada"}))
+    assert plan.branch == 580 and plan.modules == "open"
+    assert plan.packages == ("nvidia-open-580",) and plan.hold == ("nvidia-open-580",)
+    assert plan.repo_distro == {"debian": "debian12", "ubuntu": "ubuntu" + version.replace(".", "")}[os_id]
+
+
+@pytest.mark.parametrize(("os_id", "version"), OSES)
+def test_cuda_repo_590_pins_with_the_pinning_package(os_id, version):
+    plan = driver_install(os_id, version, "cuda-repo", 590, "auto", driver_needs({"blackwell"}))
+    assert plan.pin_first == ("nvidia-driver-pinning-590",) and plan.packages == ("nvidia-open",)
+    assert plan.hold == ()
+    proprietary = driver_install(os_id, version, "cuda-repo", 590, "proprietary", driver_needs({"ada"}))
+    assert proprietary.packages == ("cuda-drivers",)
+
+
+def test_pascal_box_gets_proprietary_580_at_most():
+    plan = driver_install("ubuntu", "24.04", "cuda-repo", None, "auto", driver_needs({"pascal"}))
+    assert (plan.branch, plan.packages) == (580, ("cuda-drivers-580",))
+    with pytest.raises(ValueError, match="too new"):
+        driver_install("ubuntu", "24.04", "cuda-repo", 590, "auto", driver_needs({"pascal"}))
+
+
+def test_ubuntu_packages():
+    plan = driver_install("ubuntu", "22.04", "ubuntu", 570, "auto", driver_needs({"blackwell"}))
+    assert plan.packages == ("nvidia-driver-570-open",)
+    with pytest.raises(ValueError, match="needs Ubuntu"):
+        driver_install("debian", "12", "ubuntu", None, "auto", driver_needs({"ada"}))
+
+
+def test_debian_non_free_refuses_blackwell_and_open_modules():
+    plan = driver_install("debian", "12", "debian", None, "auto", driver_needs({"ampere"}))
+    assert plan.branch == 535 and plan.packages == ("nvidia-driver", "firmware-misc-nonfree")
+    with pytest.raises(ValueError, match="cannot drive these GPUs.*use nvidia_driver = 'cuda-repo'"):
+        driver_install("debian", "12", "debian", None, "auto", driver_needs({"blackwell"}))
+    with pytest.raises(ValueError, match="open modules"):
+        driver_install("debian", "12", "debian", None, "open", driver_needs({"ada"}))
+
+
+def test_toolkit_packages_are_pinned_together():
+    assert toolkit_packages("1.18.0-1") == (
+        "nvidia-container-toolkit=1.18.0-1", "nvidia-container-toolkit-base=1.18.0-1",
+        "libnvidia-container-tools=1.18.0-1", "libnvidia-container1=1.18.0-1")

@@ -33,3 +33,24 @@ TestNvidiaPciGpusFact = make_fact_tests("reasoning_stack", "facts.NvidiaPciGpus"
 TestNvidiaTopologyFact = make_fact_tests(
     "reasoning_stack", "facts.NvidiaTopology", FIXTURES / "facts" / "NvidiaTopology"
 )
+TestSecureBootFact = make_fact_tests("reasoning_stack", "facts.SecureBoot", FIXTURES / "facts" / "SecureBoot")
+TestAptSourceConflictsFact = make_fact_tests(
+    "reasoning_stack", "facts.AptSourceConflicts", FIXTURES / "facts" / "AptSourceConflicts"
+)
+TestHeldPackagesFact = make_fact_tests("reasoning_stack", "facts.HeldPackages", FIXTURES / "facts" / "HeldPackages")
+TestAptHoldOp = make_operation_tests("reasoning_stack", "operations.apt_hold", FIXTURES / "operations" / "apt_hold")
+TestDebFromUrlOp = make_operation_tests(
+    "reasoning_stack", "operations.deb_from_url", FIXTURES / "operations" / "deb_from_url"
+)
+TestGpgKeyringOp = make_operation_tests(
+    "reasoning_stack", "operations.gpg_keyring_from_url", FIXTURES / "operations" / "gpg_keyring_from_url"
+)
+
+
+def test_every_fixture_folder_has_fixtures_and_a_test_class():
+    # An empty folder would generate no test at all and pass silently.
+    generated = {name for name in globals() if name.startswith("Test")}
+    folders = [p for kind in ("facts", "operations") for p in (FIXTURES / kind).iterdir() if p.is_dir()]
+    for folder in folders:
+        assert any(folder.glob("*.json")), f"{folder} has no fixture"
+    assert len(generated) == len(folders), (sorted(generated), sorted(p.name for p in folders))

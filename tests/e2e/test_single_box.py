@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
+import standin_repo
 import testhosts
 import testinfra
 
@@ -29,6 +32,9 @@ BASE_SETTINGS: dict[str, object] = {
     "vllm_api_key": API_KEY,
     "hf_token": HF_TOKEN,
     "health_timeout": 60,
+    # The stand-in NVIDIA repositories (tests/hosts/standin_repo.py), copied into each test host.
+    "nvidia_cuda_repo": f"file://{standin_repo.MOUNT}/cuda/{{distro}}/{{arch}}",
+    "nvidia_toolkit_repo": f"file://{standin_repo.MOUNT}/toolkit",
 }
 
 
@@ -61,13 +67,26 @@ def stack():
     keydir = testhosts.CACHE / "ssh"
     keydir.mkdir(parents=True, exist_ok=True)
     key = testhosts.ssh_keypair(keydir)
+    repos = standin_repo.build(Path(tempfile.mkdtemp(prefix="rs-repos-")), os.uname().release)
     hosts: list[testhosts.TestHost] = []
     try:
-        hosts.append(testhosts.start_host(image, "root-box", key, user="root"))
-        hosts.append(testhosts.start_host(image, "sudo-box", key, user="deployer", gpu_profile="rtx-4090x2"))
+        # root-box: one GPU, driver already working. sudo-box: a fresh dual-4090 box with no driver yet,
+        # its GPUs declared in the inventory (as on a box waiting for its driver).
+        hosts.append(testhosts.start_host(image, "root-box", key, user="root", repos=repos))
+        hosts.append(testhosts.start_host(image, "sudo-box", key, user="deployer", gpu_profile="rtx-4090x2",
+                                          driver=False, repos=repos))
+        hosts[1].extra_data.update({"gpu_profile": "rtx-4090", "gpu_count": 2})
         yield Stack(hosts, testhosts.standin_rootfs(image))
     finally:
         testhosts.remove_hosts(hosts)
+
+
+def _log(text: str) -> str:
+    """pyinfra's own log (stderr) for assertion messages: the lines around the first error, else the tail."""
+    log = text.split('{"plan"', 1)[0]
+    lines = log.splitlines()
+    first = next((i for i, line in enumerate(lines) if "Error" in line or "error:" in line), None)
+    return "\n".join(lines[max(0, first - 40):first + 20]) if first is not None else log[-6000:]
 
 
 def _changed_ops(data: dict) -> list[tuple[str, list[str]]]:
@@ -91,9 +110,32 @@ def test_typo_stops_the_run_before_any_host_changes(stack: Stack):
         assert not t.file("/etc/reasoning-stack").exists
 
 
+def test_secure_boot_and_conflicting_apt_sources_stop_a_fresh_box(stack: Stack):
+    fresh = stack.hosts[1]
+    mokutil = "/usr/local/bin/mokutil"  # stand-in: the firmware reports Secure Boot on
+    fresh.sh(f"printf '#!/bin/sh\\necho SecureBoot enabled\\n' > {mokutil} && chmod 755 {mokutil}")
+    try:
+        rc, _data, text = stack.deploy()
+    finally:
+        fresh.sh(f"rm -f {mokutil}")
+    assert rc != 0
+    assert "host 'sudo-box': Secure Boot is on" in text and "mokutil --import" in text
+    for name in ("a", "b"):  # a leftover source list beside a new one, each with its own keyring
+        fresh.sh(f"echo 'deb [signed-by=/usr/share/keyrings/{name}.gpg] https://repo.invalid/cuda/ /' "
+                 f"> /etc/apt/sources.list.d/{name}.list")
+    try:
+        rc, _data, text = stack.deploy()
+    finally:
+        fresh.sh("rm -f /etc/apt/sources.list.d/a.list /etc/apt/sources.list.d/b.list")
+    assert rc != 0
+    assert "Conflicting values set for option Signed-By" in text
+    assert "/etc/apt/sources.list.d/a.list, /etc/apt/sources.list.d/b.list" in text
+    assert not stack.testinfra(fresh).package("docker.io").is_installed
+
+
 def test_docker_layer(stack: Stack):
     rc, data, text = stack.deploy("docker.py")
-    assert rc == 0, text[-3000:]
+    assert rc == 0, _log(text)
     for host in stack.hosts:
         t = stack.testinfra(host)
         assert t.package("docker.io").is_installed
@@ -111,15 +153,38 @@ def test_full_deploy(stack: Stack):
     start = time.monotonic()
     rc, data, text = stack.deploy()
     print(f"\nfirst full deploy of 2 hosts: {time.monotonic() - start:.1f}s")
-    assert rc == 0, text[-5000:]
+    assert rc == 0, _log(text)
     assert data["results"]["totals"]["error"] == 0
     # Long steps print their progress and the smoke test its figures, whatever the verbosity.
     assert "Fetching model.safetensors for deepseek-ai/DeepSeek-R1-Distill-Qwen-7B" in text
     assert "reasoning-vllm: http://127.0.0.1:8000/health answered after" in text
     assert text.count("smoke test: time to first token") == 2
     assert "smoke test: answer: The answer is \\boxed{391}." in text
-    # The NVIDIA layer reads the GPUs and their interconnect from nvidia-smi.
-    assert "[sudo-box] 2 GPUs, driver 550.127.05, PCIe only" in text
+    # The fresh box got its driver and says it needs a reboot; containers see every GPU on both boxes.
+    assert "sudo-box needs a reboot to load NVIDIA driver 580" in text
+    assert "[root-box] containers see 1 GPU(s)" in text and "[sudo-box] containers see 2 GPU(s)" in text
+
+
+def test_nvidia_layer_state(stack: Stack):
+    root_box, fresh = (stack.testinfra(h) for h in stack.hosts)
+    for t in (root_box, fresh):
+        for package in ("nvidia-container-toolkit", "nvidia-container-toolkit-base", "libnvidia-container-tools",
+                        "libnvidia-container1"):
+            assert t.package(package).version == standin_repo.TOOLKIT_VERSION, package
+        held = t.check_output("apt-mark showhold").split()
+        assert "nvidia-container-toolkit" in held
+        daemon = json.loads(t.file("/etc/docker/daemon.json").content_string)
+        assert daemon["runtimes"]["nvidia"]["path"] == "nvidia-container-runtime"
+        assert daemon["exec-opts"] == ["native.cgroupdriver=cgroupfs"]
+        assert daemon["storage-driver"] == "vfs"  # the user's own key is kept
+    # Only the fresh box needed a driver: keyring, kernel headers, the pinned branch, nouveau out of the way.
+    assert fresh.package("cuda-keyring").is_installed
+    assert fresh.package(f"linux-headers-{os.uname().release}").is_installed
+    assert fresh.package("nvidia-open-580").is_installed
+    assert "nvidia-open-580" in fresh.check_output("apt-mark showhold").split()
+    assert "blacklist nouveau" in fresh.file("/etc/modprobe.d/blacklist-nouveau.conf").content_string
+    assert not root_box.package("nvidia-open-580").is_installed
+    assert not root_box.file("/etc/modprobe.d/blacklist-nouveau.conf").exists
 
 
 @pytest.mark.parametrize("index", [0, 1], ids=["root-box", "sudo-box"])
@@ -189,13 +254,13 @@ def test_no_secret_in_units_or_output(stack: Stack):
 def test_rotated_secret_stays_out_of_diff_output(stack: Stack):
     rotated = "sk-rotated-SECRET-5550123"
     rc, data, text = stack.deploy("reasoning.py", "--diff", vllm_api_key=rotated, gpu_memory_utilization=0.8)
-    assert rc == 0, text[-3000:]
+    assert rc == 0, _log(text)
     assert rotated not in text and API_KEY not in text
     assert "--gpu-memory-utilization 0.8" in text  # --diff is on: the unit-file diff still shows
     t = stack.testinfra(stack.hosts[1])
     assert rotated in t.file("/etc/reasoning-stack/reasoning-vllm.env").content_string
     rc, data, text = stack.deploy(vllm_api_key=API_KEY, gpu_memory_utilization=0.9)
-    assert rc == 0, text[-3000:]
+    assert rc == 0, _log(text)
 
 
 def test_rerun_changes_nothing(stack: Stack):
@@ -203,7 +268,7 @@ def test_rerun_changes_nothing(stack: Stack):
     rc, data, text = stack.deploy()
     elapsed = time.monotonic() - start
     print(f"\nno-op re-run of 2 hosts: {elapsed:.1f}s")
-    assert rc == 0, text[-3000:]
+    assert rc == 0, _log(text)
     assert data["results"]["totals"]["success"] == 0, _changed_ops(data)
     assert data["results"]["totals"]["no_change"] > 20
 
@@ -217,7 +282,7 @@ def test_changed_setting_restarts_only_its_service(stack: Stack):
     vllm_pid = t.check_output("systemctl show --property MainPID --value reasoning-vllm")
     webui_starts = _starts(t)
     rc, data, text = stack.deploy(gpu_memory_utilization=0.85)
-    assert rc == 0, text[-3000:]
+    assert rc == 0, _log(text)
     changed = dict(_changed_ops(data))
     assert "Restart reasoning-vllm for changed unit or env" in changed
     assert "Restart reasoning-openwebui for changed unit or env" not in changed
@@ -236,7 +301,7 @@ def test_openwebui_data_survives_a_new_image(stack: Stack):
     t = stack.testinfra(stack.hosts[1])
     before = _starts(t)
     rc, data, text = stack.deploy(openwebui_image=new_image)
-    assert rc == 0, text[-3000:]
+    assert rc == 0, _log(text)
     for host in stack.hosts:
         t = stack.testinfra(host)
         assert new_image in t.file("/etc/systemd/system/reasoning-openwebui.service").content_string
@@ -252,7 +317,7 @@ def test_second_model_gets_its_own_gpu_unit_and_port(stack: Stack):
     dual = stack.hosts[1]  # two stand-in RTX 4090s
     dual.extra_data["extra_models"] = [{"name": "fast", "model": "qwen3-8b", "port": 8001}]
     rc, data, text = stack.deploy()
-    assert rc == 0, text[-4000:]
+    assert rc == 0, _log(text)
     t = stack.testinfra(dual)
     assert t.service("reasoning-vllm-fast").is_running and t.service("reasoning-vllm-fast").is_enabled
     assert t.socket("tcp://127.0.0.1:8001").is_listening
@@ -267,7 +332,7 @@ def test_second_model_gets_its_own_gpu_unit_and_port(stack: Stack):
     # Taken out of the settings again: its unit is stopped and removed.
     del dual.extra_data["extra_models"]
     rc, data, text = stack.deploy()
-    assert rc == 0, text[-3000:]
+    assert rc == 0, _log(text)
     assert not t.file("/etc/systemd/system/reasoning-vllm-fast.service").exists
     assert not t.socket("tcp://127.0.0.1:8001").is_listening
     rc, data, _ = stack.deploy()
@@ -287,7 +352,7 @@ def test_failing_instance_fails_only_its_host_with_its_journal(stack: Stack):
     assert "stand-in vLLM" in text  # the unit's own log lines are shown
     # Putting the setting back heals the host.
     rc, data, text = stack.deploy()
-    assert rc == 0, text[-3000:]
+    assert rc == 0, _log(text)
     assert stack.testinfra(bad).service("reasoning-vllm").is_running
 
 
@@ -319,7 +384,7 @@ def test_unsupported_os_is_refused(stack: Stack):
 
 def test_switching_openwebui_off_stops_it_and_keeps_its_data(stack: Stack):
     rc, data, text = stack.deploy(openwebui_enabled=False)
-    assert rc == 0, text[-3000:]
+    assert rc == 0, _log(text)
     for host in stack.hosts:
         t = stack.testinfra(host)
         assert not t.file("/etc/systemd/system/reasoning-openwebui.service").exists

@@ -110,8 +110,11 @@ class TestHost:
         return self.name, data
 
 
-def start_host(image: str, name: str, key: Path, user: str = "root", gpu_profile: str = "rtx-4090x1") -> TestHost:
-    """Start a test host: systemd as PID 1, sshd on 127.0.0.1:<free port>, the stand-in GPU installed."""
+def start_host(image: str, name: str, key: Path, user: str = "root", gpu_profile: str = "rtx-4090x1",
+               driver: bool = True, repos: Path | None = None) -> TestHost:
+    """Start a test host: systemd as PID 1, sshd on 127.0.0.1:<free port>, the stand-in GPU on its PCI bus,
+    with a (stand-in) driver already working unless ``driver`` is False, and the stand-in NVIDIA apt
+    repositories (tests/hosts/standin_repo.py) under /srv/standin-nvidia when ``repos`` is given."""
     container = f"rs-test-{name}-{uuid.uuid4().hex[:8]}"
     port = free_port()
     docker("run", "-d", "--name", container, "--hostname", name, "--label", LABEL, *RUN_FLAGS,
@@ -122,17 +125,21 @@ def start_host(image: str, name: str, key: Path, user: str = "root", gpu_profile
     host.exec("sh", "-c", f"mkdir -p {home}/.ssh && cat > {home}/.ssh/authorized_keys && "
               f"chown -R {user}:{user} {home}/.ssh && chmod 700 {home}/.ssh && chmod 600 {home}/.ssh/authorized_keys",
               input=pub)
-    install_standin_gpu(host, gpu_profile)
+    install_standin_gpu(host, gpu_profile, driver)
+    if repos is not None:
+        docker("cp", f"{repos}/.", f"{container}:/srv/standin-nvidia")
     wait_for_ssh(host)
     return host
 
 
-def install_standin_gpu(host: TestHost, profile: str) -> None:
-    """The hardware stand-in: nvidia-smi printing a recorded CSV, and the OCI hook that enables --gpus."""
+def install_standin_gpu(host: TestHost, profile: str, driver: bool = True) -> None:
+    """The hardware stand-in: lspci listing the profile's GPUs, and (with ``driver``) an nvidia-smi that
+    prints its recorded CSV, as on a box whose driver is already installed. The OCI hook that makes
+    `docker run --gpus` work comes with the stand-in Container Toolkit package, as the real one does."""
     host.exec("mkdir", "-p", "/usr/local/share/standin-nvidia-smi")
-    for fixture in [*NVIDIA_SMI_FIXTURES.glob("*.csv"), *NVIDIA_SMI_FIXTURES.glob("*.topo")]:
+    for fixture in NVIDIA_SMI_FIXTURES.iterdir():
         host.exec("sh", "-c", f"cat > /usr/local/share/standin-nvidia-smi/{fixture.name}", input=fixture.read_bytes())
-    for tool in ("nvidia-smi", "nvidia-container-runtime-hook"):
+    for tool in ("lspci", "nvidia-smi") if driver else ("lspci",):
         host.exec("sh", "-c", f"cat > /usr/local/bin/{tool} && chmod 755 /usr/local/bin/{tool}",
                   input=(STANDINS / tool).read_bytes())
     host.exec("sh", "-c", "cat > /etc/standin-gpu-profile", input=profile.encode())
