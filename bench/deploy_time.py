@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "hosts"))
+import standin_repo  # noqa: E402
 import testhosts  # noqa: E402
 
 from reasoning_stack.settings import DEFAULT_OPENWEBUI_IMAGE, DEFAULT_VLLM_IMAGE  # noqa: E402
 
-SETTINGS = {"docker_daemon_options": {"storage-driver": "vfs"}, "pull_images": False,
-            "model": "deepseek-r1-distill-qwen-7b"}
+SETTINGS = {**testhosts.standin_settings(standin_repo.MOUNT), "model": "deepseek-r1-distill-qwen-7b"}
 IMAGES = [DEFAULT_VLLM_IMAGE, DEFAULT_OPENWEBUI_IMAGE]
 
 
@@ -25,11 +27,11 @@ def timed(project: testhosts.Project, deploy: str = "reasoning.py") -> tuple[flo
     return elapsed, data["results"]["totals"]["success"]
 
 
-def measure(count: int, image: str, key: Path) -> dict[str, float]:
+def measure(count: int, image: str, key: Path, repos: Path) -> dict[str, float]:
     hosts = []
     try:
         for i in range(count):
-            hosts.append(testhosts.start_host(image, f"bench-{i}", key))
+            hosts.append(testhosts.start_host(image, f"bench-{i}", key, repos=repos))
         project = testhosts.new_project(hosts)
         project.write(SETTINGS)
         docker_s, _ = timed(project, "docker.py")
@@ -51,8 +53,9 @@ def main() -> int:
     keydir = testhosts.CACHE / "ssh"
     keydir.mkdir(parents=True, exist_ok=True)
     key = testhosts.ssh_keypair(keydir)
-    one = measure(1, image, key)
-    four = measure(4, image, key)
+    repos = standin_repo.build(Path(tempfile.mkdtemp(prefix="rs-repos-")), os.uname().release)
+    one = measure(1, image, key, repos)
+    four = measure(4, image, key, repos)
     print(f"{'hosts':>5}  {'docker layer s':>14}  {'first deploy s':>14}  {'no-op re-run s':>14}")
     for count, row in ((1, one), (4, four)):
         cells = (row["docker_layer_s"], row["first_deploy_s"], row["noop_rerun_s"])

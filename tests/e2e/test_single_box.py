@@ -26,15 +26,11 @@ WEBUI_IMAGE = DEFAULT_OPENWEBUI_IMAGE
 API_KEY = "sk-test-SECRET-0123456789"
 HF_TOKEN = "hf_testSECRET9876543210"
 BASE_SETTINGS: dict[str, object] = {
-    "docker_daemon_options": {"storage-driver": "vfs"},  # Docker inside a container needs vfs
-    "pull_images": False,  # images are loaded beforehand, as on an air-gapped box
+    **testhosts.standin_settings(standin_repo.MOUNT),
     "model": "deepseek-r1-distill-qwen-7b",
     "vllm_api_key": API_KEY,
     "hf_token": HF_TOKEN,
     "health_timeout": 60,
-    # The stand-in NVIDIA repositories (tests/hosts/standin_repo.py), copied into each test host.
-    "nvidia_cuda_repo": f"file://{standin_repo.MOUNT}/cuda/{{distro}}/{{arch}}",
-    "nvidia_toolkit_repo": f"file://{standin_repo.MOUNT}/toolkit",
 }
 
 

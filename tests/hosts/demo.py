@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import standin_repo  # noqa: E402
 import testhosts  # noqa: E402
 
 from reasoning_stack.settings import DEFAULT_OPENWEBUI_IMAGE, DEFAULT_VLLM_IMAGE  # noqa: E402
 
-SETTINGS = {
-    "docker_daemon_options": {"storage-driver": "vfs"},
-    "pull_images": False,
-    "model": "auto",
-}
+SETTINGS = {**testhosts.standin_settings(standin_repo.MOUNT), "model": "auto"}
 
 
 def main() -> int:
@@ -29,8 +28,9 @@ def main() -> int:
     image = testhosts.build_image()
     keydir = testhosts.CACHE / "ssh"
     keydir.mkdir(parents=True, exist_ok=True)
+    repos = standin_repo.build(Path(tempfile.mkdtemp(prefix="rs-repos-")), os.uname().release)
     host = testhosts.start_host(image, "demo-box", testhosts.ssh_keypair(keydir), user="deployer",
-                                gpu_profile=args.gpu)
+                                gpu_profile=args.gpu, repos=repos)
     try:
         project = testhosts.new_project([host])
         project.write(SETTINGS)
@@ -39,7 +39,7 @@ def main() -> int:
         run(project, "docker.py")
         testhosts.load_standin_images(host, testhosts.standin_rootfs(image),
                                       [DEFAULT_VLLM_IMAGE, DEFAULT_OPENWEBUI_IMAGE])
-        print("==> reasoning-stack plan", flush=True)
+        print("==> reasoning-stack check (settings of every host, no connection)", flush=True)
         subprocess.run([sys.executable, "-m", "reasoning_stack.cli", "check", str(project.inventory)],
                        cwd=project.path, check=True)
         print("==> pyinfra inventory.py deploys/reasoning.py", flush=True)

@@ -229,5 +229,16 @@ class Project:
         return out.returncode, data, out.stderr + out.stdout
 
 
+def standin_settings(repos_mount: str = "/srv/standin-nvidia") -> dict[str, object]:
+    """group_data every test deployment needs: Docker inside a container uses vfs, images are loaded
+    beforehand (no registry is reachable), and NVIDIA's repositories are the local stand-in ones."""
+    return {
+        "docker_daemon_options": {"storage-driver": "vfs"},
+        "pull_images": False,
+        "nvidia_cuda_repo": f"file://{repos_mount}/cuda/{{distro}}/{{arch}}",
+        "nvidia_toolkit_repo": f"file://{repos_mount}/toolkit",
+    }
+
+
 def new_project(hosts: list[TestHost]) -> Project:
     return Project(Path(tempfile.mkdtemp(prefix="rs-project-")), hosts)
