@@ -1,5 +1,7 @@
 """Docker engine from the distribution's packages, with the daemon options from group_data."""
 
+from pyinfra import host
+from pyinfra.facts.deb import DebPackages
 from pyinfra.operations import files, systemd
 
 from reasoning_stack.context import check_os, host_settings
@@ -20,13 +22,18 @@ if settings.docker_daemon_options:
         options=settings.docker_daemon_options,
     )
 
+docker_was_installed = "docker.io" in (host.get_fact(DebPackages) or {})
 packages_present("Docker engine and helpers", ["docker.io", "python3", "ca-certificates"])
 
-if daemon_json is not None:
+if daemon_json is not None and docker_was_installed:
+    # A freshly installed engine already started with these options; an existing one needs a restart.
     systemd.service(
         name="Restart Docker for changed daemon options",
         service="docker.service",
         restarted=True,
         _if=daemon_json.did_change,
+        _retries=2,
+        _retry_delay=5,
     )
-systemd.service(name="Docker running and enabled", service="docker.service", running=True, enabled=True)
+systemd.service(name="Docker running and enabled", service="docker.service", running=True, enabled=True,
+                _retries=2, _retry_delay=5)

@@ -14,6 +14,7 @@ import io
 
 from pyinfra import host, logger
 from pyinfra.api.exceptions import PyinfraError
+from pyinfra.facts.files import File
 from pyinfra.facts.server import Arch, KernelVersion
 from pyinfra.operations import apt, files, server, systemd
 from pyinfra.operations.util import any_changed
@@ -28,7 +29,14 @@ from reasoning_stack.driver import (
     explain_nvidia_smi_error,
     toolkit_packages,
 )
-from reasoning_stack.facts import AptSourceConflicts, NvidiaGpus, NvidiaPciGpus, NvidiaTopology, SecureBoot
+from reasoning_stack.facts import (
+    AptSourceConflicts,
+    NvidiaGpus,
+    NvidiaKernelState,
+    NvidiaPciGpus,
+    NvidiaTopology,
+    SecureBoot,
+)
 from reasoning_stack.operations import (
     apt_hold,
     deb_from_url,
@@ -63,7 +71,8 @@ smi = host.get_fact(NvidiaGpus)
 pci = host.get_fact(NvidiaPciGpus)  # None: lspci missing; []: no NVIDIA GPU on the bus
 
 if smi and smi["error"]:
-    fail(f"nvidia-smi failed: {smi['error']}\n  {explain_nvidia_smi_error(smi['error'])}")
+    kernel_state = host.get_fact(NvidiaKernelState)
+    fail(f"nvidia-smi failed: {smi['error']}\n  {explain_nvidia_smi_error(smi['error'], kernel_state)}")
 working = bool(smi and smi["gpus"])
 
 if pci:
@@ -163,12 +172,20 @@ if settings.nvidia_container_toolkit and gpus_known:
     )
     apt.update(name="Update apt lists for the Container Toolkit", _if=any_changed(key, source))
     version = settings.nvidia_container_toolkit_version
+    cdi_present = bool(host.get_fact(File, path="/etc/cdi/nvidia.yaml"))
     toolkit = packages_present(f"NVIDIA Container Toolkit {version}", list(toolkit_packages(version)))
     apt_hold(name="Hold the Container Toolkit packages", packages=[p.split("=")[0] for p in toolkit_packages(version)])
     daemon = json_file_merged(name="Docker: nvidia runtime, cgroupfs driver", path="/etc/docker/daemon.json",
                               options=DOCKER_GPU_OPTIONS)
     systemd.service(name="Restart Docker for the NVIDIA runtime", service="docker.service", restarted=True,
-                    _if=any_changed(toolkit, daemon))
+                    _if=any_changed(toolkit, daemon), _retries=2, _retry_delay=5)
+    cdi = None
+    if settings.nvidia_cdi:
+        cdi = server.shell(
+            name="CDI specification of the GPUs (/etc/cdi/nvidia.yaml)",
+            commands=["mkdir -p /etc/cdi && nvidia-ctk cdi generate --output=/etc/cdi/nvidia.yaml"],
+            _if=lambda: toolkit.did_change() or not cdi_present,
+        )
     docker_image(name=f"vLLM image {settings.vllm_image}", image=settings.vllm_image, pull=settings.pull_images)
     changed = [toolkit, daemon] + ([driver] if driver is not None else [])
     gpu_container_check(name="A container sees every GPU", image=settings.vllm_image, expected=len(plan_gpus),

@@ -37,6 +37,9 @@ nvidia_container_toolkit_version = '1.18.0-1'
 # NVIDIA's Container Toolkit repository (its /gpgkey and /stable/deb/$(ARCH) are used).
 nvidia_toolkit_repo = 'https://nvidia.github.io/libnvidia-container'
 
+# Also write a CDI specification of the GPUs (/etc/cdi/nvidia.yaml) for CDI-aware tools.
+nvidia_cdi = False
+
 # Reboot a host whose new driver needs it, then verify; False = say which hosts need one.
 allow_reboot = False
 

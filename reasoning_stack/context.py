@@ -12,7 +12,7 @@ from pyinfra.context import ctx_inventory
 from pyinfra.facts.server import LinuxDistribution
 
 from reasoning_stack.driver import explain_nvidia_smi_error
-from reasoning_stack.facts import NvidiaGpus
+from reasoning_stack.facts import NvidiaGpus, NvidiaKernelState
 from reasoning_stack.gpus import Gpu, gpus_from_profile
 from reasoning_stack.instances import HostPlan, plan_host
 from reasoning_stack.inventory import validate_inventory
@@ -56,8 +56,9 @@ def host_gpus(settings: StackSettings) -> list[Gpu]:
     reported: list[Gpu] = list(fact["gpus"]) if fact else []
     if settings.gpu_profile is None:
         if fact and fact["error"]:
+            state = host.get_fact(NvidiaKernelState)
             raise PyinfraError(f"host {host.name!r}: nvidia-smi failed: {fact['error']}\n  "
-                               f"{explain_nvidia_smi_error(str(fact['error']))}")
+                               f"{explain_nvidia_smi_error(str(fact['error']), state)}")
         return reported
     declared = gpus_from_profile(settings.gpu_profile, settings.gpu_count or max(1, len(reported)))
     if reported:

@@ -74,12 +74,21 @@ def branch_of(driver_version: str) -> int | None:
     return int(head) if head.isdigit() else None
 
 
-def explain_nvidia_smi_error(error: str) -> str:
-    """A plain explanation, with the way out, of the nvidia-smi failures users hit most."""
+def explain_nvidia_smi_error(error: str, kernel_state: dict[str, object] | None = None) -> str:
+    """A plain explanation, with the way out, of the nvidia-smi failures users hit most; ``kernel_state``
+    (the NvidiaKernelState fact) makes it precise."""
     if "Driver/library version mismatch" in error:
         return ("the loaded NVIDIA kernel module and the user-space libraries differ (usually an unattended "
                 "upgrade replaced the libraries): reboot the host to load the matching module, and hold the "
                 "driver packages so it does not happen again")
+    state = kernel_state or {}
+    if state and not state.get("installed"):
+        return (f"the running kernel {state.get('kernel')} has no NVIDIA module (a kernel upgrade without a DKMS "
+                f"build): install linux-headers-{state.get('kernel')} and run `dkms autoinstall`, or boot the "
+                "previous kernel")
+    if state.get("loaded") and not state.get("device"):
+        return ("the module is loaded but /dev/nvidia0 is missing: run `nvidia-modprobe -u -c=0` (or reboot) so "
+                "the device nodes are created")
     if "couldn't communicate with the NVIDIA driver" in error or "NVIDIA-SMI has failed" in error:
         return ("no NVIDIA kernel module is loaded: after a kernel upgrade DKMS may not have built it "
                 "(check `dkms status` and the headers for `uname -r`), or Secure Boot refused an unsigned module "

@@ -219,3 +219,31 @@ class HeldPackages(FactBase):
 
     def process(self, output: list[str]) -> list[str]:
         return [line.strip() for line in output if line.strip()]
+
+
+class NvidiaKernelState(FactBase):
+    """
+    The NVIDIA kernel module for the running kernel and the device nodes: whether a module is installed for
+    ``uname -r``, whether it is loaded, and whether ``/dev/nvidia0`` exists.
+
+    .. code:: python
+
+        host.get_fact(NvidiaKernelState)  # {"kernel": "6.8.0-45-generic", "installed": True, ...}
+    """
+
+    def command(self) -> str:
+        return (
+            "echo kernel=$(uname -r); "
+            "if modinfo -F version nvidia >/dev/null 2>&1; then echo installed=yes; else echo installed=no; fi; "
+            "if [ -d /sys/module/nvidia ]; then echo loaded=yes; else echo loaded=no; fi; "
+            "if [ -e /dev/nvidia0 ]; then echo device=yes; else echo device=no; fi"
+        )
+
+    def process(self, output: list[str]) -> dict[str, object]:
+        values = dict(line.split("=", 1) for line in output if "=" in line)
+        return {
+            "kernel": values.get("kernel", ""),
+            "installed": values.get("installed") == "yes",
+            "loaded": values.get("loaded") == "yes",
+            "device": values.get("device") == "yes",
+        }

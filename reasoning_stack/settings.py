@@ -104,6 +104,9 @@ class StackSettings(BaseModel):
         "https://nvidia.github.io/libnvidia-container",
         description="NVIDIA's Container Toolkit repository (its /gpgkey and /stable/deb/$(ARCH) are used).",
     )
+    nvidia_cdi: bool = Field(
+        False, description="Also write a CDI specification of the GPUs (/etc/cdi/nvidia.yaml) for CDI-aware tools."
+    )
     allow_reboot: bool = Field(
         False, description="Reboot a host whose new driver needs it, then verify; False = say which hosts need one."
     )

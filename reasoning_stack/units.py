@@ -33,12 +33,16 @@ def install_service(service: ServiceFiles, env: OperationMeta,
         service=f"{service.unit}.service",
         restarted=True,
         _if=any_changed(unit, env, *also_restart_on),
+        _retries=2,  # systemctl can lose its D-Bus connection while packages restart services
+        _retry_delay=5,
     )
     started = systemd.service(
         name=f"{service.unit} running and enabled",
         service=f"{service.unit}.service",
         running=True,
         enabled=True,
+        _retries=2,
+        _retry_delay=5,
     )
     return any_changed(restarted, started)
 

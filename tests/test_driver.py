@@ -61,6 +61,15 @@ def test_explanations():
     assert "dkms" in explain_nvidia_smi_error(
         "NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver.")
     assert not has_nvlink({"0-1": "PHB"}) and has_nvlink({"0-1": "NV4"})
+    no_module = {"kernel": "6.8.0-49-generic", "installed": False, "loaded": False, "device": False}
+    text = explain_nvidia_smi_error("NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver.",
+                                    no_module)
+    assert "6.8.0-49-generic has no NVIDIA module" in text and "linux-headers-6.8.0-49-generic" in text
+    no_node = {"kernel": "6.8.0-49-generic", "installed": True, "loaded": True, "device": False}
+    assert "/dev/nvidia0 is missing" in explain_nvidia_smi_error("No devices were found", no_node)
+    # A mismatch is about the loaded module: it wins over what the kernel state says.
+    assert "reboot" in explain_nvidia_smi_error("Failed to initialize NVML: Driver/library version mismatch",
+                                                no_module)
 
 
 from reasoning_stack.driver import driver_install, toolkit_packages  # noqa: E402

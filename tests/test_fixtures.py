@@ -45,6 +45,9 @@ TestDebFromUrlOp = make_operation_tests(
 TestGpgKeyringOp = make_operation_tests(
     "reasoning_stack", "operations.gpg_keyring_from_url", FIXTURES / "operations" / "gpg_keyring_from_url"
 )
+TestNvidiaKernelStateFact = make_fact_tests(
+    "reasoning_stack", "facts.NvidiaKernelState", FIXTURES / "facts" / "NvidiaKernelState"
+)
 
 
 def test_every_fixture_folder_has_fixtures_and_a_test_class():

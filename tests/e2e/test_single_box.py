@@ -31,6 +31,7 @@ BASE_SETTINGS: dict[str, object] = {
     "vllm_api_key": API_KEY,
     "hf_token": HF_TOKEN,
     "health_timeout": 60,
+    "nvidia_cdi": True,
 }
 
 
@@ -173,6 +174,7 @@ def test_nvidia_layer_state(stack: Stack):
         assert daemon["runtimes"]["nvidia"]["path"] == "nvidia-container-runtime"
         assert daemon["exec-opts"] == ["native.cgroupdriver=cgroupfs"]
         assert daemon["storage-driver"] == "vfs"  # the user's own key is kept
+        assert "kind: nvidia.com/gpu" in t.file("/etc/cdi/nvidia.yaml").content_string
     # Only the fresh box needed a driver: keyring, kernel headers, the pinned branch, nouveau out of the way.
     assert fresh.package("cuda-keyring").is_installed
     assert fresh.package(f"linux-headers-{os.uname().release}").is_installed

@@ -16,6 +16,16 @@ STANDINS = HERE.parent / "standins"
 FIXTURES = HERE.parent / "fixtures" / "nvidia-smi"
 MOUNT = "/srv/standin-nvidia"  # where the repositories live inside a test host
 TOOLKIT_VERSION = "1.18.0-1"
+# `nvidia-ctk cdi generate --output=FILE` writes a CDI specification naming the GPUs nvidia-smi lists.
+NVIDIA_CTK = """#!/bin/sh
+case "$1 $2" in
+  "cdi generate")
+    out=$(echo "$3" | sed 's/^--output=//')
+    { echo "cdiVersion: 0.5.0"; echo "kind: nvidia.com/gpu"; echo "devices:"
+      nvidia-smi -L | awk '{sub(":", "", $2); print "- name: \"" $2 "\""}'; echo "- name: all"; } > "$out" ;;
+  *) echo "stand-in nvidia-ctk: unsupported: $*" >&2; exit 2 ;;
+esac
+"""
 
 
 def _deb(out_dir: Path, name: str, version: str, arch: str = "amd64", files: dict[str, Path | str] | None = None,
@@ -35,6 +45,7 @@ def _deb(out_dir: Path, name: str, version: str, arch: str = "amd64", files: dic
                 path.chmod(source.stat().st_mode & 0o777)
             else:
                 path.write_text(source)
+                path.chmod(0o755 if "/bin/" in target else 0o644)
         subprocess.run(["dpkg-deb", "--root-owner-group", "-Zgzip", "--build", str(root),
                         str(out_dir / f"{name}_{version}_{arch}.deb")], check=True, capture_output=True)
 
@@ -78,7 +89,7 @@ def build(dest: Path, kernel: str, cuda_distro: str = "debian12") -> Path:
     _deb(toolkit, "nvidia-container-toolkit", TOOLKIT_VERSION, files={
         "/usr/bin/nvidia-container-runtime-hook": STANDINS / "nvidia-container-runtime-hook",
         "/usr/bin/nvidia-container-runtime": runtime,
-        "/usr/bin/nvidia-ctk": "#!/bin/sh\necho 'stand-in nvidia-ctk'\n",
+        "/usr/bin/nvidia-ctk": NVIDIA_CTK,
     }, depends=f"nvidia-container-toolkit-base (= {TOOLKIT_VERSION}), libnvidia-container-tools (= {TOOLKIT_VERSION})")
     for name in ("nvidia-container-toolkit-base", "libnvidia-container-tools", "libnvidia-container1"):
         _deb(toolkit, name, TOOLKIT_VERSION)
