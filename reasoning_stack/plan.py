@@ -347,11 +347,6 @@ def plan_summary_row(host: str, plan: ServingPlan) -> list[str]:
     ]
 
 
-def dumps(plan: ServingPlan) -> str:
-    """The plan as indented JSON."""
-    return json.dumps(plan.to_json(), indent=2)
-
-
 def request_from_settings(settings: StackSettings, gpus: list[Gpu], nodes: int = 1) -> PlanRequest:
     """The planner's request for a host: its GPUs (facts or declared profile) and its settings."""
     return PlanRequest(

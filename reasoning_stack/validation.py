@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from reasoning_stack.settings import ExtraModel, StackSettings, setting_names
+from reasoning_stack.settings import SECRET_ENV_VARS, ExtraModel, StackSettings, setting_names
 
 # Settings whose values are lists of models of their own: their unknown keys get suggestions too.
 _NESTED = {"extra_models": ExtraModel}
@@ -101,7 +101,7 @@ def validate_host_data(host: str, data: Mapping[str, Any], sources: Mapping[str,
             key = ".".join(str(p) for p in err["loc"]) or "(settings)"
             top = str(err["loc"][0]) if err["loc"] else ""
             bad = f"got {_describe_value(err.get('input'))}; " if top and "input" in err else ""
-            if top in _secret_names():
+            if top in SECRET_ENV_VARS:
                 bad = ""  # never echo a secret back
             message = err["msg"].removeprefix("Value error, ")
             if err["type"] == "extra_forbidden" and top in _NESTED:
@@ -114,16 +114,6 @@ def validate_host_data(host: str, data: Mapping[str, Any], sources: Mapping[str,
     if errors:
         raise SettingsInvalid(errors)
     return settings
-
-
-def _secret_names() -> set[str]:
-    from pydantic import SecretStr
-
-    return {
-        name
-        for name, field in StackSettings.model_fields.items()
-        if "SecretStr" in str(field.annotation) or field.annotation is SecretStr
-    }
 
 
 def validate_hosts(hosts: Iterable[tuple[str, Mapping[str, Any], Mapping[str, str]]]) -> dict[str, StackSettings]:

@@ -125,3 +125,10 @@ def test_extra_models_are_checked():
     with pytest.raises(SettingsInvalid) as info:
         validate_host_data("box", {"extra_models": [{"name": "fast", "model": "qwq-32b", "port": 8001, "prot": 1}]})
     assert "extra_models.0.prot" in str(info.value) and "did you mean 'port'?" in str(info.value)
+
+
+def test_every_secret_setting_reads_the_environment_and_is_never_echoed():
+    from reasoning_stack.settings import SECRET_ENV_VARS
+
+    secret_fields = {n for n, f in StackSettings.model_fields.items() if "SecretStr" in str(f.annotation)}
+    assert secret_fields == set(SECRET_ENV_VARS)
