@@ -30,12 +30,14 @@ from reasoning_stack.driver import (
     toolkit_packages,
 )
 from reasoning_stack.facts import (
-    AptSourceConflicts,
+    AptSources,
     NvidiaGpus,
     NvidiaKernelState,
     NvidiaPciGpus,
     NvidiaTopology,
     SecureBoot,
+    conflicting_sources,
+    debian_archive,
 )
 from reasoning_stack.operations import (
     apt_hold,
@@ -52,6 +54,7 @@ from reasoning_stack.units import packages_present
 TOOLKIT_KEYRING = "/usr/share/keyrings/nvidia-container-toolkit-keyring.gpg"
 TOOLKIT_LIST = "/etc/apt/sources.list.d/nvidia-container-toolkit.list"
 NOUVEAU_BLACKLIST = "/etc/modprobe.d/blacklist-nouveau.conf"
+NONFREE_LIST = "/etc/apt/sources.list.d/reasoning-stack-debian-non-free.list"
 # With the systemd cgroup driver, `systemctl daemon-reload` can take GPU device access away from running
 # containers ("Failed to initialize NVML: Unknown Error"); with cgroupfs systemd does not manage them.
 DOCKER_GPU_OPTIONS = {
@@ -115,7 +118,8 @@ else:
         fail("Secure Boot is on, and the driver's DKMS-built kernel modules are unsigned, so the kernel would "
              "refuse them. Either turn Secure Boot off in the firmware, or enroll the DKMS signing key "
              "(`mokutil --import /var/lib/dkms/mok.pub`, confirm at the next boot) and deploy again.")
-    conflicts = host.get_fact(AptSourceConflicts) or {}
+    sources = host.get_fact(AptSources) or []
+    conflicts = conflicting_sources(sources)
     if conflicts:
         detail = "; ".join(f"{url} in {', '.join(paths)}" for url, paths in conflicts.items())
         fail(f"apt sources list the same repository with different Signed-By keyrings, so apt fails with "
@@ -134,6 +138,22 @@ else:
                   "else echo 'no initramfs-tools here: the blacklist applies from the next boot'; fi"],
         _if=blacklist.did_change,
     )
+    if install.method == "debian":
+        # Debian's driver lives in contrib and non-free: add them beside the archive's main, same keyring.
+        archive = debian_archive(sources, "bookworm")
+        if archive is None:
+            fail("nvidia_driver 'debian' needs Debian's bookworm archive in the apt sources (for its contrib and "
+                 "non-free components); none was found")
+        if not {"contrib", "non-free"} <= set(archive["components"]):
+            signed = f"[signed-by={archive['signed_by']}] " if archive["signed_by"] else ""
+            nonfree = files.put(
+                name="Debian contrib and non-free components",
+                src=io.StringIO(f"# Managed by reasoning-stack: Debian's NVIDIA driver packages\n"
+                                f"deb {signed}{archive['url']} bookworm contrib non-free non-free-firmware\n"),
+                dest=NONFREE_LIST,
+                mode="644",
+            )
+            apt.update(name="Update apt lists for contrib and non-free", _if=nonfree.did_change)
     if install.repo_distro:
         arch = "sbsa" if host.get_fact(Arch) in ("aarch64", "arm64") else "x86_64"
         repo = settings.nvidia_cuda_repo.format(distro=install.repo_distro, arch=arch)

@@ -134,7 +134,8 @@ def driver_install(os_id: str, os_version: str, method: str, branch: int | None,
             if wanted_modules == "open":
                 raise ValueError("Debian 12's packages build the proprietary module; use 'cuda-repo' for open modules")
             modules = "proprietary"
-        packages = ("nvidia-driver", "firmware-misc-nonfree")
+        # nvidia-smi is only a Recommends of nvidia-driver: name it, the deploy verifies with it.
+        packages = ("nvidia-driver", "firmware-misc-nonfree", "nvidia-smi")
         return DriverInstall(method, DEBIAN_BRANCH, modules, None, (), packages, packages)
     chosen = branch or DEFAULT_BRANCH
     if needs.max_branch is not None and branch is None:

@@ -163,24 +163,26 @@ class SecureBoot(FactBase):
         return None
 
 
-class AptSourceConflicts(FactBase):
+class AptSources(FactBase):
     """
-    Apt source entries for the same repository URL with different ``signed-by`` keyrings: the leftover files
-    that make apt fail with "Conflicting values set for option Signed-By". ``{url: [file, ...]}``.
+    The apt sources of the host, one-line (``.list``) and deb822 (``.sources``) alike: a list of
+    ``{"file", "url", "suites", "components", "signed_by"}`` (``signed_by`` is "" when none is set).
 
     .. code:: python
 
-        host.get_fact(AptSourceConflicts)
+        host.get_fact(AptSources)
     """
 
     def command(self) -> str:
         one_line = (
-            "$1==\"deb\" { if ($2 ~ /^\\[/) { o=$2; i=3; while (o !~ /\\]$/ && i<=NF) { o=o\" \"$i; i++ } "
-            "print f, $i, o } else print f, $2, \"none\" }"
+            "$1==\"deb\" { o=\"\"; i=2; if ($2 ~ /^\\[/) { o=$2; i=3; while (o !~ /\\]$/ && i<=NF) "
+            "{ o=o\" \"$i; i++ } } c=\"\"; for (j=i+2; j<=NF; j++) c=c (c?\",\":\"\") $j; "
+            "print f \"|\" $i \"|\" $(i+1) \"|\" c \"|\" o }"
         )
         deb822 = (
-            "/^URIs:/{u=$2} /^Signed-By:/{s=$2} /^$/{if(u)print f, u, \"signed-by=\" s; u=\"\"; s=\"\"} "
-            "END{if(u)print f, u, \"signed-by=\" s}"
+            "function emit() { if (u) print f \"|\" u \"|\" s \"|\" c \"|signed-by=\" k; u=s=c=k=\"\" } "
+            "/^URIs:/{u=$2} /^Suites:/{s=$2; for(j=3;j<=NF;j++) s=s \",\" $j} "
+            "/^Components:/{c=$2; for(j=3;j<=NF;j++) c=c \",\" $j} /^Signed-By:/{k=$2} /^$/{emit()} END{emit()}"
         )
         return (
             f"for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do [ -f \"$f\" ] && "
@@ -189,20 +191,39 @@ class AptSourceConflicts(FactBase):
             f"awk -v f=\"$f\" '{deb822}' \"$f\"; done; true"
         )
 
-    def process(self, output: list[str]) -> dict[str, list[str]]:
-        entries: dict[str, list[tuple[str, str]]] = {}
+    def process(self, output: list[str]) -> list[dict[str, object]]:
+        entries = []
         for line in output:
-            parts = line.split(" ", 2)
-            if len(parts) < 3:
+            parts = line.split("|")
+            if len(parts) != 5:
                 continue
-            path, url, options = parts
+            path, url, suites, components, options = parts
             match = re.search(r"signed-by=([^\s\]]*)", options)
-            entries.setdefault(url.rstrip("/"), []).append((path, match.group(1) if match else ""))
-        return {
-            url: sorted({path for path, _key in found})
-            for url, found in entries.items()
-            if len({key for _path, key in found}) > 1
-        }
+            entries.append({
+                "file": path,
+                "url": url.rstrip("/"),
+                "suites": [x for x in suites.split(",") if x],
+                "components": [x for x in components.split(",") if x],
+                "signed_by": match.group(1) if match else "",
+            })
+        return entries
+
+
+def conflicting_sources(entries: list[dict[str, object]]) -> dict[str, list[str]]:
+    """Repository URLs listed with different Signed-By keyrings (apt then fails with "Conflicting values
+    set for option Signed-By"), and the files that list them."""
+    keys: dict[str, list[tuple[str, str]]] = {}
+    for entry in entries:
+        keys.setdefault(str(entry["url"]), []).append((str(entry["file"]), str(entry["signed_by"])))
+    return {url: sorted({f for f, _k in found}) for url, found in keys.items() if len({k for _f, k in found}) > 1}
+
+
+def debian_archive(entries: list[dict[str, object]], codename: str) -> dict[str, object] | None:
+    """The entry of Debian's main archive for ``codename`` (``bookworm``), if the sources have one."""
+    for entry in entries:
+        if codename in entry["suites"] and "main" in entry["components"]:
+            return entry
+    return None
 
 
 class HeldPackages(FactBase):

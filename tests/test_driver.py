@@ -110,7 +110,7 @@ def test_ubuntu_packages():
 
 def test_debian_non_free_refuses_blackwell_and_open_modules():
     plan = driver_install("debian", "12", "debian", None, "auto", driver_needs({"ampere"}))
-    assert plan.branch == 535 and plan.packages == ("nvidia-driver", "firmware-misc-nonfree")
+    assert plan.branch == 535 and plan.packages == ("nvidia-driver", "firmware-misc-nonfree", "nvidia-smi")
     with pytest.raises(ValueError, match="cannot drive these GPUs.*use nvidia_driver = 'cuda-repo'"):
         driver_install("debian", "12", "debian", None, "auto", driver_needs({"blackwell"}))
     with pytest.raises(ValueError, match="open modules"):
@@ -121,3 +121,20 @@ def test_toolkit_packages_are_pinned_together():
     assert toolkit_packages("1.18.0-1") == (
         "nvidia-container-toolkit=1.18.0-1", "nvidia-container-toolkit-base=1.18.0-1",
         "libnvidia-container-tools=1.18.0-1", "libnvidia-container1=1.18.0-1")
+
+
+def test_conflicting_signed_by_and_the_debian_archive():
+    from reasoning_stack.facts import conflicting_sources, debian_archive
+
+    entries = [
+        {"file": "/etc/apt/sources.list.d/cuda.list", "url": "https://r/cuda", "suites": ["/"], "components": [],
+         "signed_by": ""},
+        {"file": "/etc/apt/sources.list.d/cuda-new.list", "url": "https://r/cuda", "suites": ["/"], "components": [],
+         "signed_by": "/usr/share/keyrings/cuda-archive-keyring.gpg"},
+        {"file": "/etc/apt/sources.list", "url": "http://mirror/debian", "suites": ["bookworm"],
+         "components": ["main"], "signed_by": ""},
+    ]
+    assert conflicting_sources(entries) == {
+        "https://r/cuda": ["/etc/apt/sources.list.d/cuda-new.list", "/etc/apt/sources.list.d/cuda.list"]}
+    assert debian_archive(entries, "bookworm")["url"] == "http://mirror/debian"
+    assert debian_archive(entries, "trixie") is None

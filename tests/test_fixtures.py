@@ -34,9 +34,7 @@ TestNvidiaTopologyFact = make_fact_tests(
     "reasoning_stack", "facts.NvidiaTopology", FIXTURES / "facts" / "NvidiaTopology"
 )
 TestSecureBootFact = make_fact_tests("reasoning_stack", "facts.SecureBoot", FIXTURES / "facts" / "SecureBoot")
-TestAptSourceConflictsFact = make_fact_tests(
-    "reasoning_stack", "facts.AptSourceConflicts", FIXTURES / "facts" / "AptSourceConflicts"
-)
+TestAptSourcesFact = make_fact_tests("reasoning_stack", "facts.AptSources", FIXTURES / "facts" / "AptSources")
 TestHeldPackagesFact = make_fact_tests("reasoning_stack", "facts.HeldPackages", FIXTURES / "facts" / "HeldPackages")
 TestAptHoldOp = make_operation_tests("reasoning_stack", "operations.apt_hold", FIXTURES / "operations" / "apt_hold")
 TestDebFromUrlOp = make_operation_tests(

@@ -72,6 +72,14 @@ def _index(repo: Path, gpg_home: Path) -> None:
                     str(repo / "InRelease"), str(repo / "Release")], check=True, capture_output=True)
 
 
+def add_kernel_headers_source(host, cuda_distro: str = "debian12") -> None:
+    """Let a test host find headers for the running kernel (which no Debian package carries here): the
+    stand-in CUDA repository, trusted with its key, stands in for the distribution's headers."""
+    host.sh(f"cp {MOUNT}/archive-keyring.gpg /usr/share/keyrings/standin-archive.gpg && "
+            f"echo 'deb [signed-by=/usr/share/keyrings/standin-archive.gpg] file:{MOUNT}/cuda/{cuda_distro}/x86_64/ /' "
+            "> /etc/apt/sources.list.d/standin-kernel-headers.list")
+
+
 def build(dest: Path, kernel: str, cuda_distro: str = "debian12") -> Path:
     """Build both repositories under ``dest`` (copied to MOUNT in a test host)."""
     gpg_home = Path(tempfile.mkdtemp(prefix="rs-gpg-"))
@@ -99,6 +107,7 @@ def build(dest: Path, kernel: str, cuda_distro: str = "debian12") -> Path:
     cuda.mkdir(parents=True, exist_ok=True)
     keyring = gpg_home / "cuda-archive-keyring.gpg"
     keyring.write_bytes(binary)
+    (dest / "archive-keyring.gpg").write_bytes(binary)
     _deb(cuda, "cuda-keyring", "1.1-1", arch="all", files={
         "/usr/share/keyrings/cuda-archive-keyring.gpg": keyring,
         f"/etc/apt/sources.list.d/cuda-{cuda_distro}-x86_64.list":
