@@ -1,4 +1,8 @@
-"""Facts and operations run against JSON fixtures (pyinfra-testing), the way pyinfra tests its own."""
+"""Facts and operations run against JSON fixtures (pyinfra-testing), the way pyinfra tests its own.
+
+Every folder under fixtures/facts/<Fact> and fixtures/operations/<operation> becomes a test class
+for reasoning_stack.facts.<Fact> or reasoning_stack.operations.<operation>, one test per JSON file.
+"""
 
 from pathlib import Path
 
@@ -6,52 +10,19 @@ from pyinfra_testing.facts import make_fact_tests
 from pyinfra_testing.operations import make_operation_tests
 
 FIXTURES = Path(__file__).parent / "fixtures"
+FOLDERS = sorted(p for kind in ("facts", "operations") for p in (FIXTURES / kind).iterdir() if p.is_dir())
 
-TestNvidiaGpusFact = make_fact_tests("reasoning_stack", "facts.NvidiaGpus", FIXTURES / "facts" / "NvidiaGpus")
-TestDockerImageIdFact = make_fact_tests(
-    "reasoning_stack", "facts.DockerImageId", FIXTURES / "facts" / "DockerImageId"
-)
-TestDockerImageOp = make_operation_tests(
-    "reasoning_stack", "operations.docker_image", FIXTURES / "operations" / "docker_image"
-)
-TestSecretEnvFileOp = make_operation_tests(
-    "reasoning_stack", "operations.secret_env_file", FIXTURES / "operations" / "secret_env_file"
-)
-TestJsonFileMergedOp = make_operation_tests(
-    "reasoning_stack", "operations.json_file_merged", FIXTURES / "operations" / "json_file_merged"
-)
-TestWaitHttpOp = make_operation_tests("reasoning_stack", "operations.wait_http", FIXTURES / "operations" / "wait_http")
-TestHfWeightsFact = make_fact_tests("reasoning_stack", "facts.HfWeights", FIXTURES / "facts" / "HfWeights")
-TestFreeDiskBytesFact = make_fact_tests("reasoning_stack", "facts.FreeDiskBytes", FIXTURES / "facts" / "FreeDiskBytes")
-TestModelWeightsOp = make_operation_tests(
-    "reasoning_stack", "operations.model_weights", FIXTURES / "operations" / "model_weights"
-)
-TestSecretFileOp = make_operation_tests(
-    "reasoning_stack", "operations.secret_file", FIXTURES / "operations" / "secret_file"
-)
-TestNvidiaPciGpusFact = make_fact_tests("reasoning_stack", "facts.NvidiaPciGpus", FIXTURES / "facts" / "NvidiaPciGpus")
-TestNvidiaTopologyFact = make_fact_tests(
-    "reasoning_stack", "facts.NvidiaTopology", FIXTURES / "facts" / "NvidiaTopology"
-)
-TestSecureBootFact = make_fact_tests("reasoning_stack", "facts.SecureBoot", FIXTURES / "facts" / "SecureBoot")
-TestAptSourcesFact = make_fact_tests("reasoning_stack", "facts.AptSources", FIXTURES / "facts" / "AptSources")
-TestHeldPackagesFact = make_fact_tests("reasoning_stack", "facts.HeldPackages", FIXTURES / "facts" / "HeldPackages")
-TestAptHoldOp = make_operation_tests("reasoning_stack", "operations.apt_hold", FIXTURES / "operations" / "apt_hold")
-TestDebFromUrlOp = make_operation_tests(
-    "reasoning_stack", "operations.deb_from_url", FIXTURES / "operations" / "deb_from_url"
-)
-TestGpgKeyringOp = make_operation_tests(
-    "reasoning_stack", "operations.gpg_keyring_from_url", FIXTURES / "operations" / "gpg_keyring_from_url"
-)
-TestNvidiaKernelStateFact = make_fact_tests(
-    "reasoning_stack", "facts.NvidiaKernelState", FIXTURES / "facts" / "NvidiaKernelState"
-)
+for _folder in FOLDERS:
+    if _folder.parent.name == "facts":
+        globals()[f"TestFact{_folder.name}"] = make_fact_tests("reasoning_stack", f"facts.{_folder.name}", _folder)
+    else:
+        globals()[f"TestOperation_{_folder.name}"] = make_operation_tests(
+            "reasoning_stack", f"operations.{_folder.name}", _folder
+        )
 
 
-def test_every_fixture_folder_has_fixtures_and_a_test_class():
+def test_every_fixture_folder_has_fixtures():
     # An empty folder would generate no test at all and pass silently.
-    generated = {name for name in globals() if name.startswith("Test")}
-    folders = [p for kind in ("facts", "operations") for p in (FIXTURES / kind).iterdir() if p.is_dir()]
-    for folder in folders:
+    assert len(FOLDERS) >= 19
+    for folder in FOLDERS:
         assert any(folder.glob("*.json")), f"{folder} has no fixture"
-    assert len(generated) == len(folders), (sorted(generated), sorted(p.name for p in folders))

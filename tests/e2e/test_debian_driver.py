@@ -22,15 +22,10 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def project():
-    if not testhosts.docker_available():
-        if os.environ.get("CI"):
-            pytest.fail("end-to-end tests need a Docker engine; .ci/run starts one")
-        pytest.skip("no Docker engine here; .ci/run starts one and runs these tests")
-    image = testhosts.build_image()
-    keydir = testhosts.CACHE / "ssh"
-    keydir.mkdir(parents=True, exist_ok=True)
+    testhosts.require_docker()
+    image, key = testhosts.image_and_key()
     repos = standin_repo.build(Path(tempfile.mkdtemp(prefix="rs-repos-")), os.uname().release)
-    host = testhosts.start_host(image, "debian-box", testhosts.ssh_keypair(keydir), user="deployer",
+    host = testhosts.start_host(image, "debian-box", key, user="deployer",
                                 gpu_profile="rtx-4090x1", driver=False, repos=repos)
     try:
         standin_repo.add_kernel_headers_source(host)

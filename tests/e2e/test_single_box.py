@@ -56,14 +56,8 @@ class Stack:
 
 @pytest.fixture(scope="module")
 def stack():
-    if not testhosts.docker_available():
-        if os.environ.get("CI"):
-            pytest.fail("end-to-end tests need a Docker engine; .ci/run starts one")
-        pytest.skip("no Docker engine here; .ci/run starts one and runs these tests")
-    image = testhosts.build_image()
-    keydir = testhosts.CACHE / "ssh"
-    keydir.mkdir(parents=True, exist_ok=True)
-    key = testhosts.ssh_keypair(keydir)
+    testhosts.require_docker()
+    image, key = testhosts.image_and_key()
     repos = standin_repo.build(Path(tempfile.mkdtemp(prefix="rs-repos-")), os.uname().release)
     hosts: list[testhosts.TestHost] = []
     try:

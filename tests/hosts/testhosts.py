@@ -50,6 +50,23 @@ def docker_available() -> bool:
     return subprocess.run(["docker", "info"], capture_output=True).returncode == 0
 
 
+def require_docker() -> None:
+    """Fail (under CI) or skip (elsewhere) a test that needs a Docker engine when none answers."""
+    import pytest
+
+    if not docker_available():
+        if os.environ.get("CI"):
+            pytest.fail("end-to-end tests need a Docker engine; .ci/run starts one")
+        pytest.skip("no Docker engine here; .ci/run starts one and runs these tests")
+
+
+def image_and_key() -> tuple[str, Path]:
+    """The test-host image (built or reused) and the SSH key of the test run."""
+    keydir = CACHE / "ssh"
+    keydir.mkdir(parents=True, exist_ok=True)
+    return build_image(), ssh_keypair(keydir)
+
+
 def build_image() -> str:
     """Build (or reuse, by recipe hash) the test-host image; returns its tag."""
     out = subprocess.run(["bash", str(HERE / "image.sh")], check=True, capture_output=True, text=True,
