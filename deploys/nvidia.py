@@ -20,19 +20,17 @@ from pyinfra.operations import apt, files, server, systemd
 from pyinfra.operations.util import any_changed
 
 from reasoning_stack.catalogue import GPUS
-from reasoning_stack.context import check_os, host_plan, host_settings
+from reasoning_stack.context import check_os, host_plan, host_settings, nvidia_smi_failed
 from reasoning_stack.driver import (
     branch_of,
     check_branch,
     driver_install,
     driver_needs,
-    explain_nvidia_smi_error,
     toolkit_packages,
 )
 from reasoning_stack.facts import (
     AptSources,
     NvidiaGpus,
-    NvidiaKernelState,
     NvidiaPciGpus,
     NvidiaTopology,
     SecureBoot,
@@ -49,7 +47,7 @@ from reasoning_stack.operations import (
     json_file_merged,
 )
 from reasoning_stack.pci import architecture_of_compute_cap, has_nvlink
-from reasoning_stack.units import packages_present
+from reasoning_stack.units import apt_source, packages_present
 
 TOOLKIT_KEYRING = "/usr/share/keyrings/nvidia-container-toolkit-keyring.gpg"
 TOOLKIT_LIST = "/etc/apt/sources.list.d/nvidia-container-toolkit.list"
@@ -74,8 +72,7 @@ smi = host.get_fact(NvidiaGpus)
 pci = host.get_fact(NvidiaPciGpus)  # None: lspci missing; []: no NVIDIA GPU on the bus
 
 if smi and smi["error"]:
-    kernel_state = host.get_fact(NvidiaKernelState)
-    fail(f"nvidia-smi failed: {smi['error']}\n  {explain_nvidia_smi_error(smi['error'], kernel_state)}")
+    raise nvidia_smi_failed(smi["error"])
 working = bool(smi and smi["gpus"])
 
 if pci:
@@ -95,9 +92,12 @@ current_branch = branch_of(smi["gpus"][0].driver_version) if working else None
 problems = check_branch(needs, current_branch) if current_branch else []
 wants_other_branch = bool(settings.nvidia_driver_branch and current_branch != settings.nvidia_driver_branch)
 gpus_known = bool(pci or working or settings.gpu_profile)
+keep_driver = working and not problems and not wants_other_branch
+if gpus_known and (not keep_driver or settings.nvidia_container_toolkit):
+    packages_present("Tools for the NVIDIA repositories", ["curl", "gnupg", "ca-certificates", "pciutils"])
 
 driver = None
-if working and not problems and not wants_other_branch:
+if keep_driver:
     if len(smi["gpus"]) > 1:
         links = host.get_fact(NvidiaTopology) or {}
         kind = "NVLink" if has_nvlink(links) else "PCIe only"
@@ -124,7 +124,6 @@ else:
         detail = "; ".join(f"{url} in {', '.join(paths)}" for url, paths in conflicts.items())
         fail(f"apt sources list the same repository with different Signed-By keyrings, so apt fails with "
              f"\"Conflicting values set for option Signed-By\": {detail}. Remove the leftover file(s).")
-    packages_present("Tools for the NVIDIA repositories", ["curl", "gnupg", "ca-certificates", "pciutils"])
     blacklist = files.put(
         name="Blacklist nouveau",
         src=io.StringIO("# Managed by reasoning-stack: the NVIDIA driver needs nouveau out of the way.\n"
@@ -146,14 +145,8 @@ else:
                  "non-free components); none was found")
         if not {"contrib", "non-free"} <= set(archive["components"]):
             signed = f"[signed-by={archive['signed_by']}] " if archive["signed_by"] else ""
-            nonfree = files.put(
-                name="Debian contrib and non-free components",
-                src=io.StringIO(f"# Managed by reasoning-stack: Debian's NVIDIA driver packages\n"
-                                f"deb {signed}{archive['url']} bookworm contrib non-free non-free-firmware\n"),
-                dest=NONFREE_LIST,
-                mode="644",
-            )
-            apt.update(name="Update apt lists for contrib and non-free", _if=nonfree.did_change)
+            apt_source("Debian contrib and non-free components", NONFREE_LIST,
+                       f"deb {signed}{archive['url']} bookworm contrib non-free non-free-firmware")
     if install.repo_distro:
         arch = "sbsa" if host.get_fact(Arch) in ("aarch64", "arm64") else "x86_64"
         repo = settings.nvidia_cuda_repo.format(distro=install.repo_distro, arch=arch)
@@ -180,17 +173,11 @@ else:
         )
 
 if settings.nvidia_container_toolkit and gpus_known:
-    packages_present("Tools for the NVIDIA repositories", ["curl", "gnupg", "ca-certificates"])
     key = gpg_keyring_from_url(name="NVIDIA Container Toolkit keyring", path=TOOLKIT_KEYRING,
                                url=f"{settings.nvidia_toolkit_repo}/gpgkey")
-    source = files.put(
-        name="NVIDIA Container Toolkit apt source",
-        src=io.StringIO(f"# Managed by reasoning-stack\ndeb [signed-by={TOOLKIT_KEYRING}] "
-                        f"{settings.nvidia_toolkit_repo}/stable/deb/$(ARCH) /\n"),
-        dest=TOOLKIT_LIST,
-        mode="644",
-    )
-    apt.update(name="Update apt lists for the Container Toolkit", _if=any_changed(key, source))
+    apt_source("NVIDIA Container Toolkit apt source", TOOLKIT_LIST,
+               f"deb [signed-by={TOOLKIT_KEYRING}] {settings.nvidia_toolkit_repo}/stable/deb/$(ARCH) /",
+               also_update_on=(key,))
     version = settings.nvidia_container_toolkit_version
     cdi_present = bool(host.get_fact(File, path="/etc/cdi/nvidia.yaml"))
     toolkit = packages_present(f"NVIDIA Container Toolkit {version}", list(toolkit_packages(version)))

@@ -50,15 +50,19 @@ def check_os() -> tuple[str, str]:
     return os_id, version
 
 
+def nvidia_smi_failed(error: str) -> PyinfraError:
+    """The error that stops a host whose nvidia-smi fails, with the explanation and the way out."""
+    state = host.get_fact(NvidiaKernelState)
+    return PyinfraError(f"host {host.name!r}: nvidia-smi failed: {error}\n  {explain_nvidia_smi_error(error, state)}")
+
+
 def host_gpus(settings: StackSettings) -> list[Gpu]:
     """The host's GPUs: nvidia-smi's report, or the declared gpu_profile; a disagreement is an error."""
     fact = host.get_fact(NvidiaGpus)
     reported: list[Gpu] = list(fact["gpus"]) if fact else []
     if settings.gpu_profile is None:
         if fact and fact["error"]:
-            state = host.get_fact(NvidiaKernelState)
-            raise PyinfraError(f"host {host.name!r}: nvidia-smi failed: {fact['error']}\n  "
-                               f"{explain_nvidia_smi_error(str(fact['error']), state)}")
+            raise nvidia_smi_failed(str(fact["error"]))
         return reported
     declared = gpus_from_profile(settings.gpu_profile, settings.gpu_count or max(1, len(reported)))
     if reported:

@@ -69,3 +69,11 @@ def packages_present(name: str, packages: list[str]) -> OperationMeta:
     if any(missing(p) for p in packages):
         apt.update(name=f"Update apt lists for: {name}", cache_time=600)
     return apt.packages(name=name, packages=packages, no_recommends=True)
+
+
+def apt_source(name: str, path: str, line: str, also_update_on: tuple[OperationMeta, ...] = ()) -> OperationMeta:
+    """Write a one-line apt source file and refresh the package lists only when it (or, for example, the
+    keyring it names) changed."""
+    source = files.put(name=name, src=io.StringIO(f"# Managed by reasoning-stack\n{line}\n"), dest=path, mode="644")
+    apt.update(name=f"Update apt lists for: {name}", _if=any_changed(source, *also_update_on))
+    return source
