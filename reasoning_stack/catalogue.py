@@ -28,6 +28,7 @@ class ModelSpec:
     kv_heads: int
     head_dim: int
     hidden_size: int
+    vocab_size: int  # sizes the logits of vLLM's sampler pass (memory.activation_gib)
     native_context: int  # max_position_embeddings without rope scaling
     repos: dict[str, str]  # quantization -> Hugging Face repo actually published
     reasoning_parser: str
@@ -70,28 +71,28 @@ MODELS: dict[str, ModelSpec] = {
         # Qwen2.5-Math-1.5B base: config.json layers 28, kv heads 2, hidden 1536 / 12 heads, vocab 151936, tied
         ModelSpec(
             "deepseek-r1-distill-qwen-1.5b", "DeepSeek-R1-Distill-Qwen-1.5B", "deepseek-r1-distill", 10,
-            1.78, 0.233, 28, 2, 128, 1536, 131072,
+            1.78, 0.233, 28, 2, 128, 1536, 151936, 131072,
             {"bf16": "deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B"},
             "deepseek_r1", None, None, _R1_SAMPLING, _R1_ADVICE,
         ),
         # Qwen2.5-Math-7B base: layers 28, kv heads 4, hidden 3584 / 28 heads, vocab 152064, untied
         ModelSpec(
             "deepseek-r1-distill-qwen-7b", "DeepSeek-R1-Distill-Qwen-7B", "deepseek-r1-distill", 30,
-            7.62, 1.09, 28, 4, 128, 3584, 131072,
+            7.62, 1.09, 28, 4, 128, 3584, 152064, 131072,
             {"bf16": "deepseek-ai/DeepSeek-R1-Distill-Qwen-7B"},
             "deepseek_r1", None, None, _R1_SAMPLING, _R1_ADVICE,
         ),
         # Llama-3.1-8B base: layers 32, kv heads 8, hidden 4096 / 32 heads, vocab 128256, untied
         ModelSpec(
             "deepseek-r1-distill-llama-8b", "DeepSeek-R1-Distill-Llama-8B", "deepseek-r1-distill", 28,
-            8.03, 1.05, 32, 8, 128, 4096, 131072,
+            8.03, 1.05, 32, 8, 128, 4096, 128256, 131072,
             {"bf16": "deepseek-ai/DeepSeek-R1-Distill-Llama-8B"},
             "deepseek_r1", None, None, _R1_SAMPLING, _R1_ADVICE,
         ),
         # Qwen2.5-14B base: layers 48, kv heads 8, hidden 5120 / 40 heads, vocab 152064, untied
         ModelSpec(
             "deepseek-r1-distill-qwen-14b", "DeepSeek-R1-Distill-Qwen-14B", "deepseek-r1-distill", 50,
-            14.77, 1.557, 48, 8, 128, 5120, 131072,
+            14.77, 1.557, 48, 8, 128, 5120, 152064, 131072,
             {
                 "bf16": "deepseek-ai/DeepSeek-R1-Distill-Qwen-14B",
                 "awq": "casperhansen/deepseek-r1-distill-qwen-14b-awq",
@@ -102,7 +103,7 @@ MODELS: dict[str, ModelSpec] = {
         # Note: deepseek-ai publishes no AWQ repo; the seed's "deepseek-ai/...-32B-AWQ" does not exist.
         ModelSpec(
             "deepseek-r1-distill-qwen-32b", "DeepSeek-R1-Distill-Qwen-32B", "deepseek-r1-distill", 70,
-            32.76, 1.557, 64, 8, 128, 5120, 131072,
+            32.76, 1.557, 64, 8, 128, 5120, 152064, 131072,
             {
                 "bf16": "deepseek-ai/DeepSeek-R1-Distill-Qwen-32B",
                 "fp8": "RedHatAI/DeepSeek-R1-Distill-Qwen-32B-FP8-dynamic",
@@ -113,7 +114,7 @@ MODELS: dict[str, ModelSpec] = {
         # Llama-3.3-70B-Instruct base: layers 80, kv heads 8, hidden 8192 / 64 heads, vocab 128256, untied
         ModelSpec(
             "deepseek-r1-distill-llama-70b", "DeepSeek-R1-Distill-Llama-70B", "deepseek-r1-distill", 80,
-            70.55, 2.1, 80, 8, 128, 8192, 131072,
+            70.55, 2.1, 80, 8, 128, 8192, 128256, 131072,
             {
                 "bf16": "deepseek-ai/DeepSeek-R1-Distill-Llama-70B",
                 "fp8": "RedHatAI/DeepSeek-R1-Distill-Llama-70B-FP8-dynamic",
@@ -125,7 +126,7 @@ MODELS: dict[str, ModelSpec] = {
         # max_position_embeddings 40960 (131072 only with YaRN rope scaling).
         ModelSpec(
             "qwq-32b", "QwQ-32B", "qwq", 72,
-            32.76, 1.557, 64, 8, 128, 5120, 40960,
+            32.76, 1.557, 64, 8, 128, 5120, 152064, 40960,
             {"bf16": "Qwen/QwQ-32B", "awq": "Qwen/QwQ-32B-AWQ"},
             # QwQ emits <think>...</think> like R1; vLLM's docs list deepseek_r1 for QwQ.
             "deepseek_r1", "hermes", None,
@@ -136,7 +137,7 @@ MODELS: dict[str, ModelSpec] = {
         # max_position_embeddings 40960 (32768 native context per the card).
         ModelSpec(
             "qwen3-8b", "Qwen3-8B", "qwen3", 40,
-            8.19, 1.245, 36, 8, 128, 4096, 40960,
+            8.19, 1.245, 36, 8, 128, 4096, 151936, 40960,
             {"bf16": "Qwen/Qwen3-8B", "fp8": "Qwen/Qwen3-8B-FP8", "awq": "Qwen/Qwen3-8B-AWQ"},
             "qwen3", "hermes", None, _QWEN3_SAMPLING,
             "Thinking is on by default; send enable_thinking=false in chat_template_kwargs for quick chat.",
@@ -145,7 +146,7 @@ MODELS: dict[str, ModelSpec] = {
         # Qwen3-14B config.json: layers 40, kv heads 8, head_dim 128, hidden 5120, vocab 151936, untied
         ModelSpec(
             "qwen3-14b", "Qwen3-14B", "qwen3", 55,
-            14.77, 1.556, 40, 8, 128, 5120, 40960,
+            14.77, 1.556, 40, 8, 128, 5120, 151936, 40960,
             {"bf16": "Qwen/Qwen3-14B", "fp8": "Qwen/Qwen3-14B-FP8", "awq": "Qwen/Qwen3-14B-AWQ"},
             "qwen3", "hermes", None, _QWEN3_SAMPLING,
             "Thinking is on by default; send enable_thinking=false in chat_template_kwargs for quick chat.",
@@ -154,7 +155,7 @@ MODELS: dict[str, ModelSpec] = {
         # Qwen3-32B config.json: layers 64, kv heads 8, head_dim 128, hidden 5120, vocab 151936, untied
         ModelSpec(
             "qwen3-32b", "Qwen3-32B", "qwen3", 71,
-            32.8, 1.556, 64, 8, 128, 5120, 40960,
+            32.8, 1.556, 64, 8, 128, 5120, 151936, 40960,
             {"bf16": "Qwen/Qwen3-32B", "fp8": "Qwen/Qwen3-32B-FP8", "awq": "Qwen/Qwen3-32B-AWQ"},
             "qwen3", "hermes", None, _QWEN3_SAMPLING,
             "Thinking is on by default; send enable_thinking=false in chat_template_kwargs for quick chat.",
@@ -164,7 +165,7 @@ MODELS: dict[str, ModelSpec] = {
         # hidden 7168, vocab 129280, max_position_embeddings 163840. 671B parameters (card), FP8 release.
         ModelSpec(
             "deepseek-r1", "DeepSeek-R1 (671B MoE)", "deepseek-r1", 100,
-            671.0, 1.85, 61, 1, 576, 7168, 163840,
+            671.0, 1.85, 61, 1, 576, 7168, 129280, 163840,
             {"fp8": "deepseek-ai/DeepSeek-R1"},
             "deepseek_r1", None, (512, 64), _R1_SAMPLING, _R1_ADVICE,
         ),

@@ -83,9 +83,12 @@ def cmd_plan(args: argparse.Namespace) -> int:
 def _print_plan(plan: ServingPlan) -> None:
     print(("FITS: " if plan.fits else "DOES NOT FIT: ") + plan.reason)
     if plan.fits:
-        print(f"  weights {plan.weights_gib_per_gpu:.1f} GiB/GPU, runtime reserve {plan.reserve_gib_per_gpu:.1f} "
-              f"GiB/GPU, KV cache {plan.kv_cache_gib_per_gpu:.1f} GiB/GPU = {plan.kv_cache_tokens} tokens, "
-              f"{plan.max_concurrent_full_context:.1f} full-context requests at once")
+        print(f"  weights {plan.weights_gib_per_gpu:.1f} GiB/GPU, profiling peak + non-torch "
+              f"{plan.reserve_gib_per_gpu:.1f} GiB/GPU, KV cache {plan.kv_cache_gib_per_gpu:.1f} GiB/GPU = "
+              f"{plan.kv_cache_tokens} tokens, {plan.max_concurrent_full_context:.1f} full-context requests at once")
+        print(f"  beside vLLM's budget: {plan.headroom_gib_per_gpu:.2f} GiB/GPU for CUDA context, NCCL and CUDA "
+              f"graphs (needs {plan.headroom_needed_gib_per_gpu:.2f})"
+              + ("; CUDA graphs off (--enforce-eager)" if plan.enforce_eager else ""))
         print("  vllm serve " + " ".join(plan.vllm_args))
     for tip in plan.suggestions:
         print(f"  instead: {tip}")

@@ -1,7 +1,8 @@
 """Several vLLM instances on one host (the primary model plus ``extra_models``): who gets which GPUs.
 
 Instances are planned together: first one model per GPU (or per equal share of the GPUs), and only if that
-does not fit, all of them sharing every GPU with ``gpu_memory_utilization`` split between them.
+does not fit, all of them sharing every GPU with ``gpu_memory_utilization`` split between them (each
+instance's CUDA context and graphs then need room beside all the budgets).
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ def plan_host(settings: StackSettings, gpus: list[Gpu]) -> HostPlan:
         attempts.append("one per GPU: " + "; ".join(_label(n, p) for (n, _r), p in zip(named, plans, strict=True)
                                                     if not p.fits))
     util = round(settings.gpu_memory_utilization / count, 3)
-    shared = [replace(req, gpu_memory_utilization=util) for _n, req in named]
+    shared = [replace(req, gpu_memory_utilization=util, colocated=count) for _n, req in named]
     plans = [make_plan(req) for req in shared]
     if all(p.fits for p in plans):
         return HostPlan(True, f"{count} models sharing {len(gpus)} GPU(s), gpu_memory_utilization {util} each",

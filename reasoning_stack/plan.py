@@ -1,9 +1,9 @@
 """The serving planner: GPUs + model + wanted context -> parallelism, memory budget, KV cache, vLLM args.
 
-Memory model (per GPU, the way vLLM 0.17 accounts it): vLLM may use ``total x gpu_memory_utilization``;
-from that it subtracts the weights on this GPU, non-torch memory (CUDA context, NCCL buffers), the peak
-activation of its profiling forward pass and the CUDA-graph pool; whatever is left is KV cache. A request
-needs its whole context in KV cache, so ``max_model_len`` must not exceed the KV-cache tokens.
+The memory of each GPU is divided the way vLLM 0.17.1 divides it (``reasoning_stack.memory``): KV cache
+is what is left of ``total x gpu_memory_utilization`` after weights, the profiling peak and non-torch
+memory; CUDA context, NCCL and CUDA graphs must fit beside that budget. A request needs its whole context
+in KV cache, so ``max_model_len`` must not exceed the KV-cache tokens.
 """
 
 from __future__ import annotations
@@ -11,12 +11,15 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field, replace
 
-from reasoning_stack.catalogue import GIB, MIB, MODELS, ModelSpec, find_model, weights_gib
+from reasoning_stack.catalogue import MODELS, ModelSpec, find_model
 from reasoning_stack.gpus import Gpu
+from reasoning_stack.memory import GpuBudget, gpu_budget, kv_bytes_per_token_per_gpu, max_safe_utilization
 from reasoning_stack.settings import StackSettings
 
 QUANT_PREFERENCE = ("bf16", "fp8", "awq", "gptq")  # best quality first
-BLOCK = 16  # vLLM's KV-cache block size in tokens
+# max_num_seqs tried when vLLM's default (256, or 1024 on H100/H200) leaves too little KV cache: its
+# profiling sampler pass holds max_num_seqs rows of logits, ~5.6 MiB each for a 152K vocabulary.
+FEWER_SEQS = (64, 16)
 CONTEXT_STEP = 1024
 
 
@@ -42,6 +45,8 @@ class PlanRequest:
     extra_args: tuple[str, ...] = ()
     thinking_default: bool = True
     sampling_overrides: tuple[tuple[str, float], ...] = ()
+    colocated: int = 1  # vLLM instances sharing these GPUs (each with this gpu_memory_utilization)
+    max_num_seqs: int | None = None  # fixed by the caller; None = vLLM's default, fewer only if needed
 
 
 @dataclass
@@ -60,10 +65,13 @@ class ServingPlan:
     gpu_memory_utilization: float = 0.9
     kv_cache_dtype: str = "auto"
     enforce_eager: bool = False
+    max_num_seqs: int | None = None  # None = vLLM's default for the GPU
     max_model_len: int = 0
     weights_gib_per_gpu: float = 0.0
     kv_bytes_per_token: int = 0
-    reserve_gib_per_gpu: float = 0.0
+    reserve_gib_per_gpu: float = 0.0  # profiling peak + non-torch memory, inside the budget
+    headroom_gib_per_gpu: float = 0.0  # memory beside the budget(s) ...
+    headroom_needed_gib_per_gpu: float = 0.0  # ... and what CUDA context, NCCL and CUDA graphs need of it
     kv_cache_gib_per_gpu: float = 0.0
     kv_cache_tokens: int = 0
     max_concurrent_full_context: float = 0.0
@@ -76,49 +84,35 @@ class ServingPlan:
     def to_json(self) -> dict[str, object]:
         """The JSON document of ``reasoning-stack plan --json``."""
         data = asdict(self)
-        for key in ("weights_gib_per_gpu", "kv_cache_gib_per_gpu", "reserve_gib_per_gpu", "gpu_memory_gib"):
+        for key in ("weights_gib_per_gpu", "kv_cache_gib_per_gpu", "reserve_gib_per_gpu", "gpu_memory_gib",
+                    "headroom_gib_per_gpu", "headroom_needed_gib_per_gpu"):
             data[key] = round(data[key], 2)
         data["max_concurrent_full_context"] = round(self.max_concurrent_full_context, 2)
         return data
 
 
-@dataclass(frozen=True)
-class _Budget:
-    weights: float
-    reserve: float
-    kv_gib: float
-    kv_per_token_gpu: int
-    tokens: int
+def _budget(model: ModelSpec, quant: str, gpu: Gpu, tp: int, pp: int, req: PlanRequest, kv_dtype: str,
+            eager: bool, seqs: int | None = None) -> GpuBudget:
+    return gpu_budget(model, quant, gpu, tp, pp, req.gpu_memory_utilization, kv_dtype, eager, req.colocated,
+                      seqs or _user_max_num_seqs(req))
 
 
-def _reserve_gib(model: ModelSpec, tp: int, eager: bool, gpu_mem_gib: float) -> float:
-    """Non-KV, non-weight memory per GPU: CUDA context, activations of the profiling pass, CUDA graphs."""
-    context = 0.6 + (0.3 if tp > 1 else 0.0)  # CUDA context; NCCL buffers with tensor parallel
-    batched_tokens = 8192 if gpu_mem_gib >= 70 else 2048  # vLLM 0.17 default max_num_batched_tokens (serve)
-    activation = (batched_tokens * model.hidden_size * 28 + 256 * 152064 * 4) / GIB / max(1, tp // 2)
-    graphs = 0.0 if eager else 0.5 + model.layers / 200
-    return context + activation + graphs
+def _seq_choices(req: PlanRequest) -> list[int | None]:
+    """max_num_seqs values to try, vLLM's default first; only the user's when they set it."""
+    if req.max_num_seqs:
+        return [req.max_num_seqs]
+    return [None, *FEWER_SEQS] if _user_max_num_seqs(req) is None else [None]
 
 
-def _kv_per_token_per_gpu(model: ModelSpec, tp: int, pp: int, kv_dtype: str) -> int:
-    dtype_bytes = 1 if kv_dtype == "fp8" else 2
-    if model.mla:
-        per_token = model.kv_bytes_per_token(dtype_bytes)  # MLA latent is replicated on every TP rank
-    else:
-        heads_per_gpu = max(1, model.kv_heads // tp)
-        per_token = 2 * model.layers * heads_per_gpu * model.head_dim * dtype_bytes
-    return -(-per_token // pp)
-
-
-def _budget(model: ModelSpec, quant: str, gpu: Gpu, tp: int, pp: int, util: float, kv_dtype: str,
-            eager: bool) -> _Budget:
-    gpu_gib = gpu.memory_mib * MIB / GIB
-    weights = weights_gib(model, quant) / (tp * pp)
-    reserve = _reserve_gib(model, tp, eager, gpu_gib)
-    kv_gib = gpu_gib * util - weights - reserve
-    per_token = _kv_per_token_per_gpu(model, tp, pp, kv_dtype)
-    tokens = max(0, int(kv_gib * GIB // per_token) // BLOCK * BLOCK)
-    return _Budget(weights, reserve, kv_gib, per_token, tokens)
+def _user_max_num_seqs(req: PlanRequest) -> int | None:
+    """``--max-num-seqs`` from the user's extra vLLM arguments, if given."""
+    args = list(req.extra_args)
+    for i, arg in enumerate(args):
+        if arg == "--max-num-seqs" and i + 1 < len(args) and args[i + 1].isdigit():
+            return int(args[i + 1])
+        if arg.startswith("--max-num-seqs=") and arg.split("=", 1)[1].isdigit():
+            return int(arg.split("=", 1)[1])
+    return None
 
 
 def _tp_choices(req: PlanRequest, model: ModelSpec) -> list[int]:
@@ -142,29 +136,34 @@ def _try_model(req: PlanRequest, model: ModelSpec) -> ServingPlan | None:
     wanted = _wanted_context(req, model)
     if wanted > model.native_context:
         return None
+    eager_choices = [False, True] if req.enforce_eager is None else [req.enforce_eager]
+    seq_choices = _seq_choices(req)
     for quant in quants:
         if quant not in model.repos:
             continue
-        # Degrade the cheapest way first: more GPUs before fp8 KV cache, fp8 KV cache before eager mode.
+        # Degrade the cheapest way first: more GPUs, then fewer concurrent sequences, then fp8 KV cache.
+        # Eager mode changes no KV-cache figure; it frees the CUDA-graph pool beside the budget, so it is
+        # used only when that room is short.
         kv_choices = ["auto", "fp8"] if req.kv_cache_dtype == "auto" else [req.kv_cache_dtype]
-        eager_choices = [False, True] if req.enforce_eager is None else [req.enforce_eager]
         for kv in kv_choices:
-            for eager in eager_choices:
-                for tp in _tp_choices(req, model):
-                    pp = req.nodes
-                    budget = _budget(model, quant, gpu, tp, pp, req.gpu_memory_utilization, kv, eager)
-                    if budget.tokens < wanted:
-                        continue
-                    if req.max_model_len:
-                        context = req.max_model_len
-                    else:
-                        context = min(model.native_context, budget.tokens // CONTEXT_STEP * CONTEXT_STEP)
-                    return _make_plan(req, model, quant, gpu, tp, pp, kv, eager, budget, context)
+            for tp in _tp_choices(req, model):
+                pp = req.nodes
+                for seqs in seq_choices:
+                    for eager in eager_choices:
+                        budget = _budget(model, quant, gpu, tp, pp, req, kv, eager, seqs)
+                        if budget.tokens < wanted or not budget.headroom_ok:
+                            continue
+                        if req.max_model_len:
+                            context = req.max_model_len
+                        else:
+                            context = min(model.native_context, budget.tokens // CONTEXT_STEP * CONTEXT_STEP)
+                        plan = _make_plan(req, model, quant, gpu, tp, pp, kv, eager, budget, context, seqs)
+                        return plan
     return None
 
 
 def _make_plan(req: PlanRequest, model: ModelSpec, quant: str, gpu: Gpu, tp: int, pp: int, kv: str,
-               eager: bool, budget: _Budget, context: int) -> ServingPlan:
+               eager: bool, budget: GpuBudget, context: int, seqs: int | None) -> ServingPlan:
     plan = ServingPlan(
         fits=True,
         reason=f"{model.name} {quant} fits {tp * pp}x {gpu.name} with {context} tokens of context",
@@ -177,15 +176,18 @@ def _make_plan(req: PlanRequest, model: ModelSpec, quant: str, gpu: Gpu, tp: int
         gpu_memory_utilization=req.gpu_memory_utilization,
         kv_cache_dtype=kv,
         enforce_eager=eager,
+        max_num_seqs=seqs,
         max_model_len=context,
         weights_gib_per_gpu=budget.weights,
-        kv_bytes_per_token=_kv_per_token_per_gpu(model, 1, 1, kv),
+        kv_bytes_per_token=kv_bytes_per_token_per_gpu(model, 1, 1, kv),
         reserve_gib_per_gpu=budget.reserve,
+        headroom_gib_per_gpu=budget.headroom,
+        headroom_needed_gib_per_gpu=budget.headroom_needed,
         kv_cache_gib_per_gpu=max(0.0, budget.kv_gib),
         kv_cache_tokens=budget.tokens,
         max_concurrent_full_context=budget.tokens / context,
         gpu_name=gpu.name,
-        gpu_memory_gib=gpu.memory_mib * MIB / GIB,
+        gpu_memory_gib=gpu.memory_mib / 1024,
         gpu_indices=[g.index for g in req.gpus][:tp],
         reasoning_parser=model.reasoning_parser,
     )
@@ -211,6 +213,8 @@ def vllm_args(plan: ServingPlan, model: ModelSpec, req: PlanRequest) -> list[str
         args += ["--kv-cache-dtype", plan.kv_cache_dtype]
     if plan.enforce_eager:
         args.append("--enforce-eager")
+    if plan.max_num_seqs:
+        args += ["--max-num-seqs", str(plan.max_num_seqs)]
     args.append("--enable-chunked-prefill" if req.enable_chunked_prefill else "--no-enable-chunked-prefill")
     args.append("--enable-prefix-caching" if req.enable_prefix_caching else "--no-enable-prefix-caching")
     args += ["--reasoning-parser", model.reasoning_parser]
@@ -231,7 +235,7 @@ def _refusal(req: PlanRequest, model: ModelSpec | None, why: str) -> ServingPlan
         plan.model = model.slug
         gpu = min(req.gpus, key=lambda g: g.memory_mib)
         plan.gpu_name = gpu.name
-        plan.gpu_memory_gib = gpu.memory_mib * MIB / GIB
+        plan.gpu_memory_gib = gpu.memory_mib / 1024
     plan.suggestions = _suggestions(req, model)
     return plan
 
@@ -242,10 +246,15 @@ def _suggestions(req: PlanRequest, model: ModelSpec | None) -> list[str]:
     if model is not None:
         best = _longest_context(req, model)
         if best is not None and best.max_model_len < _wanted_context(req, model):
+            seqs = f", max_num_seqs {best.max_num_seqs}" if best.max_num_seqs else ""
             out.append(f"max_model_len {best.max_model_len} fits ({best.quantization}, "
-                       f"kv_cache_dtype {best.kv_cache_dtype}, tensor_parallel_size {best.tensor_parallel_size})")
+                       f"kv_cache_dtype {best.kv_cache_dtype}, tensor_parallel_size {best.tensor_parallel_size}"
+                       f"{seqs})")
         if req.kv_cache_dtype != "fp8" and _try_model(replace(req, kv_cache_dtype="fp8"), model):
             out.append("kv_cache_dtype fp8 fits the wanted context")
+        higher = _higher_utilization(req, model)
+        if higher is not None:
+            out.append(higher)
         if req.quantization != "auto" and _try_model(replace(req, quantization="auto"), model):
             out.append("quantization auto (another weights format) fits")
         if req.nodes == 1:
@@ -266,12 +275,30 @@ def _suggestions(req: PlanRequest, model: ModelSpec | None) -> list[str]:
     return out
 
 
+def _higher_utilization(req: PlanRequest, model: ModelSpec) -> str | None:
+    """A higher gpu_memory_utilization with CUDA graphs off, when that leaves room and fits."""
+    if req.enforce_eager is False:
+        return None
+    gpu = min(req.gpus, key=lambda g: g.memory_mib)
+    tp = max(_tp_choices(req, model) or [1])
+    safe = min(0.98, max_safe_utilization(model, gpu, tp, req.nodes, True, req.colocated))
+    if safe <= req.gpu_memory_utilization:
+        return None
+    plan = _try_model(replace(req, gpu_memory_utilization=safe, enforce_eager=True), model)
+    if plan is None:
+        return None
+    return (f"gpu_memory_utilization {safe:g} with enforce_eager true fits ({plan.quantization}, "
+            f"kv_cache_dtype {plan.kv_cache_dtype}, tensor_parallel_size {plan.tensor_parallel_size}): "
+            "without CUDA graphs the context needs less room beside vLLM's budget")
+
+
 def _longest_context(req: PlanRequest, model: ModelSpec) -> ServingPlan | None:
     """The configuration of ``model`` with the longest context these GPUs allow (at least 4096 tokens)."""
     kv_choices = ["auto", "fp8"] if req.kv_cache_dtype == "auto" else [req.kv_cache_dtype]
-    plans = [_try_model(replace(req, max_model_len=None, min_context=4096, kv_cache_dtype=kv,
-                                enforce_eager=True if req.enforce_eager is None else req.enforce_eager), model)
-             for kv in kv_choices]
+    eager = True if req.enforce_eager is None else req.enforce_eager
+    plans = [_try_model(replace(req, max_model_len=None, min_context=4096, kv_cache_dtype=kv, enforce_eager=eager,
+                                max_num_seqs=seqs), model)
+             for kv in kv_choices for seqs in _seq_choices(req)]
     found = [p for p in plans if p is not None]
     return max(found, key=lambda p: p.max_model_len) if found else None
 
@@ -325,15 +352,25 @@ def _why_not(req: PlanRequest, model: ModelSpec) -> str:
     tp = max(_tp_choices(req, model) or [1])
     kv = "fp8" if req.kv_cache_dtype == "auto" else req.kv_cache_dtype
     eager = True if req.enforce_eager is None else req.enforce_eager
-    budget = _budget(model, quants[-1], gpu, tp, req.nodes, req.gpu_memory_utilization, kv, eager)
-    total = gpu.memory_mib * MIB / GIB
-    return (
-        f"{model.name} does not fit {tp * req.nodes}x {gpu.name} ({total:.1f} GiB each) with "
-        f"{_wanted_context(req, model)} tokens of context: at best ({quants[-1]}, tensor parallel {tp}, "
-        f"kv-cache {kv}) weights take {budget.weights:.1f} GiB per GPU and runtime {budget.reserve:.1f} GiB "
-        f"of the {total * req.gpu_memory_utilization:.1f} GiB vLLM may use, leaving "
-        f"{max(0.0, budget.kv_gib):.1f} GiB = {budget.tokens} tokens of KV cache "
-        f"({budget.kv_per_token_gpu // 1024} KiB per token per GPU)"
+    seqs = _seq_choices(req)[-1]
+    budget = _budget(model, quants[-1], gpu, tp, req.nodes, req, kv, eager, seqs)
+    head = (f"{model.name} does not fit {tp * req.nodes}x {gpu.name} ({gpu.memory_mib / 1024:.1f} GiB each, "
+            f"{budget.total:.2f} GiB to CUDA) with {_wanted_context(req, model)} tokens of context: at best "
+            f"({quants[-1]}, tensor parallel {tp}, kv-cache {kv}{', eager' if eager else ''}"
+            f"{f', max_num_seqs {seqs}' if seqs else ''}) ")
+    if budget.tokens >= _wanted_context(req, model):
+        safe = max_safe_utilization(model, gpu, tp, req.nodes, eager, req.colocated)
+        return head + (
+            f"the KV cache would fit, but beside the {budget.requested:.1f} GiB vLLM may use "
+            f"(gpu_memory_utilization {req.gpu_memory_utilization:g}) only {budget.headroom:.2f} GiB remain for "
+            f"CUDA context, NCCL and CUDA graphs, which need {budget.headroom_needed:.2f} GiB; "
+            f"gpu_memory_utilization {safe:g} or less leaves enough"
+        )
+    return head + (
+        f"weights take {budget.weights:.1f} GiB per GPU, vLLM's profiling pass {budget.activation:.1f} GiB and "
+        f"non-torch memory {budget.non_torch:.1f} GiB of the {budget.requested:.1f} GiB vLLM may use "
+        f"(gpu_memory_utilization {req.gpu_memory_utilization:g}), leaving {max(0.0, budget.kv_gib):.1f} GiB = "
+        f"{budget.tokens} tokens of KV cache ({budget.kv_per_token // 1024} KiB per token per GPU)"
     )
 
 

@@ -43,7 +43,7 @@ def test_awq_32b_weights_match_published_size():
 def test_32b_awq_32k_on_one_4090_is_refused_with_numbers():
     result = plan("rtx-4090", model="deepseek-r1-distill-qwen-32b", quantization="awq", max_model_len=32768)
     assert not result.fits
-    assert "does not fit 1x NVIDIA GeForce RTX 4090 (24.0 GiB each)" in result.reason
+    assert "does not fit 1x NVIDIA GeForce RTX 4090 (24.0 GiB each, 23.52 GiB to CUDA)" in result.reason
     assert "GiB per GPU" in result.reason and "tokens of KV cache" in result.reason
     tips = " | ".join(result.suggestions)
     assert "tensor_parallel_size 2" in tips
