@@ -72,21 +72,30 @@ MODELS: dict[str, ModelSpec] = {
         ModelSpec(
             "deepseek-r1-distill-qwen-1.5b", "DeepSeek-R1-Distill-Qwen-1.5B", "deepseek-r1-distill", 10,
             1.78, 0.233, 28, 2, 128, 1536, 151936, 131072,
-            {"bf16": "deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B"},
+            {
+                "bf16": "deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B",
+                "awq": "casperhansen/deepseek-r1-distill-qwen-1.5b-awq",
+            },
             "deepseek_r1", None, None, _R1_SAMPLING, _R1_ADVICE,
         ),
         # Qwen2.5-Math-7B base: layers 28, kv heads 4, hidden 3584 / 28 heads, vocab 152064, untied
         ModelSpec(
             "deepseek-r1-distill-qwen-7b", "DeepSeek-R1-Distill-Qwen-7B", "deepseek-r1-distill", 30,
             7.62, 1.09, 28, 4, 128, 3584, 152064, 131072,
-            {"bf16": "deepseek-ai/DeepSeek-R1-Distill-Qwen-7B"},
+            {
+                "bf16": "deepseek-ai/DeepSeek-R1-Distill-Qwen-7B",
+                "awq": "casperhansen/deepseek-r1-distill-qwen-7b-awq",
+            },
             "deepseek_r1", None, None, _R1_SAMPLING, _R1_ADVICE,
         ),
         # Llama-3.1-8B base: layers 32, kv heads 8, hidden 4096 / 32 heads, vocab 128256, untied
         ModelSpec(
             "deepseek-r1-distill-llama-8b", "DeepSeek-R1-Distill-Llama-8B", "deepseek-r1-distill", 28,
             8.03, 1.05, 32, 8, 128, 4096, 128256, 131072,
-            {"bf16": "deepseek-ai/DeepSeek-R1-Distill-Llama-8B"},
+            {
+                "bf16": "deepseek-ai/DeepSeek-R1-Distill-Llama-8B",
+                "awq": "casperhansen/deepseek-r1-distill-llama-8b-awq",
+            },
             "deepseek_r1", None, None, _R1_SAMPLING, _R1_ADVICE,
         ),
         # Qwen2.5-14B base: layers 48, kv heads 8, hidden 5120 / 40 heads, vocab 152064, untied
@@ -100,7 +109,8 @@ MODELS: dict[str, ModelSpec] = {
             "deepseek_r1", None, None, _R1_SAMPLING, _R1_ADVICE,
         ),
         # Qwen2.5-32B base: layers 64, kv heads 8, hidden 5120 / 40 heads, vocab 152064, untied.
-        # Note: deepseek-ai publishes no AWQ repo; the seed's "deepseek-ai/...-32B-AWQ" does not exist.
+        # deepseek-ai publishes no AWQ repo (the seed's "deepseek-ai/...-32B-AWQ" does not exist); the AWQ
+        # repos of every distill are AutoAWQ's author's (huggingface.co/casperhansen lists all six).
         ModelSpec(
             "deepseek-r1-distill-qwen-32b", "DeepSeek-R1-Distill-Qwen-32B", "deepseek-r1-distill", 70,
             32.76, 1.557, 64, 8, 128, 5120, 152064, 131072,
@@ -108,6 +118,8 @@ MODELS: dict[str, ModelSpec] = {
                 "bf16": "deepseek-ai/DeepSeek-R1-Distill-Qwen-32B",
                 "fp8": "RedHatAI/DeepSeek-R1-Distill-Qwen-32B-FP8-dynamic",
                 "awq": "casperhansen/deepseek-r1-distill-qwen-32b-awq",
+                # compressed-tensors W4A16 (GPTQ), 19.2 GB of safetensors; vLLM reads the format from config.json
+                "gptq": "dwetzel/DeepSeek-R1-Distill-Qwen-32B-GPTQ-INT4",
             },
             "deepseek_r1", None, None, _R1_SAMPLING, _R1_ADVICE,
         ),

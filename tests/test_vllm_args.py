@@ -19,15 +19,15 @@ from reasoning_stack.plan import PlanRequest, make_plan
 
 
 def all_planned_arg_lists() -> list[list[str]]:
-    """Distinct vllm_args over the catalogue: every model x GPU x count x node count x KV/eager choice."""
+    """Distinct vllm_args over the catalogue: every model x GPU x count x nodes x weights format x KV dtype."""
     seen: dict[str, list[str]] = {}
-    for model in MODELS:
+    for model, spec in MODELS.items():
         for gpu in GPUS:
             for count in (1, 2, 4, 8):
-                for nodes in (1, 2):
+                for nodes, quant in [(1, "auto"), (2, "auto"), *((1, q) for q in spec.repos)]:
                     for kv in ("auto", "fp8"):
                         req = PlanRequest(gpus=tuple(gpus_from_profile(gpu, count)), model=model, nodes=nodes,
-                                          kv_cache_dtype=kv, min_context=4096,
+                                          quantization=quant, kv_cache_dtype=kv, min_context=4096,
                                           extra_args=("--max-num-seqs", "64") if count == 8 else (),
                                           thinking_default=count != 2,
                                           sampling_overrides=(("temperature", 0.6), ("top_p", 0.95))
