@@ -62,7 +62,7 @@ gpu_memory_utilization = 0.9
 # KV-cache dtype; 'auto' uses the model dtype and falls back to fp8 only if needed.
 kv_cache_dtype = 'auto'
 
-# Skip CUDA graphs; None = only when the planner needs the memory.
+# Skip CUDA graphs; None = only when their pool does not fit beside vLLM's memory budget.
 enforce_eager = None
 
 # GPUs one model is split across; None = the fewest that fit.

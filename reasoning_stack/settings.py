@@ -133,7 +133,7 @@ class StackSettings(BaseModel):
         "auto", description="KV-cache dtype; 'auto' uses the model dtype and falls back to fp8 only if needed."
     )
     enforce_eager: bool | None = Field(
-        None, description="Skip CUDA graphs; None = only when the planner needs the memory."
+        None, description="Skip CUDA graphs; None = only when their pool does not fit beside vLLM's memory budget."
     )
     tensor_parallel_size: int | None = Field(
         None, ge=1, le=16, description="GPUs one model is split across; None = the fewest that fit."
