@@ -13,7 +13,13 @@ from dataclasses import asdict, dataclass, field, replace
 
 from reasoning_stack.catalogue import MODELS, ModelSpec, find_model
 from reasoning_stack.gpus import Gpu
-from reasoning_stack.memory import GpuBudget, gpu_budget, kv_bytes_per_token_per_gpu, max_safe_utilization
+from reasoning_stack.memory import (
+    GpuBudget,
+    batch_defaults,
+    gpu_budget,
+    kv_bytes_per_token_per_gpu,
+    max_safe_utilization,
+)
 from reasoning_stack.settings import StackSettings
 
 QUANT_PREFERENCE = ("bf16", "fp8", "awq", "gptq")  # best quality first
@@ -185,7 +191,7 @@ def _make_plan(req: PlanRequest, model: ModelSpec, quant: str, gpu: Gpu, tp: int
         headroom_needed_gib_per_gpu=budget.headroom_needed,
         kv_cache_gib_per_gpu=max(0.0, budget.kv_gib),
         kv_cache_tokens=budget.tokens,
-        max_concurrent_full_context=budget.tokens / context,
+        max_concurrent_full_context=min(budget.tokens / context, seqs or batch_defaults(gpu)[1]),
         gpu_name=gpu.name,
         gpu_memory_gib=gpu.memory_mib / 1024,
         gpu_indices=[g.index for g in req.gpus][:tp],
