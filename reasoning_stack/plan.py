@@ -16,6 +16,7 @@ from reasoning_stack.gpus import Gpu
 from reasoning_stack.memory import (
     GpuBudget,
     batch_defaults,
+    cuda_graph_gib,
     gpu_budget,
     kv_bytes_per_token_per_gpu,
     max_safe_utilization,
@@ -76,6 +77,9 @@ class ServingPlan:
     weights_gib_per_gpu: float = 0.0
     kv_bytes_per_token: int = 0
     reserve_gib_per_gpu: float = 0.0  # profiling peak + non-torch memory, inside the budget
+    activation_gib_per_gpu: float = 0.0  # the profiling peak (sampler pass over max_num_seqs rows)
+    non_torch_gib_per_gpu: float = 0.0
+    cuda_graph_gib_per_gpu: float = 0.0  # estimated pool, outside the budget; 0 with enforce_eager
     headroom_gib_per_gpu: float = 0.0  # memory beside the budget(s) ...
     headroom_needed_gib_per_gpu: float = 0.0  # ... and what CUDA context, NCCL and CUDA graphs need of it
     kv_cache_gib_per_gpu: float = 0.0
@@ -91,7 +95,8 @@ class ServingPlan:
         """The JSON document of ``reasoning-stack plan --json``."""
         data = asdict(self)
         for key in ("weights_gib_per_gpu", "kv_cache_gib_per_gpu", "reserve_gib_per_gpu", "gpu_memory_gib",
-                    "headroom_gib_per_gpu", "headroom_needed_gib_per_gpu"):
+                    "headroom_gib_per_gpu", "headroom_needed_gib_per_gpu", "activation_gib_per_gpu",
+                    "non_torch_gib_per_gpu", "cuda_graph_gib_per_gpu"):
             data[key] = round(data[key], 2)
         data["max_concurrent_full_context"] = round(self.max_concurrent_full_context, 2)
         return data
@@ -187,6 +192,9 @@ def _make_plan(req: PlanRequest, model: ModelSpec, quant: str, gpu: Gpu, tp: int
         weights_gib_per_gpu=budget.weights,
         kv_bytes_per_token=kv_bytes_per_token_per_gpu(model, 1, 1, kv),
         reserve_gib_per_gpu=budget.reserve,
+        activation_gib_per_gpu=budget.activation,
+        non_torch_gib_per_gpu=budget.non_torch,
+        cuda_graph_gib_per_gpu=cuda_graph_gib(model, eager),
         headroom_gib_per_gpu=budget.headroom,
         headroom_needed_gib_per_gpu=budget.headroom_needed,
         kv_cache_gib_per_gpu=max(0.0, budget.kv_gib),

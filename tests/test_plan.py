@@ -150,3 +150,46 @@ def test_inventory_plan_table():
     out = _cli("inventories/home.py")
     assert out.returncode == 0, out.stderr
     assert "gpu-box" in out.stdout and "KV tokens" in out.stdout
+
+
+def test_fewer_sequences_before_fp8_kv_cache():
+    # QwQ-32B AWQ on one 4090: vLLM's default 256 sequences leave ~5K tokens of bf16 KV cache; the
+    # planner lowers max_num_seqs (the profiling sampler pass shrinks) before it touches the KV dtype.
+    result = plan("rtx-4090", model="qwq-32b", quantization="awq", max_model_len=8192)
+    assert result.fits and result.kv_cache_dtype == "auto"
+    assert result.max_num_seqs in (64, 16)
+    args = result.vllm_args
+    assert args[args.index("--max-num-seqs") + 1] == str(result.max_num_seqs)
+    assert result.activation_gib_per_gpu < 0.5
+
+
+def test_users_max_num_seqs_is_kept_and_counted():
+    result = plan("rtx-4090", model="qwq-32b", quantization="awq", max_model_len=8192,
+                  extra_args=("--max-num-seqs", "8"))
+    assert result.fits and result.max_num_seqs is None
+    assert result.vllm_args.count("--max-num-seqs") == 1
+    assert result.activation_gib_per_gpu < 0.1
+
+
+def test_eager_only_when_cuda_graphs_lack_room_beside_the_budget():
+    default = plan("rtx-4090", model="qwen3-8b", max_model_len=16384)
+    assert default.fits and not default.enforce_eager
+    assert default.headroom_gib_per_gpu >= default.headroom_needed_gib_per_gpu
+    tight = plan("rtx-4090", model="qwen3-8b", max_model_len=16384, gpu_memory_utilization=0.96)
+    assert tight.fits and tight.enforce_eager and "--enforce-eager" in tight.vllm_args
+    assert tight.cuda_graph_gib_per_gpu == 0
+
+
+def test_refusal_names_the_missing_room_beside_the_budget():
+    result = plan("rtx-4090", model="qwen3-8b", max_model_len=16384, gpu_memory_utilization=0.97,
+                  enforce_eager=False)
+    assert not result.fits
+    assert "remain for CUDA context, NCCL and CUDA graphs" in result.reason
+    assert "gpu_memory_utilization 0.95 or less leaves enough" in result.reason
+
+
+def test_colocated_instances_need_room_for_each_context():
+    single = plan("rtx-4090", model="qwen3-8b", max_model_len=8192, gpu_memory_utilization=0.45)
+    shared = plan("rtx-4090", model="qwen3-8b", max_model_len=8192, gpu_memory_utilization=0.45, colocated=2)
+    assert single.headroom_gib_per_gpu > shared.headroom_gib_per_gpu
+    assert shared.headroom_needed_gib_per_gpu == pytest.approx(2 * single.headroom_needed_gib_per_gpu)
