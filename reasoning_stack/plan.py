@@ -168,8 +168,7 @@ def _try_model(req: PlanRequest, model: ModelSpec) -> ServingPlan | None:
                             context = req.max_model_len
                         else:
                             context = min(model.native_context, budget.tokens // CONTEXT_STEP * CONTEXT_STEP)
-                        plan = _make_plan(req, model, quant, gpu, tp, pp, kv, eager, budget, context, seqs)
-                        return plan
+                        return _make_plan(req, model, quant, gpu, tp, pp, kv, eager, budget, context, seqs)
     return None
 
 
@@ -199,7 +198,8 @@ def _make_plan(req: PlanRequest, model: ModelSpec, quant: str, gpu: Gpu, tp: int
         headroom_needed_gib_per_gpu=budget.headroom_needed,
         kv_cache_gib_per_gpu=max(0.0, budget.kv_gib),
         kv_cache_tokens=budget.tokens,
-        max_concurrent_full_context=min(budget.tokens / context, seqs or batch_defaults(gpu)[1]),
+        max_concurrent_full_context=min(budget.tokens / context,
+                                        seqs or _user_max_num_seqs(req) or batch_defaults(gpu)[1]),
         gpu_name=gpu.name,
         gpu_memory_gib=gpu.memory_mib / 1024,
         gpu_indices=[g.index for g in req.gpus][:tp],
