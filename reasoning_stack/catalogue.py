@@ -110,7 +110,7 @@ MODELS: dict[str, ModelSpec] = {
         ),
         # Qwen2.5-32B base: layers 64, kv heads 8, hidden 5120 / 40 heads, vocab 152064, untied.
         # deepseek-ai publishes no AWQ repo (the seed's "deepseek-ai/...-32B-AWQ" does not exist); the AWQ
-        # repos of every distill are AutoAWQ's author's (huggingface.co/casperhansen lists all six).
+        # repos of every distill are AutoAWQ's author's (the casperhansen profile on Hugging Face lists all six).
         ModelSpec(
             "deepseek-r1-distill-qwen-32b", "DeepSeek-R1-Distill-Qwen-32B", "deepseek-r1-distill", 70,
             32.76, 1.557, 64, 8, 128, 5120, 152064, 131072,
