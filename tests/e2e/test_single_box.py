@@ -50,6 +50,14 @@ class Stack:
         self.outputs.append(text)
         return rc, data, text
 
+    def deploy_changed(self, host: testhosts.TestHost, change: str, undo: str) -> tuple[int, dict | None, str]:
+        """Deploy with ``change`` run on ``host`` first; ``undo`` runs afterwards whatever happens."""
+        host.sh(change)
+        try:
+            return self.deploy()
+        finally:
+            host.sh(undo)
+
     def testinfra(self, host: testhosts.TestHost):
         return testinfra.get_host(f"docker://{host.container}")
 
@@ -104,20 +112,16 @@ def test_typo_stops_the_run_before_any_host_changes(stack: Stack):
 def test_secure_boot_and_conflicting_apt_sources_stop_a_fresh_box(stack: Stack):
     fresh = stack.hosts[1]
     mokutil = "/usr/local/bin/mokutil"  # stand-in: the firmware reports Secure Boot on
-    fresh.sh(f"printf '#!/bin/sh\\necho SecureBoot enabled\\n' > {mokutil} && chmod 755 {mokutil}")
-    try:
-        rc, _data, text = stack.deploy()
-    finally:
-        fresh.sh(f"rm -f {mokutil}")
+    rc, _data, text = stack.deploy_changed(
+        fresh, f"printf '#!/bin/sh\\necho SecureBoot enabled\\n' > {mokutil} && chmod 755 {mokutil}",
+        f"rm -f {mokutil}")
     assert rc != 0
     assert "host 'sudo-box': Secure Boot is on" in text and "mokutil --import" in text
-    for name in ("a", "b"):  # a leftover source list beside a new one, each with its own keyring
-        fresh.sh(f"echo 'deb [signed-by=/usr/share/keyrings/{name}.gpg] https://repo.invalid/cuda/ /' "
-                 f"> /etc/apt/sources.list.d/{name}.list")
-    try:
-        rc, _data, text = stack.deploy()
-    finally:
-        fresh.sh("rm -f /etc/apt/sources.list.d/a.list /etc/apt/sources.list.d/b.list")
+    # a leftover source list beside a new one, each with its own keyring
+    lists = " && ".join(f"echo 'deb [signed-by=/usr/share/keyrings/{name}.gpg] https://repo.invalid/cuda/ /' "
+                        f"> /etc/apt/sources.list.d/{name}.list" for name in ("a", "b"))
+    rc, _data, text = stack.deploy_changed(
+        fresh, lists, "rm -f /etc/apt/sources.list.d/a.list /etc/apt/sources.list.d/b.list")
     assert rc != 0
     assert "Conflicting values set for option Signed-By" in text
     assert "/etc/apt/sources.list.d/a.list, /etc/apt/sources.list.d/b.list" in text
@@ -350,11 +354,8 @@ def test_failing_instance_fails_only_its_host_with_its_journal(stack: Stack):
 
 def test_driver_library_mismatch_is_explained(stack: Stack):
     host = stack.hosts[0]
-    host.sh("echo error-nvml-mismatch > /etc/standin-gpu-profile")
-    try:
-        rc, _data, text = stack.deploy()
-    finally:
-        host.sh(f"echo {host.gpu_profile} > /etc/standin-gpu-profile")
+    rc, _data, text = stack.deploy_changed(host, "echo error-nvml-mismatch > /etc/standin-gpu-profile",
+                                           f"echo {host.gpu_profile} > /etc/standin-gpu-profile")
     assert rc != 0
     assert "host 'root-box': nvidia-smi failed: Failed to initialize NVML: Driver/library version mismatch" in text
     assert "reboot the host" in text
@@ -362,13 +363,12 @@ def test_driver_library_mismatch_is_explained(stack: Stack):
 
 def test_unsupported_os_is_refused(stack: Stack):
     host = stack.hosts[0]
-    host.sh("cp /usr/lib/os-release /tmp/os-release.keep && "
-            "sed -i 's/^VERSION_ID=.*/VERSION_ID=\"11\"/; s/^PRETTY_NAME=.*/PRETTY_NAME=\"Debian GNU\\/Linux 11\"/' "
-            "/usr/lib/os-release")
-    try:
-        rc, _data, text = stack.deploy()
-    finally:
-        host.sh("cp /tmp/os-release.keep /usr/lib/os-release")
+    rc, _data, text = stack.deploy_changed(
+        host,
+        "cp /usr/lib/os-release /tmp/os-release.keep && "
+        "sed -i 's/^VERSION_ID=.*/VERSION_ID=\"11\"/; s/^PRETTY_NAME=.*/PRETTY_NAME=\"Debian GNU\\/Linux 11\"/' "
+        "/usr/lib/os-release",
+        "cp /tmp/os-release.keep /usr/lib/os-release")
     assert rc != 0
     assert "host 'root-box': Debian GNU/Linux 11 is not supported" in text
     assert "Debian 12, Ubuntu 22.04, Ubuntu 24.04" in text
