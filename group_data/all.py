@@ -13,6 +13,10 @@ gpu_profile = None
 # GPUs per host for gpu_profile; None = every GPU the host reports.
 gpu_count = None
 
+# GPU indices (as nvidia-smi numbers them) the stack may use, e.g. [0, 1]; None = every GPU. GPUs left
+# out stay free for other work.
+gpu_indices = None
+
 # How a missing or unsuitable driver is installed: cuda-repo (NVIDIA's CUDA repository), ubuntu
 # (Ubuntu's packages), debian (Debian 12 non-free, branch 535), preinstalled (verify only).
 nvidia_driver = 'cuda-repo'
@@ -65,8 +69,13 @@ kv_cache_dtype = 'auto'
 # Skip CUDA graphs; None = only when their pool does not fit beside vLLM's memory budget.
 enforce_eager = None
 
-# GPUs one model is split across; None = the fewest that fit.
+# GPUs one model replica is split across; None = the planner compares the layouts that use every GPU
+# (more tensor parallel or more replicas) and says why it picked one.
 tensor_parallel_size = None
+
+# Replicas of the model in one vLLM server (--data-parallel-size), each on its own
+# tensor_parallel_size GPUs; None = chosen with the layout.
+data_parallel_size = None
 
 # Model name clients send; None = the catalogue slug.
 served_model_name = None

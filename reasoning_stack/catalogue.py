@@ -1,8 +1,9 @@
 """The model and GPU catalogue: data, reviewed like code. Every figure carries its source.
 
 Architecture figures come from each model's ``config.json`` on Hugging Face (num_hidden_layers,
-num_key_value_heads, head_dim or hidden_size/num_attention_heads, vocab_size, tie_word_embeddings,
-max_position_embeddings; for DeepSeek-R1 kv_lora_rank and qk_rope_head_dim). Parameter counts are the
+num_attention_heads, num_key_value_heads, head_dim or hidden_size/num_attention_heads, intermediate_size,
+vocab_size, tie_word_embeddings, max_position_embeddings; for DeepSeek-R1 kv_lora_rank and
+qk_rope_head_dim; the fp8 repos' quantization_config says whether weights are block-quantized). Parameter counts are the
 model cards' figures. Weight sizes are derived from those counts by :func:`weights_gib`.
 """
 
@@ -37,6 +38,10 @@ class ModelSpec:
     sampling: dict[str, float | int] = field(default_factory=dict)
     prompt_advice: str = ""
     thinking_switch: bool = False  # Qwen3: thinking on/off per request via chat-template kwargs
+    attention_heads: int = 0  # num_attention_heads: vLLM needs it divisible by tensor_parallel_size
+    intermediate_size: int = 0  # MLP width: split by TP, each share whole quantization groups/blocks
+    fp8_block: bool = False  # the fp8 repo is block-quantized (128x128), like AWQ/GPTQ groups of 128
+    active_params_b: float | None = None  # MoE: parameters one token uses (the model card's "activated")
 
     def kv_bytes_per_token(self, dtype_bytes: int = 2) -> int:
         """KV-cache bytes per token for the whole model (all layers, all KV heads)."""
@@ -77,6 +82,7 @@ MODELS: dict[str, ModelSpec] = {
                 "awq": "casperhansen/deepseek-r1-distill-qwen-1.5b-awq",
             },
             "deepseek_r1", None, None, _R1_SAMPLING, _R1_ADVICE,
+            attention_heads=12, intermediate_size=8960,
         ),
         # Qwen2.5-Math-7B base: layers 28, kv heads 4, hidden 3584 / 28 heads, vocab 152064, untied
         ModelSpec(
@@ -87,6 +93,7 @@ MODELS: dict[str, ModelSpec] = {
                 "awq": "casperhansen/deepseek-r1-distill-qwen-7b-awq",
             },
             "deepseek_r1", None, None, _R1_SAMPLING, _R1_ADVICE,
+            attention_heads=28, intermediate_size=18944,
         ),
         # Llama-3.1-8B base: layers 32, kv heads 8, hidden 4096 / 32 heads, vocab 128256, untied
         ModelSpec(
@@ -97,6 +104,7 @@ MODELS: dict[str, ModelSpec] = {
                 "awq": "casperhansen/deepseek-r1-distill-llama-8b-awq",
             },
             "deepseek_r1", None, None, _R1_SAMPLING, _R1_ADVICE,
+            attention_heads=32, intermediate_size=14336,
         ),
         # Qwen2.5-14B base: layers 48, kv heads 8, hidden 5120 / 40 heads, vocab 152064, untied
         ModelSpec(
@@ -107,6 +115,7 @@ MODELS: dict[str, ModelSpec] = {
                 "awq": "casperhansen/deepseek-r1-distill-qwen-14b-awq",
             },
             "deepseek_r1", None, None, _R1_SAMPLING, _R1_ADVICE,
+            attention_heads=40, intermediate_size=13824,
         ),
         # Qwen2.5-32B base: layers 64, kv heads 8, hidden 5120 / 40 heads, vocab 152064, untied.
         # deepseek-ai publishes no AWQ repo (the seed's "deepseek-ai/...-32B-AWQ" does not exist); the AWQ
@@ -122,6 +131,7 @@ MODELS: dict[str, ModelSpec] = {
                 "gptq": "dwetzel/DeepSeek-R1-Distill-Qwen-32B-GPTQ-INT4",
             },
             "deepseek_r1", None, None, _R1_SAMPLING, _R1_ADVICE,
+            attention_heads=40, intermediate_size=27648,
         ),
         # Llama-3.3-70B-Instruct base: layers 80, kv heads 8, hidden 8192 / 64 heads, vocab 128256, untied
         ModelSpec(
@@ -133,6 +143,7 @@ MODELS: dict[str, ModelSpec] = {
                 "awq": "casperhansen/deepseek-r1-distill-llama-70b-awq",
             },
             "deepseek_r1", None, None, _R1_SAMPLING, _R1_ADVICE,
+            attention_heads=64, intermediate_size=28672,
         ),
         # QwQ-32B config.json: layers 64, kv heads 8, hidden 5120 / 40 heads, vocab 152064,
         # max_position_embeddings 40960 (131072 only with YaRN rope scaling).
@@ -144,6 +155,7 @@ MODELS: dict[str, ModelSpec] = {
             "deepseek_r1", "hermes", None,
             {"temperature": 0.6, "top_p": 0.95, "top_k": 40, "min_p": 0.0},  # QwQ-32B card "Usage Guidelines"
             "Sampling temperature 0.6, top_p 0.95, top_k 20-40; for maths ask for the answer in \\boxed{}.",
+            attention_heads=40, intermediate_size=27648,
         ),
         # Qwen3-8B config.json: layers 36, kv heads 8, head_dim 128, hidden 4096, vocab 151936, untied,
         # max_position_embeddings 40960 (32768 native context per the card).
@@ -154,6 +166,7 @@ MODELS: dict[str, ModelSpec] = {
             "qwen3", "hermes", None, _QWEN3_SAMPLING,
             "Thinking is on by default; send enable_thinking=false in chat_template_kwargs for quick chat.",
             True,
+            attention_heads=32, intermediate_size=12288, fp8_block=True,
         ),
         # Qwen3-14B config.json: layers 40, kv heads 8, head_dim 128, hidden 5120, vocab 151936, untied
         ModelSpec(
@@ -163,6 +176,7 @@ MODELS: dict[str, ModelSpec] = {
             "qwen3", "hermes", None, _QWEN3_SAMPLING,
             "Thinking is on by default; send enable_thinking=false in chat_template_kwargs for quick chat.",
             True,
+            attention_heads=40, intermediate_size=17408, fp8_block=True,
         ),
         # Qwen3-32B config.json: layers 64, kv heads 8, head_dim 128, hidden 5120, vocab 151936, untied
         ModelSpec(
@@ -172,14 +186,17 @@ MODELS: dict[str, ModelSpec] = {
             "qwen3", "hermes", None, _QWEN3_SAMPLING,
             "Thinking is on by default; send enable_thinking=false in chat_template_kwargs for quick chat.",
             True,
+            attention_heads=64, intermediate_size=25600, fp8_block=True,
         ),
         # DeepSeek-R1 config.json: 61 layers, MLA kv_lora_rank 512 + qk_rope_head_dim 64 cached per token,
-        # hidden 7168, vocab 129280, max_position_embeddings 163840. 671B parameters (card), FP8 release.
+        # hidden 7168, vocab 129280, max_position_embeddings 163840. 671B parameters, 37B activated per token
+        # (card), FP8 release.
         ModelSpec(
             "deepseek-r1", "DeepSeek-R1 (671B MoE)", "deepseek-r1", 100,
             671.0, 1.85, 61, 1, 576, 7168, 129280, 163840,
             {"fp8": "deepseek-ai/DeepSeek-R1"},
             "deepseek_r1", None, (512, 64), _R1_SAMPLING, _R1_ADVICE,
+            attention_heads=128, intermediate_size=18432, fp8_block=True, active_params_b=37.0,
         ),
     ]
 }
@@ -187,7 +204,7 @@ MODELS: dict[str, ModelSpec] = {
 
 @dataclass(frozen=True)
 class GpuSpec:
-    """One GPU model: its catalogue slug, the names nvidia-smi prints for it, and its memory."""
+    """One GPU model: its catalogue slug, the names nvidia-smi prints for it, its memory and bandwidth."""
 
     slug: str
     name: str
@@ -195,27 +212,54 @@ class GpuSpec:
     compute_cap: str
     match: tuple[str, ...]  # substrings of nvidia-smi's name, lower case
     fp8: bool  # native FP8 tensor cores (Ada, Hopper, Blackwell)
+    bandwidth_gb_s: float  # memory bandwidth, GB/s (NVIDIA's product specifications)
+    nvlink: bool = False  # the SXM board: GPUs of one box talk over NVLink/NVSwitch, not PCIe
+    pcie_bandwidth_gb_s: float | None = None  # the PCIe card of the same name ("PCIe" in nvidia-smi's name)
 
 
 # memory.total figures are nvidia-smi's (MiB); where not recorded from a real card they are the
 # marketing size in GiB less the ~0.5 GiB that nvidia-smi already hides on the same generation.
+# Bandwidths are NVIDIA's published figures for each product (GeForce and RTX specification pages,
+# A100/H100/H200/L40S datasheets). A class that covers several cards takes the slowest card's figure.
 GPUS: dict[str, GpuSpec] = {
     g.slug: g
     for g in [
-        GpuSpec("rtx-3090", "GeForce RTX 3090", 24576, "8.6", ("rtx 3090",), False),
-        GpuSpec("rtx-4090", "GeForce RTX 4090", 24564, "8.9", ("rtx 4090",), True),  # nvidia-smi, 550 driver
-        GpuSpec("rtx-5090", "GeForce RTX 5090", 32607, "12.0", ("rtx 5090",), True),
-        GpuSpec("rtx-4080", "GeForce RTX 4080 (16 GB class)", 16376, "8.9", ("rtx 4080", "rtx 4070 ti super"), True),
+        GpuSpec("rtx-3090", "GeForce RTX 3090", 24576, "8.6", ("rtx 3090",), False, 936),
+        GpuSpec("rtx-4090", "GeForce RTX 4090", 24564, "8.9", ("rtx 4090",), True, 1008),  # nvidia-smi, 550 driver
+        GpuSpec("rtx-5090", "GeForce RTX 5090", 32607, "12.0", ("rtx 5090",), True, 1792),
+        # RTX 4080 717 GB/s, RTX 4070 Ti Super 672 GB/s
+        GpuSpec("rtx-4080", "GeForce RTX 4080 (16 GB class)", 16376, "8.9", ("rtx 4080", "rtx 4070 ti super"), True,
+                672),
+        # RTX 4060 272 GB/s; RTX 3070, 3060 Ti and 2080 448 GB/s
         GpuSpec("rtx-8gb", "8 GB class (RTX 4060 / 3070 / 2080)", 8188, "8.6",
-                ("rtx 4060", "rtx 3070", "rtx 3060 ti", "rtx 2080"), False),
-        GpuSpec("a6000", "RTX A6000 48 GB", 49140, "8.6", ("rtx a6000",), False),
-        GpuSpec("l40s", "L40S 48 GB", 46068, "8.9", ("l40s",), True),
-        GpuSpec("a100-40", "A100 40 GB", 40960, "8.0", ("a100-sxm4-40gb", "a100-pcie-40gb", "a100 40gb"), False),
-        GpuSpec("a100-80", "A100 80 GB", 81920, "8.0", ("a100-sxm4-80gb", "a100 80gb", "a100-pcie-80gb"), False),
-        GpuSpec("h100", "H100 80 GB", 81559, "9.0", ("h100",), True),  # nvidia-smi: "NVIDIA H100 80GB HBM3"
-        GpuSpec("h200", "H200 141 GB", 143771, "9.0", ("h200",), True),
+                ("rtx 4060", "rtx 3070", "rtx 3060 ti", "rtx 2080"), False, 272),
+        GpuSpec("a6000", "RTX A6000 48 GB", 49140, "8.6", ("rtx a6000",), False, 768),
+        GpuSpec("l40s", "L40S 48 GB", 46068, "8.9", ("l40s",), True, 864),
+        GpuSpec("a100-40", "A100 40 GB", 40960, "8.0", ("a100-sxm4-40gb", "a100-pcie-40gb", "a100 40gb"), False,
+                1555, nvlink=True, pcie_bandwidth_gb_s=1555),
+        GpuSpec("a100-80", "A100 80 GB", 81920, "8.0", ("a100-sxm4-80gb", "a100 80gb", "a100-pcie-80gb"), False,
+                2039, nvlink=True, pcie_bandwidth_gb_s=1935),
+        # nvidia-smi: "NVIDIA H100 80GB HBM3" (SXM5, 3.35 TB/s); "NVIDIA H100 PCIe" (HBM2e, 2.0 TB/s)
+        GpuSpec("h100", "H100 80 GB", 81559, "9.0", ("h100",), True, 3350, nvlink=True, pcie_bandwidth_gb_s=2000),
+        GpuSpec("h200", "H200 141 GB", 143771, "9.0", ("h200",), True, 4800, nvlink=True, pcie_bandwidth_gb_s=4800),
     ]
 }
+
+
+def gpu_bandwidth_gb_s(nvidia_smi_name: str) -> float | None:
+    """Memory bandwidth of a GPU by its nvidia-smi name (None for a GPU the catalogue lacks)."""
+    spec = match_gpu(nvidia_smi_name)
+    if spec is None:
+        return None
+    if spec.pcie_bandwidth_gb_s and "pcie" in nvidia_smi_name.lower():
+        return spec.pcie_bandwidth_gb_s
+    return spec.bandwidth_gb_s
+
+
+def gpu_nvlink(nvidia_smi_name: str) -> bool:
+    """Whether GPUs of this name in one box are linked by NVLink (SXM boards) rather than PCIe."""
+    spec = match_gpu(nvidia_smi_name)
+    return bool(spec and spec.nvlink and "pcie" not in nvidia_smi_name.lower())
 
 
 def find_model(slug: str) -> ModelSpec:

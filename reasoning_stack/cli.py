@@ -14,9 +14,10 @@ import sys
 from collections.abc import Sequence
 
 from reasoning_stack.catalogue import GPUS, MODELS
-from reasoning_stack.gpus import Gpu, gpus_from_profile
-from reasoning_stack.plan import PlanRequest, ServingPlan, make_plan, plan_summary_row
-from reasoning_stack.settings import group_data_all_py, settings_reference_markdown
+from reasoning_stack.gpus import Gpu, gpus_from_profile, select_gpus
+from reasoning_stack.plan import SUMMARY_HEADER, PlanRequest, ServingPlan, make_plan, plan_summary_row
+from reasoning_stack.settings import StackSettings, group_data_all_py, settings_reference_markdown
+from reasoning_stack.tradeoffs import alternatives
 from reasoning_stack.validation import SettingsInvalid
 
 EXIT_INVALID = 2
@@ -44,9 +45,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def _table(rows: list[list[str]]) -> str:
-    header = ["host", "model", "quant", "TPxPP", "context", "KV tokens", "full-ctx reqs", "fits"]
-    rows = [header, *rows]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    rows = [SUMMARY_HEADER, *rows]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(SUMMARY_HEADER))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows)
 
 
@@ -70,9 +70,11 @@ def cmd_plan(args: argparse.Namespace) -> int:
         kv_cache_dtype=args.kv_cache_dtype,
         enforce_eager=args.enforce_eager,
         tensor_parallel_size=args.tensor_parallel_size,
+        data_parallel_size=args.data_parallel_size,
         nodes=args.nodes,
     )
     plan = make_plan(req)
+    plan.alternatives = alternatives(req, plan)
     if args.json:
         print(json.dumps(plan.to_json(), indent=2))
     else:
@@ -80,22 +82,44 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return 0 if plan.fits else EXIT_DOES_NOT_FIT
 
 
+def _speed_line(plan: ServingPlan) -> str:
+    if plan.decode_tokens_per_s is None:
+        return "  speed: no bandwidth figure for this GPU in the catalogue, so no estimate"
+    assert plan.decode_bound_tokens_per_s is not None and plan.trace_seconds is not None
+    link = f", tensor parallel over {plan.interconnect}" if plan.interconnect != "none" else ""
+    return (f"  speed, one request: ~{plan.decode_tokens_per_s:.0f} tokens/s estimated (bound "
+            f"{plan.decode_bound_tokens_per_s:.0f} at {plan.memory_bandwidth_gb_s:g} GB/s; efficiency "
+            f"{plan.decode_efficiency:.2f}{link}), ~{plan.decode_tokens_per_s_at_context:.0f} tokens/s with "
+            f"{plan.max_model_len} tokens in context; a 2,000-token reasoning trace ~{plan.trace_seconds:.0f} s")
+
+
 def _print_plan(plan: ServingPlan) -> None:
     print(("FITS: " if plan.fits else "DOES NOT FIT: ") + plan.reason)
     if plan.fits:
+        print(f"  layout {plan.layout_reason}")
         print(f"  weights {plan.weights_gib_per_gpu:.1f} GiB/GPU, profiling peak + non-torch "
               f"{plan.reserve_gib_per_gpu:.1f} GiB/GPU, KV cache {plan.kv_cache_gib_per_gpu:.1f} GiB/GPU = "
               f"{plan.kv_cache_tokens} tokens, {plan.max_concurrent_full_context:.1f} full-context requests at once")
         print(f"  beside vLLM's budget: {plan.headroom_gib_per_gpu:.2f} GiB/GPU for CUDA context, NCCL and CUDA "
               f"graphs (needs {plan.headroom_needed_gib_per_gpu:.2f})"
               + ("; CUDA graphs off (--enforce-eager)" if plan.enforce_eager else ""))
+        print(_speed_line(plan))
         print("  vllm serve " + " ".join(plan.vllm_args))
     for tip in plan.suggestions:
         print(f"  instead: {tip}")
+    _print_alternatives(plan)
+
+
+def _print_alternatives(plan: ServingPlan) -> None:
+    if plan.alternatives:
+        print("  alternatives on the same GPUs:")
+    for alt in plan.alternatives:
+        print(f"    - {alt['change']}: {alt['trade']}")
 
 
 def _plan_inventory(args: argparse.Namespace) -> int:
     from reasoning_stack.instances import plan_host
+    from reasoning_stack.plan import request_from_settings
 
     try:
         settings = _load_settings(args.inventory)
@@ -105,26 +129,39 @@ def _plan_inventory(args: argparse.Namespace) -> int:
     rows, plans, refusals, worst = [], {}, {}, 0
     for host, host_settings in settings.items():
         if host_settings.gpu_profile is None:
-            rows.append([host, host_settings.model, "-", "-", "-", "-", "-", "at deploy (GPUs from nvidia-smi)"])
+            rows.append([host, host_settings.model, *["-"] * 7, "at deploy (GPUs from nvidia-smi)"])
             continue
-        gpus = gpus_from_profile(host_settings.gpu_profile, host_settings.gpu_count or 1)
+        gpus = _usable_gpus(host_settings)
         host_plan = plan_host(host_settings, gpus)
         if not host_plan.fits:
             refusals[host] = host_plan.reason
-            rows.append([host, host_settings.model, "-", "-", "-", "-", "-", "NO"])
+            rows.append([host, host_settings.model, *["-"] * 7, "NO"])
             worst = EXIT_DOES_NOT_FIT
             continue
         for instance in host_plan.instances:
             label = host if not instance.name else f"{host}/{instance.name}"
             plans[label] = instance.plan
             rows.append(plan_summary_row(label, instance.plan))
+        if len(host_plan.instances) == 1:
+            plan = host_plan.instances[0].plan
+            plan.alternatives = alternatives(request_from_settings(host_settings, gpus), plan)
     if args.json:
         print(json.dumps({"plans": {h: p.to_json() for h, p in plans.items()}, "refused": refusals}, indent=2))
         return worst
     print(_table(rows))
+    for label, plan in plans.items():
+        print(f"\n{label}: layout {plan.layout_reason}")
+        print(_speed_line(plan).strip())
+        _print_alternatives(plan)
     for host, reason in refusals.items():
         print(f"\n{host}: {reason}")
     return worst
+
+
+def _usable_gpus(settings: StackSettings) -> list[Gpu]:
+    """The declared GPUs of a host that the stack may use (``gpu_indices``; checked by the settings)."""
+    assert settings.gpu_profile is not None
+    return select_gpus(gpus_from_profile(settings.gpu_profile, settings.gpu_count or 1), settings.gpu_indices)
 
 
 def cmd_settings(args: argparse.Namespace) -> int:
@@ -141,6 +178,33 @@ def _bool(text: str) -> bool:
     raise argparse.ArgumentTypeError("expected true or false")
 
 
+def _bounded(kind: type, low: float | None = None, high: float | None = None, above: float | None = None,
+             setting: str | None = None):
+    """An argparse type: ``kind`` within bounds (a setting's own bounds when ``setting`` is named), so a bad
+    what-if value is a usage error (exit 2), never a traceback."""
+    if setting is not None:
+        for rule in StackSettings.model_fields[setting].metadata:
+            low = getattr(rule, "ge", low)
+            high = getattr(rule, "le", high)
+            above = getattr(rule, "gt", above)
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected a{'n integer' if kind is int else ' number'}, got {text!r}") from None
+        if (low is not None and value < low) or (high is not None and value > high) or (
+                above is not None and value <= above):
+            bounds = [f"> {above:g}" if above is not None else "", f">= {low:g}" if low is not None else "",
+                      f"<= {high:g}" if high is not None else ""]
+            raise argparse.ArgumentTypeError(f"{text} is out of range: must be {' and '.join(b for b in bounds if b)}")
+        return value
+
+    parse.__name__ = kind.__name__  # argparse names the type in its messages
+    return parse
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="reasoning-stack", description=__doc__.splitlines()[0],
                                      allow_abbrev=False)
@@ -153,16 +217,18 @@ def build_parser() -> argparse.ArgumentParser:
     plan = sub.add_parser("plan", help="show serving plans (no host is changed)", allow_abbrev=False)
     plan.add_argument("inventory", nargs="?")
     plan.add_argument("--gpu", choices=sorted(GPUS), help="GPU slug for a what-if plan")
-    plan.add_argument("--vram-gib", type=float, help="memory of a GPU the catalogue lacks")
-    plan.add_argument("--count", type=int, default=1, help="GPUs per node")
-    plan.add_argument("--nodes", type=int, default=1, help="nodes (pipeline parallel across them)")
+    plan.add_argument("--vram-gib", type=_bounded(float, above=0), help="memory of a GPU the catalogue lacks")
+    plan.add_argument("--count", type=_bounded(int, setting="gpu_count"), default=1, help="GPUs per node")
+    plan.add_argument("--nodes", type=_bounded(int, 1, 64), default=1, help="nodes (pipeline parallel across them)")
     plan.add_argument("--model", default="auto", choices=["auto", *MODELS])
-    plan.add_argument("--context", type=int, help="wanted max_model_len")
+    plan.add_argument("--context", type=_bounded(int, setting="max_model_len"), help="wanted max_model_len")
     plan.add_argument("--quantization", default="auto", choices=["auto", "bf16", "fp8", "awq", "gptq"])
-    plan.add_argument("--gpu-memory-utilization", type=float, default=0.90)
+    plan.add_argument("--gpu-memory-utilization", type=_bounded(float, setting="gpu_memory_utilization"),
+                      default=0.90)
     plan.add_argument("--kv-cache-dtype", default="auto", choices=["auto", "fp8"])
     plan.add_argument("--enforce-eager", type=_bool, default=None)
-    plan.add_argument("--tensor-parallel-size", type=int)
+    plan.add_argument("--tensor-parallel-size", type=_bounded(int, setting="tensor_parallel_size"))
+    plan.add_argument("--data-parallel-size", type=_bounded(int, setting="data_parallel_size"))
     plan.add_argument("--json", action="store_true", help="machine-readable output")
     plan.set_defaults(func=cmd_plan)
 

@@ -13,7 +13,7 @@ from pyinfra.facts.server import LinuxDistribution
 
 from reasoning_stack.driver import explain_nvidia_smi_error
 from reasoning_stack.facts import NvidiaGpus, NvidiaKernelState
-from reasoning_stack.gpus import Gpu, gpus_from_profile
+from reasoning_stack.gpus import Gpu, gpus_from_profile, select_gpus
 from reasoning_stack.instances import HostPlan, plan_host
 from reasoning_stack.inventory import validate_inventory
 from reasoning_stack.settings import StackSettings
@@ -57,7 +57,16 @@ def nvidia_smi_failed(error: str) -> PyinfraError:
 
 
 def host_gpus(settings: StackSettings) -> list[Gpu]:
-    """The host's GPUs: nvidia-smi's report, or the declared gpu_profile; a disagreement is an error."""
+    """The GPUs the stack may use on this host (``gpu_indices`` of nvidia-smi's report or of the declared
+    gpu_profile); a disagreement between the two, or an index the host lacks, is an error."""
+    gpus = _reported_or_declared(settings)
+    try:
+        return select_gpus(gpus, settings.gpu_indices)
+    except ValueError as exc:
+        raise PyinfraError(f"host {host.name!r}: {exc}") from None
+
+
+def _reported_or_declared(settings: StackSettings) -> list[Gpu]:
     fact = host.get_fact(NvidiaGpus)
     reported: list[Gpu] = list(fact["gpus"]) if fact else []
     if settings.gpu_profile is None:

@@ -59,3 +59,15 @@ def gpus_from_profile(profile: str, count: int = 1) -> list[Gpu]:
     """GPUs described by a catalogue slug (``rtx-4090``) and a count."""
     spec = GPUS[profile]
     return [Gpu(i, f"NVIDIA {spec.name}", spec.memory_mib, compute_cap=spec.compute_cap) for i in range(count)]
+
+
+def select_gpus(gpus: list[Gpu], indices: list[int] | None) -> list[Gpu]:
+    """The GPUs the stack may use (``gpu_indices``; None = all); a ValueError names indices the host lacks."""
+    if indices is None:
+        return list(gpus)
+    present = {g.index for g in gpus}
+    missing = [i for i in indices if i not in present]
+    if missing:
+        seen = ", ".join(str(g.index) for g in gpus) or "none"
+        raise ValueError(f"gpu_indices {missing} name GPUs the host lacks (its GPUs: {seen})")
+    return [g for g in gpus if g.index in indices]

@@ -1,13 +1,15 @@
 """Several vLLM instances on one host (the primary model plus ``extra_models``): who gets which GPUs.
 
-Instances are planned together: first one model per GPU (or per equal share of the GPUs), and only if that
-does not fit, all of them sharing every GPU with ``gpu_memory_utilization`` split between them (each
-instance's CUDA context and graphs then need room beside all the budgets).
+Instances are planned together: first each model on GPUs of its own (as even a share as the count allows,
+the spare GPUs going to the first instances that can use them), and only if that does not fit, all of
+them sharing every GPU with ``gpu_memory_utilization`` split between them (each instance's CUDA context and
+graphs then need room beside all the budgets). Either way no GPU is left idle when a layout can use it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from itertools import combinations
 
 from reasoning_stack.gpus import Gpu
 from reasoning_stack.plan import PlanRequest, ServingPlan, make_plan, request_from_settings
@@ -73,14 +75,19 @@ def plan_host(settings: StackSettings, gpus: list[Gpu]) -> HostPlan:
 
     count = len(named)
     attempts: list[str] = []
-    if len(gpus) >= count:
-        share = len(gpus) // count
-        split = [replace(req, gpus=tuple(gpus[i * share:(i + 1) * share])) for i, (_n, req) in enumerate(named)]
+    plans: list[ServingPlan] = []
+    for sizes in _shares(len(gpus), count):
+        starts = [sum(sizes[:i]) for i in range(count)]
+        split = [replace(req, gpus=tuple(gpus[start:start + size]))
+                 for (_n, req), start, size in zip(named, starts, sizes, strict=True)]
         plans = [make_plan(req) for req in split]
         if all(p.fits for p in plans):
-            return HostPlan(True, f"{count} models, {share} GPU(s) each", _instances(named, plans), "split")
-        attempts.append("one per GPU: " + "; ".join(_label(n, p) for (n, _r), p in zip(named, plans, strict=True)
-                                                    if not p.fits))
+            shares = "+".join(str(n) for n in sizes)
+            return HostPlan(True, f"{count} models on GPUs of their own ({shares})", _instances(named, plans),
+                            "split")
+    if plans:
+        attempts.append("GPUs of their own: " + "; ".join(
+            _label(n, p) for (n, _r), p in zip(named, plans, strict=True) if not p.fits))
     util = round(settings.gpu_memory_utilization / count, 3)
     shared = [replace(req, gpu_memory_utilization=util, colocated=count) for _n, req in named]
     plans = [make_plan(req) for req in shared]
@@ -91,6 +98,15 @@ def plan_host(settings: StackSettings, gpus: list[Gpu]) -> HostPlan:
                     + "; ".join(_label(n, p) for (n, _r), p in zip(named, plans, strict=True) if not p.fits))
     return HostPlan(False, f"the {count} models do not fit {len(gpus)}x {gpus[0].name if gpus else 'GPU'} together: "
                     + " | ".join(attempts) + "; drop an extra model, pick smaller ones or shorter contexts")
+
+
+def _shares(gpus: int, count: int) -> list[list[int]]:
+    """Ways to give ``count`` instances GPUs of their own using every GPU: as even as possible, the spare
+    GPUs to the earlier instances first (the primary model before the extras)."""
+    if gpus < count:
+        return []
+    base, spare = divmod(gpus, count)
+    return [[base + (1 if i in extra else 0) for i in range(count)] for extra in combinations(range(count), spare)]
 
 
 def _label(name: str, plan: ServingPlan) -> str:

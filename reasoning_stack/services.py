@@ -51,7 +51,7 @@ def local_url(listen: str, port: int) -> str:
 
 def gpu_request(plan: ServingPlan, host_gpu_count: int) -> str:
     """The ``docker run --gpus`` value for the GPUs the plan assigns."""
-    wanted = plan.gpu_indices
+    wanted = plan.gpus_used
     if not wanted or len(wanted) == host_gpu_count and wanted == list(range(host_gpu_count)):
         return "all"
     return '"device=' + ",".join(str(i) for i in wanted) + '"'

@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from reasoning_stack.catalogue import GPUS, MODELS
+from reasoning_stack.layout import tp_problem, valid_tp_sizes
 
 # Image tags are pinned: a re-deploy never moves to a new upstream release by surprise.
 DEFAULT_VLLM_IMAGE = "vllm/vllm-openai:v0.17.1"
@@ -75,6 +76,11 @@ class StackSettings(BaseModel):
     )
     gpu_count: int | None = Field(
         None, ge=1, le=16, description="GPUs per host for gpu_profile; None = every GPU the host reports."
+    )
+    gpu_indices: list[int] | None = Field(
+        None,
+        description="GPU indices (as nvidia-smi numbers them) the stack may use, e.g. [0, 1]; None = every GPU. "
+        "GPUs left out stay free for other work.",
     )
 
     # --- NVIDIA driver and Container Toolkit -------------------------------------------------------------
@@ -136,7 +142,14 @@ class StackSettings(BaseModel):
         None, description="Skip CUDA graphs; None = only when their pool does not fit beside vLLM's memory budget."
     )
     tensor_parallel_size: int | None = Field(
-        None, ge=1, le=16, description="GPUs one model is split across; None = the fewest that fit."
+        None, ge=1, le=16,
+        description="GPUs one model replica is split across; None = the planner compares the layouts that use "
+        "every GPU (more tensor parallel or more replicas) and says why it picked one.",
+    )
+    data_parallel_size: int | None = Field(
+        None, ge=1, le=16,
+        description="Replicas of the model in one vLLM server (--data-parallel-size), each on its own "
+        "tensor_parallel_size GPUs; None = chosen with the layout.",
     )
     served_model_name: str | None = Field(
         None, description="Model name clients send; None = the catalogue slug."
@@ -300,7 +313,36 @@ class StackSettings(BaseModel):
             names.add(extra.name)
         if self.gpu_count is not None and self.gpu_profile is None:
             raise ValueError("gpu_count needs gpu_profile (the GPU model it counts)")
+        self._check_parallel_sizes()
         return self
+
+    def _check_parallel_sizes(self) -> None:
+        """Parallel sizes that cannot work on the declared GPUs or with the named model."""
+        usable = None
+        if self.gpu_indices is not None:
+            if not self.gpu_indices or len(set(self.gpu_indices)) != len(self.gpu_indices) or min(self.gpu_indices) < 0:
+                raise ValueError(f"gpu_indices {self.gpu_indices}: list each GPU index (0, 1, ...) once, or leave "
+                                 "it unset to use every GPU")
+            usable = len(self.gpu_indices)
+        if self.gpu_profile is not None:
+            count = self.gpu_count or 1
+            outside = [i for i in self.gpu_indices or [] if i >= count]
+            if outside:
+                raise ValueError(f"gpu_indices {outside} name GPUs a {count}-GPU {self.gpu_profile} host lacks; "
+                                 f"valid indices: 0-{count - 1}")
+            usable = usable or count
+        wanted = (self.tensor_parallel_size or 1) * (self.data_parallel_size or 1)
+        if usable is not None and wanted > usable:
+            raise ValueError(f"tensor_parallel_size {self.tensor_parallel_size or 1} x data_parallel_size "
+                             f"{self.data_parallel_size or 1} needs {wanted} GPUs; this host may use {usable}")
+        if self.tensor_parallel_size and self.model != "auto":
+            model = MODELS[self.model]
+            quants = list(model.repos) if self.quantization == "auto" else [self.quantization]
+            problems = [tp_problem(model, self.tensor_parallel_size, q) for q in quants if q in model.repos]
+            if problems and all(problems):
+                sizes = sorted({t for q in quants if q in model.repos for t in valid_tp_sizes(model, q, 16)})
+                raise ValueError(f"tensor_parallel_size {self.tensor_parallel_size}: {problems[0]}; sizes that suit "
+                                 f"it: {', '.join(map(str, sizes))}")
 
 
 def setting_names() -> list[str]:

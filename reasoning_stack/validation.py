@@ -104,6 +104,9 @@ def validate_host_data(host: str, data: Mapping[str, Any], sources: Mapping[str,
             if top in SECRET_ENV_VARS:
                 bad = ""  # never echo a secret back
             message = err["msg"].removeprefix("Value error, ")
+            if not top and message.split(" ", 1)[0].rstrip(":") in names:
+                # a check across several settings: its message starts with the setting at fault
+                key = top = message.split(" ", 1)[0].rstrip(":")
             if err["type"] == "extra_forbidden" and top in _NESTED:
                 valid = list(_NESTED[top].model_fields)
                 suggestion = _closest(str(err["loc"][-1]), valid)

@@ -55,8 +55,11 @@ def test_vllm_unit_runs_the_plan():
 def test_gpu_request():
     whole = make_plan(PlanRequest(gpus=tuple(gpus_from_profile("rtx-4090", 2)), model="qwq-32b"))
     assert gpu_request(whole, 2) == "all"
-    one = make_plan(PlanRequest(gpus=tuple(gpus_from_profile("rtx-4090", 2)), model="deepseek-r1-distill-qwen-7b"))
-    assert gpu_request(one, 2) == '"device=0"'
+    both = make_plan(PlanRequest(gpus=tuple(gpus_from_profile("rtx-4090", 2)), model="deepseek-r1-distill-qwen-7b"))
+    assert gpu_request(both, 2) == "all"  # a 7B model fits one GPU, but every GPU serves
+    # gpu_indices [1]: GPU 0 is kept for other work
+    one = make_plan(PlanRequest(gpus=tuple(gpus_from_profile("rtx-4090", 2)[1:]), model="deepseek-r1-distill-qwen-7b"))
+    assert gpu_request(one, 2) == '"device=1"'
 
 
 def test_local_url():
@@ -79,7 +82,7 @@ def test_two_models_on_a_dual_4090_get_a_gpu_each():
     assert host_plan.layout == "split"
     primary, fast = host_plan.instances
     assert (primary.unit, fast.unit) == ("reasoning-vllm", "reasoning-vllm-fast")
-    assert primary.plan.gpu_indices == [0] and fast.plan.gpu_indices == [1]
+    assert primary.plan.gpus_used == [0] and fast.plan.gpus_used == [1]
     fast_files = vllm_service(s, fast, 2)
     assert '--gpus "\\"device=1\\""' in fast_files.unit_text
     assert "--name vllm-fast" in fast_files.unit_text and "--port 8001" in fast_files.unit_text

@@ -19,11 +19,12 @@ from reasoning_stack.plan import PlanRequest, make_plan
 
 
 def all_planned_arg_lists() -> list[list[str]]:
-    """Distinct vllm_args over the catalogue: every model x GPU x count x nodes x weights format x KV dtype."""
+    """Distinct vllm_args over the catalogue: every model x GPU x count x nodes x weights format x KV dtype,
+    data-parallel layouts included (3 and 6 GPUs allow no power-of-two tensor parallel)."""
     seen: dict[str, list[str]] = {}
     for model, spec in MODELS.items():
         for gpu in GPUS:
-            for count in (1, 2, 4, 8):
+            for count in (1, 2, 3, 4, 6, 8):
                 for nodes, quant in [(1, "auto"), (2, "auto"), *((1, q) for q in spec.repos)]:
                     for kv in ("auto", "fp8"):
                         req = PlanRequest(gpus=tuple(gpus_from_profile(gpu, count)), model=model, nodes=nodes,
@@ -47,6 +48,8 @@ def test_arg_lists_cover_the_catalogue():
     assert any("--enforce-eager" in a for a in arg_lists)
     assert any("--default-chat-template-kwargs" in a for a in arg_lists)
     assert any("--override-generation-config" in a for a in arg_lists)
+    assert any("--data-parallel-size" in a for a in arg_lists)
+    assert any("--data-parallel-size" in a and a[a.index("--tensor-parallel-size") + 1] != "1" for a in arg_lists)
 
 
 def test_planned_args_pass_vllm_parser(tmp_path: Path):

@@ -1,0 +1,83 @@
+"""What the chosen plan costs: the best few other choices for the same GPUs, so a person sees the trade.
+
+Shown by ``reasoning-stack plan`` (and under ``alternatives`` in ``--json``): another layout of the same
+model, an fp8 KV cache, a stronger model at a shorter context, and a smaller model with much more context or
+concurrency. Each is a plan the planner made, so it fits and its parallel sizes passed the same checks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from reasoning_stack.catalogue import MODELS
+from reasoning_stack.plan import PlanRequest, ServingPlan, layout_plans, plan_model
+
+MUCH_MORE = 2.0  # a smaller model is worth showing when it serves this many times the context or requests
+SHORTEST_USEFUL_CONTEXT = 8192  # a stronger model below this context is no real choice for reasoning
+
+
+def alternatives(req: PlanRequest, chosen: ServingPlan, limit: int = 4) -> list[dict[str, object]]:
+    """Up to ``limit`` other choices for ``req``'s GPUs, each with what it gains and what it costs."""
+    if not chosen.fits:
+        return []
+    found: list[tuple[str, ServingPlan]] = []
+    others = sorted(layout_plans(req, chosen), key=lambda p: -p.max_concurrent_full_context)
+    found += [(f"layout {p.layout.label}", p) for p in others[:2]]
+    pinned = replace(req, model=chosen.model, quantization=chosen.quantization,
+                     tensor_parallel_size=chosen.tensor_parallel_size, data_parallel_size=chosen.data_parallel_size)
+    if chosen.kv_cache_dtype == "auto" and req.kv_cache_dtype == "auto":
+        fp8 = plan_model(replace(pinned, kv_cache_dtype="fp8"), chosen.model)
+        if fp8 is not None and fp8.kv_cache_tokens > chosen.kv_cache_tokens:
+            found.append(("kv_cache_dtype fp8", fp8))
+    strength = MODELS[chosen.model].strength
+    free = replace(req, quantization="auto", kv_cache_dtype="auto", tensor_parallel_size=None,
+                   data_parallel_size=None, max_model_len=None)
+    stronger = _first_fit(replace(free, min_context=SHORTEST_USEFUL_CONTEXT),
+                          [m for m in _by_strength() if m.strength > strength])
+    if stronger is not None and stronger.max_model_len < chosen.max_model_len:
+        found.append((f"model {stronger.model}", stronger))
+    for model in _by_strength():
+        if model.strength >= strength:
+            continue
+        smaller = plan_model(free, model.slug)
+        if smaller is not None and (
+                smaller.max_model_len >= MUCH_MORE * chosen.max_model_len
+                or smaller.max_concurrent_full_context >= MUCH_MORE * max(chosen.max_concurrent_full_context, 0.1)):
+            found.append((f"model {smaller.model}", smaller))
+            break
+    return [_describe(change, plan, chosen) for change, plan in found[:limit]]
+
+
+def _by_strength():
+    return sorted(MODELS.values(), key=lambda m: -m.strength)
+
+
+def _first_fit(req: PlanRequest, models) -> ServingPlan | None:
+    for model in models:
+        plan = plan_model(req, model.slug)
+        if plan is not None:
+            return plan
+    return None
+
+
+def _describe(change: str, plan: ServingPlan, chosen: ServingPlan) -> dict[str, object]:
+    speed = "?" if plan.decode_tokens_per_s is None else f"~{plan.decode_tokens_per_s:.0f}"
+    speed_was = "?" if chosen.decode_tokens_per_s is None else f"~{chosen.decode_tokens_per_s:.0f}"
+    strength = MODELS[plan.model].strength - MODELS[chosen.model].strength
+    quality = "" if not strength else ("stronger reasoning; " if strength > 0 else "weaker reasoning; ")
+    trade = (f"{quality}{plan.max_model_len} tokens of context (now {chosen.max_model_len}), "
+             f"{plan.max_concurrent_full_context:.1f} full-context requests at once (now "
+             f"{chosen.max_concurrent_full_context:.1f}), {speed} tokens/s for one request (now {speed_was})")
+    if plan.kv_cache_dtype == "fp8" and chosen.kv_cache_dtype != "fp8":
+        trade += "; fp8 KV cache: attention reads 8-bit keys and values"
+    return {
+        "change": change,
+        "model": plan.model,
+        "quantization": plan.quantization,
+        "layout": plan.layout.label,
+        "kv_cache_dtype": plan.kv_cache_dtype,
+        "max_model_len": plan.max_model_len,
+        "max_concurrent_full_context": round(plan.max_concurrent_full_context, 2),
+        "decode_tokens_per_s": None if plan.decode_tokens_per_s is None else round(plan.decode_tokens_per_s, 1),
+        "trade": trade,
+    }
