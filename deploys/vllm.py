@@ -77,5 +77,6 @@ for instance in plan.instances:
             model=instance.served_model_name,
             key_from=service.env_path,
             thinking_kwargs=model.thinking_switch,
+            expect_tps=instance.plan.decode_tokens_per_s,
             _if=came_up,
         )

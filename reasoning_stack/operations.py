@@ -187,16 +187,19 @@ def model_weights(repo: str, cache_dir: str, image: str, env_file: str, size_gib
 
 
 @operation(is_idempotent=False)
-def smoke_test(helper: str, base_url: str, model: str, key_from: str = "", thinking_kwargs: bool = False):
+def smoke_test(helper: str, base_url: str, model: str, key_from: str = "", thinking_kwargs: bool = False,
+               expect_tps: float | None = None):
     """
     Ask one reasoning question through the OpenAI API and check the reasoning arrives apart from the
-    answer; prints time to first token, tokens per second and reasoning/answer token counts.
+    answer; prints time to first token, tokens per second (beside the plan's estimate) and
+    reasoning/answer token counts.
 
     + helper: path of the smoke-test helper installed on the host
     + base_url: the vLLM server, e.g. ``http://127.0.0.1:8000``
     + model: served model name
     + key_from: env file whose VLLM_API_KEY is sent as a bearer token
     + thinking_kwargs: ask a Qwen3 model to think for this request
+    + expect_tps: the plan's single-request decode estimate, printed beside the measured figure
 
     .. code:: python
 
@@ -205,6 +208,7 @@ def smoke_test(helper: str, base_url: str, model: str, key_from: str = "", think
     args = [helper, base_url, model]
     args += ["--key-from", key_from] if key_from else []
     args += ["--thinking-kwargs"] if thinking_kwargs else []
+    args += ["--expect-tps", f"{expect_tps:.1f}"] if expect_tps else []
     yield StreamedCommand(" ".join(shlex.quote(a) for a in args))
 
 

@@ -7,6 +7,7 @@ import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -233,3 +234,11 @@ def test_unknown_gpu_still_gets_a_layout_but_no_speed_figure():
 
 def test_every_catalogue_gpu_has_a_bandwidth():
     assert all(spec.bandwidth_gb_s > 0 for spec in GPUS.values())
+
+
+def test_readme_table_is_what_plan_prints():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    block = readme.split("reasoning-stack plan inventories/lab.py\n", 1)[1].split("\n\n", 1)[0]
+    out = _cli("inventories/lab.py")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith(block + "\n"), out.stdout[:600]

@@ -46,9 +46,11 @@ def test_reasoning_apart_from_answer(helper: Path, tmp_path: Path):
         env_file = tmp_path / "vllm.env"
         env_file.write_text("VLLM_API_KEY=k2\n")
         out = subprocess.run([sys.executable, str(helper), f"http://127.0.0.1:{port}", "qwq-32b",
-                              "--key-from", str(env_file)], capture_output=True, text=True, timeout=60)
+                              "--key-from", str(env_file), "--expect-tps", "36.0"],
+                             capture_output=True, text=True, timeout=60)
         assert out.returncode == 0, out.stderr
         assert "time to first token" in out.stdout and "tokens/s" in out.stdout
+        assert "tokens/s measured, 36.0 tokens/s estimated by the plan for one request" in out.stdout
         assert "reasoning 17 tokens, answer 4 tokens" in out.stdout
         assert "\\boxed{391}" in out.stdout
         unauthorised = subprocess.run([sys.executable, str(helper), f"http://127.0.0.1:{port}", "qwq-32b"],

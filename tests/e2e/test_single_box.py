@@ -154,6 +154,7 @@ def test_full_deploy(stack: Stack):
     assert "Fetching model.safetensors for deepseek-ai/DeepSeek-R1-Distill-Qwen-7B" in text
     assert "reasoning-vllm: http://127.0.0.1:8000/health answered after" in text
     assert text.count("smoke test: time to first token") == 2
+    assert text.count("tokens/s estimated by the plan for one request") == 2  # measured beside the estimate
     assert "smoke test: answer: The answer is \\boxed{391}." in text
     # The fresh box got its driver and says it needs a reboot; containers see every GPU on both boxes.
     assert "sudo-box needs a reboot to load NVIDIA driver 580" in text
@@ -220,10 +221,16 @@ def test_host_state(stack: Stack, index: int):
     verify = t.run("systemd-analyze verify /etc/systemd/system/reasoning-vllm.service "
                    "/etc/systemd/system/reasoning-openwebui.service")
     assert verify.rc == 0, verify.stderr
-    # The GPUs the plan assigned reach the container request.
+    # Every GPU serves: the unit asks for all of them and carries the planned layout; the container sees them.
     unit_text = t.file("/etc/systemd/system/reasoning-vllm.service").content_string
-    # root-box has one GPU: all of them; sudo-box has two and a 7B model needs one.
-    assert ("--gpus all" if index == 0 else '--gpus "\\"device=0\\""') in unit_text
+    assert "--gpus all" in unit_text
+    # root-box has one GPU; sudo-box has two, and a 7B model that fits one runs tensor parallel over both
+    # (the layout rule: faster for one request, and both layouts hold plenty of 16K requests).
+    assert f"--tensor-parallel-size {index + 1} " in unit_text and "--data-parallel-size" not in unit_text
+    seen = t.check_output("docker exec vllm nvidia-smi -L").splitlines()
+    assert len(seen) == index + 1 and all("NVIDIA GeForce RTX 4090" in line for line in seen)
+    journal = t.check_output("journalctl -u reasoning-vllm --no-pager -o cat")
+    assert f"stand-in vLLM: tensor parallel {index + 1} x data parallel 1 on {index + 1} visible GPU(s)" in journal
     assert "--reasoning-parser deepseek_r1" in unit_text
     # Open WebUI got the vLLM endpoint and its settings from the environment.
     seen = json.loads(t.file("/var/lib/reasoning-stack/open-webui/standin-env.json").content_string)
@@ -319,18 +326,24 @@ def test_second_model_gets_its_own_gpu_unit_and_port(stack: Stack):
     assert t.socket("tcp://127.0.0.1:8001").is_listening
     fast_unit = t.file("/etc/systemd/system/reasoning-vllm-fast.service").content_string
     assert '--gpus "\\"device=1\\""' in fast_unit and "--reasoning-parser qwen3" in fast_unit
+    primary_unit = t.file("/etc/systemd/system/reasoning-vllm.service").content_string
+    assert '--gpus "\\"device=0\\""' in primary_unit and "--tensor-parallel-size 1 " in primary_unit
+    # each container sees only its own GPU (the stand-in hook honours --gpus as NVIDIA's does)
+    assert "GPU-7b2d" in t.check_output("docker exec vllm-fast nvidia-smi -L")
+    assert "GPU-7b2d" not in t.check_output("docker exec vllm nvidia-smi -L")
     assert t.file("/etc/reasoning-stack/reasoning-vllm-fast.env").mode == 0o600
     seen = json.loads(t.file("/var/lib/reasoning-stack/open-webui/standin-env.json").content_string)
     assert seen["OPENAI_API_BASE_URLS"] == "http://127.0.0.1:8000/v1;http://127.0.0.1:8001/v1"
     assert not stack.testinfra(stack.hosts[0]).file("/etc/systemd/system/reasoning-vllm-fast.service").exists
     rc, data, _ = stack.deploy()
     assert data["results"]["totals"]["success"] == 0, _changed_ops(data)
-    # Taken out of the settings again: its unit is stopped and removed.
+    # Taken out of the settings again: its unit is stopped and removed, and the primary takes both GPUs back.
     del dual.extra_data["extra_models"]
     rc, data, text = stack.deploy()
     assert rc == 0, _log(text)
     assert not t.file("/etc/systemd/system/reasoning-vllm-fast.service").exists
     assert not t.socket("tcp://127.0.0.1:8001").is_listening
+    assert "--gpus all" in t.file("/etc/systemd/system/reasoning-vllm.service").content_string
     rc, data, _ = stack.deploy()
     assert data["results"]["totals"]["success"] == 0, _changed_ops(data)
 

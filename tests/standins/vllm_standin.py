@@ -4,13 +4,16 @@ Answers /health, /v1/models and /v1/chat/completions (with the reasoning apart f
 does with a reasoning parser). `vllm serve`'s own argument parser is not here: the project checks every
 argument list with vLLM's real parser elsewhere. A model name containing "fail-to-start" exits at once,
 and so does `--max-num-seqs 0` (as the real server refuses it), so tests can watch a failing instance
-being reported.
+being reported. Like vLLM, it refuses to start when its layout (tensor x data parallel) needs more GPUs than
+the container sees (`nvidia-smi -L`, which the stand-in GPU hook provides), and it logs the layout.
 """
 
 import argparse
 import json
 import os
+import shutil
 import signal
+import subprocess
 import sys
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -22,12 +25,25 @@ parser.add_argument("--port", type=int, default=8000)
 parser.add_argument("--served-model-name", default=None)
 parser.add_argument("--reasoning-parser", default=None)
 parser.add_argument("--max-num-seqs", type=int, default=256)
+parser.add_argument("--tensor-parallel-size", type=int, default=1)
+parser.add_argument("--data-parallel-size", type=int, default=1)
+parser.add_argument("--pipeline-parallel-size", type=int, default=1)
 args, _rest = parser.parse_known_args()
 served = args.served_model_name or args.model
 api_key = os.environ.get("VLLM_API_KEY")
 if "fail-to-start" in args.model or args.max_num_seqs < 1:
     print(f"stand-in vLLM: cannot load {args.model}: CUDA out of memory (stand-in failure)", flush=True)
     sys.exit(1)
+needed = args.tensor_parallel_size * args.data_parallel_size * args.pipeline_parallel_size
+if shutil.which("nvidia-smi"):
+    listed = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True).stdout.splitlines()
+    visible = len([line for line in listed if line.startswith("GPU ")])
+    if needed > visible:
+        print(f"stand-in vLLM: world size {needed} (tensor parallel {args.tensor_parallel_size} x data parallel "
+              f"{args.data_parallel_size}) is greater than the {visible} GPU(s) this container sees", flush=True)
+        sys.exit(1)
+    print(f"stand-in vLLM: tensor parallel {args.tensor_parallel_size} x data parallel {args.data_parallel_size} "
+          f"on {visible} visible GPU(s)", flush=True)
 print(f"stand-in vLLM serving {args.model} as {served} on {args.host}:{args.port}", flush=True)
 
 

@@ -1,0 +1,63 @@
+"""The hardware stand-ins behave like the real pieces where the deploy relies on them: the GPU hook exposes only
+the GPUs a container asked for, and the vLLM stand-in refuses a layout needing more GPUs than it sees."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+STANDINS = Path(__file__).parent / "standins"
+FIXTURES = Path(__file__).parent / "fixtures" / "nvidia-smi"
+
+
+def _bundle(tmp_path: Path, visible: str) -> Path:
+    root = tmp_path / "rootfs"
+    share = root / "usr/local/share/standin-nvidia-smi"
+    share.mkdir(parents=True)
+    (share / "rtx-4090x2.csv").write_text((FIXTURES / "rtx-4090x2.csv").read_text())
+    (root / "etc").mkdir()
+    (root / "etc/standin-gpu-profile").write_text("rtx-4090x2\n")
+    config = {"root": {"path": "rootfs"}, "process": {"env": ["PATH=/usr/bin", f"NVIDIA_VISIBLE_DEVICES={visible}"]}}
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    return root
+
+
+def _hook(tmp_path: Path) -> None:
+    state = json.dumps({"bundle": str(tmp_path)})
+    subprocess.run([sys.executable, str(STANDINS / "nvidia-container-runtime-hook")], input=state, text=True,
+                   check=True, env={"PATH": "/nonexistent"})
+
+
+def test_hook_exposes_only_the_requested_gpus(tmp_path: Path):
+    root = _bundle(tmp_path, "1")
+    _hook(tmp_path)
+    assert (root / "etc/standin-gpu-profile").read_text().strip() == "visible"
+    rows = (root / "usr/local/share/standin-nvidia-smi/visible.csv").read_text().splitlines()
+    assert len(rows) == 1 and rows[0].startswith("0, NVIDIA GeForce RTX 4090, 24564, GPU-7b2d")  # host GPU 1
+
+
+def test_hook_keeps_every_gpu_for_all(tmp_path: Path):
+    root = _bundle(tmp_path, "all")
+    _hook(tmp_path)
+    assert (root / "etc/standin-gpu-profile").read_text().strip() == "rtx-4090x2"
+
+
+def _fake_nvidia_smi(tmp_path: Path, gpus: int) -> dict[str, str]:
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    lines = "".join(f"echo 'GPU {i}: NVIDIA GeForce RTX 4090 (UUID: GPU-{i})'\n" for i in range(gpus))
+    (bindir / "nvidia-smi").write_text("#!/bin/sh\n" + lines)
+    (bindir / "nvidia-smi").chmod(0o755)
+    return {**os.environ, "PATH": f"{bindir}:/usr/bin:/bin"}
+
+
+def test_vllm_standin_refuses_a_layout_bigger_than_its_gpus(tmp_path: Path):
+    env = _fake_nvidia_smi(tmp_path, 1)
+    out = subprocess.run([sys.executable, str(STANDINS / "vllm_standin.py"), "m", "--tensor-parallel-size", "1",
+                          "--data-parallel-size", "2", "--port", "1"], capture_output=True, text=True, env=env,
+                         timeout=30)
+    assert out.returncode == 1
+    assert "world size 2 (tensor parallel 1 x data parallel 2) is greater than the 1 GPU(s)" in out.stdout
