@@ -88,8 +88,9 @@ def _reported_or_declared(settings: StackSettings) -> list[Gpu]:
 
 
 def host_plan() -> tuple[HostPlan, list[Gpu]]:
-    """The serving plan of the current host (every vLLM instance); a plan that does not fit stops the run
-    with its numbers, before any host is changed."""
+    """The serving plan of the current host (every vLLM instance, on the GPUs ``gpu_indices`` allows) and
+    every GPU of the host; a plan that does not fit stops the run with its numbers, before any host is
+    changed."""
     key = (id(ctx_inventory.get()), host.name)
     if key not in _plan_cache:
         settings = host_settings()
@@ -100,5 +101,5 @@ def host_plan() -> tuple[HostPlan, list[Gpu]]:
         plan = plan_host(settings, gpus)
         if not plan.fits:
             raise PyinfraError(f"host {host.name!r}: {plan.reason}")
-        _plan_cache[key] = (plan, gpus)
+        _plan_cache[key] = (plan, _reported_or_declared(settings))
     return _plan_cache[key]

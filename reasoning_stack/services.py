@@ -50,7 +50,8 @@ def local_url(listen: str, port: int) -> str:
 
 
 def gpu_request(plan: ServingPlan, host_gpu_count: int) -> str:
-    """The ``docker run --gpus`` value for the GPUs the plan assigns."""
+    """The ``docker run --gpus`` value for the GPUs the plan assigns (``host_gpu_count``: every GPU of the
+    host, also those ``gpu_indices`` keeps for other work)."""
     wanted = plan.gpus_used
     if not wanted or len(wanted) == host_gpu_count and wanted == list(range(host_gpu_count)):
         return "all"

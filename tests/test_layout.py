@@ -242,3 +242,13 @@ def test_readme_table_is_what_plan_prints():
     out = _cli("inventories/lab.py")
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith(block + "\n"), out.stdout[:600]
+
+
+def test_gpu_indices_the_host_lacks_are_named():
+    from reasoning_stack.gpus import select_gpus
+
+    gpus = gpus_from_profile("rtx-4090", 2)
+    assert [g.index for g in select_gpus(gpus, [1])] == [1]
+    assert select_gpus(gpus, None) == gpus
+    with pytest.raises(ValueError, match=r"gpu_indices \[3\] name GPUs the host lacks \(its GPUs: 0, 1\)"):
+        select_gpus(gpus, [0, 3])

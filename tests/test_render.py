@@ -60,6 +60,10 @@ def test_gpu_request():
     # gpu_indices [1]: GPU 0 is kept for other work
     one = make_plan(PlanRequest(gpus=tuple(gpus_from_profile("rtx-4090", 2)[1:]), model="deepseek-r1-distill-qwen-7b"))
     assert gpu_request(one, 2) == '"device=1"'
+    # gpu_indices [0] on a two-GPU host: the container must not see GPU 1
+    first = make_plan(PlanRequest(gpus=tuple(gpus_from_profile("rtx-4090", 2)[:1]),
+                                  model="deepseek-r1-distill-qwen-7b"))
+    assert gpu_request(first, 2) == '"device=0"'
 
 
 def test_local_url():

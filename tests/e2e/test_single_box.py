@@ -348,6 +348,28 @@ def test_second_model_gets_its_own_gpu_unit_and_port(stack: Stack):
     assert data["results"]["totals"]["success"] == 0, _changed_ops(data)
 
 
+def test_reserved_gpu_is_left_to_other_work(stack: Stack):
+    dual = stack.hosts[1]
+    dual.extra_data["gpu_indices"] = [1]
+    try:
+        rc, data, text = stack.deploy()
+        assert rc == 0, _log(text)
+        t = stack.testinfra(dual)
+        unit = t.file("/etc/systemd/system/reasoning-vllm.service").content_string
+        assert '--gpus "\\"device=1\\""' in unit and "--tensor-parallel-size 1 " in unit
+        assert t.check_output("docker exec vllm nvidia-smi -L").count("GPU ") == 1
+        assert "GPU-7b2d" in t.check_output("docker exec vllm nvidia-smi -L")
+        dual.extra_data["gpu_indices"] = [2]
+        rc, _data, text = stack.deploy()
+        assert rc != 0 and "host 'sudo-box': gpu_indices" in text
+        assert "gpu_indices [2] name GPUs a 2-GPU rtx-4090 host lacks; valid indices: 0-1" in text
+    finally:
+        dual.extra_data.pop("gpu_indices")
+    rc, data, text = stack.deploy()
+    assert rc == 0, _log(text)
+    assert "--gpus all" in stack.testinfra(dual).file("/etc/systemd/system/reasoning-vllm.service").content_string
+
+
 def test_failing_instance_fails_only_its_host_with_its_journal(stack: Stack):
     bad = stack.hosts[1]
     bad.extra_data["vllm_extra_args"] = ["--max-num-seqs", "0"]
