@@ -4,7 +4,7 @@ from pyinfra import host
 from pyinfra.facts.files import File
 from pyinfra.operations import files
 
-from reasoning_stack.context import host_plan, host_settings
+from reasoning_stack.context import host_cluster, host_plan, host_settings
 from reasoning_stack.operations import docker_image, secret_env_file, wait_http
 from reasoning_stack.services import (
     CONFIG_DIR,
@@ -18,8 +18,11 @@ from reasoning_stack.units import install_env_file, install_service, retire_serv
 
 settings = host_settings()
 plan, _gpus = host_plan()
+cluster = host_cluster()
+# A cluster's Open WebUI runs on its head, in front of the one API the cluster serves.
+wanted = settings.openwebui_enabled and (cluster is None or cluster.head == host.name)
 
-if settings.openwebui_enabled:
+if wanted:
     service = openwebui_service(settings, plan)
     files.directory(name="Stack config directory", path=CONFIG_DIR, mode="700", user="root", group="root")
     files.directory(name="Open WebUI data", path=f"{settings.data_dir}/open-webui", mode="755")

@@ -8,7 +8,7 @@ Each layer is also a deploy of its own (``pyinfra inventories/home.py deploys/do
 
 from pyinfra import local
 
-from reasoning_stack.context import check_os, host_plan, host_settings
+from reasoning_stack.context import check_os, host_cluster, host_plan, host_settings
 
 host_settings()  # validates every host of the inventory, before any operation exists
 check_os()
@@ -16,5 +16,6 @@ host_plan()  # refuses a model that cannot fit, with the numbers, before any hos
 
 local.include("./docker.py")
 local.include("./nvidia.py")
-local.include("./vllm.py")
+# A cluster node serves its part of the cluster's one model; any other host serves its own models.
+local.include("./cluster.py" if host_cluster() else "./vllm.py")
 local.include("./openwebui.py")

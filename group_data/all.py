@@ -143,6 +143,30 @@ openwebui_signup = 'pending'
 # Session signing key; None = generated once on the host and kept.
 openwebui_secret_key = os.environ.get('REASONING_STACK_OPENWEBUI_SECRET_KEY')
 
+# Name of the cluster this host belongs to: every host with the same name serves one model together
+# (pipeline parallel across them); None = a box of its own.
+cluster = None
+
+# head (serves the API; exactly one per cluster) or worker.
+cluster_role = None
+
+# Network interface of the cluster network (e.g. 'enp65s0'); its address is this node's, for Ray,
+# vLLM, NCCL and Gloo alike. Keep it a private network: the traffic is unencrypted.
+cluster_interface = None
+
+# How vLLM spans the nodes: mp (vLLM's own multi-node mode, --nnodes/--node-rank) or ray (a Ray
+# cluster the deploy forms, --distributed-executor-backend ray). See the README for the choice.
+cluster_backend = 'mp'
+
+# mp: the head's torch.distributed port (--master-port). ray: the Ray head's GCS port is ray_port.
+cluster_port = 29501
+
+# Port of the Ray head (GCS) with cluster_backend ray.
+ray_port = 6379
+
+# Seconds the head waits for every node and GPU to join the Ray cluster.
+cluster_join_timeout = 600
+
 # Where model weights and Open WebUI data live on the host.
 data_dir = '/var/lib/reasoning-stack'
 

@@ -90,7 +90,8 @@ def _speed_line(plan: ServingPlan) -> str:
     return (f"  speed, one request: ~{plan.decode_tokens_per_s:.0f} tokens/s estimated (bound "
             f"{plan.decode_bound_tokens_per_s:.0f} at {plan.memory_bandwidth_gb_s:g} GB/s; efficiency "
             f"{plan.decode_efficiency:.2f}{link}), ~{plan.decode_tokens_per_s_at_context:.0f} tokens/s with "
-            f"{plan.max_model_len} tokens in context; a 2,000-token reasoning trace ~{plan.trace_seconds:.0f} s")
+            f"{plan.max_model_len} tokens in context; a 2,000-token reasoning trace ~{plan.trace_seconds:.0f} s"
+            + (f" (caveat: {plan.speed_caveat})" if plan.speed_caveat else ""))
 
 
 def _print_plan(plan: ServingPlan) -> None:
@@ -126,13 +127,21 @@ def _plan_inventory(args: argparse.Namespace) -> int:
     except (SettingsInvalid, FileNotFoundError) as exc:
         print(exc, file=sys.stderr)
         return EXIT_INVALID
+    from reasoning_stack.cluster import find_clusters
+
     rows, plans, refusals, worst = [], {}, {}, 0
+    clusters = find_clusters(settings)
     for host, host_settings in settings.items():
+        cluster = clusters.get(host_settings.cluster or "")
+        if cluster is not None:
+            if host != cluster.head:
+                continue  # the cluster is one serving instance, shown once under its name
+            host = f"{cluster.name} ({len(cluster.nodes)} nodes)"
         if host_settings.gpu_profile is None:
             rows.append([host, host_settings.model, *["-"] * 7, "at deploy (GPUs from nvidia-smi)"])
             continue
         gpus = _usable_gpus(host_settings)
-        host_plan = plan_host(host_settings, gpus)
+        host_plan = plan_host(host_settings, gpus, len(cluster.nodes) if cluster else 1)
         if not host_plan.fits:
             refusals[host] = host_plan.reason
             rows.append([host, host_settings.model, *["-"] * 7, "NO"])
@@ -142,9 +151,13 @@ def _plan_inventory(args: argparse.Namespace) -> int:
             label = host if not instance.name else f"{host}/{instance.name}"
             plans[label] = instance.plan
             rows.append(plan_summary_row(label, instance.plan))
-        if len(host_plan.instances) == 1:
+        if len(host_plan.instances) == 1 and cluster is None:
             plan = host_plan.instances[0].plan
             plan.alternatives = alternatives(request_from_settings(host_settings, gpus), plan)
+        if cluster is not None:
+            plan = host_plan.instances[0].plan
+            plan.layout_reason += "; nodes: " + ", ".join(
+                f"{node} (rank {rank}{', API' if rank == 0 else ''})" for rank, node in enumerate(cluster.nodes))
     if args.json:
         print(json.dumps({"plans": {h: p.to_json() for h, p in plans.items()}, "refused": refusals}, indent=2))
         return worst

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from pyinfra import host
 from pyinfra.api.exceptions import PyinfraError
+from pyinfra.api.host import Host
 from pyinfra.context import ctx_inventory
 from pyinfra.facts.server import LinuxDistribution
 
+from reasoning_stack.cluster import Cluster, find_clusters
 from reasoning_stack.driver import explain_nvidia_smi_error
 from reasoning_stack.facts import NvidiaGpus, NvidiaKernelState
 from reasoning_stack.gpus import Gpu, gpus_from_profile, select_gpus
@@ -37,6 +39,19 @@ def host_settings() -> StackSettings:
     return _settings_cache[key][host.name]
 
 
+def host_cluster() -> Cluster | None:
+    """The cluster the current host belongs to, or None for a box of its own."""
+    settings = host_settings()
+    if settings.cluster is None:
+        return None
+    return find_clusters(_settings_cache[id(ctx_inventory.get())])[settings.cluster]
+
+
+def cluster_host(name: str) -> Host:
+    """Another host of the inventory (a node of the current host's cluster), for its facts."""
+    return ctx_inventory.get().get_host(name)
+
+
 def check_os() -> tuple[str, str]:
     """(distribution id, version) of the host; unsupported systems are refused with a clear message."""
     dist = host.get_fact(LinuxDistribution)
@@ -50,28 +65,32 @@ def check_os() -> tuple[str, str]:
     return os_id, version
 
 
-def nvidia_smi_failed(error: str) -> PyinfraError:
+def nvidia_smi_failed(error: str, target: Host | None = None) -> PyinfraError:
     """The error that stops a host whose nvidia-smi fails, with the explanation and the way out."""
-    state = host.get_fact(NvidiaKernelState)
-    return PyinfraError(f"host {host.name!r}: nvidia-smi failed: {error}\n  {explain_nvidia_smi_error(error, state)}")
+    target = host if target is None else target
+    state = target.get_fact(NvidiaKernelState)
+    return PyinfraError(f"host {target.name!r}: nvidia-smi failed: {error}\n  "
+                        f"{explain_nvidia_smi_error(error, state)}")
 
 
-def host_gpus(settings: StackSettings) -> list[Gpu]:
+def host_gpus(settings: StackSettings, target: Host | None = None) -> list[Gpu]:
     """The GPUs the stack may use on this host (``gpu_indices`` of nvidia-smi's report or of the declared
     gpu_profile); a disagreement between the two, or an index the host lacks, is an error."""
-    gpus = _reported_or_declared(settings)
+    target = host if target is None else target
+    gpus = _reported_or_declared(settings, target)
     try:
         return select_gpus(gpus, settings.gpu_indices)
     except ValueError as exc:
-        raise PyinfraError(f"host {host.name!r}: {exc}") from None
+        raise PyinfraError(f"host {target.name!r}: {exc}") from None
 
 
-def _reported_or_declared(settings: StackSettings) -> list[Gpu]:
-    fact = host.get_fact(NvidiaGpus)
+def _reported_or_declared(settings: StackSettings, target: Host | None = None) -> list[Gpu]:
+    target = host if target is None else target
+    fact = target.get_fact(NvidiaGpus)
     reported: list[Gpu] = list(fact["gpus"]) if fact else []
     if settings.gpu_profile is None:
         if fact and fact["error"]:
-            raise nvidia_smi_failed(str(fact["error"]))
+            raise nvidia_smi_failed(str(fact["error"]), target)
         return reported
     declared = gpus_from_profile(settings.gpu_profile, settings.gpu_count or max(1, len(reported)))
     if reported:
@@ -79,7 +98,7 @@ def _reported_or_declared(settings: StackSettings) -> list[Gpu]:
         if slugs != {settings.gpu_profile} or (settings.gpu_count and settings.gpu_count != len(reported)):
             seen = ", ".join(f"{g.index}: {g.name} ({g.memory_mib} MiB)" for g in reported)
             raise PyinfraError(
-                f"host {host.name!r}: gpu_profile {settings.gpu_profile!r} x{settings.gpu_count or len(reported)} "
+                f"host {target.name!r}: gpu_profile {settings.gpu_profile!r} x{settings.gpu_count or len(reported)} "
                 f"disagrees with nvidia-smi, which reports {len(reported)} GPU(s): {seen}; fix or remove "
                 f"gpu_profile/gpu_count"
             )
@@ -90,16 +109,21 @@ def _reported_or_declared(settings: StackSettings) -> list[Gpu]:
 def host_plan() -> tuple[HostPlan, list[Gpu]]:
     """The serving plan of the current host (every vLLM instance, on the GPUs ``gpu_indices`` allows) and
     every GPU of the host; a plan that does not fit stops the run with its numbers, before any host is
-    changed."""
+    changed. A cluster is planned once, on its smallest node, for all of its nodes."""
     key = (id(ctx_inventory.get()), host.name)
     if key not in _plan_cache:
         settings = host_settings()
-        gpus = host_gpus(settings)
+        cluster = host_cluster()
+        gpus, smallest = host_gpus(settings), host.name
+        if cluster is not None and settings.gpu_profile is None:  # declared GPUs are the same on every node
+            smallest, gpus = min(((n, host_gpus(settings, cluster_host(n))) for n in cluster.nodes),
+                                 key=lambda item: (len(item[1]), min((g.memory_mib for g in item[1]), default=0)))
         if not gpus:
-            raise PyinfraError(f"host {host.name!r}: nvidia-smi reports no GPU and no gpu_profile is set; set "
+            raise PyinfraError(f"host {smallest!r}: nvidia-smi reports no GPU and no gpu_profile is set; set "
                                "gpu_profile (and gpu_count) in group_data to plan before the driver is installed")
-        plan = plan_host(settings, gpus)
+        plan = plan_host(settings, gpus, len(cluster.nodes) if cluster else 1)
         if not plan.fits:
-            raise PyinfraError(f"host {host.name!r}: {plan.reason}")
+            where = f"cluster {cluster.name!r} ({len(cluster.nodes)} nodes like {smallest!r})" if cluster else ""
+            raise PyinfraError(f"host {host.name!r}: {where + ': ' if where else ''}{plan.reason}")
         _plan_cache[key] = (plan, _reported_or_declared(settings))
     return _plan_cache[key]

@@ -52,8 +52,8 @@ def _extra_request(base: PlanRequest, extra: ExtraModel) -> PlanRequest:
                    port=extra.port, tensor_parallel_size=None)
 
 
-def _requests(settings: StackSettings, gpus: list[Gpu]) -> list[tuple[str, PlanRequest]]:
-    base = request_from_settings(settings, gpus)
+def _requests(settings: StackSettings, gpus: list[Gpu], nodes: int = 1) -> list[tuple[str, PlanRequest]]:
+    base = request_from_settings(settings, gpus, nodes)
     return [("", base)] + [(e.name, _extra_request(base, e)) for e in settings.extra_models]
 
 
@@ -64,9 +64,10 @@ def _instances(named: list[tuple[str, PlanRequest]], plans: list[ServingPlan]) -
     )
 
 
-def plan_host(settings: StackSettings, gpus: list[Gpu]) -> HostPlan:
-    """Plan the primary model and every extra model of a host together."""
-    named = _requests(settings, gpus)
+def plan_host(settings: StackSettings, gpus: list[Gpu], nodes: int = 1) -> HostPlan:
+    """Plan the primary model and every extra model of a host together (``nodes``: the size of the host's
+    cluster; a cluster serves its one model across them)."""
+    named = _requests(settings, gpus, nodes)
     if len(named) == 1:
         plan = make_plan(named[0][1])
         if not plan.fits:

@@ -11,7 +11,7 @@ from pyinfra.api import Inventory
 from pyinfra.api.host import Host
 
 from reasoning_stack.settings import StackSettings
-from reasoning_stack.validation import validate_hosts
+from reasoning_stack.validation import SettingsInvalid, validate_hosts
 
 
 def load_inventory(path: str | os.PathLike[str], cwd: str | os.PathLike[str] | None = None) -> Inventory:
@@ -50,5 +50,13 @@ def iter_host_data(inventory: Inventory) -> Iterator[tuple[str, Mapping[str, Any
 
 
 def validate_inventory(inventory: Inventory) -> dict[str, StackSettings]:
-    """Validated settings of every host; raises SettingsInvalid listing every error of every host."""
-    return validate_hosts(iter_host_data(inventory))
+    """Validated settings of every host, clusters checked as a whole; raises SettingsInvalid listing every
+    error of every host."""
+    from reasoning_stack.cluster import cluster_errors
+
+    hosts = list(iter_host_data(inventory))
+    settings = validate_hosts(hosts)
+    errors = cluster_errors(settings, {name: sources for name, _data, sources in hosts})
+    if errors:
+        raise SettingsInvalid(errors)
+    return settings

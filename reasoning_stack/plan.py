@@ -56,6 +56,7 @@ class PlanRequest:
     tensor_parallel_size: int | None = None
     data_parallel_size: int | None = None
     nodes: int = 1
+    cluster_backend: str = "mp"  # how vLLM spans nodes: mp (--nnodes, added per node) or ray
     served_model_name: str | None = None
     listen: str = "127.0.0.1"
     port: int = 8000
@@ -109,6 +110,7 @@ class ServingPlan:
     trace_seconds: float | None = None  # a 2,000-token reasoning trace, one request
     decode_efficiency: float = 0.0
     interconnect: str = "none"  # what tensor parallel talks over: nvlink | pcie | none
+    speed_caveat: str = ""  # where no published figure checks the speed estimate
     memory_bandwidth_gb_s: float | None = None
     reasoning_parser: str = ""
     vllm_args: list[str] = field(default_factory=list)
@@ -338,6 +340,7 @@ def _make_plan(req: PlanRequest, model: ModelSpec, quant: str, gpu: Gpu, layout:
         trace_seconds=speed.trace_seconds,
         decode_efficiency=speed.efficiency,
         interconnect=speed.interconnect,
+        speed_caveat=speed.caveat,
         memory_bandwidth_gb_s=speed.bandwidth_gb_s,
         reasoning_parser=model.reasoning_parser,
     )
@@ -360,8 +363,9 @@ def vllm_args(plan: ServingPlan, model: ModelSpec, req: PlanRequest) -> list[str
     if plan.data_parallel_size > 1:
         args += ["--data-parallel-size", str(plan.data_parallel_size)]
     if plan.pipeline_parallel_size > 1:
-        args += ["--pipeline-parallel-size", str(plan.pipeline_parallel_size),
-                 "--distributed-executor-backend", "ray"]
+        args += ["--pipeline-parallel-size", str(plan.pipeline_parallel_size)]
+        if req.cluster_backend == "ray":
+            args += ["--distributed-executor-backend", "ray"]
     if plan.kv_cache_dtype != "auto":
         args += ["--kv-cache-dtype", plan.kv_cache_dtype]
     if plan.enforce_eager:
@@ -597,7 +601,7 @@ def plan_summary_row(host: str, plan: ServingPlan) -> list[str]:
 
 
 def request_from_settings(settings: StackSettings, gpus: list[Gpu], nodes: int = 1) -> PlanRequest:
-    """The planner's request for a host: its GPUs (facts or declared profile) and its settings."""
+    """The planner's request for a host (``nodes`` > 1: every node of its cluster, each with these GPUs)."""
     return PlanRequest(
         gpus=tuple(gpus),
         model=settings.model,
@@ -610,6 +614,7 @@ def request_from_settings(settings: StackSettings, gpus: list[Gpu], nodes: int =
         tensor_parallel_size=settings.tensor_parallel_size,
         data_parallel_size=settings.data_parallel_size,
         nodes=nodes,
+        cluster_backend=settings.cluster_backend,
         served_model_name=settings.served_model_name,
         listen=settings.vllm_listen,
         port=settings.vllm_port,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from reasoning_stack.cluster import Cluster, node_args
 from reasoning_stack.instances import PRIMARY_UNIT, HostPlan, Instance
 from reasoning_stack.plan import ServingPlan
 from reasoning_stack.render import render
@@ -19,6 +20,34 @@ WAIT_HTTP = f"{HELPER_DIR}/wait-http"
 SMOKE_TEST = f"{HELPER_DIR}/smoke-test"
 OPENWEBUI_UNIT = "reasoning-openwebui"
 OPENWEBUI_SECRET_ENV = f"{CONFIG_DIR}/openwebui-secret.env"
+RAY_UNIT = "reasoning-ray"
+RAY_CONTAINER = "ray"
+RAY_WAIT = f"{HELPER_DIR}/ray-wait"
+
+
+@dataclass(frozen=True)
+class ClusterNode:
+    """One node of a cluster as the deploy sees it: its rank's host and the addresses on the cluster network."""
+
+    cluster: Cluster
+    host: str
+    address: str  # this node's address on cluster_interface
+    head_address: str
+    interface: str
+
+    @property
+    def is_head(self) -> bool:
+        return self.host == self.cluster.head
+
+    def env_args(self) -> list[str]:
+        """Every process of the node uses the cluster network's address and interface: when Ray and vLLM pick
+        different addresses vLLM waits forever for its placement group (vllm-project/vllm#7815), and Gloo
+        falls back to 127.0.0.1 without the interface names."""
+        env = {"VLLM_HOST_IP": self.address, "NCCL_SOCKET_IFNAME": self.interface,
+               "GLOO_SOCKET_IFNAME": self.interface}
+        if self.cluster.backend == "ray":
+            env.update(RAY_NODE_IP_ADDRESS=self.address, RAY_OVERRIDE_NODE_IP_ADDRESS=self.address)
+        return [arg for key, value in env.items() for arg in ("--env", f"{key}={value}")]
 
 
 @dataclass(frozen=True)
@@ -58,8 +87,9 @@ def gpu_request(plan: ServingPlan, host_gpu_count: int) -> str:
     return '"device=' + ",".join(str(i) for i in wanted) + '"'
 
 
-def vllm_service(settings: StackSettings, instance: Instance, host_gpu_count: int) -> ServiceFiles:
-    """The unit and env file of one vLLM instance."""
+def vllm_service(settings: StackSettings, instance: Instance, host_gpu_count: int,
+                 node: ClusterNode | None = None) -> ServiceFiles:
+    """The unit and env file of one vLLM instance (on a cluster ``node``: its part of the cluster's one)."""
     plan = instance.plan
     env_path = f"{CONFIG_DIR}/{instance.unit}.env"
     docker_args = [
@@ -70,6 +100,15 @@ def vllm_service(settings: StackSettings, instance: Instance, host_gpu_count: in
         "--volume", f"{settings.data_dir}/huggingface:/root/.cache/huggingface",
         "--label", "managed-by=reasoning-stack",
     ]
+    args, part_of = list(plan.vllm_args), []
+    if node is not None:
+        docker_args += node.env_args()
+        if node.cluster.backend == "ray":
+            # a Ray driver on the head's Ray node: its session directory (sockets) and GCS address
+            docker_args += ["--volume", f"{settings.data_dir}/ray:/tmp/ray",
+                            "--env", f"RAY_ADDRESS={node.head_address}:{settings.ray_port}"]
+            part_of = [f"{RAY_UNIT}.service"]
+        args += node_args(node.cluster, node.host, node.head_address, settings.cluster_port)
     # A large model needs time to release its GPUs cleanly.
     stop_grace = 120 if plan.weights_gib_per_gpu * plan.tensor_parallel_size > 40 else 60
     unit_text = render(
@@ -79,9 +118,11 @@ def vllm_service(settings: StackSettings, instance: Instance, host_gpu_count: in
         container=instance.container,
         image=settings.vllm_image,
         docker_args=docker_args,
+        args=args,
         stop_grace=stop_grace,
         unit_name=instance.unit,
-        after_units=[] if not instance.name else [f"{PRIMARY_UNIT}.service"],
+        after_units=([] if not instance.name else [f"{PRIMARY_UNIT}.service"]) + part_of,
+        part_of=part_of,
     )
     env_text = render(
         "vllm.env.j2",
@@ -93,6 +134,40 @@ def vllm_service(settings: StackSettings, instance: Instance, host_gpu_count: in
     base = local_url(settings.vllm_listen, instance.port)
     return ServiceFiles(instance.unit, unit_text, env_path, env_text, instance.container, settings.vllm_image,
                         f"{base}/health", f"{base}/v1/models")
+
+
+def ray_service(settings: StackSettings, node: ClusterNode, gpu_count: int) -> ServiceFiles:
+    """The Ray node of a cluster host: ``ray start --block`` in the foreground of the same pinned vLLM image,
+    host networking and IPC, the GPUs and the Hugging Face cache (Ray runs vLLM's GPU workers here)."""
+    env_path = f"{CONFIG_DIR}/{RAY_UNIT}.env"
+    docker_args = [
+        "--network", "host",
+        "--ipc", "host",
+        "--gpus", "all",
+        "--env-file", env_path,
+        "--volume", f"{settings.data_dir}/huggingface:/root/.cache/huggingface",
+        "--volume", f"{settings.data_dir}/ray:/tmp/ray",
+        "--label", "managed-by=reasoning-stack",
+        *node.env_args(),
+        "--entrypoint", "ray",
+    ]
+    ray_args = ["start", "--block", "--node-ip-address", node.address, "--num-gpus", str(gpu_count),
+                "--disable-usage-stats"]
+    if node.is_head:
+        ray_args += ["--head", "--port", str(settings.ray_port)]
+    else:
+        ray_args += ["--address", f"{node.head_address}:{settings.ray_port}"]
+    unit_text = render("ray.service.j2", role="head" if node.is_head else "worker", cluster=node.cluster.name,
+                       container=RAY_CONTAINER, image=settings.vllm_image, docker_args=docker_args,
+                       ray_args=ray_args, unit_name=RAY_UNIT)
+    env_text = render(
+        "vllm.env.j2",
+        unit_name=RAY_UNIT,
+        offline=settings.offline,
+        hf_token=settings.hf_token.get_secret_value() if settings.hf_token else "",
+        api_key="",
+    )
+    return ServiceFiles(RAY_UNIT, unit_text, env_path, env_text, RAY_CONTAINER, settings.vllm_image, "", "")
 
 
 def openwebui_service(settings: StackSettings, host_plan: HostPlan) -> ServiceFiles:

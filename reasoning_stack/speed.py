@@ -31,6 +31,9 @@ QUANT_EFFICIENCY = {"bf16": 1.0, "fp8": 1.0, "awq": 0.83, "gptq": 0.83}
 # ~0.02 ms.
 ALLREDUCE_PCIE_S = 1.0e-4
 ALLREDUCE_NVLINK_S = 2.0e-5
+# Pipeline parallel across nodes hands each token's activations from node to node: an assumed 1 ms per hop
+# over the cluster network (no published single-stream figure checks this).
+PIPELINE_HOP_S = 1.0e-3
 # Used only to rank layouts of a GPU whose bandwidth the catalogue lacks; never printed as a figure.
 RANKING_BANDWIDTH_GB_S = 1000.0
 TRACE_TOKENS = 2000  # a short reasoning trace, for "seconds per trace"
@@ -48,6 +51,7 @@ class DecodeSpeed:
     efficiency: float
     interconnect: str  # nvlink | pcie | none
     ranking_seconds_per_token: float  # for comparing layouts, also on unknown GPUs
+    caveat: str = ""  # where no published figure checks the estimate
 
 
 def weight_bytes_per_token(model: ModelSpec, quant: str) -> float:
@@ -64,7 +68,7 @@ def _seconds_per_token(weights_per_gpu: float, kv_per_gpu: float, tp: int, pp: i
                        bandwidth: float, efficiency: float, nvlink: bool) -> float:
     stage = (weights_per_gpu + kv_per_gpu) / (bandwidth * 1e9 * efficiency)
     allreduce = (ALLREDUCE_NVLINK_S if nvlink else ALLREDUCE_PCIE_S) if tp > 1 else 0.0
-    return pp * stage + STEP_OVERHEAD_S + 2 * layers * allreduce
+    return pp * stage + STEP_OVERHEAD_S + 2 * layers * allreduce + (pp - 1) * PIPELINE_HOP_S
 
 
 def decode_speed(model: ModelSpec, quant: str, gpu: Gpu, tp: int, pp: int, kv_bytes_per_token_per_gpu: int,
@@ -81,8 +85,14 @@ def decode_speed(model: ModelSpec, quant: str, gpu: Gpu, tp: int, pp: int, kv_by
         return _seconds_per_token(weights_per_gpu, kv, tp, pp, model.layers, bw, efficiency, nvlink)
 
     ranking = seconds(short_kv, bandwidth or RANKING_BANDWIDTH_GB_S)
+    caveats = []
+    if model.active_params_b:
+        caveats.append("mixture-of-experts kernels at one request are slower than this dense-model estimate")
+    if pp > 1:
+        caveats.append("the pipeline hop between nodes is an assumed 1 ms")
+    caveat = "; ".join(caveats) + ("; no published figure checks it" if caveats else "")
     if bandwidth is None:
-        return DecodeSpeed(None, None, None, None, None, efficiency, interconnect, ranking)
+        return DecodeSpeed(None, None, None, None, None, efficiency, interconnect, ranking, caveat)
     mid_trace = (512 + TRACE_TOKENS / 2) * kv_bytes_per_token_per_gpu
     bound = bandwidth * 1e9 / (pp * (weights_per_gpu + short_kv))
     return DecodeSpeed(
@@ -94,4 +104,5 @@ def decode_speed(model: ModelSpec, quant: str, gpu: Gpu, tp: int, pp: int, kv_by
         efficiency=efficiency,
         interconnect=interconnect,
         ranking_seconds_per_token=ranking,
+        caveat=caveat,
     )

@@ -107,6 +107,7 @@ def validate_host_data(host: str, data: Mapping[str, Any], sources: Mapping[str,
             if not top and message.split(" ", 1)[0].rstrip(":") in names:
                 # a check across several settings: its message starts with the setting at fault
                 key = top = message.split(" ", 1)[0].rstrip(":")
+                message = message.removeprefix(f"{key}: ")
             if err["type"] == "extra_forbidden" and top in _NESTED:
                 valid = list(_NESTED[top].model_fields)
                 suggestion = _closest(str(err["loc"][-1]), valid)

@@ -76,7 +76,9 @@ def test_full_r1_needs_two_h100_nodes():
     assert two.fits and (two.tensor_parallel_size, two.pipeline_parallel_size) == (8, 2)
     args = two.vllm_args
     assert args[args.index("--pipeline-parallel-size") + 1] == "2"
-    assert args[args.index("--distributed-executor-backend") + 1] == "ray"
+    assert "--distributed-executor-backend" not in args  # mp: the node arguments come per node
+    ray = plan("h100", 8, model="deepseek-r1", nodes=2, cluster_backend="ray").vllm_args
+    assert ray[ray.index("--distributed-executor-backend") + 1] == "ray"
     assert plan("h200", 8, model="deepseek-r1").fits
 
 

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 STANDINS = Path(__file__).parent / "standins"
 FIXTURES = Path(__file__).parent / "fixtures" / "nvidia-smi"
 
@@ -61,3 +63,63 @@ def test_vllm_standin_refuses_a_layout_bigger_than_its_gpus(tmp_path: Path):
                          timeout=30)
     assert out.returncode == 1
     assert "world size 2 (tensor parallel 1 x data parallel 2) is greater than the 1 GPU(s)" in out.stdout
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _node(rank: int, nodes: int, master_port: int, http_port: int, env: dict[str, str], *extra: str):
+    cmd = [sys.executable, str(STANDINS / "vllm_standin.py"), "m", "--port", str(http_port), "--host", "127.0.0.1",
+           "--nnodes", str(nodes), "--node-rank", str(rank), "--master-addr", "127.0.0.1",
+           "--master-port", str(master_port), "--pipeline-parallel-size", str(nodes), *extra]
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+
+
+def test_native_multi_node_head_serves_only_after_every_rank_joined():
+    import urllib.request
+
+    env = {"PATH": "/usr/bin:/bin", "VLLM_HOST_IP": "127.0.0.1", "GLOO_SOCKET_IFNAME": "lo", "NCCL_SOCKET_IFNAME": "lo"}
+    master, http = _free_port(), _free_port()
+    head = _node(0, 3, master, http, env)
+    workers = []
+    try:
+        workers.append(_node(1, 3, master, _free_port(), env, "--headless"))
+        import time
+
+        time.sleep(1.5)
+        with pytest.raises(OSError):  # one rank missing: no API yet
+            urllib.request.urlopen(f"http://127.0.0.1:{http}/health", timeout=1)
+        workers.append(_node(2, 3, master, _free_port(), env, "--headless"))
+        for _ in range(50):
+            try:
+                assert urllib.request.urlopen(f"http://127.0.0.1:{http}/health", timeout=1).status == 200
+                break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            pytest.fail("the head never served")
+        workers[0].kill()  # a rank lost: the head goes down too, as on an NCCL failure
+        assert head.wait(timeout=10) == 1
+    finally:
+        for proc in [head, *workers]:
+            proc.kill()
+    assert "rank 1 joined" in head.stdout.read()
+
+
+@pytest.mark.parametrize(
+    ("rank", "extra", "env_over", "words"),
+    [(1, (), {}, "must run --headless"), (0, ("--headless",), {}, "must not be --headless"),
+     (0, (), {"VLLM_HOST_IP": "10.9.9.9"}, "is not this head's address"),
+     (0, (), {"GLOO_SOCKET_IFNAME": ""}, "GLOO_SOCKET_IFNAME must be set")],
+)
+def test_native_multi_node_refuses_wrong_node_arguments(rank, extra, env_over, words):
+    env = {"PATH": "/usr/bin:/bin", "VLLM_HOST_IP": "127.0.0.1", "GLOO_SOCKET_IFNAME": "lo", "NCCL_SOCKET_IFNAME": "lo",
+           **env_over}
+    proc = _node(rank, 2, _free_port(), _free_port(), env, *extra)
+    out, _ = proc.communicate(timeout=20)
+    assert proc.returncode == 1 and words in out

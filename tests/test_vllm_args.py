@@ -9,11 +9,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from reasoning_stack.catalogue import GPUS, MODELS
+from reasoning_stack.cluster import Cluster, node_args
 from reasoning_stack.gpus import gpus_from_profile
 from reasoning_stack.plan import PlanRequest, make_plan
 
@@ -36,6 +38,13 @@ def all_planned_arg_lists() -> list[list[str]]:
                         plan = make_plan(req)
                         if plan.fits:
                             seen.setdefault(json.dumps(plan.vllm_args), plan.vllm_args)
+                        if plan.fits and nodes > 1:  # what each node of a cluster runs, both backends
+                            for backend in ("mp", "ray"):
+                                cluster = Cluster("c", "head", ("w1",), backend)
+                                node_plan = make_plan(replace(req, cluster_backend=backend))
+                                for host in cluster.nodes:
+                                    args = node_plan.vllm_args + node_args(cluster, host, "192.0.2.1", 29501)
+                                    seen.setdefault(json.dumps(args), args)
     return list(seen.values())
 
 
@@ -49,6 +58,8 @@ def test_arg_lists_cover_the_catalogue():
     assert any("--default-chat-template-kwargs" in a for a in arg_lists)
     assert any("--override-generation-config" in a for a in arg_lists)
     assert any("--data-parallel-size" in a for a in arg_lists)
+    assert any("--headless" in a and "--nnodes" in a for a in arg_lists)
+    assert any("--distributed-executor-backend" in a for a in arg_lists)
     assert any("--data-parallel-size" in a and a[a.index("--tensor-parallel-size") + 1] != "1" for a in arg_lists)
 
 

@@ -127,14 +127,27 @@ class TestHost:
         return self.name, data
 
 
+def create_network(purpose: str) -> str:
+    """A Docker network of its own for test hosts that must reach each other (a cluster's nodes); nothing
+    else is on it. Returns its name; :func:`remove_network` takes it away."""
+    name = f"rs-test-{purpose}-{uuid.uuid4().hex[:8]}"
+    docker("network", "create", "--label", LABEL, name)
+    return name
+
+
+def remove_network(name: str) -> None:
+    docker("network", "rm", name, check=False)
+
+
 def start_host(image: str, name: str, key: Path, user: str = "root", gpu_profile: str = "rtx-4090x1",
-               driver: bool = True, repos: Path | None = None) -> TestHost:
+               driver: bool = True, repos: Path | None = None, network: str | None = None) -> TestHost:
     """Start a test host: systemd as PID 1, sshd on 127.0.0.1:<free port>, the stand-in GPU on its PCI bus,
     with a (stand-in) driver already working unless ``driver`` is False, and the stand-in NVIDIA apt
     repositories (tests/hosts/standin_repo.py) under /srv/standin-nvidia when ``repos`` is given."""
     container = f"rs-test-{name}-{uuid.uuid4().hex[:8]}"
     port = free_port()
-    docker("run", "-d", "--name", container, "--hostname", name, "--label", LABEL, *RUN_FLAGS,
+    on_network = ["--network", network] if network else []
+    docker("run", "-d", "--name", container, "--hostname", name, "--label", LABEL, *RUN_FLAGS, *on_network,
            "-p", f"127.0.0.1:{port}:22", image)
     host = TestHost(name, container, port, user, key, gpu_profile)
     pub = key.with_suffix(".pub").read_bytes()
@@ -177,9 +190,29 @@ def wait_for_ssh(host: TestHost, timeout: float = 60) -> None:
     raise TimeoutError(f"sshd of test host {host.name} did not come up in {timeout}s")
 
 
-def load_standin_images(host: TestHost, rootfs: Path, images: list[str]) -> None:
+RAY_VERSION = "2.54.0"  # the stand-in's Ray, from PyPI (vLLM 0.17.1's image ships Ray 2.x)
+
+
+def ray_site_packages() -> Path:
+    """Ray and its dependencies for the stand-in image, installed once into the test cache with this
+    interpreter (the test hosts run Debian 12's Python 3.11, the same minor version)."""
+    target = CACHE / f"ray-{RAY_VERSION}-py{sys.version_info[0]}{sys.version_info[1]}"
+    if (target / ".complete").exists():
+        return target
+    tmp = Path(tempfile.mkdtemp(prefix="ray-", dir=CACHE))
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--no-compile",
+                    "--only-binary=:all:", "--target", str(tmp), f"ray=={RAY_VERSION}"], check=True)
+    (tmp / ".complete").write_text(RAY_VERSION)
+    shutil.rmtree(target, ignore_errors=True)
+    tmp.rename(target)
+    return target
+
+
+def load_standin_images(host: TestHost, rootfs: Path, images: list[str], ray: Path | None = None) -> None:
     """Import the stand-in image into the host's own Docker under the given names (as `docker load` would
-    on an air-gapped box). One image serves both: with arguments it is vLLM, without it is Open WebUI."""
+    on an air-gapped box). One image serves both: with arguments it is vLLM, without it is Open WebUI.
+    With ``ray`` (see :func:`ray_site_packages`) the image carries Ray and its `ray` command, as vLLM
+    0.17.1's image does."""
     host.exec("mkdir", "-p", "/tmp/standin")
     for script in ("vllm_standin.py", "openwebui_standin.py"):
         host.exec("sh", "-c", f"cat > /tmp/standin/{script}", input=(STANDINS / script).read_bytes())
@@ -192,10 +225,22 @@ def load_standin_images(host: TestHost, rootfs: Path, images: list[str]) -> None
     host.exec("sh", "-c", "cat > /tmp/standin/hf", input=(STANDINS / "hf").read_bytes())
     docker("cp", str(rootfs), f"{host.container}:/tmp/standin-rootfs.tar")
     first = images[0]
+    with_ray = ""
+    if ray is not None:
+        site = "/tmp/overlay/usr/local/lib/python3.11/dist-packages"
+        host.exec("mkdir", "-p", site, "/tmp/overlay/usr/local/bin")
+        docker("cp", f"{ray}/.", f"{host.container}:{site}")
+        wrapper = ("#!/bin/sh\nexec python3 -c 'import sys; from ray.scripts.scripts import main; "
+                   "sys.argv[0] = \"ray\"; main()' \"$@\"\n")
+        host.exec("sh", "-c", "cat > /tmp/overlay/usr/local/bin/ray && chmod 755 /tmp/overlay/usr/local/bin/ray",
+                  input=wrapper.encode())
+        # the entries below dist-packages, not the folder itself: Debian's root already has it, and an
+        # image layer may not carry a path twice
+        with_ray = " ./usr/local/lib/python3.11/dist-packages/* ./usr/local/bin/ray"
     host.sh(
         "set -e; cd /tmp; mkdir -p overlay/standin overlay/usr/local/bin; cp /tmp/standin/* overlay/standin/; "
         "install -m 755 /tmp/standin/hf overlay/usr/local/bin/hf; "
-        "tar -rf /tmp/standin-rootfs.tar -C overlay ./standin ./usr/local/bin/hf; "
+        f"cd /tmp/overlay; tar -rf /tmp/standin-rootfs.tar ./standin ./usr/local/bin/hf{with_ray}; cd /tmp; "
         f"docker import --change 'ENTRYPOINT [\"/standin/entrypoint\"]' /tmp/standin-rootfs.tar {first} >/dev/null; "
         "rm -f /tmp/standin-rootfs.tar"
     )
@@ -213,6 +258,9 @@ def remove_all_test_hosts() -> None:
     ids = docker("ps", "-aq", "--filter", f"label={LABEL}", check=False).stdout.decode().split()
     if ids:
         docker("rm", "-f", "-v", *ids, check=False)
+    networks = docker("network", "ls", "-q", "--filter", f"label={LABEL}", check=False).stdout.decode().split()
+    if networks:
+        docker("network", "rm", *networks, check=False)
 
 
 @dataclass

@@ -6,6 +6,16 @@ argument list with vLLM's real parser elsewhere. A model name containing "fail-t
 and so does `--max-num-seqs 0` (as the real server refuses it), so tests can watch a failing instance
 being reported. Like vLLM, it refuses to start when its layout (tensor x data parallel) needs more GPUs than
 the container sees (`nvidia-smi -L`, which the stand-in GPU hook provides), and it logs the layout.
+
+Across nodes it behaves like vLLM's two multi-node modes:
+- `--nnodes N --node-rank R --master-addr A --master-port P`: rank 0 must not be `--headless` and `A` must be
+  its own VLLM_HOST_IP; it listens on P and serves only once every other rank has connected. Ranks 1.. must
+  be `--headless`; they connect to A:P (retrying, as torch.distributed does), report their rank and stay.
+  A rank that drops makes the others exit, as an NCCL failure does.
+- `--distributed-executor-backend ray`: connects to the Ray cluster (RAY_ADDRESS) with the real Ray and serves
+  only once Ray reports enough nodes and GPUs for tensor x pipeline parallel (vLLM waits for its placement
+  group the same way).
+Both refuse to start without VLLM_HOST_IP and GLOO_SOCKET_IFNAME (Gloo falls back to 127.0.0.1 without them).
 """
 
 import argparse
@@ -13,8 +23,10 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -28,14 +40,22 @@ parser.add_argument("--max-num-seqs", type=int, default=256)
 parser.add_argument("--tensor-parallel-size", type=int, default=1)
 parser.add_argument("--data-parallel-size", type=int, default=1)
 parser.add_argument("--pipeline-parallel-size", type=int, default=1)
+parser.add_argument("--distributed-executor-backend", default=None)
+parser.add_argument("--nnodes", type=int, default=1)
+parser.add_argument("--node-rank", type=int, default=0)
+parser.add_argument("--master-addr", default="127.0.0.1")
+parser.add_argument("--master-port", type=int, default=29501)
+parser.add_argument("--headless", action="store_true")
 args, _rest = parser.parse_known_args()
 served = args.served_model_name or args.model
 api_key = os.environ.get("VLLM_API_KEY")
 if "fail-to-start" in args.model or args.max_num_seqs < 1:
     print(f"stand-in vLLM: cannot load {args.model}: CUDA out of memory (stand-in failure)", flush=True)
     sys.exit(1)
-needed = args.tensor_parallel_size * args.data_parallel_size * args.pipeline_parallel_size
-if shutil.which("nvidia-smi"):
+multi_node = args.nnodes > 1 or args.distributed_executor_backend == "ray"
+# GPUs this node must have: with several nodes each holds tensor_parallel_size of them (one pipeline stage).
+needed = args.tensor_parallel_size * args.data_parallel_size * (1 if multi_node else args.pipeline_parallel_size)
+if shutil.which("nvidia-smi") and args.distributed_executor_backend != "ray":
     listed = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True).stdout.splitlines()
     visible = len([line for line in listed if line.startswith("GPU ")])
     if needed > visible:
@@ -44,6 +64,97 @@ if shutil.which("nvidia-smi"):
         sys.exit(1)
     print(f"stand-in vLLM: tensor parallel {args.tensor_parallel_size} x data parallel {args.data_parallel_size} "
           f"on {visible} visible GPU(s)", flush=True)
+
+
+def fail(message: str) -> None:
+    print(f"stand-in vLLM: {message}", flush=True)
+    sys.exit(1)
+
+
+def node_env() -> str:
+    address = os.environ.get("VLLM_HOST_IP", "")
+    if not address or not os.environ.get("GLOO_SOCKET_IFNAME") or not os.environ.get("NCCL_SOCKET_IFNAME"):
+        fail("VLLM_HOST_IP, NCCL_SOCKET_IFNAME and GLOO_SOCKET_IFNAME must be set on every node of a cluster")
+    return address
+
+
+def headless_worker() -> None:
+    """A rank > 0 of vLLM's own multi-node mode: join the head's process group, then hold the connection."""
+    node_env()
+    if not args.headless:
+        fail(f"node rank {args.node_rank} must run --headless (only rank 0 serves the API)")
+    while True:
+        try:
+            conn = socket.create_connection((args.master_addr, args.master_port), timeout=5)
+            break
+        except OSError:
+            print(f"stand-in vLLM: rank {args.node_rank} waiting for the head at {args.master_addr}:"
+                  f"{args.master_port}", flush=True)
+            time.sleep(2)
+    conn.sendall(f"rank {args.node_rank} of {args.nnodes}\n".encode())
+    conn.settimeout(None)
+    print(f"stand-in vLLM: rank {args.node_rank} joined the head at {args.master_addr}:{args.master_port}",
+          flush=True)
+    while conn.recv(1):  # the head never sends; an empty read is the head gone
+        pass
+    fail(f"rank {args.node_rank}: lost the head at {args.master_addr}:{args.master_port}")
+
+
+def head_of_nodes() -> None:
+    """Rank 0 of vLLM's own multi-node mode: wait until every other rank has joined."""
+    address = node_env()
+    if args.headless:
+        fail("node rank 0 serves the API and must not be --headless")
+    if args.master_addr != address:
+        fail(f"--master-addr {args.master_addr} is not this head's address {address} (VLLM_HOST_IP)")
+    server = socket.create_server(("0.0.0.0", args.master_port))
+    joined: dict[int, socket.socket] = {}
+    while len(joined) < args.nnodes - 1:
+        print(f"stand-in vLLM: head waiting for ranks: {len(joined) + 1}/{args.nnodes} joined", flush=True)
+        conn, peer = server.accept()
+        words = conn.makefile().readline().split()
+        if len(words) == 4 and words[0] == "rank" and words[1].isdigit() and words[3] == str(args.nnodes):
+            joined[int(words[1])] = conn
+            print(f"stand-in vLLM: rank {words[1]} joined from {peer[0]}", flush=True)
+    if sorted(joined) != list(range(1, args.nnodes)):
+        fail(f"ranks joined: {sorted(joined)}, expected 1..{args.nnodes - 1}")
+
+    def watch(rank: int, conn: socket.socket) -> None:
+        while conn.recv(1):
+            pass
+        print(f"stand-in vLLM: rank {rank} left the process group (an NCCL failure in vLLM)", flush=True)
+        os._exit(1)
+
+    for rank, conn in joined.items():
+        threading.Thread(target=watch, args=(rank, conn), daemon=True).start()
+
+
+def ray_placement() -> None:
+    """With the Ray executor: wait until Ray shows every node and GPU the layout needs."""
+    node_env()
+    import ray
+
+    ray.init(address=os.environ.get("RAY_ADDRESS", "auto"), logging_level="ERROR", log_to_driver=False)
+    gpus_needed = args.tensor_parallel_size * args.pipeline_parallel_size
+    while True:
+        nodes = [n for n in ray.nodes() if n["Alive"]]
+        gpus = sum(n["Resources"].get("GPU", 0) for n in nodes)
+        if len(nodes) >= args.pipeline_parallel_size and gpus >= gpus_needed:
+            break
+        print(f"stand-in vLLM: waiting for the placement group: {len(nodes)} node(s), {gpus:g}/{gpus_needed} GPUs "
+              "in the Ray cluster", flush=True)
+        time.sleep(3)
+    print(f"stand-in vLLM: Ray cluster has {len(nodes)} nodes and {gpus:g} GPUs; placing tensor parallel "
+          f"{args.tensor_parallel_size} x pipeline parallel {args.pipeline_parallel_size}", flush=True)
+
+
+if args.nnodes > 1 and args.node_rank > 0:
+    headless_worker()
+    sys.exit(0)
+if args.nnodes > 1:
+    head_of_nodes()
+elif args.distributed_executor_backend == "ray":
+    ray_placement()
 print(f"stand-in vLLM serving {args.model} as {served} on {args.host}:{args.port}", flush=True)
 
 

@@ -1,0 +1,159 @@
+"""One model across the nodes of a cluster (pipeline parallel between them), for cluster hosts instead of vllm.py.
+
+Every node: its address on the cluster network (facts for ``cluster_interface``), the weights downloaded
+and checked complete, then either
+
+- mp (vLLM's own multi-node mode): ``vllm serve`` on every node with ``--nnodes/--node-rank/--master-addr``,
+  ``--headless`` on the workers; the head serves once every rank has joined;
+- ray: a Ray node (``ray start --block``) on every node; the head waits until Ray reports every node and
+  GPU, then runs ``vllm serve --distributed-executor-backend ray``.
+
+Then the head's health waits and smoke test, as on a single box. Switching backend retires the other's units.
+"""
+
+import io
+
+from pyinfra import host
+from pyinfra.api.exceptions import PyinfraError
+from pyinfra.facts.files import File, FindFiles
+from pyinfra.operations import files
+
+from reasoning_stack.catalogue import find_model
+from reasoning_stack.context import cluster_host, host_cluster, host_plan, host_settings
+from reasoning_stack.facts import ImageRayVersion, InterfaceAddress, RayClusterNodes
+from reasoning_stack.instances import PRIMARY_UNIT
+from reasoning_stack.operations import (
+    docker_image,
+    image_has_ray,
+    model_weights,
+    ray_cluster_ready,
+    smoke_test,
+    wait_http,
+)
+from reasoning_stack.render import render
+from reasoning_stack.services import (
+    CONFIG_DIR,
+    HELPER_DIR,
+    RAY_CONTAINER,
+    RAY_UNIT,
+    RAY_WAIT,
+    SMOKE_TEST,
+    UNIT_DIR,
+    WAIT_HTTP,
+    ClusterNode,
+    ray_service,
+    vllm_service,
+)
+from reasoning_stack.units import install_env_file, install_service, retire_service
+
+settings = host_settings()
+plan, gpus = host_plan()
+cluster = host_cluster()
+assert cluster is not None and settings.cluster_interface is not None
+instance = plan.instances[0]
+
+
+def address_of(name: str) -> str:
+    """A node's address on the cluster network; a node without one stops the run naming it."""
+    target = host if name == host.name else cluster_host(name)
+    address = target.get_fact(InterfaceAddress, interface=settings.cluster_interface)
+    if not address:
+        raise PyinfraError(f"host {name!r}: cluster_interface {settings.cluster_interface!r} has no IPv4 address "
+                           "there; name the interface of the cluster network (`ip -br addr` on the node)")
+    return address
+
+
+node = ClusterNode(cluster, host.name, address_of(host.name), address_of(cluster.head), settings.cluster_interface)
+ray = cluster.backend == "ray"
+cache_dir = f"{settings.data_dir}/huggingface"
+
+files.directory(name="Stack config directory", path=CONFIG_DIR, mode="700", user="root", group="root")
+files.directory(name="Helper directory", path=HELPER_DIR, mode="755")
+helpers = [(WAIT_HTTP, "wait-http.py.j2"), (SMOKE_TEST, "smoke-test.py.j2"), (RAY_WAIT, "ray-wait.py.j2")]
+for helper, template in helpers:
+    files.put(name=f"{helper.rsplit('/', 1)[1]} helper", src=io.StringIO(render(template)), dest=helper, mode="755")
+files.directory(name="Data directory", path=settings.data_dir, mode="755")
+files.directory(name="Hugging Face cache", path=cache_dir, mode="755")
+docker_image(name=f"vLLM image {settings.vllm_image}", image=settings.vllm_image, pull=settings.pull_images)
+
+# Units of a single box or of the other backend: retired, so switching converges.
+for path in sorted(host.get_fact(FindFiles, path=UNIT_DIR, fname=f"{PRIMARY_UNIT}-*.service", maxdepth=1) or []):
+    retire_service(path, f"{CONFIG_DIR}/{path.rsplit('/', 1)[1].removesuffix('.service')}.env")
+if not ray and host.get_fact(File, path=f"{UNIT_DIR}/{RAY_UNIT}.service"):
+    retire_service(f"{UNIT_DIR}/{RAY_UNIT}.service", f"{CONFIG_DIR}/{RAY_UNIT}.env")
+serves_here = node.is_head or not ray  # with Ray only the head runs vllm serve
+if not serves_here and host.get_fact(File, path=f"{UNIT_DIR}/{PRIMARY_UNIT}.service"):
+    retire_service(f"{UNIT_DIR}/{PRIMARY_UNIT}.service", f"{CONFIG_DIR}/{PRIMARY_UNIT}.env")
+
+service = vllm_service(settings, instance, len(gpus), node)
+env = install_env_file(service)  # the weights download reads HF_TOKEN from it
+size_gib = instance.plan.weights_gib_per_gpu * instance.plan.tensor_parallel_size * instance.plan.pipeline_parallel_size
+# Every node loads its own stage from its own disk: each downloads (in parallel) and checks free space first.
+model_weights(
+    name=f"Weights of {instance.plan.model_repo} (~{size_gib:.1f} GiB, resumable)",
+    repo=instance.plan.model_repo,
+    cache_dir=cache_dir,
+    image=settings.vllm_image,
+    env_file=service.env_path,
+    size_gib=size_gib,
+    offline=settings.offline,
+)
+
+if ray:
+    ray_version = host.get_fact(ImageRayVersion, image=settings.vllm_image)
+    if ray_version == "":
+        raise PyinfraError(f"host {host.name!r}: {settings.vllm_image} has no Ray (vLLM images from 0.18 on no "
+                           "longer ship it, vllm-project/vllm#36170): use cluster_backend 'mp' or an image with Ray")
+    if ray_version is None:  # pulled in this run: checked once it is here
+        image_has_ray(name=f"{settings.vllm_image} carries Ray", image=settings.vllm_image)
+    # Ray owns the modes inside its session directory (/tmp/ray in the containers): only make sure it exists.
+    files.directory(name="Ray session directory", path=f"{settings.data_dir}/ray")
+    ray_unit = ray_service(settings, node, len(gpus))
+    install_service(ray_unit, install_env_file(ray_unit))
+    expected = {address_of(n): n for n in cluster.nodes}
+    alive = host.get_fact(RayClusterNodes, container=RAY_CONTAINER) if node.is_head else {}
+    # Wait on a first start, or when Ray is missing nodes or GPUs now (this run may be starting them again);
+    # a healthy cluster is left alone, so a re-run changes nothing.
+    if node.is_head and (alive is None or any(alive.get(a, 0) < len(gpus) for a in expected)):
+        ray_cluster_ready(
+            name=f"Ray cluster {cluster.name}: every node and GPU joined",
+            helper=RAY_WAIT,
+            container=RAY_CONTAINER,
+            nodes=expected,
+            gpus_per_node=len(gpus),
+            timeout=settings.cluster_join_timeout,
+        )
+
+came_up = install_service(service, env) if serves_here else None
+
+if node.is_head and came_up is not None:
+    wait_http(
+        name=f"Wait for {service.unit} to load {instance.plan.model} across {len(cluster.nodes)} nodes "
+             f"(/health, up to {settings.health_timeout}s)",
+        helper=WAIT_HTTP,
+        url=service.health_url,
+        timeout=settings.health_timeout,
+        unit=service.unit,
+        _if=came_up,
+    )
+    wait_http(
+        name=f"Wait for {service.unit} /v1/models",
+        helper=WAIT_HTTP,
+        url=service.ready_url,
+        timeout=120,
+        unit=service.unit,
+        expect=instance.served_model_name,
+        key_from=service.env_path,
+        _if=came_up,
+    )
+    if settings.smoke_test:
+        smoke_test(
+            name=f"Smoke test: one reasoning question to {instance.served_model_name}",
+            helper=SMOKE_TEST,
+            base_url=service.health_url.removesuffix("/health"),
+            model=instance.served_model_name,
+            key_from=service.env_path,
+            thinking_kwargs=find_model(instance.plan.model).thinking_switch,
+            expect_tps=instance.plan.decode_tokens_per_s,
+            _if=came_up,
+        )

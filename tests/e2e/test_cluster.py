@@ -1,0 +1,180 @@
+"""End to end: three Debian 12 test hosts on a Docker network of their own form one serving cluster, deployed by
+the real pyinfra CLI over SSH: first on a real Ray cluster (Ray from PyPI in the stand-in image, CPU only,
+GPUs declared to Ray), then switched to vLLM's own multi-node mode.
+
+The stand-in vLLM on the head refuses to serve until Ray shows every node and GPU (Ray backend), or until
+every rank has joined it (mp backend); the hosts reach each other only on their own network.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+import standin_repo
+import testhosts
+import testinfra
+
+from reasoning_stack.settings import DEFAULT_OPENWEBUI_IMAGE, DEFAULT_VLLM_IMAGE
+
+pytestmark = pytest.mark.slow
+
+API_KEY = "sk-cluster-SECRET-42"
+SETTINGS: dict[str, object] = {
+    **testhosts.standin_settings(standin_repo.MOUNT),
+    # 14B at bf16 is 27.5 GiB: no single 24 GB card holds it, three pipeline stages do.
+    "model": "deepseek-r1-distill-qwen-14b",
+    "quantization": "bf16",
+    "gpu_profile": "rtx-4090",
+    "gpu_count": 1,
+    "cluster": "lab",
+    "cluster_interface": "eth0",
+    "cluster_backend": "ray",
+    "cluster_join_timeout": 60,
+    "vllm_api_key": API_KEY,
+    "health_timeout": 120,
+}
+
+
+class Cluster:
+    def __init__(self, hosts: list[testhosts.TestHost]):
+        self.hosts = hosts
+        self.project = testhosts.new_project(hosts)
+        self.settings = dict(SETTINGS)
+
+    @property
+    def head(self) -> testhosts.TestHost:
+        return self.hosts[0]
+
+    def deploy(self, **changes: object) -> tuple[int, dict | None, str]:
+        self.settings.update(changes)
+        self.project.write(self.settings)
+        return self.project.pyinfra("reasoning.py")
+
+    def t(self, host: testhosts.TestHost):
+        return testinfra.get_host(f"docker://{host.container}")
+
+    def address(self, host: testhosts.TestHost) -> str:
+        return host.sh("ip -4 -o addr show dev eth0 | sed -E 's/.* inet ([0-9.]+).*/\\1/'").strip()
+
+    def ray_nodes(self) -> dict[str, float]:
+        script = ("import json, ray; ray.init(address='auto', logging_level='ERROR'); print(json.dumps("
+                  "{n['NodeManagerAddress']: n['Resources'].get('GPU', 0) for n in ray.nodes() if n['Alive']}))")
+        out = self.head.exec("docker", "exec", "ray", "python3", "-c", script, check=False).stdout.decode()
+        return json.loads(out.strip().splitlines()[-1]) if out.strip() else {}
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    testhosts.require_docker()
+    image, key = testhosts.image_and_key()
+    ray = testhosts.ray_site_packages()
+    repos = standin_repo.build(Path(tempfile.mkdtemp(prefix="rs-repos-")), os.uname().release)
+    network = testhosts.create_network("cluster")
+    hosts: list[testhosts.TestHost] = []
+    try:
+        for index in range(3):
+            host = testhosts.start_host(image, f"node-{index}", key, repos=repos, network=network)
+            host.extra_data["cluster_role"] = "head" if index == 0 else "worker"
+            hosts.append(host)
+        stack = Cluster(hosts)
+        stack.project.write(stack.settings)
+        rc, _data, text = stack.project.pyinfra("docker.py")  # Docker first: the stand-in images go into it
+        assert rc == 0, text[-4000:]
+        rootfs = testhosts.standin_rootfs(image)
+        for host in hosts:
+            testhosts.load_standin_images(host, rootfs, [DEFAULT_VLLM_IMAGE, DEFAULT_OPENWEBUI_IMAGE], ray=ray)
+        yield stack
+    finally:
+        testhosts.remove_hosts(hosts)
+        testhosts.remove_network(network)
+
+
+def _log(text: str) -> str:
+    return text.split('{"plan"', 1)[0][-6000:]
+
+
+def _changed(data: dict) -> list[str]:
+    return [op["name"].split(" | ")[-1] for op in data["results"]["operations"] if op["success"]]
+
+
+def test_ray_cluster_forms_then_the_head_serves(cluster: Cluster):
+    start = time.monotonic()
+    rc, data, text = cluster.deploy()
+    print(f"\nfirst deploy of a 3-node Ray cluster: {time.monotonic() - start:.1f}s")
+    assert rc == 0, _log(text)
+    head, workers = cluster.head, cluster.hosts[1:]
+    assert "ray cluster: 3/3 nodes, 3/3 GPUs: every node joined" in text
+    assert "smoke test: answer: The answer is \\boxed{391}." in text
+    unit = cluster.t(head).file("/etc/systemd/system/reasoning-vllm.service").content_string
+    assert "--pipeline-parallel-size 3" in unit and "--distributed-executor-backend ray" in unit
+    assert f"VLLM_HOST_IP={cluster.address(head)}" in unit and "GLOO_SOCKET_IFNAME=eth0" in unit
+    assert "PartOf=reasoning-ray.service" in unit
+    journal = cluster.t(head).check_output("journalctl -u reasoning-vllm --no-pager -o cat")
+    assert "Ray cluster has 3 nodes and 3 GPUs" in journal
+    for worker in workers:
+        t = cluster.t(worker)
+        assert t.service("reasoning-ray").is_running and t.service("reasoning-ray").is_enabled
+        assert not t.file("/etc/systemd/system/reasoning-vllm.service").exists  # only the head serves
+        assert not t.file("/etc/systemd/system/reasoning-openwebui.service").exists
+        ray_unit = t.file("/etc/systemd/system/reasoning-ray.service").content_string
+        assert f"--address {cluster.address(head)}:6379" in ray_unit
+        assert f"--node-ip-address {cluster.address(worker)}" in ray_unit
+    assert set(cluster.ray_nodes()) == {cluster.address(h) for h in cluster.hosts}
+    assert cluster.t(head).service("reasoning-openwebui").is_running
+
+
+def test_rerun_on_a_healthy_cluster_changes_nothing(cluster: Cluster):
+    rc, data, text = cluster.deploy()
+    assert rc == 0, _log(text)
+    assert data["results"]["totals"]["success"] == 0, _changed(data)
+
+
+def test_a_worker_whose_ray_dies_is_restarted_and_rejoins(cluster: Cluster):
+    worker = cluster.hosts[2]
+    worker.exec("docker", "kill", "ray")
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        time.sleep(5)
+        if cluster.address(worker) in cluster.ray_nodes() and len(cluster.ray_nodes()) == 3:
+            break
+    else:
+        pytest.fail(f"the worker did not rejoin: {cluster.ray_nodes()}")
+
+
+def test_a_missing_worker_is_named(cluster: Cluster):
+    worker = cluster.hosts[2]
+    worker.sh("systemctl mask --now reasoning-ray")  # a node that cannot come back
+    try:
+        rc, _data, text = cluster.deploy()
+        assert rc != 0
+        assert "missing after 60 s: node-2" in text, _log(text)
+    finally:
+        worker.sh("systemctl unmask reasoning-ray")
+    rc, data, text = cluster.deploy()
+    assert rc == 0, _log(text)
+    assert "ray cluster: 3/3 nodes" in text
+
+
+def test_switching_to_vllm_own_multi_node_mode(cluster: Cluster):
+    rc, data, text = cluster.deploy(cluster_backend="mp")
+    assert rc == 0, _log(text)
+    head_address = cluster.address(cluster.head)
+    for rank, host in enumerate(cluster.hosts):
+        t = cluster.t(host)
+        assert not t.file("/etc/systemd/system/reasoning-ray.service").exists  # the other backend retired
+        assert t.service("reasoning-vllm").is_running
+        unit = t.file("/etc/systemd/system/reasoning-vllm.service").content_string
+        assert f"--nnodes 3 --node-rank {rank} --master-addr {head_address} --master-port 29501" in unit
+        assert ("--headless" in unit) == (rank > 0)
+        assert "--distributed-executor-backend" not in unit
+    journal = cluster.t(cluster.head).check_output("journalctl -u reasoning-vllm --no-pager -o cat")
+    assert "rank 1 joined" in journal and "rank 2 joined" in journal
+    assert "smoke test: answer: The answer is \\boxed{391}." in text
+    rc, data, text = cluster.deploy()
+    assert rc == 0, _log(text)
+    assert data["results"]["totals"]["success"] == 0, _changed(data)
