@@ -11,40 +11,37 @@ and checked complete, then either
 Then the head's health waits and smoke test, as on a single box. Switching backend retires the other's units.
 """
 
-import io
 
 from pyinfra import host
 from pyinfra.api.exceptions import PyinfraError
 from pyinfra.facts.files import File, FindFiles
 from pyinfra.operations import files
 
-from reasoning_stack.catalogue import find_model
 from reasoning_stack.context import cluster_host, host_cluster, host_plan, host_settings
 from reasoning_stack.facts import ImageRayVersion, InterfaceAddress, RayClusterNodes
 from reasoning_stack.instances import PRIMARY_UNIT
 from reasoning_stack.operations import (
-    docker_image,
     image_has_ray,
-    model_weights,
     ray_cluster_ready,
-    smoke_test,
-    wait_http,
 )
-from reasoning_stack.render import render
 from reasoning_stack.services import (
     CONFIG_DIR,
-    HELPER_DIR,
     RAY_CONTAINER,
     RAY_UNIT,
     RAY_WAIT,
-    SMOKE_TEST,
     UNIT_DIR,
-    WAIT_HTTP,
     ClusterNode,
     ray_service,
     vllm_service,
 )
-from reasoning_stack.units import install_env_file, install_service, retire_service
+from reasoning_stack.units import (
+    install_env_file,
+    install_service,
+    prepare_vllm_host,
+    retire_service,
+    serving_checks,
+    weights_before_start,
+)
 
 settings = host_settings()
 plan, gpus = host_plan()
@@ -65,16 +62,8 @@ def address_of(name: str) -> str:
 
 node = ClusterNode(cluster, host.name, address_of(host.name), address_of(cluster.head), settings.cluster_interface)
 ray = cluster.backend == "ray"
-cache_dir = f"{settings.data_dir}/huggingface"
 
-files.directory(name="Stack config directory", path=CONFIG_DIR, mode="700", user="root", group="root")
-files.directory(name="Helper directory", path=HELPER_DIR, mode="755")
-helpers = [(WAIT_HTTP, "wait-http.py.j2"), (SMOKE_TEST, "smoke-test.py.j2"), (RAY_WAIT, "ray-wait.py.j2")]
-for helper, template in helpers:
-    files.put(name=f"{helper.rsplit('/', 1)[1]} helper", src=io.StringIO(render(template)), dest=helper, mode="755")
-files.directory(name="Data directory", path=settings.data_dir, mode="755")
-files.directory(name="Hugging Face cache", path=cache_dir, mode="755")
-docker_image(name=f"vLLM image {settings.vllm_image}", image=settings.vllm_image, pull=settings.pull_images)
+prepare_vllm_host(settings, extra_helpers=[(RAY_WAIT, "ray-wait.py.j2")])
 
 # Units of a single box or of the other backend: retired, so switching converges.
 for path in sorted(host.get_fact(FindFiles, path=UNIT_DIR, fname=f"{PRIMARY_UNIT}-*.service", maxdepth=1) or []):
@@ -87,17 +76,8 @@ if not serves_here and host.get_fact(File, path=f"{UNIT_DIR}/{PRIMARY_UNIT}.serv
 
 service = vllm_service(settings, instance, len(gpus), node)
 env = install_env_file(service)  # the weights download reads HF_TOKEN from it
-size_gib = instance.plan.weights_gib_per_gpu * instance.plan.tensor_parallel_size * instance.plan.pipeline_parallel_size
 # Every node loads its own stage from its own disk: each downloads (in parallel) and checks free space first.
-model_weights(
-    name=f"Weights of {instance.plan.model_repo} (~{size_gib:.1f} GiB, resumable)",
-    repo=instance.plan.model_repo,
-    cache_dir=cache_dir,
-    image=settings.vllm_image,
-    env_file=service.env_path,
-    size_gib=size_gib,
-    offline=settings.offline,
-)
+weights_before_start(settings, service, instance)
 
 if ray:
     ray_version = host.get_fact(ImageRayVersion, image=settings.vllm_image)
@@ -127,33 +107,4 @@ if ray:
 came_up = install_service(service, env) if serves_here else None
 
 if node.is_head and came_up is not None:
-    wait_http(
-        name=f"Wait for {service.unit} to load {instance.plan.model} across {len(cluster.nodes)} nodes "
-             f"(/health, up to {settings.health_timeout}s)",
-        helper=WAIT_HTTP,
-        url=service.health_url,
-        timeout=settings.health_timeout,
-        unit=service.unit,
-        _if=came_up,
-    )
-    wait_http(
-        name=f"Wait for {service.unit} /v1/models",
-        helper=WAIT_HTTP,
-        url=service.ready_url,
-        timeout=120,
-        unit=service.unit,
-        expect=instance.served_model_name,
-        key_from=service.env_path,
-        _if=came_up,
-    )
-    if settings.smoke_test:
-        smoke_test(
-            name=f"Smoke test: one reasoning question to {instance.served_model_name}",
-            helper=SMOKE_TEST,
-            base_url=service.health_url.removesuffix("/health"),
-            model=instance.served_model_name,
-            key_from=service.env_path,
-            thinking_kwargs=find_model(instance.plan.model).thinking_switch,
-            expect_tps=instance.plan.decode_tokens_per_s,
-            _if=came_up,
-        )
+    serving_checks(settings, service, instance, came_up, loading=f" across {len(cluster.nodes)} nodes")

@@ -6,7 +6,7 @@ operation is added for any host. Errors are raised as PyinfraError naming the ho
 
 from __future__ import annotations
 
-from pyinfra import host
+from pyinfra import host, logger
 from pyinfra.api.exceptions import PyinfraError
 from pyinfra.api.host import Host
 from pyinfra.context import ctx_inventory
@@ -116,8 +116,13 @@ def host_plan() -> tuple[HostPlan, list[Gpu]]:
         cluster = host_cluster()
         gpus, smallest = host_gpus(settings), host.name
         if cluster is not None and settings.gpu_profile is None:  # declared GPUs are the same on every node
-            smallest, gpus = min(((n, host_gpus(settings, cluster_host(n))) for n in cluster.nodes),
-                                 key=lambda item: (len(item[1]), min((g.memory_mib for g in item[1]), default=0)))
+            every = [(n, host_gpus(settings, cluster_host(n))) for n in cluster.nodes]
+            smallest, gpus = min(every, key=lambda item: (len(item[1]), min((g.memory_mib for g in item[1]),
+                                                                               default=0)))
+            if len({tuple((g.name, g.memory_mib) for g in node_gpus) for _n, node_gpus in every}) > 1:
+                seen = "; ".join(f"{n}: {len(g)}x {g[0].name if g else 'no GPU'}" for n, g in every)
+                logger.warning(f"cluster {cluster.name!r}: the nodes' GPUs differ ({seen}); every node is planned "
+                               f"like the smallest, {smallest!r}")
         if not gpus:
             raise PyinfraError(f"host {smallest!r}: nvidia-smi reports no GPU and no gpu_profile is set; set "
                                "gpu_profile (and gpu_count) in group_data to plan before the driver is installed")

@@ -4,7 +4,7 @@ restart only when one of them changed, keep it running and enabled; and the reve
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from pyinfra import host
 from pyinfra.api.operation import OperationMeta
@@ -12,8 +12,12 @@ from pyinfra.facts.deb import DebPackages
 from pyinfra.operations import apt, files, systemd
 from pyinfra.operations.util import any_changed
 
-from reasoning_stack.operations import secret_file
-from reasoning_stack.services import ServiceFiles
+from reasoning_stack.catalogue import find_model
+from reasoning_stack.instances import Instance
+from reasoning_stack.operations import docker_image, model_weights, secret_file, smoke_test, wait_http
+from reasoning_stack.render import render
+from reasoning_stack.services import CONFIG_DIR, HELPER_DIR, SMOKE_TEST, WAIT_HTTP, ServiceFiles
+from reasoning_stack.settings import StackSettings
 
 
 def install_env_file(service: ServiceFiles) -> OperationMeta:
@@ -45,6 +49,73 @@ def install_service(service: ServiceFiles, env: OperationMeta,
         _retry_delay=5,
     )
     return any_changed(restarted, started)
+
+
+def prepare_vllm_host(settings: StackSettings, extra_helpers: Iterable[tuple[str, str]] = ()) -> None:
+    """What every host running vLLM needs first: the private config directory, the helper scripts
+    (``(path, template)`` pairs beyond wait-http and smoke-test), the data directory with the Hugging Face
+    cache, and the pinned image."""
+    files.directory(name="Stack config directory", path=CONFIG_DIR, mode="700", user="root", group="root")
+    files.directory(name="Helper directory", path=HELPER_DIR, mode="755")
+    helpers = [(WAIT_HTTP, "wait-http.py.j2"), (SMOKE_TEST, "smoke-test.py.j2"), *extra_helpers]
+    for helper, template in helpers:
+        files.put(name=f"{helper.rsplit('/', 1)[1]} helper", src=io.StringIO(render(template)), dest=helper,
+                  mode="755")
+    files.directory(name="Data directory", path=settings.data_dir, mode="755")
+    files.directory(name="Hugging Face cache", path=f"{settings.data_dir}/huggingface", mode="755")
+    docker_image(name=f"vLLM image {settings.vllm_image}", image=settings.vllm_image, pull=settings.pull_images)
+
+
+def weights_before_start(settings: StackSettings, service: ServiceFiles, instance: Instance) -> None:
+    """Download the instance's weights into the Hugging Face cache before its unit starts (free disk checked,
+    resumable, a finished download skipped); the download reads HF_TOKEN from the service's env file."""
+    plan = instance.plan
+    size_gib = plan.weights_gib_per_gpu * plan.tensor_parallel_size * plan.pipeline_parallel_size
+    model_weights(
+        name=f"Weights of {plan.model_repo} (~{size_gib:.1f} GiB, resumable)",
+        repo=plan.model_repo,
+        cache_dir=f"{settings.data_dir}/huggingface",
+        image=settings.vllm_image,
+        env_file=service.env_path,
+        size_gib=size_gib,
+        offline=settings.offline,
+    )
+
+
+def serving_checks(settings: StackSettings, service: ServiceFiles, instance: Instance, came_up: Callable[[], bool],
+                   loading: str = "") -> None:
+    """After a vLLM unit (re)started: wait for its /health and /v1/models, printing progress, then the smoke
+    test (measured speed beside the plan's estimate). ``loading`` says what it loads, for the step name."""
+    wait_http(
+        name=f"Wait for {service.unit} to load {instance.plan.model}{loading} (/health, up to "
+             f"{settings.health_timeout}s)",
+        helper=WAIT_HTTP,
+        url=service.health_url,
+        timeout=settings.health_timeout,
+        unit=service.unit,
+        _if=came_up,
+    )
+    wait_http(
+        name=f"Wait for {service.unit} /v1/models",
+        helper=WAIT_HTTP,
+        url=service.ready_url,
+        timeout=120,
+        unit=service.unit,
+        expect=instance.served_model_name,
+        key_from=service.env_path,
+        _if=came_up,
+    )
+    if settings.smoke_test:
+        smoke_test(
+            name=f"Smoke test: one reasoning question to {instance.served_model_name}",
+            helper=SMOKE_TEST,
+            base_url=service.health_url.removesuffix("/health"),
+            model=instance.served_model_name,
+            key_from=service.env_path,
+            thinking_kwargs=find_model(instance.plan.model).thinking_switch,
+            expect_tps=instance.plan.decode_tokens_per_s,
+            _if=came_up,
+        )
 
 
 def retire_service(unit_path: str, env_path: str | None = None) -> None:

@@ -148,16 +148,23 @@ def test_a_worker_whose_ray_dies_is_restarted_and_rejoins(cluster: Cluster):
 
 def test_a_missing_worker_is_named(cluster: Cluster):
     worker = cluster.hosts[2]
-    worker.sh("systemctl mask --now reasoning-ray")  # a node that cannot come back
+    # a node whose Ray cannot come back (the deploy's attempt to start it fails too)
+    dropin = "/etc/systemd/system/reasoning-ray.service.d"
+    worker.sh(f"mkdir -p {dropin} && printf '[Service]\\nExecStartPre=/bin/false\\n' > {dropin}/down.conf && "
+              "systemctl daemon-reload && systemctl stop reasoning-ray")
     try:
         rc, _data, text = cluster.deploy()
         assert rc != 0
         assert "missing after 60 s: node-2" in text, _log(text)
     finally:
-        worker.sh("systemctl unmask reasoning-ray")
+        worker.sh(f"rm -rf {dropin} && systemctl daemon-reload")
+    # Healed: systemd keeps restarting the node's Ray, the deploy makes sure it runs; every node is back.
     rc, data, text = cluster.deploy()
     assert rc == 0, _log(text)
-    assert "ray cluster: 3/3 nodes" in text
+    deadline = time.monotonic() + 90
+    while len(cluster.ray_nodes()) < 3 and time.monotonic() < deadline:
+        time.sleep(5)
+    assert set(cluster.ray_nodes()) == {cluster.address(h) for h in cluster.hosts}
 
 
 def test_switching_to_vllm_own_multi_node_mode(cluster: Cluster):
