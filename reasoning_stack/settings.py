@@ -24,6 +24,29 @@ DEFAULT_OPENWEBUI_IMAGE = "ghcr.io/open-webui/open-webui:v0.12.4"
 
 _IMAGE_RE = re.compile(r"^[a-z0-9][a-z0-9._/:@-]*$")
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,40}$")
+# Folders a deploy must never take over as its data_dir (it sets their mode).
+_SYSTEM_DIRS = {"/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib64", "/media", "/mnt", "/opt", "/proc",
+                "/root", "/run", "/sbin", "/srv", "/sys", "/tmp", "/usr", "/usr/local", "/var", "/var/lib", "/var/tmp"}
+# vLLM flags the stack sets itself, and the setting to use instead (a secret never goes on a command line).
+_OWNED_FLAGS = {
+    "--model": "model", "--served-model-name": "served_model_name", "--host": "vllm_listen", "--port": "vllm_port",
+    "--api-key": "vllm_api_key (from the environment, kept in a 0600 env file)",
+    "--hf-token": "hf_token (from the environment, kept in a 0600 env file)",
+    "--max-model-len": "max_model_len", "--gpu-memory-utilization": "gpu_memory_utilization",
+    "--tensor-parallel-size": "tensor_parallel_size", "--pipeline-parallel-size": "a cluster (cluster settings)",
+    "--data-parallel-size": "data_parallel_size", "--kv-cache-dtype": "kv_cache_dtype",
+    "--enforce-eager": "enforce_eager", "--quantization": "quantization", "--reasoning-parser": "model",
+    "--distributed-executor-backend": "cluster_backend", "--nnodes": "a cluster (cluster settings)",
+    "--node-rank": "a cluster (cluster settings)", "--master-addr": "cluster_interface",
+    "--master-port": "cluster_port", "--headless": "cluster_role",
+    "--override-generation-config": "sampling_overrides", "--default-chat-template-kwargs": "thinking_default",
+}
+# Sampling defaults vLLM honours, with the values it accepts.
+_SAMPLING_RANGES = {
+    "temperature": (0.0, None, False, "0 or more"), "top_p": (0.0, 1.0, False, "above 0, at most 1"),
+    "top_k": (-1, None, True, "a whole number, -1 (off) or more"), "min_p": (0.0, 1.0, False, "0 to 1"),
+    "repetition_penalty": (0.0, None, False, "above 0"), "max_new_tokens": (1, None, True, "a whole number, 1 or more"),
+}
 
 
 class ExtraModel(BaseModel):
@@ -277,6 +300,9 @@ class StackSettings(BaseModel):
     def _image_reference(cls, value: str) -> str:
         if not _IMAGE_RE.match(value) or ":" not in value.rsplit("/", 1)[-1] and "@" not in value:
             raise ValueError("must be an image reference pinned by tag or digest, like 'vllm/vllm-openai:v0.17.1'")
+        if "@" not in value and value.rsplit(":", 1)[1] in ("latest", "main", "nightly"):
+            raise ValueError(f"{value.rsplit(':', 1)[1]!r} moves with every upstream release: pin a version tag "
+                             "(like 'vllm/vllm-openai:v0.17.1') or a digest")
         return value
 
     @field_validator("vllm_listen", "openwebui_listen")
@@ -300,7 +326,11 @@ class StackSettings(BaseModel):
     def _absolute(cls, value: str) -> str:
         if not value.startswith("/") or any(c in value for c in " '\"$`\\"):
             raise ValueError("must be an absolute path without spaces or quotes")
-        return value.rstrip("/") or "/"
+        value = value.rstrip("/") or "/"
+        if value in _SYSTEM_DIRS:
+            raise ValueError(f"{value} is a system directory: the deploy sets its owner and mode; use a folder of "
+                             "its own, like /var/lib/reasoning-stack or /srv/reasoning-stack")
+        return value
 
     @field_validator("sampling_overrides")
     @classmethod
@@ -312,6 +342,12 @@ class StackSettings(BaseModel):
                 close = difflib.get_close_matches(key, allowed, n=1)
                 hint = f"did you mean {close[0]!r}? " if close else ""
                 raise ValueError(f"{key!r} is not honoured by vLLM; {hint}valid: {', '.join(allowed)}")
+            low, high, whole, words = _SAMPLING_RANGES[key]
+            number = value[key]
+            exclusive = key in ("top_p", "repetition_penalty")
+            if (whole and number != int(number)) or number < low or (exclusive and number <= low) or (
+                    high is not None and number > high):
+                raise ValueError(f"{key} {number!r} is out of range: must be {words}")
         return value
 
     @field_validator("vllm_extra_args")
@@ -320,6 +356,18 @@ class StackSettings(BaseModel):
         for arg in value:
             if arg.startswith("-") and not arg.startswith("--"):
                 raise ValueError(f"{arg!r}: use the full --flag-name, short flags are not accepted")
+            flag = arg.split("=", 1)[0].replace("_", "-")
+            for owned, setting in _OWNED_FLAGS.items():
+                if flag in (owned, "--no-" + owned[2:]):
+                    raise ValueError(f"{arg.split('=', 1)[0]!r} is set by the stack: use {setting} instead")
+        return value
+
+    @field_validator("vllm_api_key", "hf_token", "openwebui_secret_key")
+    @classmethod
+    def _one_line_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and any(c in value.get_secret_value() for c in "\r\n\0"):
+            raise ValueError("contains a line break: an env file holds one line per value; check how the "
+                             "environment variable was set (value not shown)")
         return value
 
     @model_validator(mode="after")
@@ -344,7 +392,28 @@ class StackSettings(BaseModel):
             raise ValueError("gpu_count needs gpu_profile (the GPU model it counts)")
         self._check_parallel_sizes()
         self._check_cluster()
+        self._check_exposure()
+        self._check_daemon_options()
         return self
+
+    def _check_exposure(self) -> None:
+        """vLLM beyond loopback needs an API key: its /v1 API would otherwise serve anyone who can reach it."""
+        local = ipaddress.ip_address(self.vllm_listen).is_loopback
+        if not local and (self.vllm_api_key is None or not self.vllm_api_key.get_secret_value()):
+            raise ValueError(f"vllm_listen {self.vllm_listen} exposes vLLM beyond this host without an API key: set "
+                             "REASONING_STACK_VLLM_API_KEY in the environment you deploy from, or listen on "
+                             "127.0.0.1")
+
+    def _check_daemon_options(self) -> None:
+        """docker_daemon_options keys the stack sets itself would be rewritten (and Docker restarted) each run."""
+        opts = self.docker_daemon_options
+        drivers = [o for o in opts.get("exec-opts", []) if str(o).startswith("native.cgroupdriver=")]
+        if self.nvidia_container_toolkit and any(o != "native.cgroupdriver=cgroupfs" for o in drivers):
+            raise ValueError("docker_daemon_options exec-opts: the stack sets native.cgroupdriver=cgroupfs (with "
+                             "the systemd driver a daemon-reload can take GPUs away from running containers); "
+                             "remove your cgroup driver")
+        if self.nvidia_container_toolkit and "nvidia" in (opts.get("runtimes") or {}):
+            raise ValueError("docker_daemon_options runtimes: the stack sets the nvidia runtime itself; remove it")
 
     def _check_cluster(self) -> None:
         """A cluster member needs its role and interface; cluster settings without a cluster are a mistake."""

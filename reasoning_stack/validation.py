@@ -16,6 +16,8 @@ from pydantic import ValidationError
 
 from reasoning_stack.settings import SECRET_ENV_VARS, ExtraModel, StackSettings, setting_names
 
+# Settings whose values are never repeated in a message: they may carry a secret by mistake.
+_NO_ECHO = {"vllm_extra_args"}
 # Settings whose values are lists of models of their own: their unknown keys get suggestions too.
 _NESTED = {"extra_models": ExtraModel}
 
@@ -101,8 +103,8 @@ def validate_host_data(host: str, data: Mapping[str, Any], sources: Mapping[str,
             key = ".".join(str(p) for p in err["loc"]) or "(settings)"
             top = str(err["loc"][0]) if err["loc"] else ""
             bad = f"got {_describe_value(err.get('input'))}; " if top and "input" in err else ""
-            if top in SECRET_ENV_VARS:
-                bad = ""  # never echo a secret back
+            if top in SECRET_ENV_VARS or top in _NO_ECHO:
+                bad = ""  # never echo a secret back (extra arguments may carry one: the message names the flag)
             message = err["msg"].removeprefix("Value error, ")
             if not top and message.split(" ", 1)[0].rstrip(":") in names:
                 # a check across several settings: its message starts with the setting at fault
