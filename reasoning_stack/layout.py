@@ -66,12 +66,10 @@ def layouts(model: ModelSpec, quant: str, gpus: int, nodes: int = 1, tp: int | N
     One node: every valid TP size with as many replicas as the GPUs hold. Several nodes: one replica,
     pipeline parallel over the nodes, TP over each node's GPUs. ``tp``/``dp`` fix a size (the user's).
     """
+    sizes = [tp] if tp else valid_tp_sizes(model, quant, gpus)
+    fitting = [t for t in sizes if t <= gpus and tp_problem(model, t, quant) is None]
     if nodes > 1:
-        sizes = [tp] if tp else valid_tp_sizes(model, quant, gpus)
-        options = [Layout(t, nodes, 1) for t in sizes if t <= gpus and tp_problem(model, t, quant) is None
-                   and (dp or 1) == 1]
+        options = [Layout(t, nodes, 1) for t in fitting] if (dp or 1) == 1 else []
     else:
-        sizes = [tp] if tp else valid_tp_sizes(model, quant, gpus)
-        options = [Layout(t, 1, dp or gpus // t) for t in sizes
-                   if t <= gpus and tp_problem(model, t, quant) is None and t * (dp or gpus // t) <= gpus]
+        options = [Layout(t, 1, dp or gpus // t) for t in fitting if t * (dp or gpus // t) <= gpus]
     return sorted(options, key=lambda o: -o.gpus_per_node)

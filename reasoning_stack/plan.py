@@ -161,6 +161,11 @@ def _user_max_num_seqs(req: PlanRequest) -> int | None:
     return None
 
 
+def _smallest_gpu(req: PlanRequest) -> Gpu:
+    """The GPU every plan is made for: the node's smallest (each GPU of a layout holds the same share)."""
+    return min(req.gpus, key=lambda g: g.memory_mib)
+
+
 def _layouts(req: PlanRequest, model: ModelSpec, quant: str) -> list[Layout]:
     """Every layout of ``model`` at ``quant`` the node allows (the user's sizes when set)."""
     return layouts(model, quant, len(req.gpus), req.nodes, req.tensor_parallel_size, req.data_parallel_size)
@@ -207,7 +212,7 @@ def _choose(req: PlanRequest, plans: list[ServingPlan], wanted: int) -> ServingP
     """The layout rule: among the layouts that serve at least ENOUGH_REQUESTS requests of the wanted context
     at once (or nearly the most any serves, when none reaches that), the fastest single-request decode wins;
     a tie goes to the one serving more requests. The winner says why, against the runner-up."""
-    gpu = min(req.gpus, key=lambda g: g.memory_mib)
+    gpu = _smallest_gpu(req)
     served = {id(p): _requests_at(p, wanted, _seq_cap(req, gpu, p.max_num_seqs)) for p in plans}
     best = max(served.values())
     enough = min(ENOUGH_REQUESTS, best * NEARLY)
@@ -257,7 +262,7 @@ def _try_model(req: PlanRequest, model: ModelSpec) -> ServingPlan | None:
     Degrade the cheapest way first: the best weights format, then every GPU serving (fewer GPUs only when
     no layout of all of them fits), then fewer concurrent sequences, then an fp8 KV cache.
     """
-    gpu = min(req.gpus, key=lambda g: g.memory_mib)
+    gpu = _smallest_gpu(req)
     quants = [req.quantization] if req.quantization != "auto" else list(QUANT_PREFERENCE)
     wanted = _wanted_context(req, model)
     if wanted > model.native_context:
@@ -286,7 +291,7 @@ def plan_model(req: PlanRequest, slug: str) -> ServingPlan | None:
 def layout_plans(req: PlanRequest, plan: ServingPlan) -> list[ServingPlan]:
     """The plan's model, weights format and KV dtype in each other layout that uses the same GPUs."""
     model = find_model(plan.model)
-    gpu = min(req.gpus, key=lambda g: g.memory_mib)
+    gpu = _smallest_gpu(req)
     wanted = _wanted_context(req, model)
     found = []
     for layout in _layouts(req, model, plan.quantization):
@@ -390,7 +395,7 @@ def _refusal(req: PlanRequest, model: ModelSpec | None, why: str) -> ServingPlan
     plan = ServingPlan(fits=False, reason=why)
     if model is not None:
         plan.model = model.slug
-        gpu = min(req.gpus, key=lambda g: g.memory_mib)
+        gpu = _smallest_gpu(req)
         plan.gpu_name = gpu.name
         plan.gpu_memory_gib = gpu.memory_mib / 1024
     plan.suggestions = _suggestions(req, model)
@@ -449,7 +454,7 @@ def _higher_utilization(req: PlanRequest, model: ModelSpec) -> str | None:
     """A higher gpu_memory_utilization with CUDA graphs off, when that leaves room and fits."""
     if req.enforce_eager is False:
         return None
-    gpu = min(req.gpus, key=lambda g: g.memory_mib)
+    gpu = _smallest_gpu(req)
     layout = _most_generous(req, model, next(iter(model.repos)))
     if layout is None:
         return None
@@ -552,7 +557,7 @@ def make_plan(req: PlanRequest) -> ServingPlan:
 
 def _why_not(req: PlanRequest, model: ModelSpec) -> str:
     """The numbers behind a refusal, for the most generous configuration the user allowed."""
-    gpu = min(req.gpus, key=lambda g: g.memory_mib)
+    gpu = _smallest_gpu(req)
     quants = [q for q in QUANT_PREFERENCE if q in model.repos] if req.quantization == "auto" else [req.quantization]
     layout = _most_generous(req, model, quants[-1])
     if layout is None:
