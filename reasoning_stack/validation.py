@@ -8,13 +8,14 @@ would be valid (the closest setting name for a typo).
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
 
-from reasoning_stack.settings import SECRET_ENV_VARS, ExtraModel, StackSettings, setting_names
+from reasoning_stack.settings import SECRET_SETTINGS, ExtraModel, StackSettings, setting_names
 
 # Settings whose values are never repeated in a message: they may carry a secret by mistake.
 _NO_ECHO = {"vllm_extra_args"}
@@ -77,12 +78,15 @@ def _describe_value(value: Any) -> str:
     return repr(value)
 
 
-def validate_host_data(host: str, data: Mapping[str, Any], sources: Mapping[str, str] | None = None) -> StackSettings:
+def validate_host_data(host: str, data: Mapping[str, Any], sources: Mapping[str, str] | None = None,
+                       environ: Mapping[str, str] | None = None) -> StackSettings:
     """Validate one host's merged data; return its settings or raise :class:`SettingsInvalid`.
 
-    ``sources`` maps a key to where it was set (``group_data/all.py``) for friendlier messages.
+    ``sources`` maps a key to where it was set (``group_data/all.py``) for friendlier messages. Secrets are read
+    from ``environ`` (the process environment by default), never from ``data``.
     """
     sources = sources or {}
+    environ = os.environ if environ is None else environ
     names = setting_names()
     passthrough = pyinfra_data_keys()
     errors: list[SettingError] = []
@@ -90,12 +94,24 @@ def validate_host_data(host: str, data: Mapping[str, Any], sources: Mapping[str,
     for key, value in data.items():
         if key in passthrough or key.startswith("__"):
             continue
+        if key in SECRET_SETTINGS:
+            if value is not None:  # never echoed: the value is the secret
+                variable = data.get(SECRET_SETTINGS[key]) or StackSettings.model_fields[SECRET_SETTINGS[key]].default
+                errors.append(SettingError(host, key, (
+                    f"a secret in host data is shown by pyinfra (debug-inventory, --debug) and kept in a file: remove "
+                    f"it and export {variable} in the environment you deploy from (value not shown; "
+                    f"{SECRET_SETTINGS[key]} names another variable)"), sources.get(key, "")))
+            continue
         if key not in names:
             suggestion = _closest(key, names) or _closest(key, passthrough)
             hint = f"did you mean {suggestion!r}?" if suggestion else "see docs/settings.md for the valid names"
             errors.append(SettingError(host, key, f"unknown setting; {hint}", sources.get(key, "")))
             continue
         settings_data[key] = value
+    for key, env_key in SECRET_SETTINGS.items():
+        variable = settings_data.get(env_key, StackSettings.model_fields[env_key].default)
+        if isinstance(variable, str) and environ.get(variable):  # an empty variable counts as unset
+            settings_data[key] = environ[variable]
     try:
         settings = StackSettings.model_validate(settings_data)
     except ValidationError as exc:
@@ -103,7 +119,7 @@ def validate_host_data(host: str, data: Mapping[str, Any], sources: Mapping[str,
             key = ".".join(str(p) for p in err["loc"]) or "(settings)"
             top = str(err["loc"][0]) if err["loc"] else ""
             bad = f"got {_describe_value(err.get('input'))}; " if top and "input" in err else ""
-            if top in SECRET_ENV_VARS or top in _NO_ECHO:
+            if top in SECRET_SETTINGS or top in _NO_ECHO:
                 bad = ""  # never echo a secret back (extra arguments may carry one: the message names the flag)
             message = err["msg"].removeprefix("Value error, ")
             if not top and message.split(" ", 1)[0].rstrip(":") in names:

@@ -52,15 +52,36 @@ def test_an_api_key_in_extra_arguments_is_refused_without_echoing_it(tmp_path: P
 
 
 def test_a_secret_with_a_line_break_is_refused_without_echoing_it(tmp_path: Path):
-    settings = 'import os\nvllm_api_key = os.environ.get("REASONING_STACK_VLLM_API_KEY")\n'
-    out = _check(tmp_path, settings, {"REASONING_STACK_VLLM_API_KEY": f"{SECRET}\nINJECTED=1"})
+    out = _check(tmp_path, "", {"REASONING_STACK_VLLM_API_KEY": f"{SECRET}\nINJECTED=1"})
     assert out.returncode == 2
     assert "vllm_api_key" in out.stderr and "contains a line break" in out.stderr
     assert SECRET not in out.stderr + out.stdout
 
 
 def test_an_exposed_vllm_with_a_key_from_the_environment_passes(tmp_path: Path):
-    settings = 'import os\nvllm_listen = "0.0.0.0"\nvllm_api_key = os.environ.get("REASONING_STACK_VLLM_API_KEY")\n'
-    out = _check(tmp_path, settings, {"REASONING_STACK_VLLM_API_KEY": SECRET})
+    out = _check(tmp_path, 'vllm_listen = "0.0.0.0"\n', {"REASONING_STACK_VLLM_API_KEY": SECRET})
     assert out.returncode == 0, out.stderr
     assert SECRET not in out.stderr + out.stdout
+
+
+def test_a_secret_written_into_group_data_is_refused(tmp_path: Path):
+    out = _check(tmp_path, f'vllm_api_key = "{SECRET}"\n')
+    assert out.returncode == 2
+    assert "vllm_api_key (set in group_data/boxes.py): a secret in host data" in out.stderr
+    assert "export REASONING_STACK_VLLM_API_KEY" in out.stderr and SECRET not in out.stderr + out.stdout
+
+
+def test_debug_inventory_shows_no_secret(tmp_path: Path):
+    """pyinfra's own debug-inventory prints every host's data: the secrets are not in it (they are read from the
+    environment when settings are validated, never put into host data)."""
+    _check(tmp_path, 'vllm_listen = "0.0.0.0"\n')
+    secrets = {"REASONING_STACK_VLLM_API_KEY": SECRET, "HF_TOKEN": "hf_SECRET_2",
+               "REASONING_STACK_OPENWEBUI_SECRET_KEY": "webui-SECRET-3"}
+    pyinfra = str(Path(sys.executable).parent / "pyinfra")
+    out = subprocess.run([pyinfra, "inventory.py", "debug-inventory"], cwd=tmp_path, capture_output=True, text=True,
+                         env={"PATH": "/usr/bin:/bin", **secrets}, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "vllm_listen" in out.stdout + out.stderr  # the host data is printed
+    for value in secrets.values():
+        assert value not in out.stdout + out.stderr
+    assert _check(tmp_path, 'vllm_listen = "0.0.0.0"\n', secrets).returncode == 0  # and check reads them

@@ -7,6 +7,7 @@ from reasoning_stack.instances import plan_host
 from reasoning_stack.plan import PlanRequest, make_plan
 from reasoning_stack.render import env_quote, systemd_quote
 from reasoning_stack.services import gpu_request, local_url, openwebui_service, vllm_service
+from reasoning_stack.settings import SECRET_ENV_VARS
 from reasoning_stack.validation import validate_host_data
 
 
@@ -24,7 +25,8 @@ def test_env_values_cannot_span_lines():
 
 
 def _files(**settings):
-    s = validate_host_data("box", settings)
+    secrets = {name: settings.pop(name) for name in list(settings) if name in SECRET_ENV_VARS}
+    s = validate_host_data("box", settings, environ={SECRET_ENV_VARS[n]: v for n, v in secrets.items()})
     gpus = gpus_from_profile("rtx-4090", 2)
     host_plan = plan_host(s, gpus)
     assert host_plan.fits, host_plan.reason

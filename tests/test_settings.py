@@ -49,18 +49,24 @@ def test_unknown_model_suggests_closest():
     assert "did you mean 'qwq-32b'?" in str(info.value)
 
 
-def test_secret_values_are_never_echoed():
+def test_secrets_in_host_data_are_refused_and_never_echoed():
     with pytest.raises(SettingsInvalid) as info:
-        validate_host_data("box", {"vllm_api_key": ["sk-very-secret"], "hf_token": 12345})
-    assert "sk-very-secret" not in str(info.value)
-    assert "12345" not in str(info.value)
-    assert "vllm_api_key" in str(info.value)
+        validate_host_data("box", {"vllm_api_key": ["sk-very-secret"], "hf_token": "hf_12345"}, environ={})
+    text = str(info.value)
+    assert "sk-very-secret" not in text and "hf_12345" not in text
+    assert "vllm_api_key: a secret in host data" in text and "export REASONING_STACK_VLLM_API_KEY" in text
+    assert "hf_token: a secret in host data" in text and "export HF_TOKEN" in text
 
 
-def test_secrets_are_secretstr():
-    settings = validate_host_data("box", {"vllm_api_key": "sk-abc", "hf_token": "hf_xyz"})
+def test_secrets_come_from_the_environment_as_secretstr():
+    env = {"REASONING_STACK_VLLM_API_KEY": "sk-abc", "HF_TOKEN": "hf_xyz", "BOX2_KEY": "sk-box2"}
+    settings = validate_host_data("box", {}, environ=env)
     assert "sk-abc" not in repr(settings) and "hf_xyz" not in repr(settings)
     assert settings.vllm_api_key.get_secret_value() == "sk-abc"
+    own = validate_host_data("box", {"vllm_api_key_env": "BOX2_KEY"}, environ=env)
+    assert own.vllm_api_key.get_secret_value() == "sk-box2"
+    empty = validate_host_data("box", {}, environ={"REASONING_STACK_VLLM_API_KEY": ""})
+    assert empty.vllm_api_key is None  # an empty variable is no key
 
 
 def test_port_clash_is_refused():

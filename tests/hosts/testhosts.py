@@ -19,6 +19,8 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from reasoning_stack.settings import SECRET_ENV_VARS
+
 HERE = Path(__file__).resolve().parent
 TESTS = HERE.parent
 REPO = TESTS.parent
@@ -269,6 +271,7 @@ class Project:
 
     path: Path
     hosts: list[TestHost]
+    environ: dict[str, str] = field(default_factory=dict)  # secrets reach the deploy as the operator's would
 
     @property
     def inventory(self) -> Path:
@@ -279,14 +282,16 @@ class Project:
         self.inventory.write_text(f"test_hosts = [\n    {entries},\n]\n")
         group_data = self.path / "group_data"
         group_data.mkdir(exist_ok=True)
-        body = "".join(f"{k} = {v!r}\n" for k, v in group_settings.items())
+        self.environ = {SECRET_ENV_VARS[k]: str(v) for k, v in group_settings.items() if k in SECRET_ENV_VARS and v}
+        body = "".join(f"{k} = {v!r}\n" for k, v in group_settings.items() if k not in SECRET_ENV_VARS)
         (group_data / "test_hosts.py").write_text(body)
 
     def pyinfra(self, deploy: str = "reasoning.py", *extra: str, timeout: float = 1500) -> tuple[int, dict | None, str]:
         """Run the real pyinfra CLI (-y --json); returns (exit code, JSON results or None, stderr)."""
         cmd = [str(Path(sys.executable).parent / "pyinfra"), "-y", "--json", *extra, str(self.inventory),
                str(REPO / "deploys" / deploy)]
-        out = subprocess.run(cmd, cwd=self.path, capture_output=True, text=True, timeout=timeout)
+        env = {k: v for k, v in os.environ.items() if k not in SECRET_ENV_VARS.values()} | self.environ
+        out = subprocess.run(cmd, cwd=self.path, capture_output=True, text=True, timeout=timeout, env=env)
         try:
             data = json.loads(out.stdout) if out.stdout.strip() else None
         except json.JSONDecodeError:
