@@ -24,20 +24,23 @@ EXIT_INVALID = 2
 EXIT_DOES_NOT_FIT = 3
 
 
-def _load_settings(inventory_path: str):
-    from reasoning_stack.inventory import load_inventory, validate_inventory
+def _load_settings(inventory_path: str) -> dict[str, StackSettings]:
+    """Every host's validated settings; warnings (unused group_data files) go to stderr."""
+    from reasoning_stack.inventory import load_inventory, unused_group_data, validate_inventory
 
-    return validate_inventory(load_inventory(inventory_path))
+    inventory = load_inventory(inventory_path)
+    for warning in unused_group_data(inventory, inventory_path):
+        print(f"warning: {warning}", file=sys.stderr)
+    return validate_inventory(inventory)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Validate every host's settings; connects to nothing."""
+    from reasoning_stack.inventory import InventoryInvalid
+
     try:
         settings = _load_settings(args.inventory)
-    except SettingsInvalid as exc:
-        print(exc, file=sys.stderr)
-        return EXIT_INVALID
-    except FileNotFoundError as exc:
+    except (SettingsInvalid, FileNotFoundError, InventoryInvalid) as exc:
         print(exc, file=sys.stderr)
         return EXIT_INVALID
     print(f"{len(settings)} host(s) checked, settings valid: {', '.join(settings)}")
@@ -120,11 +123,12 @@ def _print_alternatives(plan: ServingPlan) -> None:
 
 def _plan_inventory(args: argparse.Namespace) -> int:
     from reasoning_stack.instances import plan_host
+    from reasoning_stack.inventory import InventoryInvalid
     from reasoning_stack.plan import request_from_settings
 
     try:
         settings = _load_settings(args.inventory)
-    except (SettingsInvalid, FileNotFoundError) as exc:
+    except (SettingsInvalid, FileNotFoundError, InventoryInvalid) as exc:
         print(exc, file=sys.stderr)
         return EXIT_INVALID
     from reasoning_stack.cluster import find_clusters

@@ -1,8 +1,15 @@
-"""Load an inventory file the way the ``pyinfra`` CLI does (with its ``group_data/``), without connecting."""
+"""Load an inventory file the way the ``pyinfra`` CLI does (with its ``group_data/``), without connecting.
+
+Mistakes in the files themselves (a syntax error, an exception while importing, a group written as a tuple, host
+data that is not a dict) are reported as :class:`InventoryInvalid` naming the file and line, never a traceback.
+"""
 
 from __future__ import annotations
 
+import ast
+import difflib
 import os
+import traceback
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -11,23 +18,142 @@ from pyinfra.api import Inventory
 from pyinfra.api.host import Host
 
 from reasoning_stack.settings import StackSettings
-from reasoning_stack.validation import SettingsInvalid, validate_hosts
+from reasoning_stack.validation import SettingError, SettingsInvalid, validate_hosts
+
+
+class InventoryInvalid(Exception):
+    """An inventory or group_data file that cannot be read as one: the message names the file and line."""
 
 
 def load_inventory(path: str | os.PathLike[str], cwd: str | os.PathLike[str] | None = None) -> Inventory:
     """Build the pyinfra inventory of ``path``; ``group_data/`` is read beside it and in ``cwd``."""
+    from pyinfra.api import Config, State
     from pyinfra.context import ctx_config, ctx_state
     from pyinfra_cli.inventory import make_inventory
+    from pyinfra_cli.util import exec_file
 
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"inventory file not found: {path}")
     cwd = str(Path(cwd or os.getcwd()).resolve())
-    from pyinfra.api import Config, State
-
     # Inventory files may read pyinfra's context (as under the CLI); give them an empty one.
     with ctx_state.use(State()), ctx_config.use(Config()):
-        return make_inventory(str(path), cwd=cwd)
+        try:
+            _check_groups(path, exec_file(str(path), return_locals=True))
+            inventory = make_inventory(str(path), cwd=cwd)
+        except InventoryInvalid:
+            raise
+        except Exception as exc:  # noqa: BLE001 - user code: any error is reported with its file and line
+            raise InventoryInvalid(_file_error(exc, path)) from None
+    if not list(inventory):
+        raise InventoryInvalid(f"{path}: no hosts: list them in a group, e.g. gpu_boxes = [(\"gpu-box\", "
+                               "{\"ssh_hostname\": \"192.0.2.10\"})]; nothing was changed on any host")
+    return inventory
+
+
+def _file_error(exc: BaseException, inventory: Path) -> str:
+    """'file, line N: ErrorType: words' for an error raised while reading an inventory or group_data file."""
+    original = getattr(exc, "exception", exc)  # pyinfra wraps errors in user code
+    filename = getattr(exc, "filename", None)
+    line = None
+    if isinstance(original, SyntaxError):
+        filename, line = original.filename or filename, original.lineno
+        words = f"syntax error: {original.msg}"
+    else:
+        try:
+            text = str(original)
+        except Exception:  # noqa: BLE001 - an exception whose own str() fails
+            text = ""
+        words = f"{type(original).__name__}: {text}" if text else f"{type(original).__name__} raised"
+        frames = traceback.extract_tb(getattr(original, "_traceback", None) or original.__traceback__)
+        users = [f for f in frames if filename and Path(f.filename).resolve() == Path(filename).resolve()]
+        if users:
+            line = users[-1].lineno
+        elif frames and "site-packages" not in frames[-1].filename:
+            filename, line = frames[-1].filename, frames[-1].lineno
+    if filename is None:
+        filename, words = str(inventory), f"cannot be read as an inventory: {words}"
+    where = f"{_shown(filename)}, line {line}" if line else _shown(filename)
+    return f"{where}: {words}; nothing was changed on any host"
+
+
+def _shown(filename: str) -> str:
+    try:
+        return str(Path(filename).resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return filename
+
+
+def _check_groups(path: Path, attrs: Mapping[str, Any]) -> None:
+    """Groups shaped so that pyinfra would make the wrong hosts: a tuple of characters, host data not a dict."""
+    lines = _assignment_lines(path)
+    for name, value in attrs.items():
+        if name.startswith("_") or not isinstance(value, list | tuple):
+            continue
+        where = f"{_shown(str(path))}, line {lines.get(name, '?')}: group {name!r}"
+        if isinstance(value, tuple):
+            if len(value) == 2 and isinstance(value[0], list) and isinstance(value[1], dict):
+                value = value[0]  # pyinfra's (hosts, group data) form
+            else:
+                raise InventoryInvalid(f"{where} is a tuple, which pyinfra reads as (hosts, data) and so as one host "
+                                       f"per character: write a list, {name} = [(\"gpu-box\", {{...}})]; "
+                                       "nothing was changed on any host")
+        for index, item in enumerate(value):
+            if isinstance(item, str):
+                continue
+            if not isinstance(item, tuple) or len(item) != 2 or not isinstance(item[0], str):
+                raise InventoryInvalid(f"{where}, entry {index + 1}: each host is a name or (name, {{data}}), "
+                                       f"not a {type(item).__name__}; nothing was changed on any host")
+            if not isinstance(item[1], dict):
+                raise InventoryInvalid(f"{where}, host {item[0]!r}: its data must be a dict like "
+                                       f"{{\"ssh_hostname\": \"192.0.2.10\"}}, not a {type(item[1]).__name__}; "
+                                       "nothing was changed on any host")
+
+
+def _assignment_lines(path: Path) -> dict[str, int]:
+    """The line of each top-level assignment of a Python file."""
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except SyntaxError:
+        return {}
+    return {target.id: node.lineno for node in tree.body if isinstance(node, ast.Assign)
+            for target in node.targets if isinstance(target, ast.Name)}
+
+
+def unused_group_data(inventory: Inventory, path: str | os.PathLike[str]) -> list[str]:
+    """Warnings for group_data files whose name matches no group of this inventory, nor of another inventory
+    file beside it (the shipped examples share one group_data/): pyinfra ignores them without a word."""
+    groups = {name for name, hosts in inventory.groups.items() if hosts}
+    siblings: set[str] = set()
+    for other in Path(path).resolve().parent.glob("*.py"):
+        siblings.update(_assignment_lines(other))
+    warnings = []
+    for name in sorted(inventory.group_data):
+        if name in groups or name == "all" or name in siblings or not inventory.group_data[name]:
+            continue
+        close = difflib.get_close_matches(name, sorted(groups), n=1, cutoff=0.6)
+        hint = f"; did you mean group_data/{close[0]}.py?" if close else "; add the group to the inventory or rename it"
+        warnings.append(f"group_data/{name}.py matches no group of {Path(path).name}, so its settings are not used"
+                        + hint)
+    return warnings
+
+
+def duplicate_hosts(inventory: Inventory) -> list[SettingError]:
+    """Hosts that name the same machine (address and SSH port): one box deployed twice over, at odds with itself."""
+    seen: dict[tuple[str, int], str] = {}
+    errors = []
+    for host in inventory:
+        address = host.data.get("ssh_hostname") or host.name
+        if str(address).startswith("@"):
+            continue  # a connector (@local, @docker/...), not an address
+        key = (str(address), int(host.data.get("ssh_port") or 22))
+        if key in seen:
+            errors.append(SettingError(host.name, "ssh_hostname", (
+                f"{key[0]} port {key[1]} is also host {seen[key]!r}: one machine listed twice would be deployed twice "
+                "over; list it once (put it in several groups for shared settings)"), "the inventory"))
+        else:
+            seen[key] = host.name
+    return errors
 
 
 def host_sources(inventory: Inventory, host: Host) -> dict[str, str]:
@@ -55,8 +181,12 @@ def validate_inventory(inventory: Inventory) -> dict[str, StackSettings]:
     from reasoning_stack.cluster import cluster_errors
 
     hosts = list(iter_host_data(inventory))
-    settings = validate_hosts(hosts)
-    errors = cluster_errors(settings, {name: sources for name, _data, sources in hosts})
+    duplicates = duplicate_hosts(inventory)
+    try:
+        settings = validate_hosts(hosts)
+    except SettingsInvalid as exc:
+        raise SettingsInvalid(duplicates + exc.errors) from None
+    errors = duplicates + cluster_errors(settings, {name: sources for name, _data, sources in hosts})
     if errors:
         raise SettingsInvalid(errors)
     return settings

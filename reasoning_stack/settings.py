@@ -413,7 +413,53 @@ class StackSettings(BaseModel):
         self._check_cluster()
         self._check_exposure()
         self._check_daemon_options()
+        self._check_extra_flags()
+        self._check_driver()
         return self
+
+    def _check_driver(self) -> None:
+        """Driver settings that cannot drive the declared GPU, by the rules the NVIDIA layer installs with."""
+        from reasoning_stack.driver import DEFAULT_BRANCH, check_branch, driver_install, driver_needs, kernel_modules
+        from reasoning_stack.pci import architecture_of_compute_cap
+
+        if self.gpu_profile is None:
+            return
+        gpu = GPUS[self.gpu_profile]
+        needs = driver_needs({architecture_of_compute_cap(gpu.compute_cap)} - {"unknown"})
+        branch = self.nvidia_driver_branch
+        for problem in check_branch(needs, branch) if branch else []:
+            raise ValueError(f"nvidia_driver_branch: {problem} (gpu_profile {self.gpu_profile!r}); unset it to let "
+                             "the deploy choose")
+        if self.nvidia_driver == "preinstalled":
+            return
+        try:
+            kernel_modules(needs, branch or DEFAULT_BRANCH, self.nvidia_kernel_modules)
+        except ValueError as exc:
+            raise ValueError(f"nvidia_kernel_modules: {exc} (gpu_profile {self.gpu_profile!r}); use 'auto'") from None
+        # the OS is not known before connecting: check the method on one it supports
+        os_id, version = ("debian", "12") if self.nvidia_driver == "debian" else ("ubuntu", "24.04")
+        try:
+            driver_install(os_id, version, self.nvidia_driver, branch, self.nvidia_kernel_modules, needs)
+        except ValueError as exc:
+            raise ValueError(f"nvidia_driver: {exc} (gpu_profile {self.gpu_profile!r})") from None
+
+    def _check_extra_flags(self) -> None:
+        """Flags of vllm_extra_args the pinned vLLM's `vllm serve` does not have (a typo would stop vLLM at start,
+        after the image pull). An image of another release may have other flags: only the pinned one is checked."""
+        from reasoning_stack.vllm_flags import VLLM_SERVE_FLAGS, VLLM_VERSION
+
+        if not self.vllm_image.endswith(f":v{VLLM_VERSION}"):
+            return
+        for arg in self.vllm_extra_args:
+            if not arg.startswith("--"):
+                continue
+            flag = arg.split("=", 1)[0].replace("_", "-")
+            base = flag.split(".", 1)[0]  # --compilation-config.level: vLLM's dotted JSON keys
+            if flag not in VLLM_SERVE_FLAGS and base not in VLLM_SERVE_FLAGS:
+                close = difflib.get_close_matches(flag, sorted(VLLM_SERVE_FLAGS), n=1, cutoff=0.7)
+                hint = f"did you mean {close[0]!r}? " if close else ""
+                raise ValueError(f"vllm_extra_args: {arg.split('=', 1)[0]!r} is not a flag of `vllm serve` in vLLM "
+                                 f"{VLLM_VERSION} (the pinned image); {hint}see `vllm serve --help`")
 
     def _check_exposure(self) -> None:
         """vLLM beyond loopback needs an API key: its /v1 API would otherwise serve anyone who can reach it."""

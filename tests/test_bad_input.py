@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -12,12 +13,27 @@ import pytest
 SECRET = "sk-DO-NOT-PRINT-4242"
 
 
-def _check(tmp_path: Path, settings: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+INVENTORY = 'boxes = [("gpu-box", {"ssh_hostname": "192.0.2.10"})]\n'
+# The issue's bound on how long `check` may take to refuse a mistake (it contacts no host).
+CHECK_SECONDS = 2.0
+
+
+def _check(tmp_path: Path, settings: str, env: dict[str, str] | None = None, inventory: str = INVENTORY,
+           files: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run `reasoning-stack check` on an inventory of one group (``boxes``) with ``settings`` as its
+    group_data; ``files`` adds more files (relative path -> text)."""
     (tmp_path / "group_data").mkdir(exist_ok=True)
-    (tmp_path / "inventory.py").write_text('boxes = [("gpu-box", {"ssh_hostname": "192.0.2.10"})]\n')
+    (tmp_path / "inventory.py").write_text(inventory)
     (tmp_path / "group_data" / "boxes.py").write_text(settings)
-    return subprocess.run([sys.executable, "-m", "reasoning_stack.cli", "check", "inventory.py"], cwd=tmp_path,
-                          capture_output=True, text=True, env={"PATH": "/usr/bin:/bin", **(env or {})}, timeout=60)
+    for name, text in (files or {}).items():
+        (tmp_path / name).write_text(text)
+    start = time.monotonic()
+    out = subprocess.run([sys.executable, "-m", "reasoning_stack.cli", "check", "inventory.py"], cwd=tmp_path,
+                         capture_output=True, text=True, env={"PATH": "/usr/bin:/bin", **(env or {})}, timeout=60)
+    elapsed = time.monotonic() - start
+    assert elapsed < CHECK_SECONDS, f"check took {elapsed:.2f}s"
+    assert "Traceback" not in out.stderr + out.stdout
+    return out
 
 
 @pytest.mark.parametrize(
@@ -85,3 +101,99 @@ def test_debug_inventory_shows_no_secret(tmp_path: Path):
     for value in secrets.values():
         assert value not in out.stdout + out.stderr
     assert _check(tmp_path, 'vllm_listen = "0.0.0.0"\n', secrets).returncode == 0  # and check reads them
+
+
+@pytest.mark.parametrize(
+    ("inventory", "settings", "words"),
+    [
+        ('boxes = [("gpu-box", {"ssh_hostname": "192.0.2.10"})\n', "", "inventory.py, line 1: syntax error: '[' "),
+        (INVENTORY, "model = 'qwq-32b'\nsampling = (\n", "group_data/boxes.py, line 2: syntax error"),
+        (INVENTORY, "import os\n\nmodel = os.environ['MODEL']\n", "group_data/boxes.py, line 3: KeyError: 'MODEL'"),
+        # an exception whose own str() fails: named by its type, not "<exception str() failed>"
+        (INVENTORY, "class Odd(Exception):\n    def __str__(self):\n        raise ValueError\n\n\nraise Odd()\n",
+         "group_data/boxes.py, line 6: Odd raised"),
+        ('boxes = [("gpu-box", ["ssh_hostname", "192.0.2.10"])]\n', "",
+         "inventory.py, line 1: group 'boxes', host 'gpu-box': its data must be a dict"),
+        ('x = 1\nboxes = ("gpu-box", {"ssh_hostname": "192.0.2.10"})\n', "",
+         "inventory.py, line 2: group 'boxes' is a tuple, which pyinfra reads as (hosts, data) and so as one host "
+         "per character: write a list"),
+        ("boxes = []\n", "", "inventory.py: no hosts"),
+    ],
+)
+def test_a_broken_inventory_file_is_named_with_its_line(tmp_path: Path, inventory: str, settings: str, words: str):
+    out = _check(tmp_path, settings, inventory=inventory)
+    assert out.returncode == 2, out.stdout
+    assert words in out.stderr and "nothing was changed on any host" in out.stderr
+
+
+def test_one_machine_listed_twice_is_refused(tmp_path: Path):
+    inventory = ('boxes = [("gpu-box", {"ssh_hostname": "192.0.2.10"}), "192.0.2.11",\n'
+                 '         ("again", {"ssh_hostname": "192.0.2.10", "ssh_port": 22})]\n'
+                 'other = [("other-port", {"ssh_hostname": "192.0.2.10", "ssh_port": 2222})]\n')
+    out = _check(tmp_path, "", inventory=inventory)
+    assert out.returncode == 2
+    assert "host 'again': ssh_hostname (set in the inventory): 192.0.2.10 port 22 is also host 'gpu-box'" in out.stderr
+    assert "other-port" not in out.stderr  # the same address on another port is another machine (a test host)
+
+
+def test_a_group_data_file_of_no_group_is_warned_about(tmp_path: Path):
+    out = _check(tmp_path, "", files={"group_data/boxs.py": "model = 'qwq-32b'\n"})
+    assert out.returncode == 0
+    assert ("warning: group_data/boxs.py matches no group of inventory.py, so its settings are not used; did you mean "
+            "group_data/boxes.py?") in out.stderr
+    # a file for another inventory beside this one is that inventory's, not a mistake
+    quiet = _check(tmp_path, "", files={"group_data/boxs.py": "", "group_data/lab.py": "model = 'qwq-32b'\n",
+                                        "lab_inventory.py": 'lab = ["192.0.2.30"]\n'})
+    assert quiet.returncode == 0 and "warning" not in quiet.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        ('["--max-num-seq", "64"]', "'--max-num-seq' is not a flag of `vllm serve` in vLLM 0.17.1 (the pinned image); "
+                                    "did you mean '--max-num-seqs'?"),
+        ('["--enable-prefix-cache"]', "did you mean '--enable-prefix-caching'?"),
+        ('["--no-such-thing=1"]', "'--no-such-thing' is not a flag of `vllm serve`"),
+    ],
+)
+def test_extra_flags_unknown_to_the_pinned_vllm_are_refused(tmp_path: Path, args: str, words: str):
+    out = _check(tmp_path, f"vllm_extra_args = {args}\n")
+    assert out.returncode == 2
+    assert "host 'gpu-box': vllm_extra_args (set in group_data/boxes.py): " in out.stderr and words in out.stderr
+
+
+def test_extra_flags_of_the_pinned_vllm_pass(tmp_path: Path):
+    good = '["--max-num-seqs", "64", "--enable_expert_parallel", "--compilation-config.cudagraph_mode=PIECEWISE"]'
+    assert _check(tmp_path, f"vllm_extra_args = {good}\n").returncode == 0
+    # another vLLM release may have other flags: only the pinned image's are known
+    other = 'vllm_image = "vllm/vllm-openai:v0.18.0"\nvllm_extra_args = ["--a-newer-flag"]\n'
+    assert _check(tmp_path, other).returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("settings", "words"),
+    [
+        ('gpu_profile = "rtx-5090"\nnvidia_driver_branch = 550\n',
+         "nvidia_driver_branch (set in group_data/boxes.py): driver branch 550 is too old: Blackwell GPUs need the "
+         "open kernel modules and branch 570 or newer (gpu_profile 'rtx-5090')"),
+        ('gpu_profile = "rtx-5090"\nnvidia_kernel_modules = "proprietary"\n',
+         "nvidia_kernel_modules (set in group_data/boxes.py): proprietary kernel modules cannot drive these GPUs"),
+        ('gpu_profile = "rtx-5090"\nnvidia_driver = "debian"\n',
+         "nvidia_driver (set in group_data/boxes.py): Debian 12's non-free driver (535) cannot drive these GPUs: "
+         "driver branch 535 is too old"),
+        ('gpu_profile = "rtx-4090"\nnvidia_driver = "debian"\nnvidia_driver_branch = 580\n',
+         "nvidia_driver (set in group_data/boxes.py): Debian 12's non-free driver is branch 535, not 580"),
+    ],
+)
+def test_driver_settings_that_cannot_drive_the_gpu_are_refused(tmp_path: Path, settings: str, words: str):
+    out = _check(tmp_path, settings)
+    assert out.returncode == 2
+    assert "host 'gpu-box': " in out.stderr and words in out.stderr
+
+
+def test_driver_settings_that_suit_the_gpu_pass(tmp_path: Path):
+    for settings in ('gpu_profile = "rtx-5090"\nnvidia_driver_branch = 575\n',
+                     'gpu_profile = "rtx-4090"\nnvidia_driver = "debian"\n',
+                     'gpu_profile = "rtx-3090"\nnvidia_kernel_modules = "proprietary"\n'):
+        out = _check(tmp_path, settings)
+        assert out.returncode == 0, settings + out.stderr

@@ -63,16 +63,32 @@ def test_arg_lists_cover_the_catalogue():
     assert any("--data-parallel-size" in a and a[a.index("--tensor-parallel-size") + 1] != "1" for a in arg_lists)
 
 
-def test_planned_args_pass_vllm_parser(tmp_path: Path):
+@pytest.fixture(scope="module")
+def argcheck() -> list[str]:
+    """The command of vLLM 0.17.1's own parser (scripts/test sets it up); fails under CI when missing."""
     tool, python = os.environ.get("VLLM_ARGCHECK"), os.environ.get("VLLM_ARGCHECK_PYTHON")
     if not tool or not python or not Path(python).exists():
         if os.environ.get("CI"):
             pytest.fail("VLLM_ARGCHECK / VLLM_ARGCHECK_PYTHON not set: scripts/test sets them up")
         pytest.skip("vLLM argument checker not set up (scripts/test builds it)")
+    return [python, tool]
+
+
+def test_planned_args_pass_vllm_parser(tmp_path: Path, argcheck: list[str]):
     arg_lists = all_planned_arg_lists()
     batch = tmp_path / "args.json"
     batch.write_text(json.dumps(arg_lists))
-    out = subprocess.run([python, tool, "--batch", str(batch)], capture_output=True, text=True, timeout=600)
+    out = subprocess.run([*argcheck, "--batch", str(batch)], capture_output=True, text=True, timeout=600)
     print(f"{len(arg_lists)} distinct argument lists checked")
     assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-4000:]
     assert out.stdout.count("ok ") == len(arg_lists)
+
+
+def test_the_shipped_flag_list_is_the_pinned_vllm_s(argcheck: list[str]):
+    """reasoning_stack/vllm_flags.py (what `check` knows without vLLM) is exactly vLLM 0.17.1's `vllm serve` flags;
+    regenerate it with scripts/vllm-flags when the pin moves."""
+    from reasoning_stack.vllm_flags import VLLM_SERVE_FLAGS
+
+    out = subprocess.run([*argcheck, "--list-flags"], capture_output=True, text=True, timeout=300, check=True)
+    flags = {line.strip() for line in out.stdout.splitlines() if line.strip().startswith("--")}
+    assert flags == set(VLLM_SERVE_FLAGS)
