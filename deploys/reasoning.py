@@ -6,9 +6,13 @@ Settings of every host are validated and every host's serving plan is made befor
 Each layer is also a deploy of its own (``pyinfra inventories/home.py deploys/docker.py``).
 """
 
-from pyinfra import local
+import io
+
+from pyinfra import host, local
+from pyinfra.operations import files
 
 from reasoning_stack.context import check_os, host_cluster, host_plan, host_settings
+from reasoning_stack.status import MANIFEST, manifest_text, status_manifest
 
 host_settings()  # validates every host of the inventory, before any operation exists
 check_os()
@@ -19,3 +23,8 @@ local.include("./nvidia.py")
 # A cluster node serves its part of the cluster's one model; any other host serves its own models.
 local.include("./cluster.py" if host_cluster() else "./vllm.py")
 local.include("./openwebui.py")
+
+# What this host now runs, for `reasoning-stack status` (no secret in it).
+files.put(name="Status manifest", src=io.StringIO(manifest_text(status_manifest(host_settings(), host_plan()[0],
+                                                                                host.name, host_cluster()))),
+          dest=MANIFEST, mode="600")

@@ -3,6 +3,7 @@
     reasoning-stack check inventories/home.py
     reasoning-stack plan inventories/home.py
     reasoning-stack plan --gpu rtx-4090 --count 2 --model qwq-32b --context 32768 --json
+    reasoning-stack status inventories/home.py
     reasoning-stack settings
 """
 
@@ -20,6 +21,7 @@ from reasoning_stack.settings import StackSettings, group_data_all_py, settings_
 from reasoning_stack.tradeoffs import alternatives
 from reasoning_stack.validation import SettingsInvalid
 
+EXIT_DOWN = 1
 EXIT_INVALID = 2
 EXIT_DOES_NOT_FIT = 3
 
@@ -181,6 +183,29 @@ def _usable_gpus(settings: StackSettings) -> list[Gpu]:
     return select_gpus(gpus_from_profile(settings.gpu_profile, settings.gpu_count or 1), settings.gpu_indices)
 
 
+def cmd_status(args: argparse.Namespace) -> int:
+    """Connect to every host and report what runs and whether it answers; exit 1 when something is down."""
+    from reasoning_stack.cluster import find_clusters
+    from reasoning_stack.inventory import InventoryInvalid, load_inventory, validate_inventory
+    from reasoning_stack.status import format_report, probe_hosts
+
+    try:
+        inventory = load_inventory(args.inventory)
+        settings = validate_inventory(inventory)
+    except (SettingsInvalid, FileNotFoundError, InventoryInvalid) as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_INVALID
+    clusters = find_clusters(settings)
+    statuses = probe_hosts(inventory, timeout=args.timeout)
+    if args.json:
+        print(json.dumps({"hosts": [s.to_json() for s in statuses], "clusters": {
+            name: {"nodes": list(c.nodes), "healthy": all(s.healthy for s in statuses if s.host in c.nodes)}
+            for name, c in clusters.items()}}, indent=2))
+    else:
+        print(format_report(statuses, clusters))
+    return 0 if all(s.healthy for s in statuses) else EXIT_DOWN
+
+
 def cmd_settings(args: argparse.Namespace) -> int:
     """Print the settings reference (Markdown), or the generated group_data/all.py."""
     print(group_data_all_py() if args.group_data else settings_reference_markdown(), end="")
@@ -248,6 +273,14 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--data-parallel-size", type=_bounded(int, setting="data_parallel_size"))
     plan.add_argument("--json", action="store_true", help="machine-readable output")
     plan.set_defaults(func=cmd_plan)
+
+    status = sub.add_parser("status", help="connect to every host: units, endpoints, models, last smoke test",
+                            allow_abbrev=False)
+    status.add_argument("inventory")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    status.add_argument("--timeout", type=_bounded(int, 1, 600), default=30,
+                        help="seconds for each connection and request (a hung engine fails at this bound)")
+    status.set_defaults(func=cmd_status)
 
     ref = sub.add_parser("settings", help="print the settings reference", allow_abbrev=False)
     ref.add_argument("--group-data", action="store_true", help="print group_data/all.py instead")

@@ -188,7 +188,7 @@ def model_weights(repo: str, cache_dir: str, image: str, env_file: str, size_gib
 
 @operation(is_idempotent=False)
 def smoke_test(helper: str, base_url: str, model: str, key_from: str = "", thinking_kwargs: bool = False,
-               expect_tps: float | None = None):
+               expect_tps: float | None = None, record: str = ""):
     """
     Ask one reasoning question through the OpenAI API and check the reasoning arrives apart from the
     answer; prints time to first token, tokens per second (beside the plan's estimate) and
@@ -200,6 +200,7 @@ def smoke_test(helper: str, base_url: str, model: str, key_from: str = "", think
     + key_from: env file whose VLLM_API_KEY is sent as a bearer token
     + thinking_kwargs: ask a Qwen3 model to think for this request
     + expect_tps: the plan's single-request decode estimate, printed beside the measured figure
+    + record: file that keeps the figures for ``reasoning-stack status``
 
     .. code:: python
 
@@ -209,6 +210,7 @@ def smoke_test(helper: str, base_url: str, model: str, key_from: str = "", think
     args += ["--key-from", key_from] if key_from else []
     args += ["--thinking-kwargs"] if thinking_kwargs else []
     args += ["--expect-tps", f"{expect_tps:.1f}"] if expect_tps else []
+    args += ["--record", record] if record else []
     yield StreamedCommand(" ".join(shlex.quote(a) for a in args))
 
 

@@ -18,6 +18,7 @@ from reasoning_stack.operations import docker_image, model_weights, secret_file,
 from reasoning_stack.render import render
 from reasoning_stack.services import CONFIG_DIR, HELPER_DIR, SMOKE_TEST, WAIT_HTTP, ServiceFiles
 from reasoning_stack.settings import StackSettings
+from reasoning_stack.status import smoke_record
 
 
 def install_env_file(service: ServiceFiles) -> OperationMeta:
@@ -63,6 +64,7 @@ def prepare_vllm_host(settings: StackSettings, extra_helpers: Iterable[tuple[str
                   mode="755")
     files.directory(name="Data directory", path=settings.data_dir, mode="755")
     files.directory(name="Hugging Face cache", path=f"{settings.data_dir}/huggingface", mode="755")
+    files.directory(name="Status records (last smoke test)", path=f"{settings.data_dir}/status", mode="755")
     docker_image(name=f"vLLM image {settings.vllm_image}", image=settings.vllm_image, pull=settings.pull_images)
 
 
@@ -114,6 +116,7 @@ def serving_checks(settings: StackSettings, service: ServiceFiles, instance: Ins
             key_from=service.env_path,
             thinking_kwargs=find_model(instance.plan.model).thinking_switch,
             expect_tps=instance.plan.decode_tokens_per_s,
+            record=smoke_record(settings, service.unit),
             _if=came_up,
         )
 

@@ -276,6 +276,48 @@ def test_rerun_changes_nothing(stack: Stack):
     assert data["results"]["totals"]["no_change"] > 20
 
 
+def _units(host_status: dict) -> dict[str, dict]:
+    return {u["unit"]: u for u in host_status["report"]["units"]}
+
+
+def test_status_reports_a_healthy_stack_then_each_fault(stack: Stack):
+    rc, report, text = stack.project.status()
+    assert rc == 0, text
+    for host_status in report["hosts"]:
+        assert host_status["healthy"] and host_status["problems"] == [], host_status
+        units = _units(host_status)
+        assert {u["state"] for u in units.values()} == {"active"}
+        vllm = units["reasoning-vllm"]
+        assert vllm["health"] == 200 and vllm["completion"]["status"] == 200
+        assert vllm["smoke_test"]["reasoning_apart"] and vllm["smoke_test"]["tokens_per_s"] > 0
+        assert units["reasoning-openwebui"]["health"] == 200
+        assert host_status["gpus"][0]["name"] == "NVIDIA GeForce RTX 4090"
+        assert vllm["max_model_len"] == host_status["report"]["manifest"]["units"][1]["max_model_len"]
+    assert len(report["hosts"][1]["gpus"]) == 2
+    # A stopped unit: that host is down, named with its unit; the other stays healthy; exit 1.
+    root = stack.hosts[0]
+    root.sh("systemctl stop reasoning-openwebui")
+    try:
+        rc, report, text = stack.project.status()
+    finally:
+        root.sh("systemctl start reasoning-openwebui")
+    assert rc == 1, text
+    assert report["hosts"][0]["problems"] == ["reasoning-openwebui is inactive"]
+    assert report["hosts"][1]["healthy"]
+    # A hung engine: /health still 200, but no token comes back within the timeout.
+    hang = "/var/lib/reasoning-stack/huggingface/standin-hang"
+    root.sh(f"touch {hang}")
+    try:
+        rc, report, text = stack.project.status("--timeout", "3")
+    finally:
+        root.sh(f"rm -f {hang}")
+    assert rc == 1, text
+    (problem,) = report["hosts"][0]["problems"]
+    assert problem.startswith("reasoning-vllm: a one-token completion failed") and "/health 200" in problem
+    rc, report, text = stack.project.status()
+    assert rc == 0, text
+
+
 def _starts(t, path="/var/lib/reasoning-stack/open-webui/standin-starts.log") -> int:
     return len(t.file(path).content_string.splitlines())
 

@@ -286,6 +286,16 @@ class Project:
         body = "".join(f"{k} = {v!r}\n" for k, v in group_settings.items() if k not in SECRET_ENV_VARS)
         (group_data / "test_hosts.py").write_text(body)
 
+    def status(self, *extra: str) -> tuple[int, dict | None, str]:
+        """Run `reasoning-stack status --json` on the project's inventory: (exit code, report, stderr)."""
+        env = {k: v for k, v in os.environ.items() if k not in SECRET_ENV_VARS.values()} | self.environ
+        cmd = [str(Path(sys.executable).parent / "reasoning-stack"), "status", "--json", *extra, str(self.inventory)]
+        out = subprocess.run(cmd, cwd=self.path, capture_output=True, text=True, timeout=600, env=env)
+        try:
+            return out.returncode, json.loads(out.stdout), out.stderr
+        except json.JSONDecodeError:
+            return out.returncode, None, out.stderr + out.stdout
+
     def pyinfra(self, deploy: str = "reasoning.py", *extra: str, timeout: float = 1500) -> tuple[int, dict | None, str]:
         """Run the real pyinfra CLI (-y --json); returns (exit code, JSON results or None, stderr)."""
         cmd = [str(Path(sys.executable).parent / "pyinfra"), "-y", "--json", *extra, str(self.inventory),

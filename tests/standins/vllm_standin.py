@@ -2,7 +2,8 @@
 
 Answers /health, /v1/models and /v1/chat/completions (with the reasoning apart from the answer, as vLLM
 does with a reasoning parser). `vllm serve`'s own argument parser is not here: the project checks every
-argument list with vLLM's real parser elsewhere. A model name containing "fail-to-start" exits at once,
+argument list with vLLM's real parser elsewhere. A file `standin-hang` in the Hugging Face cache makes
+completions hang while /health stays 200, as a hung engine does. A model name containing "fail-to-start" exits at once,
 and so does `--max-num-seqs 0` (as the real server refuses it), so tests can watch a failing instance
 being reported. Like vLLM, it refuses to start when its layout (tensor x data parallel) needs more GPUs than
 the container sees (`nvidia-smi -L`, which the stand-in GPU hook provides), and it logs the layout.
@@ -46,8 +47,11 @@ parser.add_argument("--node-rank", type=int, default=0)
 parser.add_argument("--master-addr", default="127.0.0.1")
 parser.add_argument("--master-port", type=int, default=29501)
 parser.add_argument("--headless", action="store_true")
+parser.add_argument("--max-model-len", type=int, default=None)
 args, _rest = parser.parse_known_args()
 served = args.served_model_name or args.model
+# Tests make the engine hang by creating this file in the host's Hugging Face cache (mounted here).
+HANG = "/root/.cache/huggingface/standin-hang"
 api_key = os.environ.get("VLLM_API_KEY")
 if "fail-to-start" in args.model or args.max_num_seqs < 1:
     print(f"stand-in vLLM: cannot load {args.model}: CUDA out of memory (stand-in failure)", flush=True)
@@ -180,7 +184,8 @@ class Handler(BaseHTTPRequestHandler):
             self.end_headers()
         elif self.path == "/v1/models":
             if self._authorised():
-                self._send(200, {"object": "list", "data": [{"id": served, "object": "model", "root": args.model}]})
+                self._send(200, {"object": "list", "data": [{"id": served, "object": "model", "root": args.model,
+                                                             "max_model_len": args.max_model_len}]})
         else:
             self._send(404, {"error": "not found"})
 
@@ -192,6 +197,10 @@ class Handler(BaseHTTPRequestHandler):
             return
         length = int(self.headers.get("Content-Length") or 0)
         request = json.loads(self.rfile.read(length) or b"{}")
+        # A hung engine (vllm-project/vllm#39863): /health stays 200, completions never come.
+        deadline = time.monotonic() + 300
+        while os.path.exists(HANG) and time.monotonic() < deadline:
+            time.sleep(0.5)
         reasoning, answer = "17 * 23 = 17 * 20 + 17 * 3 = 340 + 51 = 391.", "The answer is \\boxed{391}."
         if request.get("stream"):
             self._stream(reasoning, answer)
