@@ -174,3 +174,13 @@ pull_images = True
 
 # Extra keys for /etc/docker/daemon.json (for example a storage-driver).
 docker_daemon_options = {}
+
+# deploys/remove.py: also delete the downloaded model weights (<data_dir>/huggingface).
+remove_weights = False
+
+# deploys/remove.py: also delete Open WebUI's data (accounts, chats: <data_dir>/open-webui).
+remove_openwebui_data = False
+
+# deploys/remove.py: also purge the NVIDIA driver, the Container Toolkit and their apt sources (Docker
+# stays).
+remove_driver = False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 
@@ -340,3 +341,22 @@ class ImageRayVersion(FactBase):
         if not output or output[-1] != "checked":
             return None
         return output[-2].strip() if len(output) > 1 else ""
+
+
+class StackManifest(FactBase):
+    """
+    The status manifest the last deploy left (what runs there), or ``None`` when there is none.
+
+    .. code:: python
+
+        host.get_fact(StackManifest)  # {"units": [{"unit": "reasoning-vllm", "image": ...}, ...], ...}
+    """
+
+    def command(self) -> str:
+        return "cat /etc/reasoning-stack/status.json 2>/dev/null || true"
+
+    def process(self, output: list[str]) -> dict[str, object] | None:
+        try:
+            return json.loads("\n".join(output)) if output else None
+        except ValueError:
+            return None

@@ -386,3 +386,20 @@ def ray_cluster_ready(helper: str, container: str, nodes: dict[str, str], gpus_p
         f"if [ $(date +%s) -ge $end ]; then echo 'the Ray head container {container} is not running' >&2; exit 1; fi; "
         "echo 'waiting for the Ray head container to start'; sleep 3; done; "
         f"docker exec -i {name} python3 - " + " ".join(shlex.quote(a) for a in args) + f" < {shlex.quote(helper)}")
+
+
+@operation()
+def docker_image_absent(image: str):
+    """
+    Remove a Docker image from the host when it is there.
+
+    + image: image reference
+
+    .. code:: python
+
+        docker_image_absent(name="vLLM image", image="vllm/vllm-openai:v0.17.1")
+    """
+    if not host.get_fact(DockerImageId, image=image):
+        host.noop(f"image {image} is not on the host")
+        return
+    yield f"docker image rm {shlex.quote(image)}"

@@ -285,6 +285,18 @@ class StackSettings(BaseModel):
         {}, description="Extra keys for /etc/docker/daemon.json (for example a storage-driver)."
     )
 
+    # --- removal (deploys/remove.py only; pass on the command line: --data remove_weights=true) ----------------
+    remove_weights: bool = Field(
+        False, description="deploys/remove.py: also delete the downloaded model weights (<data_dir>/huggingface)."
+    )
+    remove_openwebui_data: bool = Field(
+        False, description="deploys/remove.py: also delete Open WebUI's data (accounts, chats: <data_dir>/open-webui)."
+    )
+    remove_driver: bool = Field(
+        False, description="deploys/remove.py: also purge the NVIDIA driver, the Container Toolkit and their apt "
+        "sources (Docker stays)."
+    )
+
     @field_validator("model")
     @classmethod
     def _known_model(cls, value: str) -> str:

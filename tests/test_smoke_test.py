@@ -45,10 +45,13 @@ def test_reasoning_apart_from_answer(helper: Path, tmp_path: Path):
                 time.sleep(0.05)
         env_file = tmp_path / "vllm.env"
         env_file.write_text("VLLM_API_KEY=k2\n")
+        record = tmp_path / "status" / "reasoning-vllm-smoke-test.json"
         out = subprocess.run([sys.executable, str(helper), f"http://127.0.0.1:{port}", "qwq-32b",
-                              "--key-from", str(env_file), "--expect-tps", "36.0"],
+                              "--key-from", str(env_file), "--expect-tps", "36.0", "--record", str(record)],
                              capture_output=True, text=True, timeout=60)
         assert out.returncode == 0, out.stderr
+        figures = json.loads(record.read_text())  # kept for `reasoning-stack status`
+        assert figures["reasoning_apart"] and figures["reasoning_tokens"] == 17 and figures["tokens_per_s"] > 0
         assert "time to first token" in out.stdout and "tokens/s" in out.stdout
         assert "tokens/s measured, 36.0 tokens/s estimated by the plan for one request" in out.stdout
         assert "reasoning 17 tokens, answer 4 tokens" in out.stdout

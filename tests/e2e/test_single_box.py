@@ -462,3 +462,40 @@ def test_switching_openwebui_off_stops_it_and_keeps_its_data(stack: Stack):
         assert t.service("reasoning-vllm").is_running
     rc, data, _ = stack.deploy()
     assert data["results"]["totals"]["success"] == 0, _changed_ops(data)
+
+
+def test_remove_takes_the_stack_off_and_a_deploy_puts_it_back(stack: Stack):
+    for host in stack.hosts:
+        testhosts.load_standin_images(host, stack.rootfs, ["ghcr.io/open-webui/open-webui:v0.12.5"])
+    rc, data, text = stack.deploy(openwebui_enabled=True)
+    assert rc == 0, _log(text)
+    rc, data, text = stack.deploy("remove.py")
+    assert rc == 0, _log(text)
+    data_dir = "/var/lib/reasoning-stack"
+    for host in stack.hosts:
+        t = stack.testinfra(host)
+        assert not t.check_output("ls /etc/systemd/system | grep '^reasoning-' || true")
+        assert not t.check_output("docker ps -aq")  # no container left
+        assert not t.file("/etc/reasoning-stack").exists and not t.file("/usr/local/libexec/reasoning-stack").exists
+        for image in (VLLM_IMAGE, "ghcr.io/open-webui/open-webui:v0.12.5"):
+            assert t.run(f"docker image inspect {image}").rc != 0, image
+        # kept unless asked for: the weights, Open WebUI's accounts and chats, the driver, Docker
+        assert t.file(f"{data_dir}/open-webui/user-chat.txt").exists
+        assert t.file(f"{data_dir}/huggingface").is_directory
+        assert t.package("nvidia-container-toolkit").is_installed and t.service("docker").is_running
+    rc, data, text = stack.deploy("remove.py")
+    assert rc == 0 and data["results"]["totals"]["success"] == 0, _changed_ops(data)
+    # Deploying again puts it back; the kept weights are not downloaded again.
+    for host in stack.hosts:
+        testhosts.load_standin_images(host, stack.rootfs, [VLLM_IMAGE, "ghcr.io/open-webui/open-webui:v0.12.5"])
+    rc, data, text = stack.deploy()
+    assert rc == 0, _log(text)
+    assert not [name for name, _ in _changed_ops(data) if name.startswith("Weights of")]
+    for host in stack.hosts:
+        assert stack.testinfra(host).service("reasoning-vllm").is_running
+    # Asked for: weights and Open WebUI's data go too, each by its own flag.
+    rc, data, text = stack.deploy("remove.py", "--data", "remove_weights=true", "--data", "remove_openwebui_data=true")
+    assert rc == 0, _log(text)
+    for host in stack.hosts:
+        t = stack.testinfra(host)
+        assert not t.file(f"{data_dir}/huggingface").exists and not t.file(f"{data_dir}/open-webui").exists
