@@ -17,8 +17,8 @@ from pyinfra.api.exceptions import PyinfraError
 from pyinfra.facts.files import File, FindFiles
 from pyinfra.operations import files
 
-from reasoning_stack.context import cluster_host, host_cluster, host_plan, host_settings
-from reasoning_stack.facts import ImageRayVersion, InterfaceAddress, RayClusterNodes
+from reasoning_stack.context import cluster_address, host_cluster, host_plan, host_settings
+from reasoning_stack.facts import ImageRayVersion, RayClusterNodes
 from reasoning_stack.instances import PRIMARY_UNIT
 from reasoning_stack.operations import (
     image_has_ray,
@@ -51,13 +51,9 @@ instance = plan.instances[0]
 
 
 def address_of(name: str) -> str:
-    """A node's address on the cluster network; a node without one stops the run naming it."""
-    target = host if name == host.name else cluster_host(name)
-    address = target.get_fact(InterfaceAddress, interface=settings.cluster_interface)
-    if not address:
-        raise PyinfraError(f"host {name!r}: cluster_interface {settings.cluster_interface!r} has no IPv4 address "
-                           "there; name the interface of the cluster network (`ip -br addr` on the node)")
-    return address
+    """A node's address on the cluster network."""
+    assert settings.cluster_interface is not None
+    return cluster_address(name, settings.cluster_interface)
 
 
 node = ClusterNode(cluster, host.name, address_of(host.name), address_of(cluster.head), settings.cluster_interface)

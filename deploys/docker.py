@@ -1,5 +1,7 @@
 """Docker engine from the distribution's packages, with the daemon options from group_data."""
 
+import io
+
 from pyinfra import host
 from pyinfra.facts.deb import DebPackages
 from pyinfra.operations import files, systemd
@@ -12,6 +14,10 @@ settings = host_settings()
 check_os()
 
 
+# apt waits (up to a limit) for a lock that unattended upgrades holds, instead of failing at once.
+files.put(name="apt waits for the package lock", src=io.StringIO(
+    f'# Managed by reasoning-stack\nDPkg::Lock::Timeout "{settings.apt_lock_timeout}";\n'),
+    dest="/etc/apt/apt.conf.d/90reasoning-stack-lock-timeout", mode="644")
 files.directory(name="Docker config directory", path="/etc/docker", mode="755")
 daemon_json = None
 if settings.docker_daemon_options:

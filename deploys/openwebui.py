@@ -5,7 +5,8 @@ from pyinfra.facts.files import File
 from pyinfra.operations import files
 
 from reasoning_stack.context import host_cluster, host_plan, host_settings
-from reasoning_stack.operations import docker_image, secret_env_file, wait_http
+from reasoning_stack.facts import StackManifest
+from reasoning_stack.operations import docker_image, secret_env_file, sqlite_backup, wait_http
 from reasoning_stack.services import (
     CONFIG_DIR,
     OPENWEBUI_SECRET_ENV,
@@ -34,6 +35,14 @@ if wanted:
             path=OPENWEBUI_SECRET_ENV,
             variable="WEBUI_SECRET_KEY",
         )
+    # A new image may migrate the database on its first start: keep a consistent copy of the old one first.
+    previous = next((u.get("image") for u in (host.get_fact(StackManifest) or {}).get("units", [])
+                     if u.get("unit") == OPENWEBUI_UNIT), None)
+    database = f"{settings.data_dir}/open-webui/webui.db"
+    if previous and previous != service.image and host.get_fact(File, path=database):
+        tag = previous.rsplit("@", 1)[-1].rsplit(":", 1)[-1].replace("/", "_")
+        sqlite_backup(name=f"Back up Open WebUI's database before {previous} -> {service.image}", database=database,
+                      backup=f"{settings.data_dir}/backups/webui-{tag}.db")
     env = install_env_file(service)
     came_up = install_service(service, env, also_restart_on=(secret,) if secret is not None else ())
     wait_http(

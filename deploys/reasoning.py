@@ -20,6 +20,7 @@ host_plan()  # refuses a model that cannot fit, with the numbers, before any hos
 
 local.include("./docker.py")
 local.include("./nvidia.py")
+local.include("./firewall.py")  # the stack's ports are filtered before its services start
 # A cluster node serves its part of the cluster's one model; any other host serves its own models.
 local.include("./cluster.py" if host_cluster() else "./vllm.py")
 local.include("./openwebui.py")

@@ -38,6 +38,7 @@ for image in sorted(images):
 
 files.directory(name="Remove the stack's config and secrets", path=CONFIG_DIR, present=False)
 files.directory(name="Remove the stack's helpers", path=HELPER_DIR, present=False)
+files.file(name="Remove the apt lock wait", path="/etc/apt/apt.conf.d/90reasoning-stack-lock-timeout", present=False)
 for state in ("status", "ray"):
     files.directory(name=f"Remove {settings.data_dir}/{state}", path=f"{settings.data_dir}/{state}", present=False)
 if settings.remove_weights:

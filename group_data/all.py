@@ -139,6 +139,11 @@ openwebui_listen = '0.0.0.0'
 # Sign-up policy: closed, pending (an admin approves) or open. The first account is admin.
 openwebui_signup = 'pending'
 
+# Networks (CIDR, e.g. ['192.168.1.0/24']) that may reach Open WebUI and, when vLLM listens beyond
+# loopback, its API; the deploy then manages nftables rules for the stack's ports only (SSH and other
+# ports untouched; cluster ports open only between the nodes). None = no firewall rules managed.
+firewall_allow = None
+
 # Environment variable that holds openwebui_secret_key.
 openwebui_secret_key_env = 'REASONING_STACK_OPENWEBUI_SECRET_KEY'
 
@@ -168,6 +173,9 @@ cluster_join_timeout = 600
 
 # Where model weights and Open WebUI data live on the host.
 data_dir = '/var/lib/reasoning-stack'
+
+# Seconds apt waits for the package lock (held by unattended upgrades, say) before failing.
+apt_lock_timeout = 600
 
 # Pull missing images; False for air-gapped hosts with images loaded beforehand.
 pull_images = True

@@ -14,7 +14,7 @@ from pyinfra.facts.server import LinuxDistribution
 
 from reasoning_stack.cluster import Cluster, find_clusters
 from reasoning_stack.driver import explain_nvidia_smi_error
-from reasoning_stack.facts import NvidiaGpus, NvidiaKernelState
+from reasoning_stack.facts import InterfaceAddress, NvidiaGpus, NvidiaKernelState
 from reasoning_stack.gpus import Gpu, gpus_from_profile, select_gpus
 from reasoning_stack.instances import HostPlan, plan_host
 from reasoning_stack.inventory import validate_inventory
@@ -50,6 +50,16 @@ def host_cluster() -> Cluster | None:
 def cluster_host(name: str) -> Host:
     """Another host of the inventory (a node of the current host's cluster), for its facts."""
     return ctx_inventory.get().get_host(name)
+
+
+def cluster_address(name: str, interface: str) -> str:
+    """A cluster node's address on the cluster network; a node without one stops the run naming it."""
+    target = host if name == host.name else cluster_host(name)
+    address = target.get_fact(InterfaceAddress, interface=interface)
+    if not address:
+        raise PyinfraError(f"host {name!r}: cluster_interface {interface!r} has no IPv4 address there; name the "
+                           "interface of the cluster network (`ip -br addr` on the node)")
+    return address
 
 
 def check_os() -> tuple[str, str]:

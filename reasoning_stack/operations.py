@@ -403,3 +403,24 @@ def docker_image_absent(image: str):
         host.noop(f"image {image} is not on the host")
         return
     yield f"docker image rm {shlex.quote(image)}"
+
+
+@operation(is_idempotent=False)
+def sqlite_backup(database: str, backup: str):
+    """
+    A consistent copy of a SQLite database, taken with SQLite's own online backup (safe while it is in use),
+    written beside the older copies (mode 0600: it holds accounts and chats).
+
+    + database: the live database file
+    + backup: the copy to write (its directory is created)
+
+    .. code:: python
+
+        sqlite_backup(database="/var/lib/reasoning-stack/open-webui/webui.db",
+                      backup="/var/lib/reasoning-stack/backups/webui-v0.12.4.db")
+    """
+    script = ("import sqlite3, sys; source = sqlite3.connect(sys.argv[1]); target = sqlite3.connect(sys.argv[2]); "
+              "source.backup(target); target.close(); print('backed up', sys.argv[1], 'to', sys.argv[2])")
+    folder = posixpath.dirname(backup)
+    yield (f"mkdir -p {shlex.quote(folder)} && chmod 700 {shlex.quote(folder)} && umask 077 && "
+           f"python3 -c {shlex.quote(script)} {shlex.quote(database)} {shlex.quote(backup)}")

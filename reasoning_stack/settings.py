@@ -237,6 +237,12 @@ class StackSettings(BaseModel):
         "pending",
         description="Sign-up policy: closed, pending (an admin approves) or open. The first account is admin.",
     )
+    firewall_allow: list[str] | None = Field(
+        None,
+        description="Networks (CIDR, e.g. ['192.168.1.0/24']) that may reach Open WebUI and, when vLLM listens beyond "
+        "loopback, its API; the deploy then manages nftables rules for the stack's ports only (SSH and other ports "
+        "untouched; cluster ports open only between the nodes). None = no firewall rules managed.",
+    )
     openwebui_secret_key: SecretStr | None = Field(
         None, description="Session signing key; None = generated once on the host and kept. A secret: read from "
         "the environment variable openwebui_secret_key_env names."
@@ -277,6 +283,10 @@ class StackSettings(BaseModel):
     # --- host -------------------------------------------------------------------------------------------
     data_dir: str = Field(
         "/var/lib/reasoning-stack", description="Where model weights and Open WebUI data live on the host."
+    )
+    apt_lock_timeout: int = Field(
+        600, ge=0, le=7200,
+        description="Seconds apt waits for the package lock (held by unattended upgrades, say) before failing.",
     )
     pull_images: bool = Field(
         True, description="Pull missing images; False for air-gapped hosts with images loaded beforehand."
@@ -335,6 +345,17 @@ class StackSettings(BaseModel):
             ipaddress.ip_address(value)
         except ValueError:
             raise ValueError("must be an IP address such as 127.0.0.1 or 0.0.0.0") from None
+        return value
+
+    @field_validator("firewall_allow")
+    @classmethod
+    def _networks(cls, value: list[str] | None) -> list[str] | None:
+        for network in value or []:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ValueError(f"{network!r} is not a network: write it as an address or CIDR, like "
+                                 "'192.168.1.0/24' or '10.0.0.5/32'") from None
         return value
 
     @field_validator("served_model_name")

@@ -31,6 +31,8 @@ def smoke_record(settings: StackSettings, unit: str) -> str:
 def status_manifest(settings: StackSettings, plan: HostPlan, host_name: str, cluster: Cluster | None) -> dict[str, Any]:
     """What the deploy put on this host, for ``status``: every unit, what it serves and where (no secret)."""
     units: list[dict[str, Any]] = [{"unit": "docker", "kind": "system"}]
+    if settings.firewall_allow is not None:
+        units.append({"unit": "reasoning-firewall", "kind": "firewall"})
     head = cluster is None or cluster.head == host_name
     if cluster is not None and cluster.backend == "ray":
         units.append({"unit": RAY_UNIT, "kind": "ray-node"})

@@ -197,3 +197,8 @@ def test_driver_settings_that_suit_the_gpu_pass(tmp_path: Path):
                      'gpu_profile = "rtx-3090"\nnvidia_kernel_modules = "proprietary"\n'):
         out = _check(tmp_path, settings)
         assert out.returncode == 0, settings + out.stderr
+
+
+def test_an_image_pinned_by_digest_passes(tmp_path: Path):
+    digest = "vllm/vllm-openai@sha256:" + "0123456789abcdef" * 4
+    assert _check(tmp_path, f'vllm_image = "{digest}"\n').returncode == 0

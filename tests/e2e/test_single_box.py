@@ -338,11 +338,17 @@ def test_changed_setting_restarts_only_its_service(stack: Stack):
     assert data["results"]["totals"]["success"] == 0, _changed_ops(data)
 
 
-def test_openwebui_data_survives_a_new_image(stack: Stack):
+DB = "/var/lib/reasoning-stack/open-webui/webui.db"
+SQL = "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); "
+
+
+def test_openwebui_data_survives_a_new_image_and_a_rollback(stack: Stack):
     new_image = DEFAULT_OPENWEBUI_IMAGE.rsplit(":", 1)[0] + ":v0.12.5"
     for host in stack.hosts:
         host.exec("docker", "tag", WEBUI_IMAGE, new_image)
         host.exec("sh", "-c", "echo precious > /var/lib/reasoning-stack/open-webui/user-chat.txt")
+        host.exec("python3", "-c", SQL + "c.execute('create table chat (text)'); "
+                  "c.execute(\"insert into chat values ('hello')\"); c.commit()", DB)
     t = stack.testinfra(stack.hosts[1])
     before = _starts(t)
     rc, data, text = stack.deploy(openwebui_image=new_image)
@@ -353,9 +359,22 @@ def test_openwebui_data_survives_a_new_image(stack: Stack):
         assert t.file("/var/lib/reasoning-stack/open-webui/user-chat.txt").content_string.strip() == "precious"
     assert _starts(stack.testinfra(stack.hosts[1])) == before + 1
     secret_before = t.file("/etc/reasoning-stack/openwebui-secret.env").sha256sum
+    # the database was backed up (consistently, with SQLite's own backup) before the new image started
+    backup = "/var/lib/reasoning-stack/backups/webui-v0.12.4.db"
+    assert t.file(backup).mode == 0o600
+    assert "hello" in stack.hosts[1].exec("python3", "-c", SQL + "print(c.execute('select * from chat').fetchall())",
+                                          backup).stdout.decode()
     rc, data, _ = stack.deploy()
     assert data["results"]["totals"]["success"] == 0, _changed_ops(data)
     assert t.file("/etc/reasoning-stack/openwebui-secret.env").sha256sum == secret_before
+    # Rolling back is setting the previous tag: the old image serves the same data again.
+    rc, data, text = stack.deploy(openwebui_image=WEBUI_IMAGE)
+    assert rc == 0, _log(text)
+    assert WEBUI_IMAGE in t.file("/etc/systemd/system/reasoning-openwebui.service").content_string
+    assert t.file("/var/lib/reasoning-stack/open-webui/user-chat.txt").content_string.strip() == "precious"
+    assert t.file("/var/lib/reasoning-stack/backups/webui-v0.12.5.db").exists
+    assert [n for n, _ in _changed_ops(data) if n.startswith("Restart")] == ["Restart reasoning-openwebui for "
+                                                                            "changed unit or env"]
 
 
 def test_second_model_gets_its_own_gpu_unit_and_port(stack: Stack):
@@ -464,9 +483,46 @@ def test_switching_openwebui_off_stops_it_and_keeps_its_data(stack: Stack):
     assert data["results"]["totals"]["success"] == 0, _changed_ops(data)
 
 
+def _reaches(client: testhosts.TestHost, url: str) -> bool:
+    script = f"import urllib.request; urllib.request.urlopen({url!r}, timeout=3)"
+    return client.exec("python3", "-c", script, check=False).returncode == 0
+
+
+def test_firewall_lets_listed_networks_in_and_keeps_others_out(stack: Stack):
+    server, client = stack.hosts
+    address = lambda h: h.sh("hostname -I").split()[0]  # noqa: E731 - the test host's bridge address
+    server.extra_data["firewall_allow"] = [f"{address(client)}/32"]
+    try:
+        rc, data, text = stack.deploy(openwebui_enabled=True)
+        assert rc == 0, _log(text)
+        url = f"http://{address(server)}:3000/health"
+        assert _reaches(client, url)  # on the listed network
+        # this test runner, on the Docker engine's side of the bridge, is not listed: dropped
+        assert not _reaches_from_here(url)
+        assert "table inet reasoning_stack" in server.sh("nft list tables")
+        rc, data, _ = stack.deploy()
+        assert data["results"]["totals"]["success"] == 0, _changed_ops(data)  # SSH still works, nothing to do
+        rc, report, text = stack.project.status()
+        assert rc == 0 and _units(report["hosts"][0])["reasoning-firewall"]["state"] == "active", text
+    finally:
+        del server.extra_data["firewall_allow"]
+    rc, data, text = stack.deploy()  # unset: the rules go
+    assert rc == 0, _log(text)
+    assert _reaches_from_here(f"http://{address(server)}:3000/health")
+    assert "reasoning_stack" not in server.sh("nft list tables")
+
+
+def _reaches_from_here(url: str) -> bool:
+    import urllib.request
+
+    try:
+        urllib.request.urlopen(url, timeout=3)
+        return True
+    except OSError:
+        return False
+
+
 def test_remove_takes_the_stack_off_and_a_deploy_puts_it_back(stack: Stack):
-    for host in stack.hosts:
-        testhosts.load_standin_images(host, stack.rootfs, ["ghcr.io/open-webui/open-webui:v0.12.5"])
     rc, data, text = stack.deploy(openwebui_enabled=True)
     assert rc == 0, _log(text)
     rc, data, text = stack.deploy("remove.py")
@@ -477,7 +533,7 @@ def test_remove_takes_the_stack_off_and_a_deploy_puts_it_back(stack: Stack):
         assert not t.check_output("ls /etc/systemd/system | grep '^reasoning-' || true")
         assert not t.check_output("docker ps -aq")  # no container left
         assert not t.file("/etc/reasoning-stack").exists and not t.file("/usr/local/libexec/reasoning-stack").exists
-        for image in (VLLM_IMAGE, "ghcr.io/open-webui/open-webui:v0.12.5"):
+        for image in (VLLM_IMAGE, WEBUI_IMAGE):
             assert t.run(f"docker image inspect {image}").rc != 0, image
         # kept unless asked for: the weights, Open WebUI's accounts and chats, the driver, Docker
         assert t.file(f"{data_dir}/open-webui/user-chat.txt").exists
@@ -487,7 +543,7 @@ def test_remove_takes_the_stack_off_and_a_deploy_puts_it_back(stack: Stack):
     assert rc == 0 and data["results"]["totals"]["success"] == 0, _changed_ops(data)
     # Deploying again puts it back; the kept weights are not downloaded again.
     for host in stack.hosts:
-        testhosts.load_standin_images(host, stack.rootfs, [VLLM_IMAGE, "ghcr.io/open-webui/open-webui:v0.12.5"])
+        testhosts.load_standin_images(host, stack.rootfs, [VLLM_IMAGE, WEBUI_IMAGE])
     rc, data, text = stack.deploy()
     assert rc == 0, _log(text)
     assert not [name for name, _ in _changed_ops(data) if name.startswith("Weights of")]

@@ -1,0 +1,64 @@
+"""Host firewall rules the deploy manages (nftables): the stack's own ports, and nothing else.
+
+One table of its own (``inet reasoning_stack``), loaded by the ``reasoning-firewall`` unit, so the operator's
+ruleset is left alone. Its input chain accepts by default and drops only:
+
+- Open WebUI's port, and vLLM's API ports when vLLM listens beyond loopback, from outside ``firewall_allow``;
+- a cluster's own ports (torch.distributed, Ray's head) from anything but the cluster's nodes.
+
+SSH and every other port are never touched, so a wrong network list cannot lock the operator out.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+from reasoning_stack.cluster import Cluster
+from reasoning_stack.instances import HostPlan
+from reasoning_stack.render import render
+from reasoning_stack.settings import StackSettings
+
+TABLE = "reasoning_stack"
+# Ray's fixed ports besides the GCS port (ray_port): the dashboard and the client server.
+RAY_FIXED_PORTS = (8265, 10001)
+
+
+@dataclass(frozen=True)
+class FirewallRules:
+    """What the table allows: service ports for the listed networks, cluster ports for the nodes."""
+
+    service_ports: tuple[int, ...]
+    allowed_v4: tuple[str, ...]
+    allowed_v6: tuple[str, ...]
+    cluster_ports: tuple[int, ...] = ()
+    nodes: tuple[str, ...] = ()
+
+    def text(self) -> str:
+        """The nftables script (replaces the table atomically when loaded with ``nft -f``)."""
+        return render("firewall.nft.j2", table=TABLE, rules=self)
+
+
+def firewall_rules(settings: StackSettings, plan: HostPlan, host_name: str, cluster: Cluster | None,
+                   node_addresses: tuple[str, ...] = ()) -> FirewallRules | None:
+    """The rules for this host, or None when ``firewall_allow`` is unset (no firewall managed)."""
+    if settings.firewall_allow is None:
+        return None
+    ports: list[int] = []
+    head = cluster is None or cluster.head == host_name
+    if settings.openwebui_enabled and head:
+        ports.append(settings.openwebui_port)
+    if not ipaddress.ip_address(settings.vllm_listen).is_loopback and head:
+        ports += [instance.port for instance in plan.instances]
+    networks = [ipaddress.ip_network(n, strict=False) for n in settings.firewall_allow]
+    cluster_ports: list[int] = []
+    if cluster is not None:
+        cluster_ports = ([settings.ray_port, *RAY_FIXED_PORTS] if cluster.backend == "ray"
+                         else [settings.cluster_port])
+    return FirewallRules(
+        tuple(sorted(set(ports))),
+        tuple(str(n) for n in networks if n.version == 4),
+        tuple(str(n) for n in networks if n.version == 6),
+        tuple(sorted(set(cluster_ports))),
+        tuple(sorted(node_addresses)),
+    )
