@@ -85,3 +85,25 @@ def test_a_cluster_is_down_when_a_node_is():
 
 def test_the_probe_is_valid_python():
     ast.parse(probe_script(5))
+
+
+def test_an_unreachable_host_is_named_and_fails_the_status(tmp_path):
+    """The real command against a host whose SSH port refuses (nothing listens there): reported, exit 1."""
+    import json
+    import socket
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    with socket.socket() as sock:  # a loopback port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    (tmp_path / "inventory.py").write_text(
+        f'boxes = [("gone-box", {{"ssh_hostname": "127.0.0.1", "ssh_port": {port}}})]\n')
+    command = str(Path(sys.executable).parent / "reasoning-stack")
+    out = subprocess.run([command, "status", "--json", "--timeout", "5", "inventory.py"], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 1, out.stderr
+    (host,) = json.loads(out.stdout)["hosts"]
+    assert host["host"] == "gone-box" and not host["healthy"]
+    assert host["problems"] == ["unreachable: SSH connection failed"]
