@@ -1,6 +1,5 @@
 """Docker engine from the distribution's packages, with the daemon options from group_data."""
 
-import io
 
 from pyinfra import host
 from pyinfra.facts.deb import DebPackages
@@ -8,16 +7,16 @@ from pyinfra.operations import files, systemd
 
 from reasoning_stack.context import check_os, host_settings
 from reasoning_stack.operations import json_file_merged
+from reasoning_stack.services import LEGACY_APT_LOCK_CONF
 from reasoning_stack.units import packages_present
 
 settings = host_settings()
 check_os()
 
 
-# apt waits (up to a limit) for a lock that unattended upgrades holds, instead of failing at once.
-files.put(name="apt waits for the package lock", src=io.StringIO(
-    f'# Managed by reasoning-stack\nDPkg::Lock::Timeout "{settings.apt_lock_timeout}";\n'),
-    dest="/etc/apt/apt.conf.d/90reasoning-stack-lock-timeout", mode="644")
+# apt steps wait (up to apt_lock_timeout) for a lock that unattended upgrades holds: see units.packages_present.
+files.file(name="No system-wide apt lock wait (earlier releases set one)", path=LEGACY_APT_LOCK_CONF,
+           present=False)
 files.directory(name="Docker config directory", path="/etc/docker", mode="755")
 daemon_json = None
 if settings.docker_daemon_options:

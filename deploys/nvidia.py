@@ -16,12 +16,17 @@ from pyinfra import host, logger
 from pyinfra.api.exceptions import PyinfraError
 from pyinfra.facts.files import File
 from pyinfra.facts.server import Arch, KernelVersion
-from pyinfra.operations import apt, files, server, systemd
+from pyinfra.operations import files, server, systemd
 from pyinfra.operations.util import any_changed
 
 from reasoning_stack.catalogue import GPUS
 from reasoning_stack.context import check_os, host_plan, host_settings, nvidia_smi_failed
 from reasoning_stack.driver import (
+    CDI_SPEC,
+    NONFREE_LIST,
+    NOUVEAU_BLACKLIST,
+    TOOLKIT_KEYRING,
+    TOOLKIT_LIST,
     branch_of,
     check_branch,
     driver_install,
@@ -39,6 +44,7 @@ from reasoning_stack.facts import (
 )
 from reasoning_stack.operations import (
     apt_hold,
+    apt_lists_updated,
     deb_from_url,
     docker_image,
     gpg_keyring_from_url,
@@ -49,10 +55,6 @@ from reasoning_stack.operations import (
 from reasoning_stack.pci import architecture_of_compute_cap, has_nvlink
 from reasoning_stack.units import apt_source, packages_present
 
-TOOLKIT_KEYRING = "/usr/share/keyrings/nvidia-container-toolkit-keyring.gpg"
-TOOLKIT_LIST = "/etc/apt/sources.list.d/nvidia-container-toolkit.list"
-NOUVEAU_BLACKLIST = "/etc/modprobe.d/blacklist-nouveau.conf"
-NONFREE_LIST = "/etc/apt/sources.list.d/reasoning-stack-debian-non-free.list"
 # With the systemd cgroup driver, `systemctl daemon-reload` can take GPU device access away from running
 # containers ("Failed to initialize NVML: Unknown Error"); with cgroupfs systemd does not manage them.
 DOCKER_GPU_OPTIONS = {
@@ -151,8 +153,9 @@ else:
         arch = "sbsa" if host.get_fact(Arch) in ("aarch64", "arm64") else "x86_64"
         repo = settings.nvidia_cuda_repo.format(distro=install.repo_distro, arch=arch)
         keyring = deb_from_url(name="NVIDIA CUDA repository keyring", package="cuda-keyring",
-                               url=f"{repo}/cuda-keyring_1.1-1_all.deb")
-        apt.update(name="Update apt lists for the CUDA repository", _if=keyring.did_change)
+                               url=f"{repo}/cuda-keyring_1.1-1_all.deb", lock_timeout=settings.apt_lock_timeout)
+        apt_lists_updated(name="Update apt lists for the CUDA repository", lock_timeout=settings.apt_lock_timeout,
+                          _if=keyring.did_change)
     kernel = host.get_fact(KernelVersion)
     packages_present(f"Kernel headers for {kernel}", [f"linux-headers-{kernel}"])
     if install.pin_first:
@@ -179,7 +182,7 @@ if settings.nvidia_container_toolkit and gpus_known:
                f"deb [signed-by={TOOLKIT_KEYRING}] {settings.nvidia_toolkit_repo}/stable/deb/$(ARCH) /",
                also_update_on=(key,))
     version = settings.nvidia_container_toolkit_version
-    cdi_present = bool(host.get_fact(File, path="/etc/cdi/nvidia.yaml"))
+    cdi_present = bool(host.get_fact(File, path=CDI_SPEC))
     toolkit = packages_present(f"NVIDIA Container Toolkit {version}", list(toolkit_packages(version)))
     apt_hold(name="Hold the Container Toolkit packages", packages=[p.split("=")[0] for p in toolkit_packages(version)])
     daemon = json_file_merged(name="Docker: nvidia runtime, cgroupfs driver", path="/etc/docker/daemon.json",
@@ -189,8 +192,8 @@ if settings.nvidia_container_toolkit and gpus_known:
     cdi = None
     if settings.nvidia_cdi:
         cdi = server.shell(
-            name="CDI specification of the GPUs (/etc/cdi/nvidia.yaml)",
-            commands=["mkdir -p /etc/cdi && nvidia-ctk cdi generate --output=/etc/cdi/nvidia.yaml"],
+            name=f"CDI specification of the GPUs ({CDI_SPEC})",
+            commands=[f"mkdir -p /etc/cdi && nvidia-ctk cdi generate --output={CDI_SPEC}"],
             _if=lambda: toolkit.did_change() or not cdi_present,
         )
     docker_image(name=f"vLLM image {settings.vllm_image}", image=settings.vllm_image, pull=settings.pull_images)

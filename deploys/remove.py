@@ -16,9 +16,10 @@ from pyinfra.facts.files import FileContents, FindFiles
 from pyinfra.operations import apt, files, server, systemd
 
 from reasoning_stack.context import host_settings
+from reasoning_stack.driver import NVIDIA_FILES
 from reasoning_stack.facts import HeldPackages, StackManifest
 from reasoning_stack.operations import docker_image_absent
-from reasoning_stack.services import CONFIG_DIR, HELPER_DIR, UNIT_DIR
+from reasoning_stack.services import CONFIG_DIR, HELPER_DIR, LEGACY_APT_LOCK_CONF, UNIT_DIR
 
 settings = host_settings()  # validates every host of the inventory before any is changed
 
@@ -38,7 +39,7 @@ for image in sorted(images):
 
 files.directory(name="Remove the stack's config and secrets", path=CONFIG_DIR, present=False)
 files.directory(name="Remove the stack's helpers", path=HELPER_DIR, present=False)
-files.file(name="Remove the apt lock wait", path="/etc/apt/apt.conf.d/90reasoning-stack-lock-timeout", present=False)
+files.file(name="Remove the apt lock wait of earlier releases", path=LEGACY_APT_LOCK_CONF, present=False)
 for state in ("status", "ray"):
     files.directory(name=f"Remove {settings.data_dir}/{state}", path=f"{settings.data_dir}/{state}", present=False)
 if settings.remove_weights:
@@ -59,10 +60,7 @@ if settings.remove_driver:
     if installed:
         apt.packages(name="Purge the NVIDIA driver and Container Toolkit", packages=installed, present=False,
                      extra_uninstall_args="--purge")
-    for path in ("/etc/apt/sources.list.d/nvidia-container-toolkit.list",
-                 "/etc/apt/sources.list.d/reasoning-stack-debian-non-free.list",
-                 "/usr/share/keyrings/nvidia-container-toolkit-keyring.gpg", "/etc/modprobe.d/blacklist-nouveau.conf",
-                 "/etc/cdi/nvidia.yaml"):
+    for path in NVIDIA_FILES:
         files.file(name=f"Remove {path}", path=path, present=False)
     daemon = "\n".join(host.get_fact(FileContents, path="/etc/docker/daemon.json") or [])
     if '"nvidia"' in daemon:

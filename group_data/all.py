@@ -174,7 +174,8 @@ cluster_join_timeout = 600
 # Where model weights and Open WebUI data live on the host.
 data_dir = '/var/lib/reasoning-stack'
 
-# Seconds apt waits for the package lock (held by unattended upgrades, say) before failing.
+# Seconds each apt or dpkg step of the deploy waits, saying so, for a package lock another apt run
+# (unattended upgrades, say) holds, before failing.
 apt_lock_timeout = 600
 
 # Pull missing images; False for air-gapped hosts with images loaded beforehand.

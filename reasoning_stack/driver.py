@@ -98,6 +98,14 @@ def explain_nvidia_smi_error(error: str, kernel_state: dict[str, object] | None 
     return "nvidia-smi failed; its own words are above"
 
 
+# Files the NVIDIA layer (deploys/nvidia.py) writes; deploys/remove.py takes them away with the driver.
+TOOLKIT_KEYRING = "/usr/share/keyrings/nvidia-container-toolkit-keyring.gpg"
+TOOLKIT_LIST = "/etc/apt/sources.list.d/nvidia-container-toolkit.list"
+NOUVEAU_BLACKLIST = "/etc/modprobe.d/blacklist-nouveau.conf"
+NONFREE_LIST = "/etc/apt/sources.list.d/reasoning-stack-debian-non-free.list"
+CDI_SPEC = "/etc/cdi/nvidia.yaml"
+NVIDIA_FILES = (TOOLKIT_LIST, NONFREE_LIST, TOOLKIT_KEYRING, NOUVEAU_BLACKLIST, CDI_SPEC)
+
 DEFAULT_BRANCH = 580
 CUDA_REPO_DISTRO = {("debian", "12"): "debian12", ("ubuntu", "22.04"): "ubuntu2204", ("ubuntu", "24.04"): "ubuntu2404"}
 DEBIAN_BRANCH = 535  # Debian 12's non-free nvidia-driver

@@ -360,3 +360,20 @@ class StackManifest(FactBase):
             return json.loads("\n".join(output)) if output else None
         except ValueError:
             return None
+
+
+class DpkgInterrupted(FactBase):
+    """
+    The journal files a cut-off dpkg run (SSH dropped, host rebooted) left behind; empty on a healthy host.
+    While there are any, apt refuses every install until ``dpkg --configure -a`` finishes the job.
+
+    .. code:: python
+
+        host.get_fact(DpkgInterrupted)  # [] on a healthy host
+    """
+
+    def command(self) -> str:
+        return "find /var/lib/dpkg/updates -maxdepth 1 -type f 2>/dev/null | head -n 5"
+
+    def process(self, output: list[str]) -> list[str]:
+        return [line.strip() for line in output if line.strip()]

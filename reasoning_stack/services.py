@@ -23,6 +23,8 @@ OPENWEBUI_SECRET_ENV = f"{CONFIG_DIR}/openwebui-secret.env"
 RAY_UNIT = "reasoning-ray"
 RAY_CONTAINER = "ray"
 RAY_WAIT = f"{HELPER_DIR}/ray-wait"
+# Earlier releases set apt's lock wait system-wide here; the stack now waits in its own apt steps.
+LEGACY_APT_LOCK_CONF = "/etc/apt/apt.conf.d/90reasoning-stack-lock-timeout"
 
 
 @dataclass(frozen=True)

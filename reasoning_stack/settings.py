@@ -286,7 +286,8 @@ class StackSettings(BaseModel):
     )
     apt_lock_timeout: int = Field(
         600, ge=0, le=7200,
-        description="Seconds apt waits for the package lock (held by unattended upgrades, say) before failing.",
+        description="Seconds each apt or dpkg step of the deploy waits, saying so, for a package lock another apt run "
+                    "(unattended upgrades, say) holds, before failing.",
     )
     pull_images: bool = Field(
         True, description="Pull missing images; False for air-gapped hosts with images loaded beforehand."

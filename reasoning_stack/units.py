@@ -9,12 +9,23 @@ from collections.abc import Callable, Iterable
 from pyinfra import host
 from pyinfra.api.operation import OperationMeta
 from pyinfra.facts.deb import DebPackages
-from pyinfra.operations import apt, files, systemd
+from pyinfra.operations import files, systemd
 from pyinfra.operations.util import any_changed
 
 from reasoning_stack.catalogue import find_model
+from reasoning_stack.context import host_settings
 from reasoning_stack.instances import Instance
-from reasoning_stack.operations import docker_image, model_weights, secret_file, smoke_test, wait_http
+from reasoning_stack.operations import (
+    apt_installed,
+    apt_lists_updated,
+    docker_image,
+    dpkg_interrupted_finished,
+    missing_packages,
+    model_weights,
+    secret_file,
+    smoke_test,
+    wait_http,
+)
 from reasoning_stack.render import render
 from reasoning_stack.services import CONFIG_DIR, HELPER_DIR, SMOKE_TEST, WAIT_HTTP, ServiceFiles
 from reasoning_stack.settings import StackSettings
@@ -133,21 +144,26 @@ def retire_service(unit_path: str, env_path: str | None = None) -> None:
 
 def packages_present(name: str, packages: list[str]) -> OperationMeta:
     """Install apt packages (``name=version`` pins allowed), refreshing the package lists only when something
-    is missing, so a run with nothing to install changes nothing however old the lists are."""
-    installed = host.get_fact(DebPackages) or {}
+    is missing, so a run with nothing to install changes nothing however old the lists are. Every apt step
+    waits up to ``apt_lock_timeout`` for a lock another apt run holds, and a dpkg run an earlier deploy left
+    cut off is finished first."""
+    lock_timeout = host_settings().apt_lock_timeout
+    if host.name not in _dpkg_checked:
+        _dpkg_checked.add(host.name)
+        dpkg_interrupted_finished(name="Finish a dpkg run that was cut off (dpkg --configure -a)",
+                                  lock_timeout=lock_timeout)
+    if missing_packages(host.get_fact(DebPackages) or {}, packages):
+        apt_lists_updated(name=f"Update apt lists for: {name}", cache_time=600, lock_timeout=lock_timeout)
+    return apt_installed(name=name, packages=packages, lock_timeout=lock_timeout)
 
-    def missing(spec: str) -> bool:
-        package, _, version = spec.partition("=")
-        return package not in installed or bool(version) and version not in installed[package]
 
-    if any(missing(p) for p in packages):
-        apt.update(name=f"Update apt lists for: {name}", cache_time=600)
-    return apt.packages(name=name, packages=packages, no_recommends=True)
+_dpkg_checked: set[str] = set()  # hosts whose interrupted-dpkg check is already in this run
 
 
 def apt_source(name: str, path: str, line: str, also_update_on: tuple[OperationMeta, ...] = ()) -> OperationMeta:
     """Write a one-line apt source file and refresh the package lists only when it (or, for example, the
     keyring it names) changed."""
     source = files.put(name=name, src=io.StringIO(f"# Managed by reasoning-stack\n{line}\n"), dest=path, mode="644")
-    apt.update(name=f"Update apt lists for: {name}", _if=any_changed(source, *also_update_on))
+    apt_lists_updated(name=f"Update apt lists for: {name}", lock_timeout=host_settings().apt_lock_timeout,
+                      _if=any_changed(source, *also_update_on))
     return source

@@ -128,6 +128,66 @@ def test_secure_boot_and_conflicting_apt_sources_stop_a_fresh_box(stack: Stack):
     assert not stack.testinfra(fresh).package("docker.io").is_installed
 
 
+HOLD_APT_LOCKS = ("import fcntl, sys, time; locks = [open(p, 'w') for p in ('/var/lib/apt/lists/lock', "
+                  "'/var/lib/dpkg/lock-frontend', '/var/lib/dpkg/lock')]; "
+                  "[fcntl.lockf(f, fcntl.LOCK_EX) for f in locks]; time.sleep(float(sys.argv[1]))")
+
+
+def _hold_apt_locks(host: testhosts.TestHost, seconds: float) -> None:
+    """Hold apt's and dpkg's locks on the host for a while, as unattended upgrades do."""
+    testhosts.docker("exec", "-d", host.container, "python3", "-c", HOLD_APT_LOCKS, str(seconds))
+    probe = "import fcntl; fcntl.lockf(open('/var/lib/dpkg/lock-frontend', 'w'), fcntl.LOCK_EX | fcntl.LOCK_NB)"
+    _wait_until(lambda: host.exec("python3", "-c", probe, check=False).returncode != 0, 10)
+
+
+def test_held_package_lock_is_waited_for_within_the_limit(stack: Stack):
+    busy = stack.hosts[0]
+    _hold_apt_locks(busy, 600)
+    try:
+        rc, data, text = stack.deploy("docker.py", apt_lock_timeout=6)
+    finally:
+        busy.sh("pkill -f 'import fcntl' || true")
+        del stack.settings["apt_lock_timeout"]
+    # root-box gave up after its limit, naming the holder and the setting; sudo-box went on alone
+    assert rc != 0
+    assert data is not None and data["results"]["failed_hosts"] == ["root-box"], _log(text)
+    assert "It is held by process" in text and "(python3)" in text
+    assert "apt_lock_timeout: the package lock was still held after 6s" in text
+    assert not stack.testinfra(busy).package("docker.io").is_installed
+    assert stack.testinfra(stack.hosts[1]).package("docker.io").is_installed
+    # Held for 20 s, within the default limit: the deploy says it waits, then installs.
+    _hold_apt_locks(busy, 20)
+    rc, data, text = stack.deploy("docker.py")
+    assert rc == 0, _log(text)
+    assert "[root-box] waiting for the package lock (up to 600s, apt_lock_timeout)" in text
+    assert stack.testinfra(busy).package("docker.io").is_installed
+
+
+SLOW_PACKAGE = """set -e; mkdir -p /tmp/slowpkg/DEBIAN; cd /tmp/slowpkg
+printf 'Package: rs-test-slow\nVersion: 1\nArchitecture: all\nMaintainer: t <t@t>\nDescription: t\n' > DEBIAN/control
+printf '#!/bin/sh\nif [ -e /tmp/slow ]; then sleep 120; fi\n' > DEBIAN/postinst; chmod 755 DEBIAN/postinst
+dpkg-deb -b /tmp/slowpkg /tmp/rs-test-slow.deb >/dev/null"""
+
+
+def test_dpkg_run_cut_off_is_finished_by_the_next_deploy(stack: Stack):
+    # dpkg killed in a package's configure step (where a driver's DKMS build runs): apt then refuses every
+    # install ("dpkg was interrupted") until `dpkg --configure -a` has run.
+    host = stack.hosts[1]
+    host.sh(SLOW_PACKAGE)
+    host.sh("touch /tmp/slow; (dpkg -i /tmp/rs-test-slow.deb >/dev/null 2>&1 &); sleep 3; pkill -KILL -x dpkg; "
+            "rm /tmp/slow")
+    assert host.sh("ls /var/lib/dpkg/updates"), "dpkg left no journal"
+    assert "dpkg was interrupted" in host.sh("apt-get install -y -s hello 2>&1 || true")
+    try:
+        rc, data, text = stack.deploy("docker.py")
+        assert rc == 0, _log(text)
+        assert [n for n, _ in _changed_ops(data)] == ["Finish a dpkg run that was cut off (dpkg --configure -a)"]
+        assert stack.testinfra(host).package("rs-test-slow").is_installed
+        assert host.sh("ls /var/lib/dpkg/updates") == ""
+    finally:
+        host.sh("dpkg --purge rs-test-slow >/dev/null 2>&1 || true")
+
+
 def test_docker_layer(stack: Stack):
     rc, data, text = stack.deploy("docker.py")
     assert rc == 0, _log(text)
@@ -276,6 +336,27 @@ def test_rerun_changes_nothing(stack: Stack):
     assert data["results"]["totals"]["no_change"] > 20
 
 
+def test_unreachable_host_fails_alone_and_is_named(stack: Stack):
+    # A third box of the inventory is switched off: the two others still deploy (nothing to do), and the
+    # run fails naming it.
+    image, key = testhosts.image_and_key()
+    spare = testhosts.start_host(image, "spare-box", key)
+    testhosts.docker("stop", "-t", "1", spare.container)
+    stack.hosts.append(spare)
+    try:
+        rc, data, text = stack.deploy()
+    finally:
+        stack.hosts.remove(spare)
+        testhosts.remove_hosts([spare])
+    assert rc != 0
+    assert data is not None, _log(text)
+    assert data["results"]["failed_hosts"] == ["spare-box"]
+    assert data["results"]["totals"]["success"] == 0, _changed_ops(data)
+    assert data["results"]["totals"]["no_change"] > 20  # the two reachable boxes were checked in full
+    summary = text.split("--> Results:", 1)[-1] if "--> Results:" in text else text[-3000:]
+    assert "spare-box" in summary, text[-3000:]
+
+
 def _wait_until(condition, seconds: float = 90) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
@@ -412,6 +493,7 @@ def test_second_model_gets_its_own_gpu_unit_and_port(stack: Stack):
     assert not stack.testinfra(stack.hosts[0]).file("/etc/systemd/system/reasoning-vllm-fast.service").exists
     rc, data, _ = stack.deploy()
     assert data["results"]["totals"]["success"] == 0, _changed_ops(data)
+    _new_vllm_image_restarts_each_instance_in_turn(stack, t)
     # Taken out of the settings again: its unit is stopped and removed, and the primary takes both GPUs back.
     del dual.extra_data["extra_models"]
     rc, data, text = stack.deploy()
@@ -419,6 +501,39 @@ def test_second_model_gets_its_own_gpu_unit_and_port(stack: Stack):
     assert not t.file("/etc/systemd/system/reasoning-vllm-fast.service").exists
     assert not t.socket("tcp://127.0.0.1:8001").is_listening
     assert "--gpus all" in t.file("/etc/systemd/system/reasoning-vllm.service").content_string
+    rc, data, _ = stack.deploy()
+    assert data["results"]["totals"]["success"] == 0, _changed_ops(data)
+
+
+def _starts_since(t, unit: str, since: str) -> int:
+    journal = t.check_output(f"journalctl -u {unit} --since @{since} --no-pager -o cat")
+    return journal.count("stand-in vLLM: tensor parallel")
+
+
+def _new_vllm_image_restarts_each_instance_in_turn(stack: Stack, t) -> None:
+    """A new vLLM tag on a host with two instances: each restarts once, the second only after the first
+    answered again; weights and data stay. Rolling back is setting the previous tag."""
+    new_image = VLLM_IMAGE.rsplit(":", 1)[0] + ":v0.17.2"
+    for host in stack.hosts:
+        host.exec("docker", "tag", VLLM_IMAGE, new_image)
+    for image, previous in ((new_image, VLLM_IMAGE), (VLLM_IMAGE, new_image)):
+        since = t.check_output("date +%s")
+        time.sleep(1)
+        rc, data, text = stack.deploy(vllm_image=image)
+        assert rc == 0, _log(text)
+        for unit in ("reasoning-vllm", "reasoning-vllm-fast"):
+            unit_text = t.file(f"/etc/systemd/system/{unit}.service").content_string
+            assert image in unit_text and previous not in unit_text
+            assert _starts_since(t, unit, since) == 1, unit
+        order = [name for name, hosts in _changed_ops(data) if "sudo-box" in hosts]
+        first, answered, second = ("Restart reasoning-vllm for changed unit or env",
+                                   "Wait for reasoning-vllm /v1/models",
+                                   "Restart reasoning-vllm-fast for changed unit or env")
+        assert order.index(first) < order.index(answered) < order.index(second), order
+        assert not [name for name in order if name.startswith(("Weights of", "Restart reasoning-openwebui"))]
+        started = {u: int(t.check_output(f"systemctl show -p ExecMainStartTimestampMonotonic --value {u}"))
+                   for u in ("reasoning-vllm", "reasoning-vllm-fast")}
+        assert started["reasoning-vllm"] < started["reasoning-vllm-fast"]
     rc, data, _ = stack.deploy()
     assert data["results"]["totals"]["success"] == 0, _changed_ops(data)
 
@@ -566,3 +681,42 @@ def test_remove_takes_the_stack_off_and_a_deploy_puts_it_back(stack: Stack):
     for host in stack.hosts:
         t = stack.testinfra(host)
         assert not t.file(f"{data_dir}/huggingface").exists and not t.file(f"{data_dir}/open-webui").exists
+
+
+def test_deploy_cut_halfway_converges_on_the_next_run(stack: Stack):
+    """The stack was removed above, so a deploy has work to do: cut it halfway, on one box by dropping its SSH
+    connection, on the other by rebooting the box; the next run converges and the one after changes
+    nothing."""
+    import threading
+
+    for host in stack.hosts:
+        testhosts.load_standin_images(host, stack.rootfs, [VLLM_IMAGE, WEBUI_IMAGE])
+    result: list[tuple[int, dict | None, str]] = []
+    run = threading.Thread(target=lambda: result.append(stack.deploy()))
+    run.start()
+    dropped, rebooted = stack.hosts
+    unit = "/etc/systemd/system/reasoning-vllm.service"
+    cut: set[str] = set()
+    deadline = time.monotonic() + 600
+    while len(cut) < 2 and run.is_alive() and time.monotonic() < deadline:
+        if "dropped" not in cut and dropped.exec("test", "-e", unit, check=False).returncode == 0:
+            dropped.sh("pkill -KILL -f '^sshd: (root|deployer)' || true")  # the sessions, not the listener
+            cut.add("dropped")
+        if "rebooted" not in cut and rebooted.exec("test", "-e", unit, check=False).returncode == 0:
+            testhosts.docker("restart", "-t", "0", rebooted.container)
+            cut.add("rebooted")
+        time.sleep(0.3)
+    run.join(timeout=900)
+    assert cut == {"dropped", "rebooted"}, f"the deploy ended before both cuts: {cut}"
+    rc, data, text = result[0]
+    assert rc != 0, "a deploy cut on both hosts cannot succeed"
+    testhosts.wait_for_ssh(rebooted, timeout=120)
+    rc, data, text = stack.deploy()
+    assert rc == 0, _log(text)
+    for host in stack.hosts:
+        t = stack.testinfra(host)
+        assert t.service("reasoning-vllm").is_running and t.service("reasoning-openwebui").is_running
+    rc, report, text = stack.project.status()
+    assert rc == 0, text
+    rc, data, _ = stack.deploy()
+    assert data["results"]["totals"]["success"] == 0, _changed_ops(data)
