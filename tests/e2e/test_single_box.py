@@ -146,7 +146,7 @@ def test_held_package_lock_is_waited_for_within_the_limit(stack: Stack):
     try:
         rc, data, text = stack.deploy("docker.py", apt_lock_timeout=6)
     finally:
-        busy.sh("pkill -f 'import fcntl' || true")
+        busy.sh("pkill -f '[f]cntl.LOCK_EX' || true")
         del stack.settings["apt_lock_timeout"]
     # root-box gave up after its limit, naming the holder and the setting; sudo-box went on alone
     assert rc != 0
