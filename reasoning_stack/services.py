@@ -12,6 +12,7 @@ from reasoning_stack.instances import PRIMARY_UNIT, HostPlan, Instance
 from reasoning_stack.plan import ServingPlan
 from reasoning_stack.render import render
 from reasoning_stack.settings import StackSettings
+from reasoning_stack.webui import task_config
 
 CONFIG_DIR = "/etc/reasoning-stack"
 UNIT_DIR = "/etc/systemd/system"
@@ -201,6 +202,7 @@ def openwebui_service(settings: StackSettings, host_plan: HostPlan) -> ServiceFi
         signup=settings.openwebui_signup,
         default_models=[host_plan.instances[0].served_model_name],
         secret_key=settings.openwebui_secret_key.get_secret_value() if settings.openwebui_secret_key else "",
+        tasks=task_config(settings, host_plan),
     )
     base = local_url(settings.openwebui_listen, settings.openwebui_port)
     return ServiceFiles(OPENWEBUI_UNIT, unit_text, env_path, env_text, "open-webui", settings.openwebui_image,

@@ -237,6 +237,17 @@ class StackSettings(BaseModel):
         "pending",
         description="Sign-up policy: closed, pending (an admin approves) or open. The first account is admin.",
     )
+    openwebui_task_model: str | None = Field(
+        None,
+        description="Model (served name) for Open WebUI's background tasks: chat titles, tags, follow-up "
+        "suggestions. None = a Qwen3 model of this host with thinking off for these requests, else the smallest "
+        "model of this host.",
+    )
+    openwebui_tasks: list[Literal["title", "tags", "follow_up"]] | None = Field(
+        None,
+        description="Background tasks Open WebUI runs after each answer. None = all three when the task model "
+        "answers without thinking, only the title when it always reasons first.",
+    )
     firewall_allow: list[str] | None = Field(
         None,
         description="Networks (CIDR, e.g. ['192.168.1.0/24']) that may reach Open WebUI and, when vLLM listens beyond "
@@ -422,6 +433,18 @@ class StackSettings(BaseModel):
             raise ValueError("contains a line break: an env file holds one line per value; check how the "
                              "environment variable was set (value not shown)")
         return value
+
+    def served_model_names(self) -> list[str]:
+        """The names this host's vLLM instances serve under: the primary model first, then extra_models."""
+        return [self.served_model_name or self.model] + [e.served_model_name or e.model for e in self.extra_models]
+
+    @model_validator(mode="after")
+    def _task_model_served_here(self) -> StackSettings:
+        names = self.served_model_names()
+        if self.openwebui_task_model is not None and self.openwebui_task_model not in names:
+            raise ValueError(f"openwebui_task_model {self.openwebui_task_model!r} is not served on this host; "
+                             f"use one of: {', '.join(names)}")
+        return self
 
     @model_validator(mode="after")
     def _ports_differ(self) -> StackSettings:

@@ -53,6 +53,7 @@ served = args.served_model_name or args.model
 # Tests make the engine hang by creating this file in the host's Hugging Face cache (mounted here).
 HANG = "/root/.cache/huggingface/standin-hang"
 api_key = os.environ.get("VLLM_API_KEY")
+REQUEST_LOG = os.environ.get("STANDIN_REQUEST_LOG")  # tests only: a JSON line per completion request
 if "fail-to-start" in args.model or args.max_num_seqs < 1:
     print(f"stand-in vLLM: cannot load {args.model}: CUDA out of memory (stand-in failure)", flush=True)
     sys.exit(1)
@@ -197,15 +198,23 @@ class Handler(BaseHTTPRequestHandler):
             return
         length = int(self.headers.get("Content-Length") or 0)
         request = json.loads(self.rfile.read(length) or b"{}")
+        if REQUEST_LOG:  # what each request asked for, for tests that count requests per model
+            asked = {k: request.get(k) for k in ("model", "max_tokens", "stream", "chat_template_kwargs",
+                                                  "temperature", "top_p")}
+            asked["prompt"] = str((request.get("messages") or [{}])[-1].get("content", ""))[:80]
+            with open(REQUEST_LOG, "a") as log:
+                log.write(json.dumps(asked) + "\n")
         # A hung engine (vllm-project/vllm#39863): /health stays 200, completions never come.
         deadline = time.monotonic() + 300
         while os.path.exists(HANG) and time.monotonic() < deadline:
             time.sleep(0.5)
         reasoning, answer = "17 * 23 = 17 * 20 + 17 * 3 = 340 + 51 = 391.", "The answer is \\boxed{391}."
+        if (request.get("chat_template_kwargs") or {}).get("enable_thinking") is False:
+            reasoning = ""  # Qwen3 with thinking off answers at once
         if request.get("stream"):
             self._stream(reasoning, answer)
             return
-        message = {"role": "assistant", "content": answer, "reasoning": reasoning}
+        message = {"role": "assistant", "content": answer, "reasoning": reasoning or None}
         self._send(200, {"id": "chatcmpl-standin", "object": "chat.completion", "created": int(time.time()),
                          "model": served, "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
                          "usage": {"prompt_tokens": 12, "completion_tokens": 20, "total_tokens": 32}})

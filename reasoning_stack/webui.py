@@ -1,0 +1,92 @@
+"""What Open WebUI is told about the models of a host, beyond the connections: which model runs its background
+tasks (chat titles, tags, follow-up suggestions) and which of those tasks run.
+
+Open WebUI 0.12.4 sends each chat turn's title, tags and follow-up requests to the chat's own model unless
+``TASK_MODEL_EXTERNAL`` names another, with ``max_tokens`` 1000 for the title: a reasoning model spends its
+thinking on them and can run out before it writes the title. ``TASK_MODEL_PARAMS`` is merged into every task
+request, so a Qwen3 task model gets ``chat_template_kwargs: {"enable_thinking": false}`` and answers at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from reasoning_stack.catalogue import find_model
+from reasoning_stack.instances import HostPlan, Instance
+from reasoning_stack.settings import StackSettings
+
+ALL_TASKS = ("title", "tags", "follow_up")
+# Open WebUI's switch for each task; every one defaults to on in Open WebUI.
+TASK_SWITCHES = {
+    "title": "ENABLE_TITLE_GENERATION",
+    "tags": "ENABLE_TAGS_GENERATION",
+    "follow_up": "ENABLE_FOLLOW_UP_GENERATION",
+}
+QUICK_TASK_TOKENS = 512  # a title, a few tags or three follow-ups, written without thinking
+THINKING_TASK_TOKENS = 4096  # room to think before the title when the task model always reasons
+
+
+class TaskModelError(ValueError):
+    """``openwebui_task_model`` names no model of the host."""
+
+
+@dataclass(frozen=True)
+class TaskConfig:
+    """Open WebUI's background-task settings for one host."""
+
+    model: str  # served model name
+    thinks: bool  # the task model reasons before it answers
+    params: dict[str, object]  # merged into every task request (TASK_MODEL_PARAMS)
+    tasks: tuple[str, ...]  # the tasks left on
+    why: str  # one line for the plan and the README
+
+    def env(self) -> dict[str, str]:
+        """The Open WebUI environment variables for these settings."""
+        import json
+
+        env = {"TASK_MODEL_EXTERNAL": self.model, "TASK_MODEL_PARAMS": json.dumps(self.params, sort_keys=True)}
+        env.update({switch: str(task in self.tasks) for task, switch in TASK_SWITCHES.items()})
+        env["ENABLE_AUTOCOMPLETE_GENERATION"] = "False"  # a request per keystroke pause; off in Open WebUI too
+        return env
+
+
+def _thinks_by_default(settings: StackSettings, instance: Instance) -> bool:
+    model = find_model(instance.plan.model)
+    # Only the primary model follows thinking_default; an extra Qwen3 model thinks unless a request says not to.
+    return not (model.thinking_switch and not instance.name and not settings.thinking_default)
+
+
+def _can_switch_thinking_off(instance: Instance) -> bool:
+    return find_model(instance.plan.model).thinking_switch
+
+
+def task_config(settings: StackSettings, host_plan: HostPlan) -> TaskConfig:
+    """Choose the task model: ``openwebui_task_model`` when set, else a model that can answer without thinking
+    (Qwen3, thinking switched off per request), else the smallest model of the host. Tasks: all three when the
+    task model answers without thinking, only the title otherwise (``openwebui_tasks`` overrides)."""
+    instances = host_plan.instances
+    if settings.openwebui_task_model is not None:
+        chosen = next((i for i in instances if i.served_model_name == settings.openwebui_task_model), None)
+        if chosen is None:
+            names = ", ".join(i.served_model_name for i in instances)
+            raise TaskModelError(f"openwebui_task_model {settings.openwebui_task_model!r} is not served on this "
+                                 f"host; served here: {names}")
+        why = "set by openwebui_task_model"
+    else:
+        switchable = [i for i in instances if _can_switch_thinking_off(i)]
+        pool = switchable or list(instances)
+        chosen = min(pool, key=lambda i: find_model(i.plan.model).params_b)
+        why = ("answers without thinking (Qwen3, enable_thinking false)" if switchable
+               else "the smallest model here; it reasons first, so only titles are made")
+    quick = _can_switch_thinking_off(chosen) or not _thinks_by_default(settings, chosen)
+    if quick:
+        params: dict[str, object] = {"max_tokens": QUICK_TASK_TOKENS}
+        if _can_switch_thinking_off(chosen):
+            params["chat_template_kwargs"] = {"enable_thinking": False}
+    else:
+        params = {"max_tokens": THINKING_TASK_TOKENS}
+    if settings.openwebui_tasks is not None:
+        tasks = tuple(t for t in ALL_TASKS if t in settings.openwebui_tasks)
+    else:
+        tasks = ALL_TASKS if quick else ("title",)
+    return TaskConfig(chosen.served_model_name, not quick, params, tasks, why)

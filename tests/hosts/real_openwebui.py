@@ -1,0 +1,159 @@
+"""The real Open WebUI (the release the stack pins, from PyPI) started on loopback with exactly the environment
+the deploy renders, in front of stand-in vLLM servers, for tests that talk to its own HTTP API.
+
+The venv is built once by ``../shared/tools/open-webui/setup.sh`` into the user cache (``scripts/test`` does
+it); ``OPENWEBUI_VENV`` points elsewhere.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from reasoning_stack.settings import DEFAULT_OPENWEBUI_IMAGE
+
+HERE = Path(__file__).resolve().parent
+STANDIN_VLLM = HERE.parent / "standins" / "vllm_standin.py"
+VERSION = DEFAULT_OPENWEBUI_IMAGE.rsplit(":v", 1)[1]
+VENV = Path(os.environ.get("OPENWEBUI_VENV", Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+                           / "reasoning-stack" / f"open-webui-{VERSION}"))
+
+
+def available() -> bool:
+    """True when the pinned Open WebUI is built."""
+    return (VENV / "bin" / "open-webui").exists()
+
+
+def require() -> None:
+    """Fail (under CI) or skip a test that needs the real Open WebUI when it is not built."""
+    import pytest
+
+    if not available():
+        message = f"the real Open WebUI {VERSION} is not built in {VENV}; scripts/test builds it"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+def parse_env_file(text: str) -> dict[str, str]:
+    """An env file as ``docker --env-file`` reads it: KEY=VALUE lines taken verbatim, comments skipped."""
+    env = {}
+    for line in text.splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            key, _, value = line.partition("=")
+            env[key.strip()] = value
+    return env
+
+
+def _wait(url: str, process: subprocess.Popen, log: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{url} exited ({process.returncode}):\n{log.read_text()[-4000:]}")
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.5)
+    raise TimeoutError(f"{url} did not answer in {timeout}s:\n{log.read_text()[-4000:]}")
+
+
+@dataclass
+class StandinVllm:
+    """The stand-in vLLM server on 127.0.0.1, logging what each completion request asked for."""
+
+    served: str
+    port: int
+    api_key: str
+    workdir: Path
+    process: subprocess.Popen | None = None
+
+    @property
+    def request_log(self) -> Path:
+        return self.workdir / f"requests-{self.served}.jsonl"
+
+    def start(self) -> StandinVllm:
+        log = self.workdir / f"vllm-{self.served}.log"
+        env = {**os.environ, "VLLM_API_KEY": self.api_key, "STANDIN_REQUEST_LOG": str(self.request_log)}
+        self.process = subprocess.Popen(
+            [sys.executable, str(STANDIN_VLLM), self.served, "--served-model-name", self.served, "--host",
+             "127.0.0.1", "--port", str(self.port)], stdout=log.open("w"), stderr=subprocess.STDOUT, env=env)
+        _wait(f"http://127.0.0.1:{self.port}/health", self.process, log, 30)
+        return self
+
+    def requests(self) -> list[dict]:
+        if not self.request_log.exists():
+            return []
+        return [json.loads(line) for line in self.request_log.read_text().splitlines()]
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+
+
+@dataclass
+class OpenWebUI:
+    """The real Open WebUI, started with a rendered env file's variables (HOST/PORT become --host/--port,
+    as the image's start script does), its data in ``data_dir``."""
+
+    env_text: str
+    data_dir: Path
+    process: subprocess.Popen | None = None
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.env['PORT']}"
+
+    def start(self, timeout: float = 180) -> OpenWebUI:
+        self.env = parse_env_file(self.env_text)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        log = self.data_dir / "open-webui.log"
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "WEBUI_", "ENABLE_"))}
+        env.update(self.env)
+        env.update({"DATA_DIR": str(self.data_dir), "OFFLINE_MODE": "true", "HF_HUB_OFFLINE": "1",
+                    "WEBUI_SECRET_KEY": self.env.get("WEBUI_SECRET_KEY", "test-secret-key")})
+        self.process = subprocess.Popen(
+            [str(VENV / "bin" / "open-webui"), "serve", "--host", "127.0.0.1", "--port", self.env["PORT"]],
+            stdout=log.open("a"), stderr=subprocess.STDOUT, env=env, cwd=self.data_dir)
+        _wait(f"{self.url}/health", self.process, log, timeout)
+        return self
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+    def call(self, method: str, path: str, body: object = None, token: str = "") -> tuple[int, object]:
+        """One request to Open WebUI's API: (HTTP status, decoded JSON body or text)."""
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(f"{self.url}{path}", data=data, method=method)
+        request.add_header("Content-Type", "application/json")
+        if token:
+            request.add_header("Authorization", f"Bearer {token}")
+        try:
+            with urllib.request.urlopen(request, timeout=120) as response:
+                status, raw = response.status, response.read()
+        except urllib.error.HTTPError as error:
+            status, raw = error.code, error.read()
+        try:
+            return status, json.loads(raw)
+        except ValueError:
+            return status, raw.decode(errors="replace")
+
+    def signup(self, name: str) -> tuple[int, dict]:
+        """Sign a person up: (HTTP status, the answer with token and role)."""
+        status, answer = self.call("POST", "/api/v1/auths/signup",
+                                   {"name": name, "email": f"{name}@example.com", "password": "Pass-word-123!"})
+        return status, answer if isinstance(answer, dict) else {"detail": answer}

@@ -1,0 +1,138 @@
+"""The real Open WebUI 0.12.4 (from PyPI), started with the environment the deploy renders for a dual-4090 host
+with two models, in front of two stand-in vLLM servers: what it lists and where its background tasks go.
+
+Slow: Open WebUI takes 15-30 s to start, and is started twice (as the stack renders it, and without the
+task settings, for the figures before).
+"""
+
+from __future__ import annotations
+
+import socket
+import tempfile
+from pathlib import Path
+
+import pytest
+import real_openwebui as real
+
+from reasoning_stack.gpus import gpus_from_profile
+from reasoning_stack.instances import plan_host
+from reasoning_stack.services import openwebui_service
+from reasoning_stack.settings import SECRET_ENV_VARS
+from reasoning_stack.validation import validate_host_data
+from reasoning_stack.webui import TASK_SWITCHES
+
+pytestmark = pytest.mark.slow
+
+API_KEY = "sk-owui-test-0123456789"
+TASKS = ("title", "tags", "follow_up")
+CONVERSATION = [{"role": "user", "content": "What is 17 * 23?"},
+                {"role": "assistant", "content": "The answer is \\boxed{391}."}]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _rendered_env(ports: dict[str, int], **extra: object) -> str:
+    data = {"model": "deepseek-r1-distill-qwen-7b", "vllm_port": ports["primary"],
+            "openwebui_port": ports["webui"],
+            "extra_models": [{"name": "fast", "model": "qwen3-8b", "port": ports["fast"]}], **extra}
+    settings = validate_host_data("dual-4090", data, environ={SECRET_ENV_VARS["vllm_api_key"]: API_KEY})
+    host_plan = plan_host(settings, gpus_from_profile("rtx-4090", 2))
+    assert host_plan.fits, host_plan.reason
+    return openwebui_service(settings, host_plan).env_text
+
+
+@pytest.fixture(scope="module")
+def servers():
+    real.require()
+    workdir = Path(tempfile.mkdtemp(prefix="rs-owui-"))
+    ports = {"primary": _free_port(), "fast": _free_port(), "webui": _free_port()}
+    vllms = {"deepseek-r1-distill-qwen-7b": real.StandinVllm("deepseek-r1-distill-qwen-7b", ports["primary"], API_KEY,
+                                                             workdir),
+             "qwen3-8b": real.StandinVllm("qwen3-8b", ports["fast"], API_KEY, workdir)}
+    try:
+        for vllm in vllms.values():
+            vllm.start()
+        yield ports, vllms, workdir
+    finally:
+        for vllm in vllms.values():
+            vllm.stop()
+
+
+def _run_tasks(webui: real.OpenWebUI, token: str) -> None:
+    """What Open WebUI runs after a chat turn: title, tags and follow-up suggestions (the model list is
+    loaded first, as the web page does)."""
+    status, _models = webui.call("GET", "/api/models", token=token)
+    assert status == 200
+    for task in TASKS:
+        status, answer = webui.call("POST", f"/api/v1/tasks/{task}/completions",
+                                    {"model": "deepseek-r1-distill-qwen-7b", "messages": CONVERSATION,
+                                     "chat_id": "local"}, token)
+        assert status == 200, (task, answer)
+
+
+def test_as_rendered_models_listed_and_tasks_kept_off_the_reasoning_model(servers):
+    ports, vllms, workdir = servers
+    webui = real.OpenWebUI(_rendered_env(ports), workdir / "as-rendered").start()
+    try:
+        status, admin = webui.signup("admin")
+        assert status == 200 and admin["role"] == "admin", admin
+        token = admin["token"]
+        status, models = webui.call("GET", "/api/models", token=token)
+        assert status == 200
+        assert {m["id"] for m in models["data"]} == {"deepseek-r1-distill-qwen-7b", "qwen3-8b"}
+        status, config = webui.call("GET", "/api/v1/tasks/config", token=token)
+        assert config["TASK_MODEL_EXTERNAL"] == "qwen3-8b"
+        assert config["ENABLE_TITLE_GENERATION"] and config["ENABLE_TAGS_GENERATION"]
+        assert config["ENABLE_FOLLOW_UP_GENERATION"] and not config["ENABLE_AUTOCOMPLETE_GENERATION"]
+        _run_tasks(webui, token)
+    finally:
+        webui.stop()
+    reasoning, quick = vllms["deepseek-r1-distill-qwen-7b"].requests(), vllms["qwen3-8b"].requests()
+    print(f"\nas rendered: task requests to the reasoning model {len(reasoning)}, to qwen3-8b {len(quick)} "
+          f"(max_tokens {sorted({r['max_tokens'] for r in quick})})")
+    assert reasoning == []  # not one task request reached the reasoning model
+    assert len(quick) == 3
+    for request in quick:
+        assert request["model"] == "qwen3-8b" and request["max_tokens"] == 512
+        assert request["chat_template_kwargs"] == {"enable_thinking": False}
+
+
+def test_before_every_task_went_to_the_reasoning_model(servers):
+    """The figures before: Open WebUI's own defaults (no task settings) send every task to the chat's model."""
+    ports, vllms, workdir = servers
+    for vllm in vllms.values():
+        vllm.request_log.unlink(missing_ok=True)
+    env = "\n".join(line for line in _rendered_env(ports).splitlines()
+                    if not line.startswith(("TASK_MODEL", *TASK_SWITCHES.values(), "ENABLE_AUTOCOMPLETE")))
+    webui = real.OpenWebUI(env, workdir / "before").start()
+    try:
+        status, admin = webui.signup("admin")
+        _run_tasks(webui, admin["token"])
+    finally:
+        webui.stop()
+    reasoning, quick = vllms["deepseek-r1-distill-qwen-7b"].requests(), vllms["qwen3-8b"].requests()
+    print(f"\nOpen WebUI defaults: task requests to the reasoning model {len(reasoning)} "
+          f"(max_tokens {[r['max_tokens'] for r in reasoning]}), to qwen3-8b {len(quick)}")
+    assert len(reasoning) == 3 and quick == []
+    assert reasoning[0]["max_tokens"] == 1000  # the title's default budget, thinking included
+
+
+def test_single_reasoning_model_keeps_only_titles_with_room_to_think(servers):
+    ports, vllms, workdir = servers
+    for vllm in vllms.values():
+        vllm.request_log.unlink(missing_ok=True)
+    data = {"model": "deepseek-r1-distill-qwen-7b", "vllm_port": ports["primary"], "openwebui_port": ports["webui"]}
+    settings = validate_host_data("box", data, environ={SECRET_ENV_VARS["vllm_api_key"]: API_KEY})
+    host_plan = plan_host(settings, gpus_from_profile("rtx-4090", 1))
+    webui = real.OpenWebUI(openwebui_service(settings, host_plan).env_text, workdir / "single").start()
+    try:
+        status, admin = webui.signup("admin")
+        _run_tasks(webui, admin["token"])
+    finally:
+        webui.stop()
+    reasoning = vllms["deepseek-r1-distill-qwen-7b"].requests()
+    assert [r["max_tokens"] for r in reasoning] == [4096]  # the title only; tags and follow-ups are off
