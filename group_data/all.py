@@ -139,6 +139,15 @@ openwebui_listen = '0.0.0.0'
 # Sign-up policy: closed, pending (an admin approves) or open. The first account is admin.
 openwebui_signup = 'pending'
 
+# Model (served name) for Open WebUI's background tasks: chat titles, tags, follow-up suggestions.
+# None = a Qwen3 model of this host with thinking off for these requests, else the smallest model of
+# this host.
+openwebui_task_model = None
+
+# Background tasks Open WebUI runs after each answer. None = all three when the task model answers
+# without thinking, only the title when it always reasons first.
+openwebui_tasks = None
+
 # Networks (CIDR, e.g. ['192.168.1.0/24']) that may reach Open WebUI and, when vLLM listens beyond
 # loopback, its API; the deploy then manages nftables rules for the stack's ports only (SSH and other
 # ports untouched; cluster ports open only between the nodes). None = no firewall rules managed.

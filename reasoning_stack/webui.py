@@ -9,6 +9,7 @@ request, so a Qwen3 task model gets ``chat_template_kwargs: {"enable_thinking": 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from reasoning_stack.catalogue import find_model
@@ -26,10 +27,6 @@ QUICK_TASK_TOKENS = 512  # a title, a few tags or three follow-ups, written with
 THINKING_TASK_TOKENS = 4096  # room to think before the title when the task model always reasons
 
 
-class TaskModelError(ValueError):
-    """``openwebui_task_model`` names no model of the host."""
-
-
 @dataclass(frozen=True)
 class TaskConfig:
     """Open WebUI's background-task settings for one host."""
@@ -42,8 +39,6 @@ class TaskConfig:
 
     def env(self) -> dict[str, str]:
         """The Open WebUI environment variables for these settings."""
-        import json
-
         env = {"TASK_MODEL_EXTERNAL": self.model, "TASK_MODEL_PARAMS": json.dumps(self.params, sort_keys=True)}
         env.update({switch: str(task in self.tasks) for task, switch in TASK_SWITCHES.items()})
         env["ENABLE_AUTOCOMPLETE_GENERATION"] = "False"  # a request per keystroke pause; off in Open WebUI too
@@ -65,12 +60,8 @@ def task_config(settings: StackSettings, host_plan: HostPlan) -> TaskConfig:
     (Qwen3, thinking switched off per request), else the smallest model of the host. Tasks: all three when the
     task model answers without thinking, only the title otherwise (``openwebui_tasks`` overrides)."""
     instances = host_plan.instances
-    if settings.openwebui_task_model is not None:
-        chosen = next((i for i in instances if i.served_model_name == settings.openwebui_task_model), None)
-        if chosen is None:
-            names = ", ".join(i.served_model_name for i in instances)
-            raise TaskModelError(f"openwebui_task_model {settings.openwebui_task_model!r} is not served on this "
-                                 f"host; served here: {names}")
+    if settings.openwebui_task_model is not None:  # validated: one of the host's served names
+        chosen = next(i for i in instances if i.served_model_name == settings.openwebui_task_model)
         why = "set by openwebui_task_model"
     else:
         switchable = [i for i in instances if _can_switch_thinking_off(i)]
