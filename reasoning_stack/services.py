@@ -12,7 +12,7 @@ from reasoning_stack.instances import PRIMARY_UNIT, HostPlan, Instance
 from reasoning_stack.plan import ServingPlan
 from reasoning_stack.render import render
 from reasoning_stack.settings import StackSettings
-from reasoning_stack.webui import task_config
+from reasoning_stack.webui import model_defaults_env, task_config
 
 CONFIG_DIR = "/etc/reasoning-stack"
 UNIT_DIR = "/etc/systemd/system"
@@ -203,6 +203,7 @@ def openwebui_service(settings: StackSettings, host_plan: HostPlan) -> ServiceFi
         default_models=[host_plan.instances[0].served_model_name],
         secret_key=settings.openwebui_secret_key.get_secret_value() if settings.openwebui_secret_key else "",
         tasks=task_config(settings, host_plan),
+        model_defaults=model_defaults_env(),
     )
     base = local_url(settings.openwebui_listen, settings.openwebui_port)
     return ServiceFiles(OPENWEBUI_UNIT, unit_text, env_path, env_text, "open-webui", settings.openwebui_image,

@@ -1,5 +1,5 @@
 """What Open WebUI is told about the models of a host, beyond the connections: which model runs its background
-tasks (chat titles, tags, follow-up suggestions) and which of those tasks run.
+tasks (chat titles, tags, follow-up suggestions), which of those tasks run, and the defaults every model gets.
 
 Open WebUI 0.12.4 sends each chat turn's title, tags and follow-up requests to the chat's own model unless
 ``TASK_MODEL_EXTERNAL`` names another, with ``max_tokens`` 1000 for the title: a reasoning model spends its
@@ -81,3 +81,11 @@ def task_config(settings: StackSettings, host_plan: HostPlan) -> TaskConfig:
     else:
         tasks = ALL_TASKS if quick else ("title",)
     return TaskConfig(chosen.served_model_name, not quick, params, tasks, why)
+
+
+def model_defaults_env() -> dict[str, str]:
+    """Defaults Open WebUI gives every model: the "usage" capability, so it asks for token counts
+    (``stream_options.include_usage``) and shows them under each answer. No sampling defaults: vLLM already
+    applies each model's generation_config.json (``--generation-config auto``) when a request leaves them out,
+    and Open WebUI sends none of its own."""
+    return {"DEFAULT_MODEL_METADATA": json.dumps({"capabilities": {"usage": True}})}

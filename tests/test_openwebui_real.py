@@ -88,6 +88,18 @@ def test_as_rendered_models_listed_and_tasks_kept_off_the_reasoning_model(server
         assert config["TASK_MODEL_EXTERNAL"] == "qwen3-8b"
         assert config["ENABLE_TITLE_GENERATION"] and config["ENABLE_TAGS_GENERATION"]
         assert config["ENABLE_FOLLOW_UP_GENERATION"] and not config["ENABLE_AUTOCOMPLETE_GENERATION"]
+        # Every model has the "usage" capability, so a chat asks vLLM for token counts and sends no sampling
+        # of its own (vLLM applies each model's generation_config.json).
+        assert all(m["info"]["meta"]["capabilities"]["usage"] for m in models["data"]), models["data"]
+        status, streamed = webui.call("POST", "/api/chat/completions",
+                                      {"model": "deepseek-r1-distill-qwen-7b", "stream": True,
+                                       "messages": [CONVERSATION[0]]}, token)
+        assert status == 200 and "reasoning" in str(streamed) and "boxed{391}" in str(streamed), streamed
+        chat = vllms["deepseek-r1-distill-qwen-7b"].requests()
+        assert len(chat) == 1 and chat[0]["stream_options"] == {"include_usage": True}, chat
+        assert chat[0]["temperature"] is None and chat[0]["top_p"] is None
+        for vllm in vllms.values():
+            vllm.request_log.unlink(missing_ok=True)
         _run_tasks(webui, token)
     finally:
         webui.stop()

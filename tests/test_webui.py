@@ -28,6 +28,9 @@ def test_qwen3_beside_a_reasoning_model_takes_every_task_without_thinking():
     assert "TASK_MODEL_EXTERNAL=qwen3-8b\n" in env
     assert json.loads(env.split("TASK_MODEL_PARAMS=", 1)[1].splitlines()[0]) == tasks.params
     assert "ENABLE_TAGS_GENERATION=True\n" in env and "ENABLE_AUTOCOMPLETE_GENERATION=False\n" in env
+    # every model shows its token counts; no sampling defaults of Open WebUI's own
+    assert 'DEFAULT_MODEL_METADATA={"capabilities": {"usage": true}}\n' in env
+    assert "DEFAULT_MODEL_PARAMS" not in env
 
 
 def test_a_lone_reasoning_model_makes_titles_only_with_room_to_think():

@@ -199,8 +199,8 @@ class Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         request = json.loads(self.rfile.read(length) or b"{}")
         if REQUEST_LOG:  # what each request asked for, for tests that count requests per model
-            asked = {k: request.get(k) for k in ("model", "max_tokens", "stream", "chat_template_kwargs",
-                                                  "temperature", "top_p")}
+            asked = {k: request.get(k) for k in ("model", "max_tokens", "stream", "stream_options",
+                                                  "chat_template_kwargs", "temperature", "top_p")}
             asked["prompt"] = str((request.get("messages") or [{}])[-1].get("content", ""))[:80]
             with open(REQUEST_LOG, "a") as log:
                 log.write(json.dumps(asked) + "\n")
