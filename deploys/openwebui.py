@@ -1,4 +1,7 @@
-"""Open WebUI as a systemd unit: pinned image, data kept on the host, wired to this host's vLLM."""
+"""Open WebUI as a systemd unit: pinned image, data kept on the host, wired to this host's vLLM; its admin
+account created on the first start and the sign-up policy made to hold after it."""
+
+import io
 
 from pyinfra import host
 from pyinfra.facts.files import File
@@ -6,10 +9,21 @@ from pyinfra.operations import files
 
 from reasoning_stack.context import host_cluster, host_plan, host_settings
 from reasoning_stack.facts import StackManifest
-from reasoning_stack.operations import docker_image, secret_env_file, sqlite_backup, wait_http
+from reasoning_stack.operations import (
+    docker_image,
+    host_notice,
+    openwebui_signup_policy,
+    secret_env_file,
+    sqlite_backup,
+    wait_http,
+)
+from reasoning_stack.render import render
 from reasoning_stack.services import (
     CONFIG_DIR,
+    HELPER_DIR,
+    OPENWEBUI_ADMIN_ENV,
     OPENWEBUI_SECRET_ENV,
+    OPENWEBUI_SIGNUP,
     OPENWEBUI_UNIT,
     UNIT_DIR,
     WAIT_HTTP,
@@ -28,13 +42,30 @@ if wanted:
     files.directory(name="Stack config directory", path=CONFIG_DIR, mode="700", user="root", group="root")
     files.directory(name="Open WebUI data", path=f"{settings.data_dir}/open-webui", mode="755")
     docker_image(name=f"Open WebUI image {service.image}", image=service.image, pull=settings.pull_images)
-    secret = None
+    files.directory(name="Helper directory", path=HELPER_DIR, mode="755")
+    files.put(name="openwebui-signup helper", src=io.StringIO(render("openwebui-signup.py.j2")),
+              dest=OPENWEBUI_SIGNUP, mode="755")
+    generated = []
     if settings.openwebui_secret_key is None:
-        secret = secret_env_file(
+        generated.append(secret_env_file(
             name="Open WebUI secret key (generated once, kept)",
             path=OPENWEBUI_SECRET_ENV,
             variable="WEBUI_SECRET_KEY",
+        ))
+    admin_env_files = [service.env_path]
+    if settings.openwebui_admin_email is not None and settings.openwebui_admin_password is None:
+        admin_password = secret_env_file(
+            name="Open WebUI admin password (generated once, kept)",
+            path=OPENWEBUI_ADMIN_ENV,
+            variable="WEBUI_ADMIN_PASSWORD",
+            nbytes=18,
         )
+        generated.append(admin_password)
+        admin_env_files.append(OPENWEBUI_ADMIN_ENV)
+        host_notice(name="Where the Open WebUI admin password is",
+                    message=f"Open WebUI admin: {settings.openwebui_admin_email}; its password: sudo cat "
+                            f"{OPENWEBUI_ADMIN_ENV} (generated on this host, root only)",
+                    _if=admin_password.did_change)
     # A new image may migrate the database on its first start: keep a consistent copy of the old one first.
     previous = next((u.get("image") for u in (host.get_fact(StackManifest) or {}).get("units", [])
                      if u.get("unit") == OPENWEBUI_UNIT), None)
@@ -44,7 +75,7 @@ if wanted:
         sqlite_backup(name=f"Back up Open WebUI's database before {previous} -> {service.image}", database=database,
                       backup=f"{settings.data_dir}/backups/webui-{tag}.db")
     env = install_env_file(service)
-    came_up = install_service(service, env, also_restart_on=(secret,) if secret is not None else ())
+    came_up = install_service(service, env, also_restart_on=tuple(generated))
     wait_http(
         name="Wait for Open WebUI /health",
         helper=WAIT_HTTP,
@@ -53,6 +84,15 @@ if wanted:
         unit=service.unit,
         _if=came_up,
     )
+    if settings.openwebui_admin_email is not None:
+        openwebui_signup_policy(
+            name=f"Open WebUI sign-up policy {settings.openwebui_signup!r} holds after its first account",
+            helper=OPENWEBUI_SIGNUP,
+            url=service.health_url.removesuffix("/health"),
+            policy=settings.openwebui_signup,
+            env_files=admin_env_files,
+            _if=came_up,
+        )
 elif host.get_fact(File, path=f"{UNIT_DIR}/{OPENWEBUI_UNIT}.service"):
     # Switched off after it was deployed: stop it and remove its unit; its data stays on the host.
     retire_service(f"{UNIT_DIR}/{OPENWEBUI_UNIT}.service")

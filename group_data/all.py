@@ -136,8 +136,18 @@ openwebui_port = 3000
 # Address Open WebUI binds to.
 openwebui_listen = '0.0.0.0'
 
-# Sign-up policy: closed, pending (an admin approves) or open. The first account is admin.
+# Sign-up policy for everyone after the admin: closed, pending (the admin approves) or open. Holds
+# from the first minute (the deploy sets it again after Open WebUI creates its admin account).
 openwebui_signup = 'pending'
+
+# Login of the admin account the deploy has Open WebUI create on its first start (before anyone can
+# sign up), so the sign-up policy holds from the first minute. None = the first person to sign up
+# becomes admin; Open WebUI 0.12.4 then switches sign-up off until it restarts, so only 'closed'
+# works.
+openwebui_admin_email = 'admin@localhost'
+
+# Environment variable that holds openwebui_admin_password.
+openwebui_admin_password_env = 'REASONING_STACK_OPENWEBUI_ADMIN_PASSWORD'
 
 # Model (served name) for Open WebUI's background tasks: chat titles, tags, follow-up suggestions.
 # None = a Qwen3 model of this host with thinking off for these requests, else the smallest model of

@@ -108,6 +108,26 @@ def wait_http(helper: str, url: str, timeout: int, unit: str, expect: str = "", 
     yield StreamedCommand(" ".join(shlex.quote(a) for a in args))
 
 
+@operation(is_idempotent=False)
+def openwebui_signup_policy(helper: str, url: str, policy: str, env_files: list[str]):
+    """
+    Make Open WebUI's sign-up policy hold after it created its first account (which switches sign-up off until
+    a restart): the helper reads the policy Open WebUI applies and, when it differs, sets it as the admin.
+
+    + helper: path of the openwebui-signup helper on the host
+    + url: Open WebUI's base URL
+    + policy: closed, pending or open
+    + env_files: env files holding WEBUI_ADMIN_EMAIL and WEBUI_ADMIN_PASSWORD (read on the host)
+
+    .. code:: python
+
+        openwebui_signup_policy(helper=OPENWEBUI_SIGNUP, url="http://127.0.0.1:3000", policy="pending",
+                                env_files=["/etc/reasoning-stack/reasoning-openwebui.env"])
+    """
+    args = [helper, url, policy] + [arg for path in env_files for arg in ("--env-file", path)]
+    yield StreamedCommand(" ".join(shlex.quote(a) for a in args))
+
+
 def deep_merge(base: dict[str, object], extra: dict[str, object]) -> dict[str, object]:
     """``base`` with ``extra`` merged in; nested objects are merged key by key, other values replaced."""
     merged = dict(base)

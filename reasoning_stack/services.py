@@ -21,6 +21,8 @@ WAIT_HTTP = f"{HELPER_DIR}/wait-http"
 SMOKE_TEST = f"{HELPER_DIR}/smoke-test"
 OPENWEBUI_UNIT = "reasoning-openwebui"
 OPENWEBUI_SECRET_ENV = f"{CONFIG_DIR}/openwebui-secret.env"
+OPENWEBUI_ADMIN_ENV = f"{CONFIG_DIR}/openwebui-admin.env"  # the admin password, when the host generates it
+OPENWEBUI_SIGNUP = f"{HELPER_DIR}/openwebui-signup"
 RAY_UNIT = "reasoning-ray"
 RAY_CONTAINER = "ray"
 RAY_WAIT = f"{HELPER_DIR}/ray-wait"
@@ -179,6 +181,8 @@ def openwebui_service(settings: StackSettings, host_plan: HostPlan) -> ServiceFi
     docker_args = ["--network", "host", "--env-file", env_path]
     if settings.openwebui_secret_key is None:
         docker_args += ["--env-file", OPENWEBUI_SECRET_ENV]
+    if settings.openwebui_admin_email is not None and settings.openwebui_admin_password is None:
+        docker_args += ["--env-file", OPENWEBUI_ADMIN_ENV]
     docker_args += [
         "--volume", f"{settings.data_dir}/open-webui:/app/backend/data",
         "--label", "managed-by=reasoning-stack",
@@ -202,6 +206,9 @@ def openwebui_service(settings: StackSettings, host_plan: HostPlan) -> ServiceFi
         signup=settings.openwebui_signup,
         default_models=[host_plan.instances[0].served_model_name],
         secret_key=settings.openwebui_secret_key.get_secret_value() if settings.openwebui_secret_key else "",
+        admin_email=settings.openwebui_admin_email,
+        admin_password=(settings.openwebui_admin_password.get_secret_value()
+                        if settings.openwebui_admin_password else ""),
         tasks=task_config(settings, host_plan),
         model_defaults=model_defaults_env(),
     )

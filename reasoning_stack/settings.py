@@ -235,7 +235,23 @@ class StackSettings(BaseModel):
     openwebui_listen: str = Field("0.0.0.0", description="Address Open WebUI binds to.")
     openwebui_signup: Literal["closed", "pending", "open"] = Field(
         "pending",
-        description="Sign-up policy: closed, pending (an admin approves) or open. The first account is admin.",
+        description="Sign-up policy for everyone after the admin: closed, pending (the admin approves) or open. "
+        "Holds from the first minute (the deploy sets it again after Open WebUI creates its admin account).",
+    )
+    openwebui_admin_email: str | None = Field(
+        "admin@localhost",
+        description="Login of the admin account the deploy has Open WebUI create on its first start (before "
+        "anyone can sign up), so the sign-up policy holds from the first minute. None = the first person to sign "
+        "up becomes admin; Open WebUI 0.12.4 then switches sign-up off until it restarts, so only 'closed' works.",
+    )
+    openwebui_admin_password: SecretStr | None = Field(
+        None, description="Password of that admin account; None = generated once on the host into "
+        "/etc/reasoning-stack/openwebui-admin.env (root only). A secret: read from the environment variable "
+        "openwebui_admin_password_env names.",
+    )
+    openwebui_admin_password_env: str = Field(
+        "REASONING_STACK_OPENWEBUI_ADMIN_PASSWORD",
+        description="Environment variable that holds openwebui_admin_password.",
     )
     openwebui_task_model: str | None = Field(
         None,
@@ -418,7 +434,7 @@ class StackSettings(BaseModel):
                     raise ValueError(f"{arg.split('=', 1)[0]!r} is set by the stack: use {setting} instead")
         return value
 
-    @field_validator("vllm_api_key_env", "hf_token_env", "openwebui_secret_key_env")
+    @field_validator("vllm_api_key_env", "hf_token_env", "openwebui_secret_key_env", "openwebui_admin_password_env")
     @classmethod
     def _env_var_name(cls, value: str) -> str:
         if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", value):
@@ -426,7 +442,7 @@ class StackSettings(BaseModel):
                              "'REASONING_STACK_VLLM_API_KEY'")
         return value
 
-    @field_validator("vllm_api_key", "hf_token", "openwebui_secret_key")
+    @field_validator("vllm_api_key", "hf_token", "openwebui_secret_key", "openwebui_admin_password")
     @classmethod
     def _one_line_secret(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and any(c in value.get_secret_value() for c in "\r\n\0"):
@@ -437,6 +453,25 @@ class StackSettings(BaseModel):
     def served_model_names(self) -> list[str]:
         """The names this host's vLLM instances serve under: the primary model first, then extra_models."""
         return [self.served_model_name or self.model] + [e.served_model_name or e.model for e in self.extra_models]
+
+    @field_validator("openwebui_admin_email")
+    @classmethod
+    def _admin_login(cls, value: str | None) -> str | None:
+        # Open WebUI 0.12.4 takes name@localhost or name@domain.tld (utils/misc.py validate_email_format)
+        if value is not None and not re.fullmatch(r"[^@\s]+@(localhost|[^@\s]+\.[^@\s]+)", value):
+            raise ValueError("must be an email address Open WebUI accepts, like 'admin@localhost' or "
+                             "'you@example.com'")
+        return value
+
+    @model_validator(mode="after")
+    def _signup_policy_can_hold(self) -> StackSettings:
+        if self.openwebui_enabled and self.openwebui_admin_email is None and self.openwebui_signup != "closed":
+            raise ValueError(
+                f"openwebui_signup: {self.openwebui_signup!r} needs the deploy's admin account "
+                "(openwebui_admin_email): without it the first person to sign up becomes admin and Open WebUI "
+                "0.12.4 then switches sign-up off until it restarts; set openwebui_admin_email or "
+                "openwebui_signup = 'closed'")
+        return self
 
     @model_validator(mode="after")
     def _task_model_served_here(self) -> StackSettings:
@@ -614,7 +649,8 @@ def settings_reference_markdown() -> str:
 # Secrets come from the environment of the machine that runs the deploy, never from host data (which pyinfra
 # prints, e.g. with debug-inventory) or a file in the repo: each secret setting and the setting naming its variable.
 SECRET_SETTINGS = {"vllm_api_key": "vllm_api_key_env", "hf_token": "hf_token_env",
-                   "openwebui_secret_key": "openwebui_secret_key_env"}
+                   "openwebui_secret_key": "openwebui_secret_key_env",
+                   "openwebui_admin_password": "openwebui_admin_password_env"}
 SECRET_ENV_VARS = {name: StackSettings.model_fields[env].default for name, env in SECRET_SETTINGS.items()}
 
 

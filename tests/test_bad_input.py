@@ -51,6 +51,9 @@ def _check(tmp_path: Path, settings: str, env: dict[str, str] | None = None, inv
         ('vllm_listen = "0.0.0.0"\n', "exposes vLLM beyond this host without an API key"),
         ('docker_daemon_options = {"exec-opts": ["native.cgroupdriver=systemd"]}\n', "remove your cgroup driver"),
         ('docker_daemon_options = {"runtimes": {"nvidia": {"path": "x"}}}\n', "sets the nvidia runtime itself"),
+        ("openwebui_admin_email = None\n", "openwebui_signup: 'pending' needs the deploy's admin account"),
+        ('openwebui_admin_email = "admin"\n', "must be an email address Open WebUI accepts, like 'admin@localhost'"),
+        ('openwebui_task_model = "qwen3-32b"\n', "is not served on this host; use one of: "),
     ],
 )
 def test_mistake_is_refused_with_host_key_and_way_out(tmp_path: Path, settings: str, words: str):
@@ -92,7 +95,8 @@ def test_debug_inventory_shows_no_secret(tmp_path: Path):
     environment when settings are validated, never put into host data)."""
     _check(tmp_path, 'vllm_listen = "0.0.0.0"\n')
     secrets = {"REASONING_STACK_VLLM_API_KEY": SECRET, "HF_TOKEN": "hf_SECRET_2",
-               "REASONING_STACK_OPENWEBUI_SECRET_KEY": "webui-SECRET-3"}
+               "REASONING_STACK_OPENWEBUI_SECRET_KEY": "webui-SECRET-3",
+               "REASONING_STACK_OPENWEBUI_ADMIN_PASSWORD": "admin-SECRET-4"}
     pyinfra = str(Path(sys.executable).parent / "pyinfra")
     out = subprocess.run([pyinfra, "inventory.py", "debug-inventory"], cwd=tmp_path, capture_output=True, text=True,
                          env={"PATH": "/usr/bin:/bin", **secrets}, timeout=60)

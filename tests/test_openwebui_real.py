@@ -8,6 +8,8 @@ task settings, for the figures before).
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -16,6 +18,7 @@ import real_openwebui as real
 
 from reasoning_stack.gpus import gpus_from_profile
 from reasoning_stack.instances import plan_host
+from reasoning_stack.render import render
 from reasoning_stack.services import openwebui_service
 from reasoning_stack.settings import SECRET_ENV_VARS
 from reasoning_stack.validation import validate_host_data
@@ -148,3 +151,56 @@ def test_single_reasoning_model_keeps_only_titles_with_room_to_think(servers):
         webui.stop()
     reasoning = vllms["deepseek-r1-distill-qwen-7b"].requests()
     assert [r["max_tokens"] for r in reasoning] == [4096]  # the title only; tags and follow-ups are off
+
+
+ADMIN_PASSWORD = "Admin-pass-0123456789"
+
+
+def _policy_env(ports: dict[str, int], policy: str) -> str:
+    data = {"model": "deepseek-r1-distill-qwen-7b", "vllm_port": ports["primary"], "openwebui_port": ports["webui"],
+            "openwebui_signup": policy}
+    settings = validate_host_data("box", data, environ={SECRET_ENV_VARS["vllm_api_key"]: API_KEY,
+                                                        SECRET_ENV_VARS["openwebui_admin_password"]: ADMIN_PASSWORD})
+    return openwebui_service(settings, plan_host(settings, gpus_from_profile("rtx-4090", 1))).env_text
+
+
+def _apply_policy(webui: real.OpenWebUI, policy: str, workdir: Path) -> subprocess.CompletedProcess:
+    """Run the deploy's own helper, as the deploy does after Open WebUI (re)started."""
+    helper, env_file = workdir / "openwebui-signup", workdir / "reasoning-openwebui.env"
+    helper.write_text(render("openwebui-signup.py.j2"))
+    env_file.write_text(webui.env_text)
+    return subprocess.run([sys.executable, str(helper), webui.url, policy, "--env-file", str(env_file)],
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_signup_policy_holds_for_everyone_after_the_admin(servers):
+    ports, _vllms, workdir = servers
+    data = workdir / "signup"
+    webui = real.OpenWebUI(_policy_env(ports, "pending"), data).start()
+    try:
+        # Open WebUI created the admin from the environment and switched sign-up off: the bug the helper mends.
+        status, admin = webui.call("POST", "/api/v1/auths/signin",
+                                   {"email": "admin@localhost", "password": ADMIN_PASSWORD})
+        assert status == 200 and admin["role"] == "admin", admin
+        assert webui.signup("before")[0] == 403
+        applied = _apply_policy(webui, "pending", workdir)
+        assert applied.returncode == 0, applied.stderr
+        assert "sign-up policy 'pending' applied" in applied.stdout
+        assert ADMIN_PASSWORD not in applied.stdout + applied.stderr
+        for person in ("second", "third"):
+            status, answer = webui.signup(person)
+            assert status == 200 and answer["role"] == "pending", answer
+        again = _apply_policy(webui, "pending", workdir)
+        assert again.returncode == 0 and "holds" in again.stdout
+    finally:
+        webui.stop()
+    # A changed setting after a re-deploy (the same data, a restart with the new environment).
+    for policy, expected in (("open", (200, "user")), ("closed", (403, None))):
+        webui = real.OpenWebUI(_policy_env(ports, policy), data).start()
+        try:
+            held = _apply_policy(webui, policy, workdir)
+            assert held.returncode == 0 and "holds" in held.stdout, held
+            status, answer = webui.signup(f"after-{policy}")
+            assert (status, answer.get("role")) == expected, answer
+        finally:
+            webui.stop()

@@ -123,3 +123,57 @@ def test_native_multi_node_refuses_wrong_node_arguments(rank, extra, env_over, w
     proc = _node(rank, 2, _free_port(), _free_port(), env, *extra)
     out, _ = proc.communicate(timeout=20)
     assert proc.returncode == 1 and words in out
+
+
+def test_openwebui_standin_accounts_behave_like_the_real_one_and_the_helper_mends_them(tmp_path: Path):
+    """The sequence tests/test_openwebui_real.py checks against the real Open WebUI, on the stand-in the
+    end-to-end tests use: the admin from the environment switches sign-up off; the deploy's helper puts the
+    policy back."""
+    import time
+    import urllib.error
+    import urllib.request
+
+    import real_openwebui
+
+    from reasoning_stack.render import render
+
+    port = _free_port()
+    env_text = (f"HOST=127.0.0.1\nPORT={port}\nENABLE_SIGNUP=True\nDEFAULT_USER_ROLE=pending\n"
+                "WEBUI_ADMIN_EMAIL=admin@localhost\nWEBUI_ADMIN_PASSWORD=pw-0123\n")
+    env = {**os.environ, **real_openwebui.parse_env_file(env_text), "DATA_DIR": str(tmp_path / "data")}
+    server = subprocess.Popen([sys.executable, str(STANDINS / "openwebui_standin.py")], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+
+    def signup(name: str) -> tuple[int, str]:
+        body = json.dumps({"name": name, "email": f"{name}@example.com", "password": "x"}).encode()
+        request = urllib.request.Request(f"{url}/api/v1/auths/signup", data=body, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:
+                return response.status, json.loads(response.read())["role"]
+        except urllib.error.HTTPError as error:
+            return error.code, ""
+
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"{url}/health", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        assert signup("before") == (403, "")
+        helper, env_file = tmp_path / "openwebui-signup", tmp_path / "openwebui.env"
+        helper.write_text(render("openwebui-signup.py.j2"))
+        env_file.write_text(env_text)
+        run = subprocess.run([sys.executable, str(helper), url, "pending", "--env-file", str(env_file)],
+                             capture_output=True, text=True, timeout=30)
+        assert run.returncode == 0 and "applied" in run.stdout, run.stderr
+        assert "pw-0123" not in run.stdout + run.stderr
+        assert signup("second") == (200, "pending")
+        env_file.write_text(env_text.replace("pw-0123", "changed"))  # the password changed in Open WebUI
+        run = subprocess.run([sys.executable, str(helper), url, "closed", "--env-file", str(env_file)],
+                             capture_output=True, text=True, timeout=30)
+        assert run.returncode == 1 and "could not sign in" in run.stderr and "systemctl restart" in run.stderr
+    finally:
+        server.terminate()
+        server.wait(5)

@@ -219,6 +219,11 @@ def test_full_deploy(stack: Stack):
     # The fresh box got its driver and says it needs a reboot; containers see every GPU on both boxes.
     assert "sudo-box needs a reboot to load NVIDIA driver 580" in text
     assert "[root-box] containers see 1 GPU(s)" in text and "[sudo-box] containers see 2 GPU(s)" in text
+    # Open WebUI's admin was created on its first start (password generated on the host, never shown), and
+    # the sign-up policy was put back after Open WebUI switched sign-up off.
+    assert text.count("Open WebUI admin: admin@localhost; its password: sudo cat "
+                      "/etc/reasoning-stack/openwebui-admin.env") == 2
+    assert text.count("Open WebUI sign-up policy 'pending' applied") == 2
 
 
 def test_nvidia_layer_state(stack: Stack):
@@ -298,6 +303,15 @@ def test_host_state(stack: Stack, index: int):
     assert seen["ENABLE_OLLAMA_API"] == "False" and seen["WEBUI_AUTH"] == "True"
     assert seen["ENABLE_PERSISTENT_CONFIG"] == "False"
     assert seen["WEBUI_SECRET_KEY"].startswith("sha256:")
+    assert seen["WEBUI_ADMIN_EMAIL"] == "admin@localhost" and seen["WEBUI_ADMIN_PASSWORD"].startswith("sha256:")
+    admin_env = t.file("/etc/reasoning-stack/openwebui-admin.env")
+    assert admin_env.mode == 0o600 and admin_env.user == "root"
+    # a second person signing up gets the policy's answer (pending) without a restart
+    signup = t.check_output(
+        "python3 -c \"import json, urllib.request as u; r = u.Request('http://127.0.0.1:3000/api/v1/auths/signup', "
+        "data=json.dumps({'name': 'b', 'email': 'b@example.com', 'password': 'x'}).encode(), method='POST'); "
+        "print(json.loads(u.urlopen(r).read())['role'])\"")
+    assert signup == "pending"
 
 
 def test_no_secret_in_units_or_output(stack: Stack):
