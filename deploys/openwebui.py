@@ -10,6 +10,7 @@ from pyinfra.operations import files
 from reasoning_stack.context import host_cluster, host_plan, host_settings
 from reasoning_stack.facts import StackManifest
 from reasoning_stack.operations import (
+    cloud_models_check,
     docker_image,
     host_notice,
     openwebui_signup_policy,
@@ -19,6 +20,7 @@ from reasoning_stack.operations import (
 )
 from reasoning_stack.render import render
 from reasoning_stack.services import (
+    CLOUD_MODELS,
     CONFIG_DIR,
     HELPER_DIR,
     OPENWEBUI_ADMIN_ENV,
@@ -43,8 +45,9 @@ if wanted:
     files.directory(name="Open WebUI data", path=f"{settings.data_dir}/open-webui", mode="755")
     docker_image(name=f"Open WebUI image {service.image}", image=service.image, pull=settings.pull_images)
     files.directory(name="Helper directory", path=HELPER_DIR, mode="755")
-    files.put(name="openwebui-signup helper", src=io.StringIO(render("openwebui-signup.py.j2")),
-              dest=OPENWEBUI_SIGNUP, mode="755")
+    for helper, template in ((OPENWEBUI_SIGNUP, "openwebui-signup.py.j2"), (CLOUD_MODELS, "cloud-models.py.j2")):
+        files.put(name=f"{helper.rsplit('/', 1)[1]} helper", src=io.StringIO(render(template)), dest=helper,
+                  mode="755")
     generated = []
     if settings.openwebui_secret_key is None:
         generated.append(secret_env_file(
@@ -91,6 +94,15 @@ if wanted:
             url=service.health_url.removesuffix("/health"),
             policy=settings.openwebui_signup,
             env_files=admin_env_files,
+            _if=came_up,
+        )
+    if settings.openwebui_cloud:
+        local = len(plan.instances)
+        cloud_models_check(
+            name="Cloud connections offer their listed models (a warning, never a failure)",
+            helper=CLOUD_MODELS,
+            env_file=service.env_path,
+            connections=[(c.name, local + i, list(c.models)) for i, c in enumerate(settings.openwebui_cloud)],
             _if=came_up,
         )
 elif host.get_fact(File, path=f"{UNIT_DIR}/{OPENWEBUI_UNIT}.service"):

@@ -149,6 +149,12 @@ openwebui_admin_email = 'admin@localhost'
 # Environment variable that holds openwebui_admin_password.
 openwebui_admin_password_env = 'REASONING_STACK_OPENWEBUI_ADMIN_PASSWORD'
 
+# OpenAI-compatible APIs shown in Open WebUI beside the local models (keys: name, base_url, models,
+# prefix, api_key_env); each key is read from the environment (REASONING_STACK_<NAME>_API_KEY) and
+# kept only in Open WebUI's 0600 env file. The deploy checks the model ids when the host reaches the
+# API and warns when it cannot.
+openwebui_cloud = []
+
 # Model (served name) for Open WebUI's background tasks: chat titles, tags, follow-up suggestions.
 # None = a Qwen3 model of this host with thinking off for these requests, else the smallest model of
 # this host.

@@ -128,6 +128,26 @@ def openwebui_signup_policy(helper: str, url: str, policy: str, env_files: list[
     yield StreamedCommand(" ".join(shlex.quote(a) for a in args))
 
 
+@operation(is_idempotent=False)
+def cloud_models_check(helper: str, env_file: str, connections: list[tuple[str, int, list[str]]]):
+    """
+    Check that each cloud connection offers the model ids the settings list, warning (never failing) when one
+    is missing or the API cannot be reached from the host. The URLs and keys are read from ``env_file`` on the
+    host, so no key is on a command line.
+
+    + helper: path of the cloud-models helper on the host
+    + env_file: Open WebUI's env file (OPENAI_API_BASE_URLS / OPENAI_API_KEYS)
+    + connections: (name, index among the connections, model ids) per cloud connection
+
+    .. code:: python
+
+        cloud_models_check(helper=CLOUD_MODELS, env_file="/etc/reasoning-stack/reasoning-openwebui.env",
+                           connections=[("deepseek", 1, ["deepseek-reasoner"])])
+    """
+    specs = [f"{name}={index}:{','.join(models)}" for name, index, models in connections]
+    yield StreamedCommand(" ".join(shlex.quote(a) for a in [helper, env_file, *specs]))
+
+
 def deep_merge(base: dict[str, object], extra: dict[str, object]) -> dict[str, object]:
     """``base`` with ``extra`` merged in; nested objects are merged key by key, other values replaced."""
     merged = dict(base)

@@ -12,7 +12,7 @@ from reasoning_stack.instances import PRIMARY_UNIT, HostPlan, Instance
 from reasoning_stack.plan import ServingPlan
 from reasoning_stack.render import render
 from reasoning_stack.settings import StackSettings
-from reasoning_stack.webui import model_defaults_env, task_config
+from reasoning_stack.webui import connection_configs, model_defaults_env, task_config
 
 CONFIG_DIR = "/etc/reasoning-stack"
 UNIT_DIR = "/etc/systemd/system"
@@ -23,6 +23,7 @@ OPENWEBUI_UNIT = "reasoning-openwebui"
 OPENWEBUI_SECRET_ENV = f"{CONFIG_DIR}/openwebui-secret.env"
 OPENWEBUI_ADMIN_ENV = f"{CONFIG_DIR}/openwebui-admin.env"  # the admin password, when the host generates it
 OPENWEBUI_SIGNUP = f"{HELPER_DIR}/openwebui-signup"
+CLOUD_MODELS = f"{HELPER_DIR}/cloud-models"
 RAY_UNIT = "reasoning-ray"
 RAY_CONTAINER = "ray"
 RAY_WAIT = f"{HELPER_DIR}/ray-wait"
@@ -201,8 +202,11 @@ def openwebui_service(settings: StackSettings, host_plan: HostPlan) -> ServiceFi
         unit_name=OPENWEBUI_UNIT,
         listen=settings.openwebui_listen,
         port=settings.openwebui_port,
-        base_urls=[local_url(settings.vllm_listen, i.port) + "/v1" for i in host_plan.instances],
-        api_keys=[api_key for _ in host_plan.instances],
+        base_urls=[local_url(settings.vllm_listen, i.port) + "/v1" for i in host_plan.instances]
+        + [c.base_url for c in settings.openwebui_cloud],
+        api_keys=[api_key for _ in host_plan.instances]
+        + [c.api_key.get_secret_value() for c in settings.openwebui_cloud if c.api_key is not None],
+        api_configs=connection_configs(settings, len(host_plan.instances)),
         signup=settings.openwebui_signup,
         default_models=[host_plan.instances[0].served_model_name],
         secret_key=settings.openwebui_secret_key.get_secret_value() if settings.openwebui_secret_key else "",

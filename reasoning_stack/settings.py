@@ -49,6 +49,61 @@ _SAMPLING_RANGES = {
 }
 
 
+class CloudConnection(BaseModel):
+    """An OpenAI-compatible API beside the local models in Open WebUI (a cloud provider such as DeepSeek's)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(description="Short name, e.g. 'deepseek': the default prefix of its models in Open WebUI.")
+    base_url: str = Field(description="The API's base URL, e.g. 'https://api.deepseek.com/v1'.")
+    models: list[str] = Field(min_length=1, description="Model ids to show, e.g. ['deepseek-reasoner'].")
+    prefix: str | None = Field(None, description="Prefix of its model ids in Open WebUI; None = name.")
+    api_key_env: str | None = Field(
+        None, description="Environment variable that holds its API key; None = REASONING_STACK_<NAME>_API_KEY.")
+    api_key: SecretStr | None = Field(None, description="Read from the environment only, never from host data.")
+
+    @field_validator("name", "prefix")
+    @classmethod
+    def _short_name(cls, value: str | None) -> str | None:
+        if value is not None and not _NAME_RE.match(value):
+            raise ValueError("must be lower-case letters, digits and '-', e.g. 'deepseek'")
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        if not re.fullmatch(r"https?://[^\s/;]+(/[^\s;]*)?", value):
+            raise ValueError("must be an http(s) URL like 'https://api.deepseek.com/v1'")
+        if value.rstrip("/").endswith(("/chat/completions", "/models")):
+            raise ValueError("must be the API's base URL (ending before /chat/completions), like "
+                             "'https://api.deepseek.com/v1'")
+        return value.rstrip("/")
+
+    @field_validator("models")
+    @classmethod
+    def _model_ids(cls, value: list[str]) -> list[str]:
+        for model in value:
+            if not model or any(c in model for c in ";,\n ") :
+                raise ValueError(f"{model!r} is not a model id (no spaces, ';' or ',')")
+        return value
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _key_variable(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", value):
+            raise ValueError("must be an environment variable name (letters, digits and '_')")
+        return value
+
+    @property
+    def key_variable(self) -> str:
+        """The environment variable its API key is read from."""
+        return self.api_key_env or f"REASONING_STACK_{self.name.upper().replace('-', '_')}_API_KEY"
+
+    @property
+    def model_prefix(self) -> str:
+        return self.prefix or self.name
+
+
 class ExtraModel(BaseModel):
     """One more model on the same host: its own vLLM unit (reasoning-vllm-<name>) and port."""
 
@@ -252,6 +307,13 @@ class StackSettings(BaseModel):
     openwebui_admin_password_env: str = Field(
         "REASONING_STACK_OPENWEBUI_ADMIN_PASSWORD",
         description="Environment variable that holds openwebui_admin_password.",
+    )
+    openwebui_cloud: list[CloudConnection] = Field(
+        [],
+        description="OpenAI-compatible APIs shown in Open WebUI beside the local models (keys: name, base_url, "
+        "models, prefix, api_key_env); each key is read from the environment (REASONING_STACK_<NAME>_API_KEY) "
+        "and kept only in Open WebUI's 0600 env file. The deploy checks the model ids when the host reaches "
+        "the API and warns when it cannot.",
     )
     openwebui_task_model: str | None = Field(
         None,
@@ -471,6 +533,23 @@ class StackSettings(BaseModel):
                 "(openwebui_admin_email): without it the first person to sign up becomes admin and Open WebUI "
                 "0.12.4 then switches sign-up off until it restarts; set openwebui_admin_email or "
                 "openwebui_signup = 'closed'")
+        return self
+
+    @model_validator(mode="after")
+    def _cloud_connections_apart(self) -> StackSettings:
+        prefixes = [c.model_prefix for c in self.openwebui_cloud]
+        twice = sorted({p for p in prefixes if prefixes.count(p) > 1})
+        if twice:
+            raise ValueError(f"openwebui_cloud: the prefix {twice[0]!r} is used by two connections; give each "
+                             "its own name or prefix")
+        for connection in self.openwebui_cloud:
+            if connection.api_key is None:
+                raise ValueError(f"openwebui_cloud: connection {connection.name!r} has no API key: export "
+                                 f"{connection.key_variable} in the environment you deploy from (api_key_env "
+                                 "names another variable)")
+            if any(c in connection.api_key.get_secret_value() for c in "\r\n\0;"):
+                raise ValueError(f"openwebui_cloud: the API key of {connection.name!r} contains a line break or "
+                                 "';' (value not shown); check how the environment variable was set")
         return self
 
     @model_validator(mode="after")

@@ -15,12 +15,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from reasoning_stack.settings import SECRET_SETTINGS, ExtraModel, StackSettings, setting_names
+from reasoning_stack.settings import SECRET_SETTINGS, CloudConnection, ExtraModel, StackSettings, setting_names
 
 # Settings whose values are never repeated in a message: they may carry a secret by mistake.
-_NO_ECHO = {"vllm_extra_args"}
+_NO_ECHO = {"vllm_extra_args", "openwebui_cloud"}
 # Settings whose values are lists of models of their own: their unknown keys get suggestions too.
-_NESTED = {"extra_models": ExtraModel}
+_NESTED = {"extra_models": ExtraModel, "openwebui_cloud": CloudConnection}
 
 
 @dataclass(frozen=True)
@@ -112,6 +112,10 @@ def validate_host_data(host: str, data: Mapping[str, Any], sources: Mapping[str,
         variable = settings_data.get(env_key, StackSettings.model_fields[env_key].default)
         if isinstance(variable, str) and environ.get(variable):  # an empty variable counts as unset
             settings_data[key] = environ[variable]
+    settings_data["openwebui_cloud"] = _cloud_keys(host, settings_data.get("openwebui_cloud"), environ, errors,
+                                                   sources.get("openwebui_cloud", ""))
+    if settings_data["openwebui_cloud"] is None:
+        del settings_data["openwebui_cloud"]
     try:
         settings = StackSettings.model_validate(settings_data)
     except ValidationError as exc:
@@ -150,3 +154,27 @@ def validate_hosts(hosts: Iterable[tuple[str, Mapping[str, Any], Mapping[str, st
     if errors:
         raise SettingsInvalid(errors)
     return result
+
+
+def _cloud_keys(host: str, connections: object, environ: Mapping[str, str], errors: list[SettingError],
+                source: str) -> object:
+    """The cloud connections with each API key read from the environment; a key written into host data is
+    refused (never echoed)."""
+    if not isinstance(connections, list):
+        return connections
+    with_keys = []
+    for connection in connections:
+        if isinstance(connection, dict):
+            connection = dict(connection)
+            if connection.pop("api_key", None) is not None:
+                errors.append(SettingError(host, "openwebui_cloud", (
+                    f"connection {connection.get('name')!r}: a secret in host data is shown by pyinfra and kept in "
+                    "a file: remove api_key and export the key in the environment you deploy from (value not "
+                    "shown)"), source))
+            name = connection.get("name")
+            variable = connection.get("api_key_env") or (
+                f"REASONING_STACK_{name.upper().replace('-', '_')}_API_KEY" if isinstance(name, str) else "")
+            if variable and environ.get(variable):
+                connection["api_key"] = environ[variable]
+        with_keys.append(connection)
+    return with_keys

@@ -1,5 +1,6 @@
 """What Open WebUI is told about the models of a host, beyond the connections: which model runs its background
-tasks (chat titles, tags, follow-up suggestions), which of those tasks run, and the defaults every model gets.
+tasks (chat titles, tags, follow-up suggestions), which of those tasks run, the defaults every model gets, and
+the cloud APIs shown beside the local models.
 
 Open WebUI 0.12.4 sends each chat turn's title, tags and follow-up requests to the chat's own model unless
 ``TASK_MODEL_EXTERNAL`` names another, with ``max_tokens`` 1000 for the title: a reasoning model spends its
@@ -89,3 +90,16 @@ def model_defaults_env() -> dict[str, str]:
     applies each model's generation_config.json (``--generation-config auto``) when a request leaves them out,
     and Open WebUI sends none of its own."""
     return {"DEFAULT_MODEL_METADATA": json.dumps({"capabilities": {"usage": True}})}
+
+
+def connection_configs(settings: StackSettings, local_count: int) -> str:
+    """``OPENAI_API_CONFIGS`` for Open WebUI when cloud connections follow the ``local_count`` local ones: each
+    cloud connection lists only its models, under its prefix (``deepseek.deepseek-reasoner``), so they stand
+    apart from the local models. Empty when there is no cloud connection."""
+    if not settings.openwebui_cloud:
+        return ""
+    configs: dict[str, dict[str, object]] = {str(i): {"enable": True} for i in range(local_count)}
+    for offset, cloud in enumerate(settings.openwebui_cloud):
+        configs[str(local_count + offset)] = {"enable": True, "prefix_id": cloud.model_prefix,
+                                              "model_ids": list(cloud.models), "tags": [{"name": cloud.name}]}
+    return json.dumps(configs, sort_keys=True)

@@ -54,6 +54,12 @@ def _check(tmp_path: Path, settings: str, env: dict[str, str] | None = None, inv
         ("openwebui_admin_email = None\n", "openwebui_signup: 'pending' needs the deploy's admin account"),
         ('openwebui_admin_email = "admin"\n', "must be an email address Open WebUI accepts, like 'admin@localhost'"),
         ('openwebui_task_model = "qwen3-32b"\n', "is not served on this host; use one of: "),
+        ('openwebui_cloud = [{"name": "deepseek", "base_url": "https://api.deepseek.com/v1", "models": ["r"]}]\n',
+         "connection 'deepseek' has no API key: export REASONING_STACK_DEEPSEEK_API_KEY"),
+        ('openwebui_cloud = [{"name": "x", "base_url": "api.deepseek.com", "models": ["r"]}]\n',
+         "must be an http(s) URL like 'https://api.deepseek.com/v1'"),
+        ('openwebui_cloud = [{"name": "x", "base_url": "https://a.example/v1/chat/completions", "models": ["r"]}]\n',
+         "must be the API's base URL (ending before /chat/completions)"),
     ],
 )
 def test_mistake_is_refused_with_host_key_and_way_out(tmp_path: Path, settings: str, words: str):
@@ -81,6 +87,17 @@ def test_an_exposed_vllm_with_a_key_from_the_environment_passes(tmp_path: Path):
     out = _check(tmp_path, 'vllm_listen = "0.0.0.0"\n', {"REASONING_STACK_VLLM_API_KEY": SECRET})
     assert out.returncode == 0, out.stderr
     assert SECRET not in out.stderr + out.stdout
+
+
+def test_a_cloud_api_key_written_into_group_data_is_refused(tmp_path: Path):
+    out = _check(tmp_path, 'openwebui_cloud = [{"name": "deepseek", "base_url": "https://api.deepseek.com/v1", '
+                           f'"models": ["deepseek-reasoner"], "api_key": "{SECRET}"}}]\n')
+    assert out.returncode == 2
+    assert "connection 'deepseek': a secret in host data" in out.stderr and SECRET not in out.stderr + out.stdout
+    ok = _check(tmp_path, 'openwebui_cloud = [{"name": "deepseek", "base_url": "https://api.deepseek.com/v1", '
+                          '"models": ["deepseek-reasoner"]}]\n', {"REASONING_STACK_DEEPSEEK_API_KEY": SECRET})
+    assert ok.returncode == 0, ok.stderr
+    assert SECRET not in ok.stdout + ok.stderr
 
 
 def test_a_secret_written_into_group_data_is_refused(tmp_path: Path):

@@ -204,3 +204,65 @@ def test_signup_policy_holds_for_everyone_after_the_admin(servers):
             assert (status, answer.get("role")) == expected, answer
         finally:
             webui.stop()
+
+
+CLOUD_KEY = "sk-cloud-provider-0123"
+
+
+def test_cloud_api_beside_the_local_models(servers):
+    """A cloud connection (a local stand-in for a provider that streams `reasoning_content`, as DeepSeek's API
+    does) is listed beside the local models under its prefix; a chat through it reaches the provider with
+    the provider's own model id and its key; the deploy's check finds the model ids or warns."""
+    ports, vllms, workdir = servers
+    provider = real.StandinVllm("deepseek-reasoner", _free_port(), CLOUD_KEY, workdir,
+                                extra_env={"STANDIN_REASONING_FIELD": "reasoning_content"}).start()
+    try:
+        cloud = [{"name": "deepseek", "base_url": f"http://127.0.0.1:{provider.port}/v1",
+                  "models": ["deepseek-reasoner"]}]
+        data = {"model": "deepseek-r1-distill-qwen-7b", "vllm_port": ports["primary"],
+                "openwebui_port": ports["webui"], "openwebui_cloud": cloud,
+                "extra_models": [{"name": "fast", "model": "qwen3-8b", "port": ports["fast"]}]}
+        settings = validate_host_data("dual-4090", data, environ={SECRET_ENV_VARS["vllm_api_key"]: API_KEY,
+                                                                  "REASONING_STACK_DEEPSEEK_API_KEY": CLOUD_KEY})
+        env_text = openwebui_service(settings, plan_host(settings, gpus_from_profile("rtx-4090", 2))).env_text
+        webui = real.OpenWebUI(env_text, workdir / "cloud").start()
+        try:
+            status, admin = webui.signup("admin")
+            token = admin["token"]
+            status, models = webui.call("GET", "/api/models", token=token)
+            ids = {m["id"] for m in models["data"]}
+            assert ids == {"deepseek-r1-distill-qwen-7b", "qwen3-8b", "deepseek.deepseek-reasoner"}, ids
+            status, streamed = webui.call("POST", "/api/chat/completions",
+                                          {"model": "deepseek.deepseek-reasoner", "stream": True,
+                                           "messages": [CONVERSATION[0]]}, token)
+            assert status == 200 and "reasoning_content" in str(streamed) and "boxed{391}" in str(streamed)
+            asked = provider.requests()
+            assert [r["model"] for r in asked] == ["deepseek-reasoner"]  # the prefix is Open WebUI's only
+            # a cloud chat's background tasks stay on the local task model
+            vllms["qwen3-8b"].request_log.unlink(missing_ok=True)
+            status, _ = webui.call("POST", "/api/v1/tasks/title/completions",
+                                   {"model": "deepseek.deepseek-reasoner", "messages": CONVERSATION}, token)
+            assert status == 200 and len(provider.requests()) == 1
+            assert [r["model"] for r in vllms["qwen3-8b"].requests()] == ["qwen3-8b"]
+        finally:
+            webui.stop()
+        # The deploy's check, reading URL and key from the env file as on a host.
+        helper, env_file = workdir / "cloud-models", workdir / "cloud.env"
+        helper.write_text(render("cloud-models.py.j2"))
+        env_file.write_text(env_text)
+
+        def check(*specs: str) -> subprocess.CompletedProcess:
+            return subprocess.run([sys.executable, str(helper), str(env_file), *specs], capture_output=True,
+                                  text=True, timeout=60)
+
+        found = check("deepseek=2:deepseek-reasoner")
+        assert found.returncode == 0 and "offers deepseek-reasoner" in found.stdout, found
+        typo = check("deepseek=2:deepseek-reasonr")
+        assert typo.returncode == 0 and "does not offer deepseek-reasonr" in typo.stdout
+        assert "(it offers: deepseek-reasoner)" in typo.stdout
+        provider.stop()
+        gone = check("deepseek=2:deepseek-reasoner")
+        assert gone.returncode == 0 and "warning: cloud connection 'deepseek': could not ask" in gone.stdout
+        assert CLOUD_KEY not in found.stdout + typo.stdout + gone.stdout
+    finally:
+        provider.stop()

@@ -66,3 +66,20 @@ def test_a_task_model_not_served_here_is_refused_with_the_choices():
                                    "openwebui_task_model": "qwen3-32b"}, environ={})
     assert ("openwebui_task_model 'qwen3-32b' is not served on this host; use one of: "
             "deepseek-r1-distill-qwen-7b, qwen3-8b") in str(error.value)
+
+
+CLOUD = {"name": "deepseek", "base_url": "https://api.deepseek.com/v1/", "models": ["deepseek-reasoner"]}
+
+
+def test_cloud_connection_follows_the_local_ones_with_its_prefix_and_key():
+    settings = validate_host_data("box", {"model": "deepseek-r1-distill-qwen-7b", "extra_models": [FAST],
+                                          "openwebui_cloud": [CLOUD]},
+                                  environ={"REASONING_STACK_DEEPSEEK_API_KEY": "sk-cloud-1"})
+    env = openwebui_service(settings, plan_host(settings, gpus_from_profile("rtx-4090", 2))).env_text
+    assert "OPENAI_API_BASE_URLS=http://127.0.0.1:8000/v1;http://127.0.0.1:8001/v1;https://api.deepseek.com/v1\n" in env
+    assert "OPENAI_API_KEYS=none;none;sk-cloud-1\n" in env
+    configs = json.loads(env.split("OPENAI_API_CONFIGS=", 1)[1].splitlines()[0])
+    assert configs["0"] == configs["1"] == {"enable": True}
+    assert configs["2"]["prefix_id"] == "deepseek" and configs["2"]["model_ids"] == ["deepseek-reasoner"]
+    # no cloud connection: Open WebUI's own defaults, no configs at all
+    assert "OPENAI_API_CONFIGS" not in _tasks()[1]

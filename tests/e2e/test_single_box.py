@@ -487,6 +487,37 @@ def test_openwebui_data_survives_a_new_image_and_a_rollback(stack: Stack):
                                                                             "changed unit or env"]
 
 
+def test_cloud_connection_is_checked_and_an_unreachable_api_only_warns(stack: Stack):
+    box = stack.hosts[0]
+    cloud_key = "sk-cloud-SECRET-777"
+    # nothing listens on this port of the host: the API cannot be reached, which is a warning, not a failure
+    box.extra_data["openwebui_cloud"] = [{"name": "lab", "base_url": "http://127.0.0.1:9/v1",
+                                          "models": ["big-reasoner"]}]
+    stack.project.extra_environ["REASONING_STACK_LAB_API_KEY"] = cloud_key
+    try:
+        rc, data, text = stack.deploy()
+        assert rc == 0, _log(text)
+        assert ("warning: cloud connection 'lab': could not ask http://127.0.0.1:9/v1/models" in text
+                and "shown in Open WebUI unchecked" in text)
+        assert cloud_key not in text
+        t = stack.testinfra(box)
+        seen = json.loads(t.file("/var/lib/reasoning-stack/open-webui/standin-env.json").content_string)
+        assert seen["OPENAI_API_BASE_URLS"] == "http://127.0.0.1:8000/v1;http://127.0.0.1:9/v1"
+        configs = json.loads(seen["OPENAI_API_CONFIGS"])
+        assert configs["1"]["prefix_id"] == "lab" and configs["1"]["model_ids"] == ["big-reasoner"]
+        assert cloud_key in t.file("/etc/reasoning-stack/reasoning-openwebui.env").content_string
+        assert cloud_key not in t.file("/etc/systemd/system/reasoning-openwebui.service").content_string
+        rc, data, _ = stack.deploy()
+        assert data["results"]["totals"]["success"] == 0, _changed_ops(data)
+    finally:
+        del box.extra_data["openwebui_cloud"]
+        del stack.project.extra_environ["REASONING_STACK_LAB_API_KEY"]
+    rc, data, text = stack.deploy()
+    assert rc == 0, _log(text)
+    assert "OPENAI_API_CONFIGS" not in stack.testinfra(box).file(
+        "/etc/reasoning-stack/reasoning-openwebui.env").content_string
+
+
 def test_second_model_gets_its_own_gpu_unit_and_port(stack: Stack):
     dual = stack.hosts[1]  # two stand-in RTX 4090s
     dual.extra_data["extra_models"] = [{"name": "fast", "model": "qwen3-8b", "port": 8001}]

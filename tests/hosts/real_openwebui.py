@@ -73,6 +73,7 @@ class StandinVllm:
     port: int
     api_key: str
     workdir: Path
+    extra_env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen | None = None
 
     @property
@@ -81,7 +82,8 @@ class StandinVllm:
 
     def start(self) -> StandinVllm:
         log = self.workdir / f"vllm-{self.served}.log"
-        env = {**os.environ, "VLLM_API_KEY": self.api_key, "STANDIN_REQUEST_LOG": str(self.request_log)}
+        env = {**os.environ, "VLLM_API_KEY": self.api_key, "STANDIN_REQUEST_LOG": str(self.request_log),
+               **self.extra_env}
         self.process = subprocess.Popen(
             [sys.executable, str(STANDIN_VLLM), self.served, "--served-model-name", self.served, "--host",
              "127.0.0.1", "--port", str(self.port)], stdout=log.open("w"), stderr=subprocess.STDOUT, env=env)

@@ -272,6 +272,7 @@ class Project:
     path: Path
     hosts: list[TestHost]
     environ: dict[str, str] = field(default_factory=dict)  # secrets reach the deploy as the operator's would
+    extra_environ: dict[str, str] = field(default_factory=dict)  # more of them (cloud API keys), set by tests
 
     @property
     def inventory(self) -> Path:

@@ -54,6 +54,8 @@ served = args.served_model_name or args.model
 HANG = "/root/.cache/huggingface/standin-hang"
 api_key = os.environ.get("VLLM_API_KEY")
 REQUEST_LOG = os.environ.get("STANDIN_REQUEST_LOG")  # tests only: a JSON line per completion request
+# The field reasoning arrives in: vLLM 0.17.1's "reasoning"; cloud APIs such as DeepSeek's send "reasoning_content".
+REASONING_FIELD = os.environ.get("STANDIN_REASONING_FIELD", "reasoning")
 if "fail-to-start" in args.model or args.max_num_seqs < 1:
     print(f"stand-in vLLM: cannot load {args.model}: CUDA out of memory (stand-in failure)", flush=True)
     sys.exit(1)
@@ -214,7 +216,7 @@ class Handler(BaseHTTPRequestHandler):
         if request.get("stream"):
             self._stream(reasoning, answer)
             return
-        message = {"role": "assistant", "content": answer, "reasoning": reasoning or None}
+        message = {"role": "assistant", "content": answer, REASONING_FIELD: reasoning or None}
         self._send(200, {"id": "chatcmpl-standin", "object": "chat.completion", "created": int(time.time()),
                          "model": served, "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
                          "usage": {"prompt_tokens": 12, "completion_tokens": 20, "total_tokens": 32}})
@@ -224,7 +226,7 @@ class Handler(BaseHTTPRequestHandler):
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.end_headers()
-        words = [("reasoning", w + " ") for w in reasoning.split()] + [("content", w + " ") for w in answer.split()]
+        words = [(REASONING_FIELD, w + " ") for w in reasoning.split()] + [("content", w + " ") for w in answer.split()]
         for field, text in words:
             chunk = {"object": "chat.completion.chunk", "model": served,
                      "choices": [{"index": 0, "delta": {field: text}, "finish_reason": None}]}
