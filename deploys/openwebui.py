@@ -2,6 +2,7 @@
 account created on the first start and the sign-up policy made to hold after it."""
 
 import io
+import json
 
 from pyinfra import host
 from pyinfra.facts.files import File
@@ -13,6 +14,7 @@ from reasoning_stack.operations import (
     cloud_models_check,
     docker_image,
     host_notice,
+    openwebui_models,
     openwebui_signup_policy,
     secret_env_file,
     sqlite_backup,
@@ -24,6 +26,8 @@ from reasoning_stack.services import (
     CONFIG_DIR,
     HELPER_DIR,
     OPENWEBUI_ADMIN_ENV,
+    OPENWEBUI_MODELS,
+    OPENWEBUI_MODELS_JSON,
     OPENWEBUI_SECRET_ENV,
     OPENWEBUI_SIGNUP,
     OPENWEBUI_UNIT,
@@ -32,6 +36,7 @@ from reasoning_stack.services import (
     openwebui_service,
 )
 from reasoning_stack.units import install_env_file, install_service, retire_service
+from reasoning_stack.webui import model_entries
 
 settings = host_settings()
 plan, _gpus = host_plan()
@@ -45,7 +50,8 @@ if wanted:
     files.directory(name="Open WebUI data", path=f"{settings.data_dir}/open-webui", mode="755")
     docker_image(name=f"Open WebUI image {service.image}", image=service.image, pull=settings.pull_images)
     files.directory(name="Helper directory", path=HELPER_DIR, mode="755")
-    for helper, template in ((OPENWEBUI_SIGNUP, "openwebui-signup.py.j2"), (CLOUD_MODELS, "cloud-models.py.j2")):
+    for helper, template in ((OPENWEBUI_SIGNUP, "openwebui-signup.py.j2"), (CLOUD_MODELS, "cloud-models.py.j2"),
+                             (OPENWEBUI_MODELS, "openwebui-models.py.j2")):
         files.put(name=f"{helper.rsplit('/', 1)[1]} helper", src=io.StringIO(render(template)), dest=helper,
                   mode="755")
     generated = []
@@ -95,6 +101,17 @@ if wanted:
             policy=settings.openwebui_signup,
             env_files=admin_env_files,
             _if=came_up,
+        )
+        entries = files.put(name="Open WebUI model entries (names and advice)",
+                            src=io.StringIO(json.dumps(model_entries(plan), indent=1, sort_keys=True) + "\n"),
+                            dest=OPENWEBUI_MODELS_JSON, mode="600")
+        openwebui_models(
+            name="Open WebUI shows each model by a name a person understands, with its prompting advice",
+            helper=OPENWEBUI_MODELS,
+            url=service.health_url.removesuffix("/health"),
+            models_file=OPENWEBUI_MODELS_JSON,
+            env_files=admin_env_files,
+            _if=lambda: came_up() or entries.did_change(),
         )
     if settings.openwebui_cloud:
         local = len(plan.instances)

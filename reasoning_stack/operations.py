@@ -129,6 +129,27 @@ def openwebui_signup_policy(helper: str, url: str, policy: str, env_files: list[
 
 
 @operation(is_idempotent=False)
+def openwebui_models(helper: str, url: str, models_file: str, env_files: list[str]):
+    """
+    Create or update Open WebUI's model entries (names, prompting advice, read access for everyone) from
+    ``models_file`` on the host, signed in as the admin whose credentials the env files hold.
+
+    + helper: path of the openwebui-models helper on the host
+    + url: Open WebUI's base URL
+    + models_file: JSON list of model entries (reasoning_stack.webui.model_entries)
+    + env_files: env files holding WEBUI_ADMIN_EMAIL and WEBUI_ADMIN_PASSWORD
+
+    .. code:: python
+
+        openwebui_models(helper=OPENWEBUI_MODELS, url="http://127.0.0.1:3000",
+                         models_file="/etc/reasoning-stack/openwebui-models.json",
+                         env_files=["/etc/reasoning-stack/reasoning-openwebui.env"])
+    """
+    args = [helper, url, models_file] + [arg for path in env_files for arg in ("--env-file", path)]
+    yield StreamedCommand(" ".join(shlex.quote(a) for a in args))
+
+
+@operation(is_idempotent=False)
 def cloud_models_check(helper: str, env_file: str, connections: list[tuple[str, int, list[str]]]):
     """
     Check that each cloud connection offers the model ids the settings list, warning (never failing) when one

@@ -103,3 +103,31 @@ def connection_configs(settings: StackSettings, local_count: int) -> str:
         configs[str(local_count + offset)] = {"enable": True, "prefix_id": cloud.model_prefix,
                                               "model_ids": list(cloud.models), "tags": [{"name": cloud.name}]}
     return json.dumps(configs, sort_keys=True)
+
+
+REASONS_FIRST = ("deepseek-r1-distill", "deepseek-r1", "qwq")  # families that always think before answering
+# DeepSeek's advice for maths (DeepSeek-R1 model card, "Usage Recommendations"); QwQ's card asks the same.
+MATHS_DIRECTIVE = "Please reason step by step, and put your final answer within \\boxed{}."
+PUBLIC_READ = [{"principal_type": "user", "principal_id": "*", "permission": "read"}]
+
+
+def model_entries(host_plan: HostPlan) -> list[dict[str, object]]:
+    """Open WebUI model entries for the host's models (created or updated by the deploy as the admin): a name
+    a person understands ("DeepSeek-R1-Distill-Qwen-32B AWQ" for ``deepseek-r1-distill-qwen-32b``), the
+    catalogue's prompting advice as the description (R1 family: no system prompt; maths in \\boxed{}), for
+    the R1 family and QwQ a suggestion that asks for a \\boxed{} answer, and read access for everyone. No system
+    prompt and no sampling are set: vLLM applies each model's generation_config.json."""
+    entries = []
+    for instance in host_plan.instances:
+        spec = find_model(instance.plan.model)
+        quantization = instance.plan.quantization
+        name = spec.name if quantization in ("", "auto", "bf16") else f"{spec.name} {quantization.upper()}"
+        meta: dict[str, object] = {"description": f"{spec.prompt_advice} Its reasoning shows above the answer "
+                                                  "under 'Thought for…': click to read it.".strip()}
+        if spec.family in REASONS_FIRST:
+            meta["suggestion_prompts"] = [{"title": ["Solve a maths problem", "final answer in \\boxed{}"],
+                                           "content": f"{MATHS_DIRECTIVE}\n\nWhat is the sum of the first 50 "
+                                                      "odd numbers?"}]
+        entries.append({"id": instance.served_model_name, "base_model_id": None, "name": name, "meta": meta,
+                        "params": {}, "access_grants": PUBLIC_READ, "is_active": True})
+    return entries

@@ -7,6 +7,7 @@ task settings, for the figures before).
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
@@ -22,7 +23,7 @@ from reasoning_stack.render import render
 from reasoning_stack.services import openwebui_service
 from reasoning_stack.settings import SECRET_ENV_VARS
 from reasoning_stack.validation import validate_host_data
-from reasoning_stack.webui import TASK_SWITCHES
+from reasoning_stack.webui import TASK_SWITCHES, model_entries
 
 pytestmark = pytest.mark.slow
 
@@ -266,3 +267,42 @@ def test_cloud_api_beside_the_local_models(servers):
         assert CLOUD_KEY not in found.stdout + typo.stdout + gone.stdout
     finally:
         provider.stop()
+
+
+def test_models_get_names_a_person_understands_and_the_advice(servers):
+    ports, _vllms, workdir = servers
+    data = {"model": "deepseek-r1-distill-qwen-7b", "vllm_port": ports["primary"], "openwebui_port": ports["webui"],
+            "openwebui_signup": "open", "extra_models": [{"name": "fast", "model": "qwen3-8b", "port": ports["fast"]}]}
+    settings = validate_host_data("dual-4090", data, environ={
+        SECRET_ENV_VARS["vllm_api_key"]: API_KEY, SECRET_ENV_VARS["openwebui_admin_password"]: ADMIN_PASSWORD})
+    host_plan = plan_host(settings, gpus_from_profile("rtx-4090", 2))
+    webui = real.OpenWebUI(openwebui_service(settings, host_plan).env_text, workdir / "models").start()
+    helper, env_file, models = workdir / "openwebui-models", workdir / "models.env", workdir / "models.json"
+    helper.write_text(render("openwebui-models.py.j2"))
+    env_file.write_text(webui.env_text)
+    models.write_text(json.dumps(model_entries(host_plan)))
+
+    def run() -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, str(helper), webui.url, str(models), "--env-file", str(env_file)],
+                              capture_output=True, text=True, timeout=60)
+
+    try:
+        first = run()
+        assert first.returncode == 0, first.stderr
+        assert "'deepseek-r1-distill-qwen-7b' shown as 'DeepSeek-R1-Distill-Qwen-7B' (created)" in first.stdout
+        assert ADMIN_PASSWORD not in first.stdout + first.stderr
+        assert run().stdout.count("(unchanged)") == 2  # a second run changes nothing
+        _apply_policy(webui, "open", workdir)
+        status, person = webui.signup("reader")  # an ordinary user sees them too (read access for everyone)
+        assert person["role"] == "user", person
+        status, listed = webui.call("GET", "/api/models", token=person["token"])
+        shown = {m["id"]: m for m in listed["data"]}
+        assert shown["deepseek-r1-distill-qwen-7b"]["name"] == "DeepSeek-R1-Distill-Qwen-7B"
+        assert shown["qwen3-8b"]["name"] == "Qwen3-8B"
+        meta = shown["deepseek-r1-distill-qwen-7b"]["info"]["meta"]
+        assert meta["description"].startswith("No system prompt")
+        assert "\\boxed{}" in meta["suggestion_prompts"][0]["content"]
+        assert meta["capabilities"]["usage"]  # the default capability still applies
+        assert "suggestion_prompts" not in shown["qwen3-8b"]["info"]["meta"]
+    finally:
+        webui.stop()

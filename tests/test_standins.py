@@ -170,6 +170,13 @@ def test_openwebui_standin_accounts_behave_like_the_real_one_and_the_helper_mend
         assert run.returncode == 0 and "applied" in run.stdout, run.stderr
         assert "pw-0123" not in run.stdout + run.stderr
         assert signup("second") == (200, "pending")
+        models = tmp_path / "models.json"
+        models.write_text(json.dumps([{"id": "m", "name": "Model M", "meta": {"description": "d"}, "params": {}}]))
+        (tmp_path / "openwebui-models").write_text(render("openwebui-models.py.j2"))
+        for expected in ("'m' shown as 'Model M' (created)", "(unchanged)"):
+            run = subprocess.run([sys.executable, str(tmp_path / "openwebui-models"), url, str(models), "--env-file",
+                                  str(env_file)], capture_output=True, text=True, timeout=30)
+            assert run.returncode == 0 and expected in run.stdout, run
         env_file.write_text(env_text.replace("pw-0123", "changed"))  # the password changed in Open WebUI
         run = subprocess.run([sys.executable, str(helper), url, "closed", "--env-file", str(env_file)],
                              capture_output=True, text=True, timeout=30)

@@ -6,7 +6,8 @@ Accounts behave as Open WebUI 0.12.4's do (checked against the real one in tests
 on a start with no account, WEBUI_ADMIN_EMAIL / WEBUI_ADMIN_PASSWORD create the admin and switch sign-up off
 until the next start; the first person to sign up becomes admin with the same switch; /api/config shows
 `features.enable_signup`; the admin can sign in and set ENABLE_SIGNUP and DEFAULT_USER_ROLE through
-/api/v1/auths/admin/config. Accounts are kept in DATA_DIR/standin-users.json.
+/api/v1/auths/admin/config. Accounts are kept in DATA_DIR/standin-users.json, and the model entries the admin
+creates or updates (/api/v1/models/create, /api/v1/models/model/update) in DATA_DIR/standin-models.json.
 """
 
 import hashlib
@@ -15,6 +16,7 @@ import os
 import secrets
 import signal
 import sys
+import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 data_dir = os.environ.get("DATA_DIR", "/app/backend/data")
@@ -30,6 +32,11 @@ with open(starts, "a") as out:
     out.write("start\n")
 
 USERS = os.path.join(data_dir, "standin-users.json")
+MODELS = os.path.join(data_dir, "standin-models.json")  # model entries the admin created (names, advice)
+models: dict[str, dict] = {}
+if os.path.exists(MODELS):
+    with open(MODELS) as saved:
+        models = json.load(saved)
 users: dict[str, dict] = {}
 if os.path.exists(USERS):
     with open(USERS) as saved:
@@ -79,6 +86,10 @@ class Handler(BaseHTTPRequestHandler):
         elif self.path == "/api/v1/auths/admin/config":
             if self._admin():
                 self._send(200, config)
+        elif self.path.startswith("/api/v1/models/model?id="):
+            if self._admin():
+                entry = models.get(urllib.parse.unquote(self.path.split("=", 1)[1]))
+                self._send(200 if entry else 401, entry or {"detail": "We could not find what you're looking for :/"})
         else:
             body = b"<html><body>stand-in Open WebUI</body></html>"
             self.send_response(200 if self.path == "/" else 404)
@@ -104,6 +115,12 @@ class Handler(BaseHTTPRequestHandler):
             if len(users) == 1:
                 config["ENABLE_SIGNUP"] = False
             self._send(200, {"token": "t", "role": user["role"], "email": user["email"]})
+        elif self.path in ("/api/v1/models/create", "/api/v1/models/model/update"):
+            if self._admin():
+                models[form["id"]] = form
+                with open(MODELS, "w") as out:
+                    json.dump(models, out)
+                self._send(200, form)
         elif self.path == "/api/v1/auths/admin/config":
             if self._admin():
                 config.update({k: form[k] for k in ("ENABLE_SIGNUP", "DEFAULT_USER_ROLE") if k in form})
