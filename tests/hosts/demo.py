@@ -86,7 +86,7 @@ def _highlights(text: str) -> list[str]:
     seen: list[str] = []
     for line in text.splitlines():
         line = line.strip()
-        if wanted.search(line) and line not in seen:
+        if line.startswith("[") and wanted.search(line) and line not in seen:  # the host's own output lines
             seen.append(line)
     return seen[:30]
 
