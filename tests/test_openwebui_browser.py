@@ -3,8 +3,8 @@ in to the real Open WebUI 0.12.4 (started with the environment the deploy render
 7B distill and Qwen3-8B) and asks a question, as a person does.
 
 It checks what the person sees (the answer, its reasoning collapsed under "Thought for…", expanded on a click;
-screenshots kept in test-artifacts/), what Open WebUI saved (the reasoning apart from the answer) and how many
-requests the chat turn sent to each model.
+screenshots kept in test-artifacts/), what Open WebUI saved (the reasoning apart from the answer), how many
+requests the chat turn sent to each model, and that a cloud model's `reasoning_content` shows the same way.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from reasoning_stack.validation import validate_host_data
 pytestmark = pytest.mark.slow
 
 ARTIFACTS = Path(os.environ.get("REASONING_STACK_ARTIFACTS", Path(__file__).resolve().parent.parent / "test-artifacts"))
-API_KEY, ADMIN_PASSWORD = "sk-browser-0123", "Admin-pass-browser-1"
+API_KEY, ADMIN_PASSWORD, CLOUD_KEY = "sk-browser-0123", "Admin-pass-browser-1", "sk-cloud-browser-4"
 REASONING, ANSWER = "340 + 51 = 391", "The answer is"
 
 
@@ -64,16 +64,23 @@ def test_a_person_sees_the_answer_with_its_reasoning_collapsed():
     ports = {"primary": _free_port(), "fast": _free_port(), "webui": _free_port()}
     reasoning = real.StandinVllm("deepseek-r1-distill-qwen-7b", ports["primary"], API_KEY, workdir)
     quick = real.StandinVllm("qwen3-8b", ports["fast"], API_KEY, workdir)
+    # a cloud provider that streams `reasoning_content`, as DeepSeek's API does (a local stand-in)
+    cloud = real.StandinVllm("deepseek-reasoner", _free_port(), CLOUD_KEY, workdir,
+                             extra_env={"STANDIN_REASONING_FIELD": "reasoning_content"})
     data = {"model": "deepseek-r1-distill-qwen-7b", "vllm_port": ports["primary"], "openwebui_port": ports["webui"],
-            "extra_models": [{"name": "fast", "model": "qwen3-8b", "port": ports["fast"]}]}
+            "extra_models": [{"name": "fast", "model": "qwen3-8b", "port": ports["fast"]}],
+            "openwebui_cloud": [{"name": "deepseek", "base_url": f"http://127.0.0.1:{cloud.port}/v1",
+                                 "models": ["deepseek-reasoner"]}]}
     settings = validate_host_data("dual-4090", data, environ={
-        SECRET_ENV_VARS["vllm_api_key"]: API_KEY, SECRET_ENV_VARS["openwebui_admin_password"]: ADMIN_PASSWORD})
+        SECRET_ENV_VARS["vllm_api_key"]: API_KEY, SECRET_ENV_VARS["openwebui_admin_password"]: ADMIN_PASSWORD,
+        "REASONING_STACK_DEEPSEEK_API_KEY": CLOUD_KEY})
     env_text = openwebui_service(settings, plan_host(settings, gpus_from_profile("rtx-4090", 2))).env_text
     webui = None
     browser = None
     try:
         reasoning.start()
         quick.start()
+        cloud.start()
         webui = real.OpenWebUI(env_text, workdir / "data").start()
         browser = _browser()
         wait = WebDriverWait(browser, 90)
@@ -87,9 +94,12 @@ def test_a_person_sees_the_answer_with_its_reasoning_collapsed():
             if "Let's Go" in button.text:
                 button.click()
         wait.until(lambda b: not [x for x in b.find_elements(By.TAG_NAME, "button") if "Let's Go" in x.text])
-        prompt = browser.find_element(By.ID, "chat-input")
-        prompt.send_keys("What is 17 times 23?")
-        prompt.send_keys(Keys.ENTER)
+        def ask(question: str) -> None:
+            prompt = browser.find_element(By.ID, "chat-input")
+            prompt.send_keys(question)
+            prompt.send_keys(Keys.ENTER)
+
+        ask("What is 17 times 23?")
 
         def thought():  # the page re-renders while the answer streams: find the toggle afresh each time
             found = [x for x in browser.find_elements(By.CSS_SELECTOR, "#response-content-container "
@@ -118,6 +128,19 @@ def test_a_person_sees_the_answer_with_its_reasoning_collapsed():
         assert ANSWER in answer["content"] and REASONING not in answer["content"]
         thinking = [item for item in answer["output"] if item["type"] == "reasoning"]
         assert len(thinking) == 1 and REASONING in thinking[0]["content"][0]["text"]
+        wait.until(lambda b: len(quick.requests()) == 3)  # the turn's background tasks, sent after the answer
+        turn = (reasoning.requests(), quick.requests())
+
+        # The cloud model, chosen as a person does from a link: its reasoning_content shows the same way.
+        browser.get(f"{webui.url}/?models=deepseek.deepseek-reasoner")
+        wait.until(lambda b: b.find_elements(By.ID, "chat-input"))
+        ask("What is 17 times 23?")
+        wait.until(lambda b: thought() is not None and ANSWER in b.find_element(By.TAG_NAME, "body").text)
+        assert "deepseek.deepseek-reasoner" in browser.find_element(By.TAG_NAME, "body").text
+        assert thought().get_attribute("aria-expanded") == "false"
+        assert REASONING not in browser.find_element(By.TAG_NAME, "body").text
+        browser.save_screenshot(str(ARTIFACTS / "openwebui-cloud-reasoning-collapsed.png"))
+        assert [r["model"] for r in cloud.requests()] == ["deepseek-reasoner"]
     finally:
         if browser is not None:
             browser.quit()
@@ -125,9 +148,10 @@ def test_a_person_sees_the_answer_with_its_reasoning_collapsed():
             webui.stop()
         reasoning.stop()
         quick.stop()
+        cloud.stop()
     # One chat turn as the page sends it: the question to the reasoning model, the three background tasks to
     # Qwen3-8B without thinking (Open WebUI's defaults would send all four to the reasoning model).
-    to_reasoning, to_quick = reasoning.requests(), quick.requests()
+    to_reasoning, to_quick = turn
     print(f"one chat turn: {len(to_reasoning)} request(s) to the reasoning model, {len(to_quick)} to qwen3-8b")
     assert len(to_reasoning) == 1 and to_reasoning[0]["stream"]
     assert len(to_quick) == 3
