@@ -49,6 +49,14 @@ _SAMPLING_RANGES = {
 }
 
 
+def env_var_name(value: str) -> str:
+    """``value`` when it can name an environment variable; a ValueError saying what would work otherwise."""
+    if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", value):
+        raise ValueError("must be an environment variable name (letters, digits and '_'), like "
+                         "'REASONING_STACK_VLLM_API_KEY'")
+    return value
+
+
 class CloudConnection(BaseModel):
     """An OpenAI-compatible API beside the local models in Open WebUI (a cloud provider such as DeepSeek's)."""
 
@@ -83,16 +91,14 @@ class CloudConnection(BaseModel):
     @classmethod
     def _model_ids(cls, value: list[str]) -> list[str]:
         for model in value:
-            if not model or any(c in model for c in ";,\n ") :
+            if not model or any(c in model for c in ";,\n "):
                 raise ValueError(f"{model!r} is not a model id (no spaces, ';' or ',')")
         return value
 
     @field_validator("api_key_env")
     @classmethod
     def _key_variable(cls, value: str | None) -> str | None:
-        if value is not None and not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", value):
-            raise ValueError("must be an environment variable name (letters, digits and '_')")
-        return value
+        return value if value is None else env_var_name(value)
 
     @property
     def key_variable(self) -> str:
@@ -499,10 +505,7 @@ class StackSettings(BaseModel):
     @field_validator("vllm_api_key_env", "hf_token_env", "openwebui_secret_key_env", "openwebui_admin_password_env")
     @classmethod
     def _env_var_name(cls, value: str) -> str:
-        if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", value):
-            raise ValueError("must be an environment variable name (letters, digits and '_'), like "
-                             "'REASONING_STACK_VLLM_API_KEY'")
-        return value
+        return env_var_name(value)
 
     @field_validator("vllm_api_key", "hf_token", "openwebui_secret_key", "openwebui_admin_password")
     @classmethod
