@@ -9,6 +9,7 @@ requests the chat turn sent to each model, and that a cloud model's `reasoning_c
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -55,6 +56,7 @@ def _browser():
 
 
 def test_a_person_sees_the_answer_with_its_reasoning_collapsed():
+    from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import WebDriverWait
@@ -83,17 +85,28 @@ def test_a_person_sees_the_answer_with_its_reasoning_collapsed():
         cloud.start()
         webui = real.OpenWebUI(env_text, workdir / "data").start()
         browser = _browser()
-        wait = WebDriverWait(browser, 90)
+        # the page re-renders while it loads and while answers stream: an element found a moment ago may be gone
+        wait = WebDriverWait(browser, 90, ignored_exceptions=[StaleElementReferenceException])
         browser.get(f"{webui.url}/auth")
         wait.until(lambda b: b.find_elements(By.ID, "email"))
         browser.find_element(By.ID, "email").send_keys(settings.openwebui_admin_email)
         browser.find_element(By.ID, "password").send_keys(ADMIN_PASSWORD)
         next(b for b in browser.find_elements(By.TAG_NAME, "button") if b.text == "Sign in").click()
         wait.until(lambda b: b.find_elements(By.ID, "chat-input"))
-        for button in browser.find_elements(By.TAG_NAME, "button"):  # the release notes, shown once
-            if "Let's Go" in button.text:
-                button.click()
-        wait.until(lambda b: not [x for x in b.find_elements(By.TAG_NAME, "button") if "Let's Go" in x.text])
+
+        def release_notes(b):  # "What's New", shown once after the first sign-in
+            return next((x for x in b.find_elements(By.TAG_NAME, "button") if "Let's Go" in x.text), None)
+
+        def dismissed(b) -> bool:
+            button = release_notes(b)
+            if button is not None:
+                button.click()  # a re-render in between raises a stale element, which the wait retries
+            return button is None
+
+        with contextlib.suppress(TimeoutException):  # when it is not shown at all, there is nothing to dismiss
+            WebDriverWait(browser, 10, ignored_exceptions=[StaleElementReferenceException]).until(release_notes)
+        wait.until(dismissed)
+
         def ask(question: str) -> None:
             prompt = browser.find_element(By.ID, "chat-input")
             prompt.send_keys(question)
@@ -111,11 +124,11 @@ def test_a_person_sees_the_answer_with_its_reasoning_collapsed():
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         browser.save_screenshot(str(ARTIFACTS / "openwebui-reasoning-collapsed.png"))
         visible = browser.find_element(By.TAG_NAME, "body").text
-        assert thought().get_attribute("aria-expanded") == "false"
+        wait.until(lambda b: thought().get_attribute("aria-expanded") == "false")
         assert ANSWER in visible and REASONING not in visible  # collapsed: the thinking is not shown
-        thought().click()
+        wait.until(lambda b: thought().click() or True)
         wait.until(lambda b: REASONING in b.find_element(By.TAG_NAME, "body").text)
-        assert thought().get_attribute("aria-expanded") == "true"
+        wait.until(lambda b: thought().get_attribute("aria-expanded") == "true")
         browser.save_screenshot(str(ARTIFACTS / "openwebui-reasoning-expanded.png"))
         print(f"\nscreenshots: {ARTIFACTS}/openwebui-reasoning-collapsed.png, -expanded.png")
 
@@ -137,7 +150,7 @@ def test_a_person_sees_the_answer_with_its_reasoning_collapsed():
         ask("What is 17 times 23?")
         wait.until(lambda b: thought() is not None and ANSWER in b.find_element(By.TAG_NAME, "body").text)
         assert "deepseek.deepseek-reasoner" in browser.find_element(By.TAG_NAME, "body").text
-        assert thought().get_attribute("aria-expanded") == "false"
+        wait.until(lambda b: thought().get_attribute("aria-expanded") == "false")
         assert REASONING not in browser.find_element(By.TAG_NAME, "body").text
         browser.save_screenshot(str(ARTIFACTS / "openwebui-cloud-reasoning-collapsed.png"))
         assert [r["model"] for r in cloud.requests()] == ["deepseek-reasoner"]

@@ -301,7 +301,8 @@ class Project:
         """Run the real pyinfra CLI (-y --json); returns (exit code, JSON results or None, stderr)."""
         cmd = [str(Path(sys.executable).parent / "pyinfra"), "-y", "--json", *extra, str(self.inventory),
                str(REPO / "deploys" / deploy)]
-        env = {k: v for k, v in os.environ.items() if k not in SECRET_ENV_VARS.values()} | self.environ
+        env = ({k: v for k, v in os.environ.items() if k not in SECRET_ENV_VARS.values()} | self.environ
+               | self.extra_environ)
         out = subprocess.run(cmd, cwd=self.path, capture_output=True, text=True, timeout=timeout, env=env)
         try:
             data = json.loads(out.stdout) if out.stdout.strip() else None
