@@ -196,7 +196,8 @@ if settings.nvidia_container_toolkit and gpus_known:
             commands=[f"mkdir -p /etc/cdi && nvidia-ctk cdi generate --output={CDI_SPEC}"],
             _if=lambda: toolkit.did_change() or not cdi_present,
         )
-    docker_image(name=f"vLLM image {settings.vllm_image}", image=settings.vllm_image, pull=settings.pull_images)
+    image = settings.serving_images()[0]  # the primary model's engine image: pulled for serving anyway
+    docker_image(name=f"Serving image {image}", image=image, pull=settings.pull_images)
     changed = [toolkit, daemon] + ([driver] if driver is not None else [])
-    gpu_container_check(name="A container sees every GPU", image=settings.vllm_image, expected=len(plan_gpus),
+    gpu_container_check(name="A container sees every GPU", image=image, expected=len(plan_gpus),
                         _if=any_changed(*changed))

@@ -1,13 +1,15 @@
-"""vLLM OpenAI servers as systemd units running the pinned image: one unit per planned instance (the
-primary model, plus each of extra_models), arguments from the serving plan."""
+"""The model servers as systemd units running the pinned image of each instance's engine (vLLM or SGLang): one
+unit per planned instance (the primary model, plus each of extra_models), arguments from the serving plan."""
 
 
 from pyinfra import host
 from pyinfra.facts.files import FindFiles
 
 from reasoning_stack.context import host_plan, host_settings
-from reasoning_stack.instances import PRIMARY_UNIT
-from reasoning_stack.services import CONFIG_DIR, UNIT_DIR, vllm_service
+from reasoning_stack.engines import ENGINES
+from reasoning_stack.instances import unit_name
+from reasoning_stack.operations import secret_file
+from reasoning_stack.services import CONFIG_DIR, UNIT_DIR, engine_service
 from reasoning_stack.units import (
     install_env_file,
     install_service,
@@ -21,17 +23,26 @@ settings = host_settings()
 plan, gpus = host_plan()
 prepare_vllm_host(settings)
 
-# Extra-model units that are no longer in the settings: stop them and remove their files.
+# Units no longer in the settings (an extra model dropped, an instance switched to another engine): stop them
+# and remove their files, before the new ones start on the GPUs they held.
 wanted = {f"{i.unit}.service" for i in plan.instances}
-existing = host.get_fact(FindFiles, path=UNIT_DIR, fname=f"{PRIMARY_UNIT}-*.service", maxdepth=1) or []
+existing: set[str] = set()
+for engine in ENGINES:
+    for pattern in (f"{unit_name(engine)}.service", f"{unit_name(engine)}-*.service"):
+        existing.update(host.get_fact(FindFiles, path=UNIT_DIR, fname=pattern, maxdepth=1) or [])
 for path in sorted(existing):
     unit_file = path.rsplit("/", 1)[1]
     if unit_file not in wanted:
-        retire_service(path, f"{CONFIG_DIR}/{unit_file.removesuffix('.service')}.env")
+        base = f"{CONFIG_DIR}/{unit_file.removesuffix('.service')}"
+        retire_service(path, f"{base}.env", f"{base}.yaml")
 
 for instance in plan.instances:
-    service = vllm_service(settings, instance, host_gpu_count=len(gpus))
+    service = engine_service(settings, instance, host_gpu_count=len(gpus))
     env = install_env_file(service)  # the weights download reads HF_TOKEN from it
+    extra = []
+    if service.secret_path:
+        extra.append(secret_file(name=f"{service.unit} options that are secrets (0600)", dest=service.secret_path,
+                                 content=service.secret_text))
     weights_before_start(settings, service, instance)
-    came_up = install_service(service, env)
+    came_up = install_service(service, env, also_restart_on=tuple(extra))
     serving_checks(settings, service, instance, came_up)

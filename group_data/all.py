@@ -45,6 +45,10 @@ nvidia_cdi = False
 # Reboot a host whose new driver needs it, then verify; False = say which hosts need one.
 allow_reboot = False
 
+# Serving engine of the primary model: vllm, or sglang (RadixAttention shares the KV cache of common
+# prompt prefixes: many reasoning queries with one system prompt). Each of extra_models has its own.
+engine = 'vllm'
+
 # Catalogue slug (deepseek-r1-distill-qwen-32b, qwq-32b, ...) or 'auto' for the strongest reasoning
 # model that fits.
 model = 'auto'
@@ -91,12 +95,20 @@ thinking_default = True
 # max_new_tokens); the model's own generation config applies otherwise.
 sampling_overrides = {}
 
-# More models on the same host, each its own vLLM unit and port: one per GPU, or sharing the GPUs when
-# all fit (keys: name, model, port, quantization, max_model_len, kv_cache_dtype, served_model_name).
+# More models on the same host, each its own unit and port: one per GPU, or (vLLM only) sharing the
+# GPUs when all fit (keys: name, model, port, quantization, max_model_len, kv_cache_dtype,
+# served_model_name, engine).
 extra_models = []
 
 # Extra `vllm serve` arguments, full flag names only (checked before deploy).
 vllm_extra_args = []
+
+# Extra `sglang.launch_server` arguments for SGLang instances, full flag names only (checked against
+# the pinned SGLang's flags before deploy).
+sglang_extra_args = []
+
+# SGLang image, pinned by tag (its CUDA 13 build needs driver branch 580 or newer).
+sglang_image = 'lmsysorg/sglang:v0.5.23-cu130'
 
 # vLLM OpenAI-server image, pinned by tag.
 vllm_image = 'vllm/vllm-openai:v0.17.1'

@@ -16,11 +16,18 @@ from reasoning_stack.plan import PlanRequest, ServingPlan, make_plan, request_fr
 from reasoning_stack.settings import ExtraModel, StackSettings
 
 PRIMARY_UNIT = "reasoning-vllm"
+UNIT_PREFIX = "reasoning-"  # every engine's units: reasoning-<engine>[-<name>]
+
+
+def unit_name(engine: str, name: str = "") -> str:
+    """The systemd unit of an instance: ``reasoning-<engine>`` for the primary model, ``-<name>`` for extras.
+    The engine is in the name, so switching an instance's engine retires the old unit."""
+    return f"{UNIT_PREFIX}{engine}" + (f"-{name}" if name else "")
 
 
 @dataclass(frozen=True)
 class Instance:
-    """One vLLM instance of a host and its plan."""
+    """One serving instance of a host (an engine's server) and its plan."""
 
     name: str  # "" for the primary model
     plan: ServingPlan
@@ -28,12 +35,16 @@ class Instance:
     served_model_name: str
 
     @property
+    def engine(self) -> str:
+        return self.plan.engine
+
+    @property
     def unit(self) -> str:
-        return PRIMARY_UNIT if not self.name else f"{PRIMARY_UNIT}-{self.name}"
+        return unit_name(self.engine, self.name)
 
     @property
     def container(self) -> str:
-        return "vllm" if not self.name else f"vllm-{self.name}"
+        return self.engine if not self.name else f"{self.engine}-{self.name}"
 
 
 @dataclass(frozen=True)
@@ -46,15 +57,17 @@ class HostPlan:
     layout: str = "single"  # single | split (own GPUs each) | shared (all GPUs shared)
 
 
-def _extra_request(base: PlanRequest, extra: ExtraModel) -> PlanRequest:
+def _extra_request(base: PlanRequest, extra: ExtraModel, extra_args: list[str]) -> PlanRequest:
     return replace(base, model=extra.model, quantization=extra.quantization, max_model_len=extra.max_model_len,
                    kv_cache_dtype=extra.kv_cache_dtype, served_model_name=extra.served_model_name,
-                   port=extra.port, tensor_parallel_size=None)
+                   port=extra.port, tensor_parallel_size=None, engine=extra.engine,
+                   extra_args=tuple(extra_args))
 
 
 def _requests(settings: StackSettings, gpus: list[Gpu], nodes: int = 1) -> list[tuple[str, PlanRequest]]:
     base = request_from_settings(settings, gpus, nodes)
-    return [("", base)] + [(e.name, _extra_request(base, e)) for e in settings.extra_models]
+    return [("", base)] + [(e.name, _extra_request(base, e, settings.extra_args_for(e.engine)))
+                           for e in settings.extra_models]
 
 
 def _instances(named: list[tuple[str, PlanRequest]], plans: list[ServingPlan]) -> tuple[Instance, ...]:
@@ -89,6 +102,12 @@ def plan_host(settings: StackSettings, gpus: list[Gpu], nodes: int = 1) -> HostP
     if plans:
         attempts.append("GPUs of their own: " + "; ".join(
             _label(n, p) for (n, _r), p in zip(named, plans, strict=True) if not p.fits))
+    if any(req.engine != "vllm" for _n, req in named):
+        attempts.append("sharing the GPUs: only vLLM instances share GPUs (SGLang sizes its memory from what is free "
+                        "when it starts)")
+        return HostPlan(False, f"the {count} models do not fit {len(gpus)}x {gpus[0].name if gpus else 'GPU'} "
+                        "together: " + " | ".join(attempts) + "; drop an extra model, pick smaller ones or shorter "
+                        "contexts")
     util = round(settings.gpu_memory_utilization / count, 3)
     shared = [replace(req, gpu_memory_utilization=util, colocated=count) for _n, req in named]
     plans = [make_plan(req) for req in shared]

@@ -16,6 +16,7 @@ import json
 from dataclasses import asdict, dataclass, field, replace
 
 from reasoning_stack.catalogue import MODELS, ModelSpec, find_model
+from reasoning_stack.engines import sglang
 from reasoning_stack.gpus import Gpu
 from reasoning_stack.layout import Layout, layouts, tp_problem, valid_tp_sizes
 from reasoning_stack.memory import (
@@ -67,6 +68,7 @@ class PlanRequest:
     sampling_overrides: tuple[tuple[str, float], ...] = ()
     colocated: int = 1  # vLLM instances sharing these GPUs (each with this gpu_memory_utilization)
     max_num_seqs: int | None = None  # fixed by the caller; None = vLLM's default, fewer only if needed
+    engine: str = "vllm"  # vllm | sglang: whose memory model and command line
 
 
 @dataclass
@@ -113,7 +115,10 @@ class ServingPlan:
     speed_caveat: str = ""  # where no published figure checks the speed estimate
     memory_bandwidth_gb_s: float | None = None
     reasoning_parser: str = ""
-    vllm_args: list[str] = field(default_factory=list)
+    engine: str = "vllm"
+    mem_fraction_static: float | None = None  # SGLang: share of memory for weights + KV cache
+    vllm_args: list[str] = field(default_factory=list)  # vLLM: the `vllm serve` arguments
+    command: list[str] = field(default_factory=list)  # the exact command line the service runs
     alternatives: list[dict[str, object]] = field(default_factory=list)
     decode_rank_s: float = field(default=0.0, repr=False)  # layout ranking, also for unknown GPUs; not shown
 
@@ -139,6 +144,10 @@ class ServingPlan:
 
 def _budget(model: ModelSpec, quant: str, gpu: Gpu, tp: int, pp: int, req: PlanRequest, kv_dtype: str,
             eager: bool, seqs: int | None = None) -> GpuBudget:
+    """One GPU's budget under the request's engine (vLLM's memory model unless another engine is asked)."""
+    if req.engine == "sglang":
+        return sglang.gpu_budget(model, quant, gpu, tp, pp, req.gpu_memory_utilization, kv_dtype, eager,
+                                 req.colocated, seqs or _user_max_num_seqs(req))
     return gpu_budget(model, quant, gpu, tp, pp, req.gpu_memory_utilization, kv_dtype, eager, req.colocated,
                       seqs or _user_max_num_seqs(req))
 
@@ -151,12 +160,13 @@ def _seq_choices(req: PlanRequest) -> list[int | None]:
 
 
 def _user_max_num_seqs(req: PlanRequest) -> int | None:
-    """``--max-num-seqs`` from the user's extra vLLM arguments, if given."""
+    """``--max-num-seqs`` (SGLang: ``--max-running-requests``) from the user's extra arguments, if given."""
     args = list(req.extra_args)
+    flag = "--max-running-requests" if req.engine == "sglang" else "--max-num-seqs"
     for i, arg in enumerate(args):
-        if arg == "--max-num-seqs" and i + 1 < len(args) and args[i + 1].isdigit():
+        if arg == flag and i + 1 < len(args) and args[i + 1].isdigit():
             return int(args[i + 1])
-        if arg.startswith("--max-num-seqs=") and arg.split("=", 1)[1].isdigit():
+        if arg.startswith(f"{flag}=") and arg.split("=", 1)[1].isdigit():
             return int(arg.split("=", 1)[1])
     return None
 
@@ -350,7 +360,16 @@ def _make_plan(req: PlanRequest, model: ModelSpec, quant: str, gpu: Gpu, layout:
         reasoning_parser=model.reasoning_parser,
     )
     plan.decode_rank_s = speed.ranking_seconds_per_token * TRACE_TOKENS
-    plan.vllm_args = vllm_args(plan, model, req)
+    plan.engine = req.engine
+    if req.engine == "sglang":
+        plan.gpu_memory_utilization = plan.mem_fraction_static = sglang.mem_fraction_static(
+            model, gpu, tp, pp, eager, seqs or _user_max_num_seqs(req))
+        plan.reasoning_parser = sglang.REASONING_PARSERS[model.reasoning_parser]
+        plan.cuda_graph_gib_per_gpu = 0.0  # inside SGLang's reserve
+        plan.command = ["python3", *sglang.command(plan, model, req)]
+    else:
+        plan.vllm_args = vllm_args(plan, model, req)
+        plan.command = ["vllm", "serve", *plan.vllm_args]
     return plan
 
 
@@ -452,7 +471,7 @@ def _most_generous(req: PlanRequest, model: ModelSpec, quant: str) -> Layout | N
 
 def _higher_utilization(req: PlanRequest, model: ModelSpec) -> str | None:
     """A higher gpu_memory_utilization with CUDA graphs off, when that leaves room and fits."""
-    if req.enforce_eager is False:
+    if req.enforce_eager is False or req.engine != "vllm":
         return None
     gpu = _smallest_gpu(req)
     layout = _most_generous(req, model, next(iter(model.repos)))
@@ -580,6 +599,13 @@ def _why_not(req: PlanRequest, model: ModelSpec) -> str:
             f"CUDA context, NCCL and CUDA graphs, which need {budget.headroom_needed:.2f} GiB; "
             f"gpu_memory_utilization {safe:g} or less leaves enough"
         )
+    if req.engine == "sglang":
+        return head + (
+            f"weights take {budget.weights:.1f} GiB per GPU of the {budget.requested:.1f} GiB SGLang keeps for "
+            f"weights and KV cache (mem_fraction_static {sglang.mem_fraction_static(model, gpu, tp, req.nodes, eager)}"
+            f", its own rule), leaving {max(0.0, budget.kv_gib):.1f} GiB = {budget.tokens} tokens of KV cache "
+            f"({budget.kv_per_token // 1024} KiB per token per GPU)"
+        )
     return head + (
         f"weights take {budget.weights:.1f} GiB per GPU, vLLM's profiling pass {budget.activation:.1f} GiB and "
         f"non-torch memory {budget.non_torch:.1f} GiB of the {budget.requested:.1f} GiB vLLM may use "
@@ -625,7 +651,8 @@ def request_from_settings(settings: StackSettings, gpus: list[Gpu], nodes: int =
         port=settings.vllm_port,
         enable_prefix_caching=settings.enable_prefix_caching,
         enable_chunked_prefill=settings.enable_chunked_prefill,
-        extra_args=tuple(settings.vllm_extra_args),
+        extra_args=tuple(settings.extra_args_for(settings.engine)),
+        engine=settings.engine,
         thinking_default=settings.thinking_default,
         sampling_overrides=tuple(sorted(settings.sampling_overrides.items())),
     )

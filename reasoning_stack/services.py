@@ -5,10 +5,11 @@ Pure functions of (settings, plan): the deploy files write these with pyinfra, t
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from reasoning_stack.cluster import Cluster, node_args
-from reasoning_stack.instances import PRIMARY_UNIT, HostPlan, Instance
+from reasoning_stack.instances import HostPlan, Instance, unit_name
 from reasoning_stack.plan import ServingPlan
 from reasoning_stack.render import render
 from reasoning_stack.settings import StackSettings
@@ -70,6 +71,8 @@ class ServiceFiles:
     image: str
     health_url: str
     ready_url: str
+    secret_path: str = ""  # a second 0600 file the service reads (SGLang: its --config with the API key)
+    secret_text: str = ""
 
     @property
     def unit_path(self) -> str:
@@ -129,7 +132,7 @@ def vllm_service(settings: StackSettings, instance: Instance, host_gpu_count: in
         args=args,
         stop_grace=stop_grace,
         unit_name=instance.unit,
-        after_units=([] if not instance.name else [f"{PRIMARY_UNIT}.service"]) + part_of,
+        after_units=([] if not instance.name else [f"{unit_name('vllm')}.service"]) + part_of,
         part_of=part_of,
     )
     env_text = render(
@@ -142,6 +145,64 @@ def vllm_service(settings: StackSettings, instance: Instance, host_gpu_count: in
     base = local_url(settings.vllm_listen, instance.port)
     return ServiceFiles(instance.unit, unit_text, env_path, env_text, instance.container, settings.vllm_image,
                         f"{base}/health", f"{base}/v1/models")
+
+
+SGLANG_SECRET_MOUNT = "/etc/sglang/secrets.yaml"  # where an SGLang container reads its --config
+
+
+def sglang_service(settings: StackSettings, instance: Instance, host_gpu_count: int) -> ServiceFiles:
+    """The unit, env file and 0600 config of one SGLang instance: ``python3 -m sglang.launch_server`` in the
+    pinned SGLang image. SGLang takes its API key only as an option, so the key goes into a YAML file SGLang
+    reads with ``--config`` (mounted read-only), never onto the command line or into the unit."""
+    plan = instance.plan
+    env_path = f"{CONFIG_DIR}/{instance.unit}.env"
+    secret_path = f"{CONFIG_DIR}/{instance.unit}.yaml"
+    api_key = settings.vllm_api_key.get_secret_value() if settings.vllm_api_key else ""
+    docker_args = [
+        "--network", "host",
+        "--ipc", "host",
+        "--gpus", gpu_request(plan, host_gpu_count),
+        "--env-file", env_path,
+        "--volume", f"{settings.data_dir}/huggingface:/root/.cache/huggingface",
+        "--label", "managed-by=reasoning-stack",
+        "--entrypoint", plan.command[0],
+    ]
+    args = list(plan.command[1:])
+    if api_key:
+        docker_args += ["--volume", f"{secret_path}:{SGLANG_SECRET_MOUNT}:ro"]
+        args += ["--config", SGLANG_SECRET_MOUNT]
+    stop_grace = 120 if plan.weights_gib_per_gpu * plan.tensor_parallel_size > 40 else 60
+    unit_text = render(
+        "vllm.service.j2",
+        title="SGLang OpenAI API",
+        plan=plan,
+        served_model_name=instance.served_model_name,
+        container=instance.container,
+        image=settings.sglang_image,
+        docker_args=docker_args,
+        args=args,
+        stop_grace=stop_grace,
+        unit_name=instance.unit,
+        after_units=[],
+        part_of=[],
+    )
+    # VLLM_API_KEY in the env file is for the stack's own helpers (health wait, smoke test, status), which read
+    # the key of every OpenAI API from there; SGLang itself ignores the variable.
+    env_text = render("vllm.env.j2", unit_name=instance.unit, offline=settings.offline,
+                      hf_token=settings.hf_token.get_secret_value() if settings.hf_token else "", api_key=api_key)
+    secret_text = (f"# Managed by reasoning-stack. SGLang options for {instance.unit} that are secrets; mode 0600.\n"
+                   f"api-key: {json.dumps(api_key)}\n") if api_key else ""
+    base = local_url(settings.vllm_listen, instance.port)
+    return ServiceFiles(instance.unit, unit_text, env_path, env_text, instance.container, settings.sglang_image,
+                        f"{base}/health", f"{base}/v1/models", secret_path if api_key else "", secret_text)
+
+
+def engine_service(settings: StackSettings, instance: Instance, host_gpu_count: int,
+                   node: ClusterNode | None = None) -> ServiceFiles:
+    """The service files of an instance, by its engine."""
+    if instance.engine == "sglang":
+        return sglang_service(settings, instance, host_gpu_count)
+    return vllm_service(settings, instance, host_gpu_count, node)
 
 
 def ray_service(settings: StackSettings, node: ClusterNode, gpu_count: int) -> ServiceFiles:

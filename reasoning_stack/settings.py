@@ -16,11 +16,14 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from reasoning_stack.catalogue import GPUS, MODELS
+from reasoning_stack.engines.sglang import DEFAULT_IMAGE as SGLANG_IMAGE
+from reasoning_stack.engines.sglang import MIN_DRIVER_BRANCH as SGLANG_MIN_DRIVER
 from reasoning_stack.layout import tp_problem, valid_tp_sizes
 
 # Image tags are pinned: a re-deploy never moves to a new upstream release by surprise.
 DEFAULT_VLLM_IMAGE = "vllm/vllm-openai:v0.17.1"
 DEFAULT_OPENWEBUI_IMAGE = "ghcr.io/open-webui/open-webui:v0.12.4"
+DEFAULT_SGLANG_IMAGE = SGLANG_IMAGE
 
 _IMAGE_RE = re.compile(r"^[a-z0-9][a-z0-9._/:@-]*$")
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,40}$")
@@ -111,17 +114,18 @@ class CloudConnection(BaseModel):
 
 
 class ExtraModel(BaseModel):
-    """One more model on the same host: its own vLLM unit (reasoning-vllm-<name>) and port."""
+    """One more model on the same host: its own unit (reasoning-<engine>-<name>) and port."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str = Field(description="Short name: the unit is reasoning-vllm-<name>, e.g. 'fast'.")
+    name: str = Field(description="Short name: the unit is reasoning-<engine>-<name>, e.g. 'fast'.")
     model: str = Field(description="Catalogue slug of the model.")
     port: int = Field(ge=1, le=65535, description="Port of this instance's OpenAI-compatible API.")
     quantization: Literal["auto", "bf16", "fp8", "awq", "gptq"] = "auto"
     max_model_len: int | None = Field(None, ge=1024)
     kv_cache_dtype: Literal["auto", "fp8"] = "auto"
     served_model_name: str | None = None
+    engine: Literal["vllm", "sglang"] = Field("vllm", description="Serving engine of this instance.")
 
     @field_validator("name")
     @classmethod
@@ -202,6 +206,11 @@ class StackSettings(BaseModel):
     )
 
     # --- model and serving plan -------------------------------------------------------------------------
+    engine: Literal["vllm", "sglang"] = Field(
+        "vllm",
+        description="Serving engine of the primary model: vllm, or sglang (RadixAttention shares the KV cache of "
+        "common prompt prefixes: many reasoning queries with one system prompt). Each of extra_models has its own.",
+    )
     model: str = Field(
         "auto",
         description="Catalogue slug (deepseek-r1-distill-qwen-32b, qwq-32b, ...) or 'auto' for the "
@@ -250,13 +259,20 @@ class StackSettings(BaseModel):
     )
     extra_models: list[ExtraModel] = Field(
         [],
-        description="More models on the same host, each its own vLLM unit and port: one per GPU, or sharing "
-        "the GPUs when all fit (keys: name, model, port, quantization, max_model_len, kv_cache_dtype, "
-        "served_model_name).",
+        description="More models on the same host, each its own unit and port: one per GPU, or (vLLM only) "
+        "sharing the GPUs when all fit (keys: name, model, port, quantization, max_model_len, kv_cache_dtype, "
+        "served_model_name, engine).",
     )
     vllm_extra_args: list[str] = Field(
         [], description="Extra `vllm serve` arguments, full flag names only (checked before deploy)."
     )
+
+    sglang_extra_args: list[str] = Field(
+        [], description="Extra `sglang.launch_server` arguments for SGLang instances, full flag names only (checked "
+        "against the pinned SGLang's flags before deploy)."
+    )
+    sglang_image: str = Field(DEFAULT_SGLANG_IMAGE, description="SGLang image, pinned by tag (its CUDA 13 build "
+                              "needs driver branch 580 or newer).")
 
     # --- vLLM service -----------------------------------------------------------------------------------
     vllm_image: str = Field(DEFAULT_VLLM_IMAGE, description="vLLM OpenAI-server image, pinned by tag.")
@@ -424,7 +440,7 @@ class StackSettings(BaseModel):
             raise ValueError("must be an http(s):// or file:// URL without spaces or quotes")
         return value.rstrip("/")
 
-    @field_validator("vllm_image", "openwebui_image")
+    @field_validator("vllm_image", "openwebui_image", "sglang_image")
     @classmethod
     def _image_reference(cls, value: str) -> str:
         if not _IMAGE_RE.match(value) or ":" not in value.rsplit("/", 1)[-1] and "@" not in value:
@@ -589,7 +605,55 @@ class StackSettings(BaseModel):
         self._check_daemon_options()
         self._check_extra_flags()
         self._check_driver()
+        self._check_engines()
         return self
+
+    def serving_images(self) -> list[str]:
+        """The images of the engines this host's instances run, the primary model's first."""
+        images = {"vllm": self.vllm_image, "sglang": self.sglang_image}
+        engines = [self.engine, *(e.engine for e in self.extra_models)]
+        return list(dict.fromkeys(images[e] for e in engines))
+
+    def extra_args_for(self, engine: str) -> list[str]:
+        """The user's extra arguments for an instance of ``engine``."""
+        return self.sglang_extra_args if engine == "sglang" else self.vllm_extra_args
+
+    def engines(self) -> set[str]:
+        """The engines this host's instances run."""
+        return {self.engine, *(e.engine for e in self.extra_models)}
+
+    def _check_engines(self) -> None:
+        """What SGLang instances cannot do here: server-side sampling defaults, clusters, old drivers, flags the
+        stack owns or the pinned SGLang lacks."""
+        if "sglang" not in self.engines():
+            if self.sglang_extra_args:
+                raise ValueError("sglang_extra_args: no instance of this host runs SGLang (engine 'sglang')")
+            return
+        if self.sampling_overrides:
+            raise ValueError("sampling_overrides: SGLang has no server-side sampling override (it applies the "
+                             "model's generation_config.json); remove them or serve with engine 'vllm'")
+        if self.cluster is not None:
+            raise ValueError("engine: 'sglang' is planned on one host; a cluster serves with vLLM (engine 'vllm')")
+        if self.nvidia_driver_branch is not None and self.nvidia_driver_branch < SGLANG_MIN_DRIVER:
+            raise ValueError(f"nvidia_driver_branch {self.nvidia_driver_branch}: {self.sglang_image} is built on "
+                             f"CUDA 13, which needs branch {SGLANG_MIN_DRIVER} or newer; unset it or pin "
+                             f"{SGLANG_MIN_DRIVER}")
+        from reasoning_stack.sglang_flags import SGLANG_FLAGS, SGLANG_OWNED_FLAGS, SGLANG_VERSION
+
+        for arg in self.sglang_extra_args:
+            if arg.startswith("-") and not arg.startswith("--"):
+                raise ValueError(f"sglang_extra_args: {arg!r}: use the full --flag-name, short flags are not accepted")
+            if not arg.startswith("--"):
+                continue
+            flag = arg.split("=", 1)[0].replace("_", "-")
+            if flag in SGLANG_OWNED_FLAGS:
+                raise ValueError(f"sglang_extra_args: {flag} is set by the stack; use {SGLANG_OWNED_FLAGS[flag]} "
+                                 "instead")
+            if self.sglang_image.endswith(f":v{SGLANG_VERSION}-cu130") and flag not in SGLANG_FLAGS:
+                close = difflib.get_close_matches(flag, sorted(SGLANG_FLAGS), n=1, cutoff=0.7)
+                hint = f"did you mean {close[0]!r}? " if close else ""
+                raise ValueError(f"sglang_extra_args: {flag!r} is not a flag of `sglang.launch_server` in SGLang "
+                                 f"{SGLANG_VERSION} (the pinned image); {hint}see its --help")
 
     def _check_driver(self) -> None:
         """Driver settings that cannot drive the declared GPU, by the rules the NVIDIA layer installs with."""

@@ -45,7 +45,9 @@ def status_manifest(settings: StackSettings, plan: HostPlan, host_name: str, clu
             "unit": instance.unit, "kind": "vllm-api", "url": local_url(settings.vllm_listen, instance.port),
             "served_model_name": instance.served_model_name, "model": instance.plan.model,
             "repo": instance.plan.model_repo, "max_model_len": instance.plan.max_model_len,
-            "image": settings.vllm_image, "env_file": f"{CONFIG_DIR}/{instance.unit}.env",
+            "engine": instance.engine,
+            "image": settings.sglang_image if instance.engine == "sglang" else settings.vllm_image,
+            "env_file": f"{CONFIG_DIR}/{instance.unit}.env",
             "smoke_record": smoke_record(settings, instance.unit),
             "estimate_tokens_per_s": instance.plan.decode_tokens_per_s,
         })

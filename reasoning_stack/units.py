@@ -76,7 +76,8 @@ def prepare_vllm_host(settings: StackSettings, extra_helpers: Iterable[tuple[str
     files.directory(name="Data directory", path=settings.data_dir, mode="755")
     files.directory(name="Hugging Face cache", path=f"{settings.data_dir}/huggingface", mode="755")
     files.directory(name="Status records (last smoke test)", path=f"{settings.data_dir}/status", mode="755")
-    docker_image(name=f"vLLM image {settings.vllm_image}", image=settings.vllm_image, pull=settings.pull_images)
+    for image in settings.serving_images():
+        docker_image(name=f"Serving image {image}", image=image, pull=settings.pull_images)
 
 
 def weights_before_start(settings: StackSettings, service: ServiceFiles, instance: Instance) -> None:
@@ -88,7 +89,7 @@ def weights_before_start(settings: StackSettings, service: ServiceFiles, instanc
         name=f"Weights of {plan.model_repo} (~{size_gib:.1f} GiB, resumable)",
         repo=plan.model_repo,
         cache_dir=f"{settings.data_dir}/huggingface",
-        image=settings.vllm_image,
+        image=service.image,  # the engine's own image carries the Hugging Face CLI
         env_file=service.env_path,
         size_gib=size_gib,
         offline=settings.offline,
@@ -132,13 +133,15 @@ def serving_checks(settings: StackSettings, service: ServiceFiles, instance: Ins
         )
 
 
-def retire_service(unit_path: str, env_path: str | None = None) -> None:
+def retire_service(unit_path: str, env_path: str | None = None, *more_files: str) -> None:
     """Stop and disable a unit the settings no longer ask for, and remove its files (data stays)."""
     unit_file = unit_path.rsplit("/", 1)[1]
     systemd.service(name=f"Stop {unit_file} (no longer wanted)", service=unit_file, running=False, enabled=False)
     files.file(name=f"Remove {unit_file}", path=unit_path, present=False)
     if env_path:
         files.file(name=f"Remove {unit_file} env file", path=env_path, present=False)
+    for path in more_files:
+        files.file(name=f"Remove {path.rsplit('/', 1)[1]}", path=path, present=False)
     systemd.daemon_reload(name="systemd daemon-reload")
 
 
