@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from reasoning_stack.catalogue import GPUS, MODELS
+from reasoning_stack.engines import ENGINES
 from reasoning_stack.gpus import Gpu, gpus_from_profile, select_gpus
 from reasoning_stack.plan import SUMMARY_HEADER, PlanRequest, ServingPlan, make_plan, plan_summary_row
 from reasoning_stack.settings import StackSettings, group_data_all_py, settings_reference_markdown
@@ -77,6 +78,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         tensor_parallel_size=args.tensor_parallel_size,
         data_parallel_size=args.data_parallel_size,
         nodes=args.nodes,
+        engine=args.engine or "vllm",
     )
     plan = make_plan(req)
     plan.alternatives = alternatives(req, plan)
@@ -103,14 +105,21 @@ def _print_plan(plan: ServingPlan) -> None:
     print(("FITS: " if plan.fits else "DOES NOT FIT: ") + plan.reason)
     if plan.fits:
         print(f"  layout {plan.layout_reason}")
-        print(f"  weights {plan.weights_gib_per_gpu:.1f} GiB/GPU, profiling peak + non-torch "
-              f"{plan.reserve_gib_per_gpu:.1f} GiB/GPU, KV cache {plan.kv_cache_gib_per_gpu:.1f} GiB/GPU = "
-              f"{plan.kv_cache_tokens} tokens, {plan.max_concurrent_full_context:.1f} full-context requests at once")
-        print(f"  beside vLLM's budget: {plan.headroom_gib_per_gpu:.2f} GiB/GPU for CUDA context, NCCL and CUDA "
-              f"graphs (needs {plan.headroom_needed_gib_per_gpu:.2f})"
-              + ("; CUDA graphs off (--enforce-eager)" if plan.enforce_eager else ""))
+        if plan.engine == "sglang":
+            print(f"  SGLang: mem_fraction_static {plan.mem_fraction_static:g} (its own rule) keeps weights "
+                  f"{plan.weights_gib_per_gpu:.1f} GiB/GPU + KV cache {plan.kv_cache_gib_per_gpu:.1f} GiB/GPU = "
+                  f"{plan.kv_cache_tokens} tokens; {plan.reserve_gib_per_gpu:.1f} GiB/GPU left for activations "
+                  f"and CUDA graphs; {plan.max_concurrent_full_context:.1f} full-context requests at once")
+        else:
+            print(f"  weights {plan.weights_gib_per_gpu:.1f} GiB/GPU, profiling peak + non-torch "
+                  f"{plan.reserve_gib_per_gpu:.1f} GiB/GPU, KV cache {plan.kv_cache_gib_per_gpu:.1f} GiB/GPU = "
+                  f"{plan.kv_cache_tokens} tokens, {plan.max_concurrent_full_context:.1f} full-context requests "
+                  "at once")
+            print(f"  beside vLLM's budget: {plan.headroom_gib_per_gpu:.2f} GiB/GPU for CUDA context, NCCL and "
+                  f"CUDA graphs (needs {plan.headroom_needed_gib_per_gpu:.2f})"
+                  + ("; CUDA graphs off (--enforce-eager)" if plan.enforce_eager else ""))
         print(_speed_line(plan))
-        print("  vllm serve " + " ".join(plan.vllm_args))
+        print(f"  {plan.engine} runs: " + " ".join(plan.command))
     for tip in plan.suggestions:
         print(f"  instead: {tip}")
     _print_alternatives(plan)
@@ -136,6 +145,13 @@ def _plan_inventory(args: argparse.Namespace) -> int:
     from reasoning_stack.cluster import find_clusters
 
     rows, plans, refusals, worst = [], {}, {}, 0
+    if args.engine:
+        try:
+            settings = {h: StackSettings.model_validate({**s.model_dump(), "engine": args.engine})
+                        for h, s in settings.items()}
+        except ValueError as exc:
+            print(f"--engine {args.engine}: {exc}", file=sys.stderr)
+            return EXIT_INVALID
     clusters = find_clusters(settings)
     for host, host_settings in settings.items():
         cluster = clusters.get(host_settings.cluster or "")
@@ -144,13 +160,14 @@ def _plan_inventory(args: argparse.Namespace) -> int:
                 continue  # the cluster is one serving instance, shown once under its name
             host = f"{cluster.name} ({len(cluster.nodes)} nodes)"
         if host_settings.gpu_profile is None:
-            rows.append([host, host_settings.model, *["-"] * 7, "at deploy (GPUs from nvidia-smi)"])
+            rows.append([host, host_settings.engine, host_settings.model, *["-"] * 7,
+                         "at deploy (GPUs from nvidia-smi)"])
             continue
         gpus = _usable_gpus(host_settings)
         host_plan = plan_host(host_settings, gpus, len(cluster.nodes) if cluster else 1)
         if not host_plan.fits:
             refusals[host] = host_plan.reason
-            rows.append([host, host_settings.model, *["-"] * 7, "NO"])
+            rows.append([host, host_settings.engine, host_settings.model, *["-"] * 7, "NO"])
             worst = EXIT_DOES_NOT_FIT
             continue
         for instance in host_plan.instances:
@@ -271,6 +288,8 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--enforce-eager", type=_bool, default=None)
     plan.add_argument("--tensor-parallel-size", type=_bounded(int, setting="tensor_parallel_size"))
     plan.add_argument("--data-parallel-size", type=_bounded(int, setting="data_parallel_size"))
+    plan.add_argument("--engine", choices=list(ENGINES), default=None,
+                      help="serving engine to plan for (what-if; with an inventory: every host's primary model)")
     plan.add_argument("--json", action="store_true", help="machine-readable output")
     plan.set_defaults(func=cmd_plan)
 

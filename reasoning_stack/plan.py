@@ -411,7 +411,7 @@ def vllm_args(plan: ServingPlan, model: ModelSpec, req: PlanRequest) -> list[str
 
 
 def _refusal(req: PlanRequest, model: ModelSpec | None, why: str) -> ServingPlan:
-    plan = ServingPlan(fits=False, reason=why)
+    plan = ServingPlan(fits=False, reason=why, engine=req.engine)
     if model is not None:
         plan.model = model.slug
         gpu = _smallest_gpu(req)
@@ -614,19 +614,19 @@ def _why_not(req: PlanRequest, model: ModelSpec) -> str:
     )
 
 
-SUMMARY_HEADER = ["host", "model", "quant", "TPxPPxDP", "GPUs", "context", "KV tokens", "full-ctx reqs",
+SUMMARY_HEADER = ["host", "engine", "model", "quant", "TPxPPxDP", "GPUs", "context", "KV tokens", "full-ctx reqs",
                   "tok/s", "fits"]
 
 
 def plan_summary_row(host: str, plan: ServingPlan) -> list[str]:
     """One row of the ``reasoning-stack plan`` table (columns: SUMMARY_HEADER)."""
     if not plan.fits:
-        return [host, plan.model or "-", "-", "-", "-", "-", "-", "-", "-", "NO"]
+        return [host, plan.engine, plan.model or "-", "-", "-", "-", "-", "-", "-", "-", "NO"]
     total = len(plan.gpus_used) + len(plan.gpus_idle)
     gpus = f"{len(plan.gpus_used)}/{total}" + (f" ({_indices(plan.gpus_used)})" if plan.gpus_idle else "")
     speed = "?" if plan.decode_tokens_per_s is None else f"~{plan.decode_tokens_per_s:.0f}"
     return [
-        host, plan.model, plan.quantization, plan.layout.label, gpus,
+        host, plan.engine, plan.model, plan.quantization, plan.layout.label, gpus,
         str(plan.max_model_len), str(plan.kv_cache_tokens), f"{plan.max_concurrent_full_context:.1f}", speed, "yes",
     ]
 
