@@ -40,7 +40,8 @@ def test_mem_fraction_static_follows_sglang_s_own_rule():
     assert sglang.gpu_class_defaults(h100, 1) == (8192, 256)
     assert sglang.mem_fraction_static(model, h100, 1, 1, False) == 0.831
     # tensor parallel 8 on H100: 1 GiB for parallel slack and 512 decode graph batches (2 MiB each)
-    assert sglang.mem_fraction_static(model, h100, 8, 1, False) == round((81079 - (512 + 12288 + 1024 + 1024 + 256)) / 81079, 3)
+    reserved = 512 + 12288 + 1024 + 1024 + 256
+    assert sglang.mem_fraction_static(model, h100, 8, 1, False) == round((81079 - reserved) / 81079, 3)
     # no CUDA graphs: their reserve goes to the static share
     assert sglang.mem_fraction_static(model, rtx, 1, 1, True) > 0.704
 
