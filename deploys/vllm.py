@@ -4,13 +4,15 @@ unit per planned instance (the primary model, plus each of extra_models), argume
 
 from pyinfra import host
 from pyinfra.facts.files import FindFiles
+from pyinfra.operations import files
 
 from reasoning_stack.context import host_plan, host_settings
 from reasoning_stack.engines import ENGINES
 from reasoning_stack.instances import unit_name
-from reasoning_stack.operations import secret_file
-from reasoning_stack.services import CONFIG_DIR, UNIT_DIR, engine_service
+from reasoning_stack.operations import ollama_model, secret_file
+from reasoning_stack.services import CONFIG_DIR, OLLAMA_PULL, UNIT_DIR, engine_service, ollama_manifest
 from reasoning_stack.units import (
+    any_changed_or,
     install_env_file,
     install_service,
     prepare_vllm_host,
@@ -21,7 +23,10 @@ from reasoning_stack.units import (
 
 settings = host_settings()
 plan, gpus = host_plan()
-prepare_vllm_host(settings)
+ollama_here = any(i.engine == "ollama" for i in plan.instances)
+prepare_vllm_host(settings, [(OLLAMA_PULL, "ollama-pull.py.j2")] if ollama_here else [])
+if ollama_here:
+    files.directory(name="Ollama models", path=f"{settings.data_dir}/ollama", mode="755")
 
 # Units no longer in the settings (an extra model dropped, an instance switched to another engine): stop them
 # and remove their files, before the new ones start on the GPUs they held.
@@ -43,6 +48,14 @@ for instance in plan.instances:
     if service.secret_path:
         extra.append(secret_file(name=f"{service.unit} options that are secrets (0600)", dest=service.secret_path,
                                  content=service.secret_text))
+    if instance.engine == "ollama":  # Ollama pulls its model through the running server
+        came_up = install_service(service, env)
+        pulled = ollama_model(name=f"Ollama model {instance.plan.model_repo} (pulled with progress)",
+                              helper=OLLAMA_PULL, base_url=service.health_url.removesuffix("/api/version"),
+                              tag=instance.plan.model_repo, unit=service.unit,
+                              manifest=ollama_manifest(settings, instance.plan.model_repo), offline=settings.offline)
+        serving_checks(settings, service, instance, any_changed_or(came_up, pulled))
+        continue
     weights_before_start(settings, service, instance)
     came_up = install_service(service, env, also_restart_on=tuple(extra))
     serving_checks(settings, service, instance, came_up)

@@ -45,8 +45,10 @@ nvidia_cdi = False
 # Reboot a host whose new driver needs it, then verify; False = say which hosts need one.
 allow_reboot = False
 
-# Serving engine of the primary model: vllm, or sglang (RadixAttention shares the KV cache of common
-# prompt prefixes: many reasoning queries with one system prompt). Each of extra_models has its own.
+# Serving engine of the primary model: vllm; sglang (RadixAttention shares the KV cache of common
+# prompt prefixes: many reasoning queries with one system prompt); ollama (4-bit GGUF models from
+# Ollama's library: small cards, quick starts; no API key, so loopback only); auto (vLLM where it
+# serves a reasoning model at min_context, else Ollama). Each of extra_models has its own.
 engine = 'vllm'
 
 # Catalogue slug (deepseek-r1-distill-qwen-32b, qwq-32b, ...) or 'auto' for the strongest reasoning
@@ -109,6 +111,10 @@ sglang_extra_args = []
 
 # SGLang image, pinned by tag (its CUDA 13 build needs driver branch 580 or newer).
 sglang_image = 'lmsysorg/sglang:v0.5.23-cu130'
+
+# Ollama image, pinned by tag (the same server as the official Linux install, run like the stack's
+# other services).
+ollama_image = 'ollama/ollama:0.32.6'
 
 # vLLM OpenAI-server image, pinned by tag.
 vllm_image = 'vllm/vllm-openai:v0.17.1'

@@ -72,7 +72,8 @@ def _requests(settings: StackSettings, gpus: list[Gpu], nodes: int = 1) -> list[
 
 def _instances(named: list[tuple[str, PlanRequest]], plans: list[ServingPlan]) -> tuple[Instance, ...]:
     return tuple(
-        Instance(name, plan, req.port, req.served_model_name or plan.model)
+        Instance(name, plan, req.port,
+                 plan.model_repo if plan.engine == "ollama" else req.served_model_name or plan.model)
         for (name, req), plan in zip(named, plans, strict=True)
     )
 

@@ -256,6 +256,35 @@ def model_weights(repo: str, cache_dir: str, image: str, env_file: str, size_gib
                           f"mkdir -p {shlex.quote(posixpath.dirname(marker))} && touch {shlex.quote(marker)}")
 
 
+@operation()
+def ollama_model(helper: str, base_url: str, tag: str, unit: str, manifest: str, offline: bool = False):
+    """
+    Pull an Ollama library tag through the running server, with its progress, unless its manifest is already
+    on the host (then nothing changes).
+
+    + helper: path of the ollama-pull helper installed on the host
+    + base_url: the Ollama server, e.g. http://127.0.0.1:11434
+    + tag: library tag, e.g. ``deepseek-r1:7b``
+    + unit: the server's systemd unit (its journal is shown when the pull fails)
+    + manifest: the tag's manifest file under the server's models folder
+    + offline: models are pre-staged; never pull, fail when the tag is missing
+
+    .. code:: python
+
+        ollama_model(helper=OLLAMA_PULL, base_url="http://127.0.0.1:11434", tag="deepseek-r1:7b",
+                     unit="reasoning-ollama", manifest="/var/lib/reasoning-stack/ollama/models/manifests/"
+                     "registry.ollama.ai/library/deepseek-r1/7b")
+    """
+    if host.get_fact(File, path=manifest):
+        host.noop(f"Ollama has {tag}")
+        return
+    if offline:
+        raise OperationError(f"offline is true but Ollama has no {tag} under {posixpath.dirname(manifest)}; "
+                             f"pre-stage it (`ollama pull {tag}` on a connected machine, then copy the models "
+                             "folder) or set offline = False")
+    yield StreamedCommand(" ".join(shlex.quote(a) for a in [helper, base_url, tag, unit]))
+
+
 @operation(is_idempotent=False)
 def smoke_test(helper: str, base_url: str, model: str, key_from: str = "", thinking_kwargs: bool = False,
                expect_tps: float | None = None, record: str = ""):

@@ -68,7 +68,7 @@ class PlanRequest:
     sampling_overrides: tuple[tuple[str, float], ...] = ()
     colocated: int = 1  # vLLM instances sharing these GPUs (each with this gpu_memory_utilization)
     max_num_seqs: int | None = None  # fixed by the caller; None = vLLM's default, fewer only if needed
-    engine: str = "vllm"  # vllm | sglang: whose memory model and command line
+    engine: str = "vllm"  # vllm | sglang | ollama | auto: whose memory model and command line
 
 
 @dataclass
@@ -117,6 +117,7 @@ class ServingPlan:
     reasoning_parser: str = ""
     engine: str = "vllm"
     mem_fraction_static: float | None = None  # SGLang: share of memory for weights + KV cache
+    environment: dict[str, str] = field(default_factory=dict)  # Ollama: the server's settings
     vllm_args: list[str] = field(default_factory=list)  # vLLM: the `vllm serve` arguments
     command: list[str] = field(default_factory=list)  # the exact command line the service runs
     alternatives: list[dict[str, object]] = field(default_factory=list)
@@ -545,6 +546,12 @@ def _request_problem(req: PlanRequest, model: ModelSpec | None) -> str | None:
 
 def make_plan(req: PlanRequest) -> ServingPlan:
     """Plan one model instance; the plan either fits or says why not and what would."""
+    if req.engine == "ollama":
+        from reasoning_stack.engines.ollama_plan import plan_ollama
+
+        return plan_ollama(req)
+    if req.engine == "auto":
+        return _auto_engine(req)
     if not req.gpus:
         return ServingPlan(fits=False, reason="no GPU: nvidia-smi reported none and no gpu_profile is set",
                            suggestions=["set gpu_profile (and gpu_count) in group_data to plan without a driver"])
@@ -572,6 +579,24 @@ def make_plan(req: PlanRequest) -> ServingPlan:
     if plan is not None:
         return plan
     return _refusal(req, model, _why_not(req, model))
+
+
+def _auto_engine(req: PlanRequest) -> ServingPlan:
+    """engine auto: vLLM where it serves the model at the wanted context, else Ollama (4-bit GGUF weights and
+    its own KV cache fit where vLLM's do not, an 8 GB card for example), saying why."""
+    from reasoning_stack.engines.ollama_plan import plan_ollama
+
+    vllm = make_plan(replace(req, engine="vllm"))
+    if vllm.fits:
+        vllm.reason = f"engine auto -> vLLM: {vllm.reason}"
+        return vllm
+    other = plan_ollama(replace(req, engine="ollama", tensor_parallel_size=None, data_parallel_size=None))
+    if not other.fits:
+        vllm.reason = f"engine auto: neither vLLM nor Ollama fits: {vllm.reason} | Ollama: {other.reason}"
+        return vllm
+    other.reason = (f"engine auto -> Ollama, because vLLM cannot serve it here ({vllm.reason.split(':')[0]}): "
+                    f"{other.reason}")
+    return other
 
 
 def _why_not(req: PlanRequest, model: ModelSpec) -> str:

@@ -27,6 +27,7 @@ OPENWEBUI_SIGNUP = f"{HELPER_DIR}/openwebui-signup"
 CLOUD_MODELS = f"{HELPER_DIR}/cloud-models"
 OPENWEBUI_MODELS = f"{HELPER_DIR}/openwebui-models"
 OPENWEBUI_MODELS_JSON = f"{CONFIG_DIR}/openwebui-models.json"  # the model entries the deploy keeps in Open WebUI
+OLLAMA_PULL = f"{HELPER_DIR}/ollama-pull"
 RAY_UNIT = "reasoning-ray"
 RAY_CONTAINER = "ray"
 RAY_WAIT = f"{HELPER_DIR}/ray-wait"
@@ -197,11 +198,56 @@ def sglang_service(settings: StackSettings, instance: Instance, host_gpu_count: 
                         f"{base}/health", f"{base}/v1/models", secret_path if api_key else "", secret_text)
 
 
+def ollama_service(settings: StackSettings, instance: Instance, host_gpu_count: int) -> ServiceFiles:
+    """The unit and env file of one Ollama instance: ``ollama serve`` in the pinned Ollama image, its settings
+    (context, parallel slots, KV cache type, keep-alive) from the plan in the env file, its models under
+    ``<data_dir>/ollama``. Health is ``/api/version``; ready when ``/api/tags`` lists the model's tag."""
+    plan = instance.plan
+    env_path = f"{CONFIG_DIR}/{instance.unit}.env"
+    docker_args = [
+        "--network", "host",
+        "--gpus", gpu_request(plan, host_gpu_count),
+        "--env-file", env_path,
+        "--volume", f"{settings.data_dir}/ollama:/root/.ollama",
+        "--label", "managed-by=reasoning-stack",
+        "--entrypoint", "/usr/bin/ollama",
+    ]
+    unit_text = render(
+        "vllm.service.j2",
+        title="Ollama",
+        plan=plan,
+        served_model_name=instance.served_model_name,
+        container=instance.container,
+        image=settings.ollama_image,
+        docker_args=docker_args,
+        args=plan.command[1:],
+        stop_grace=30,
+        unit_name=instance.unit,
+        after_units=[],
+        part_of=[],
+    )
+    lines = [f"# Managed by reasoning-stack. Settings for {instance.unit} (from the serving plan); mode 0600."]
+    lines += [f"{key}={value}" for key, value in sorted(plan.environment.items())]
+    if settings.offline:
+        lines.append("# offline: models are pre-staged under <data_dir>/ollama; nothing is pulled")
+    base = local_url(settings.vllm_listen, instance.port)
+    return ServiceFiles(instance.unit, unit_text, env_path, "\n".join(lines) + "\n", instance.container,
+                        settings.ollama_image, f"{base}/api/version", f"{base}/api/tags")
+
+
+def ollama_manifest(settings: StackSettings, tag: str) -> str:
+    """Where Ollama keeps a pulled tag's manifest on the host (present = the model is there)."""
+    name, _, version = tag.partition(":")
+    return f"{settings.data_dir}/ollama/models/manifests/registry.ollama.ai/library/{name}/{version or 'latest'}"
+
+
 def engine_service(settings: StackSettings, instance: Instance, host_gpu_count: int,
                    node: ClusterNode | None = None) -> ServiceFiles:
     """The service files of an instance, by its engine."""
     if instance.engine == "sglang":
         return sglang_service(settings, instance, host_gpu_count)
+    if instance.engine == "ollama":
+        return ollama_service(settings, instance, host_gpu_count)
     return vllm_service(settings, instance, host_gpu_count, node)
 
 
@@ -260,16 +306,18 @@ def openwebui_service(settings: StackSettings, host_plan: HostPlan) -> ServiceFi
         after_units=[f"{i.unit}.service" for i in host_plan.instances],
     )
     api_key = settings.vllm_api_key.get_secret_value() if settings.vllm_api_key else "none"
+    openai = [i for i in host_plan.instances if i.engine != "ollama"]  # vLLM and SGLang speak OpenAI's API
     env_text = render(
         "openwebui.env.j2",
         unit_name=OPENWEBUI_UNIT,
         listen=settings.openwebui_listen,
         port=settings.openwebui_port,
-        base_urls=[local_url(settings.vllm_listen, i.port) + "/v1" for i in host_plan.instances]
+        base_urls=[local_url(settings.vllm_listen, i.port) + "/v1" for i in openai]
         + [c.base_url for c in settings.openwebui_cloud],
-        api_keys=[api_key for _ in host_plan.instances]
+        api_keys=[api_key for _ in openai]
         + [c.api_key.get_secret_value() for c in settings.openwebui_cloud if c.api_key is not None],
-        api_configs=connection_configs(settings, len(host_plan.instances)),
+        ollama_urls=[local_url(settings.vllm_listen, i.port) for i in host_plan.instances if i.engine == "ollama"],
+        api_configs=connection_configs(settings, len(openai)),
         signup=settings.openwebui_signup,
         default_models=[host_plan.instances[0].served_model_name],
         secret_key=settings.openwebui_secret_key.get_secret_value() if settings.openwebui_secret_key else "",

@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from reasoning_stack.catalogue import GPUS, MODELS
+from reasoning_stack.engines.ollama import DEFAULT_IMAGE as OLLAMA_IMAGE
 from reasoning_stack.engines.sglang import DEFAULT_IMAGE as SGLANG_IMAGE
 from reasoning_stack.engines.sglang import MIN_DRIVER_BRANCH as SGLANG_MIN_DRIVER
 from reasoning_stack.layout import tp_problem, valid_tp_sizes
@@ -24,6 +25,7 @@ from reasoning_stack.layout import tp_problem, valid_tp_sizes
 DEFAULT_VLLM_IMAGE = "vllm/vllm-openai:v0.17.1"
 DEFAULT_OPENWEBUI_IMAGE = "ghcr.io/open-webui/open-webui:v0.12.4"
 DEFAULT_SGLANG_IMAGE = SGLANG_IMAGE
+DEFAULT_OLLAMA_IMAGE = OLLAMA_IMAGE
 
 _IMAGE_RE = re.compile(r"^[a-z0-9][a-z0-9._/:@-]*$")
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,40}$")
@@ -125,7 +127,8 @@ class ExtraModel(BaseModel):
     max_model_len: int | None = Field(None, ge=1024)
     kv_cache_dtype: Literal["auto", "fp8"] = "auto"
     served_model_name: str | None = None
-    engine: Literal["vllm", "sglang"] = Field("vllm", description="Serving engine of this instance.")
+    engine: Literal["vllm", "sglang", "ollama", "auto"] = Field(
+        "vllm", description="Serving engine of this instance (see the host's engine setting).")
 
     @field_validator("name")
     @classmethod
@@ -206,10 +209,12 @@ class StackSettings(BaseModel):
     )
 
     # --- model and serving plan -------------------------------------------------------------------------
-    engine: Literal["vllm", "sglang"] = Field(
+    engine: Literal["vllm", "sglang", "ollama", "auto"] = Field(
         "vllm",
-        description="Serving engine of the primary model: vllm, or sglang (RadixAttention shares the KV cache of "
-        "common prompt prefixes: many reasoning queries with one system prompt). Each of extra_models has its own.",
+        description="Serving engine of the primary model: vllm; sglang (RadixAttention shares the KV cache of "
+        "common prompt prefixes: many reasoning queries with one system prompt); ollama (4-bit GGUF models from "
+        "Ollama's library: small cards, quick starts; no API key, so loopback only); auto (vLLM where it serves a "
+        "reasoning model at min_context, else Ollama). Each of extra_models has its own.",
     )
     model: str = Field(
         "auto",
@@ -273,6 +278,8 @@ class StackSettings(BaseModel):
     )
     sglang_image: str = Field(DEFAULT_SGLANG_IMAGE, description="SGLang image, pinned by tag (its CUDA 13 build "
                               "needs driver branch 580 or newer).")
+    ollama_image: str = Field(DEFAULT_OLLAMA_IMAGE, description="Ollama image, pinned by tag (the same server as "
+                              "the official Linux install, run like the stack's other services).")
 
     # --- vLLM service -----------------------------------------------------------------------------------
     vllm_image: str = Field(DEFAULT_VLLM_IMAGE, description="vLLM OpenAI-server image, pinned by tag.")
@@ -440,7 +447,7 @@ class StackSettings(BaseModel):
             raise ValueError("must be an http(s):// or file:// URL without spaces or quotes")
         return value.rstrip("/")
 
-    @field_validator("vllm_image", "openwebui_image", "sglang_image")
+    @field_validator("vllm_image", "openwebui_image", "sglang_image", "ollama_image")
     @classmethod
     def _image_reference(cls, value: str) -> str:
         if not _IMAGE_RE.match(value) or ":" not in value.rsplit("/", 1)[-1] and "@" not in value:
@@ -532,8 +539,15 @@ class StackSettings(BaseModel):
         return value
 
     def served_model_names(self) -> list[str]:
-        """The names this host's vLLM instances serve under: the primary model first, then extra_models."""
-        return [self.served_model_name or self.model] + [e.served_model_name or e.model for e in self.extra_models]
+        """The names this host's instances serve under: the primary model first, then extra_models (an Ollama
+        instance's is its library tag)."""
+        from reasoning_stack.engines.ollama import TAGS
+
+        def name(engine: str, model: str, served: str | None) -> str:
+            return TAGS[model].tag if engine == "ollama" and model in TAGS else served or model
+
+        return [name(self.engine, self.model, self.served_model_name)] + [
+            name(e.engine, e.model, e.served_model_name) for e in self.extra_models]
 
     @field_validator("openwebui_admin_email")
     @classmethod
@@ -610,9 +624,26 @@ class StackSettings(BaseModel):
 
     def serving_images(self) -> list[str]:
         """The images of the engines this host's instances run, the primary model's first."""
-        images = {"vllm": self.vllm_image, "sglang": self.sglang_image}
+        images = {"vllm": [self.vllm_image], "sglang": [self.sglang_image], "ollama": [self.ollama_image],
+                  "auto": [self.vllm_image, self.ollama_image]}
         engines = [self.engine, *(e.engine for e in self.extra_models)]
-        return list(dict.fromkeys(images[e] for e in engines))
+        return list(dict.fromkeys(image for e in engines for image in images[e]))
+
+    def _check_ollama(self) -> None:
+        if not ipaddress.ip_address(self.vllm_listen).is_loopback:
+            raise ValueError(f"vllm_listen {self.vllm_listen}: Ollama has no API key, so an Ollama instance listens on "
+                             "127.0.0.1 only (Open WebUI on this host reaches it); use engine 'vllm' to serve "
+                             "other machines")
+        if self.sampling_overrides and self.engine in ("ollama", "auto"):
+            raise ValueError("sampling_overrides: Ollama takes sampling from the model's own Modelfile; remove them "
+                             "or serve with engine 'vllm'")
+        if self.cluster is not None and self.engine != "vllm":
+            raise ValueError(f"engine: {self.engine!r} is planned on one host; a cluster serves with vLLM")
+        names = [self.served_model_name] if self.engine in ("ollama", "auto") else []
+        names += [e.served_model_name for e in self.extra_models if e.engine in ("ollama", "auto")]
+        if any(names):
+            raise ValueError("served_model_name: an Ollama model is served under its library tag "
+                             "(deepseek-r1:7b); leave served_model_name unset for Ollama instances")
 
     def extra_args_for(self, engine: str) -> list[str]:
         """The user's extra arguments for an instance of ``engine``."""
@@ -623,8 +654,10 @@ class StackSettings(BaseModel):
         return {self.engine, *(e.engine for e in self.extra_models)}
 
     def _check_engines(self) -> None:
-        """What SGLang instances cannot do here: server-side sampling defaults, clusters, old drivers, flags the
-        stack owns or the pinned SGLang lacks."""
+        """What SGLang and Ollama instances cannot do here: server-side sampling defaults, clusters, old drivers,
+        flags the stack owns or the pinned SGLang lacks; Ollama beyond loopback (it has no API key)."""
+        if self.engines() & {"ollama", "auto"}:
+            self._check_ollama()
         if "sglang" not in self.engines():
             if self.sglang_extra_args:
                 raise ValueError("sglang_extra_args: no instance of this host runs SGLang (engine 'sglang')")

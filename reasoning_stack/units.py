@@ -63,6 +63,12 @@ def install_service(service: ServiceFiles, env: OperationMeta,
     return any_changed(restarted, started)
 
 
+def any_changed_or(condition: Callable[[], bool], *ops: OperationMeta) -> Callable[[], bool]:
+    """``condition`` or any of ``ops`` changed something (evaluated when the operation runs)."""
+    changed = any_changed(*ops)
+    return lambda: condition() or changed()
+
+
 def prepare_vllm_host(settings: StackSettings, extra_helpers: Iterable[tuple[str, str]] = ()) -> None:
     """What every host running vLLM needs first: the private config directory, the helper scripts
     (``(path, template)`` pairs beyond wait-http and smoke-test), the data directory with the Hugging Face

@@ -33,6 +33,7 @@ class TaskConfig:
     """Open WebUI's background-task settings for one host."""
 
     model: str  # served model name
+    ollama: bool  # served by Ollama: Open WebUI's TASK_MODEL (its Ollama connection), else TASK_MODEL_EXTERNAL
     thinks: bool  # the task model reasons before it answers
     params: dict[str, object]  # merged into every task request (TASK_MODEL_PARAMS)
     tasks: tuple[str, ...]  # the tasks left on
@@ -40,7 +41,8 @@ class TaskConfig:
 
     def env(self) -> dict[str, str]:
         """The Open WebUI environment variables for these settings."""
-        env = {"TASK_MODEL_EXTERNAL": self.model, "TASK_MODEL_PARAMS": json.dumps(self.params, sort_keys=True)}
+        env = {"TASK_MODEL" if self.ollama else "TASK_MODEL_EXTERNAL": self.model,
+               "TASK_MODEL_PARAMS": json.dumps(self.params, sort_keys=True)}
         env.update({switch: str(task in self.tasks) for task, switch in TASK_SWITCHES.items()})
         env["ENABLE_AUTOCOMPLETE_GENERATION"] = "False"  # a request per keystroke pause; off in Open WebUI too
         return env
@@ -53,7 +55,8 @@ def _thinks_by_default(settings: StackSettings, instance: Instance) -> bool:
 
 
 def _can_switch_thinking_off(instance: Instance) -> bool:
-    return find_model(instance.plan.model).thinking_switch
+    """Qwen3 behind an OpenAI-compatible server (vLLM, SGLang): chat_template_kwargs turns thinking off."""
+    return find_model(instance.plan.model).thinking_switch and instance.engine != "ollama"
 
 
 def task_config(settings: StackSettings, host_plan: HostPlan) -> TaskConfig:
@@ -81,7 +84,7 @@ def task_config(settings: StackSettings, host_plan: HostPlan) -> TaskConfig:
         tasks = tuple(t for t in ALL_TASKS if t in settings.openwebui_tasks)
     else:
         tasks = ALL_TASKS if quick else ("title",)
-    return TaskConfig(chosen.served_model_name, not quick, params, tasks, why)
+    return TaskConfig(chosen.served_model_name, chosen.engine == "ollama", not quick, params, tasks, why)
 
 
 def model_defaults_env() -> dict[str, str]:
@@ -128,6 +131,11 @@ def model_entries(host_plan: HostPlan) -> list[dict[str, object]]:
             meta["suggestion_prompts"] = [{"title": ["Solve a maths problem", "final answer in \\boxed{}"],
                                            "content": f"{MATHS_DIRECTIVE}\n\nWhat is the sum of the first 50 "
                                                       "odd numbers?"}]
+        # Open WebUI sends its own num_ctx to Ollama with every chat (2048 unless set), which wins over the
+        # server's OLLAMA_CONTEXT_LENGTH: the entry carries the planned context.
+        params = {"num_ctx": instance.plan.max_model_len} if instance.engine == "ollama" else {}
+        if instance.engine == "ollama":
+            name = f"{spec.name} (Ollama {instance.plan.model_repo})"
         entries.append({"id": instance.served_model_name, "base_model_id": None, "name": name, "meta": meta,
-                        "params": {}, "access_grants": PUBLIC_READ, "is_active": True})
+                        "params": params, "access_grants": PUBLIC_READ, "is_active": True})
     return entries

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -184,3 +185,67 @@ def test_openwebui_standin_accounts_behave_like_the_real_one_and_the_helper_mend
     finally:
         server.terminate()
         server.wait(5)
+
+
+def _get(url: str, key: str | None = None) -> tuple[int, dict | None]:
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {key}"} if key else {})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as resp:
+            body = resp.read()
+            return resp.status, json.loads(body) if body else None
+    except urllib.error.HTTPError as err:
+        return err.code, None
+
+
+def test_sglang_standin_runs_the_planned_command_and_takes_the_key_only_from_its_config(tmp_path: Path):
+    from reasoning_stack.gpus import gpus_from_profile
+    from reasoning_stack.plan import PlanRequest, make_plan
+    from reasoning_stack.render import render
+
+    port = _free_port()
+    plan = make_plan(PlanRequest(gpus=tuple(gpus_from_profile("rtx-4090")), model="qwen3-8b", engine="sglang",
+                                 port=port))
+    config = tmp_path / "secrets.yaml"
+    config.write_text('api-key: "sk-from-config"\n')
+    env = {**_fake_nvidia_smi(tmp_path, 1), "STANDIN_VLLM": str(STANDINS / "vllm_standin.py"),
+           "VLLM_API_KEY": "sk-from-env-ignored"}
+    cmd = [sys.executable, str(STANDINS / "sglang_standin.py"), *plan.command[3:], "--config", str(config)]
+    server = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                if _get(f"{base}/health")[0] == 200:
+                    break
+            except OSError:
+                time.sleep(0.2)
+        assert _get(f"{base}/health_generate")[0] == 200
+        assert _get(f"{base}/v1/models", "sk-from-env-ignored")[0] == 401
+        status, models = _get(f"{base}/v1/models", "sk-from-config")
+        assert status == 200 and models["data"][0]["id"] == "qwen3-8b"
+        env_file = tmp_path / "unit.env"  # the stack's helpers read the key from the unit's env file
+        env_file.write_text("VLLM_API_KEY=sk-from-config\n")
+        helper = tmp_path / "smoke-test"
+        helper.write_text(render("smoke-test.py.j2"))
+        smoke = subprocess.run([sys.executable, str(helper), base, "qwen3-8b", "--key-from", str(env_file)],
+                               text=True, capture_output=True, timeout=60)
+        assert smoke.returncode == 0, smoke.stdout + smoke.stderr
+        assert "reasoning 0 tokens" not in smoke.stdout  # reasoning_content counted as reasoning
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+@pytest.mark.parametrize("bad, words", [
+    (["--reasoning-parser", "deepseek_r1"], "invalid choice: 'deepseek_r1'"),
+    (["--mem-frac", "0.8"], "unrecognized arguments: --mem-frac"),
+    (["--mem-fraction-static", "1.2"], "between 0 and 1"),
+])
+def test_sglang_standin_refuses_what_sglang_refuses(bad: list[str], words: str):
+    out = subprocess.run([sys.executable, str(STANDINS / "sglang_standin.py"), "--model-path", "m", *bad],
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 2 and words in out.stderr, out.stderr

@@ -10,6 +10,5 @@ from __future__ import annotations
 
 from typing import Literal
 
-Engine = Literal["vllm", "sglang"]
-ENGINES: tuple[str, ...] = ("vllm", "sglang")
-DEFAULT_PORTS = {"vllm": 8000, "sglang": 30000}
+Engine = Literal["vllm", "sglang", "ollama"]
+ENGINES: tuple[str, ...] = ("vllm", "sglang", "ollama")  # "auto" (a setting value) resolves to vllm or ollama

@@ -17,7 +17,7 @@ import standin_repo
 import testhosts
 import testinfra
 
-from reasoning_stack.settings import DEFAULT_OPENWEBUI_IMAGE, DEFAULT_VLLM_IMAGE
+from reasoning_stack.settings import DEFAULT_OPENWEBUI_IMAGE, DEFAULT_SGLANG_IMAGE, DEFAULT_VLLM_IMAGE
 
 pytestmark = pytest.mark.slow
 
@@ -551,6 +551,76 @@ def test_second_model_gets_its_own_gpu_unit_and_port(stack: Stack):
     assert "--gpus all" in t.file("/etc/systemd/system/reasoning-vllm.service").content_string
     rc, data, _ = stack.deploy()
     assert data["results"]["totals"]["success"] == 0, _changed_ops(data)
+
+
+_ASK_OPENWEBUI = """
+import json, sys, urllib.request as u
+password = [l.split("=", 1)[1].strip() for l in open("/etc/reasoning-stack/openwebui-admin.env")
+            if l.startswith("WEBUI_ADMIN_PASSWORD=")][0]
+def call(path, payload=None, token=None):
+    request = u.Request("http://127.0.0.1:3000" + path, data=None if payload is None else json.dumps(payload).encode(),
+                        headers={"Content-Type": "application/json", **({"Authorization": "Bearer " + token}
+                                                                         if token else {})})
+    return json.loads(u.urlopen(request, timeout=60).read())
+token = call("/api/v1/auths/signin", {"email": "admin@localhost", "password": password})["token"]
+models = call("/api/models", token=token)
+chats = {m: call("/api/chat/completions", {"model": m, "messages": [{"role": "user", "content": "17 * 23?"}]},
+                 token) for m in sys.argv[1:]}
+print(json.dumps({"models": models, "chats": chats}))
+"""
+
+
+def _through_openwebui(t, *models: str) -> dict:
+    """Open WebUI's model list and one chat per model, as a signed-in person gets them (on the host)."""
+    return json.loads(t.check_output("python3 - " + " ".join(models) + " <<'EOF'\n" + _ASK_OPENWEBUI + "EOF"))
+
+
+def test_sglang_instance_beside_vllm_then_switched_to_vllm(stack: Stack):
+    """One box serving a vLLM instance and an SGLang instance side by side, both reached through Open WebUI;
+    a re-run changes nothing; switching the instance's engine retires the SGLang unit."""
+    dual = stack.hosts[1]
+    dual.exec("docker", "tag", VLLM_IMAGE, DEFAULT_SGLANG_IMAGE)  # the stand-in image carries both servers
+    dual.extra_data["extra_models"] = [{"name": "batch", "model": "qwen3-8b", "port": 30000, "engine": "sglang"}]
+    rc, data, text = stack.deploy()
+    assert rc == 0, _log(text)
+    t = stack.testinfra(dual)
+    assert t.service("reasoning-sglang-batch").is_running and t.service("reasoning-sglang-batch").is_enabled
+    assert t.socket("tcp://127.0.0.1:30000").is_listening
+    unit = t.file("/etc/systemd/system/reasoning-sglang-batch.service").content_string
+    assert "--entrypoint python3" in unit and "-m sglang.launch_server" in unit and "--tp-size 1 " in unit
+    assert "--reasoning-parser qwen3" in unit and '--gpus "\\"device=1\\""' in unit and API_KEY not in unit
+    options = t.file("/etc/reasoning-stack/reasoning-sglang-batch.yaml")
+    assert options.mode == 0o600 and options.user == "root" and API_KEY in options.content_string
+    journal = t.check_output("journalctl -u reasoning-sglang-batch --no-pager -o cat")
+    assert "stand-in SGLang: mem_fraction_static 0.7" in journal and "API key from --config" in journal
+    assert "Smoke test: one reasoning question to qwen3-8b" in text and API_KEY not in text
+    seen = json.loads(t.file("/var/lib/reasoning-stack/open-webui/standin-env.json").content_string)
+    assert seen["OPENAI_API_BASE_URLS"] == "http://127.0.0.1:8000/v1;http://127.0.0.1:30000/v1"
+    answers = _through_openwebui(t, "deepseek-r1-distill-qwen-7b", "qwen3-8b")
+    assert [m["id"] for m in answers["models"]["data"]] == ["deepseek-r1-distill-qwen-7b", "qwen3-8b"]
+    assert answers["models"]["errors"] == []
+    for model, port in (("deepseek-r1-distill-qwen-7b", 8000), ("qwen3-8b", 30000)):
+        chat = answers["chats"][model]
+        assert chat["connection"] == f"http://127.0.0.1:{port}/v1"
+        assert "391" in chat["reasoning"] and "\\boxed{391}" in chat["content"]
+    rc, data, _ = stack.deploy()
+    assert data["results"]["totals"]["success"] == 0, _changed_ops(data)
+
+    # the same instance on vLLM: the SGLang unit and its options file go, a vLLM unit takes the port
+    dual.extra_data["extra_models"] = [{"name": "batch", "model": "qwen3-8b", "port": 30000}]
+    rc, data, text = stack.deploy()
+    assert rc == 0, _log(text)
+    assert not t.file("/etc/systemd/system/reasoning-sglang-batch.service").exists
+    assert not t.file("/etc/reasoning-stack/reasoning-sglang-batch.yaml").exists
+    assert t.check_output("docker ps -q --filter name=sglang-batch") == ""
+    assert t.service("reasoning-vllm-batch").is_running and t.socket("tcp://127.0.0.1:30000").is_listening
+    assert "--reasoning-parser qwen3" in t.file("/etc/systemd/system/reasoning-vllm-batch.service").content_string
+    rc, data, _ = stack.deploy()
+    assert data["results"]["totals"]["success"] == 0, _changed_ops(data)
+    del dual.extra_data["extra_models"]
+    rc, data, text = stack.deploy()
+    assert rc == 0, _log(text)
+    assert not t.file("/etc/systemd/system/reasoning-vllm-batch.service").exists
 
 
 def _starts_since(t, unit: str, since: str) -> int:

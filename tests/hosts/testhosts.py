@@ -216,7 +216,7 @@ def load_standin_images(host: TestHost, rootfs: Path, images: list[str], ray: Pa
     With ``ray`` (see :func:`ray_site_packages`) the image carries Ray and its `ray` command, as vLLM
     0.17.1's image does."""
     host.exec("mkdir", "-p", "/tmp/standin")
-    for script in ("vllm_standin.py", "openwebui_standin.py"):
+    for script in ("vllm_standin.py", "openwebui_standin.py", "sglang_standin.py"):
         host.exec("sh", "-c", f"cat > /tmp/standin/{script}", input=(STANDINS / script).read_bytes())
     entry = textwrap.dedent("""\
         #!/bin/sh
@@ -227,9 +227,12 @@ def load_standin_images(host: TestHost, rootfs: Path, images: list[str], ray: Pa
     host.exec("sh", "-c", "cat > /tmp/standin/hf", input=(STANDINS / "hf").read_bytes())
     docker("cp", str(rootfs), f"{host.container}:/tmp/standin-rootfs.tar")
     first = images[0]
-    with_ray = ""
+    # `python3 -m sglang.launch_server` (the SGLang unit's command) runs the SGLang stand-in
+    site = "/tmp/overlay/usr/local/lib/python3.11/dist-packages"
+    host.exec("mkdir", "-p", f"{site}/sglang")
+    host.sh(f"touch {site}/sglang/__init__.py && cp /tmp/standin/sglang_standin.py {site}/sglang/launch_server.py")
+    python_paths = " ./usr/local/lib/python3.11/dist-packages/sglang"
     if ray is not None:
-        site = "/tmp/overlay/usr/local/lib/python3.11/dist-packages"
         host.exec("mkdir", "-p", site, "/tmp/overlay/usr/local/bin")
         docker("cp", f"{ray}/.", f"{host.container}:{site}")
         wrapper = ("#!/bin/sh\nexec python3 -c 'import sys; from ray.scripts.scripts import main; "
@@ -238,11 +241,11 @@ def load_standin_images(host: TestHost, rootfs: Path, images: list[str], ray: Pa
                   input=wrapper.encode())
         # the entries below dist-packages, not the folder itself: Debian's root already has it, and an
         # image layer may not carry a path twice
-        with_ray = " ./usr/local/lib/python3.11/dist-packages/* ./usr/local/bin/ray"
+        python_paths = " ./usr/local/lib/python3.11/dist-packages/* ./usr/local/bin/ray"
     host.sh(
         "set -e; cd /tmp; mkdir -p overlay/standin overlay/usr/local/bin; cp /tmp/standin/* overlay/standin/; "
         "install -m 755 /tmp/standin/hf overlay/usr/local/bin/hf; "
-        f"cd /tmp/overlay; tar -rf /tmp/standin-rootfs.tar ./standin ./usr/local/bin/hf{with_ray}; cd /tmp; "
+        f"cd /tmp/overlay; tar -rf /tmp/standin-rootfs.tar ./standin ./usr/local/bin/hf{python_paths}; cd /tmp; "
         f"docker import --change 'ENTRYPOINT [\"/standin/entrypoint\"]' /tmp/standin-rootfs.tar {first} >/dev/null; "
         "rm -f /tmp/standin-rootfs.tar"
     )

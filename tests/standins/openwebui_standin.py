@@ -8,6 +8,10 @@ until the next start; the first person to sign up becomes admin with the same sw
 `features.enable_signup`; the admin can sign in and set ENABLE_SIGNUP and DEFAULT_USER_ROLE through
 /api/v1/auths/admin/config. Accounts are kept in DATA_DIR/standin-users.json, and the model entries the admin
 creates or updates (/api/v1/models/create, /api/v1/models/model/update) in DATA_DIR/standin-models.json.
+
+Like the real one, a signed-in user's /api/models lists the models of every OpenAI connection
+(OPENAI_API_BASE_URLS with OPENAI_API_KEYS, each asked for its /models), and /api/chat/completions sends a chat
+to the connection serving the model and answers with its reasoning and answer apart.
 """
 
 import hashlib
@@ -16,7 +20,9 @@ import os
 import secrets
 import signal
 import sys
+import urllib.error
 import urllib.parse
+import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 data_dir = os.environ.get("DATA_DIR", "/app/backend/data")
@@ -58,6 +64,32 @@ if not users and os.environ.get("WEBUI_ADMIN_EMAIL") and os.environ.get("WEBUI_A
     config["ENABLE_SIGNUP"] = False  # as Open WebUI does after its first account, until it restarts
 
 
+def connections() -> list[tuple[str, str]]:
+    """(base URL, key) of every OpenAI connection, as Open WebUI pairs them (';'-separated)."""
+    urls = [u for u in os.environ.get("OPENAI_API_BASE_URLS", "").split(";") if u]
+    keys = os.environ.get("OPENAI_API_KEYS", "").split(";")
+    return [(url, keys[i] if i < len(keys) else "") for i, url in enumerate(urls)]
+
+
+def ask(url: str, key: str, payload: dict | None = None) -> dict:
+    request = urllib.request.Request(url, data=json.dumps(payload).encode() if payload is not None else None,
+                                     headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as resp:
+        return json.loads(resp.read())
+
+
+def connection_models() -> tuple[dict[str, tuple[str, str]], list[str]]:
+    """Model id -> its connection, and the connections that did not answer."""
+    found, errors = {}, []
+    for url, key in connections():
+        try:
+            for model in ask(f"{url}/models", key).get("data", []):
+                found[model["id"]] = (url, key)
+        except (OSError, ValueError) as exc:
+            errors.append(f"{url}: {exc}")
+    return found, errors
+
+
 class Handler(BaseHTTPRequestHandler):
     def _send(self, code: int, payload: object) -> None:
         body = json.dumps(payload).encode()
@@ -77,6 +109,12 @@ class Handler(BaseHTTPRequestHandler):
         self._send(401, {"detail": "not an admin"})
         return False
 
+    def _user(self) -> bool:
+        if self.headers.get("Authorization", "").removeprefix("Bearer ") in tokens:
+            return True
+        self._send(401, {"detail": "Not authenticated"})
+        return False
+
     def do_GET(self):
         if self.path in ("/health", "/ready"):
             self._send(200, {"status": True})
@@ -86,6 +124,11 @@ class Handler(BaseHTTPRequestHandler):
         elif self.path == "/api/v1/auths/admin/config":
             if self._admin():
                 self._send(200, config)
+        elif self.path == "/api/models":
+            if self._user():
+                found, errors = connection_models()
+                self._send(200, {"data": [{"id": m, "connection": c[0]} for m, c in sorted(found.items())],
+                                 "errors": errors})
         elif self.path.startswith("/api/v1/models/model?id="):
             if self._admin():
                 entry = models.get(urllib.parse.unquote(self.path.split("=", 1)[1]))
@@ -125,6 +168,24 @@ class Handler(BaseHTTPRequestHandler):
             if self._admin():
                 config.update({k: form[k] for k in ("ENABLE_SIGNUP", "DEFAULT_USER_ROLE") if k in form})
                 self._send(200, config)
+        elif self.path == "/api/chat/completions":
+            if not self._user():
+                return
+            found, _errors = connection_models()
+            if form.get("model") not in found:
+                self._send(400, {"detail": "Model not found"})
+                return
+            url, key = found[form["model"]]
+            try:
+                answer = ask(f"{url}/chat/completions", key, {**form, "stream": False})
+            except (OSError, ValueError) as exc:
+                self._send(502, {"detail": f"{url}: {exc}"})
+                return
+            message = answer["choices"][0]["message"]
+            # the engines name the reasoning field differently (vLLM: reasoning; SGLang: reasoning_content)
+            reasoning = message.get("reasoning") or message.get("reasoning_content") or ""
+            self._send(200, {"model": form["model"], "connection": url, "reasoning": reasoning,
+                             "content": message.get("content", "")})
         else:
             self._send(404, {"detail": "not found"})
 

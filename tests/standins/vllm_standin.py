@@ -56,6 +56,7 @@ api_key = os.environ.get("VLLM_API_KEY")
 REQUEST_LOG = os.environ.get("STANDIN_REQUEST_LOG")  # tests only: a JSON line per completion request
 # The field reasoning arrives in: vLLM 0.17.1's "reasoning"; cloud APIs such as DeepSeek's send "reasoning_content".
 REASONING_FIELD = os.environ.get("STANDIN_REASONING_FIELD", "reasoning")
+ENGINE = os.environ.get("STANDIN_ENGINE", "vllm")  # sglang: started by the SGLang stand-in (sglang_standin.py)
 if "fail-to-start" in args.model or args.max_num_seqs < 1:
     print(f"stand-in vLLM: cannot load {args.model}: CUDA out of memory (stand-in failure)", flush=True)
     sys.exit(1)
@@ -181,7 +182,7 @@ class Handler(BaseHTTPRequestHandler):
         return True
 
     def do_GET(self):
-        if self.path == "/health":
+        if self.path == "/health" or self.path == "/health_generate" and ENGINE == "sglang":
             self.send_response(200)
             self.send_header("Content-Length", "0")
             self.end_headers()
@@ -241,7 +242,7 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(b"data: [DONE]\n\n")
 
     def log_message(self, fmt, *fmt_args):
-        print("stand-in vLLM: " + fmt % fmt_args, flush=True)
+        print(f"stand-in {'SGLang' if ENGINE == 'sglang' else 'vLLM'}: " + fmt % fmt_args, flush=True)
 
 
 # PID 1 in a container ignores SIGTERM unless it handles it: stop like the real servers do.
