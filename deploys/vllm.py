@@ -51,7 +51,7 @@ for instance in plan.instances:
     if instance.engine == "ollama":  # Ollama pulls its model through the running server
         came_up = install_service(service, env)
         pulled = ollama_model(name=f"Ollama model {instance.plan.model_repo} (pulled with progress)",
-                              helper=OLLAMA_PULL, base_url=service.health_url.removesuffix("/api/version"),
+                              helper=OLLAMA_PULL, base_url=service.base_url,
                               tag=instance.plan.model_repo, unit=service.unit,
                               manifest=ollama_manifest(settings, instance.plan.model_repo), offline=settings.offline)
         serving_checks(settings, service, instance, any_changed_or(came_up, pulled))

@@ -583,19 +583,26 @@ def make_plan(req: PlanRequest) -> ServingPlan:
 
 def _auto_engine(req: PlanRequest) -> ServingPlan:
     """engine auto: vLLM where it serves the model at the wanted context, else Ollama (4-bit GGUF weights and
-    its own KV cache fit where vLLM's do not, an 8 GB card for example), saying why."""
+    its own KV cache fit where vLLM's do not). With ``model: auto``, Ollama also wins when it serves a
+    stronger reasoning model than vLLM can on these GPUs (an 8 GB card: Qwen3-8B at 4 bits over vLLM's
+    7B distill). The plan says which and why."""
     from reasoning_stack.engines.ollama_plan import plan_ollama
 
     vllm = make_plan(replace(req, engine="vllm"))
-    if vllm.fits:
+    other = plan_ollama(replace(req, engine="ollama", tensor_parallel_size=None, data_parallel_size=None))
+    if vllm.fits and not (other.fits and req.model == "auto"
+                          and find_model(other.model).strength > find_model(vllm.model).strength):
         vllm.reason = f"engine auto -> vLLM: {vllm.reason}"
         return vllm
-    other = plan_ollama(replace(req, engine="ollama", tensor_parallel_size=None, data_parallel_size=None))
     if not other.fits:
         vllm.reason = f"engine auto: neither vLLM nor Ollama fits: {vllm.reason} | Ollama: {other.reason}"
         return vllm
-    other.reason = (f"engine auto -> Ollama, because vLLM cannot serve it here ({vllm.reason.split(':')[0]}): "
-                    f"{other.reason}")
+    if vllm.fits:
+        why = (f"Ollama serves a stronger reasoning model here ({find_model(other.model).name} at 4 bits) than "
+               f"vLLM can ({find_model(vllm.model).name} {vllm.quantization})")
+    else:
+        why = f"vLLM cannot serve it here ({vllm.reason.split(':')[0]})"
+    other.reason = f"engine auto -> Ollama, because {why}: {other.reason}"
     return other
 
 

@@ -79,6 +79,14 @@ class ServiceFiles:
     def unit_path(self) -> str:
         return f"{UNIT_DIR}/{self.unit}.service"
 
+    @property
+    def base_url(self) -> str:
+        """Where the service's API answers (its OpenAI-compatible /v1 sits below)."""
+        for suffix in ("/api/version", "/health"):
+            if self.health_url.endswith(suffix):
+                return self.health_url.removesuffix(suffix)
+        return self.health_url
+
 
 def local_url(listen: str, port: int) -> str:
     """The URL to reach a service on the host itself."""

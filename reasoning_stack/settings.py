@@ -615,11 +615,11 @@ class StackSettings(BaseModel):
             raise ValueError("gpu_count needs gpu_profile (the GPU model it counts)")
         self._check_parallel_sizes()
         self._check_cluster()
+        self._check_engines()  # before the exposure check: Ollama has no API key to set
         self._check_exposure()
         self._check_daemon_options()
         self._check_extra_flags()
         self._check_driver()
-        self._check_engines()
         return self
 
     def serving_images(self) -> list[str]:

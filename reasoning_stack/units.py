@@ -129,7 +129,7 @@ def serving_checks(settings: StackSettings, service: ServiceFiles, instance: Ins
         smoke_test(
             name=f"Smoke test: one reasoning question to {instance.served_model_name}",
             helper=SMOKE_TEST,
-            base_url=service.health_url.removesuffix("/health"),
+            base_url=service.base_url,
             model=instance.served_model_name,
             key_from=service.env_path,
             thinking_kwargs=find_model(instance.plan.model).thinking_switch,

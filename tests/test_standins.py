@@ -249,3 +249,46 @@ def test_sglang_standin_refuses_what_sglang_refuses(bad: list[str], words: str):
     out = subprocess.run([sys.executable, str(STANDINS / "sglang_standin.py"), "--model-path", "m", *bad],
                          capture_output=True, text=True, timeout=30)
     assert out.returncode == 2 and words in out.stderr, out.stderr
+
+
+def test_ollama_standin_pulls_with_progress_and_serves_thinking(tmp_path: Path):
+    from reasoning_stack.render import render
+
+    port = _free_port()
+    env = {**os.environ, "OLLAMA_HOST": f"127.0.0.1:{port}", "OLLAMA_MODELS": str(tmp_path / "models"),
+           "OLLAMA_KV_CACHE_TYPE": "q8_0", "OLLAMA_FLASH_ATTENTION": "1", "OLLAMA_NUM_PARALLEL": "2"}
+    server = subprocess.Popen([sys.executable, str(STANDINS / "ollama_standin.py"), "serve"], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        helper = tmp_path / "ollama-pull"
+        helper.write_text(render("ollama-pull.py.j2"))
+        pull = subprocess.run([sys.executable, str(helper), base, "deepseek-r1:7b", "reasoning-ollama",
+                               "--timeout", "20"], capture_output=True, text=True, timeout=60)
+        assert pull.returncode == 0, pull.stdout + pull.stderr
+        assert "pulling sha256:5e8f: 50% of 4.70 GB" in pull.stdout and "success" in pull.stdout
+        assert _get(f"{base}/api/tags")[1]["models"][0]["name"] == "deepseek-r1:7b"
+        missing = subprocess.run([sys.executable, str(helper), base, "deepseek-r1:9b", "reasoning-ollama"],
+                                 capture_output=True, text=True, timeout=60)
+        assert missing.returncode == 1 and "file does not exist" in missing.stderr
+        env_file = tmp_path / "unit.env"
+        env_file.write_text("OLLAMA_NUM_PARALLEL=2\n")
+        smoke = tmp_path / "smoke-test"
+        smoke.write_text(render("smoke-test.py.j2"))
+        run = subprocess.run([sys.executable, str(smoke), base, "deepseek-r1:7b", "--key-from", str(env_file)],
+                             capture_output=True, text=True, timeout=60)
+        assert run.returncode == 0 and "reasoning 0 tokens" not in run.stdout, run.stdout + run.stderr
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+@pytest.mark.parametrize("env, words", [
+    ({"OLLAMA_NUM_PARALLEL": "four"}, "not a whole number"),
+    ({"OLLAMA_KV_CACHE_TYPE": "q8_0"}, "needs OLLAMA_FLASH_ATTENTION=1"),
+    ({"OLLAMA_KV_CACHE_TYPE": "fp8"}, "use f16, q8_0 or q4_0"),
+])
+def test_ollama_standin_refuses_settings_ollama_cannot_use(env: dict[str, str], words: str):
+    out = subprocess.run([sys.executable, str(STANDINS / "ollama_standin.py"), "serve"], capture_output=True,
+                         text=True, timeout=30, env={**os.environ, **env})
+    assert out.returncode == 1 and words in out.stdout, out.stdout

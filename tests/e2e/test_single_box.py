@@ -17,7 +17,12 @@ import standin_repo
 import testhosts
 import testinfra
 
-from reasoning_stack.settings import DEFAULT_OPENWEBUI_IMAGE, DEFAULT_SGLANG_IMAGE, DEFAULT_VLLM_IMAGE
+from reasoning_stack.settings import (
+    DEFAULT_OLLAMA_IMAGE,
+    DEFAULT_OPENWEBUI_IMAGE,
+    DEFAULT_SGLANG_IMAGE,
+    DEFAULT_VLLM_IMAGE,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -621,6 +626,64 @@ def test_sglang_instance_beside_vllm_then_switched_to_vllm(stack: Stack):
     rc, data, text = stack.deploy()
     assert rc == 0, _log(text)
     assert not t.file("/etc/systemd/system/reasoning-vllm-batch.service").exists
+
+
+def test_small_box_on_ollama_then_back_to_vllm(stack: Stack):
+    """The one-GPU box switched to Ollama: the model pulled with progress, the planned context and slots in the
+    server's environment and in Open WebUI's model entry (its num_ctx reaches Ollama), thinking apart; a re-run
+    changes nothing; switching back retires the Ollama unit."""
+    box = stack.hosts[0]
+    box.exec("docker", "tag", VLLM_IMAGE, DEFAULT_OLLAMA_IMAGE)  # the stand-in image carries every server
+    box.extra_data["engine"] = "ollama"
+    rc, data, text = stack.deploy()
+    assert rc == 0, _log(text)
+    t = stack.testinfra(box)
+    plan = _ollama_plan()
+    assert not t.file("/etc/systemd/system/reasoning-vllm.service").exists
+    assert t.check_output("docker ps -q --filter name=^vllm$") == ""
+    assert t.service("reasoning-ollama").is_running and t.service("reasoning-ollama").is_enabled
+    env = t.file("/etc/reasoning-stack/reasoning-ollama.env")
+    assert env.mode == 0o600
+    for key, value in plan.environment.items():
+        assert f"{key}={value}\n" in env.content_string
+    assert "OLLAMA_HOST=127.0.0.1:8000" in env.content_string and "OLLAMA_KEEP_ALIVE=-1" in env.content_string
+    assert "--entrypoint /usr/bin/ollama" in t.file("/etc/systemd/system/reasoning-ollama.service").content_string
+    assert "pulling sha256:5e8f: 50% of 4.70 GB" in text and "success" in text  # progress, never silent
+    assert t.file("/var/lib/reasoning-stack/ollama/models/manifests/registry.ollama.ai/library/deepseek-r1/7b").exists
+    assert "Smoke test: one reasoning question to deepseek-r1:7b" in text
+    seen = json.loads(t.file("/var/lib/reasoning-stack/open-webui/standin-env.json").content_string)
+    assert seen["ENABLE_OLLAMA_API"] == "True" and seen["OLLAMA_BASE_URLS"] == "http://127.0.0.1:8000"
+    assert seen["ENABLE_OPENAI_API"] == "False" and seen["TASK_MODEL"] == "deepseek-r1:7b"
+    entries = json.loads(t.file("/var/lib/reasoning-stack/open-webui/standin-models.json").content_string)
+    assert entries["deepseek-r1:7b"]["params"] == {"num_ctx": plan.max_model_len}
+    answers = _through_openwebui(t, "deepseek-r1:7b")
+    assert [m["id"] for m in answers["models"]["data"]] == ["deepseek-r1:7b"]
+    chat = answers["chats"]["deepseek-r1:7b"]
+    assert chat["connection"] == "http://127.0.0.1:8000" and "391" in chat["reasoning"] and "391" in chat["content"]
+    journal = t.check_output("journalctl -u reasoning-ollama --no-pager -o cat")
+    assert f"chat with deepseek-r1:7b, num_ctx {plan.max_model_len}, think True" in journal
+    code, report, err = stack.project.status()
+    host = next(h for h in report["hosts"] if h["host"] == box.name)
+    assert host["healthy"], (host["problems"], err)
+    rc, data, _ = stack.deploy()
+    assert data["results"]["totals"]["success"] == 0, _changed_ops(data)
+
+    del box.extra_data["engine"]
+    rc, data, text = stack.deploy()
+    assert rc == 0, _log(text)
+    assert not t.file("/etc/systemd/system/reasoning-ollama.service").exists
+    assert t.check_output("docker ps -q --filter name=^ollama$") == ""
+    assert t.service("reasoning-vllm").is_running
+    rc, data, _ = stack.deploy()
+    assert data["results"]["totals"]["success"] == 0, _changed_ops(data)
+
+
+def _ollama_plan():
+    from reasoning_stack.gpus import gpus_from_profile
+    from reasoning_stack.plan import PlanRequest, make_plan
+
+    return make_plan(PlanRequest(gpus=tuple(gpus_from_profile("rtx-4090")), model="deepseek-r1-distill-qwen-7b",
+                                 engine="ollama"))
 
 
 def _starts_since(t, unit: str, since: str) -> int:

@@ -216,7 +216,7 @@ def load_standin_images(host: TestHost, rootfs: Path, images: list[str], ray: Pa
     With ``ray`` (see :func:`ray_site_packages`) the image carries Ray and its `ray` command, as vLLM
     0.17.1's image does."""
     host.exec("mkdir", "-p", "/tmp/standin")
-    for script in ("vllm_standin.py", "openwebui_standin.py", "sglang_standin.py"):
+    for script in ("vllm_standin.py", "openwebui_standin.py", "sglang_standin.py", "ollama_standin.py"):
         host.exec("sh", "-c", f"cat > /tmp/standin/{script}", input=(STANDINS / script).read_bytes())
     entry = textwrap.dedent("""\
         #!/bin/sh
@@ -245,7 +245,9 @@ def load_standin_images(host: TestHost, rootfs: Path, images: list[str], ray: Pa
     host.sh(
         "set -e; cd /tmp; mkdir -p overlay/standin overlay/usr/local/bin; cp /tmp/standin/* overlay/standin/; "
         "install -m 755 /tmp/standin/hf overlay/usr/local/bin/hf; "
-        f"cd /tmp/overlay; tar -rf /tmp/standin-rootfs.tar ./standin ./usr/local/bin/hf{python_paths}; cd /tmp; "
+        "mkdir -p overlay/usr/bin && install -m 755 /tmp/standin/ollama_standin.py overlay/usr/bin/ollama; "
+        "cd /tmp/overlay; "
+        f"tar -rf /tmp/standin-rootfs.tar ./standin ./usr/local/bin/hf ./usr/bin/ollama{python_paths}; cd /tmp; "
         f"docker import --change 'ENTRYPOINT [\"/standin/entrypoint\"]' /tmp/standin-rootfs.tar {first} >/dev/null; "
         "rm -f /tmp/standin-rootfs.tar"
     )

@@ -10,8 +10,10 @@ until the next start; the first person to sign up becomes admin with the same sw
 creates or updates (/api/v1/models/create, /api/v1/models/model/update) in DATA_DIR/standin-models.json.
 
 Like the real one, a signed-in user's /api/models lists the models of every OpenAI connection
-(OPENAI_API_BASE_URLS with OPENAI_API_KEYS, each asked for its /models), and /api/chat/completions sends a chat
-to the connection serving the model and answers with its reasoning and answer apart.
+(OPENAI_API_BASE_URLS with OPENAI_API_KEYS, each asked for its /models) and, with ENABLE_OLLAMA_API, of every
+Ollama server (OLLAMA_BASE_URLS, its /api/tags); /api/chat/completions sends a chat to the connection serving
+the model (to Ollama's /api/chat with the model entry's num_ctx, as Open WebUI does) and answers with its
+reasoning and answer apart.
 """
 
 import hashlib
@@ -87,7 +89,17 @@ def connection_models() -> tuple[dict[str, tuple[str, str]], list[str]]:
                 found[model["id"]] = (url, key)
         except (OSError, ValueError) as exc:
             errors.append(f"{url}: {exc}")
+    if os.environ.get("ENABLE_OLLAMA_API") == "True":
+        for url in [u for u in os.environ.get("OLLAMA_BASE_URLS", "").split(";") if u]:
+            try:
+                for model in ask(f"{url}/api/tags", "").get("models", []):
+                    found[model["name"]] = (url, OLLAMA)
+            except (OSError, ValueError) as exc:
+                errors.append(f"{url}: {exc}")
     return found, errors
+
+
+OLLAMA = "ollama"  # the "key" of an Ollama connection: it has none, and speaks its own API
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -177,11 +189,18 @@ class Handler(BaseHTTPRequestHandler):
                 return
             url, key = found[form["model"]]
             try:
-                answer = ask(f"{url}/chat/completions", key, {**form, "stream": False})
+                if key == OLLAMA:
+                    params = models.get(form["model"], {}).get("params") or {}
+                    options = {"num_ctx": params["num_ctx"]} if "num_ctx" in params else {}
+                    answer = ask(f"{url}/api/chat", "", {"model": form["model"], "messages": form.get("messages"),
+                                                         "stream": False, "think": True, "options": options})
+                    message = {**answer["message"], "reasoning": answer["message"].get("thinking")}
+                else:
+                    answer = ask(f"{url}/chat/completions", key, {**form, "stream": False})
+                    message = answer["choices"][0]["message"]
             except (OSError, ValueError) as exc:
                 self._send(502, {"detail": f"{url}: {exc}"})
                 return
-            message = answer["choices"][0]["message"]
             # the engines name the reasoning field differently (vLLM: reasoning; SGLang: reasoning_content)
             reasoning = message.get("reasoning") or message.get("reasoning_content") or ""
             self._send(200, {"model": form["model"], "connection": url, "reasoning": reasoning,
