@@ -81,7 +81,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         engine=args.engine or "vllm",
     )
     plan = make_plan(req)
-    plan.alternatives = alternatives(req, plan)
+    plan.alternatives = alternatives(req, plan) if plan.engine != "ollama" else []  # layout trade-offs
     if args.json:
         print(json.dumps(plan.to_json(), indent=2))
     else:
@@ -105,7 +105,12 @@ def _print_plan(plan: ServingPlan) -> None:
     print(("FITS: " if plan.fits else "DOES NOT FIT: ") + plan.reason)
     if plan.fits:
         print(f"  layout {plan.layout_reason}")
-        if plan.engine == "sglang":
+        if plan.engine == "ollama":
+            env = plan.environment
+            print(f"  Ollama: {plan.model_repo} {plan.weights_gib_per_gpu:.1f} GiB/GPU, compute graph "
+                  f"{plan.reserve_gib_per_gpu:.1f} GiB/GPU, KV cache ({env['OLLAMA_KV_CACHE_TYPE']}) "
+                  f"{plan.kv_cache_tokens} tokens: {env['OLLAMA_NUM_PARALLEL']} slot(s) of {plan.max_model_len}")
+        elif plan.engine == "sglang":
             print(f"  SGLang: mem_fraction_static {plan.mem_fraction_static:g} (its own rule) keeps weights "
                   f"{plan.weights_gib_per_gpu:.1f} GiB/GPU + KV cache {plan.kv_cache_gib_per_gpu:.1f} GiB/GPU = "
                   f"{plan.kv_cache_tokens} tokens; {plan.reserve_gib_per_gpu:.1f} GiB/GPU left for activations "
@@ -118,8 +123,11 @@ def _print_plan(plan: ServingPlan) -> None:
             print(f"  beside vLLM's budget: {plan.headroom_gib_per_gpu:.2f} GiB/GPU for CUDA context, NCCL and "
                   f"CUDA graphs (needs {plan.headroom_needed_gib_per_gpu:.2f})"
                   + ("; CUDA graphs off (--enforce-eager)" if plan.enforce_eager else ""))
-        print(_speed_line(plan))
+        if plan.engine != "ollama":
+            print(_speed_line(plan))
         print(f"  {plan.engine} runs: " + " ".join(plan.command))
+        for key, value in sorted(plan.environment.items()):
+            print(f"    {key}={value}")
     for tip in plan.suggestions:
         print(f"  instead: {tip}")
     _print_alternatives(plan)
@@ -174,7 +182,7 @@ def _plan_inventory(args: argparse.Namespace) -> int:
             label = host if not instance.name else f"{host}/{instance.name}"
             plans[label] = instance.plan
             rows.append(plan_summary_row(label, instance.plan))
-        if len(host_plan.instances) == 1 and cluster is None:
+        if len(host_plan.instances) == 1 and cluster is None and host_plan.instances[0].engine != "ollama":
             plan = host_plan.instances[0].plan
             plan.alternatives = alternatives(request_from_settings(host_settings, gpus), plan)
         if cluster is not None:
@@ -288,7 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--enforce-eager", type=_bool, default=None)
     plan.add_argument("--tensor-parallel-size", type=_bounded(int, setting="tensor_parallel_size"))
     plan.add_argument("--data-parallel-size", type=_bounded(int, setting="data_parallel_size"))
-    plan.add_argument("--engine", choices=list(ENGINES), default=None,
+    plan.add_argument("--engine", choices=[*ENGINES, "auto"], default=None,
                       help="serving engine to plan for (what-if; with an inventory: every host's primary model)")
     plan.add_argument("--json", action="store_true", help="machine-readable output")
     plan.set_defaults(func=cmd_plan)

@@ -61,6 +61,27 @@ def test_kv_cache_is_the_static_share_minus_the_weights():
     assert plan.kv_cache_tokens < vllm.kv_cache_tokens
 
 
+def test_known_answer_qwen3_235b_on_four_h100():
+    """A published SGLang start-up (vllm-project/vllm#21348): Qwen3-235B-A22B-FP8, ``--tp 4
+    --mem-fraction-static 0.93`` on 4x H100 logged "KV Cache is allocated. #tokens: 367404, K size: 8.23 GB,
+    V size: 8.23 GB". The cell size is exact (K + V of 367404 tokens at 94 layers x 1 KV head per GPU x 128 x
+    2 bytes = 16.47 GiB, SGLang's "GB" being GiB); the token count is within the 15% the vLLM known answers
+    allow (the checkpoint's scales and bf16 norms and gates make its weights a little larger than 1 byte per
+    parameter)."""
+    from reasoning_stack.catalogue import ModelSpec
+
+    # Qwen3-235B-A22B config.json: 94 layers, 4 KV heads, head_dim 128, hidden 4096, vocab 151936, untied
+    model = ModelSpec("qwen3-235b-a22b", "Qwen3-235B-A22B", "qwen3", 0, 235.09, 1.24, 94, 4, 128, 4096, 151936,
+                      40960, {"fp8": "Qwen/Qwen3-235B-A22B-FP8"}, "qwen3")
+    budget = sglang.gpu_budget(model, "fp8", gpus_from_profile("h100")[0], 4, 1, 0.9, "auto", False,
+                               fraction=0.93)
+    logged_tokens, logged_kv_gib = 367404, 8.23 + 8.23
+    assert logged_tokens * budget.kv_per_token / 1024**3 == pytest.approx(logged_kv_gib, abs=0.01)
+    assert abs(budget.tokens / logged_tokens - 1) < 0.15
+    print(f"SGLang known answer: {budget.tokens} planned vs {logged_tokens} logged "
+          f"({budget.tokens / logged_tokens - 1:+.1%})")
+
+
 def test_command_line_spells_sglang_s_names():
     plan = _plan("rtx-4090", 2, model="qwq-32b", listen="0.0.0.0", port=30001)
     cmd = plan.command

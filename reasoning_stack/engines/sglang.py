@@ -79,14 +79,16 @@ def mem_fraction_static(model: ModelSpec, gpu: Gpu, tp: int, pp: int, eager: boo
 
 
 def gpu_budget(model: ModelSpec, quant: str, gpu: Gpu, tp: int, pp: int, util: float, kv_dtype: str,
-               eager: bool, colocated: int = 1, max_num_seqs: int | None = None) -> GpuBudget:
+               eager: bool, colocated: int = 1, max_num_seqs: int | None = None,
+               fraction: float | None = None) -> GpuBudget:
     """One GPU's memory under SGLang (the same shape as vLLM's :func:`reasoning_stack.memory.gpu_budget`).
 
-    ``util`` is ignored: SGLang sizes its static share by its own rule. ``requested`` is that share of the
-    memory free before the weights load, ``activation`` the reserve beside it."""
+    ``util`` is ignored: SGLang sizes its static share by its own rule (``fraction`` gives another, as
+    ``--mem-fraction-static`` would). ``requested`` is that share of the memory free before the weights load,
+    ``activation`` the reserve beside it."""
     del util  # SGLang's own rule decides the static share
     total = cuda_total_gib(gpu)
-    fraction = mem_fraction_static(model, gpu, tp, pp, eager, max_num_seqs)
+    fraction = fraction or mem_fraction_static(model, gpu, tp, pp, eager, max_num_seqs)
     pre_load = total - CUDA_CONTEXT_GIB - (NCCL_GIB if tp * pp > 1 else 0.0)
     static = pre_load * fraction
     weights = weights_gib(model, quant) / (tp * pp)
