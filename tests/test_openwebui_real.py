@@ -8,6 +8,7 @@ task settings, for the figures before).
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -28,6 +29,7 @@ from reasoning_stack.webui import TASK_SWITCHES, model_entries
 pytestmark = pytest.mark.slow
 
 API_KEY = "sk-owui-test-0123456789"
+STANDINS = Path(__file__).parent / "standins"
 TASKS = ("title", "tags", "follow_up")
 CONVERSATION = [{"role": "user", "content": "What is 17 * 23?"},
                 {"role": "assistant", "content": "The answer is \\boxed{391}."}]
@@ -306,3 +308,54 @@ def test_models_get_names_a_person_understands_and_the_advice(servers):
         assert "suggestion_prompts" not in shown["qwen3-8b"]["info"]["meta"]
     finally:
         webui.stop()
+
+
+def test_ollama_models_reach_open_webui_with_the_planned_context(tmp_path: Path):
+    """An Ollama box as rendered: the real Open WebUI lists the Ollama model, and a chat reaches Ollama with the
+    planned context as num_ctx (Open WebUI's own num_ctx would otherwise win over OLLAMA_CONTEXT_LENGTH)."""
+    real.require()
+    ollama_port, webui_port = _free_port(), _free_port()
+    log = tmp_path / "ollama.log"
+    env = {**os.environ, "OLLAMA_HOST": f"127.0.0.1:{ollama_port}", "OLLAMA_MODELS": str(tmp_path / "models")}
+    ollama = subprocess.Popen([sys.executable, str(STANDINS / "ollama_standin.py"), "serve"], env=env,
+                              stdout=log.open("w"), stderr=subprocess.STDOUT)
+    data = {"engine": "ollama", "model": "deepseek-r1-distill-qwen-7b", "vllm_port": ollama_port,
+            "openwebui_port": webui_port}
+    settings = validate_host_data("small-box", data, environ={
+        SECRET_ENV_VARS["openwebui_admin_password"]: ADMIN_PASSWORD})
+    host_plan = plan_host(settings, gpus_from_profile("rtx-4090", 1))
+    planned = host_plan.instances[0].plan.max_model_len
+    webui = None
+    try:
+        pull = tmp_path / "ollama-pull"
+        pull.write_text(render("ollama-pull.py.j2"))
+        pulled = subprocess.run([sys.executable, str(pull), f"http://127.0.0.1:{ollama_port}", "deepseek-r1:7b",
+                                 "reasoning-ollama"], capture_output=True, text=True, timeout=60)
+        assert pulled.returncode == 0, pulled.stdout + pulled.stderr
+        webui = real.OpenWebUI(openwebui_service(settings, host_plan).env_text, tmp_path / "owui").start()
+        helper, env_file, models = tmp_path / "openwebui-models", tmp_path / "models.env", tmp_path / "models.json"
+        helper.write_text(render("openwebui-models.py.j2"))
+        env_file.write_text(webui.env_text)
+        models.write_text(json.dumps(model_entries(host_plan)))
+        made = subprocess.run([sys.executable, str(helper), webui.url, str(models), "--env-file", str(env_file)],
+                              capture_output=True, text=True, timeout=60)
+        assert made.returncode == 0, made.stdout + made.stderr
+        status, admin = webui.call("POST", "/api/v1/auths/signin",
+                                   {"email": "admin@localhost", "password": ADMIN_PASSWORD})
+        assert status == 200, admin
+        status, listed = webui.call("GET", "/api/models", token=admin["token"])
+        assert status == 200 and [m["id"] for m in listed["data"]] == ["deepseek-r1:7b"], listed
+        assert listed["data"][0]["owned_by"] == "ollama"
+        status, answer = webui.call("POST", "/api/chat/completions",
+                                    {"model": "deepseek-r1:7b", "stream": False,
+                                     "messages": [{"role": "user", "content": "What is 17 * 23?"}]},
+                                    admin["token"])
+        assert status == 200 and "391" in json.dumps(answer), answer
+    finally:
+        if webui is not None:
+            webui.stop()
+        ollama.terminate()
+        ollama.wait(10)
+    chats = [line for line in log.read_text().splitlines() if "chat with deepseek-r1:7b" in line]
+    print(f"\nOpen WebUI -> Ollama: {chats}")
+    assert chats and all(f"num_ctx {planned}," in line for line in chats), chats

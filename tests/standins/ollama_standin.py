@@ -105,9 +105,21 @@ class Handler(BaseHTTPRequestHandler):
             num_ctx = (request.get("options") or {}).get("num_ctx")
             print(f"stand-in Ollama: chat with {model}, num_ctx {num_ctx or 'unset'}, think {request.get('think')}",
                   flush=True)
-            thinking = "17 * 23 = 391." if request.get("think") else ""
-            self._send(200, {"model": model, "done": True, "message": {
-                "role": "assistant", "content": "The answer is \\boxed{391}.", "thinking": thinking}})
+            answer, thinking = "The answer is \\boxed{391}.", "17 * 23 = 391."
+            message = {"role": "assistant", "content": answer}
+            if request.get("think"):
+                message["thinking"] = thinking
+            elif request.get("think") is None:  # a thinking model asked nothing: its reasoning in <think> tags
+                message["content"] = f"<think>{thinking}</think>{answer}"
+            if request.get("stream", True):
+                lines = [{"model": model, "done": False, "message": {**message, "content": word + " "}}
+                         for word in message["content"].split()]
+                lines[0]["message"]["thinking"] = message.get("thinking", "")
+                lines.append({"model": model, "done": True, "done_reason": "stop",
+                              "message": {"role": "assistant", "content": ""}, "eval_count": len(lines)})
+                self._stream("application/x-ndjson", [json.dumps(line).encode() + b"\n" for line in lines])
+            else:
+                self._send(200, {"model": model, "done": True, "done_reason": "stop", "message": message})
         elif self.path == "/v1/chat/completions":
             self._openai_chat(model, request)
         else:
