@@ -156,6 +156,14 @@ def vllm_service(settings: StackSettings, instance: Instance, host_gpu_count: in
                         f"{base}/health", f"{base}/v1/models")
 
 
+def _engine_unit(title: str, instance: Instance, image: str, docker_args: list[str], args: list[str],
+                 stop_grace: int) -> str:
+    """The unit text of an instance whose engine runs in one container on this host (SGLang, Ollama)."""
+    return render("vllm.service.j2", title=title, plan=instance.plan, served_model_name=instance.served_model_name,
+                  container=instance.container, image=image, docker_args=docker_args, args=args,
+                  stop_grace=stop_grace, unit_name=instance.unit, after_units=[], part_of=[])
+
+
 SGLANG_SECRET_MOUNT = "/etc/sglang/secrets.yaml"  # where an SGLang container reads its --config
 
 
@@ -181,20 +189,7 @@ def sglang_service(settings: StackSettings, instance: Instance, host_gpu_count: 
         docker_args += ["--volume", f"{secret_path}:{SGLANG_SECRET_MOUNT}:ro"]
         args += ["--config", SGLANG_SECRET_MOUNT]
     stop_grace = 120 if plan.weights_gib_per_gpu * plan.tensor_parallel_size > 40 else 60
-    unit_text = render(
-        "vllm.service.j2",
-        title="SGLang OpenAI API",
-        plan=plan,
-        served_model_name=instance.served_model_name,
-        container=instance.container,
-        image=settings.sglang_image,
-        docker_args=docker_args,
-        args=args,
-        stop_grace=stop_grace,
-        unit_name=instance.unit,
-        after_units=[],
-        part_of=[],
-    )
+    unit_text = _engine_unit("SGLang OpenAI API", instance, settings.sglang_image, docker_args, args, stop_grace)
     # VLLM_API_KEY in the env file is for the stack's own helpers (health wait, smoke test, status), which read
     # the key of every OpenAI API from there; SGLang itself ignores the variable.
     env_text = render("vllm.env.j2", unit_name=instance.unit, offline=settings.offline,
@@ -220,20 +215,7 @@ def ollama_service(settings: StackSettings, instance: Instance, host_gpu_count: 
         "--label", "managed-by=reasoning-stack",
         "--entrypoint", "/usr/bin/ollama",
     ]
-    unit_text = render(
-        "vllm.service.j2",
-        title="Ollama",
-        plan=plan,
-        served_model_name=instance.served_model_name,
-        container=instance.container,
-        image=settings.ollama_image,
-        docker_args=docker_args,
-        args=plan.command[1:],
-        stop_grace=30,
-        unit_name=instance.unit,
-        after_units=[],
-        part_of=[],
-    )
+    unit_text = _engine_unit("Ollama", instance, settings.ollama_image, docker_args, plan.command[1:], 30)
     lines = [f"# Managed by reasoning-stack. Settings for {instance.unit} (from the serving plan); mode 0600."]
     lines += [f"{key}={value}" for key, value in sorted(plan.environment.items())]
     if settings.offline:

@@ -1,13 +1,11 @@
 """Every option of `sglang.launch_server` in the SGLang release the stack pins, and the flags the stack sets
 itself, so `check` can refuse a bad ``sglang_extra_args`` flag without SGLang installed. The list is generated
-by ``scripts/sglang-flags`` from SGLang's own parser; tests/test_sglang_args.py compares it with that parser."""
+by ``scripts/sglang-flags`` from SGLang's own parser; tests/test_sglang.py compares it with that parser."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 from reasoning_stack.engines.sglang import IMAGE_VERSION as SGLANG_VERSION
+from reasoning_stack.flag_lists import regenerate
 
 __all__ = ["SGLANG_FLAGS", "SGLANG_OWNED_FLAGS", "SGLANG_VERSION"]
 
@@ -592,13 +590,5 @@ SGLANG_FLAGS: frozenset[str] = frozenset((
 ))
 
 
-def module_text(flags: list[str]) -> str:
-    """This module's source with ``flags`` as the list (one per line, sorted)."""
-    source = Path(__file__).read_text(encoding="utf-8")
-    start = source.index(_START) + len(_START)
-    end = source.index("))\n", start)
-    return source[:start] + "".join(f'    "{flag}",\n' for flag in sorted(set(flags))) + source[end:]
-
-
 if __name__ == "__main__":
-    sys.stdout.write(module_text([line.strip() for line in sys.stdin if line.strip().startswith("--")]))
+    regenerate(__file__, _START)

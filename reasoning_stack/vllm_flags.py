@@ -4,8 +4,7 @@ tests/test_vllm_args.py compares it with that parser."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+from reasoning_stack.flag_lists import regenerate
 
 VLLM_VERSION = "0.17.1"
 
@@ -300,13 +299,5 @@ VLLM_SERVE_FLAGS: frozenset[str] = frozenset((
 ))
 
 
-def module_text(flags: list[str]) -> str:
-    """This module's source with ``flags`` as the list (one per line, sorted)."""
-    source = Path(__file__).read_text(encoding="utf-8")
-    start = source.index(_START) + len(_START)
-    end = source.index("))\n", start)
-    return source[:start] + "".join(f'    "{flag}",\n' for flag in sorted(set(flags))) + source[end:]
-
-
 if __name__ == "__main__":
-    sys.stdout.write(module_text([line.strip() for line in sys.stdin if line.strip().startswith("--")]))
+    regenerate(__file__, _START)
