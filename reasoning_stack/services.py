@@ -107,19 +107,25 @@ def gpu_request(plan: ServingPlan, host_gpu_count: int) -> str:
     return '"device=' + ",".join(str(i) for i in wanted) + '"'
 
 
+def _gpu_container_args(settings: StackSettings, instance: Instance, host_gpu_count: int, env_path: str) -> list[str]:
+    """``docker run`` options of a model server on Hugging Face weights: host network and IPC, the plan's GPUs,
+    its env file and the host's Hugging Face cache."""
+    return [
+        "--network", "host",
+        "--ipc", "host",
+        "--gpus", gpu_request(instance.plan, host_gpu_count),
+        "--env-file", env_path,
+        "--volume", f"{settings.data_dir}/huggingface:/root/.cache/huggingface",
+        "--label", "managed-by=reasoning-stack",
+    ]
+
+
 def vllm_service(settings: StackSettings, instance: Instance, host_gpu_count: int,
                  node: ClusterNode | None = None) -> ServiceFiles:
     """The unit and env file of one vLLM instance (on a cluster ``node``: its part of the cluster's one)."""
     plan = instance.plan
     env_path = f"{CONFIG_DIR}/{instance.unit}.env"
-    docker_args = [
-        "--network", "host",
-        "--ipc", "host",
-        "--gpus", gpu_request(plan, host_gpu_count),
-        "--env-file", env_path,
-        "--volume", f"{settings.data_dir}/huggingface:/root/.cache/huggingface",
-        "--label", "managed-by=reasoning-stack",
-    ]
+    docker_args = _gpu_container_args(settings, instance, host_gpu_count, env_path)
     args, part_of = list(plan.vllm_args), []
     if node is not None:
         docker_args += node.env_args()
@@ -175,15 +181,7 @@ def sglang_service(settings: StackSettings, instance: Instance, host_gpu_count: 
     env_path = f"{CONFIG_DIR}/{instance.unit}.env"
     secret_path = f"{CONFIG_DIR}/{instance.unit}.yaml"
     api_key = settings.vllm_api_key.get_secret_value() if settings.vllm_api_key else ""
-    docker_args = [
-        "--network", "host",
-        "--ipc", "host",
-        "--gpus", gpu_request(plan, host_gpu_count),
-        "--env-file", env_path,
-        "--volume", f"{settings.data_dir}/huggingface:/root/.cache/huggingface",
-        "--label", "managed-by=reasoning-stack",
-        "--entrypoint", plan.command[0],
-    ]
+    docker_args = [*_gpu_container_args(settings, instance, host_gpu_count, env_path), "--entrypoint", plan.command[0]]
     args = list(plan.command[1:])
     if api_key:
         docker_args += ["--volume", f"{secret_path}:{SGLANG_SECRET_MOUNT}:ro"]
