@@ -131,8 +131,8 @@ def model_entries(host_plan: HostPlan) -> list[dict[str, object]]:
             meta["suggestion_prompts"] = [{"title": ["Solve a maths problem", "final answer in \\boxed{}"],
                                            "content": f"{MATHS_DIRECTIVE}\n\nWhat is the sum of the first 50 "
                                                       "odd numbers?"}]
-        # Open WebUI sends its own num_ctx to Ollama with every chat (2048 unless set), which wins over the
-        # server's OLLAMA_CONTEXT_LENGTH: the entry carries the planned context.
+        # A num_ctx Open WebUI sends to Ollama wins over the server's OLLAMA_CONTEXT_LENGTH (a person may set one
+        # on the entry): the entry carries the planned context, so every chat sends it.
         params = {"num_ctx": instance.plan.max_model_len} if instance.engine == "ollama" else {}
         if instance.engine == "ollama":
             name = f"{spec.name} (Ollama {instance.plan.model_repo})"

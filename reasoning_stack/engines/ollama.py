@@ -13,8 +13,8 @@ tokens each. The stack plans both from the tag's file size, so the model loads w
 - per GPU, Ollama's own floor of free memory it never schedules (457 MiB on CUDA, ``MinimumMemory`` in
   ``discover/gpu.go``) and the CUDA context (0.5 GiB, as for the other engines).
 
-Open WebUI sends its own ``num_ctx`` with every chat, which wins over ``OLLAMA_CONTEXT_LENGTH``: the deploy
-gives each Ollama model entry in Open WebUI the planned context too.
+A ``num_ctx`` that Open WebUI sends with a chat wins over ``OLLAMA_CONTEXT_LENGTH``: the deploy gives each
+Ollama model entry in Open WebUI the planned context, so every chat carries it.
 """
 
 from __future__ import annotations
