@@ -64,8 +64,9 @@ max_model_len = None
 # Shortest context the planner accepts; reasoning traces need room.
 min_context = 16384
 
-# Share of each GPU's memory vLLM may use (vLLM's own flag).
-gpu_memory_utilization = 0.9
+# Share of each GPU's memory vLLM may use (vLLM's own flag); None = 0.90, or 0.80 where the GPU shares
+# the system's memory (DGX Spark), leaving the system room.
+gpu_memory_utilization = None
 
 # KV-cache dtype; 'auto' uses the model dtype and falls back to fp8 only if needed.
 kv_cache_dtype = 'auto'

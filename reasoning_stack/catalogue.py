@@ -215,6 +215,7 @@ class GpuSpec:
     bandwidth_gb_s: float  # memory bandwidth, GB/s (NVIDIA's product specifications)
     nvlink: bool = False  # the SXM board: GPUs of one box talk over NVLink/NVSwitch, not PCIe
     pcie_bandwidth_gb_s: float | None = None  # the PCIe card of the same name ("PCIe" in nvidia-smi's name)
+    unified: bool = False  # no memory of its own: shares the system's (nvidia-smi's memory.total is [N/A])
 
 
 # memory.total figures are nvidia-smi's (MiB); where not recorded from a real card they are the
@@ -242,6 +243,10 @@ GPUS: dict[str, GpuSpec] = {
         # nvidia-smi: "NVIDIA H100 80GB HBM3" (SXM5, 3.35 TB/s); "NVIDIA H100 PCIe" (HBM2e, 2.0 TB/s)
         GpuSpec("h100", "H100 80 GB", 81559, "9.0", ("h100",), True, 3350, nvlink=True, pcie_bandwidth_gb_s=2000),
         GpuSpec("h200", "H200 141 GB", 143771, "9.0", ("h200",), True, 4800, nvlink=True, pcie_bandwidth_gb_s=4800),
+        # DGX Spark: one GB10 (sm_121) on aarch64 sharing 128 GB LPDDR5X with the CPU. nvidia-smi's memory.total
+        # is [N/A]; the memory is the system's MemTotal, 127600748 kB on a DGX Spark (nvitop PR #208) = 124610 MiB,
+        # the 121.69 GiB CUDA reports there (unsloth PR #10283). 273 GB/s: NVIDIA's DGX Spark specification.
+        GpuSpec("gb10", "GB10 (DGX Spark, unified memory)", 124610, "12.1", ("gb10",), True, 273, unified=True),
     ]
 }
 

@@ -291,7 +291,7 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--context", type=_bounded(int, setting="max_model_len"), help="wanted max_model_len")
     plan.add_argument("--quantization", default="auto", choices=["auto", "bf16", "fp8", "awq", "gptq"])
     plan.add_argument("--gpu-memory-utilization", type=_bounded(float, setting="gpu_memory_utilization"),
-                      default=0.90)
+                      default=None, help="default 0.90; 0.80 on unified memory (DGX Spark)")
     plan.add_argument("--kv-cache-dtype", default="auto", choices=["auto", "fp8"])
     plan.add_argument("--enforce-eager", type=_bool, default=None)
     plan.add_argument("--tensor-parallel-size", type=_bounded(int, setting="tensor_parallel_size"))

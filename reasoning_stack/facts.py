@@ -8,7 +8,7 @@ import shlex
 
 from pyinfra.api import FactBase
 
-from reasoning_stack.gpus import NVIDIA_SMI_QUERY, Gpu, GpuQueryError, parse_nvidia_smi_csv
+from reasoning_stack.gpus import NVIDIA_SMI_QUERY, Gpu, GpuQueryError, parse_meminfo_total_mib, parse_nvidia_smi_csv
 from reasoning_stack.pci import PciGpu, parse_lspci, parse_topology
 
 
@@ -16,7 +16,8 @@ class NvidiaGpus(FactBase):
     """
     The host's NVIDIA GPUs from ``nvidia-smi --query-gpu`` (index, name, memory, uuid, driver, compute
     capability, PCI bus id). ``None`` when nvidia-smi is missing; nvidia-smi prints its errors (such as
-    "Driver/library version mismatch") on stdout, so the exit code decides and the error is kept.
+    "Driver/library version mismatch") on stdout, so the exit code decides and the error is kept. A GPU
+    without memory of its own (``[N/A]``: DGX Spark's unified memory) gets the system's ``MemTotal``.
 
     .. code:: python
 
@@ -24,9 +25,14 @@ class NvidiaGpus(FactBase):
     """
 
     def command(self) -> str:
-        return f"if command -v nvidia-smi >/dev/null 2>&1; then {NVIDIA_SMI_QUERY} 2>&1; echo \"rc=$?\"; fi"
+        return (f"if command -v nvidia-smi >/dev/null 2>&1; then {NVIDIA_SMI_QUERY} 2>&1; echo \"rc=$?\"; "
+                "grep -m1 '^MemTotal:' /proc/meminfo; fi")
 
     def process(self, output: list[str]) -> dict[str, object] | None:
+        if not output:
+            return None
+        system_mib = next((m for m in map(parse_meminfo_total_mib, output) if m), None)
+        output = [line for line in output if not line.startswith("MemTotal:")]
         if not output:
             return None
         rc_line = output[-1]
@@ -34,7 +40,7 @@ class NvidiaGpus(FactBase):
         if rc_line != "rc=0":
             return {"gpus": [], "error": body.strip() or rc_line}
         try:
-            gpus: list[Gpu] = parse_nvidia_smi_csv(body)
+            gpus: list[Gpu] = parse_nvidia_smi_csv(body, system_mib)
         except GpuQueryError as exc:
             return {"gpus": [], "error": str(exc)}
         return {"gpus": gpus, "error": None}

@@ -1,4 +1,9 @@
-"""The GPUs of a host: parsed from nvidia-smi's CSV, or built from a declared profile."""
+"""The GPUs of a host: parsed from nvidia-smi's CSV, or built from a declared profile.
+
+On unified-memory machines (DGX Spark's GB10) nvidia-smi reports ``memory.total`` as ``[N/A]``: the GPU
+shares the system's memory, so its size is the system's (``MemTotal`` of ``/proc/meminfo``, the figure
+CUDA reports there too) and the GPU is marked ``unified``.
+"""
 
 from __future__ import annotations
 
@@ -23,6 +28,7 @@ class Gpu:
     driver_version: str = ""
     compute_cap: str = ""
     pci_bus_id: str = ""
+    unified: bool = False  # shares the system's memory (GB10): memory_mib is the system's MemTotal
 
     @property
     def slug(self) -> str | None:
@@ -35,30 +41,50 @@ class GpuQueryError(ValueError):
     """nvidia-smi printed something that is not its GPU CSV (for example an NVML error)."""
 
 
-def parse_nvidia_smi_csv(text: str) -> list[Gpu]:
-    """Parse ``nvidia-smi --query-gpu=... --format=csv,noheader,nounits`` output.
+NOT_AVAILABLE = ("[N/A]", "N/A", "[Not Supported]")
+
+
+def parse_nvidia_smi_csv(text: str, system_memory_mib: int | None = None) -> list[Gpu]:
+    """Parse ``nvidia-smi --query-gpu=... --format=csv,noheader,nounits`` output; a GPU whose memory.total
+    is ``[N/A]`` (unified memory) gets ``system_memory_mib``.
 
     >>> line = "0, NVIDIA GeForce RTX 4090, 24564, GPU-1, 550.127.05, 8.9, 00000000:01:00.0"
     >>> parse_nvidia_smi_csv(line)[0].memory_mib
     24564
+    >>> parse_nvidia_smi_csv("0, NVIDIA GB10, [N/A], GPU-2, 580.95.05, 12.1, 0000000F:01:00.0", 124610)[0].unified
+    True
     """
     gpus: list[Gpu] = []
     for line in text.splitlines():
         if not line.strip():
             continue
         fields = [f.strip() for f in line.split(",")]
-        if len(fields) < 3 or not fields[0].isdigit() or not fields[2].isdigit():
+        unified = len(fields) >= 3 and fields[2] in NOT_AVAILABLE
+        if len(fields) < 3 or not fields[0].isdigit() or not (fields[2].isdigit() or unified):
             raise GpuQueryError(f"unexpected nvidia-smi output: {line.strip()!r}")
+        if unified and not system_memory_mib:
+            raise GpuQueryError(f"nvidia-smi reports no memory for GPU {fields[0]} ({fields[1]}: unified memory) "
+                                "and the system's MemTotal is unknown")
         fields += [""] * (7 - len(fields))
-        compute_cap = "" if fields[5] in ("[N/A]", "N/A") else fields[5]
-        gpus.append(Gpu(int(fields[0]), fields[1], int(fields[2]), fields[3], fields[4], compute_cap, fields[6]))
+        compute_cap = "" if fields[5] in NOT_AVAILABLE else fields[5]
+        memory = system_memory_mib if unified and system_memory_mib else int(fields[2])
+        gpus.append(Gpu(int(fields[0]), fields[1], memory, fields[3], fields[4], compute_cap, fields[6], unified))
     return gpus
+
+
+def parse_meminfo_total_mib(line: str) -> int | None:
+    """MiB of a ``/proc/meminfo`` ``MemTotal:`` line (``MemTotal: 127600748 kB`` -> 124610)."""
+    parts = line.split()
+    if len(parts) >= 2 and parts[0] == "MemTotal:" and parts[1].isdigit():
+        return int(parts[1]) // 1024
+    return None
 
 
 def gpus_from_profile(profile: str, count: int = 1) -> list[Gpu]:
     """GPUs described by a catalogue slug (``rtx-4090``) and a count."""
     spec = GPUS[profile]
-    return [Gpu(i, f"NVIDIA {spec.name}", spec.memory_mib, compute_cap=spec.compute_cap) for i in range(count)]
+    return [Gpu(i, f"NVIDIA {spec.name}", spec.memory_mib, compute_cap=spec.compute_cap, unified=spec.unified)
+            for i in range(count)]
 
 
 def select_gpus(gpus: list[Gpu], indices: list[int] | None) -> list[Gpu]:

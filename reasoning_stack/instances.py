@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from itertools import combinations
 
 from reasoning_stack.gpus import Gpu
+from reasoning_stack.memory import default_utilization
 from reasoning_stack.plan import PlanRequest, ServingPlan, make_plan, request_from_settings
 from reasoning_stack.settings import ExtraModel, StackSettings
 
@@ -109,7 +110,7 @@ def plan_host(settings: StackSettings, gpus: list[Gpu], nodes: int = 1) -> HostP
         return HostPlan(False, f"the {count} models do not fit {len(gpus)}x {gpus[0].name if gpus else 'GPU'} "
                         "together: " + " | ".join(attempts) + "; drop an extra model, pick smaller ones or shorter "
                         "contexts")
-    util = round(settings.gpu_memory_utilization / count, 3)
+    util = round((settings.gpu_memory_utilization or default_utilization(gpus)) / count, 3)
     shared = [replace(req, gpu_memory_utilization=util, colocated=count) for _n, req in named]
     plans = [make_plan(req) for req in shared]
     if all(p.fits for p in plans):

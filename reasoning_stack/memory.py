@@ -50,9 +50,24 @@ CUDA_CONTEXT_GIB = 0.5
 NCCL_GIB = 0.25
 
 
+# gpu_memory_utilization where the GPU shares the system's memory (DGX Spark's GB10): the operating system,
+# Docker, the page cache and the CPU side of every process live in the same pool, so vLLM's share stays at
+# NVIDIA's DGX Spark playbook figure, 0.8 ("Fraction of unified memory vLLM may use", dgx-spark-playbooks
+# nvidia/nemotron and nvidia/vllm README: --gpu-memory-utilization 0.8; lower it towards 0.70 to give memory
+# back to the OS). On 121.7 GiB that leaves the system 24 GiB. Discrete GPUs keep vLLM's own default, 0.90.
+UNIFIED_MEMORY_UTILIZATION = 0.80
+DISCRETE_UTILIZATION = 0.90
+
+
+def default_utilization(gpus: tuple[Gpu, ...] | list[Gpu]) -> float:
+    """gpu_memory_utilization when none is set: 0.90, or 0.80 where the GPU shares the system's memory."""
+    return UNIFIED_MEMORY_UTILIZATION if any(g.unified for g in gpus) else DISCRETE_UTILIZATION
+
+
 def cuda_total_gib(gpu: Gpu) -> float:
-    """The total memory vLLM sees on ``gpu`` (CUDA's figure, not nvidia-smi's)."""
-    return (gpu.memory_mib - CUDA_HIDDEN_MIB) * MIB / GIB
+    """The total memory vLLM sees on ``gpu`` (CUDA's figure, not nvidia-smi's; on unified memory the system's
+    MemTotal, which CUDA reports as the device total)."""
+    return (gpu.memory_mib - (0 if gpu.unified else CUDA_HIDDEN_MIB)) * MIB / GIB
 
 
 def batch_defaults(gpu: Gpu) -> tuple[int, int]:
@@ -157,4 +172,6 @@ def max_safe_utilization(model: ModelSpec, gpu: Gpu, tp: int, pp: int, eager: bo
     """The highest gpu_memory_utilization (per instance, two decimals) that leaves the headroom needed."""
     total = cuda_total_gib(gpu)
     free_share = 1 - headroom_needed_gib(model, tp, pp, eager, colocated) / total
+    if gpu.unified:  # the headroom is the system's too: never past the unified-memory share
+        free_share = min(free_share, UNIFIED_MEMORY_UTILIZATION)
     return int(free_share / colocated * 100) / 100

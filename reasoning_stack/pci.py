@@ -46,7 +46,7 @@ class PciGpu:
 
 def architecture_of(description: str) -> str:
     """The architecture named by the chip code name in an lspci description."""
-    match = re.search(r"\b(G[A-Z])\d{3}[A-Z]{0,2}\b|\b(AD|TU)\d{3}[A-Z]{0,2}\b", description)
+    match = re.search(r"\b(G[A-Z])\d{2,3}[A-Z]{0,2}\b|\b(AD|TU)\d{3}[A-Z]{0,2}\b", description)
     if not match:
         return "unknown"
     prefix = match.group(1) or match.group(2)

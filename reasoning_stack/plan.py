@@ -23,6 +23,7 @@ from reasoning_stack.memory import (
     GpuBudget,
     batch_defaults,
     cuda_graph_gib,
+    default_utilization,
     gpu_budget,
     kv_bytes_per_token_per_gpu,
     max_safe_utilization,
@@ -51,7 +52,7 @@ class PlanRequest:
     quantization: str = "auto"
     max_model_len: int | None = None
     min_context: int = 16384
-    gpu_memory_utilization: float = 0.90
+    gpu_memory_utilization: float | None = None  # None: 0.90, or 0.80 on unified memory (memory.default_utilization)
     kv_cache_dtype: str = "auto"
     enforce_eager: bool | None = None
     tensor_parallel_size: int | None = None
@@ -69,6 +70,10 @@ class PlanRequest:
     colocated: int = 1  # vLLM instances sharing these GPUs (each with this gpu_memory_utilization)
     max_num_seqs: int | None = None  # fixed by the caller; None = vLLM's default, fewer only if needed
     engine: str = "vllm"  # vllm | sglang | ollama | auto: whose memory model and command line
+
+    def __post_init__(self) -> None:
+        if self.gpu_memory_utilization is None:
+            object.__setattr__(self, "gpu_memory_utilization", default_utilization(self.gpus))
 
 
 @dataclass

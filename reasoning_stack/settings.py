@@ -230,8 +230,9 @@ class StackSettings(BaseModel):
     min_context: int = Field(
         16384, ge=1024, description="Shortest context the planner accepts; reasoning traces need room."
     )
-    gpu_memory_utilization: float = Field(
-        0.90, gt=0.3, le=0.98, description="Share of each GPU's memory vLLM may use (vLLM's own flag)."
+    gpu_memory_utilization: float | None = Field(
+        None, gt=0.3, le=0.98, description="Share of each GPU's memory vLLM may use (vLLM's own flag); None = 0.90, "
+        "or 0.80 where the GPU shares the system's memory (DGX Spark), leaving the system room."
     )
     kv_cache_dtype: Literal["auto", "fp8"] = Field(
         "auto", description="KV-cache dtype; 'auto' uses the model dtype and falls back to fp8 only if needed."

@@ -874,19 +874,35 @@ def test_deploy_cut_halfway_converges_on_the_next_run(stack: Stack):
         testhosts.load_standin_images(host, stack.rootfs, [VLLM_IMAGE, WEBUI_IMAGE])
     result: list[tuple[int, dict | None, str]] = []
     run = threading.Thread(target=lambda: result.append(stack.deploy()))
-    run.start()
     dropped, rebooted = stack.hosts
     unit = "/etc/systemd/system/reasoning-vllm.service"
     cut: set[str] = set()
-    deadline = time.monotonic() + 600
-    while len(cut) < 2 and run.is_alive() and time.monotonic() < deadline:
-        if "dropped" not in cut and dropped.exec("test", "-e", unit, check=False).returncode == 0:
-            dropped.sh("pkill -KILL -f '^sshd: (root|deployer)' || true")  # the sessions, not the listener
-            cut.add("dropped")
-        if "rebooted" not in cut and rebooted.exec("test", "-e", unit, check=False).returncode == 0:
-            testhosts.docker("restart", "-t", "0", rebooted.container)
-            cut.add("rebooted")
-        time.sleep(0.3)
+
+    def cut_when_unit_written(host: testhosts.TestHost, name: str, how) -> None:
+        # One watcher per box: a reboot blocks for seconds, and the other box must not go unwatched meanwhile.
+        deadline = time.monotonic() + 600
+        while run.is_alive() and time.monotonic() < deadline:
+            if host.exec("test", "-e", unit, check=False).returncode == 0:
+                how()
+                cut.add(name)
+                return
+            time.sleep(0.2)
+
+    watchers = [
+        threading.Thread(
+            target=cut_when_unit_written,
+            args=(dropped, "dropped", lambda: dropped.sh("pkill -KILL -f '^sshd: (root|deployer)' || true")),
+        ),  # the sessions, not the listener
+        threading.Thread(
+            target=cut_when_unit_written,
+            args=(rebooted, "rebooted", lambda: testhosts.docker("restart", "-t", "0", rebooted.container)),
+        ),
+    ]
+    run.start()
+    for watcher in watchers:
+        watcher.start()
+    for watcher in watchers:
+        watcher.join()
     run.join(timeout=900)
     assert cut == {"dropped", "rebooted"}, f"the deploy ended before both cuts: {cut}"
     rc, data, text = result[0]
