@@ -84,7 +84,7 @@ if ray:
         image_has_ray(name=f"{settings.vllm_image} carries Ray", image=settings.vllm_image)
     # Ray owns the modes inside its session directory (/tmp/ray in the containers): only make sure it exists.
     files.directory(name="Ray session directory", path=f"{settings.data_dir}/ray")
-    ray_unit = ray_service(settings, node, len(gpus))
+    ray_unit = ray_service(settings, node, len(gpus), unified=any(g.unified for g in gpus))
     install_service(ray_unit, install_env_file(ray_unit))
     expected = {address_of(n): n for n in cluster.nodes}
     alive = host.get_fact(RayClusterNodes, container=RAY_CONTAINER) if node.is_head else {}

@@ -120,6 +120,10 @@ ollama_image = 'ollama/ollama:0.32.6'
 # vLLM OpenAI-server image, pinned by tag.
 vllm_image = 'vllm/vllm-openai:v0.17.1'
 
+# vLLM image on aarch64 hosts (DGX Spark): the same release built on CUDA 13, with kernels for the
+# GB10.
+vllm_image_arm64 = 'vllm/vllm-openai:v0.17.1-cu130'
+
 # Port of the OpenAI-compatible API.
 vllm_port = 8000
 

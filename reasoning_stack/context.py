@@ -10,7 +10,7 @@ from pyinfra import host, logger
 from pyinfra.api.exceptions import PyinfraError
 from pyinfra.api.host import Host
 from pyinfra.context import ctx_inventory
-from pyinfra.facts.server import LinuxDistribution
+from pyinfra.facts.server import Arch, LinuxDistribution
 
 from reasoning_stack.cluster import Cluster, find_clusters
 from reasoning_stack.driver import explain_nvidia_smi_error
@@ -18,17 +18,20 @@ from reasoning_stack.facts import InterfaceAddress, NvidiaGpus, NvidiaKernelStat
 from reasoning_stack.gpus import Gpu, gpus_from_profile, select_gpus
 from reasoning_stack.instances import HostPlan, plan_host
 from reasoning_stack.inventory import validate_inventory
+from reasoning_stack.platforms import PlatformError
 from reasoning_stack.settings import StackSettings
 from reasoning_stack.validation import SettingsInvalid
 
 SUPPORTED_OS = {("debian", "12"), ("ubuntu", "22.04"), ("ubuntu", "24.04")}
 
 _settings_cache: dict[int, dict[str, StackSettings]] = {}
+_platform_cache: dict[tuple[int, str], StackSettings] = {}
 _plan_cache: dict[tuple[int, str], tuple[HostPlan, list[Gpu]]] = {}
 
 
 def host_settings() -> StackSettings:
-    """Validated settings of the current pyinfra host (raises a clear error for any bad host)."""
+    """Validated settings of the current pyinfra host, with the images for its CPU architecture (raises a
+    clear error for any bad host, and for an image that has no build for this host's architecture)."""
     inventory = ctx_inventory.get()
     key = id(inventory)
     if key not in _settings_cache:
@@ -36,7 +39,12 @@ def host_settings() -> StackSettings:
             _settings_cache[key] = validate_inventory(inventory)
         except SettingsInvalid as exc:
             raise PyinfraError(str(exc)) from None
-    return _settings_cache[key][host.name]
+    if (key, host.name) not in _platform_cache:
+        try:
+            _platform_cache[(key, host.name)] = _settings_cache[key][host.name].for_arch(host.get_fact(Arch))
+        except PlatformError as exc:
+            raise PyinfraError(f"host {host.name!r}: {exc}") from None
+    return _platform_cache[(key, host.name)]
 
 
 def host_cluster() -> Cluster | None:

@@ -239,9 +239,11 @@ def engine_service(settings: StackSettings, instance: Instance, host_gpu_count: 
     return vllm_service(settings, instance, host_gpu_count, node)
 
 
-def ray_service(settings: StackSettings, node: ClusterNode, gpu_count: int) -> ServiceFiles:
+def ray_service(settings: StackSettings, node: ClusterNode, gpu_count: int, unified: bool = False) -> ServiceFiles:
     """The Ray node of a cluster host: ``ray start --block`` in the foreground of the same pinned vLLM image,
-    host networking and IPC, the GPUs and the Hugging Face cache (Ray runs vLLM's GPU workers here)."""
+    host networking and IPC, the GPUs and the Hugging Face cache (Ray runs vLLM's GPU workers here). On unified
+    memory (DGX Spark) Ray's memory monitor is off: the page cache there looks like memory pressure and Ray
+    would kill the workers (NVIDIA's DGX Spark playbook sets RAY_memory_monitor_refresh_ms=0)."""
     env_path = f"{CONFIG_DIR}/{RAY_UNIT}.env"
     docker_args = [
         "--network", "host",
@@ -252,6 +254,7 @@ def ray_service(settings: StackSettings, node: ClusterNode, gpu_count: int) -> S
         "--volume", f"{settings.data_dir}/ray:/tmp/ray",
         "--label", "managed-by=reasoning-stack",
         *node.env_args(),
+        *(["--env", "RAY_memory_monitor_refresh_ms=0"] if unified else []),
         "--entrypoint", "ray",
     ]
     ray_args = ["start", "--block", "--node-ip-address", node.address, "--num-gpus", str(gpu_count),

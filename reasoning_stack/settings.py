@@ -20,10 +20,19 @@ from reasoning_stack.engines.ollama import DEFAULT_IMAGE as OLLAMA_IMAGE
 from reasoning_stack.engines.sglang import DEFAULT_IMAGE as SGLANG_IMAGE
 from reasoning_stack.engines.sglang import MIN_DRIVER_BRANCH as SGLANG_MIN_DRIVER
 from reasoning_stack.layout import tp_problem, valid_tp_sizes
+from reasoning_stack.platforms import (
+    AARCH64,
+    OPENWEBUI_IMAGE,
+    VLLM_IMAGE,
+    VLLM_IMAGE_ARM64,
+    check_image,
+    declared_arch,
+    normalise_arch,
+)
 
 # Image tags are pinned: a re-deploy never moves to a new upstream release by surprise.
-DEFAULT_VLLM_IMAGE = "vllm/vllm-openai:v0.17.1"
-DEFAULT_OPENWEBUI_IMAGE = "ghcr.io/open-webui/open-webui:v0.12.4"
+DEFAULT_VLLM_IMAGE = VLLM_IMAGE
+DEFAULT_OPENWEBUI_IMAGE = OPENWEBUI_IMAGE
 DEFAULT_SGLANG_IMAGE = SGLANG_IMAGE
 DEFAULT_OLLAMA_IMAGE = OLLAMA_IMAGE
 
@@ -284,6 +293,8 @@ class StackSettings(BaseModel):
 
     # --- vLLM service -----------------------------------------------------------------------------------
     vllm_image: str = Field(DEFAULT_VLLM_IMAGE, description="vLLM OpenAI-server image, pinned by tag.")
+    vllm_image_arm64: str = Field(VLLM_IMAGE_ARM64, description="vLLM image on aarch64 hosts (DGX Spark): the same "
+                                  "release built on CUDA 13, with kernels for the GB10.")
     vllm_port: int = Field(8000, ge=1, le=65535, description="Port of the OpenAI-compatible API.")
     vllm_listen: str = Field(
         "127.0.0.1",
@@ -448,7 +459,7 @@ class StackSettings(BaseModel):
             raise ValueError("must be an http(s):// or file:// URL without spaces or quotes")
         return value.rstrip("/")
 
-    @field_validator("vllm_image", "openwebui_image", "sglang_image", "ollama_image")
+    @field_validator("vllm_image", "vllm_image_arm64", "openwebui_image", "sglang_image", "ollama_image")
     @classmethod
     def _image_reference(cls, value: str) -> str:
         if not _IMAGE_RE.match(value) or ":" not in value.rsplit("/", 1)[-1] and "@" not in value:
@@ -621,7 +632,28 @@ class StackSettings(BaseModel):
         self._check_daemon_options()
         self._check_extra_flags()
         self._check_driver()
+        arch = declared_arch(self.gpu_profile)
+        if arch is not None:  # a GB10 is an aarch64 machine: its images are known before connecting
+            self.for_arch(arch)
         return self
+
+    def for_arch(self, arch: str | None) -> StackSettings:
+        """These settings on a host whose CPU is ``arch`` (``uname -m``): aarch64 hosts run vllm_image_arm64;
+        an engine image without a build for the host is refused (a PlatformError naming the setting)."""
+        arch = normalise_arch(arch)
+        resolved = self.model_copy(update={"vllm_image": self.vllm_image_arm64}) if arch == AARCH64 else self
+        engines = {self.engine, *(e.engine for e in self.extra_models)}
+        vllm_setting = "vllm_image_arm64" if arch == AARCH64 else "vllm_image"
+        if engines & {"vllm", "auto"}:
+            check_image(vllm_setting, resolved.vllm_image, arch)
+        if "sglang" in engines:
+            check_image("sglang_image", self.sglang_image, arch, "on aarch64 hosts use engine 'vllm' or 'ollama', or "
+                        "set sglang_image to an SGLang image built for aarch64 with kernels for the GPU")
+        if engines & {"ollama", "auto"}:
+            check_image("ollama_image", self.ollama_image, arch)
+        if self.openwebui_enabled:
+            check_image("openwebui_image", self.openwebui_image, arch)
+        return resolved
 
     def serving_images(self) -> list[str]:
         """The images of the engines this host's instances run, the primary model's first."""
