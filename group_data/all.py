@@ -47,15 +47,17 @@ allow_reboot = False
 
 # Serving engine of the primary model: vllm; sglang (RadixAttention shares the KV cache of common
 # prompt prefixes: many reasoning queries with one system prompt); ollama (4-bit GGUF models from
-# Ollama's library: small cards, quick starts; no API key, so loopback only); auto (vLLM where it
-# serves a reasoning model at min_context, else Ollama). Each of extra_models has its own.
+# Ollama's library: small cards, quick starts; no API key, so loopback only); mlx (MLX-LM on an Apple
+# Silicon Mac; loopback only, one model); auto (vLLM where it serves a reasoning model at min_context,
+# else Ollama). Each of extra_models has its own.
 engine = 'vllm'
 
 # Catalogue slug (deepseek-r1-distill-qwen-32b, qwq-32b, ...) or 'auto' for the strongest reasoning
 # model that fits.
 model = 'auto'
 
-# Weights format; 'auto' picks the best one that fits the GPUs.
+# Weights format; 'auto' picks the best one that fits the GPUs (mlx-8bit and mlx-4bit: the mlx-
+# community quantizations, engine mlx only).
 quantization = 'auto'
 
 # Context length in tokens; None = the longest that fits (at least min_context).

@@ -216,6 +216,7 @@ class GpuSpec:
     nvlink: bool = False  # the SXM board: GPUs of one box talk over NVLink/NVSwitch, not PCIe
     pcie_bandwidth_gb_s: float | None = None  # the PCIe card of the same name ("PCIe" in nvidia-smi's name)
     unified: bool = False  # no memory of its own: shares the system's (nvidia-smi's memory.total is [N/A])
+    apple: bool = False  # an Apple Silicon Mac (MLX), not an NVIDIA GPU
 
 
 # memory.total figures are nvidia-smi's (MiB); where not recorded from a real card they are the
@@ -247,6 +248,17 @@ GPUS: dict[str, GpuSpec] = {
         # is [N/A]; the memory is the system's MemTotal, 127600748 kB on a DGX Spark (nvitop PR #208) = 124610 MiB,
         # the 121.69 GiB CUDA reports there (unsloth PR #10283). 273 GB/s: NVIDIA's DGX Spark specification.
         GpuSpec("gb10", "GB10 (DGX Spark, unified memory)", 124610, "12.1", ("gb10",), True, 273, unified=True),
+        # Apple Silicon Macs (engine mlx): the whole memory is the GPU's pool; nvidia-smi does not apply. Memory is
+        # hw.memsize; bandwidth Apple's figure for the chip in that memory size (M3 Max 64/128 GB: the 40-core GPU,
+        # 400 GB/s; M4 Max 64/128 GB: 546 GB/s; M3 Ultra: 819 GB/s).
+        GpuSpec("m3-max-64", "M3 Max 64 GB", 65536, "", ("apple m3 max 64 gb",), False, 400, unified=True, apple=True),
+        GpuSpec("m3-max-128", "M3 Max 128 GB", 131072, "", ("apple m3 max 128 gb",), False, 400, unified=True,
+                apple=True),
+        GpuSpec("m4-max-64", "M4 Max 64 GB", 65536, "", ("apple m4 max 64 gb",), False, 546, unified=True, apple=True),
+        GpuSpec("m4-max-128", "M4 Max 128 GB", 131072, "", ("apple m4 max 128 gb",), False, 546, unified=True,
+                apple=True),
+        GpuSpec("m3-ultra-256", "M3 Ultra 256 GB", 262144, "", ("apple m3 ultra 256 gb",), False, 819, unified=True,
+                apple=True),
     ]
 }
 

@@ -78,10 +78,10 @@ def cmd_plan(args: argparse.Namespace) -> int:
         tensor_parallel_size=args.tensor_parallel_size,
         data_parallel_size=args.data_parallel_size,
         nodes=args.nodes,
-        engine=args.engine or "vllm",
+        engine=args.engine or ("mlx" if any(g.apple for g in gpus) else "vllm"),
     )
     plan = make_plan(req)
-    plan.alternatives = alternatives(req, plan) if plan.engine != "ollama" else []  # layout trade-offs
+    plan.alternatives = alternatives(req, plan) if plan.engine not in ("ollama", "mlx") else []  # layout trade-offs
     if args.json:
         print(json.dumps(plan.to_json(), indent=2))
     else:
@@ -110,6 +110,10 @@ def _print_plan(plan: ServingPlan) -> None:
             print(f"  Ollama: {plan.model_repo} {plan.weights_gib_per_gpu:.1f} GiB/GPU, compute graph "
                   f"{plan.reserve_gib_per_gpu:.1f} GiB/GPU, KV cache ({env['OLLAMA_KV_CACHE_TYPE']}) "
                   f"{plan.kv_cache_tokens} tokens: {env['OLLAMA_NUM_PARALLEL']} slot(s) of {plan.max_model_len}")
+        elif plan.engine == "mlx":
+            print(f"  MLX-LM: {plan.model_repo} {plan.weights_gib_per_gpu:.1f} GiB, runtime "
+                  f"{plan.reserve_gib_per_gpu:.1f} GiB, KV cache (bf16) {plan.kv_cache_gib_per_gpu:.1f} GiB = "
+                  f"{plan.kv_cache_tokens} tokens: {plan.max_num_seqs} request(s) of {plan.max_model_len}")
         elif plan.engine == "sglang":
             print(f"  SGLang: mem_fraction_static {plan.mem_fraction_static:g} (its own rule) keeps weights "
                   f"{plan.weights_gib_per_gpu:.1f} GiB/GPU + KV cache {plan.kv_cache_gib_per_gpu:.1f} GiB/GPU = "
@@ -123,7 +127,7 @@ def _print_plan(plan: ServingPlan) -> None:
             print(f"  beside vLLM's budget: {plan.headroom_gib_per_gpu:.2f} GiB/GPU for CUDA context, NCCL and "
                   f"CUDA graphs (needs {plan.headroom_needed_gib_per_gpu:.2f})"
                   + ("; CUDA graphs off (--enforce-eager)" if plan.enforce_eager else ""))
-        if plan.engine != "ollama":
+        if plan.engine not in ("ollama", "mlx"):
             print(_speed_line(plan))
         print(f"  {plan.engine} runs: " + " ".join(plan.command))
         for key, value in sorted(plan.environment.items()):
@@ -289,7 +293,8 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--nodes", type=_bounded(int, 1, 64), default=1, help="nodes (pipeline parallel across them)")
     plan.add_argument("--model", default="auto", choices=["auto", *MODELS])
     plan.add_argument("--context", type=_bounded(int, setting="max_model_len"), help="wanted max_model_len")
-    plan.add_argument("--quantization", default="auto", choices=["auto", "bf16", "fp8", "awq", "gptq"])
+    plan.add_argument("--quantization", default="auto",
+                      choices=["auto", "bf16", "fp8", "awq", "gptq", "mlx-8bit", "mlx-4bit"])
     plan.add_argument("--gpu-memory-utilization", type=_bounded(float, setting="gpu_memory_utilization"),
                       default=None, help="default 0.90; 0.80 on unified memory (DGX Spark)")
     plan.add_argument("--kv-cache-dtype", default="auto", choices=["auto", "fp8"])

@@ -31,6 +31,11 @@ class Gpu:
     unified: bool = False  # shares the system's memory (GB10): memory_mib is the system's MemTotal
 
     @property
+    def apple(self) -> bool:
+        """An Apple Silicon Mac's GPU (served by MLX-LM), not an NVIDIA one."""
+        return self.name.startswith("Apple ")
+
+    @property
     def slug(self) -> str | None:
         """Catalogue slug, or None for a GPU the catalogue does not know."""
         spec = match_gpu(self.name)
@@ -83,8 +88,8 @@ def parse_meminfo_total_mib(line: str) -> int | None:
 def gpus_from_profile(profile: str, count: int = 1) -> list[Gpu]:
     """GPUs described by a catalogue slug (``rtx-4090``) and a count."""
     spec = GPUS[profile]
-    return [Gpu(i, f"NVIDIA {spec.name}", spec.memory_mib, compute_cap=spec.compute_cap, unified=spec.unified)
-            for i in range(count)]
+    name = f"Apple {spec.name}" if spec.apple else f"NVIDIA {spec.name}"
+    return [Gpu(i, name, spec.memory_mib, compute_cap=spec.compute_cap, unified=spec.unified) for i in range(count)]
 
 
 def select_gpus(gpus: list[Gpu], indices: list[int] | None) -> list[Gpu]:

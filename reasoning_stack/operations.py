@@ -87,7 +87,7 @@ def secret_env_file(path: str, variable: str, nbytes: int = 32):
 
 
 @operation(is_idempotent=False)
-def wait_http(helper: str, url: str, timeout: int, unit: str, expect: str = "", key_from: str = ""):
+def wait_http(helper: str, url: str, timeout: int, unit: str, expect: str = "", key_from: str = "", log: str = ""):
     """
     Wait until ``url`` answers 200 (printing progress); on timeout print the unit's journal and fail.
 
@@ -97,6 +97,7 @@ def wait_http(helper: str, url: str, timeout: int, unit: str, expect: str = "", 
     + unit: systemd unit whose journal tail is shown on failure
     + expect: text the body must contain
     + key_from: env file whose VLLM_API_KEY is sent as a bearer token
+    + log: the service's log file, shown on failure instead of its journal (launchd services on macOS)
 
     .. code:: python
 
@@ -105,6 +106,7 @@ def wait_http(helper: str, url: str, timeout: int, unit: str, expect: str = "", 
     args = [helper, url, str(int(timeout)), unit]
     args += ["--expect", expect] if expect else []
     args += ["--key-from", key_from] if key_from else []
+    args += ["--log", log] if log else []
     yield StreamedCommand(" ".join(shlex.quote(a) for a in args))
 
 

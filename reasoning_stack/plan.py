@@ -69,7 +69,8 @@ class PlanRequest:
     sampling_overrides: tuple[tuple[str, float], ...] = ()
     colocated: int = 1  # vLLM instances sharing these GPUs (each with this gpu_memory_utilization)
     max_num_seqs: int | None = None  # fixed by the caller; None = vLLM's default, fewer only if needed
-    engine: str = "vllm"  # vllm | sglang | ollama | auto: whose memory model and command line
+    engine: str = "vllm"  # vllm | sglang | ollama | mlx | auto: whose memory model and command line
+    wired_limit_mib: int = 0  # a Mac's raised iogpu.wired_limit_mb (0: Metal's default working set)
 
     def __post_init__(self) -> None:
         if self.gpu_memory_utilization is None:
@@ -551,6 +552,13 @@ def _request_problem(req: PlanRequest, model: ModelSpec | None) -> str | None:
 
 def make_plan(req: PlanRequest) -> ServingPlan:
     """Plan one model instance; the plan either fits or says why not and what would."""
+    if req.engine == "mlx" or (req.engine == "auto" and any(g.apple for g in req.gpus)):
+        from reasoning_stack.engines.mlx_plan import plan_mlx
+
+        return plan_mlx(replace(req, engine="mlx"))
+    if any(g.apple for g in req.gpus):
+        return ServingPlan(fits=False, engine=req.engine, reason=f"engine {req.engine!r} needs NVIDIA GPUs; "
+                           f"{req.gpus[0].name} is served by engine 'mlx' (MLX-LM)")
     if req.engine == "ollama":
         from reasoning_stack.engines.ollama_plan import plan_ollama
 

@@ -218,20 +218,22 @@ class StackSettings(BaseModel):
     )
 
     # --- model and serving plan -------------------------------------------------------------------------
-    engine: Literal["vllm", "sglang", "ollama", "auto"] = Field(
+    engine: Literal["vllm", "sglang", "ollama", "mlx", "auto"] = Field(
         "vllm",
         description="Serving engine of the primary model: vllm; sglang (RadixAttention shares the KV cache of "
         "common prompt prefixes: many reasoning queries with one system prompt); ollama (4-bit GGUF models from "
-        "Ollama's library: small cards, quick starts; no API key, so loopback only); auto (vLLM where it serves a "
-        "reasoning model at min_context, else Ollama). Each of extra_models has its own.",
+        "Ollama's library: small cards, quick starts; no API key, so loopback only); mlx (MLX-LM on an Apple "
+        "Silicon Mac; loopback only, one model); auto (vLLM where it serves a reasoning model at min_context, else "
+        "Ollama). Each of extra_models has its own.",
     )
     model: str = Field(
         "auto",
         description="Catalogue slug (deepseek-r1-distill-qwen-32b, qwq-32b, ...) or 'auto' for the "
         "strongest reasoning model that fits.",
     )
-    quantization: Literal["auto", "bf16", "fp8", "awq", "gptq"] = Field(
-        "auto", description="Weights format; 'auto' picks the best one that fits the GPUs."
+    quantization: Literal["auto", "bf16", "fp8", "awq", "gptq", "mlx-8bit", "mlx-4bit"] = Field(
+        "auto", description="Weights format; 'auto' picks the best one that fits the GPUs (mlx-8bit and mlx-4bit: "
+        "the mlx-community quantizations, engine mlx only)."
     )
     max_model_len: int | None = Field(
         None, ge=1024, description="Context length in tokens; None = the longest that fits (at least min_context)."
@@ -686,11 +688,35 @@ class StackSettings(BaseModel):
         """The engines this host's instances run."""
         return {self.engine, *(e.engine for e in self.extra_models)}
 
+    def _check_mlx(self) -> None:
+        """MLX-LM serves one model on one Mac, on loopback (its server has no API key), from mlx-community weights."""
+        mac = self.gpu_profile is not None and GPUS[self.gpu_profile].apple
+        if self.engine != "mlx":
+            if mac:
+                raise ValueError(f"gpu_profile {self.gpu_profile!r} is an Apple Silicon Mac: set engine = 'mlx'")
+            if self.quantization.startswith("mlx-"):
+                raise ValueError(f"quantization {self.quantization!r} is an MLX format: engine 'mlx' only")
+            return
+        if self.gpu_profile is not None and not mac:
+            raise ValueError(f"engine 'mlx' serves on Apple Silicon Macs; gpu_profile {self.gpu_profile!r} is an "
+                             "NVIDIA GPU: use engine 'vllm', 'sglang' or 'ollama'")
+        if self.quantization not in ("auto", "mlx-8bit", "mlx-4bit"):
+            raise ValueError(f"quantization {self.quantization!r}: engine 'mlx' loads mlx-community weights; use "
+                             "'auto', 'mlx-8bit' or 'mlx-4bit'")
+        if self.extra_models or self.cluster is not None:
+            raise ValueError("engine 'mlx': MLX-LM serves one model on one Mac; remove extra_models and cluster")
+        if not ipaddress.ip_address(self.vllm_listen).is_loopback:
+            raise ValueError(f"vllm_listen {self.vllm_listen}: MLX-LM's server has no API key and only basic "
+                             "security checks, so it listens on 127.0.0.1 only (Open WebUI on the Mac reaches it)")
+        if self.vllm_extra_args or self.sglang_extra_args:
+            raise ValueError("vllm_extra_args / sglang_extra_args: not used by engine 'mlx'; remove them")
+
     def _check_engines(self) -> None:
         """What SGLang and Ollama instances cannot do here: server-side sampling defaults, clusters, old drivers,
         flags the stack owns or the pinned SGLang lacks; Ollama beyond loopback (it has no API key)."""
         if self.engines() & {"ollama", "auto"}:
             self._check_ollama()
+        self._check_mlx()
         if "sglang" not in self.engines():
             if self.sglang_extra_args:
                 raise ValueError("sglang_extra_args: no instance of this host runs SGLang (engine 'sglang')")

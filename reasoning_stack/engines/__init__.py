@@ -10,5 +10,6 @@ from __future__ import annotations
 
 from typing import Literal
 
-Engine = Literal["vllm", "sglang", "ollama"]
-ENGINES: tuple[str, ...] = ("vllm", "sglang", "ollama")  # "auto" (a setting value) resolves to vllm or ollama
+Engine = Literal["vllm", "sglang", "ollama", "mlx"]
+# "auto" (a setting value) resolves to vllm or ollama on NVIDIA GPUs, to mlx on a Mac
+ENGINES: tuple[str, ...] = ("vllm", "sglang", "ollama", "mlx")

@@ -1,0 +1,84 @@
+"""MLX-LM on Apple Silicon Macs: its models, how a Mac's unified memory divides, and ``mlx_lm.server``'s arguments.
+
+The Mac's GPU shares the machine's memory, and Metal keeps at most its *recommended working set* resident on the
+GPU; ``mlx_lm.server`` wires exactly that much at start (``mlx_lm.utils.maybe_set_recommended_wired_limit``).
+Metal reports about two thirds of memory on small Macs (10.67 GiB of 16 GiB) and more on large ones (107.52 GiB of
+128 GiB, measured on an M5 Max; antirez/ds4 #890): the planner takes two thirds up to 36 GiB and three quarters
+above, at or under what Metal allows, and leaves the rest to macOS. ``iogpu.wired_limit_mb``, when an operator has
+raised it, replaces that share.
+
+Weights are the ``mlx-community`` quantizations (``mlx_lm.convert``: group size 64, a bf16 scale and bias per
+group, so 4.5 bits per parameter at 4 bits, 8.5 at 8; embeddings quantized too); the KV cache is bf16, one slot per
+request decoded at once (``--decode-concurrency``). MLX-LM 0.32.2's server has no context limit of its own: the
+planned context caps what one request generates (``--max-tokens``), and ``--prompt-cache-bytes`` caps the KV caches
+it keeps between requests, so the two stay inside the plan.
+"""
+
+from __future__ import annotations
+
+from reasoning_stack.catalogue import GIB, MIB, ModelSpec
+from reasoning_stack.gpus import Gpu
+
+VERSION = "0.32.2"  # mlx-lm from PyPI, pinned; its server's flags are checked by tests/tools/mlx-argcheck
+DEFAULT_PORT = 8080  # mlx_lm.server's own default
+PYTHON_FORMULA = "python@3.12"  # Homebrew's Python the virtual environment is made from
+
+# Repositories seen in public use (mlx-community on Hugging Face), by catalogue model and bits.
+REPOS: dict[str, dict[int, str]] = {
+    "deepseek-r1-distill-qwen-7b": {4: "mlx-community/DeepSeek-R1-Distill-Qwen-7B-4bit"},
+    "deepseek-r1-distill-llama-8b": {4: "mlx-community/DeepSeek-R1-Distill-Llama-8B-4bit"},
+    "deepseek-r1-distill-qwen-14b": {4: "mlx-community/DeepSeek-R1-Distill-Qwen-14B-4bit"},
+    "deepseek-r1-distill-qwen-32b": {4: "mlx-community/DeepSeek-R1-Distill-Qwen-32B-4bit",
+                                     8: "mlx-community/DeepSeek-R1-Distill-Qwen-32B-8bit"},
+    "deepseek-r1-distill-llama-70b": {4: "mlx-community/DeepSeek-R1-Distill-Llama-70B-4bit",
+                                      8: "mlx-community/DeepSeek-R1-Distill-Llama-70B-8bit"},
+    "qwq-32b": {4: "mlx-community/QwQ-32B-4bit"},
+    "qwen3-8b": {4: "mlx-community/Qwen3-8B-4bit"},
+    "qwen3-32b": {4: "mlx-community/Qwen3-32B-4bit"},
+}
+BITS_PER_PARAM = {4: 4.5, 8: 8.5}  # group size 64: a 16-bit scale and a 16-bit bias per 64 weights
+
+SMALL_MAC_GIB = 36
+SMALL_MAC_SHARE = 2 / 3
+LARGE_MAC_SHARE = 0.75
+# Beside weights and KV cache: MLX's compute buffers for a prefill step of 2048 tokens (--prefill-step-size)
+# and the Python server itself.
+RUNTIME_GIB = 1.5
+SLOTS = (4, 2, 1)  # requests decoded at once, most first (as for Ollama)
+
+
+def weights_gib(model: ModelSpec, bits: int) -> float:
+    """GiB of an mlx-community quantization: every weight at ``bits`` plus its group's scale and bias
+    (DeepSeek-R1-Distill-Qwen-32B at 4 bits: 32.76e9 x 4.5 / 8 = 17.2 GiB, its published 18.4 GB)."""
+    return model.params_b * 1e9 * BITS_PER_PARAM[bits] / 8 / GIB
+
+
+def working_set_gib(mac: Gpu, wired_limit_mib: int = 0) -> float:
+    """What Metal lets the GPU keep resident: the raised ``iogpu.wired_limit_mb`` if set, else the planner's share
+    of memory (two thirds up to 36 GiB, three quarters above)."""
+    if wired_limit_mib:
+        return wired_limit_mib * MIB / GIB
+    total = mac.memory_mib * MIB / GIB
+    return total * (SMALL_MAC_SHARE if total <= SMALL_MAC_GIB else LARGE_MAC_SHARE)
+
+
+def kv_tokens(model: ModelSpec, bits: int, mac: Gpu, wired_limit_mib: int = 0) -> int:
+    """Tokens of bf16 KV cache left on ``mac`` beside the weights and the runtime."""
+    free = working_set_gib(mac, wired_limit_mib) - weights_gib(model, bits) - RUNTIME_GIB
+    return max(0, int(free * GIB // model.kv_bytes_per_token(2)))
+
+
+def server_args(repo: str, listen: str, port: int, context: int, slots: int, cache_bytes: int,
+                sampling: dict[str, float | int], thinking: bool | None) -> list[str]:
+    """``mlx_lm.server`` arguments for a plan (the model's own sampling: the server's defaults are greedy and
+    512 tokens, which cut a reasoning trace short)."""
+    args = ["--model", repo, "--host", listen, "--port", str(port), "--max-tokens", str(context),
+            "--decode-concurrency", str(slots), "--prompt-concurrency", str(slots),
+            "--prompt-cache-bytes", str(cache_bytes)]
+    flags = {"temperature": "--temp", "top_p": "--top-p", "top_k": "--top-k", "min_p": "--min-p"}
+    for key, flag in flags.items():
+        if key in sampling:
+            args += [flag, f"{sampling[key]:g}"]
+    if thinking is not None:
+        args += ["--chat-template-args", '{"enable_thinking": %s}' % ("true" if thinking else "false")]
+    return args
