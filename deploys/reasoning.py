@@ -11,19 +11,24 @@ import io
 from pyinfra import host, local
 from pyinfra.operations import files
 
-from reasoning_stack.context import check_os, host_cluster, host_plan, host_settings
+from reasoning_stack.context import check_os, host_cluster, host_is_mac, host_plan, host_settings
 from reasoning_stack.status import MANIFEST, manifest_text, status_manifest
 
 host_settings()  # validates every host of the inventory, before any operation exists
-check_os()
+mac = host_is_mac()  # an Apple Silicon Mac (engine mlx) has a deploy of its own
+if not mac:
+    check_os()
 host_plan()  # refuses a model that cannot fit, with the numbers, before any host is changed
 
-local.include("./docker.py")
-local.include("./nvidia.py")
-local.include("./firewall.py")  # the stack's ports are filtered before its services start
-# A cluster node serves its part of the cluster's one model; any other host serves its own models.
-local.include("./cluster.py" if host_cluster() else "./vllm.py")
-local.include("./openwebui.py")
+if mac:
+    local.include("./macos.py")
+else:
+    local.include("./docker.py")
+    local.include("./nvidia.py")
+    local.include("./firewall.py")  # the stack's ports are filtered before its services start
+    # A cluster node serves its part of the cluster's one model; any other host serves its own models.
+    local.include("./cluster.py" if host_cluster() else "./vllm.py")
+    local.include("./openwebui.py")
 
 # What this host now runs, for `reasoning-stack status` (no secret in it).
 files.put(name="Status manifest", src=io.StringIO(manifest_text(status_manifest(host_settings(), host_plan()[0],

@@ -119,6 +119,10 @@ sglang_image = 'lmsysorg/sglang:v0.5.23-cu130'
 # other services).
 ollama_image = 'ollama/ollama:0.32.6'
 
+# macOS account the Mac's services (engine mlx) run as and Homebrew belongs to; None: the inventory's
+# ssh_user.
+mac_user = None
+
 # vLLM OpenAI-server image, pinned by tag.
 vllm_image = 'vllm/vllm-openai:v0.17.1'
 

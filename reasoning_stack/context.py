@@ -14,10 +14,11 @@ from pyinfra.facts.server import Arch, LinuxDistribution
 
 from reasoning_stack.cluster import Cluster, find_clusters
 from reasoning_stack.driver import explain_nvidia_smi_error
-from reasoning_stack.facts import InterfaceAddress, NvidiaGpus, NvidiaKernelState
+from reasoning_stack.facts import InterfaceAddress, MacHardware, NvidiaGpus, NvidiaKernelState
 from reasoning_stack.gpus import Gpu, gpus_from_profile, select_gpus
 from reasoning_stack.instances import HostPlan, plan_host
 from reasoning_stack.inventory import validate_inventory
+from reasoning_stack.macos import mac_gpu
 from reasoning_stack.platforms import PlatformError
 from reasoning_stack.settings import StackSettings
 from reasoning_stack.validation import SettingsInvalid
@@ -70,6 +71,20 @@ def cluster_address(name: str, interface: str) -> str:
     return address
 
 
+def host_is_mac() -> bool:
+    """Whether the current host is a Mac (engine mlx); a Mac asked for another engine, or engine mlx on
+    anything else, stops the run naming the host."""
+    mac = host.get_fact(MacHardware) is not None
+    engine = host_settings().engine
+    if mac and engine != "mlx":
+        raise PyinfraError(f"host {host.name!r} is a Mac (macOS): engine {engine!r} needs NVIDIA GPUs; set "
+                           "engine = 'mlx' (MLX-LM) for it")
+    if engine == "mlx" and not mac:
+        raise PyinfraError(f"host {host.name!r}: engine 'mlx' runs on Apple Silicon Macs, and this host is not "
+                           "macOS; use engine 'vllm', 'sglang' or 'ollama' here")
+    return mac
+
+
 def check_os() -> tuple[str, str]:
     """(distribution id, version) of the host; unsupported systems are refused with a clear message."""
     dist = host.get_fact(LinuxDistribution)
@@ -104,6 +119,8 @@ def host_gpus(settings: StackSettings, target: Host | None = None) -> list[Gpu]:
 
 def _reported_or_declared(settings: StackSettings, target: Host | None = None) -> list[Gpu]:
     target = host if target is None else target
+    if settings.engine == "mlx":
+        return [_mac(settings, target)]
     fact = target.get_fact(NvidiaGpus)
     reported: list[Gpu] = list(fact["gpus"]) if fact else []
     if settings.gpu_profile is None:
@@ -122,6 +139,21 @@ def _reported_or_declared(settings: StackSettings, target: Host | None = None) -
             )
         return reported
     return declared
+
+
+def _mac(settings: StackSettings, target: Host) -> Gpu:
+    """The Mac's GPU from its facts; a declared gpu_profile must match its chip and memory."""
+    hardware = target.get_fact(MacHardware)
+    if hardware is None:
+        raise PyinfraError(f"host {target.name!r}: engine 'mlx' runs on Apple Silicon Macs, and this host is not "
+                           "macOS; use engine 'vllm', 'sglang' or 'ollama' here")
+    gpu = mac_gpu(hardware)
+    if settings.gpu_profile is not None:
+        declared = gpus_from_profile(settings.gpu_profile)[0]
+        if declared.name != gpu.name:
+            raise PyinfraError(f"host {target.name!r}: gpu_profile {settings.gpu_profile!r} ({declared.name}) "
+                               f"disagrees with the Mac, an {gpu.name}; fix or remove gpu_profile")
+    return gpu
 
 
 def host_plan() -> tuple[HostPlan, list[Gpu]]:
@@ -144,7 +176,9 @@ def host_plan() -> tuple[HostPlan, list[Gpu]]:
         if not gpus:
             raise PyinfraError(f"host {smallest!r}: nvidia-smi reports no GPU and no gpu_profile is set; set "
                                "gpu_profile (and gpu_count) in group_data to plan before the driver is installed")
-        plan = plan_host(settings, gpus, len(cluster.nodes) if cluster else 1)
+        hardware = host.get_fact(MacHardware) if settings.engine == "mlx" else None
+        wired = int(hardware["wired_limit_mib"]) if hardware else 0
+        plan = plan_host(settings, gpus, len(cluster.nodes) if cluster else 1, wired)
         if not plan.fits:
             where = f"cluster {cluster.name!r} ({len(cluster.nodes)} nodes like {smallest!r})" if cluster else ""
             raise PyinfraError(f"host {host.name!r}: {where + ': ' if where else ''}{plan.reason}")

@@ -65,8 +65,9 @@ def _extra_request(base: PlanRequest, extra: ExtraModel, extra_args: list[str]) 
                    extra_args=tuple(extra_args))
 
 
-def _requests(settings: StackSettings, gpus: list[Gpu], nodes: int = 1) -> list[tuple[str, PlanRequest]]:
-    base = request_from_settings(settings, gpus, nodes)
+def _requests(settings: StackSettings, gpus: list[Gpu], nodes: int = 1,
+              wired_limit_mib: int = 0) -> list[tuple[str, PlanRequest]]:
+    base = replace(request_from_settings(settings, gpus, nodes), wired_limit_mib=wired_limit_mib)
     return [("", base)] + [(e.name, _extra_request(base, e, settings.extra_args_for(e.engine)))
                            for e in settings.extra_models]
 
@@ -74,15 +75,15 @@ def _requests(settings: StackSettings, gpus: list[Gpu], nodes: int = 1) -> list[
 def _instances(named: list[tuple[str, PlanRequest]], plans: list[ServingPlan]) -> tuple[Instance, ...]:
     return tuple(
         Instance(name, plan, req.port,
-                 plan.model_repo if plan.engine == "ollama" else req.served_model_name or plan.model)
+                 plan.model_repo if plan.engine in ("ollama", "mlx") else req.served_model_name or plan.model)
         for (name, req), plan in zip(named, plans, strict=True)
     )
 
 
-def plan_host(settings: StackSettings, gpus: list[Gpu], nodes: int = 1) -> HostPlan:
+def plan_host(settings: StackSettings, gpus: list[Gpu], nodes: int = 1, wired_limit_mib: int = 0) -> HostPlan:
     """Plan the primary model and every extra model of a host together (``nodes``: the size of the host's
-    cluster; a cluster serves its one model across them)."""
-    named = _requests(settings, gpus, nodes)
+    cluster; a cluster serves its one model across them; ``wired_limit_mib``: a Mac's raised GPU limit)."""
+    named = _requests(settings, gpus, nodes, wired_limit_mib)
     if len(named) == 1:
         plan = make_plan(named[0][1])
         if not plan.fits:

@@ -13,6 +13,7 @@ from pyinfra import host
 from pyinfra.api import FileUploadCommand, FunctionCommand, OperationError, StringCommand, operation
 from pyinfra.facts.deb import DebPackages
 from pyinfra.facts.files import File, FileContents, Sha1File
+from pyinfra.facts.launchd import LaunchdStatus
 from pyinfra.facts.server import Date
 from pyinfra.operations import files
 
@@ -213,7 +214,8 @@ def json_file_merged(path: str, options: dict[str, object], mode: str = "644"):
 
 
 @operation()
-def model_weights(repo: str, cache_dir: str, image: str, env_file: str, size_gib: float, offline: bool = False):
+def model_weights(repo: str, cache_dir: str, image: str, env_file: str, size_gib: float, offline: bool = False,
+                  hf: str = "", user: str = ""):
     """
     Download a model's weights into the host's Hugging Face cache before the service starts, with the
     ``hf`` tool of the vLLM image (resumable; skipped once complete). Free disk is checked first.
@@ -224,6 +226,8 @@ def model_weights(repo: str, cache_dir: str, image: str, env_file: str, size_gib
     + env_file: env file with HF_TOKEN for gated models
     + size_gib: expected size of the weights
     + offline: weights are pre-staged; never download, fail if they are missing
+    + hf: an ``hf`` command on the host to use instead of the image's (a Mac: the MLX-LM environment's)
+    + user: with ``hf``, the account that owns the cache (the download runs as it, with HF_TOKEN from env_file)
 
     .. code:: python
 
@@ -252,10 +256,50 @@ def model_weights(repo: str, cache_dir: str, image: str, env_file: str, size_gib
         f"--volume {shlex.quote(cache_dir)}:/root/.cache/huggingface --entrypoint hf {shlex.quote(image)} "
         f"download {shlex.quote(repo)}"
     )
+    if hf:  # the token is read from the root-only env file, then the download runs as the cache's owner
+        token = f"$(sed -n 's/^HF_TOKEN=//p' {shlex.quote(env_file)} 2>/dev/null)"
+        pull = (f"sudo -u {shlex.quote(user)} env HF_HOME={shlex.quote(cache_dir)} HF_TOKEN=\"{token}\" "
+                f"{shlex.quote(hf)} download {shlex.quote(repo)}")
     hint = (f"downloading {repo} failed; if the model is gated, accept its licence on Hugging Face and set HF_TOKEN; "
             "a re-run resumes the download")
     yield StreamedCommand(f"{pull} || {{ echo {shlex.quote(hint)} >&2; exit 1; }}; "
                           f"mkdir -p {shlex.quote(posixpath.dirname(marker))} && touch {shlex.quote(marker)}")
+
+
+@operation()
+def launchd_job(label: str, plist: str):
+    """
+    Have launchd run a LaunchDaemon: ``launchctl bootstrap system`` when launchd does not have it loaded
+    (a plist that changed is reloaded by :func:`launchd_reload`, added before this).
+
+    + label: the job's label (``com.reasoning-stack.mlx``)
+    + plist: its plist under /Library/LaunchDaemons
+
+    .. code:: python
+
+        launchd_job(label="com.reasoning-stack.mlx", plist="/Library/LaunchDaemons/com.reasoning-stack.mlx.plist")
+    """
+    if label in (host.get_fact(LaunchdStatus) or {}):
+        host.noop(f"launchd runs {label}")
+        return
+    target = shlex.quote(f"system/{label}")
+    yield f"launchctl print {target} >/dev/null 2>&1 || launchctl bootstrap system {shlex.quote(plist)}"
+
+
+@operation(is_idempotent=False)
+def launchd_reload(label: str, plist: str):
+    """
+    Reload a LaunchDaemon whose plist changed: ``bootout`` (if loaded) and ``bootstrap`` again, so launchd
+    starts it with the new arguments. Add it with ``_if=`` the plist's change.
+
+    .. code:: python
+
+        launchd_reload(label="com.reasoning-stack.mlx", plist="/Library/LaunchDaemons/com.reasoning-stack.mlx.plist",
+                       _if=plist.did_change)
+    """
+    target = shlex.quote(f"system/{label}")
+    yield (f"launchctl bootout {target} 2>/dev/null; for _ in $(seq 30); do launchctl print {target} >/dev/null "
+           f"2>&1 || break; sleep 1; done; launchctl bootstrap system {shlex.quote(plist)}")
 
 
 @operation()

@@ -294,6 +294,8 @@ class StackSettings(BaseModel):
                               "the official Linux install, run like the stack's other services).")
 
     # --- vLLM service -----------------------------------------------------------------------------------
+    mac_user: str | None = Field(None, description="macOS account the Mac's services (engine mlx) run as and Homebrew "
+                                 "belongs to; None: the inventory's ssh_user.")
     vllm_image: str = Field(DEFAULT_VLLM_IMAGE, description="vLLM OpenAI-server image, pinned by tag.")
     vllm_image_arm64: str = Field(VLLM_IMAGE_ARM64, description="vLLM image on aarch64 hosts (DGX Spark): the same "
                                   "release built on CUDA 13, with kernels for the GB10.")

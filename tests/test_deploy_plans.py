@@ -19,6 +19,7 @@ FRESH = {
     "FindFiles": [], "FileContents": None, "Sha256File": None, "NvidiaKernelState": {}, "NvidiaTopology": {},
     "SecureBoot": False, "AptSources": [], "DockerImageId": None, "HfWeights": {"snapshots": [], "complete": False},
     "FreeDiskBytes": 3 * 10**12, "DpkgInterrupted": False, "HeldPackages": [], "StackManifest": None,
+    "MacHardware": None,  # sw_vers is not there: not a Mac
 }
 # A DGX Spark as DGX OS 7 ships it: Ubuntu 24.04 on aarch64, the 580 driver working, nvidia-smi's memory [N/A].
 SPARK = {**FRESH, "Arch": "aarch64", "KernelVersion": "6.17.0-1008-nvidia", "NvidiaPciGpus": "gb10x1.lspci",
