@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reasoning_stack.cluster import Cluster
+from reasoning_stack.engines.mlx import VERSION as MLX_VERSION
 from reasoning_stack.gpus import NVIDIA_SMI_QUERY, Gpu, GpuQueryError, parse_nvidia_smi_csv
 from reasoning_stack.instances import HostPlan
 from reasoning_stack.render import render
@@ -47,8 +48,8 @@ def status_manifest(settings: StackSettings, plan: HostPlan, host_name: str, clu
             "repo": instance.plan.model_repo, "max_model_len": instance.plan.max_model_len,
             "engine": instance.engine,
             "health_path": "/api/version" if instance.engine == "ollama" else "/health",
-            "image": {"sglang": settings.sglang_image, "ollama": settings.ollama_image}.get(instance.engine,
-                                                                                          settings.vllm_image),
+            "image": {"sglang": settings.sglang_image, "ollama": settings.ollama_image,
+                      "mlx": f"mlx-lm=={MLX_VERSION}"}.get(instance.engine, settings.vllm_image),
             "env_file": f"{CONFIG_DIR}/{instance.unit}.env",
             "smoke_record": smoke_record(settings, instance.unit),
             "estimate_tokens_per_s": instance.plan.decode_tokens_per_s,

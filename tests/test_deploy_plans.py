@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 TOOL = Path(__file__).parent / "tools" / "deploy_plan.py"
 
 UBUNTU_2404 = {"name": "Ubuntu", "major": 24, "minor": 4,
@@ -83,3 +85,63 @@ def test_a_fact_the_case_does_not_give_stops_the_tool(tmp_path: Path):
     facts = {k: v for k, v in SPARK.items() if k != "Arch"}
     result = _plan({}, facts, tmp=tmp_path)
     assert result["error"] == "LookupError: the case gives no Arch fact"
+
+
+# A Mac as its owner has it: macOS 15 on an M4 Max with 128 GB, Homebrew there, its Python 3.12 not yet.
+MAC = {
+    "Arch": "arm64", "File": None, "Directory": None, "FindFiles": [], "StackManifest": None, "LaunchdStatus": {},
+    "PipPackages": {}, "HfWeights": {"snapshots": [], "complete": False}, "FreeDiskBytes": 2 * 10**12,
+    "MacHardware": {"memsize": 137438953472, "brand": "Apple M4 Max", "wired_limit_mib": 0, "macos": "15.6.1",
+                    "arch": "arm64", "brew": True, "python": False},
+}
+MAC_DATA = {"engine": "mlx", "ssh_user": "alice", "openwebui_admin_email": "admin@localhost"}
+
+
+def _ops(result: dict) -> dict[str, list[str] | None]:
+    assert result["error"] is None, result["error"]
+    return {op["name"].removeprefix("macos.py | "): op["commands"] for op in result["operations"]}
+
+
+def test_a_mac_gets_homebrew_python_pinned_environments_launchd_jobs_and_checks(tmp_path: Path):
+    ops = _ops(_plan(MAC_DATA, MAC, tmp=tmp_path))
+    names = list(ops)
+    assert ops["Homebrew python@3.12"] == ["/opt/homebrew/bin/brew install python@3.12"]
+    assert ops["MLX-LM 0.32.2"] == ["/opt/reasoning-stack/mlx/bin/pip install mlx-lm==0.32.2"]
+    assert ops["Open WebUI 0.12.4"] == ["/opt/reasoning-stack/open-webui/bin/pip install open-webui==0.12.4"]
+    weights = "Weights of mlx-community/DeepSeek-R1-Distill-Llama-70B-8bit (~69.8 GiB, resumable)"
+    (download,) = ops[weights]  # type: ignore[misc]
+    assert "sudo -u alice env HF_HOME=/var/lib/reasoning-stack/huggingface" in download
+    assert "/opt/reasoning-stack/mlx/bin/hf download mlx-community/DeepSeek-R1-Distill-Llama-70B-8bit" in download
+    # the order a person expects: weights before the server starts, health before the smoke test
+    order = [weights, "com.reasoning-stack.mlx plist", "com.reasoning-stack.mlx loaded in launchd",
+             "Wait for MLX-LM to load deepseek-r1-distill-llama-70b (/health, up to 1800s)",
+             "Smoke test: one reasoning question to mlx-community/DeepSeek-R1-Distill-Llama-70B-8bit",
+             "com.reasoning-stack.openwebui plist", "Wait for Open WebUI /health"]
+    assert [names.index(n) for n in order] == sorted(names.index(n) for n in order)
+    (load,) = ops["com.reasoning-stack.mlx loaded in launchd"]  # type: ignore[misc]
+    assert "launchctl bootstrap system /Library/LaunchDaemons/com.reasoning-stack.mlx.plist" in load
+    (wait,) = ops["Wait for MLX-LM to load deepseek-r1-distill-llama-70b (/health, up to 1800s)"]  # type: ignore[misc]
+    assert "--log /var/lib/reasoning-stack/logs/mlx.log" in wait
+    assert not any("docker" in n.lower() or "nvidia" in n.lower() or "apt" in n.lower() for n in names)
+
+
+def test_a_mac_with_python_and_running_jobs_needs_no_install_or_bootstrap(tmp_path: Path):
+    facts = {**MAC, "MacHardware": {**MAC["MacHardware"], "python": True},
+             "LaunchdStatus": {"com.reasoning-stack.mlx": True, "com.reasoning-stack.openwebui": True},
+             "HfWeights": {"snapshots": ["abc"], "complete": True}}
+    ops = _ops(_plan(MAC_DATA, facts, tmp=tmp_path))
+    assert "Homebrew python@3.12" not in ops
+    assert ops["com.reasoning-stack.mlx loaded in launchd"] == []  # a no-op: launchd already runs it
+
+
+@pytest.mark.parametrize("data, facts, message", [
+    ({"engine": "mlx", "ssh_user": "alice"}, {**FRESH, "Arch": "x86_64"}, "this host is not macOS"),
+    ({"ssh_user": "alice"}, MAC, "is a Mac (macOS): engine 'vllm' needs NVIDIA GPUs"),
+    ({**MAC_DATA, "gpu_profile": "m3-max-64"}, MAC, "disagrees with the Mac, an Apple M4 Max 128 GB"),
+    ({**MAC_DATA, "ssh_user": "root"}, MAC, "not root: set mac_user"),
+    (MAC_DATA, {**MAC, "MacHardware": {**MAC["MacHardware"], "brew": False}}, "Homebrew is not installed"),
+])
+def test_what_a_mac_deploy_refuses_before_any_operation(tmp_path: Path, data: dict, facts: dict, message: str):
+    result = _plan(data, facts, tmp=tmp_path)
+    assert result["error"] is not None and message in result["error"], result
+    assert "host 'spark'" in result["error"]  # the case's host name, as a person reads it
