@@ -91,6 +91,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 def _speed_line(plan: ServingPlan) -> str:
     if plan.decode_tokens_per_s is None:
+        if plan.speed_caveat:
+            return f"  speed: {plan.speed_caveat}"
         return "  speed: no bandwidth figure for this GPU in the catalogue, so no estimate"
     assert plan.decode_bound_tokens_per_s is not None and plan.trace_seconds is not None
     link = f", tensor parallel over {plan.interconnect}" if plan.interconnect != "none" else ""
@@ -186,7 +188,8 @@ def _plan_inventory(args: argparse.Namespace) -> int:
             label = host if not instance.name else f"{host}/{instance.name}"
             plans[label] = instance.plan
             rows.append(plan_summary_row(label, instance.plan))
-        if len(host_plan.instances) == 1 and cluster is None and host_plan.instances[0].engine != "ollama":
+        if len(host_plan.instances) == 1 and cluster is None and host_plan.instances[0].engine not in ("ollama",
+                                                                                                        "mlx"):
             plan = host_plan.instances[0].plan
             plan.alternatives = alternatives(request_from_settings(host_settings, gpus), plan)
         if cluster is not None:

@@ -212,3 +212,14 @@ def test_what_a_mac_refuses_before_any_host_is_contacted(data: dict[str, object]
         _settings(**data)
     with pytest.raises(SettingsInvalid, match="set engine = 'mlx'"):
         validate_host_data("mac", {"gpu_profile": "m4-max-128"})
+
+
+def test_the_example_desk_inventory_checks_and_plans_a_spark_and_a_mac():
+    run = [sys.executable, "-m", "reasoning_stack.cli"]
+    check = subprocess.run([*run, "check", "inventories/desk.py"], capture_output=True, text=True, cwd=ROOT)
+    assert check.returncode == 0, check.stderr
+    plan = subprocess.run([*run, "plan", "inventories/desk.py", "--json"], capture_output=True, text=True, cwd=ROOT)
+    assert plan.returncode == 0, plan.stderr
+    plans = json.loads(plan.stdout)["plans"]
+    assert plans["spark"]["engine"] == "vllm" and plans["spark"]["gpu_memory_utilization"] == 0.8
+    assert plans["mac"]["engine"] == "mlx" and plans["mac"]["model_repo"] == "mlx-community/QwQ-32B-4bit"

@@ -105,7 +105,7 @@ def _make(req: PlanRequest, model: ModelSpec) -> ServingPlan:
         gpu_name=mac.name,
         gpu_memory_gib=mac.memory_mib / 1024,
         gpus_used=[mac.index],
-        speed_caveat="no MLX speed figure: the estimate is vLLM's",
+        speed_caveat="no estimate for MLX-LM (expect less than vLLM on an NVIDIA card of the same memory bandwidth)",
         engine="mlx",
         command=["mlx_lm.server", *args],
     )
