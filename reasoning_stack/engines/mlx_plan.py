@@ -10,16 +10,13 @@ from __future__ import annotations
 
 from reasoning_stack.catalogue import GIB, MODELS, ModelSpec, find_model
 from reasoning_stack.engines import mlx
+from reasoning_stack.engines.slots import context_setting, strongest, wanted_context
 from reasoning_stack.plan import CONTEXT_STEP, PlanRequest, ServingPlan
-
-
-def _wanted(req: PlanRequest, model: ModelSpec) -> int:
-    return req.max_model_len if req.max_model_len else min(req.min_context, model.native_context)
 
 
 def _fit(req: PlanRequest, model: ModelSpec) -> tuple[int, int, int, int] | None:
     """(bits, context, slots, KV tokens) of the best fit, or None."""
-    wanted = _wanted(req, model)
+    wanted = wanted_context(req, model)
     if model.slug not in mlx.REPOS or wanted > model.native_context:
         return None
     mac = req.gpus[0]
@@ -49,13 +46,13 @@ def plan_mlx(req: PlanRequest) -> ServingPlan:
         return ServingPlan(fits=False, engine="mlx", reason=f"quantization {req.quantization!r} is not an "
                            "mlx-community format; use 'auto', 'mlx-8bit' or 'mlx-4bit'")
     if req.model == "auto":
-        for model in sorted((MODELS[s] for s in mlx.REPOS), key=lambda m: -m.strength):
-            if _fit(req, model) is not None:
-                plan = _make(req, model)
-                plan.reason = f"auto: {plan.reason}"
-                return plan
-        return ServingPlan(fits=False, engine="mlx", reason="no catalogue model with an mlx-community quantization "
-                           f"fits {req.gpus[0].name} with {_setting(req)}")
+        best = strongest((MODELS[s] for s in mlx.REPOS), lambda m: _fit(req, m) is not None)
+        if best is None:
+            return ServingPlan(fits=False, engine="mlx", reason="no catalogue model with an mlx-community "
+                               f"quantization fits {req.gpus[0].name} with {context_setting(req)}")
+        plan = _make(req, best)
+        plan.reason = f"auto: {plan.reason}"
+        return plan
     model = find_model(req.model)
     if model.slug not in mlx.REPOS:
         known = ", ".join(mlx.REPOS)
@@ -64,10 +61,6 @@ def plan_mlx(req: PlanRequest) -> ServingPlan:
     if _fit(req, model) is not None:
         return _make(req, model)
     return _refusal(req, model)
-
-
-def _setting(req: PlanRequest) -> str:
-    return f"max_model_len {req.max_model_len}" if req.max_model_len else f"min_context {req.min_context}"
 
 
 def _make(req: PlanRequest, model: ModelSpec) -> ServingPlan:
@@ -117,10 +110,10 @@ def _refusal(req: PlanRequest, model: ModelSpec) -> ServingPlan:
     working_set = mlx.working_set_gib(mac, req.wired_limit_mib)
     weights = mlx.weights_gib(model, bits)
     tokens = mlx.kv_tokens(model, bits, mac, req.wired_limit_mib)
-    why = (f"{model.name} does not fit {mac.name} under MLX-LM with {_wanted(req, model)} tokens of context: Metal "
-           f"keeps {working_set:.1f} GiB on the GPU, the {bits}-bit weights take {weights:.1f} GiB and the runtime "
-           f"{mlx.RUNTIME_GIB:g} GiB, leaving {max(0.0, working_set - weights - mlx.RUNTIME_GIB):.1f} GiB = {tokens} "
-           "tokens of KV cache for one request")
+    why = (f"{model.name} does not fit {mac.name} under MLX-LM with {wanted_context(req, model)} tokens of context: "
+           f"Metal keeps {working_set:.1f} GiB on the GPU, the {bits}-bit weights take {weights:.1f} GiB and the "
+           f"runtime {mlx.RUNTIME_GIB:g} GiB, leaving {max(0.0, working_set - weights - mlx.RUNTIME_GIB):.1f} GiB = "
+           f"{tokens} tokens of KV cache for one request")
     plan = ServingPlan(fits=False, reason=why, model=model.slug, engine="mlx", gpu_name=mac.name,
                        gpu_memory_gib=mac.memory_mib / 1024)
     longest = tokens // CONTEXT_STEP * CONTEXT_STEP

@@ -9,18 +9,15 @@ from __future__ import annotations
 
 from reasoning_stack.catalogue import MODELS, ModelSpec, find_model
 from reasoning_stack.engines import ollama
+from reasoning_stack.engines.slots import context_setting, strongest, wanted_context
 from reasoning_stack.plan import CONTEXT_STEP, PlanRequest, ServingPlan
 
 MIN_TASTE_CONTEXT = 4096  # shortest context a suggestion offers
 
 
-def _context(req: PlanRequest, model: ModelSpec) -> int:
-    return req.max_model_len if req.max_model_len else min(req.min_context, model.native_context)
-
-
 def _fit(req: PlanRequest, model: ModelSpec) -> tuple[int, int, str, int] | None:
     """(context, parallel slots, KV type, KV tokens) of the best fit, or None."""
-    wanted = _context(req, model)
+    wanted = wanted_context(req, model)
     if model.slug not in ollama.TAGS or wanted > model.native_context:
         return None
     kv_types = ["f16", "q8_0"] if req.kv_cache_dtype == "auto" else [ollama.KV_TYPES[req.kv_cache_dtype]]
@@ -38,13 +35,14 @@ def _fit(req: PlanRequest, model: ModelSpec) -> tuple[int, int, str, int] | None
 def plan_ollama(req: PlanRequest) -> ServingPlan:
     """Plan one Ollama instance: the catalogue model's library tag on every GPU of the node."""
     if req.model == "auto":
-        for model in sorted(MODELS.values(), key=lambda m: -m.strength):
-            if _fit(req, model) is not None:
-                plan = _make(req, model)
-                plan.reason = f"auto: {plan.reason}"
-                return plan
-        return ServingPlan(fits=False, reason=f"no catalogue model fits these GPUs under Ollama with "
-                           f"{_setting(req)}", engine="ollama", suggestions=[f"a shorter {_setting(req).split()[0]}"])
+        best = strongest(MODELS.values(), lambda m: _fit(req, m) is not None)
+        if best is None:
+            setting = context_setting(req)
+            return ServingPlan(fits=False, reason=f"no catalogue model fits these GPUs under Ollama with {setting}",
+                               engine="ollama", suggestions=[f"a shorter {setting.split()[0]}"])
+        plan = _make(req, best)
+        plan.reason = f"auto: {plan.reason}"
+        return plan
     model = find_model(req.model)
     if model.slug not in ollama.TAGS:
         return ServingPlan(fits=False, reason=f"{model.name} has no tag in Ollama's library", engine="ollama")
@@ -54,10 +52,6 @@ def plan_ollama(req: PlanRequest) -> ServingPlan:
     if _fit(req, model) is not None:
         return _make(req, model)
     return _refusal(req, model)
-
-
-def _setting(req: PlanRequest) -> str:
-    return f"max_model_len {req.max_model_len}" if req.max_model_len else f"min_context {req.min_context}"
 
 
 def _make(req: PlanRequest, model: ModelSpec) -> ServingPlan:
@@ -104,7 +98,7 @@ def _refusal(req: PlanRequest, model: ModelSpec) -> ServingPlan:
     kv_type = "f16" if req.kv_cache_dtype == "auto" else ollama.KV_TYPES[req.kv_cache_dtype]
     tokens = ollama.max_tokens(model, gpus, "q8_0" if req.kv_cache_dtype == "auto" else kv_type)
     why = (f"{model.name} ({tag.tag}, {tag.size_gb:g} GB) does not fit {len(gpus)}x {gpus[0].name} under Ollama "
-           f"with {_context(req, model)} tokens of context: {free:.1f} GiB can be scheduled, the weights take "
+           f"with {wanted_context(req, model)} tokens of context: {free:.1f} GiB can be scheduled, the weights take "
            f"{tag.size_gib:.1f} GiB and the compute graph {ollama.graph_gib(model) * len(gpus):.1f} GiB, leaving "
            f"{max(0.0, ollama.kv_gib_available(model, gpus)):.1f} GiB = {tokens} tokens of KV cache (q8_0) for "
            "one request slot")

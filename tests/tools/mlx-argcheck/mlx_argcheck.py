@@ -20,11 +20,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
-import json
 import sys
+from pathlib import Path
 from unittest import mock
 
 import mlx_lm.server
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from argcheck_cli import run  # noqa: E402  (tests/tools, beside this checker's folder)
 
 
 class _Parsed(Exception):
@@ -58,28 +61,14 @@ def _run(args: list[str]) -> tuple[argparse.ArgumentParser | None, str | None]:
     return None, "mlx_lm.server.main() returned without parsing"
 
 
+def _flags() -> list[str]:
+    parser, problem = _run([])
+    assert parser is not None, problem
+    return sorted({s for a in parser._actions for s in a.option_strings if s.startswith("--")})
+
+
 def main() -> int:
-    argv = sys.argv[1:]
-    if argv[:1] == ["--list-flags"]:
-        parser, problem = _run([])
-        assert parser is not None, problem
-        print("\n".join(sorted({s for a in parser._actions for s in a.option_strings if s.startswith("--")})))
-        return 0
-    if argv[:1] == ["--batch"] and len(argv) == 2:
-        with open(argv[1]) as fh:
-            batches = json.load(fh)
-    elif argv[:1] == ["--"]:
-        batches = [argv[1:]]
-    else:
-        print(__doc__, file=sys.stderr)
-        return 2
-    for args in batches:
-        _parser, problem = _run(args)
-        if problem:
-            print(f"rejected: {' '.join(args)}\n  {problem}")
-            return 1
-    print("ok")
-    return 0
+    return run(lambda args: _run(args)[1], _flags, __doc__ or "")
 
 
 if __name__ == "__main__":

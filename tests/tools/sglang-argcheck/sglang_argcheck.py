@@ -20,10 +20,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
-import json
 import sys
+from pathlib import Path
 
 from sglang.srt.server_args import ServerArgs
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from argcheck_cli import run  # noqa: E402  (tests/tools, beside this checker's folder)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,26 +59,8 @@ def check(parser: argparse.ArgumentParser, args: list[str]) -> str | None:
 
 
 def main() -> int:
-    argv = sys.argv[1:]
     parser = build_parser()
-    if argv[:1] == ["--list-flags"]:
-        print("\n".join(flags(parser)))
-        return 0
-    if argv[:1] == ["--batch"] and len(argv) == 2:
-        with open(argv[1]) as fh:
-            batches = json.load(fh)
-    elif argv[:1] == ["--"]:
-        batches = [argv[1:]]
-    else:
-        print(__doc__, file=sys.stderr)
-        return 2
-    for args in batches:
-        problem = check(parser, args)
-        if problem:
-            print(f"rejected: {' '.join(args)}\n  {problem}")
-            return 1
-    print("ok")
-    return 0
+    return run(lambda args: check(parser, args), lambda: flags(parser), __doc__ or "")
 
 
 if __name__ == "__main__":
