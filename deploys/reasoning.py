@@ -31,6 +31,5 @@ else:
     local.include("./openwebui.py")
 
 # What this host now runs, for `reasoning-stack status` (no secret in it).
-files.put(name="Status manifest", src=io.StringIO(manifest_text(status_manifest(host_settings(), host_plan()[0],
-                                                                                host.name, host_cluster()))),
-          dest=MANIFEST, mode="600")
+manifest = status_manifest(host_settings(), host_plan()[0], host.name, host_cluster(), mac=mac)
+files.put(name="Status manifest", src=io.StringIO(manifest_text(manifest)), dest=MANIFEST, mode="600")

@@ -303,6 +303,24 @@ def launchd_reload(label: str, plist: str):
 
 
 @operation()
+def launchd_unload(label: str):
+    """
+    Stop a LaunchDaemon and take it out of launchd (``launchctl bootout``); nothing changes when launchd does
+    not have it. Remove its plist after this, or it loads again at boot.
+
+    .. code:: python
+
+        launchd_unload(label="com.reasoning-stack.mlx")
+    """
+    if label not in (host.get_fact(LaunchdStatus) or {}):
+        host.noop(f"launchd has no {label}")
+        return
+    target = shlex.quote(f"system/{label}")
+    yield (f"launchctl bootout {target}; for _ in $(seq 30); do launchctl print {target} >/dev/null 2>&1 || exit 0; "
+           f"sleep 1; done; echo '{label} is still loaded after 30 s' >&2; exit 1")
+
+
+@operation()
 def ollama_model(helper: str, base_url: str, tag: str, unit: str, manifest: str, offline: bool = False):
     """
     Pull an Ollama library tag through the running server, with its progress, unless its manifest is already

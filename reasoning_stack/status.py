@@ -3,6 +3,7 @@
 The deploy writes :data:`MANIFEST` on every host (units, ports, models; no secret). ``status`` connects over SSH
 with pyinfra's own connectors, sends the probe (``templates/status-probe.py.j2``) to the host's python3 and
 judges the report: every unit active, every API answering a one-token completion, Open WebUI's /health 200.
+On a Mac the units are launchd jobs (``launchd``: the job's label) and the GPU is the Mac's chip and memory.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from typing import Any
 from reasoning_stack.cluster import Cluster
 from reasoning_stack.engines.mlx import VERSION as MLX_VERSION
 from reasoning_stack.gpus import NVIDIA_SMI_QUERY, Gpu, GpuQueryError, parse_nvidia_smi_csv
-from reasoning_stack.instances import HostPlan
+from reasoning_stack.instances import HostPlan, Instance
+from reasoning_stack.macos import LABEL_PREFIX, MLX_VENV, OPENWEBUI_VERSION, mac_gpu
 from reasoning_stack.render import render
 from reasoning_stack.services import CONFIG_DIR, OPENWEBUI_UNIT, RAY_UNIT, local_url
 from reasoning_stack.settings import StackSettings
@@ -29,8 +31,28 @@ def smoke_record(settings: StackSettings, unit: str) -> str:
     return f"{settings.data_dir}/status/{unit}-smoke-test.json"
 
 
-def status_manifest(settings: StackSettings, plan: HostPlan, host_name: str, cluster: Cluster | None) -> dict[str, Any]:
-    """What the deploy put on this host, for ``status``: every unit, what it serves and where (no secret)."""
+def _api_entry(settings: StackSettings, instance: Instance) -> dict[str, Any]:
+    """An instance that answers the OpenAI API: where, what it serves, how ``status`` proves it is healthy."""
+    return {
+        "unit": instance.unit, "kind": "vllm-api", "url": local_url(settings.vllm_listen, instance.port),
+        "served_model_name": instance.served_model_name, "model": instance.plan.model,
+        "repo": instance.plan.model_repo, "max_model_len": instance.plan.max_model_len,
+        "engine": instance.engine,
+        "health_path": "/api/version" if instance.engine == "ollama" else "/health",
+        "image": {"sglang": settings.sglang_image, "ollama": settings.ollama_image,
+                  "mlx": f"mlx-lm=={MLX_VERSION}"}.get(instance.engine, settings.vllm_image),
+        "env_file": f"{CONFIG_DIR}/{instance.unit}.env",
+        "smoke_record": smoke_record(settings, instance.unit),
+        "estimate_tokens_per_s": instance.plan.decode_tokens_per_s,
+    }
+
+
+def status_manifest(settings: StackSettings, plan: HostPlan, host_name: str, cluster: Cluster | None,
+                    mac: bool = False) -> dict[str, Any]:
+    """What the deploy put on this host, for ``status``: every unit, what it serves and where (no secret).
+    ``mac``: the host is an Apple Silicon Mac, whose services are launchd jobs."""
+    if mac:
+        return _mac_manifest(settings, plan, host_name)
     units: list[dict[str, Any]] = [{"unit": "docker", "kind": "system"}]
     if settings.firewall_allow is not None:
         units.append({"unit": "reasoning-firewall", "kind": "firewall"})
@@ -42,23 +64,23 @@ def status_manifest(settings: StackSettings, plan: HostPlan, host_name: str, clu
             if cluster is not None and cluster.backend == "mp":
                 units.append({"unit": instance.unit, "kind": "vllm-node"})
             continue
-        units.append({
-            "unit": instance.unit, "kind": "vllm-api", "url": local_url(settings.vllm_listen, instance.port),
-            "served_model_name": instance.served_model_name, "model": instance.plan.model,
-            "repo": instance.plan.model_repo, "max_model_len": instance.plan.max_model_len,
-            "engine": instance.engine,
-            "health_path": "/api/version" if instance.engine == "ollama" else "/health",
-            "image": {"sglang": settings.sglang_image, "ollama": settings.ollama_image,
-                      "mlx": f"mlx-lm=={MLX_VERSION}"}.get(instance.engine, settings.vllm_image),
-            "env_file": f"{CONFIG_DIR}/{instance.unit}.env",
-            "smoke_record": smoke_record(settings, instance.unit),
-            "estimate_tokens_per_s": instance.plan.decode_tokens_per_s,
-        })
+        units.append(_api_entry(settings, instance))
     if settings.openwebui_enabled and head:
         units.append({"unit": OPENWEBUI_UNIT, "kind": "openwebui", "image": settings.openwebui_image,
                       "url": local_url(settings.openwebui_listen, settings.openwebui_port)})
     return {"host": host_name, "cluster": cluster.name if cluster else None,
             "role": None if cluster is None else ("head" if head else "worker"), "units": units}
+
+
+def _mac_manifest(settings: StackSettings, plan: HostPlan, host_name: str) -> dict[str, Any]:
+    """A Mac's manifest: MLX-LM and Open WebUI as the launchd jobs ``deploys/macos.py`` loads."""
+    units = [{**_api_entry(settings, instance), "launchd": f"{LABEL_PREFIX}{instance.engine}"}
+             for instance in plan.instances]
+    if settings.openwebui_enabled:
+        units.append({"unit": OPENWEBUI_UNIT, "kind": "openwebui", "launchd": f"{LABEL_PREFIX}openwebui",
+                      "image": f"open-webui=={OPENWEBUI_VERSION}",
+                      "url": local_url(settings.openwebui_listen, settings.openwebui_port)})
+    return {"host": host_name, "cluster": None, "role": None, "platform": "macos", "units": units}
 
 
 def manifest_text(manifest: dict[str, Any]) -> str:
@@ -81,8 +103,16 @@ class HostStatus:
     error: str = ""
 
     @property
+    def mac(self) -> bool:
+        """Whether the host is an Apple Silicon Mac (its manifest says so)."""
+        return (self.report.get("manifest") or {}).get("platform") == "macos"
+
+    @property
     def gpus(self) -> list[Gpu]:
-        """The GPUs nvidia-smi reported on the host (empty when it failed)."""
+        """The GPUs nvidia-smi reported on the host, or a Mac's chip and memory (empty when neither came)."""
+        if self.mac:
+            hardware = self.report.get("mac") or {}
+            return [mac_gpu(hardware)] if str(hardware.get("memsize", "")).isdigit() else []
         smi = self.report.get("nvidia_smi") or {}
         if smi.get("rc") != 0:
             return []
@@ -93,7 +123,9 @@ class HostStatus:
 
     @property
     def gpu_error(self) -> str:
-        """nvidia-smi's own words when it failed on the host."""
+        """nvidia-smi's own words when it failed on the host (on a Mac: sysctl's, when it gave no memory size)."""
+        if self.mac:
+            return "" if self.gpus else "sysctl reported no memory size"
         smi = self.report.get("nvidia_smi") or {}
         if smi.get("rc") == 0:
             return "" if self.gpus else "nvidia-smi reported no GPU"
@@ -109,7 +141,7 @@ class HostStatus:
             return ["not deployed (no status manifest): run the deploy"]
         found = []
         if self.gpu_error:
-            found.append(f"nvidia-smi: {self.gpu_error}")
+            found.append(self.gpu_error if self.mac else f"nvidia-smi: {self.gpu_error}")
         for unit in self.report.get("units", []):
             if unit["state"] != "active":
                 found.append(f"{unit['unit']} is {unit['state']}")
@@ -152,8 +184,9 @@ def probe_hosts(inventory: Any, timeout: int = 30) -> list[HostStatus]:
             results.append(HostStatus(host.name, False, error="SSH connection failed"))
             continue
         sudo = {key: host.data.get(key) for key in ("_sudo", "_sudo_user", "_sudo_password") if host.data.get(key)}
-        ok, output = host.run_shell_command(StringCommand("python3", "-"), _stdin=script, _timeout=timeout * 8,
-                                            **sudo)
+        # python3 of the system; on a Mac the stack's own comes first (macOS's /usr/bin/python3 may be a stub)
+        probe = StringCommand(f"PATH={MLX_VENV}/bin:$PATH", "python3", "-")
+        ok, output = host.run_shell_command(probe, _stdin=script, _timeout=timeout * 8, **sudo)
         text = "\n".join(output.stdout_lines)
         try:
             results.append(HostStatus(host.name, True, json.loads(text.strip().splitlines()[-1])))
@@ -173,7 +206,10 @@ def format_report(statuses: Iterable[HostStatus], clusters: dict[str, Cluster]) 
         report = status.report
         if status.reachable and report.get("manifest"):
             gpus = status.gpus
-            if gpus:
+            if gpus and status.mac:
+                lines.append(f"  Mac: {gpus[0].name} of unified memory ({gpus[0].memory_mib} MiB), macOS "
+                             f"{report['mac'].get('macos') or '?'}")
+            elif gpus:
                 lines.append(f"  GPUs: {len(gpus)}x {gpus[0].name} ({gpus[0].memory_mib} MiB), driver "
                              f"{gpus[0].driver_version}")
             for unit in report["units"]:
@@ -195,7 +231,8 @@ def _unit_detail(unit: dict[str, Any], manifest: dict[str, Any]) -> str:
         return ""
     spec = next(u for u in manifest["units"] if u["unit"] == unit["unit"])
     done = unit["completion"]
-    text = (f", serves {spec['served_model_name']} ({spec['repo']}), context {unit.get('max_model_len') or '?'}"
+    context = unit.get("max_model_len") or f"{spec['max_model_len']} (planned)"  # MLX-LM and Ollama do not say
+    text = (f", serves {spec['served_model_name']} ({spec['repo']}), context {context}"
             f", /health {unit['health'] or 'no answer'}, one-token completion "
             + (f"{done['seconds']:.2f}s" if done["status"] == 200 else "FAILED"))
     smoke = unit.get("smoke_test")

@@ -145,3 +145,55 @@ def test_what_a_mac_deploy_refuses_before_any_operation(tmp_path: Path, data: di
     result = _plan(data, facts, tmp=tmp_path)
     assert result["error"] is not None and message in result["error"], result
     assert "host 'spark'" in result["error"]  # the case's host name, as a person reads it
+
+
+# The same Mac with the stack on it: both jobs loaded in launchd, their plists, the environments and data there.
+MAC_DEPLOYED = {**MAC, "MacHardware": {**MAC["MacHardware"], "python": True}, "File": {"mode": 644},
+                "Directory": {"mode": 755},
+                "FindFiles": ["/Library/LaunchDaemons/com.reasoning-stack.mlx.plist",
+                              "/Library/LaunchDaemons/com.reasoning-stack.openwebui.plist"],
+                "LaunchdStatus": {"com.reasoning-stack.mlx": True, "com.reasoning-stack.openwebui": False,
+                                  "com.apple.something": True}}
+
+
+def test_removing_the_stack_from_a_mac_boots_out_its_jobs_and_keeps_weights_and_homebrew(tmp_path: Path):
+    result = _plan(MAC_DATA, MAC_DEPLOYED, deploy="remove.py", tmp=tmp_path)
+    ops = {op["name"].removeprefix("remove_macos.py | "): op["commands"] for op in _plan_ok(result)}
+    (bootout,) = ops["Stop com.reasoning-stack.mlx and take it out of launchd"]  # type: ignore[misc]
+    assert bootout.startswith("launchctl bootout system/com.reasoning-stack.mlx;")
+    assert ops["Stop com.reasoning-stack.openwebui and take it out of launchd"]  # loaded, though not running
+    assert ops["Remove com.reasoning-stack.mlx.plist"] == [
+        "rm -f /Library/LaunchDaemons/com.reasoning-stack.mlx.plist"]
+    assert ops["Remove the MLX-LM and Open WebUI virtual environments"] == ["rm -rf /opt/reasoning-stack"]
+    assert ops["Remove the stack's config and secrets"] == ["rm -rf /etc/reasoning-stack"]
+    assert not any("com.apple" in name or "brew" in name.lower() for name in ops)  # not the stack's: left alone
+    assert not any("weights" in name or "Open WebUI's data" in name for name in ops)  # kept unless asked for
+    names = list(ops)  # a job is out of launchd before its plist and programs go
+    assert names.index("Stop com.reasoning-stack.mlx and take it out of launchd") < names.index(
+        "Remove the MLX-LM and Open WebUI virtual environments")
+    asked = _plan({**MAC_DATA, "remove_weights": True, "remove_openwebui_data": True}, MAC_DEPLOYED,
+                  deploy="remove.py", tmp=tmp_path)
+    asked_ops = {op["name"].removeprefix("remove_macos.py | "): op["commands"] for op in _plan_ok(asked)}
+    assert asked_ops["Remove the model weights (asked for)"] == ["rm -rf /var/lib/reasoning-stack/huggingface"]
+    assert asked_ops["Remove Open WebUI's data (asked for)"] == ["rm -rf /var/lib/reasoning-stack/open-webui"]
+
+
+def test_removing_from_a_mac_that_has_nothing_left_changes_nothing(tmp_path: Path):
+    result = _plan(MAC_DATA, {**MAC, "LaunchdStatus": {"com.apple.something": True}}, deploy="remove.py",
+                   tmp=tmp_path)
+    assert all(op["commands"] == [] for op in _plan_ok(result)), result
+
+
+def test_removing_from_a_linux_box_stops_its_units_and_keeps_the_driver(tmp_path: Path):
+    facts = {**FRESH, "Arch": "x86_64", "FindFiles": ["/etc/systemd/system/reasoning-vllm.service"],
+             "Directory": {"mode": 755}, "File": {"mode": 644}, "SystemdStatus": {"reasoning-vllm.service": True},
+             "SystemdEnabled": {"reasoning-vllm.service": True}}
+    ops = {op["name"].removeprefix("remove_linux.py | "): op["commands"] for op in _plan_ok(
+        _plan({}, facts, deploy="remove.py", tmp=tmp_path))}
+    assert "Stop and disable reasoning-vllm.service" in ops and "Remove image vllm/vllm-openai:v0.17.1" in ops
+    assert not any("launchd" in name or "NVIDIA" in name for name in ops)
+
+
+def _plan_ok(result: dict) -> list[dict]:
+    assert result["error"] is None, result["error"]
+    return result["operations"]

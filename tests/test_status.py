@@ -107,3 +107,114 @@ def test_an_unreachable_host_is_named_and_fails_the_status(tmp_path):
     (host,) = json.loads(out.stdout)["hosts"]
     assert host["host"] == "gone-box" and not host["healthy"]
     assert host["problems"] == ["unreachable: SSH connection failed"]
+
+
+def _mac_manifest(**settings):
+    s = validate_host_data("mac", {"engine": "mlx", "gpu_profile": "m4-max-128", **settings}, environ={})
+    return status_manifest(s, plan_host(s, gpus_from_profile("m4-max-128", 1)), "mac", None, mac=True)
+
+
+def test_a_macs_manifest_names_its_launchd_jobs_and_no_docker():
+    manifest = _mac_manifest()
+    assert manifest["platform"] == "macos"
+    assert [(u["unit"], u["launchd"]) for u in manifest["units"]] == [
+        ("reasoning-mlx", "com.reasoning-stack.mlx"), ("reasoning-openwebui", "com.reasoning-stack.openwebui")]
+    mlx = manifest["units"][0]
+    assert mlx["served_model_name"] == mlx["repo"] and mlx["repo"].startswith("mlx-community/")
+    assert mlx["image"] == "mlx-lm==0.32.2" and mlx["url"] == "http://127.0.0.1:8000"
+    assert mlx["smoke_record"] == "/var/lib/reasoning-stack/status/reasoning-mlx-smoke-test.json"
+
+
+def test_a_healthy_mac_reports_its_chip_and_memory():
+    manifest = _mac_manifest()
+    report = _report(manifest)
+    report["nvidia_smi"] = None
+    report["mac"] = {"memsize": "137438953472", "brand": "Apple M4 Max", "macos": "15.6.1"}
+    report["units"][0]["max_model_len"] = None  # MLX-LM's /v1/models gives no context length
+    status = HostStatus("mac", True, report)
+    assert status.healthy, status.problems
+    text = format_report([status], {})
+    assert "Mac: Apple M4 Max 128 GB of unified memory (131072 MiB), macOS 15.6.1" in text
+    assert f"context {manifest['units'][0]['max_model_len']} (planned)" in text
+    assert "nvidia-smi" not in text
+    report["mac"] = {"memsize": "", "brand": "", "macos": ""}
+    assert HostStatus("mac", True, report).problems == ["sysctl reported no memory size"]
+
+
+MLX_JOB = ("system/com.reasoning-stack.mlx = {\n\tactive count = 1\n\tstate = running\n\tenvironment = {\n"
+           "\t\tstate = ignored\n\t}\n\tpid = 4242\n\tlast exit code = (never exited)\n}\n")
+WEBUI_JOB = "system/com.reasoning-stack.openwebui = {\n\tstate = not running\n\tlast exit code = 1\n}\n"
+LAUNCHCTL = f"""#!/bin/sh
+# stand-in for macOS's launchctl: `print system/LABEL` as launchd prints a job (tests only)
+case "$2" in
+  system/com.reasoning-stack.mlx) cat <<'JOB'
+{MLX_JOB}JOB
+  ;;
+  system/com.reasoning-stack.openwebui) cat <<'JOB'
+{WEBUI_JOB}JOB
+  ;;
+  *) echo "Could not find service \\"${{2#system/}}\\" in domain for system" >&2; exit 113;;
+esac
+"""
+SYSCTL = """#!/bin/sh
+case "$2" in hw.memsize) echo 137438953472;; machdep.cpu.brand_string) echo 'Apple M4 Max';; *) exit 1;; esac
+"""
+
+
+def test_the_probe_on_a_mac_reads_launchd_and_proves_mlx_with_a_completion(tmp_path):
+    """The real probe, run here as on a Mac: launchctl, sysctl and sw_vers stand in for macOS's own, and the
+    stand-in server answers for MLX-LM on loopback; Open WebUI's job has exited and nothing answers its port."""
+    import json
+    import socket
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from reasoning_stack.render import render
+
+    def free_port() -> int:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            return sock.getsockname()[1]
+
+    port, webui_port = free_port(), free_port()
+    manifest = _mac_manifest(vllm_port=port, openwebui_port=webui_port)
+    mlx = manifest["units"][0]
+    mlx["smoke_record"] = str(tmp_path / "smoke.json")
+    mlx["env_file"] = str(tmp_path / "reasoning-mlx.env")
+    (tmp_path / "smoke.json").write_text(json.dumps({"finished": "2026-11-25 09:00 UTC", "tokens_per_s": 24.5,
+                                                     "ttft_s": 0.8}))
+    (tmp_path / "status.json").write_text(manifest_text(manifest))
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name, text in (("launchctl", LAUNCHCTL), ("sysctl", SYSCTL), ("sw_vers", "#!/bin/sh\necho 15.6.1\n")):
+        (bin_dir / name).write_text(text)
+        (bin_dir / name).chmod(0o755)
+    probe = render("status-probe.py.j2", manifest_path=str(tmp_path / "status.json"),
+                   nvidia_smi_query="nvidia-smi --query-gpu=name --format=csv", timeout=5)
+    standin = Path(__file__).parent / "standins" / "vllm_standin.py"
+    server = subprocess.Popen([sys.executable, str(standin), mlx["repo"], "--host", "127.0.0.1", "--port", str(port),
+                               "--served-model-name", mlx["served_model_name"]],
+                              env={"PATH": "/usr/bin:/bin"}, stdout=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        out = subprocess.run([sys.executable, "-"], input=probe, capture_output=True, text=True, timeout=60,
+                             env={"PATH": f"{bin_dir}:/usr/bin:/bin"})
+    finally:
+        server.terminate()
+        server.wait()
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    assert report["nvidia_smi"] is None and report["mac"]["brand"] == "Apple M4 Max"
+    status = HostStatus("mac", True, report)
+    assert status.problems == ["reasoning-openwebui is not running, last exit code 1"]
+    mlx_report = report["units"][0]
+    assert mlx_report["state"] == "active" and mlx_report["completion"]["status"] == 200
+    text = format_report([status], {})
+    assert "mac: DOWN" in text and "Mac: Apple M4 Max 128 GB" in text and "24.5 tokens/s" in text
