@@ -16,7 +16,8 @@ from reasoning_stack.context import host_settings
 from reasoning_stack.driver import NVIDIA_FILES
 from reasoning_stack.facts import HeldPackages, StackManifest
 from reasoning_stack.operations import docker_image_absent
-from reasoning_stack.services import CONFIG_DIR, HELPER_DIR, LEGACY_APT_LOCK_CONF, UNIT_DIR
+from reasoning_stack.services import LEGACY_APT_LOCK_CONF, UNIT_DIR
+from reasoning_stack.units import remove_stack_files
 
 settings = host_settings()
 
@@ -34,17 +35,8 @@ images.update(u["image"] for u in manifest.get("units", []) if u.get("image"))
 for image in sorted(images):
     docker_image_absent(name=f"Remove image {image}", image=image)
 
-files.directory(name="Remove the stack's config and secrets", path=CONFIG_DIR, present=False)
-files.directory(name="Remove the stack's helpers", path=HELPER_DIR, present=False)
 files.file(name="Remove the apt lock wait of earlier releases", path=LEGACY_APT_LOCK_CONF, present=False)
-for state in ("status", "ray"):
-    files.directory(name=f"Remove {settings.data_dir}/{state}", path=f"{settings.data_dir}/{state}", present=False)
-if settings.remove_weights:
-    files.directory(name="Remove the model weights (asked for)", path=f"{settings.data_dir}/huggingface",
-                    present=False)
-if settings.remove_openwebui_data:
-    files.directory(name="Remove Open WebUI's data (asked for)", path=f"{settings.data_dir}/open-webui",
-                    present=False)
+remove_stack_files(settings, ("status", "ray"))
 
 if settings.remove_driver:
     # NVIDIA's packages (driver, CUDA repository keyring, Container Toolkit), unheld first; their apt sources.

@@ -15,7 +15,7 @@ from pyinfra.operations import files
 from reasoning_stack.context import host_settings
 from reasoning_stack.macos import LABEL_PREFIX, LAUNCHD_DIR, ROOT
 from reasoning_stack.operations import launchd_unload
-from reasoning_stack.services import CONFIG_DIR, HELPER_DIR
+from reasoning_stack.units import remove_stack_files
 
 settings = host_settings()
 
@@ -27,14 +27,5 @@ for label in sorted(labels):
     launchd_unload(name=f"Stop {label} and take it out of launchd", label=label)
     files.file(name=f"Remove {label}.plist", path=f"{LAUNCHD_DIR}/{label}.plist", present=False)
 
-files.directory(name="Remove the stack's config and secrets", path=CONFIG_DIR, present=False)
-files.directory(name="Remove the stack's helpers", path=HELPER_DIR, present=False)
 files.directory(name="Remove the MLX-LM and Open WebUI virtual environments", path=ROOT, present=False)
-for state in ("status", "logs"):
-    files.directory(name=f"Remove {settings.data_dir}/{state}", path=f"{settings.data_dir}/{state}", present=False)
-if settings.remove_weights:
-    files.directory(name="Remove the model weights (asked for)", path=f"{settings.data_dir}/huggingface",
-                    present=False)
-if settings.remove_openwebui_data:
-    files.directory(name="Remove Open WebUI's data (asked for)", path=f"{settings.data_dir}/open-webui",
-                    present=False)
+remove_stack_files(settings, ("status", "logs"))

@@ -151,6 +151,22 @@ def retire_service(unit_path: str, env_path: str | None = None, *more_files: str
     systemd.daemon_reload(name="systemd daemon-reload")
 
 
+def remove_stack_files(settings: StackSettings, state_dirs: Iterable[str]) -> None:
+    """What removing the stack takes off any host after its services: config and secrets, helpers, the
+    ``data_dir`` folders in ``state_dirs``; the weights and Open WebUI's data only when the settings ask."""
+    files.directory(name="Remove the stack's config and secrets", path=CONFIG_DIR, present=False)
+    files.directory(name="Remove the stack's helpers", path=HELPER_DIR, present=False)
+    for state in state_dirs:
+        files.directory(name=f"Remove {settings.data_dir}/{state}", path=f"{settings.data_dir}/{state}",
+                        present=False)
+    if settings.remove_weights:
+        files.directory(name="Remove the model weights (asked for)", path=f"{settings.data_dir}/huggingface",
+                        present=False)
+    if settings.remove_openwebui_data:
+        files.directory(name="Remove Open WebUI's data (asked for)", path=f"{settings.data_dir}/open-webui",
+                        present=False)
+
+
 def packages_present(name: str, packages: list[str]) -> OperationMeta:
     """Install apt packages (``name=version`` pins allowed), refreshing the package lists only when something
     is missing, so a run with nothing to install changes nothing however old the lists are. Every apt step

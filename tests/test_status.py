@@ -168,8 +168,8 @@ def test_the_probe_on_a_mac_reads_launchd_and_proves_mlx_with_a_completion(tmp_p
     import socket
     import subprocess
     import sys
-    import time
-    from pathlib import Path
+
+    import real_openwebui as real
 
     from reasoning_stack.render import render
 
@@ -193,22 +193,12 @@ def test_the_probe_on_a_mac_reads_launchd_and_proves_mlx_with_a_completion(tmp_p
         (bin_dir / name).chmod(0o755)
     probe = render("status-probe.py.j2", manifest_path=str(tmp_path / "status.json"),
                    nvidia_smi_query="nvidia-smi --query-gpu=name --format=csv", timeout=5)
-    standin = Path(__file__).parent / "standins" / "vllm_standin.py"
-    server = subprocess.Popen([sys.executable, str(standin), mlx["repo"], "--host", "127.0.0.1", "--port", str(port),
-                               "--served-model-name", mlx["served_model_name"]],
-                              env={"PATH": "/usr/bin:/bin"}, stdout=subprocess.DEVNULL)
+    server = real.StandinVllm(mlx["served_model_name"], port, "", tmp_path).start()  # MLX-LM: no API key
     try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
         out = subprocess.run([sys.executable, "-"], input=probe, capture_output=True, text=True, timeout=60,
                              env={"PATH": f"{bin_dir}:/usr/bin:/bin"})
     finally:
-        server.terminate()
-        server.wait()
+        server.stop()
     assert out.returncode == 0, out.stderr
     report = json.loads(out.stdout.strip().splitlines()[-1])
     assert report["nvidia_smi"] is None and report["mac"]["brand"] == "Apple M4 Max"

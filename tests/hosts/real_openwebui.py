@@ -78,10 +78,10 @@ class StandinVllm:
 
     @property
     def request_log(self) -> Path:
-        return self.workdir / f"requests-{self.served}.jsonl"
+        return self.workdir / f"requests-{self.served.replace('/', '_')}.jsonl"
 
     def start(self) -> StandinVllm:
-        log = self.workdir / f"vllm-{self.served}.log"
+        log = self.workdir / f"vllm-{self.served.replace('/', '_')}.log"  # a repository id has a slash
         env = {**os.environ, "VLLM_API_KEY": self.api_key, "STANDIN_REQUEST_LOG": str(self.request_log),
                **self.extra_env}
         self.process = subprocess.Popen(
