@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from engine_parsers import parser_command
 
 from reasoning_stack.catalogue import GIB, MODELS
 from reasoning_stack.engines import mlx
@@ -105,12 +106,7 @@ def _all_mlx_command_lines() -> list[list[str]]:
 
 @pytest.fixture(scope="module")
 def argcheck() -> list[str]:
-    python = os.environ.get("MLX_ARGCHECK_PYTHON")
-    if not python or not Path(python).exists():
-        if os.environ.get("CI"):
-            pytest.fail("MLX_ARGCHECK_PYTHON not set: scripts/test sets it up")
-        pytest.skip("MLX-LM argument checker not set up (scripts/test builds it)")
-    return [python, str(ARGCHECK)]
+    return parser_command("MLX-LM", "MLX_ARGCHECK_PYTHON", ARGCHECK)
 
 
 def test_every_planned_command_line_passes_mlx_lms_own_parser(tmp_path: Path, argcheck: list[str]):

@@ -4,12 +4,12 @@ and the settings it refuses."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from engine_parsers import parser_command
 
 from reasoning_stack.catalogue import GPUS, MODELS
 from reasoning_stack.engines import sglang
@@ -119,12 +119,7 @@ def all_sglang_arg_lists() -> list[list[str]]:
 @pytest.fixture(scope="module")
 def argcheck() -> list[str]:
     """SGLang 0.5.23's own parser (scripts/test sets it up); fails under CI when missing."""
-    python = os.environ.get("SGLANG_ARGCHECK_PYTHON")
-    if not python or not Path(python).exists():
-        if os.environ.get("CI"):
-            pytest.fail("SGLANG_ARGCHECK_PYTHON not set: scripts/test sets it up")
-        pytest.skip("SGLang argument checker not set up (scripts/test builds it)")
-    return [python, str(ARGCHECK)]
+    return parser_command("SGLang", "SGLANG_ARGCHECK_PYTHON", ARGCHECK)
 
 
 def test_planned_command_lines_pass_sglang_s_parser(tmp_path: Path, argcheck: list[str]):

@@ -7,12 +7,12 @@ scripts/test builds once and caches). It also rejects abbreviated flags, which v
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from engine_parsers import parser_command
 
 from reasoning_stack.catalogue import GPUS, MODELS
 from reasoning_stack.cluster import Cluster, node_args
@@ -66,12 +66,7 @@ def test_arg_lists_cover_the_catalogue():
 @pytest.fixture(scope="module")
 def argcheck() -> list[str]:
     """The command of vLLM 0.17.1's own parser (scripts/test sets it up); fails under CI when missing."""
-    tool, python = os.environ.get("VLLM_ARGCHECK"), os.environ.get("VLLM_ARGCHECK_PYTHON")
-    if not tool or not python or not Path(python).exists():
-        if os.environ.get("CI"):
-            pytest.fail("VLLM_ARGCHECK / VLLM_ARGCHECK_PYTHON not set: scripts/test sets them up")
-        pytest.skip("vLLM argument checker not set up (scripts/test builds it)")
-    return [python, tool]
+    return parser_command("vLLM", "VLLM_ARGCHECK_PYTHON", script_var="VLLM_ARGCHECK")
 
 
 def test_planned_args_pass_vllm_parser(tmp_path: Path, argcheck: list[str]):

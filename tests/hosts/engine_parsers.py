@@ -1,0 +1,21 @@
+"""Where the tests find an engine's own argument parser, which scripts/test builds into the user cache."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+
+def parser_command(engine: str, python_var: str, script: Path | None = None, script_var: str = "") -> list[str]:
+    """The checker's command: the Python named by ``python_var`` and the checker script (``script``, or the path
+    named by ``script_var``). Missing, it fails the test under CI and skips it elsewhere."""
+    python = os.environ.get(python_var)
+    tool = str(script) if script is not None else os.environ.get(script_var)
+    if not tool or not python or not Path(python).exists():
+        if os.environ.get("CI"):
+            names = f"{script_var} / {python_var}" if script_var else python_var
+            pytest.fail(f"{names} not set: scripts/test sets {'them' if script_var else 'it'} up")
+        pytest.skip(f"{engine} argument checker not set up (scripts/test builds it)")
+    return [python, tool]
