@@ -91,9 +91,9 @@ if not host.get_fact(File, path=f"{MLX_VENV}/bin/python"):
     server.shell(name="MLX-LM virtual environment", commands=[f"{PYTHON} -m venv {MLX_VENV}"], **as_user)
 pip.packages(name=f"MLX-LM {mlx.VERSION}", packages=[f"mlx-lm=={mlx.VERSION}"], pip=f"{MLX_VENV}/bin/pip",
              **as_user)
-env_path = f"{CONFIG_DIR}/reasoning-mlx.env"
+env_path = f"{CONFIG_DIR}/{instance.unit}.env"  # where `status` reads the instance's files, as on Linux
 hf_token = settings.hf_token.get_secret_value() if settings.hf_token else ""
-files.put(name="reasoning-mlx env file (0600: the Hugging Face token for the download)",
+files.put(name=f"{instance.unit} env file (0600: the Hugging Face token for the download)",
           src=io.StringIO(f"# Managed by reasoning-stack. Read by the weights download only.\nHF_TOKEN={hf_token}\n"),
           dest=env_path, mode="600", user="root", group="wheel")
 model_weights(
@@ -131,7 +131,7 @@ if settings.smoke_test:
     smoke_test(name=f"Smoke test: one reasoning question to {instance.plan.model_repo}", helper=SMOKE_TEST,
                base_url=server_job.base_url, model=instance.plan.model_repo,
                thinking_kwargs=find_model(instance.plan.model).thinking_switch,
-               record=smoke_record(settings, "reasoning-mlx"),
+               record=smoke_record(settings, instance.unit),
                _if=server_plist.did_change)
 
 # Open WebUI from PyPI, the release the Linux hosts run, in front of MLX-LM

@@ -26,6 +26,8 @@ OPENWEBUI_VENV = f"{ROOT}/open-webui"
 OPENWEBUI_VERSION = "0.12.4"  # the release the Linux hosts run as an image, from PyPI here
 LAUNCHD_DIR = "/Library/LaunchDaemons"
 LABEL_PREFIX = "com.reasoning-stack."
+MLX_LABEL = LABEL_PREFIX + "mlx"  # the launchd jobs the deploy loads and `status` reads
+OPENWEBUI_LABEL = LABEL_PREFIX + "openwebui"
 ENV_EXEC = f"{HELPER_DIR}/env-exec"
 
 
@@ -70,7 +72,7 @@ def mlx_job(settings: StackSettings, instance: Instance, user: str) -> LaunchdJo
     base = local_url(settings.vllm_listen, instance.port)
     environment = {"HF_HOME": f"{settings.data_dir}/huggingface", "HF_HUB_OFFLINE": "1", "HOME": settings.data_dir,
                    "PATH": "/usr/bin:/bin:/usr/sbin:/sbin"}
-    return _job(LABEL_PREFIX + "mlx", f"MLX-LM {mlx.VERSION} serving {plan.model_repo}", args, user, settings,
+    return _job(MLX_LABEL, f"MLX-LM {mlx.VERSION} serving {plan.model_repo}", args, user, settings,
                 environment, f"{base}/health", f"{base}/v1/models")
 
 
@@ -87,7 +89,7 @@ def openwebui_job(settings: StackSettings, plan: HostPlan, user: str) -> tuple[L
             "serve", "--host", settings.openwebui_listen, "--port", str(settings.openwebui_port)]
     environment = {"DATA_DIR": f"{settings.data_dir}/open-webui", "PATH": "/usr/bin:/bin:/usr/sbin:/sbin"}
     health = local_url(settings.openwebui_listen, settings.openwebui_port) + "/health"
-    job = _job(LABEL_PREFIX + "openwebui", f"Open WebUI {OPENWEBUI_VERSION} in front of MLX-LM", args, None,
+    job = _job(OPENWEBUI_LABEL, f"Open WebUI {OPENWEBUI_VERSION} in front of MLX-LM", args, None,
                settings, environment, health)
     return job, service.env_path, service.env_text
 

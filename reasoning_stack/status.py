@@ -18,7 +18,7 @@ from reasoning_stack.cluster import Cluster
 from reasoning_stack.engines.mlx import VERSION as MLX_VERSION
 from reasoning_stack.gpus import NVIDIA_SMI_QUERY, Gpu, GpuQueryError, parse_nvidia_smi_csv
 from reasoning_stack.instances import HostPlan, Instance
-from reasoning_stack.macos import LABEL_PREFIX, MLX_VENV, OPENWEBUI_VERSION, mac_gpu
+from reasoning_stack.macos import MLX_LABEL, MLX_VENV, OPENWEBUI_LABEL, OPENWEBUI_VERSION, mac_gpu
 from reasoning_stack.render import render
 from reasoning_stack.services import CONFIG_DIR, OPENWEBUI_UNIT, RAY_UNIT, local_url
 from reasoning_stack.settings import StackSettings
@@ -74,10 +74,10 @@ def status_manifest(settings: StackSettings, plan: HostPlan, host_name: str, clu
 
 def _mac_manifest(settings: StackSettings, plan: HostPlan, host_name: str) -> dict[str, Any]:
     """A Mac's manifest: MLX-LM and Open WebUI as the launchd jobs ``deploys/macos.py`` loads."""
-    units = [{**_api_entry(settings, instance), "launchd": f"{LABEL_PREFIX}{instance.engine}"}
+    units = [{**_api_entry(settings, instance), "launchd": MLX_LABEL}
              for instance in plan.instances]
     if settings.openwebui_enabled:
-        units.append({"unit": OPENWEBUI_UNIT, "kind": "openwebui", "launchd": f"{LABEL_PREFIX}openwebui",
+        units.append({"unit": OPENWEBUI_UNIT, "kind": "openwebui", "launchd": OPENWEBUI_LABEL,
                       "image": f"open-webui=={OPENWEBUI_VERSION}",
                       "url": local_url(settings.openwebui_listen, settings.openwebui_port)})
     return {"host": host_name, "cluster": None, "role": None, "platform": "macos", "units": units}
