@@ -12,12 +12,12 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
 import tempfile
 from pathlib import Path
 
 import pytest
 import real_openwebui as real
+from testhosts import free_port
 
 from reasoning_stack.gpus import gpus_from_profile
 from reasoning_stack.instances import plan_host
@@ -30,12 +30,6 @@ pytestmark = pytest.mark.slow
 ARTIFACTS = Path(os.environ.get("REASONING_STACK_ARTIFACTS", Path(__file__).resolve().parent.parent / "test-artifacts"))
 API_KEY, ADMIN_PASSWORD, CLOUD_KEY = "sk-browser-0123", "Admin-pass-browser-1", "sk-cloud-browser-4"
 REASONING, ANSWER = "340 + 51 = 391", "The answer is"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _browser():
@@ -63,11 +57,11 @@ def test_a_person_sees_the_answer_with_its_reasoning_collapsed():
 
     real.require()
     workdir = Path(tempfile.mkdtemp(prefix="rs-browser-"))
-    ports = {"primary": _free_port(), "fast": _free_port(), "webui": _free_port()}
+    ports = {"primary": free_port(), "fast": free_port(), "webui": free_port()}
     reasoning = real.StandinVllm("deepseek-r1-distill-qwen-7b", ports["primary"], API_KEY, workdir)
     quick = real.StandinVllm("qwen3-8b", ports["fast"], API_KEY, workdir)
     # a cloud provider that streams `reasoning_content`, as DeepSeek's API does (a local stand-in)
-    cloud = real.StandinVllm("deepseek-reasoner", _free_port(), CLOUD_KEY, workdir,
+    cloud = real.StandinVllm("deepseek-reasoner", free_port(), CLOUD_KEY, workdir,
                              extra_env={"STANDIN_REASONING_FIELD": "reasoning_content"})
     data = {"model": "deepseek-r1-distill-qwen-7b", "vllm_port": ports["primary"], "openwebui_port": ports["webui"],
             "extra_models": [{"name": "fast", "model": "qwen3-8b", "port": ports["fast"]}],

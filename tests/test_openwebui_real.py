@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import real_openwebui as real
+from testhosts import free_port
 
 from reasoning_stack.gpus import gpus_from_profile
 from reasoning_stack.instances import plan_host
@@ -35,12 +35,6 @@ CONVERSATION = [{"role": "user", "content": "What is 17 * 23?"},
                 {"role": "assistant", "content": "The answer is \\boxed{391}."}]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _rendered_env(ports: dict[str, int], **extra: object) -> str:
     data = {"model": "deepseek-r1-distill-qwen-7b", "vllm_port": ports["primary"],
             "openwebui_port": ports["webui"],
@@ -55,7 +49,7 @@ def _rendered_env(ports: dict[str, int], **extra: object) -> str:
 def servers():
     real.require()
     workdir = Path(tempfile.mkdtemp(prefix="rs-owui-"))
-    ports = {"primary": _free_port(), "fast": _free_port(), "webui": _free_port()}
+    ports = {"primary": free_port(), "fast": free_port(), "webui": free_port()}
     vllms = {"deepseek-r1-distill-qwen-7b": real.StandinVllm("deepseek-r1-distill-qwen-7b", ports["primary"], API_KEY,
                                                              workdir),
              "qwen3-8b": real.StandinVllm("qwen3-8b", ports["fast"], API_KEY, workdir)}
@@ -217,7 +211,7 @@ def test_cloud_api_beside_the_local_models(servers):
     does) is listed beside the local models under its prefix; a chat through it reaches the provider with
     the provider's own model id and its key; the deploy's check finds the model ids or warns."""
     ports, vllms, workdir = servers
-    provider = real.StandinVllm("deepseek-reasoner", _free_port(), CLOUD_KEY, workdir,
+    provider = real.StandinVllm("deepseek-reasoner", free_port(), CLOUD_KEY, workdir,
                                 extra_env={"STANDIN_REASONING_FIELD": "reasoning_content"}).start()
     try:
         cloud = [{"name": "deepseek", "base_url": f"http://127.0.0.1:{provider.port}/v1",
@@ -314,7 +308,7 @@ def test_ollama_models_reach_open_webui_with_the_planned_context(tmp_path: Path)
     """An Ollama box as rendered: the real Open WebUI lists the Ollama model, and a chat reaches Ollama with the
     planned context as num_ctx (Open WebUI's own num_ctx would otherwise win over OLLAMA_CONTEXT_LENGTH)."""
     real.require()
-    ollama_port, webui_port = _free_port(), _free_port()
+    ollama_port, webui_port = free_port(), free_port()
     log = tmp_path / "ollama.log"
     env = {**os.environ, "OLLAMA_HOST": f"127.0.0.1:{ollama_port}", "OLLAMA_MODELS": str(tmp_path / "models")}
     ollama = subprocess.Popen([sys.executable, str(STANDINS / "ollama_standin.py"), "serve"], env=env,

@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from testhosts import free_port
 
 from reasoning_stack.render import render
 
@@ -25,14 +26,8 @@ def helper(tmp_path: Path) -> Path:
     return script
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_reasoning_apart_from_answer(helper: Path, tmp_path: Path):
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen([sys.executable, str(STANDIN), "Qwen/QwQ-32B-AWQ", "--host", "127.0.0.1",
                                "--port", str(port), "--served-model-name", "qwq-32b"],
                               env={"VLLM_API_KEY": "k2", "PATH": "/usr/bin:/bin"}, stdout=subprocess.DEVNULL)

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from testhosts import free_port
 
 STANDINS = Path(__file__).parent / "standins"
 FIXTURES = Path(__file__).parent / "fixtures" / "nvidia-smi"
@@ -66,14 +67,6 @@ def test_vllm_standin_refuses_a_layout_bigger_than_its_gpus(tmp_path: Path):
     assert "world size 2 (tensor parallel 1 x data parallel 2) is greater than the 1 GPU(s)" in out.stdout
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _node(rank: int, nodes: int, master_port: int, http_port: int, env: dict[str, str], *extra: str):
     cmd = [sys.executable, str(STANDINS / "vllm_standin.py"), "m", "--port", str(http_port), "--host", "127.0.0.1",
            "--nnodes", str(nodes), "--node-rank", str(rank), "--master-addr", "127.0.0.1",
@@ -85,17 +78,17 @@ def test_native_multi_node_head_serves_only_after_every_rank_joined():
     import urllib.request
 
     env = {"PATH": "/usr/bin:/bin", "VLLM_HOST_IP": "127.0.0.1", "GLOO_SOCKET_IFNAME": "lo", "NCCL_SOCKET_IFNAME": "lo"}
-    master, http = _free_port(), _free_port()
+    master, http = free_port(), free_port()
     head = _node(0, 3, master, http, env)
     workers = []
     try:
-        workers.append(_node(1, 3, master, _free_port(), env, "--headless"))
+        workers.append(_node(1, 3, master, free_port(), env, "--headless"))
         import time
 
         time.sleep(1.5)
         with pytest.raises(OSError):  # one rank missing: no API yet
             urllib.request.urlopen(f"http://127.0.0.1:{http}/health", timeout=1)
-        workers.append(_node(2, 3, master, _free_port(), env, "--headless"))
+        workers.append(_node(2, 3, master, free_port(), env, "--headless"))
         for _ in range(50):
             try:
                 assert urllib.request.urlopen(f"http://127.0.0.1:{http}/health", timeout=1).status == 200
@@ -121,7 +114,7 @@ def test_native_multi_node_head_serves_only_after_every_rank_joined():
 def test_native_multi_node_refuses_wrong_node_arguments(rank, extra, env_over, words):
     env = {"PATH": "/usr/bin:/bin", "VLLM_HOST_IP": "127.0.0.1", "GLOO_SOCKET_IFNAME": "lo", "NCCL_SOCKET_IFNAME": "lo",
            **env_over}
-    proc = _node(rank, 2, _free_port(), _free_port(), env, *extra)
+    proc = _node(rank, 2, free_port(), free_port(), env, *extra)
     out, _ = proc.communicate(timeout=20)
     assert proc.returncode == 1 and words in out
 
@@ -138,7 +131,7 @@ def test_openwebui_standin_accounts_behave_like_the_real_one_and_the_helper_mend
 
     from reasoning_stack.render import render
 
-    port = _free_port()
+    port = free_port()
     env_text = (f"HOST=127.0.0.1\nPORT={port}\nENABLE_SIGNUP=True\nDEFAULT_USER_ROLE=pending\n"
                 "WEBUI_ADMIN_EMAIL=admin@localhost\nWEBUI_ADMIN_PASSWORD=pw-0123\n")
     env = {**os.environ, **real_openwebui.parse_env_file(env_text), "DATA_DIR": str(tmp_path / "data")}
@@ -205,7 +198,7 @@ def test_sglang_standin_runs_the_planned_command_and_takes_the_key_only_from_its
     from reasoning_stack.plan import PlanRequest, make_plan
     from reasoning_stack.render import render
 
-    port = _free_port()
+    port = free_port()
     plan = make_plan(PlanRequest(gpus=tuple(gpus_from_profile("rtx-4090")), model="qwen3-8b", engine="sglang",
                                  port=port))
     config = tmp_path / "secrets.yaml"
@@ -254,7 +247,7 @@ def test_sglang_standin_refuses_what_sglang_refuses(bad: list[str], words: str):
 def test_ollama_standin_pulls_with_progress_and_serves_thinking(tmp_path: Path):
     from reasoning_stack.render import render
 
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "OLLAMA_HOST": f"127.0.0.1:{port}", "OLLAMA_MODELS": str(tmp_path / "models"),
            "OLLAMA_KV_CACHE_TYPE": "q8_0", "OLLAMA_FLASH_ATTENTION": "1", "OLLAMA_NUM_PARALLEL": "2"}
     server = subprocess.Popen([sys.executable, str(STANDINS / "ollama_standin.py"), "serve"], env=env,

@@ -165,18 +165,13 @@ def test_the_probe_on_a_mac_reads_launchd_and_proves_mlx_with_a_completion(tmp_p
     """The real probe, run here as on a Mac: launchctl, sysctl and sw_vers stand in for macOS's own, and the
     stand-in server answers for MLX-LM on loopback; Open WebUI's job has exited and nothing answers its port."""
     import json
-    import socket
     import subprocess
     import sys
 
     import real_openwebui as real
+    from testhosts import free_port
 
     from reasoning_stack.render import render
-
-    def free_port() -> int:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            return sock.getsockname()[1]
 
     port, webui_port = free_port(), free_port()
     manifest = _mac_manifest(vllm_port=port, openwebui_port=webui_port)
