@@ -4,6 +4,7 @@
     reasoning-stack plan inventories/home.py
     reasoning-stack plan --gpu rtx-4090 --count 2 --model qwq-32b --context 32768 --json
     reasoning-stack status inventories/home.py
+    reasoning-stack render inventories/home.py --out rendered/
     reasoning-stack settings
 """
 
@@ -238,6 +239,63 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0 if all(s.healthy for s in statuses) else EXIT_DOWN
 
 
+def cmd_render(args: argparse.Namespace) -> int:
+    """Write every file the deploy would put on each host under ``--out/<host>/``, secrets as placeholders, the way
+    ``helm template`` does: review a change before deploying it. Connects to nothing."""
+    from pathlib import Path
+
+    from reasoning_stack.cluster import find_clusters
+    from reasoning_stack.host_files import linux_files, mac_files
+    from reasoning_stack.instances import plan_host
+    from reasoning_stack.inventory import InventoryInvalid, load_inventory, unused_group_data, validate_inventory
+    from reasoning_stack.platforms import PlatformError, declared_arch
+
+    try:
+        inventory = load_inventory(args.inventory)
+        for warning in unused_group_data(inventory, args.inventory):
+            print(f"warning: {warning}", file=sys.stderr)
+        settings = validate_inventory(inventory)
+    except (SettingsInvalid, FileNotFoundError, InventoryInvalid) as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_INVALID
+    if args.host and args.host not in settings:
+        print(f"--host {args.host}: not in {args.inventory}; hosts: {', '.join(settings)}", file=sys.stderr)
+        return EXIT_INVALID
+    clusters = find_clusters(settings)
+    out, worst = Path(args.out), 0
+    for name, host_settings in settings.items():
+        if args.host and name != args.host:
+            continue
+        if host_settings.gpu_profile is None:
+            print(f"{name}: not rendered: its GPUs are read from nvidia-smi at deploy; set gpu_profile (and "
+                  "gpu_count) to render it here", file=sys.stderr)
+            continue
+        cluster = clusters.get(host_settings.cluster or "")
+        try:
+            host_settings = host_settings.for_arch(declared_arch(host_settings.gpu_profile))
+        except PlatformError as exc:
+            print(f"{name}: not rendered: {exc}", file=sys.stderr)
+            worst = EXIT_INVALID
+            continue
+        gpus = _usable_gpus(host_settings)
+        host_plan = plan_host(host_settings, gpus, len(cluster.nodes) if cluster else 1)
+        if not host_plan.fits:
+            print(f"{name}: not rendered: {host_plan.reason}", file=sys.stderr)
+            worst = EXIT_DOES_NOT_FIT
+            continue
+        if host_settings.engine == "mlx":
+            user = host_settings.mac_user or inventory.get_host(name).data.get("ssh_user") or "<mac_user>"
+            rendered = mac_files(host_settings, host_plan, name, user)
+        else:
+            rendered = linux_files(host_settings, host_plan, host_settings.gpu_count or 1, name, cluster)
+        for path, text in rendered.items():
+            target = out / name / path.lstrip("/")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text)
+        print(f"{name}: {len(rendered)} files under {out / name}")
+    return worst
+
+
 def cmd_settings(args: argparse.Namespace) -> int:
     """Print the settings reference (Markdown), or the generated group_data/all.py."""
     print(group_data_all_py() if args.group_data else settings_reference_markdown(), end="")
@@ -316,6 +374,13 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--timeout", type=_bounded(int, 1, 600), default=30,
                         help="seconds for each connection and request (a hung engine fails at this bound)")
     status.set_defaults(func=cmd_status)
+
+    rendered = sub.add_parser("render", help="write every file the deploy would put on each host (secrets as "
+                              "placeholders), to review a change before deploying it", allow_abbrev=False)
+    rendered.add_argument("inventory")
+    rendered.add_argument("--host", help="only this host of the inventory")
+    rendered.add_argument("--out", required=True, help="folder to write into (<out>/<host>/<path on the host>)")
+    rendered.set_defaults(func=cmd_render)
 
     ref = sub.add_parser("settings", help="print the settings reference", allow_abbrev=False)
     ref.add_argument("--group-data", action="store_true", help="print group_data/all.py instead")

@@ -111,3 +111,36 @@ def test_two_32b_models_on_one_4090_are_refused():
     host_plan = plan_host(s, gpus_from_profile("rtx-4090", 1))
     assert not host_plan.fits
     assert "do not fit 1x NVIDIA GeForce RTX 4090 together" in host_plan.reason
+
+
+def _render_cli(*argv: str) -> tuple[int, str, str]:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-m", "reasoning_stack.cli", "render", *argv], cwd=repo,
+                          capture_output=True, text=True, timeout=120)
+    return done.returncode, done.stdout, done.stderr
+
+
+def test_render_writes_each_hosts_files_under_its_name(tmp_path):
+    code, out, err = _render_cli("inventories/lab.py", "--host", "workstation", "--out", str(tmp_path))
+    assert code == 0, err
+    assert [p.name for p in tmp_path.iterdir()] == ["workstation"]
+    unit = (tmp_path / "workstation/etc/systemd/system/reasoning-vllm.service").read_text()
+    assert "qwen3-14b" in unit and "--data-parallel-size 2" in unit
+    assert (tmp_path / "workstation/etc/reasoning-stack/status.json").is_file()
+    assert "workstation: " in out
+
+
+def test_render_names_hosts_it_cannot_render_and_bad_hosts(tmp_path):
+    inventory = tmp_path / "inv" / "boxes.py"
+    inventory.parent.mkdir()
+    inventory.write_text('boxes = [("found-later", {"ssh_hostname": "192.0.2.9"}),\n'
+                         '         ("declared", {"ssh_hostname": "192.0.2.8", "gpu_profile": "rtx-3090"})]\n')
+    code, _out, err = _render_cli(str(inventory), "--out", str(tmp_path / "out"))
+    assert code == 0 and "found-later: not rendered: its GPUs are read from nvidia-smi at deploy" in err, err
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["declared"]
+    code, _out, err = _render_cli("inventories/lab.py", "--host", "nope", "--out", str(tmp_path))
+    assert code == 2 and "--host nope: not in inventories/lab.py; hosts: gpu-box, workstation, lab" in err
