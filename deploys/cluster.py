@@ -31,8 +31,8 @@ from reasoning_stack.services import (
     RAY_WAIT,
     UNIT_DIR,
     ClusterNode,
+    engine_service,
     ray_service,
-    vllm_service,
 )
 from reasoning_stack.units import (
     install_env_file,
@@ -70,7 +70,7 @@ serves_here = node.is_head or not ray  # with Ray only the head runs vllm serve
 if not serves_here and host.get_fact(File, path=f"{UNIT_DIR}/{PRIMARY_UNIT}.service"):
     retire_service(f"{UNIT_DIR}/{PRIMARY_UNIT}.service", f"{CONFIG_DIR}/{PRIMARY_UNIT}.env")
 
-service = vllm_service(settings, instance, len(gpus), node)
+service = engine_service(settings, instance, len(gpus), node)
 env = install_env_file(service)  # the weights download reads HF_TOKEN from it
 # Every node loads its own stage from its own disk: each downloads (in parallel) and checks free space first.
 weights_before_start(settings, service, instance)

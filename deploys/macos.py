@@ -18,7 +18,7 @@ from pyinfra.operations import files, pip, server
 
 from reasoning_stack.catalogue import find_model
 from reasoning_stack.context import host_plan, host_settings
-from reasoning_stack.engines import mlx
+from reasoning_stack.engines.mlx import VERSION as MLX_VERSION
 from reasoning_stack.facts import MacHardware
 from reasoning_stack.macos import (
     BREW,
@@ -27,6 +27,7 @@ from reasoning_stack.macos import (
     OPENWEBUI_VENV,
     OPENWEBUI_VERSION,
     PYTHON,
+    PYTHON_FORMULA,
     ROOT,
     LaunchdJob,
     helper_text,
@@ -73,7 +74,7 @@ as_user = {"_sudo": True, "_sudo_user": user}  # Homebrew and pip refuse root; t
 stack_python = {"_env": {"PATH": f"{MLX_VENV}/bin:/usr/bin:/bin:/usr/sbin:/sbin"}}  # python3: the stack's own
 
 if not hardware["python"]:
-    server.shell(name=f"Homebrew {mlx.PYTHON_FORMULA}", commands=[f"{BREW} install {mlx.PYTHON_FORMULA}"], **as_user)
+    server.shell(name=f"Homebrew {PYTHON_FORMULA}", commands=[f"{BREW} install {PYTHON_FORMULA}"], **as_user)
 files.directory(name="Stack config directory", path=CONFIG_DIR, mode="700", user="root", group="wheel")
 files.directory(name="Helper directory", path=HELPER_DIR, mode="755", user="root", group="wheel")
 for helper, template in ((WAIT_HTTP, "wait-http.py.j2"), (SMOKE_TEST, "smoke-test.py.j2"),
@@ -89,7 +90,7 @@ for name, path in (("Stack directory", ROOT), ("Data directory", settings.data_d
 # MLX-LM, pinned, in its own environment
 if not host.get_fact(File, path=f"{MLX_VENV}/bin/python"):
     server.shell(name="MLX-LM virtual environment", commands=[f"{PYTHON} -m venv {MLX_VENV}"], **as_user)
-pip.packages(name=f"MLX-LM {mlx.VERSION}", packages=[f"mlx-lm=={mlx.VERSION}"], pip=f"{MLX_VENV}/bin/pip",
+pip.packages(name=f"MLX-LM {MLX_VERSION}", packages=[f"mlx-lm=={MLX_VERSION}"], pip=f"{MLX_VENV}/bin/pip",
              **as_user)
 env_path = f"{CONFIG_DIR}/{instance.unit}.env"  # where `status` reads the instance's files, as on Linux
 hf_token = settings.hf_token.get_secret_value() if settings.hf_token else ""
@@ -119,7 +120,7 @@ def install_job(job: LaunchdJob):
     return plist
 
 
-server_job = mlx_job(settings, instance, user)
+server_job = mlx_job(settings, instance, user, MLX_VERSION)
 server_plist = install_job(server_job)
 wait_http(name=f"Wait for MLX-LM to load {instance.plan.model} (/health, up to {settings.health_timeout}s)",
           helper=WAIT_HTTP, url=server_job.health_url, timeout=settings.health_timeout, unit=server_job.label,

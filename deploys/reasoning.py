@@ -27,7 +27,7 @@ else:
     local.include("./nvidia.py")
     local.include("./firewall.py")  # the stack's ports are filtered before its services start
     # A cluster node serves its part of the cluster's one model; any other host serves its own models.
-    local.include("./cluster.py" if host_cluster() else "./vllm.py")
+    local.include("./cluster.py" if host_cluster() else "./serving.py")
     local.include("./openwebui.py")
 
 # What this host now runs, for `reasoning-stack status` (no secret in it).

@@ -15,8 +15,8 @@ import json
 import sys
 from collections.abc import Sequence
 
+from reasoning_stack import engines
 from reasoning_stack.catalogue import GPUS, MODELS
-from reasoning_stack.engines import ENGINES
 from reasoning_stack.gpus import Gpu, gpus_from_profile, select_gpus
 from reasoning_stack.plan import SUMMARY_HEADER, PlanRequest, ServingPlan, make_plan, plan_summary_row
 from reasoning_stack.settings import StackSettings, group_data_all_py, settings_reference_markdown
@@ -79,10 +79,10 @@ def cmd_plan(args: argparse.Namespace) -> int:
         tensor_parallel_size=args.tensor_parallel_size,
         data_parallel_size=args.data_parallel_size,
         nodes=args.nodes,
-        engine=args.engine or ("mlx" if any(g.apple for g in gpus) else "vllm"),
+        engine=args.engine or engines.default_for(gpus),
     )
     plan = make_plan(req)
-    plan.alternatives = alternatives(req, plan) if plan.engine not in ("ollama", "mlx") else []  # layout trade-offs
+    plan.alternatives = alternatives(req, plan)  # layout trade-offs, for the engines that plan GPU layouts
     if args.json:
         print(json.dumps(plan.to_json(), indent=2))
     else:
@@ -108,29 +108,10 @@ def _print_plan(plan: ServingPlan) -> None:
     print(("FITS: " if plan.fits else "DOES NOT FIT: ") + plan.reason)
     if plan.fits:
         print(f"  layout {plan.layout_reason}")
-        if plan.engine == "ollama":
-            env = plan.environment
-            print(f"  Ollama: {plan.model_repo} {plan.weights_gib_per_gpu:.1f} GiB/GPU, compute graph "
-                  f"{plan.reserve_gib_per_gpu:.1f} GiB/GPU, KV cache ({env['OLLAMA_KV_CACHE_TYPE']}) "
-                  f"{plan.kv_cache_tokens} tokens: {env['OLLAMA_NUM_PARALLEL']} slot(s) of {plan.max_model_len}")
-        elif plan.engine == "mlx":
-            print(f"  MLX-LM: {plan.model_repo} {plan.weights_gib_per_gpu:.1f} GiB, runtime "
-                  f"{plan.reserve_gib_per_gpu:.1f} GiB, KV cache (bf16) {plan.kv_cache_gib_per_gpu:.1f} GiB = "
-                  f"{plan.kv_cache_tokens} tokens: {plan.max_num_seqs} request(s) of {plan.max_model_len}")
-        elif plan.engine == "sglang":
-            print(f"  SGLang: mem_fraction_static {plan.mem_fraction_static:g} (its own rule) keeps weights "
-                  f"{plan.weights_gib_per_gpu:.1f} GiB/GPU + KV cache {plan.kv_cache_gib_per_gpu:.1f} GiB/GPU = "
-                  f"{plan.kv_cache_tokens} tokens; {plan.reserve_gib_per_gpu:.1f} GiB/GPU left for activations "
-                  f"and CUDA graphs; {plan.max_concurrent_full_context:.1f} full-context requests at once")
-        else:
-            print(f"  weights {plan.weights_gib_per_gpu:.1f} GiB/GPU, profiling peak + non-torch "
-                  f"{plan.reserve_gib_per_gpu:.1f} GiB/GPU, KV cache {plan.kv_cache_gib_per_gpu:.1f} GiB/GPU = "
-                  f"{plan.kv_cache_tokens} tokens, {plan.max_concurrent_full_context:.1f} full-context requests "
-                  "at once")
-            print(f"  beside vLLM's budget: {plan.headroom_gib_per_gpu:.2f} GiB/GPU for CUDA context, NCCL and "
-                  f"CUDA graphs (needs {plan.headroom_needed_gib_per_gpu:.2f})"
-                  + ("; CUDA graphs off (--enforce-eager)" if plan.enforce_eager else ""))
-        if plan.engine not in ("ollama", "mlx"):
+        engine = engines.get(plan.engine)
+        for line in engine.describe(plan):
+            print(line)
+        if engine.gpu_layouts:
             print(_speed_line(plan))
         print(f"  {plan.engine} runs: " + " ".join(plan.command))
         for key, value in sorted(plan.environment.items()):
@@ -189,8 +170,7 @@ def _plan_inventory(args: argparse.Namespace) -> int:
             label = host if not instance.name else f"{host}/{instance.name}"
             plans[label] = instance.plan
             rows.append(plan_summary_row(label, instance.plan))
-        if len(host_plan.instances) == 1 and cluster is None and host_plan.instances[0].engine not in ("ollama",
-                                                                                                        "mlx"):
+        if len(host_plan.instances) == 1 and cluster is None:
             plan = host_plan.instances[0].plan
             plan.alternatives = alternatives(request_from_settings(host_settings, gpus), plan)
         if cluster is not None:
@@ -283,7 +263,7 @@ def cmd_render(args: argparse.Namespace) -> int:
             print(f"{name}: not rendered: {host_plan.reason}", file=sys.stderr)
             worst = EXIT_DOES_NOT_FIT
             continue
-        if host_settings.engine == "mlx":
+        if engines.get(host_plan.instances[0].engine).platform == "macos":
             user = host_settings.mac_user or inventory.get_host(name).data.get("ssh_user") or "<mac_user>"
             rendered = mac_files(host_settings, host_plan, name, user)
         else:
@@ -362,7 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--enforce-eager", type=_bool, default=None)
     plan.add_argument("--tensor-parallel-size", type=_bounded(int, setting="tensor_parallel_size"))
     plan.add_argument("--data-parallel-size", type=_bounded(int, setting="data_parallel_size"))
-    plan.add_argument("--engine", choices=[*ENGINES, "auto"], default=None,
+    plan.add_argument("--engine", choices=engines.setting_values(), default=None,
                       help="serving engine to plan for (what-if; with an inventory: every host's primary model)")
     plan.add_argument("--json", action="store_true", help="machine-readable output")
     plan.set_defaults(func=cmd_plan)

@@ -8,10 +8,12 @@ them identical: Ray refuses mixed versions, and each pipeline stage is planned f
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from reasoning_stack.settings import StackSettings
+from reasoning_stack.topology import Cluster
 from reasoning_stack.validation import SettingError
+
+__all__ = ["Cluster", "cluster_errors", "find_clusters"]
 
 # Settings every node of a cluster must share, with why.
 SAME_ON_EVERY_NODE = {
@@ -33,24 +35,6 @@ SAME_ON_EVERY_NODE = {
     "ray_port": "the nodes meet on one port",
     "cluster_interface": "every node's address comes from the same cluster network",
 }
-
-
-@dataclass(frozen=True)
-class Cluster:
-    """The hosts of one cluster, the head first."""
-
-    name: str
-    head: str
-    workers: tuple[str, ...]
-    backend: str
-
-    @property
-    def nodes(self) -> tuple[str, ...]:
-        return (self.head, *self.workers)
-
-    def rank(self, host: str) -> int:
-        """The node rank of ``host`` (the head is 0, workers in inventory order)."""
-        return self.nodes.index(host)
 
 
 def find_clusters(settings: Mapping[str, StackSettings]) -> dict[str, Cluster]:
@@ -91,15 +75,3 @@ def cluster_errors(settings: Mapping[str, StackSettings],
                     errors.append(SettingError(host, key, f"{mine!r} differs from the head {heads[0]!r} "
                                                f"({theirs!r}): {why}", sources.get(host, {}).get(key, "")))
     return errors
-
-
-def node_args(cluster: Cluster, host: str, head_address: str, port: int) -> list[str]:
-    """The ``vllm serve`` arguments that make ``host`` one node of ``cluster`` with the mp backend (vLLM's own
-    multi-node mode: every node runs ``vllm serve``, the others ``--headless``); none with Ray, where the
-    head's one ``vllm serve`` places its workers on the Ray cluster."""
-    if cluster.backend != "mp":
-        return []
-    rank = cluster.rank(host)
-    args = ["--nnodes", str(len(cluster.nodes)), "--node-rank", str(rank), "--master-addr", head_address,
-            "--master-port", str(port)]
-    return args + (["--headless"] if rank else [])

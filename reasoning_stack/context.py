@@ -12,6 +12,7 @@ from pyinfra.api.host import Host
 from pyinfra.context import ctx_inventory
 from pyinfra.facts.server import Arch, LinuxDistribution
 
+from reasoning_stack import engines
 from reasoning_stack.cluster import Cluster, find_clusters
 from reasoning_stack.driver import explain_nvidia_smi_error
 from reasoning_stack.facts import InterfaceAddress, MacHardware, NvidiaGpus, NvidiaKernelState
@@ -71,18 +72,34 @@ def cluster_address(name: str, interface: str) -> str:
     return address
 
 
+def _platform(settings: StackSettings) -> str:
+    """The platform the settings' primary engine runs on (auto: Linux, where it chooses between engines)."""
+    return engines.candidates(settings.engine)[0].platform
+
+
+def _engines_on(platform: str) -> list[engines.Engine]:
+    return [e for e in engines.registered() if e.platform == platform]
+
+
 def host_is_mac() -> bool:
-    """Whether the current host is a Mac (engine mlx); a Mac asked for another engine, or engine mlx on
-    anything else, stops the run naming the host."""
+    """Whether the current host is a Mac (macOS engines: MLX-LM); a Mac asked for an engine of another platform, or
+    a macOS engine on anything else, stops the run naming the host."""
     mac = host.get_fact(MacHardware) is not None
     engine = host_settings().engine
-    if mac and engine != "mlx":
+    platform = _platform(host_settings())
+    if mac and platform != "macos":
+        ours = " or ".join(f"engine = {e.name!r} ({e.title})" for e in _engines_on("macos"))
         raise PyinfraError(f"host {host.name!r} is a Mac (macOS): engine {engine!r} needs NVIDIA GPUs; set "
-                           "engine = 'mlx' (MLX-LM) for it")
-    if engine == "mlx" and not mac:
-        raise PyinfraError(f"host {host.name!r}: engine 'mlx' runs on Apple Silicon Macs, and this host is not "
-                           "macOS; use engine 'vllm', 'sglang' or 'ollama' here")
+                           f"{ours} for it")
+    if platform == "macos" and not mac:
+        raise PyinfraError(f"host {host.name!r}: {_not_a_mac(engine)}")
     return mac
+
+
+def _not_a_mac(engine: str) -> str:
+    linux = [repr(e.name) for e in _engines_on("linux")]
+    either = " or ".join([", ".join(linux[:-1]), linux[-1]] if len(linux) > 1 else linux)
+    return f"engine {engine!r} runs on Apple Silicon Macs, and this host is not macOS; use engine {either} here"
 
 
 def check_os() -> tuple[str, str]:
@@ -119,7 +136,7 @@ def host_gpus(settings: StackSettings, target: Host | None = None) -> list[Gpu]:
 
 def _reported_or_declared(settings: StackSettings, target: Host | None = None) -> list[Gpu]:
     target = host if target is None else target
-    if settings.engine == "mlx":
+    if _platform(settings) == "macos":
         return [_mac(settings, target)]
     fact = target.get_fact(NvidiaGpus)
     reported: list[Gpu] = list(fact["gpus"]) if fact else []
@@ -145,8 +162,7 @@ def _mac(settings: StackSettings, target: Host) -> Gpu:
     """The Mac's GPU from its facts; a declared gpu_profile must match its chip and memory."""
     hardware = target.get_fact(MacHardware)
     if hardware is None:
-        raise PyinfraError(f"host {target.name!r}: engine 'mlx' runs on Apple Silicon Macs, and this host is not "
-                           "macOS; use engine 'vllm', 'sglang' or 'ollama' here")
+        raise PyinfraError(f"host {target.name!r}: {_not_a_mac(settings.engine)}")
     gpu = mac_gpu(hardware)
     if settings.gpu_profile is not None:
         declared = gpus_from_profile(settings.gpu_profile)[0]
@@ -176,7 +192,7 @@ def host_plan() -> tuple[HostPlan, list[Gpu]]:
         if not gpus:
             raise PyinfraError(f"host {smallest!r}: nvidia-smi reports no GPU and no gpu_profile is set; set "
                                "gpu_profile (and gpu_count) in group_data to plan before the driver is installed")
-        hardware = host.get_fact(MacHardware) if settings.engine == "mlx" else None
+        hardware = host.get_fact(MacHardware) if _platform(settings) == "macos" else None
         wired = int(hardware["wired_limit_mib"]) if hardware else 0
         plan = plan_host(settings, gpus, len(cluster.nodes) if cluster else 1, wired)
         if not plan.fits:

@@ -14,10 +14,10 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
-from reasoning_stack.cluster import Cluster
-from reasoning_stack.instances import HostPlan
+from reasoning_stack.planning.types import HostPlan
 from reasoning_stack.render import render
 from reasoning_stack.settings import StackSettings
+from reasoning_stack.topology import Cluster
 
 TABLE = "reasoning_stack"
 # Ray's fixed ports besides the GCS port (ray_port): the dashboard and the client server.

@@ -1,4 +1,5 @@
-"""Regenerating a generated flag-list module (``vllm_flags``, ``sglang_flags``) from a parser's ``--list-flags``."""
+"""Regenerating a generated flag-list module (``engines/vllm/flags.py``, ``engines/sglang/flags.py``) from a
+parser's ``--list-flags``."""
 
 from __future__ import annotations
 

@@ -11,15 +11,15 @@ import json
 
 from pydantic import SecretStr
 
-from reasoning_stack.cluster import Cluster
+from reasoning_stack import engines
+from reasoning_stack.engines.mlx import VERSION as MLX_VERSION
 from reasoning_stack.firewall import TABLE, firewall_rules
-from reasoning_stack.instances import HostPlan
 from reasoning_stack.macos import ENV_EXEC, helper_text, mlx_job, openwebui_job
+from reasoning_stack.planning.types import HostPlan
 from reasoning_stack.render import render
 from reasoning_stack.services import (
     CLOUD_MODELS,
     CONFIG_DIR,
-    OLLAMA_PULL,
     OPENWEBUI_MODELS,
     OPENWEBUI_MODELS_JSON,
     OPENWEBUI_SIGNUP,
@@ -34,6 +34,7 @@ from reasoning_stack.services import (
 )
 from reasoning_stack.settings import SECRET_SETTINGS, StackSettings
 from reasoning_stack.status import MANIFEST, manifest_text, status_manifest
+from reasoning_stack.topology import Cluster
 from reasoning_stack.webui import model_entries
 
 FIREWALL_UNIT = "reasoning-firewall"
@@ -79,8 +80,8 @@ def linux_files(settings: StackSettings, plan: HostPlan, host_gpu_count: int, ho
         node = ClusterNode(cluster, host_name, address_placeholder(host_name, iface),
                            address_placeholder(cluster.head, iface), iface)
         helpers.append((RAY_WAIT, "ray-wait.py.j2"))
-    if any(i.engine == "ollama" for i in plan.instances):
-        helpers.append((OLLAMA_PULL, "ollama-pull.py.j2"))
+    for engine in dict.fromkeys(engines.get(i.engine) for i in plan.instances):
+        helpers += [h for h in engine.helpers() if h not in helpers]
     head = cluster is None or cluster.head == host_name
     for instance in plan.instances:
         if cluster is not None and cluster.backend == "ray" and not head:
@@ -123,7 +124,7 @@ def mac_files(settings: StackSettings, plan: HostPlan, host_name: str, user: str
     hf_token = settings.hf_token.get_secret_value() if settings.hf_token else ""
     out = {f"{CONFIG_DIR}/{instance.unit}.env": "# Managed by reasoning-stack. Read by the weights download only.\n"
                                                 f"HF_TOKEN={hf_token}\n"}
-    job = mlx_job(settings, instance, user)
+    job = mlx_job(settings, instance, user, MLX_VERSION)
     out[job.plist_path] = job.plist_text
     helpers = [(WAIT_HTTP, "wait-http.py.j2"), (SMOKE_TEST, "smoke-test.py.j2"), (ENV_EXEC, "env-exec.py.j2"),
                (OPENWEBUI_SIGNUP, "openwebui-signup.py.j2"), (OPENWEBUI_MODELS, "openwebui-models.py.j2")]

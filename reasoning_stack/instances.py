@@ -1,4 +1,4 @@
-"""Several vLLM instances on one host (the primary model plus ``extra_models``): who gets which GPUs.
+"""Several serving instances on one host (the primary model plus ``extra_models``): who gets which GPUs.
 
 Instances are planned together: first each model on GPUs of its own (as even a share as the count allows,
 the spare GPUs going to the first instances that can use them), and only if that does not fit, all of
@@ -8,54 +8,19 @@ graphs then need room beside all the budgets). Either way no GPU is left idle wh
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from itertools import combinations
 
+from reasoning_stack import engines
+from reasoning_stack.cuda import default_utilization
 from reasoning_stack.gpus import Gpu
-from reasoning_stack.memory import default_utilization
-from reasoning_stack.plan import PlanRequest, ServingPlan, make_plan, request_from_settings
+from reasoning_stack.plan import make_plan, request_from_settings
+from reasoning_stack.planning.types import UNIT_PREFIX, HostPlan, Instance, PlanRequest, ServingPlan, unit_name
 from reasoning_stack.settings import ExtraModel, StackSettings
 
-PRIMARY_UNIT = "reasoning-vllm"
-UNIT_PREFIX = "reasoning-"  # every engine's units: reasoning-<engine>[-<name>]
+__all__ = ["PRIMARY_UNIT", "UNIT_PREFIX", "HostPlan", "Instance", "plan_host", "unit_name"]
 
-
-def unit_name(engine: str, name: str = "") -> str:
-    """The systemd unit of an instance: ``reasoning-<engine>`` for the primary model, ``-<name>`` for extras.
-    The engine is in the name, so switching an instance's engine retires the old unit."""
-    return f"{UNIT_PREFIX}{engine}" + (f"-{name}" if name else "")
-
-
-@dataclass(frozen=True)
-class Instance:
-    """One serving instance of a host (an engine's server) and its plan."""
-
-    name: str  # "" for the primary model
-    plan: ServingPlan
-    port: int
-    served_model_name: str
-
-    @property
-    def engine(self) -> str:
-        return self.plan.engine
-
-    @property
-    def unit(self) -> str:
-        return unit_name(self.engine, self.name)
-
-    @property
-    def container(self) -> str:
-        return self.engine if not self.name else f"{self.engine}-{self.name}"
-
-
-@dataclass(frozen=True)
-class HostPlan:
-    """Every instance of a host, or why they cannot run together."""
-
-    fits: bool
-    reason: str
-    instances: tuple[Instance, ...] = ()
-    layout: str = "single"  # single | split (own GPUs each) | shared (all GPUs shared)
+PRIMARY_UNIT = unit_name("vllm")  # the default engine's primary unit (a cluster's one server)
 
 
 def _extra_request(base: PlanRequest, extra: ExtraModel, extra_args: list[str]) -> PlanRequest:
@@ -75,9 +40,14 @@ def _requests(settings: StackSettings, gpus: list[Gpu], nodes: int = 1,
 def _instances(named: list[tuple[str, PlanRequest]], plans: list[ServingPlan]) -> tuple[Instance, ...]:
     return tuple(
         Instance(name, plan, req.port,
-                 plan.model_repo if plan.engine in ("ollama", "mlx") else req.served_model_name or plan.model)
+                 plan.model_repo if _served_as_repo(plan) else req.served_model_name or plan.model)
         for (name, req), plan in zip(named, plans, strict=True)
     )
+
+
+def _served_as_repo(plan: ServingPlan) -> bool:
+    """Whether the plan's engine serves under the plan's repository or tag (a refused plan keeps its name)."""
+    return plan.engine in engines.names() and engines.get(plan.engine).served_as_repo
 
 
 def plan_host(settings: StackSettings, gpus: list[Gpu], nodes: int = 1, wired_limit_mib: int = 0) -> HostPlan:
@@ -105,7 +75,7 @@ def plan_host(settings: StackSettings, gpus: list[Gpu], nodes: int = 1, wired_li
     if plans:
         attempts.append("GPUs of their own: " + "; ".join(
             _label(n, p) for (n, _r), p in zip(named, plans, strict=True) if not p.fits))
-    if any(req.engine != "vllm" for _n, req in named):
+    if not all(engines.shares_gpus(req.engine) for _n, req in named):
         attempts.append("sharing the GPUs: only vLLM instances share GPUs (SGLang sizes its memory from what is free "
                         "when it starts)")
         return HostPlan(False, f"the {count} models do not fit {len(gpus)}x {gpus[0].name if gpus else 'GPU'} "

@@ -11,15 +11,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from reasoning_stack.catalogue import GIB, MIB
-from reasoning_stack.engines import mlx
 from reasoning_stack.gpus import Gpu
-from reasoning_stack.instances import HostPlan, Instance
+from reasoning_stack.planning.types import HostPlan, Instance
 from reasoning_stack.render import render
-from reasoning_stack.services import CONFIG_DIR, HELPER_DIR, local_url, openwebui_service
+from reasoning_stack.service_files import CONFIG_DIR, HELPER_DIR, local_url
+from reasoning_stack.services import openwebui_service
 from reasoning_stack.settings import StackSettings
 
 BREW = "/opt/homebrew/bin/brew"  # Homebrew's prefix on Apple Silicon
-PYTHON = f"/opt/homebrew/bin/{mlx.PYTHON_FORMULA.replace('@', '')}"  # python3.12
+PYTHON_FORMULA = "python@3.12"  # Homebrew's Python the virtual environments are made from
+PYTHON = f"/opt/homebrew/bin/{PYTHON_FORMULA.replace('@', '')}"  # python3.12
 ROOT = "/opt/reasoning-stack"
 MLX_VENV = f"{ROOT}/mlx"
 OPENWEBUI_VENV = f"{ROOT}/open-webui"
@@ -65,14 +66,14 @@ def _job(label: str, description: str, arguments: list[str], user: str | None, s
     return LaunchdJob(label, plist, log, health_url, ready_url)
 
 
-def mlx_job(settings: StackSettings, instance: Instance, user: str) -> LaunchdJob:
+def mlx_job(settings: StackSettings, instance: Instance, user: str, version: str) -> LaunchdJob:
     """MLX-LM's server for the planned instance, as ``user``, offline (the deploy downloads the weights first)."""
     plan = instance.plan
     args = [f"{MLX_VENV}/bin/mlx_lm.server", *plan.command[1:]]
     base = local_url(settings.vllm_listen, instance.port)
     environment = {"HF_HOME": f"{settings.data_dir}/huggingface", "HF_HUB_OFFLINE": "1", "HOME": settings.data_dir,
                    "PATH": "/usr/bin:/bin:/usr/sbin:/sbin"}
-    return _job(MLX_LABEL, f"MLX-LM {mlx.VERSION} serving {plan.model_repo}", args, user, settings,
+    return _job(MLX_LABEL, f"MLX-LM {version} serving {plan.model_repo}", args, user, settings,
                 environment, f"{base}/health", f"{base}/v1/models")
 
 

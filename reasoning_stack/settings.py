@@ -15,46 +15,28 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from reasoning_stack import engines
 from reasoning_stack.catalogue import GPUS, MODELS
-from reasoning_stack.engines.ollama import DEFAULT_IMAGE as OLLAMA_IMAGE
-from reasoning_stack.engines.sglang import DEFAULT_IMAGE as SGLANG_IMAGE
-from reasoning_stack.engines.sglang import MIN_DRIVER_BRANCH as SGLANG_MIN_DRIVER
+from reasoning_stack.engines import ollama as ollama_engine
+from reasoning_stack.engines import sglang as sglang_engine
+from reasoning_stack.engines import vllm as vllm_engine
+from reasoning_stack.engines.vllm.checks import check_owned_flags
 from reasoning_stack.layout import tp_problem, valid_tp_sizes
-from reasoning_stack.platforms import (
-    AARCH64,
-    OPENWEBUI_IMAGE,
-    VLLM_IMAGE,
-    VLLM_IMAGE_ARM64,
-    check_image,
-    declared_arch,
-    normalise_arch,
-)
+from reasoning_stack.platforms import AARCH64, X86_64, check_image, declared_arch, normalise_arch
 
 # Image tags are pinned: a re-deploy never moves to a new upstream release by surprise.
-DEFAULT_VLLM_IMAGE = VLLM_IMAGE
-DEFAULT_OPENWEBUI_IMAGE = OPENWEBUI_IMAGE
-DEFAULT_SGLANG_IMAGE = SGLANG_IMAGE
-DEFAULT_OLLAMA_IMAGE = OLLAMA_IMAGE
+DEFAULT_VLLM_IMAGE = vllm_engine.IMAGE
+DEFAULT_VLLM_IMAGE_ARM64 = vllm_engine.IMAGE_ARM64
+DEFAULT_SGLANG_IMAGE = sglang_engine.IMAGE
+DEFAULT_OLLAMA_IMAGE = ollama_engine.IMAGE
+DEFAULT_OPENWEBUI_IMAGE = "ghcr.io/open-webui/open-webui:v0.12.4"
+OPENWEBUI_ARCHES = {DEFAULT_OPENWEBUI_IMAGE: (X86_64, AARCH64)}  # a multi-architecture image
 
 _IMAGE_RE = re.compile(r"^[a-z0-9][a-z0-9._/:@-]*$")
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,40}$")
 # Folders a deploy must never take over as its data_dir (it sets their mode).
 _SYSTEM_DIRS = {"/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib64", "/media", "/mnt", "/opt", "/proc",
                 "/root", "/run", "/sbin", "/srv", "/sys", "/tmp", "/usr", "/usr/local", "/var", "/var/lib", "/var/tmp"}
-# vLLM flags the stack sets itself, and the setting to use instead (a secret never goes on a command line).
-_OWNED_FLAGS = {
-    "--model": "model", "--served-model-name": "served_model_name", "--host": "vllm_listen", "--port": "vllm_port",
-    "--api-key": "vllm_api_key (from the environment, kept in a 0600 env file)",
-    "--hf-token": "hf_token (from the environment, kept in a 0600 env file)",
-    "--max-model-len": "max_model_len", "--gpu-memory-utilization": "gpu_memory_utilization",
-    "--tensor-parallel-size": "tensor_parallel_size", "--pipeline-parallel-size": "a cluster (cluster settings)",
-    "--data-parallel-size": "data_parallel_size", "--kv-cache-dtype": "kv_cache_dtype",
-    "--enforce-eager": "enforce_eager", "--quantization": "quantization", "--reasoning-parser": "model",
-    "--distributed-executor-backend": "cluster_backend", "--nnodes": "a cluster (cluster settings)",
-    "--node-rank": "a cluster (cluster settings)", "--master-addr": "cluster_interface",
-    "--master-port": "cluster_port", "--headless": "cluster_role",
-    "--override-generation-config": "sampling_overrides", "--default-chat-template-kwargs": "thinking_default",
-}
 # Sampling defaults vLLM honours, with the values it accepts.
 _SAMPLING_RANGES = {
     "temperature": (0.0, None, False, "0 or more"), "top_p": (0.0, 1.0, False, "above 0, at most 1"),
@@ -136,8 +118,12 @@ class ExtraModel(BaseModel):
     max_model_len: int | None = Field(None, ge=1024)
     kv_cache_dtype: Literal["auto", "fp8"] = "auto"
     served_model_name: str | None = None
-    engine: Literal["vllm", "sglang", "ollama", "auto"] = Field(
-        "vllm", description="Serving engine of this instance (see the host's engine setting).")
+    engine: str = Field("vllm", description="Serving engine of this instance (see the host's engine setting).")
+
+    @field_validator("engine")
+    @classmethod
+    def _known_engine(cls, value: str) -> str:
+        return _check_engine(value)
 
     @field_validator("name")
     @classmethod
@@ -150,6 +136,16 @@ class ExtraModel(BaseModel):
     @classmethod
     def _catalogue_model(cls, value: str) -> str:
         return _check_model(value, allow_auto=False)
+
+
+def _check_engine(value: str) -> str:
+    """``value`` when it names an engine (or auto); a ValueError listing them otherwise."""
+    valid = engines.setting_values()
+    if value not in valid:
+        close = difflib.get_close_matches(value, valid, n=1, cutoff=0.5)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise ValueError(f"unknown engine; {hint}valid: {', '.join(repr(v) for v in valid)}")
+    return value
 
 
 def _check_model(value: str, allow_auto: bool = True) -> str:
@@ -218,7 +214,7 @@ class StackSettings(BaseModel):
     )
 
     # --- model and serving plan -------------------------------------------------------------------------
-    engine: Literal["vllm", "sglang", "ollama", "mlx", "auto"] = Field(
+    engine: str = Field(
         "vllm",
         description="Serving engine of the primary model: vllm; sglang (RadixAttention shares the KV cache of "
         "common prompt prefixes: many reasoning queries with one system prompt); ollama (4-bit GGUF models from "
@@ -297,8 +293,8 @@ class StackSettings(BaseModel):
     mac_user: str | None = Field(None, description="macOS account the Mac's services (engine mlx) run as and Homebrew "
                                  "belongs to; None: the inventory's ssh_user.")
     vllm_image: str = Field(DEFAULT_VLLM_IMAGE, description="vLLM OpenAI-server image, pinned by tag.")
-    vllm_image_arm64: str = Field(VLLM_IMAGE_ARM64, description="vLLM image on aarch64 hosts (DGX Spark): the same "
-                                  "release built on CUDA 13, with kernels for the GB10.")
+    vllm_image_arm64: str = Field(DEFAULT_VLLM_IMAGE_ARM64, description="vLLM image on aarch64 hosts (DGX Spark): the "
+                                  "same release built on CUDA 13, with kernels for the GB10.")
     vllm_port: int = Field(8000, ge=1, le=65535, description="Port of the OpenAI-compatible API.")
     vllm_listen: str = Field(
         "127.0.0.1",
@@ -447,6 +443,11 @@ class StackSettings(BaseModel):
     def _known_model(cls, value: str) -> str:
         return _check_model(value)
 
+    @field_validator("engine")
+    @classmethod
+    def _known_engine(cls, value: str) -> str:
+        return _check_engine(value)
+
     @field_validator("gpu_profile")
     @classmethod
     def _known_gpu(cls, value: str | None) -> str | None:
@@ -532,14 +533,7 @@ class StackSettings(BaseModel):
     @field_validator("vllm_extra_args")
     @classmethod
     def _full_flags(cls, value: list[str]) -> list[str]:
-        for arg in value:
-            if arg.startswith("-") and not arg.startswith("--"):
-                raise ValueError(f"{arg!r}: use the full --flag-name, short flags are not accepted")
-            flag = arg.split("=", 1)[0].replace("_", "-")
-            for owned, setting in _OWNED_FLAGS.items():
-                if flag in (owned, "--no-" + owned[2:]):
-                    raise ValueError(f"{arg.split('=', 1)[0]!r} is set by the stack: use {setting} instead")
-        return value
+        return check_owned_flags(value)
 
     @field_validator("vllm_api_key_env", "hf_token_env", "openwebui_secret_key_env", "openwebui_admin_password_env")
     @classmethod
@@ -555,12 +549,11 @@ class StackSettings(BaseModel):
         return value
 
     def served_model_names(self) -> list[str]:
-        """The names this host's instances serve under: the primary model first, then extra_models (an Ollama
-        instance's is its library tag)."""
-        from reasoning_stack.engines.ollama import TAGS
+        """The names this host's instances serve under: the primary model first, then extra_models (each as its
+        engine names it: an Ollama instance's is its library tag)."""
 
         def name(engine: str, model: str, served: str | None) -> str:
-            return TAGS[model].tag if engine == "ollama" and model in TAGS else served or model
+            return engines.candidates(engine)[0].served_name(model, served)
 
         return [name(self.engine, self.model, self.served_model_name)] + [
             name(e.engine, e.model, e.served_model_name) for e in self.extra_models]
@@ -634,7 +627,6 @@ class StackSettings(BaseModel):
         self._check_engines()  # before the exposure check: Ollama has no API key to set
         self._check_exposure()
         self._check_daemon_options()
-        self._check_extra_flags()
         self._check_driver()
         arch = declared_arch(self.gpu_profile)
         if arch is not None:  # a GB10 is an aarch64 machine: its images are known before connecting
@@ -642,112 +634,39 @@ class StackSettings(BaseModel):
         return self
 
     def for_arch(self, arch: str | None) -> StackSettings:
-        """These settings on a host whose CPU is ``arch`` (``uname -m``): aarch64 hosts run vllm_image_arm64;
-        an engine image without a build for the host is refused (a PlatformError naming the setting)."""
+        """These settings on a host whose CPU is ``arch`` (``uname -m``): each engine's image for it (aarch64 hosts
+        run vllm_image_arm64); an image without a build for the host is refused (a PlatformError naming the
+        setting)."""
         arch = normalise_arch(arch)
-        resolved = self.model_copy(update={"vllm_image": self.vllm_image_arm64}) if arch == AARCH64 else self
-        engines = {self.engine, *(e.engine for e in self.extra_models)}
-        vllm_setting = "vllm_image_arm64" if arch == AARCH64 else "vllm_image"
-        if engines & {"vllm", "auto"}:
-            check_image(vllm_setting, resolved.vllm_image, arch)
-        if "sglang" in engines:
-            check_image("sglang_image", self.sglang_image, arch, "on aarch64 hosts use engine 'vllm' or 'ollama', or "
-                        "set sglang_image to an SGLang image built for aarch64 with kernels for the GPU")
-        if engines & {"ollama", "auto"}:
-            check_image("ollama_image", self.ollama_image, arch)
+        update: dict[str, object] = {}
+        for engine in self._engines_used():
+            update.update(engine.for_arch(self, arch))
         if self.openwebui_enabled:
-            check_image("openwebui_image", self.openwebui_image, arch)
-        return resolved
+            check_image("openwebui_image", self.openwebui_image, arch, OPENWEBUI_ARCHES.get(self.openwebui_image))
+        return self.model_copy(update=update) if update else self
 
     def serving_images(self) -> list[str]:
         """The images of the engines this host's instances run, the primary model's first."""
-        images = {"vllm": [self.vllm_image], "sglang": [self.sglang_image], "ollama": [self.ollama_image],
-                  "auto": [self.vllm_image, self.ollama_image]}
-        engines = [self.engine, *(e.engine for e in self.extra_models)]
-        return list(dict.fromkeys(image for e in engines for image in images[e]))
-
-    def _check_ollama(self) -> None:
-        if not ipaddress.ip_address(self.vllm_listen).is_loopback:
-            raise ValueError(f"vllm_listen {self.vllm_listen}: Ollama has no API key, so an Ollama instance listens on "
-                             "127.0.0.1 only (Open WebUI on this host reaches it); use engine 'vllm' to serve "
-                             "other machines")
-        if self.sampling_overrides and self.engine in ("ollama", "auto"):
-            raise ValueError("sampling_overrides: Ollama takes sampling from the model's own Modelfile; remove them "
-                             "or serve with engine 'vllm'")
-        if self.cluster is not None and self.engine != "vllm":
-            raise ValueError(f"engine: {self.engine!r} is planned on one host; a cluster serves with vLLM")
-        names = [self.served_model_name] if self.engine in ("ollama", "auto") else []
-        names += [e.served_model_name for e in self.extra_models if e.engine in ("ollama", "auto")]
-        if any(names):
-            raise ValueError("served_model_name: an Ollama model is served under its library tag "
-                             "(deepseek-r1:7b); leave served_model_name unset for Ollama instances")
+        names = [self.engine, *(e.engine for e in self.extra_models)]
+        return list(dict.fromkeys(image for n in names for e in engines.candidates(n) for image in e.images(self)))
 
     def extra_args_for(self, engine: str) -> list[str]:
         """The user's extra arguments for an instance of ``engine``."""
-        return self.sglang_extra_args if engine == "sglang" else self.vllm_extra_args
+        return engines.candidates(engine)[0].extra_args(self)
 
-    def engines(self) -> set[str]:
-        """The engines this host's instances run."""
+    def engine_names(self) -> set[str]:
+        """The engine settings of this host's instances (auto included as it is set)."""
         return {self.engine, *(e.engine for e in self.extra_models)}
 
-    def _check_mlx(self) -> None:
-        """MLX-LM serves one model on one Mac, on loopback (its server has no API key), from mlx-community weights."""
-        mac = self.gpu_profile is not None and GPUS[self.gpu_profile].apple
-        if self.engine != "mlx":
-            if mac:
-                raise ValueError(f"gpu_profile {self.gpu_profile!r} is an Apple Silicon Mac: set engine = 'mlx'")
-            if self.quantization.startswith("mlx-"):
-                raise ValueError(f"quantization {self.quantization!r} is an MLX format: engine 'mlx' only")
-            return
-        if self.gpu_profile is not None and not mac:
-            raise ValueError(f"engine 'mlx' serves on Apple Silicon Macs; gpu_profile {self.gpu_profile!r} is an "
-                             "NVIDIA GPU: use engine 'vllm', 'sglang' or 'ollama'")
-        if self.quantization not in ("auto", "mlx-8bit", "mlx-4bit"):
-            raise ValueError(f"quantization {self.quantization!r}: engine 'mlx' loads mlx-community weights; use "
-                             "'auto', 'mlx-8bit' or 'mlx-4bit'")
-        if self.extra_models or self.cluster is not None:
-            raise ValueError("engine 'mlx': MLX-LM serves one model on one Mac; remove extra_models and cluster")
-        if not ipaddress.ip_address(self.vllm_listen).is_loopback:
-            raise ValueError(f"vllm_listen {self.vllm_listen}: MLX-LM's server has no API key and only basic "
-                             "security checks, so it listens on 127.0.0.1 only (Open WebUI on the Mac reaches it)")
-        if self.vllm_extra_args or self.sglang_extra_args:
-            raise ValueError("vllm_extra_args / sglang_extra_args: not used by engine 'mlx'; remove them")
+    def _engines_used(self) -> list[engines.Engine]:
+        uses = engines.uses(self)
+        return [engines.get(name) for name, use in uses.items() if use.any]
 
     def _check_engines(self) -> None:
-        """What SGLang and Ollama instances cannot do here: server-side sampling defaults, clusters, old drivers,
-        flags the stack owns or the pinned SGLang lacks; Ollama beyond loopback (it has no API key)."""
-        if self.engines() & {"ollama", "auto"}:
-            self._check_ollama()
-        self._check_mlx()
-        if "sglang" not in self.engines():
-            if self.sglang_extra_args:
-                raise ValueError("sglang_extra_args: no instance of this host runs SGLang (engine 'sglang')")
-            return
-        if self.sampling_overrides:
-            raise ValueError("sampling_overrides: SGLang has no server-side sampling override (it applies the "
-                             "model's generation_config.json); remove them or serve with engine 'vllm'")
-        if self.cluster is not None:
-            raise ValueError("engine: 'sglang' is planned on one host; a cluster serves with vLLM (engine 'vllm')")
-        if self.nvidia_driver_branch is not None and self.nvidia_driver_branch < SGLANG_MIN_DRIVER:
-            raise ValueError(f"nvidia_driver_branch {self.nvidia_driver_branch}: {self.sglang_image} is built on "
-                             f"CUDA 13, which needs branch {SGLANG_MIN_DRIVER} or newer; unset it or pin "
-                             f"{SGLANG_MIN_DRIVER}")
-        from reasoning_stack.sglang_flags import SGLANG_FLAGS, SGLANG_OWNED_FLAGS, SGLANG_VERSION
-
-        for arg in self.sglang_extra_args:
-            if arg.startswith("-") and not arg.startswith("--"):
-                raise ValueError(f"sglang_extra_args: {arg!r}: use the full --flag-name, short flags are not accepted")
-            if not arg.startswith("--"):
-                continue
-            flag = arg.split("=", 1)[0].replace("_", "-")
-            if flag in SGLANG_OWNED_FLAGS:
-                raise ValueError(f"sglang_extra_args: {flag} is set by the stack; use {SGLANG_OWNED_FLAGS[flag]} "
-                                 "instead")
-            if self.sglang_image.endswith(f":v{SGLANG_VERSION}-cu130") and flag not in SGLANG_FLAGS:
-                close = difflib.get_close_matches(flag, sorted(SGLANG_FLAGS), n=1, cutoff=0.7)
-                hint = f"did you mean {close[0]!r}? " if close else ""
-                raise ValueError(f"sglang_extra_args: {flag!r} is not a flag of `sglang.launch_server` in SGLang "
-                                 f"{SGLANG_VERSION} (the pinned image); {hint}see its --help")
+        """What each engine refuses of these settings (the engines no instance uses may refuse their own settings
+        being set)."""
+        for name, use in engines.uses(self).items():
+            engines.get(name).check_settings(self, use)
 
     def _check_driver(self) -> None:
         """Driver settings that cannot drive the declared GPU, by the rules the NVIDIA layer installs with."""
@@ -774,24 +693,6 @@ class StackSettings(BaseModel):
             driver_install(os_id, version, self.nvidia_driver, branch, self.nvidia_kernel_modules, needs)
         except ValueError as exc:
             raise ValueError(f"nvidia_driver: {exc} (gpu_profile {self.gpu_profile!r})") from None
-
-    def _check_extra_flags(self) -> None:
-        """Flags of vllm_extra_args the pinned vLLM's `vllm serve` does not have (a typo would stop vLLM at start,
-        after the image pull). An image of another release may have other flags: only the pinned one is checked."""
-        from reasoning_stack.vllm_flags import VLLM_SERVE_FLAGS, VLLM_VERSION
-
-        if not self.vllm_image.endswith(f":v{VLLM_VERSION}"):
-            return
-        for arg in self.vllm_extra_args:
-            if not arg.startswith("--"):
-                continue
-            flag = arg.split("=", 1)[0].replace("_", "-")
-            base = flag.split(".", 1)[0]  # --compilation-config.level: vLLM's dotted JSON keys
-            if flag not in VLLM_SERVE_FLAGS and base not in VLLM_SERVE_FLAGS:
-                close = difflib.get_close_matches(flag, sorted(VLLM_SERVE_FLAGS), n=1, cutoff=0.7)
-                hint = f"did you mean {close[0]!r}? " if close else ""
-                raise ValueError(f"vllm_extra_args: {arg.split('=', 1)[0]!r} is not a flag of `vllm serve` in vLLM "
-                                 f"{VLLM_VERSION} (the pinned image); {hint}see `vllm serve --help`")
 
     def _check_exposure(self) -> None:
         """vLLM beyond loopback needs an API key: its /v1 API would otherwise serve anyone who can reach it."""

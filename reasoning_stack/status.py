@@ -14,14 +14,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from reasoning_stack.cluster import Cluster
-from reasoning_stack.engines.mlx import VERSION as MLX_VERSION
+from reasoning_stack import engines
 from reasoning_stack.gpus import NVIDIA_SMI_QUERY, Gpu, GpuQueryError, parse_nvidia_smi_csv
-from reasoning_stack.instances import HostPlan, Instance
 from reasoning_stack.macos import MLX_LABEL, MLX_VENV, OPENWEBUI_LABEL, OPENWEBUI_VERSION, mac_gpu
+from reasoning_stack.planning.types import HostPlan, Instance
 from reasoning_stack.render import render
 from reasoning_stack.services import CONFIG_DIR, OPENWEBUI_UNIT, RAY_UNIT, local_url
 from reasoning_stack.settings import StackSettings
+from reasoning_stack.topology import Cluster
 
 MANIFEST = f"{CONFIG_DIR}/status.json"
 
@@ -33,14 +33,14 @@ def smoke_record(settings: StackSettings, unit: str) -> str:
 
 def _api_entry(settings: StackSettings, instance: Instance) -> dict[str, Any]:
     """An instance that answers the OpenAI API: where, what it serves, how ``status`` proves it is healthy."""
+    engine = engines.get(instance.engine)
     return {
         "unit": instance.unit, "kind": "vllm-api", "url": local_url(settings.vllm_listen, instance.port),
         "served_model_name": instance.served_model_name, "model": instance.plan.model,
         "repo": instance.plan.model_repo, "max_model_len": instance.plan.max_model_len,
         "engine": instance.engine,
-        "health_path": "/api/version" if instance.engine == "ollama" else "/health",
-        "image": {"sglang": settings.sglang_image, "ollama": settings.ollama_image,
-                  "mlx": f"mlx-lm=={MLX_VERSION}"}.get(instance.engine, settings.vllm_image),
+        "health_path": engine.health_path,
+        "image": engine.status_image(settings),
         "env_file": f"{CONFIG_DIR}/{instance.unit}.env",
         "smoke_record": smoke_record(settings, instance.unit),
         "estimate_tokens_per_s": instance.plan.decode_tokens_per_s,

@@ -9,37 +9,41 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from reasoning_stack import engines
 from reasoning_stack.catalogue import MODELS
-from reasoning_stack.plan import PlanRequest, ServingPlan, layout_plans, plan_model
+from reasoning_stack.planning.gpu_search import GpuEngine, layout_plans, plan_model
+from reasoning_stack.planning.types import PlanRequest, ServingPlan
 
 MUCH_MORE = 2.0  # a smaller model is worth showing when it serves this many times the context or requests
 SHORTEST_USEFUL_CONTEXT = 8192  # a stronger model below this context is no real choice for reasoning
 
 
 def alternatives(req: PlanRequest, chosen: ServingPlan, limit: int = 4) -> list[dict[str, object]]:
-    """Up to ``limit`` other choices for ``req``'s GPUs, each with what it gains and what it costs."""
-    if not chosen.fits:
+    """Up to ``limit`` other choices for ``req``'s GPUs, each with what it gains and what it costs (none for an
+    engine that plans no GPU layouts)."""
+    if not chosen.fits or not engines.get(chosen.engine).gpu_layouts:
         return []
+    engine: GpuEngine = engines.get(chosen.engine)  # type: ignore[assignment]
     found: list[tuple[str, ServingPlan]] = []
-    others = sorted(layout_plans(req, chosen), key=lambda p: -p.max_concurrent_full_context)
+    others = sorted(layout_plans(engine, req, chosen), key=lambda p: -p.max_concurrent_full_context)
     found += [(f"layout {p.layout.label}", p) for p in others[:2]]
     pinned = replace(req, model=chosen.model, quantization=chosen.quantization,
                      tensor_parallel_size=chosen.tensor_parallel_size, data_parallel_size=chosen.data_parallel_size)
     if chosen.kv_cache_dtype == "auto" and req.kv_cache_dtype == "auto":
-        fp8 = plan_model(replace(pinned, kv_cache_dtype="fp8"), chosen.model)
+        fp8 = plan_model(engine, replace(pinned, kv_cache_dtype="fp8"), chosen.model)
         if fp8 is not None and fp8.kv_cache_tokens > chosen.kv_cache_tokens:
             found.append(("kv_cache_dtype fp8", fp8))
     strength = MODELS[chosen.model].strength
     free = replace(req, quantization="auto", kv_cache_dtype="auto", tensor_parallel_size=None,
                    data_parallel_size=None, max_model_len=None)
-    stronger = _first_fit(replace(free, min_context=SHORTEST_USEFUL_CONTEXT),
+    stronger = _first_fit(engine, replace(free, min_context=SHORTEST_USEFUL_CONTEXT),
                           [m for m in _by_strength() if m.strength > strength])
     if stronger is not None and stronger.max_model_len < chosen.max_model_len:
         found.append((f"model {stronger.model}", stronger))
     for model in _by_strength():
         if model.strength >= strength:
             continue
-        smaller = plan_model(free, model.slug)
+        smaller = plan_model(engine, free, model.slug)
         if smaller is not None and (
                 smaller.max_model_len >= MUCH_MORE * chosen.max_model_len
                 or smaller.max_concurrent_full_context >= MUCH_MORE * max(chosen.max_concurrent_full_context, 0.1)):
@@ -52,9 +56,9 @@ def _by_strength():
     return sorted(MODELS.values(), key=lambda m: -m.strength)
 
 
-def _first_fit(req: PlanRequest, models) -> ServingPlan | None:
+def _first_fit(engine: GpuEngine, req: PlanRequest, models) -> ServingPlan | None:
     for model in models:
-        plan = plan_model(req, model.slug)
+        plan = plan_model(engine, req, model.slug)
         if plan is not None:
             return plan
     return None

@@ -14,7 +14,6 @@ from pyinfra.operations.util import any_changed
 
 from reasoning_stack.catalogue import find_model
 from reasoning_stack.context import host_settings
-from reasoning_stack.instances import Instance
 from reasoning_stack.operations import (
     apt_installed,
     apt_lists_updated,
@@ -26,6 +25,7 @@ from reasoning_stack.operations import (
     smoke_test,
     wait_http,
 )
+from reasoning_stack.planning.types import Instance
 from reasoning_stack.render import render
 from reasoning_stack.services import CONFIG_DIR, HELPER_DIR, SMOKE_TEST, WAIT_HTTP, ServiceFiles
 from reasoning_stack.settings import StackSettings

@@ -13,8 +13,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from reasoning_stack import engines
 from reasoning_stack.catalogue import find_model
-from reasoning_stack.instances import HostPlan, Instance
+from reasoning_stack.planning.types import HostPlan, Instance
 from reasoning_stack.settings import StackSettings
 
 ALL_TASKS = ("title", "tags", "follow_up")
@@ -33,7 +34,7 @@ class TaskConfig:
     """Open WebUI's background-task settings for one host."""
 
     model: str  # served model name
-    ollama: bool  # served by Ollama: Open WebUI's TASK_MODEL (its Ollama connection), else TASK_MODEL_EXTERNAL
+    ollama: bool  # reached over Ollama's API: Open WebUI's TASK_MODEL (its Ollama connection), else TASK_MODEL_EXTERNAL
     thinks: bool  # the task model reasons before it answers
     params: dict[str, object]  # merged into every task request (TASK_MODEL_PARAMS)
     tasks: tuple[str, ...]  # the tasks left on
@@ -55,8 +56,8 @@ def _thinks_by_default(settings: StackSettings, instance: Instance) -> bool:
 
 
 def _can_switch_thinking_off(instance: Instance) -> bool:
-    """Qwen3 behind an OpenAI-compatible server (vLLM, SGLang): chat_template_kwargs turns thinking off."""
-    return find_model(instance.plan.model).thinking_switch and instance.engine != "ollama"
+    """Qwen3 behind a server whose requests switch thinking (vLLM, SGLang: chat_template_kwargs)."""
+    return find_model(instance.plan.model).thinking_switch and engines.get(instance.engine).thinking_off_per_request
 
 
 def task_config(settings: StackSettings, host_plan: HostPlan) -> TaskConfig:
@@ -84,7 +85,8 @@ def task_config(settings: StackSettings, host_plan: HostPlan) -> TaskConfig:
         tasks = tuple(t for t in ALL_TASKS if t in settings.openwebui_tasks)
     else:
         tasks = ALL_TASKS if quick else ("title",)
-    return TaskConfig(chosen.served_model_name, chosen.engine == "ollama", not quick, params, tasks, why)
+    return TaskConfig(chosen.served_model_name, engines.get(chosen.engine).api == "ollama", not quick, params, tasks,
+                      why)
 
 
 def model_defaults_env() -> dict[str, str]:
@@ -131,11 +133,9 @@ def model_entries(host_plan: HostPlan) -> list[dict[str, object]]:
             meta["suggestion_prompts"] = [{"title": ["Solve a maths problem", "final answer in \\boxed{}"],
                                            "content": f"{MATHS_DIRECTIVE}\n\nWhat is the sum of the first 50 "
                                                       "odd numbers?"}]
-        # A num_ctx Open WebUI sends to Ollama wins over the server's OLLAMA_CONTEXT_LENGTH (a person may set one
-        # on the entry): the entry carries the planned context, so every chat sends it.
-        params = {"num_ctx": instance.plan.max_model_len} if instance.engine == "ollama" else {}
-        if instance.engine == "ollama":
-            name = f"{spec.name} (Ollama {instance.plan.model_repo})"
+        # the engine's own naming and params (Ollama: the planned num_ctx, which wins over its server's setting)
+        own_name, params = engines.get(instance.engine).webui_entry(spec.name, instance.plan)
+        name = own_name or name
         entries.append({"id": instance.served_model_name, "base_model_id": None, "name": name, "meta": meta,
                         "params": params, "access_grants": PUBLIC_READ, "is_active": True})
     return entries

@@ -7,11 +7,13 @@ import sys
 
 import pytest
 
-from reasoning_stack.cluster import Cluster, cluster_errors, find_clusters, node_args
+from reasoning_stack.cluster import Cluster, cluster_errors, find_clusters
+from reasoning_stack.engines.vllm.command import node_args
+from reasoning_stack.engines.vllm.service import vllm_service
 from reasoning_stack.gpus import gpus_from_profile
 from reasoning_stack.instances import plan_host
 from reasoning_stack.plan import PlanRequest, make_plan
-from reasoning_stack.services import ClusterNode, ray_service, vllm_service
+from reasoning_stack.services import ClusterNode, ray_service
 from reasoning_stack.validation import SettingsInvalid, validate_host_data
 
 NODE = {"cluster": "r1", "cluster_interface": "enp65s0", "model": "deepseek-r1", "gpu_profile": "h100", "gpu_count": 8}

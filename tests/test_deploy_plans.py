@@ -48,7 +48,7 @@ def test_a_spark_as_dgx_os_ships_it_keeps_its_driver_and_pulls_the_arm64_vllm(tm
     assert "nvidia.py | Serving image vllm/vllm-openai:v0.17.1-cu130" in names
     assert not any("v0.17.1'" in n or n.endswith("vllm/vllm-openai:v0.17.1") for n in names)
     assert not any("NVIDIA driver" in n or "nouveau" in n or "CUDA repository" in n for n in names)
-    assert "vllm.py | Weights of RedHatAI/DeepSeek-R1-Distill-Llama-70B-FP8-dynamic (~67.7 GiB, resumable)" in names
+    assert "serving.py | Weights of RedHatAI/DeepSeek-R1-Distill-Llama-70B-FP8-dynamic (~67.7 GiB, resumable)" in names
     assert "openwebui.py | Open WebUI image ghcr.io/open-webui/open-webui:v0.12.4" in names
     assert names[-1] == "Status manifest"
 

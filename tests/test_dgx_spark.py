@@ -10,14 +10,16 @@ import pytest
 
 from reasoning_stack.catalogue import MODELS
 from reasoning_stack.cluster import find_clusters
+from reasoning_stack.cuda import cuda_total_gib
+from reasoning_stack.engines.vllm.memory import max_safe_utilization
+from reasoning_stack.engines.vllm.service import vllm_service
 from reasoning_stack.facts import NvidiaGpus
 from reasoning_stack.gpus import GpuQueryError, gpus_from_profile, parse_nvidia_smi_csv
 from reasoning_stack.instances import plan_host
-from reasoning_stack.memory import cuda_total_gib, max_safe_utilization
 from reasoning_stack.pci import parse_lspci
 from reasoning_stack.plan import PlanRequest, make_plan
 from reasoning_stack.platforms import PlatformError
-from reasoning_stack.services import ClusterNode, ray_service, vllm_service
+from reasoning_stack.services import ClusterNode, ray_service
 from reasoning_stack.settings import StackSettings
 from reasoning_stack.validation import SettingsInvalid, validate_host_data
 

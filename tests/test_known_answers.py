@@ -13,8 +13,9 @@ from dataclasses import dataclass
 import pytest
 
 from reasoning_stack.catalogue import GIB, MODELS, weights_gib
+from reasoning_stack.cuda import cuda_total_gib, kv_bytes_per_token_per_gpu
+from reasoning_stack.engines.vllm.memory import activation_gib, gpu_budget
 from reasoning_stack.gpus import Gpu, gpus_from_profile
-from reasoning_stack.memory import activation_gib, cuda_total_gib, gpu_budget, kv_bytes_per_token_per_gpu
 from reasoning_stack.plan import PlanRequest, make_plan
 from reasoning_stack.speed import decode_speed
 

@@ -15,7 +15,8 @@ from reasoning_stack.catalogue import GPUS, MODELS
 from reasoning_stack.gpus import Gpu, gpus_from_profile
 from reasoning_stack.instances import plan_host
 from reasoning_stack.layout import layouts, tp_problem
-from reasoning_stack.plan import ENOUGH_REQUESTS, PlanRequest, make_plan
+from reasoning_stack.plan import PlanRequest, make_plan
+from reasoning_stack.planning.gpu_search import ENOUGH_REQUESTS
 from reasoning_stack.tradeoffs import alternatives
 from reasoning_stack.validation import SettingsInvalid, validate_host_data
 

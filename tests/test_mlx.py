@@ -16,7 +16,8 @@ import pytest
 from engine_parsers import parser_command
 
 from reasoning_stack.catalogue import GIB, MODELS
-from reasoning_stack.engines import mlx
+from reasoning_stack.engines.mlx import VERSION as MLX_VERSION
+from reasoning_stack.engines.mlx import memory as mlx
 from reasoning_stack.gpus import gpus_from_profile
 from reasoning_stack.instances import plan_host
 from reasoning_stack.macos import ENV_EXEC, MLX_VENV, OPENWEBUI_VENV, helper_text, mac_gpu, mlx_job, openwebui_job
@@ -143,7 +144,7 @@ def _settings(**data: object) -> StackSettings:
 def test_the_mlx_job_is_a_plist_launchd_can_read():
     settings = _settings()
     plan = plan_host(settings, gpus_from_profile("m4-max-128"))
-    job = mlx_job(settings, plan.instances[0], "alice")
+    job = mlx_job(settings, plan.instances[0], "alice", MLX_VERSION)
     plist = plistlib.loads(job.plist_text.encode())
     assert plist["Label"] == "com.reasoning-stack.mlx" and plist["UserName"] == "alice"
     assert plist["ProgramArguments"][0] == f"{MLX_VENV}/bin/mlx_lm.server"

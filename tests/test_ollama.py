@@ -12,10 +12,12 @@ import pytest
 
 from reasoning_stack.catalogue import GIB, MIB, MODELS
 from reasoning_stack.engines import ollama
+from reasoning_stack.engines.ollama import library
+from reasoning_stack.engines.ollama.service import ollama_manifest
 from reasoning_stack.gpus import Gpu, gpus_from_profile
 from reasoning_stack.instances import plan_host
 from reasoning_stack.plan import PlanRequest, make_plan
-from reasoning_stack.services import engine_service, ollama_manifest, openwebui_service
+from reasoning_stack.services import engine_service, openwebui_service
 from reasoning_stack.validation import SettingsInvalid, validate_host_data
 from reasoning_stack.webui import model_entries
 
@@ -27,9 +29,9 @@ def _plan(gpus, **kw):
 
 
 def test_every_catalogue_model_has_its_library_tag():
-    assert set(ollama.TAGS) == set(MODELS)
-    assert ollama.TAGS["deepseek-r1-distill-qwen-7b"].tag == "deepseek-r1:7b"
-    assert ollama.TAGS["qwq-32b"].tag == "qwq:32b" and ollama.TAGS["deepseek-r1"].size_gb == 404
+    assert set(library.TAGS) == set(MODELS)
+    assert library.TAGS["deepseek-r1-distill-qwen-7b"].tag == "deepseek-r1:7b"
+    assert library.TAGS["qwq-32b"].tag == "qwq:32b" and library.TAGS["deepseek-r1"].size_gb == 404
 
 
 def test_slots_and_context_come_from_the_tag_s_size():
@@ -92,7 +94,7 @@ def test_unit_env_and_open_webui_wiring():
         "reasoning-ollama", "ollama", "deepseek-r1:14b")
     files = engine_service(s, primary, 2)
     exec_start = next(line for line in files.unit_text.splitlines() if line.startswith("ExecStart="))
-    assert "--entrypoint /usr/bin/ollama" in exec_start and exec_start.endswith(f"{ollama.DEFAULT_IMAGE} serve")
+    assert "--entrypoint /usr/bin/ollama" in exec_start and exec_start.endswith(f"{ollama.IMAGE} serve")
     assert "--volume /var/lib/reasoning-stack/ollama:/root/.ollama" in exec_start
     assert '--gpus "\\"device=0\\""' in exec_start
     assert f"OLLAMA_CONTEXT_LENGTH={primary.plan.max_model_len}\n" in files.env_text

@@ -13,6 +13,7 @@ from engine_parsers import parser_command
 
 from reasoning_stack.catalogue import GPUS, MODELS
 from reasoning_stack.engines import sglang
+from reasoning_stack.engines.sglang import memory as sglang_memory
 from reasoning_stack.gpus import gpus_from_profile
 from reasoning_stack.instances import plan_host
 from reasoning_stack.plan import PlanRequest, make_plan
@@ -33,17 +34,17 @@ def test_mem_fraction_static_follows_sglang_s_own_rule():
     (+ prefill graphs), at least 10 GiB above 60 GiB; fraction = (mem - reserved) / mem, three decimals."""
     model = MODELS["qwq-32b"]
     rtx = gpus_from_profile("rtx-4090")[0]  # 24564 MiB, CUDA sees 24084
-    assert sglang.gpu_class_defaults(rtx, 1) == (4096, 48)
-    assert sglang.mem_fraction_static(model, rtx, 1, 1, False) == round((24084 - (512 + 6144 + 128 + 96 + 256))
+    assert sglang_memory.gpu_class_defaults(rtx, 1) == (4096, 48)
+    assert sglang_memory.mem_fraction_static(model, rtx, 1, 1, False) == round((24084 - (512 + 6144 + 128 + 96 + 256))
                                                                          / 24084, 3) == 0.704
     h100 = gpus_from_profile("h100")[0]
-    assert sglang.gpu_class_defaults(h100, 1) == (8192, 256)
-    assert sglang.mem_fraction_static(model, h100, 1, 1, False) == 0.831
+    assert sglang_memory.gpu_class_defaults(h100, 1) == (8192, 256)
+    assert sglang_memory.mem_fraction_static(model, h100, 1, 1, False) == 0.831
     # tensor parallel 8 on H100: 1 GiB for parallel slack and 512 decode graph batches (2 MiB each)
     reserved = 512 + 12288 + 1024 + 1024 + 256
-    assert sglang.mem_fraction_static(model, h100, 8, 1, False) == round((81079 - reserved) / 81079, 3)
+    assert sglang_memory.mem_fraction_static(model, h100, 8, 1, False) == round((81079 - reserved) / 81079, 3)
     # no CUDA graphs: their reserve goes to the static share
-    assert sglang.mem_fraction_static(model, rtx, 1, 1, True) > 0.704
+    assert sglang_memory.mem_fraction_static(model, rtx, 1, 1, True) > 0.704
 
 
 def test_kv_cache_is_the_static_share_minus_the_weights():
@@ -73,7 +74,7 @@ def test_known_answer_qwen3_235b_on_four_h100():
     # Qwen3-235B-A22B config.json: 94 layers, 4 KV heads, head_dim 128, hidden 4096, vocab 151936, untied
     model = ModelSpec("qwen3-235b-a22b", "Qwen3-235B-A22B", "qwen3", 0, 235.09, 1.24, 94, 4, 128, 4096, 151936,
                       40960, {"fp8": "Qwen/Qwen3-235B-A22B-FP8"}, "qwen3")
-    budget = sglang.gpu_budget(model, "fp8", gpus_from_profile("h100")[0], 4, 1, 0.9, "auto", False,
+    budget = sglang_memory.gpu_budget(model, "fp8", gpus_from_profile("h100")[0], 4, 1, 0.9, "auto", False,
                                fraction=0.93)
     logged_tokens, logged_kv_gib = 367404, 8.23 + 8.23
     assert logged_tokens * budget.kv_per_token / 1024**3 == pytest.approx(logged_kv_gib, abs=0.01)
@@ -148,7 +149,7 @@ def test_sglang_s_parser_refuses_what_sglang_refuses(argcheck: list[str]):
 
 def test_the_shipped_flag_list_is_the_pinned_sglang_s(argcheck: list[str]):
     """reasoning_stack/sglang_flags.py is exactly SGLang 0.5.23's server flags; scripts/sglang-flags regenerates it."""
-    from reasoning_stack.sglang_flags import SGLANG_FLAGS, SGLANG_OWNED_FLAGS
+    from reasoning_stack.engines.sglang.flags import SGLANG_FLAGS, SGLANG_OWNED_FLAGS
 
     out = subprocess.run([*argcheck, "--list-flags"], capture_output=True, text=True, timeout=300, check=True)
     assert set(out.stdout.split()) == set(SGLANG_FLAGS)
@@ -196,9 +197,9 @@ def test_sglang_unit_keeps_the_api_key_in_a_0600_config_file():
     s = _settings(env, engine="sglang", model="qwq-32b")
     instance = plan_host(s, gpus_from_profile("rtx-4090", 2)).instances[0]
     files = engine_service(s, instance, 2)
-    assert files.unit == "reasoning-sglang" and files.image == sglang.DEFAULT_IMAGE
+    assert files.unit == "reasoning-sglang" and files.image == sglang.IMAGE
     exec_start = next(line for line in files.unit_text.splitlines() if line.startswith("ExecStart="))
-    assert "--entrypoint python3" in exec_start and f" {sglang.DEFAULT_IMAGE} -m sglang.launch_server " in exec_start
+    assert "--entrypoint python3" in exec_start and f" {sglang.IMAGE} -m sglang.launch_server " in exec_start
     assert "--volume /etc/reasoning-stack/reasoning-sglang.yaml:/etc/sglang/secrets.yaml:ro" in exec_start
     assert exec_start.endswith("--config /etc/sglang/secrets.yaml")
     assert "sk-sgl-42" not in files.unit_text and "hf_tok" not in files.unit_text

@@ -15,7 +15,8 @@ import pytest
 from engine_parsers import parser_command
 
 from reasoning_stack.catalogue import GPUS, MODELS
-from reasoning_stack.cluster import Cluster, node_args
+from reasoning_stack.cluster import Cluster
+from reasoning_stack.engines.vllm.command import node_args
 from reasoning_stack.gpus import gpus_from_profile
 from reasoning_stack.plan import PlanRequest, make_plan
 
@@ -82,7 +83,7 @@ def test_planned_args_pass_vllm_parser(tmp_path: Path, argcheck: list[str]):
 def test_the_shipped_flag_list_is_the_pinned_vllm_s(argcheck: list[str]):
     """reasoning_stack/vllm_flags.py (what `check` knows without vLLM) is exactly vLLM 0.17.1's `vllm serve` flags;
     regenerate it with scripts/vllm-flags when the pin moves."""
-    from reasoning_stack.vllm_flags import VLLM_SERVE_FLAGS
+    from reasoning_stack.engines.vllm.flags import VLLM_SERVE_FLAGS
 
     out = subprocess.run([*argcheck, "--list-flags"], capture_output=True, text=True, timeout=300, check=True)
     flags = {line.strip() for line in out.stdout.splitlines() if line.strip().startswith("--")}

@@ -1,15 +1,110 @@
-"""Serving engines: one module per engine, beside the others.
+"""Serving engines: one package each (``vllm``, ``sglang``, ``ollama``, ``mlx``) implementing
+:class:`~reasoning_stack.engines.base.Engine`, and the registry that maps a setting's name to its engine.
 
-An engine module says how its server divides GPU memory (``gpu_budget``, the planner's memory model), the
-exact command line it runs (``command``) and, in ``reasoning_stack.services``, its unit. vLLM's modules
-(``reasoning_stack.memory`` and ``reasoning_stack.plan.vllm_args``) stay where they are; the planner asks
-:func:`budget_for` and :func:`command_for` for the engine of each instance.
+The rest of the stack asks the registry (``get``, ``candidates``, ``make_plan``) and the engine it returns; it never
+names an engine. ``auto`` is not an engine but a resolver (``engines/auto.py``). To add an engine: a package with an
+``ENGINE``, registered here (or, from outside the package, with :func:`register`).
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Iterable
+from dataclasses import replace
+from typing import Any
 
-Engine = Literal["vllm", "sglang", "ollama", "mlx"]
-# "auto" (a setting value) resolves to vllm or ollama on NVIDIA GPUs, to mlx on a Mac
-ENGINES: tuple[str, ...] = ("vllm", "sglang", "ollama", "mlx")
+from reasoning_stack.engines import auto
+from reasoning_stack.engines.base import Engine, Uses
+from reasoning_stack.engines.mlx import ENGINE as MLX
+from reasoning_stack.engines.ollama import ENGINE as OLLAMA
+from reasoning_stack.engines.sglang import ENGINE as SGLANG
+from reasoning_stack.engines.vllm import ENGINE as VLLM
+from reasoning_stack.gpus import Gpu
+from reasoning_stack.planning.types import PlanRequest, ServingPlan
+
+__all__ = ["AUTO", "Engine", "Uses", "candidates", "default_for", "get", "make_plan", "names", "register",
+           "registered", "setting_values", "shares_gpus", "unregister", "uses"]
+
+AUTO = auto.NAME
+_REGISTRY: dict[str, Engine] = {}
+
+
+def register(engine: Engine) -> Engine:
+    """Make ``engine`` available under its name (a setting's value); returns it."""
+    if not engine.name or engine.name == AUTO:
+        raise ValueError(f"an engine needs a name other than {AUTO!r}")
+    _REGISTRY[engine.name] = engine
+    return engine
+
+
+def unregister(name: str) -> None:
+    """Remove an engine registered with :func:`register` (tests register engines of their own)."""
+    _REGISTRY.pop(name, None)
+
+
+for _builtin in (VLLM, SGLANG, OLLAMA, MLX):
+    register(_builtin)
+
+
+def names() -> tuple[str, ...]:
+    """The registered engines' names, the default (vLLM) first."""
+    return tuple(_REGISTRY)
+
+
+def setting_values() -> tuple[str, ...]:
+    """Every value the ``engine`` setting takes: each engine's name, and auto."""
+    return (*names(), AUTO)
+
+
+def registered() -> tuple[Engine, ...]:
+    return tuple(_REGISTRY.values())
+
+
+def get(name: str) -> Engine:
+    """The engine named ``name``; a KeyError naming the valid ones otherwise (auto resolves per plan)."""
+    if name not in _REGISTRY:
+        raise KeyError(f"unknown engine {name!r}; valid: {', '.join(repr(n) for n in setting_values())}")
+    return _REGISTRY[name]
+
+
+def candidates(name: str) -> tuple[Engine, ...]:
+    """The engines a setting's value may run: the engine itself, or those auto chooses between."""
+    return auto.CANDIDATES if name == AUTO else (get(name),)
+
+
+def shares_gpus(name: str) -> bool:
+    """Whether instances of ``name`` may share GPUs with others (each engine auto may pick must)."""
+    return all(e.shares_gpus for e in candidates(name))
+
+
+def default_for(gpus: Iterable[Gpu]) -> str:
+    """The engine a what-if plan uses when none is named: the first that runs on these GPUs."""
+    found = tuple(gpus)
+    return next((e.name for e in registered() if found and e.runs_on(found)), VLLM.name)
+
+
+def make_plan(req: PlanRequest) -> ServingPlan:
+    """Plan one instance with its engine (auto: the engine it resolves to); the plan fits or says why not."""
+    if req.engine == AUTO:
+        return auto.plan(req)
+    engine = get(req.engine)
+    if req.gpus and not engine.runs_on(req.gpus):
+        other = next((e for e in registered() if e.runs_on(req.gpus)), None)
+        served = f"; {req.gpus[0].name} is served by engine {other.name!r} ({other.title})" if other else ""
+        need = "NVIDIA GPUs" if engine.platform == "linux" else "an Apple Silicon Mac"
+        if engine.platform != "linux":  # the engine says itself what it serves on
+            return engine.plan(replace(req))
+        return ServingPlan(fits=False, engine=req.engine, reason=f"engine {req.engine!r} needs {need}{served}")
+    return engine.plan(req)
+
+
+def uses(settings: Any) -> dict[str, Uses]:
+    """How a host's settings use each registered engine (primary model and extra_models; auto uses both of the
+    engines it chooses between)."""
+    instances = [(True, settings.engine, settings.served_model_name)]
+    instances += [(False, e.engine, e.served_model_name) for e in settings.extra_models]
+    found = {engine.name: Uses(False, []) for engine in registered()}
+    for primary, name, served in instances:
+        for engine in candidates(name):
+            found[engine.name].primary |= primary
+            found[engine.name].served_names.append(served)
+    return found

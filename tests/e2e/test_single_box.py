@@ -94,7 +94,7 @@ def _log(text: str) -> str:
 
 
 def _changed_ops(data: dict) -> list[tuple[str, list[str]]]:
-    # Operation names carry the deploy file they come from ("deploys/vllm.py | ..."): keep the name only.
+    # Operation names carry the deploy file they come from ("deploys/serving.py | ..."): keep the name only.
     return [(op["name"].split(" | ")[-1], op["success"]) for op in data["results"]["operations"] if op["success"]]
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from reasoning_stack.catalogue import ModelSpec
-from reasoning_stack.plan import PlanRequest
+from reasoning_stack.planning.types import PlanRequest
 
 
 def wanted_context(req: PlanRequest, model: ModelSpec) -> int:

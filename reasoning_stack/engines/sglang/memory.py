@@ -1,4 +1,4 @@
-"""SGLang as a serving engine: its memory model and its ``sglang.launch_server`` command line.
+"""SGLang's memory model: how SGLang 0.5.23 divides one GPU, so the plan and the server agree on the KV cache.
 
 Memory, as SGLang 0.5.23 divides one GPU (sources in the wheel of that release):
 
@@ -22,25 +22,10 @@ server agree on the KV-cache size.
 
 from __future__ import annotations
 
-import json
-
 from reasoning_stack.catalogue import GIB, MIB, ModelSpec, weights_gib
+from reasoning_stack.cuda import CUDA_CONTEXT_GIB, NCCL_GIB, GpuBudget, cuda_total_gib, kv_bytes_per_token_per_gpu
 from reasoning_stack.gpus import Gpu
-from reasoning_stack.memory import (
-    CUDA_CONTEXT_GIB,
-    NCCL_GIB,
-    GpuBudget,
-    cuda_total_gib,
-    kv_bytes_per_token_per_gpu,
-)
 
-IMAGE_VERSION = "0.5.23"
-DEFAULT_IMAGE = f"lmsysorg/sglang:v{IMAGE_VERSION}-cu130"  # CUDA 13 images need driver branch 580 or newer
-MIN_DRIVER_BRANCH = 580
-DEFAULT_PORT = 30000
-# SGLang spells its reasoning parsers with a hyphen (docs/advanced_features/separate_reasoning; the
-# --reasoning-parser choices of 0.5.23); vLLM's names are deepseek_r1 and qwen3.
-REASONING_PARSERS = {"deepseek_r1": "deepseek-r1", "qwen3": "qwen3"}
 PREFILL_GRAPHS = 32  # prefill CUDA-graph batch sizes counted in the graph reserve (8 MiB each)
 
 
@@ -81,7 +66,7 @@ def mem_fraction_static(model: ModelSpec, gpu: Gpu, tp: int, pp: int, eager: boo
 def gpu_budget(model: ModelSpec, quant: str, gpu: Gpu, tp: int, pp: int, util: float, kv_dtype: str,
                eager: bool, colocated: int = 1, max_num_seqs: int | None = None,
                fraction: float | None = None) -> GpuBudget:
-    """One GPU's memory under SGLang (the same shape as vLLM's :func:`reasoning_stack.memory.gpu_budget`).
+    """One GPU's memory under SGLang (the same shape as vLLM's budget, ``engines/vllm/memory.py``).
 
     ``util`` is ignored: SGLang sizes its static share by its own rule (``fraction`` gives another, as
     ``--mem-fraction-static`` would). ``requested`` is that share of the memory free before the weights load,
@@ -101,34 +86,3 @@ def gpu_budget(model: ModelSpec, quant: str, gpu: Gpu, tp: int, pp: int, util: f
     needed = (total - pre_load) + pre_load * (1 - fraction) * colocated - 1e-9
     return GpuBudget(total, static, weights, reserve, 0.0, kv_gib, per_token, tokens, total - static * colocated,
                      needed)
-
-
-def command(plan, model: ModelSpec, req) -> list[str]:  # noqa: ANN001 (ServingPlan, PlanRequest: import cycle)
-    """The exact command the SGLang container runs (after ``--entrypoint python3``'s ``python3``)."""
-    args = [
-        "-m", "sglang.launch_server",
-        "--model-path", plan.model_repo,
-        "--served-model-name", req.served_model_name or model.slug,
-        "--host", req.listen,
-        "--port", str(req.port),
-        "--tp-size", str(plan.tensor_parallel_size),
-        "--context-length", str(plan.max_model_len),
-        "--mem-fraction-static", f"{plan.mem_fraction_static:g}",
-        "--reasoning-parser", REASONING_PARSERS[model.reasoning_parser],
-        "--enable-metrics",
-    ]
-    if plan.data_parallel_size > 1:
-        args += ["--dp-size", str(plan.data_parallel_size)]
-    if plan.kv_cache_dtype == "fp8":
-        args += ["--kv-cache-dtype", "fp8_e4m3"]
-    if plan.enforce_eager:
-        args.append("--disable-cuda-graph")
-    if plan.max_num_seqs:
-        args += ["--max-running-requests", str(plan.max_num_seqs)]
-    if not req.enable_prefix_caching:
-        args.append("--disable-radix-cache")
-    if model.thinking_switch and not req.thinking_default:
-        args += ["--default-chat-template-kwargs", json.dumps({"enable_thinking": False})]
-    if model.family == "deepseek-r1":
-        args.append("--trust-remote-code")
-    return args + list(req.extra_args)

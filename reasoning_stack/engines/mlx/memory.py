@@ -1,4 +1,5 @@
-"""MLX-LM on Apple Silicon Macs: its models, how a Mac's unified memory divides, and ``mlx_lm.server``'s arguments.
+"""MLX-LM's models and memory on Apple Silicon Macs: how a Mac's unified memory divides, and ``mlx_lm.server``'s
+arguments.
 
 The Mac's GPU shares the machine's memory, and Metal keeps at most its *recommended working set* resident on the
 GPU; ``mlx_lm.server`` wires exactly that much at start (``mlx_lm.utils.maybe_set_recommended_wired_limit``).
@@ -18,10 +19,6 @@ from __future__ import annotations
 
 from reasoning_stack.catalogue import GIB, MIB, ModelSpec
 from reasoning_stack.gpus import Gpu
-
-VERSION = "0.32.2"  # mlx-lm from PyPI, pinned; its server's flags are checked by tests/tools/mlx-argcheck
-DEFAULT_PORT = 8080  # mlx_lm.server's own default
-PYTHON_FORMULA = "python@3.12"  # Homebrew's Python the virtual environment is made from
 
 # Repositories seen in public use (mlx-community on Hugging Face), by catalogue model and bits.
 REPOS: dict[str, dict[int, str]] = {

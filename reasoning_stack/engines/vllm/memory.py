@@ -14,22 +14,25 @@ vLLM's accounting (``vllm/v1/worker/gpu_worker.py: determine_available_memory`` 
   ``--enforce-eager`` removes the graph pool from that headroom.
 
 Each constant below names the measurements it comes from (``tests/test_known_answers.py`` checks the
-whole model against vLLM start-up logs).
+whole model against vLLM start-up logs); what every engine shares (CUDA's total, context, NCCL, the KV bytes of a
+token) is in ``reasoning_stack.cuda``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from reasoning_stack.catalogue import GIB, MIB, ModelSpec, weights_gib
+from reasoning_stack.cuda import (
+    CUDA_CONTEXT_GIB,
+    NCCL_GIB,
+    UNIFIED_MEMORY_UTILIZATION,
+    GpuBudget,
+    batch_defaults,
+    cuda_total_gib,
+    kv_bytes_per_token_per_gpu,
+)
 from reasoning_stack.gpus import Gpu
 
 BLOCK = 16  # vLLM's default KV-cache block size in tokens
-
-# nvidia-smi's memory.total minus what CUDA reports as total: H100 80GB HBM3 81559 MiB vs 79.18 GiB,
-# RTX 4090 24564 MiB vs 23.52 GiB, RTX 3090 24576 MiB vs 23.56 GiB (vLLM start-up lines "Free memory on
-# device (x/23.52 GiB)"): 451-480 MiB. The larger figure is used.
-CUDA_HIDDEN_MIB = 480
 
 # Peak bytes per logit of vLLM's dummy sampler pass (bf16 logits, their fp32 copy, sort values and int64
 # indices, softmax, cumsum, mask, exponential noise: PyTorch-native top-k/top-p, 0.17.1's default).
@@ -43,43 +46,6 @@ SAMPLER_BYTES_PER_LOGIT = 38.4
 # attention workspaces. Planned at the upper end of each.
 NON_TORCH_GIB = 0.45
 NON_TORCH_PARALLEL_GIB = 0.6
-
-# Outside the budget, per process: CUDA context (~0.5 GiB per process on consumer cards, as nvidia-smi
-# lists it), plus NCCL communicators with more than one GPU.
-CUDA_CONTEXT_GIB = 0.5
-NCCL_GIB = 0.25
-
-
-# gpu_memory_utilization where the GPU shares the system's memory (DGX Spark's GB10): the operating system,
-# Docker, the page cache and the CPU side of every process live in the same pool, so vLLM's share stays at
-# NVIDIA's DGX Spark playbook figure, 0.8 ("Fraction of unified memory vLLM may use", dgx-spark-playbooks
-# nvidia/nemotron and nvidia/vllm README: --gpu-memory-utilization 0.8; lower it towards 0.70 to give memory
-# back to the OS). On 121.7 GiB that leaves the system 24 GiB. Discrete GPUs keep vLLM's own default, 0.90.
-UNIFIED_MEMORY_UTILIZATION = 0.80
-DISCRETE_UTILIZATION = 0.90
-
-
-def default_utilization(gpus: tuple[Gpu, ...] | list[Gpu]) -> float:
-    """gpu_memory_utilization when none is set: 0.90, or 0.80 where the GPU shares the system's memory."""
-    return UNIFIED_MEMORY_UTILIZATION if any(g.unified for g in gpus) else DISCRETE_UTILIZATION
-
-
-def cuda_total_gib(gpu: Gpu) -> float:
-    """The total memory vLLM sees on ``gpu`` (CUDA's figure, not nvidia-smi's; on unified memory the system's
-    MemTotal, which CUDA reports as the device total)."""
-    return (gpu.memory_mib - (0 if gpu.unified else CUDA_HIDDEN_MIB)) * MIB / GIB
-
-
-def batch_defaults(gpu: Gpu) -> tuple[int, int]:
-    """vLLM 0.17.1's ``vllm serve`` defaults (max_num_batched_tokens, max_num_seqs) for this GPU.
-
-    ``EngineArgs.get_batch_defaults``: 8192 and 1024 on GPUs with at least 70 GiB that are not A100s,
-    2048 and 256 on every other GPU.
-    """
-    if cuda_total_gib(gpu) >= 70 and "a100" not in gpu.name.lower():
-        return 8192, 1024
-    return 2048, 256
-
 
 def activation_gib(model: ModelSpec, gpu: Gpu, max_num_seqs: int | None = None) -> float:
     """Torch peak of vLLM's profiling pass: the dummy sampler over max_num_seqs rows of logits.
@@ -114,43 +80,6 @@ def headroom_needed_gib(model: ModelSpec, tp: int, pp: int, eager: bool, colocat
     """Memory outside vLLM's budget that each GPU must have: context, NCCL and graphs of every instance."""
     per_instance = CUDA_CONTEXT_GIB + (NCCL_GIB if tp * pp > 1 else 0.0) + cuda_graph_gib(model, eager)
     return per_instance * colocated
-
-
-def kv_bytes_per_token_per_gpu(model: ModelSpec, tp: int, pp: int, kv_dtype: str) -> int:
-    """KV-cache bytes one token takes on one GPU (KV heads split by TP, layers by PP; MLA replicated)."""
-    dtype_bytes = 1 if kv_dtype == "fp8" else 2
-    if model.mla:
-        per_token = model.kv_bytes_per_token(dtype_bytes)  # the MLA latent is kept whole on every TP rank
-    else:
-        heads_per_gpu = max(1, model.kv_heads // tp)
-        per_token = 2 * model.layers * heads_per_gpu * model.head_dim * dtype_bytes
-    return -(-per_token // pp)
-
-
-@dataclass(frozen=True)
-class GpuBudget:
-    """One GPU's memory under a configuration, in GiB (tokens and bytes where named)."""
-
-    total: float  # what vLLM sees
-    requested: float  # total x gpu_memory_utilization
-    weights: float
-    activation: float
-    non_torch: float
-    kv_gib: float
-    kv_per_token: int  # bytes per token on this GPU
-    tokens: int  # KV-cache tokens (whole blocks)
-    headroom: float  # total - requested x colocated instances
-    headroom_needed: float
-
-    @property
-    def reserve(self) -> float:
-        """Non-weight, non-KV memory inside the budget (profiling peak + non-torch)."""
-        return self.activation + self.non_torch
-
-    @property
-    def headroom_ok(self) -> bool:
-        """Whether context, NCCL and CUDA graphs fit beside the budget."""
-        return self.headroom >= self.headroom_needed
 
 
 def gpu_budget(model: ModelSpec, quant: str, gpu: Gpu, tp: int, pp: int, util: float, kv_dtype: str,

@@ -9,9 +9,9 @@ fits, up to the model's native length. The Mac's memory beyond Metal's working s
 from __future__ import annotations
 
 from reasoning_stack.catalogue import GIB, MODELS, ModelSpec, find_model
-from reasoning_stack.engines import mlx
-from reasoning_stack.engines.slots import context_setting, strongest, wanted_context
-from reasoning_stack.plan import CONTEXT_STEP, PlanRequest, ServingPlan
+from reasoning_stack.engines.mlx import memory as mlx
+from reasoning_stack.planning.slots import context_setting, strongest, wanted_context
+from reasoning_stack.planning.types import CONTEXT_STEP, PlanRequest, ServingPlan
 
 
 def _fit(req: PlanRequest, model: ModelSpec) -> tuple[int, int, int, int] | None:

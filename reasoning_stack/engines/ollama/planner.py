@@ -1,16 +1,16 @@
 """The planner's answer for an Ollama instance: which library tag, how long a context, how many parallel slots.
 
-Every slot holds a whole context in the KV cache (``engines.ollama``), so the planner takes the most slots (4,
-2, then 1) whose contexts still reach the wanted length, then gives each slot the longest context that fits,
+Every slot holds a whole context in the KV cache (``engines/ollama/library.py``), so the planner takes the most
+slots (4, 2, then 1) whose contexts still reach the wanted length, then gives each slot the longest context that fits,
 up to the model's native length. An f16 KV cache comes first, q8_0 only when f16 does not reach the context.
 """
 
 from __future__ import annotations
 
 from reasoning_stack.catalogue import MODELS, ModelSpec, find_model
-from reasoning_stack.engines import ollama
-from reasoning_stack.engines.slots import context_setting, strongest, wanted_context
-from reasoning_stack.plan import CONTEXT_STEP, PlanRequest, ServingPlan
+from reasoning_stack.engines.ollama import library as ollama
+from reasoning_stack.planning.slots import context_setting, strongest, wanted_context
+from reasoning_stack.planning.types import CONTEXT_STEP, PlanRequest, ServingPlan
 
 MIN_TASTE_CONTEXT = 4096  # shortest context a suggestion offers
 

@@ -1,4 +1,4 @@
-"""Ollama as a serving engine: its model tags, its memory model and the environment its server runs with.
+"""Ollama's library and memory: its model tags, how its server divides the GPUs, and the environment it runs with.
 
 Ollama serves GGUF files from its own library, 4-bit (Q4_K_M) by default. It splits a model's layers over every
 GPU it sees (no tensor parallelism) and keeps ``OLLAMA_NUM_PARALLEL`` request slots of ``OLLAMA_CONTEXT_LENGTH``
@@ -22,12 +22,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from reasoning_stack.catalogue import GIB, MIB, ModelSpec
+from reasoning_stack.cuda import CUDA_CONTEXT_GIB, cuda_total_gib
 from reasoning_stack.gpus import Gpu
-from reasoning_stack.memory import CUDA_CONTEXT_GIB, cuda_total_gib
 
-IMAGE_VERSION = "0.32.6"
-DEFAULT_IMAGE = f"ollama/ollama:{IMAGE_VERSION}"
-DEFAULT_PORT = 11434
 MINIMUM_MEMORY_MIB = 457  # Ollama's per-GPU floor on CUDA (discover/gpu.go, MinimumMemory)
 BATCH = 512  # Ollama's default num_batch
 PARALLEL_CHOICES = (4, 2, 1)  # request slots tried, most first: a small team's burst, then fewer

@@ -4,10 +4,11 @@ by ``scripts/sglang-flags`` from SGLang's own parser; tests/test_sglang.py compa
 
 from __future__ import annotations
 
-from reasoning_stack.engines.sglang import IMAGE_VERSION as SGLANG_VERSION
 from reasoning_stack.flag_lists import regenerate
 
 __all__ = ["SGLANG_FLAGS", "SGLANG_OWNED_FLAGS", "SGLANG_VERSION"]
+
+SGLANG_VERSION = "0.5.23"  # the pinned image's release (engines/sglang/__init__.py: IMAGE)
 
 # Flags the stack's SGLang command line sets, and the setting to use instead (a secret never goes on a
 # command line: the API key reaches SGLang in a 0600 --config file).

@@ -1,0 +1,122 @@
+"""The interface every serving engine implements: what the rest of the stack asks of an engine, in one place.
+
+An engine is one package under ``reasoning_stack/engines/<name>/`` whose ``ENGINE`` is an :class:`Engine`. The
+settings, the planner, the services, the Open WebUI wiring, ``render`` and ``status`` ask it; none of them names an
+engine. Defaults here are those of an OpenAI-compatible server in a container on NVIDIA GPUs; an engine overrides
+what differs. ``reasoning_stack.engines`` registers the engines and resolves ``engine: auto``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from reasoning_stack.gpus import Gpu
+    from reasoning_stack.planning.types import Instance, PlanRequest, ServingPlan
+    from reasoning_stack.service_files import ClusterNode, ServiceFiles
+
+Platform = Literal["linux", "macos"]  # Linux with NVIDIA GPUs, systemd and Docker; an Apple Silicon Mac, launchd
+Startup = Literal["weights", "pull", "none"]  # before start: download the weights; after start: pull the model
+
+
+class Uses:
+    """How a host's settings use an engine: whether its primary model runs on it, and the ``served_model_name``
+    of each instance that does (empty when no instance does)."""
+
+    def __init__(self, primary: bool, served_names: list[str | None]) -> None:
+        self.primary = primary
+        self.served_names = served_names
+
+    @property
+    def any(self) -> bool:
+        return bool(self.served_names)
+
+
+class Engine:
+    """One serving engine. Subclasses set the identity and capabilities and implement :meth:`plan` and
+    :meth:`service`; every other method has a default an OpenAI-compatible container engine keeps."""
+
+    # --- identity ----------------------------------------------------------------------------------------
+    name: str = ""  # the setting's value, and the engine's part of unit and container names
+    title: str = ""  # how people write it: "vLLM"
+    api: Literal["openai", "ollama"] = "openai"  # how Open WebUI and the stack's helpers talk to it
+    health_path: str = "/health"  # answers once the server is up
+    ready_path: str = "/v1/models"  # lists the model once it is loaded
+    platform: Platform = "linux"
+    default_port: int = 8000
+
+    # --- capabilities ------------------------------------------------------------------------------------
+    shares_gpus: bool = False  # several instances may share GPUs (each sized by gpu_memory_utilization)
+    multi_node: bool = False  # serves one model across the nodes of a cluster
+    takes_api_key: bool = True  # False: no key, so it stays on loopback
+    server_sampling: bool = True  # honours sampling_overrides as server-side defaults
+    thinking_off_per_request: bool = True  # a request's chat_template_kwargs switch Qwen3's thinking off
+    gpu_layouts: bool = True  # plans tensor-parallel / data-parallel layouts (with their trade-offs and speed)
+    served_as_repo: bool = False  # serves under the plan's repository or tag, not served_model_name
+    startup: Startup = "weights"
+    pull_helper: str = ""  # with startup "pull": the helper (one of helpers()) that pulls through the server
+
+    # --- settings ----------------------------------------------------------------------------------------
+    extra_args_setting: str | None = None  # the setting holding the user's extra flags for this engine
+
+    def images(self, settings: Any) -> list[str]:
+        """The container images its instances run on this host (pulled by the deploy)."""
+        return []
+
+    def for_arch(self, settings: Any, arch: str) -> dict[str, object]:
+        """Setting changes for a host whose CPU is ``arch`` (an image built for it); checks that the images it
+        runs have a build for ``arch`` (a PlatformError naming the setting)."""
+        return {}
+
+    def extra_args(self, settings: Any) -> list[str]:
+        """The user's extra arguments for an instance of this engine."""
+        return list(getattr(settings, self.extra_args_setting)) if self.extra_args_setting else []
+
+    def served_name(self, model: str, requested: str | None) -> str:
+        """The name an instance of catalogue ``model`` is served under (``requested``: served_model_name)."""
+        return requested or model
+
+    def check_settings(self, settings: Any, uses: Uses) -> None:
+        """Raise ValueError for what this engine cannot do with ``settings`` (``uses``: how they use it; an engine
+        no instance uses may still refuse its own settings being set)."""
+
+    # --- planning ----------------------------------------------------------------------------------------
+    def runs_on(self, gpus: tuple[Gpu, ...]) -> bool:
+        """Whether the engine serves on these GPUs (NVIDIA for Linux engines, a Mac's chip for macOS ones)."""
+        return not any(g.apple for g in gpus) if self.platform == "linux" else bool(gpus) and gpus[0].apple
+
+    def plan(self, req: PlanRequest) -> ServingPlan:
+        """Plan one instance: the plan either fits or says why not and what would."""
+        raise NotImplementedError
+
+    def describe(self, plan: ServingPlan) -> list[str]:
+        """Lines for ``reasoning-stack plan`` on how a plan that fits divides the memory."""
+        return []
+
+    # --- serving -----------------------------------------------------------------------------------------
+    def service(self, settings: Any, instance: Instance, host_gpu_count: int,
+                node: ClusterNode | None = None) -> ServiceFiles:
+        """The files of one instance's service (unit, env file, options) on a Linux host."""
+        raise NotImplementedError(f"engine {self.name!r} has no service on Linux hosts")
+
+    def helpers(self) -> list[tuple[str, str]]:
+        """Helper scripts its hosts need beyond the health wait and smoke test: ``(path, template)`` pairs."""
+        return []
+
+    def data_dirs(self, settings: Any) -> list[tuple[str, str]]:
+        """``(name, path)`` of folders its instances keep data in beyond the Hugging Face cache."""
+        return []
+
+    def model_store(self, settings: Any, instance: Instance) -> str:
+        """A path that exists on the host once ``startup == 'pull'`` has fetched the model ('' otherwise)."""
+        return ""
+
+    # --- Open WebUI and status ---------------------------------------------------------------------------
+    def webui_entry(self, model_name: str, plan: ServingPlan) -> tuple[str | None, dict[str, object]]:
+        """The Open WebUI model entry's name (None: the stack's default naming) and its params."""
+        return None, {}
+
+    def status_image(self, settings: Any) -> str:
+        """What ``status`` shows the engine runs from (an image, or a pinned package)."""
+        images = self.images(settings)
+        return images[0] if images else ""

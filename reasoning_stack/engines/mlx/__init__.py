@@ -1,0 +1,67 @@
+"""MLX-LM on Apple Silicon Macs: the mlx-community quantizations and how a Mac's memory divides (``memory``), the
+planner (``planner``); one model on one Mac, on loopback (its server has no API key), as a launchd job the macOS
+platform renders (``reasoning_stack.macos``)."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+from reasoning_stack.catalogue import GPUS
+from reasoning_stack.engines.base import Engine, Uses
+from reasoning_stack.engines.mlx.planner import plan_mlx
+from reasoning_stack.planning.types import PlanRequest, ServingPlan
+
+VERSION = "0.32.2"  # mlx-lm from PyPI, pinned; its server's flags are checked by tests/tools/mlx-argcheck
+DEFAULT_PORT = 8080  # mlx_lm.server's own default
+QUANTIZATIONS = ("mlx-8bit", "mlx-4bit")
+
+
+class Mlx(Engine):
+    """``mlx_lm.server`` from the pinned MLX-LM in a virtual environment on the Mac."""
+
+    name = "mlx"
+    title = "MLX-LM"
+    platform = "macos"
+    default_port = DEFAULT_PORT
+    takes_api_key = False
+    gpu_layouts = False
+    served_as_repo = True
+
+    def check_settings(self, settings: Any, uses: Uses) -> None:
+        """MLX-LM serves one model on one Mac, on loopback (its server has no API key), from mlx-community weights;
+        a Mac or an MLX format with another engine is refused."""
+        mac = settings.gpu_profile is not None and GPUS[settings.gpu_profile].apple
+        if not uses.primary:
+            if mac:
+                raise ValueError(f"gpu_profile {settings.gpu_profile!r} is an Apple Silicon Mac: set engine = 'mlx'")
+            if settings.quantization.startswith("mlx-"):
+                raise ValueError(f"quantization {settings.quantization!r} is an MLX format: engine 'mlx' only")
+            return
+        if settings.gpu_profile is not None and not mac:
+            raise ValueError(f"engine 'mlx' serves on Apple Silicon Macs; gpu_profile {settings.gpu_profile!r} is an "
+                             "NVIDIA GPU: use engine 'vllm', 'sglang' or 'ollama'")
+        if settings.quantization not in ("auto", *QUANTIZATIONS):
+            raise ValueError(f"quantization {settings.quantization!r}: engine 'mlx' loads mlx-community weights; use "
+                             "'auto', 'mlx-8bit' or 'mlx-4bit'")
+        if settings.extra_models or settings.cluster is not None:
+            raise ValueError("engine 'mlx': MLX-LM serves one model on one Mac; remove extra_models and cluster")
+        if not ipaddress.ip_address(settings.vllm_listen).is_loopback:
+            raise ValueError(f"vllm_listen {settings.vllm_listen}: MLX-LM's server has no API key and only basic "
+                             "security checks, so it listens on 127.0.0.1 only (Open WebUI on the Mac reaches it)")
+        if settings.vllm_extra_args or settings.sglang_extra_args:
+            raise ValueError("vllm_extra_args / sglang_extra_args: not used by engine 'mlx'; remove them")
+
+    def plan(self, req: PlanRequest) -> ServingPlan:
+        return plan_mlx(req)
+
+    def describe(self, plan: ServingPlan) -> list[str]:
+        return [f"  MLX-LM: {plan.model_repo} {plan.weights_gib_per_gpu:.1f} GiB, runtime "
+                f"{plan.reserve_gib_per_gpu:.1f} GiB, KV cache (bf16) {plan.kv_cache_gib_per_gpu:.1f} GiB = "
+                f"{plan.kv_cache_tokens} tokens: {plan.max_num_seqs} request(s) of {plan.max_model_len}"]
+
+    def status_image(self, settings: Any) -> str:
+        return f"mlx-lm=={VERSION}"
+
+
+ENGINE = Mlx()

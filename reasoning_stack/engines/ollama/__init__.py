@@ -1,0 +1,97 @@
+"""Ollama: 4-bit GGUF models from its library for small cards and quick starts. Its tags and memory
+(``library``), its planner (context x parallel slots, ``planner``) and its service; no API key, so loopback only;
+the model is pulled through the running server."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+from reasoning_stack.engines.base import Engine, Uses
+from reasoning_stack.engines.ollama.library import TAGS
+from reasoning_stack.engines.ollama.planner import plan_ollama
+from reasoning_stack.engines.ollama.service import OLLAMA_PULL, ollama_manifest, ollama_service
+from reasoning_stack.planning.types import Instance, PlanRequest, ServingPlan
+from reasoning_stack.platforms import AARCH64, X86_64, check_image
+from reasoning_stack.service_files import ServiceFiles
+from reasoning_stack.topology import ClusterNode
+
+IMAGE_VERSION = "0.32.6"
+IMAGE = f"ollama/ollama:{IMAGE_VERSION}"
+PINNED_ARCHES = {IMAGE: (X86_64, AARCH64)}  # a multi-architecture image (linux/amd64 and linux/arm64)
+DEFAULT_PORT = 11434
+
+
+class Ollama(Engine):
+    """``ollama serve`` in the pinned image, the planned model pulled from Ollama's library."""
+
+    name = "ollama"
+    title = "Ollama"
+    api = "ollama"
+    health_path = "/api/version"
+    ready_path = "/api/tags"
+    default_port = DEFAULT_PORT
+    takes_api_key = False
+    server_sampling = False
+    thinking_off_per_request = False
+    gpu_layouts = False
+    served_as_repo = True
+    startup = "pull"
+    pull_helper = OLLAMA_PULL
+
+    def images(self, settings: Any) -> list[str]:
+        return [settings.ollama_image]
+
+    def for_arch(self, settings: Any, arch: str) -> dict[str, object]:
+        check_image("ollama_image", settings.ollama_image, arch, PINNED_ARCHES.get(settings.ollama_image))
+        return {}
+
+    def served_name(self, model: str, requested: str | None) -> str:
+        return TAGS[model].tag if model in TAGS else requested or model
+
+    def check_settings(self, settings: Any, uses: Uses) -> None:
+        """Ollama beyond loopback (it has no API key), with sampling defaults, on a cluster or with a served name."""
+        if not uses.any:
+            return
+        if not ipaddress.ip_address(settings.vllm_listen).is_loopback:
+            raise ValueError(f"vllm_listen {settings.vllm_listen}: Ollama has no API key, so an Ollama instance "
+                             "listens on 127.0.0.1 only (Open WebUI on this host reaches it); use engine 'vllm' to "
+                             "serve other machines")
+        if settings.sampling_overrides and uses.primary:
+            raise ValueError("sampling_overrides: Ollama takes sampling from the model's own Modelfile; remove them "
+                             "or serve with engine 'vllm'")
+        if settings.cluster is not None and uses.primary:
+            raise ValueError(f"engine: {settings.engine!r} is planned on one host; a cluster serves with vLLM")
+        if any(uses.served_names):
+            raise ValueError("served_model_name: an Ollama model is served under its library tag "
+                             "(deepseek-r1:7b); leave served_model_name unset for Ollama instances")
+
+    def plan(self, req: PlanRequest) -> ServingPlan:
+        return plan_ollama(req)
+
+    def describe(self, plan: ServingPlan) -> list[str]:
+        env = plan.environment
+        return [f"  Ollama: {plan.model_repo} {plan.weights_gib_per_gpu:.1f} GiB/GPU, compute graph "
+                f"{plan.reserve_gib_per_gpu:.1f} GiB/GPU, KV cache ({env['OLLAMA_KV_CACHE_TYPE']}) "
+                f"{plan.kv_cache_tokens} tokens: {env['OLLAMA_NUM_PARALLEL']} slot(s) of {plan.max_model_len}"]
+
+    def service(self, settings: Any, instance: Instance, host_gpu_count: int,
+                node: ClusterNode | None = None) -> ServiceFiles:
+        return ollama_service(settings, instance, host_gpu_count)
+
+    def helpers(self) -> list[tuple[str, str]]:
+        return [(OLLAMA_PULL, "ollama-pull.py.j2")]
+
+    def data_dirs(self, settings: Any) -> list[tuple[str, str]]:
+        return [("Ollama models", f"{settings.data_dir}/ollama")]
+
+    def model_store(self, settings: Any, instance: Instance) -> str:
+        return ollama_manifest(settings, instance.plan.model_repo)
+
+    def webui_entry(self, model_name: str, plan: ServingPlan) -> tuple[str | None, dict[str, object]]:
+        # A num_ctx Open WebUI sends to Ollama wins over the server's OLLAMA_CONTEXT_LENGTH (a person may set one
+        # on the entry): the entry carries the planned context, so every chat sends it.
+        return f"{model_name} (Ollama {plan.model_repo})", {"num_ctx": plan.max_model_len}
+
+
+ENGINE = Ollama()

@@ -1,0 +1,43 @@
+"""SGLang's command line: the exact ``python3 -m sglang.launch_server`` arguments of a plan."""
+
+from __future__ import annotations
+
+import json
+
+from reasoning_stack.catalogue import ModelSpec
+from reasoning_stack.planning.types import PlanRequest, ServingPlan
+
+# SGLang spells its reasoning parsers with a hyphen (docs/advanced_features/separate_reasoning; the
+# --reasoning-parser choices of 0.5.23); vLLM's names are deepseek_r1 and qwen3.
+REASONING_PARSERS = {"deepseek_r1": "deepseek-r1", "qwen3": "qwen3"}
+
+
+def command(plan: ServingPlan, model: ModelSpec, req: PlanRequest) -> list[str]:
+    """The exact command the SGLang container runs (after ``--entrypoint python3``'s ``python3``)."""
+    args = [
+        "-m", "sglang.launch_server",
+        "--model-path", plan.model_repo,
+        "--served-model-name", req.served_model_name or model.slug,
+        "--host", req.listen,
+        "--port", str(req.port),
+        "--tp-size", str(plan.tensor_parallel_size),
+        "--context-length", str(plan.max_model_len),
+        "--mem-fraction-static", f"{plan.mem_fraction_static:g}",
+        "--reasoning-parser", REASONING_PARSERS[model.reasoning_parser],
+        "--enable-metrics",
+    ]
+    if plan.data_parallel_size > 1:
+        args += ["--dp-size", str(plan.data_parallel_size)]
+    if plan.kv_cache_dtype == "fp8":
+        args += ["--kv-cache-dtype", "fp8_e4m3"]
+    if plan.enforce_eager:
+        args.append("--disable-cuda-graph")
+    if plan.max_num_seqs:
+        args += ["--max-running-requests", str(plan.max_num_seqs)]
+    if not req.enable_prefix_caching:
+        args.append("--disable-radix-cache")
+    if model.thinking_switch and not req.thinking_default:
+        args += ["--default-chat-template-kwargs", json.dumps({"enable_thinking": False})]
+    if model.family == "deepseek-r1":
+        args.append("--trust-remote-code")
+    return args + list(req.extra_args)

@@ -1,0 +1,120 @@
+"""vLLM, the default engine: its image pins, memory model (``memory``), command line (``command``), the flags of
+its pinned release (``flags``, generated) and what ``check`` refuses of them (``checks``), and its service."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from reasoning_stack.catalogue import ModelSpec
+from reasoning_stack.cuda import GpuBudget
+from reasoning_stack.engines.base import Engine, Uses
+from reasoning_stack.engines.vllm import memory
+from reasoning_stack.engines.vllm.checks import check_pinned_flags
+from reasoning_stack.engines.vllm.command import vllm_args
+from reasoning_stack.engines.vllm.service import vllm_service
+from reasoning_stack.gpus import Gpu
+from reasoning_stack.planning import gpu_search
+from reasoning_stack.planning.types import Instance, PlanRequest, ServingPlan
+from reasoning_stack.platforms import AARCH64, X86_64, check_image
+from reasoning_stack.service_files import ServiceFiles
+from reasoning_stack.topology import ClusterNode
+
+IMAGE = "vllm/vllm-openai:v0.17.1"
+# vLLM 0.17.1 built on CUDA 13.0, the CUDA of DGX OS 7 (driver 580): the release publishes the cu130 aarch64 wheel
+# that DGX Spark builds install (vllm-0.17.1+cu130-...-manylinux_2_35_aarch64.whl), and CUDA 13 builds carry the
+# Blackwell family kernels a GB10 (sm_121) runs. The plain tag is the CUDA 12.9 build until vLLM 0.20 made
+# CUDA 13 the default (vllm PR #39878).
+IMAGE_ARM64 = "vllm/vllm-openai:v0.17.1-cu130"
+PINNED_ARCHES = {IMAGE: (X86_64,), IMAGE_ARM64: (AARCH64,)}
+
+
+class Vllm(Engine):
+    """vLLM's OpenAI-compatible server (``vllm serve``) in the pinned image."""
+
+    name = "vllm"
+    title = "vLLM"
+    shares_gpus = True
+    multi_node = True
+    extra_args_setting = "vllm_extra_args"
+    max_seqs_flag = "--max-num-seqs"
+
+    def images(self, settings: Any) -> list[str]:
+        return [settings.vllm_image]
+
+    def for_arch(self, settings: Any, arch: str) -> dict[str, object]:
+        image, setting = (settings.vllm_image_arm64, "vllm_image_arm64") if arch == AARCH64 else (
+            settings.vllm_image, "vllm_image")
+        check_image(setting, image, arch, PINNED_ARCHES.get(image))
+        return {"vllm_image": image} if arch == AARCH64 else {}
+
+    def check_settings(self, settings: Any, uses: Uses) -> None:
+        check_pinned_flags(settings.vllm_image, settings.vllm_extra_args)
+
+    # --- planning: the layout search with vLLM's memory model --------------------------------------------
+    def plan(self, req: PlanRequest) -> ServingPlan:
+        return gpu_search.plan(self, req)
+
+    def gpu_budget(self, model: ModelSpec, quant: str, gpu: Gpu, tp: int, pp: int, req: PlanRequest, kv_dtype: str,
+                   eager: bool, seqs: int | None) -> GpuBudget:
+        return memory.gpu_budget(model, quant, gpu, tp, pp, req.gpu_memory_utilization, kv_dtype, eager,
+                                 req.colocated, seqs)
+
+    def finish(self, plan: ServingPlan, model: ModelSpec, req: PlanRequest, gpu: Gpu, eager: bool,
+               seqs: int | None) -> None:
+        plan.cuda_graph_gib_per_gpu = memory.cuda_graph_gib(model, eager)
+        plan.vllm_args = vllm_args(plan, model, req)
+        plan.command = ["vllm", "serve", *plan.vllm_args]
+
+    def budget_words(self, model: ModelSpec, gpu: Gpu, tp: int, req: PlanRequest, eager: bool,
+                     budget: GpuBudget) -> str:
+        return (
+            f"weights take {budget.weights:.1f} GiB per GPU, vLLM's profiling pass {budget.activation:.1f} GiB and "
+            f"non-torch memory {budget.non_torch:.1f} GiB of the {budget.requested:.1f} GiB vLLM may use "
+            f"(gpu_memory_utilization {req.gpu_memory_utilization:g}), leaving {max(0.0, budget.kv_gib):.1f} GiB = "
+            f"{budget.tokens} tokens of KV cache ({budget.kv_per_token // 1024} KiB per token per GPU)"
+        )
+
+    def headroom_words(self, model: ModelSpec, gpu: Gpu, tp: int, req: PlanRequest, eager: bool,
+                       budget: GpuBudget) -> str:
+        safe = memory.max_safe_utilization(model, gpu, tp, req.nodes, eager, req.colocated)
+        return (f"the KV cache would fit, but beside the {budget.requested:.1f} GiB vLLM may use "
+                f"(gpu_memory_utilization {req.gpu_memory_utilization:g}) only {budget.headroom:.2f} GiB remain for "
+                f"CUDA context, NCCL and CUDA graphs, which need {budget.headroom_needed:.2f} GiB; "
+                f"gpu_memory_utilization {safe:g} or less leaves enough")
+
+    def higher_utilization(self, req: PlanRequest, model: ModelSpec) -> str | None:
+        """A higher gpu_memory_utilization with CUDA graphs off, when that leaves room and fits."""
+        if req.enforce_eager is False or req.engine != self.name:
+            return None
+        gpu = gpu_search.smallest_gpu(req)
+        layout = gpu_search.most_generous(req, model, next(iter(model.repos)))
+        if layout is None:
+            return None
+        safe = min(0.98, memory.max_safe_utilization(model, gpu, layout.tp, req.nodes, True, req.colocated))
+        if safe <= req.gpu_memory_utilization:
+            return None
+        found = gpu_search.try_model(self, replace(req, gpu_memory_utilization=safe, enforce_eager=True), model)
+        if found is None:
+            return None
+        return (f"gpu_memory_utilization {safe:g} with enforce_eager true fits ({found.quantization}, "
+                f"kv_cache_dtype {found.kv_cache_dtype}, layout {found.layout.label}): "
+                "without CUDA graphs the context needs less room beside vLLM's budget")
+
+    def describe(self, plan: ServingPlan) -> list[str]:
+        return [
+            f"  weights {plan.weights_gib_per_gpu:.1f} GiB/GPU, profiling peak + non-torch "
+            f"{plan.reserve_gib_per_gpu:.1f} GiB/GPU, KV cache {plan.kv_cache_gib_per_gpu:.1f} GiB/GPU = "
+            f"{plan.kv_cache_tokens} tokens, {plan.max_concurrent_full_context:.1f} full-context requests at once",
+            f"  beside vLLM's budget: {plan.headroom_gib_per_gpu:.2f} GiB/GPU for CUDA context, NCCL and "
+            f"CUDA graphs (needs {plan.headroom_needed_gib_per_gpu:.2f})"
+            + ("; CUDA graphs off (--enforce-eager)" if plan.enforce_eager else ""),
+        ]
+
+    # --- serving -------------------------------------------------------------------------------------------
+    def service(self, settings: Any, instance: Instance, host_gpu_count: int,
+                node: ClusterNode | None = None) -> ServiceFiles:
+        return vllm_service(settings, instance, host_gpu_count, node)
+
+
+ENGINE = Vllm()

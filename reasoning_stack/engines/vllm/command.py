@@ -1,0 +1,59 @@
+"""vLLM's command line: the exact ``vllm serve`` arguments of a plan, and those that make a host one node of an mp
+cluster."""
+
+from __future__ import annotations
+
+import json
+
+from reasoning_stack.catalogue import ModelSpec
+from reasoning_stack.planning.types import PlanRequest, ServingPlan
+from reasoning_stack.topology import Cluster
+
+
+def vllm_args(plan: ServingPlan, model: ModelSpec, req: PlanRequest) -> list[str]:
+    """The exact ``vllm serve`` argument list (the image's entrypoint is already ``vllm serve``)."""
+    args = [
+        plan.model_repo,
+        "--served-model-name", req.served_model_name or model.slug,
+        "--host", req.listen,
+        "--port", str(req.port),
+        "--max-model-len", str(plan.max_model_len),
+        "--gpu-memory-utilization", f"{plan.gpu_memory_utilization:g}",
+        "--tensor-parallel-size", str(plan.tensor_parallel_size),
+    ]
+    if plan.data_parallel_size > 1:
+        args += ["--data-parallel-size", str(plan.data_parallel_size)]
+    if plan.pipeline_parallel_size > 1:
+        args += ["--pipeline-parallel-size", str(plan.pipeline_parallel_size)]
+        if req.cluster_backend == "ray":
+            args += ["--distributed-executor-backend", "ray"]
+    if plan.kv_cache_dtype != "auto":
+        args += ["--kv-cache-dtype", plan.kv_cache_dtype]
+    if plan.enforce_eager:
+        args.append("--enforce-eager")
+    if plan.max_num_seqs:
+        args += ["--max-num-seqs", str(plan.max_num_seqs)]
+    args.append("--enable-chunked-prefill" if req.enable_chunked_prefill else "--no-enable-chunked-prefill")
+    args.append("--enable-prefix-caching" if req.enable_prefix_caching else "--no-enable-prefix-caching")
+    args += ["--reasoning-parser", model.reasoning_parser]
+    if model.tool_call_parser:
+        args += ["--enable-auto-tool-choice", "--tool-call-parser", model.tool_call_parser]
+    if model.thinking_switch and not req.thinking_default:
+        args += ["--default-chat-template-kwargs", json.dumps({"enable_thinking": False})]
+    if req.sampling_overrides:
+        args += ["--override-generation-config", json.dumps(dict(req.sampling_overrides), sort_keys=True)]
+    if model.family == "deepseek-r1":
+        args.append("--trust-remote-code")
+    return args + list(req.extra_args)
+
+
+def node_args(cluster: Cluster, host: str, head_address: str, port: int) -> list[str]:
+    """The ``vllm serve`` arguments that make ``host`` one node of ``cluster`` with the mp backend (vLLM's own
+    multi-node mode: every node runs ``vllm serve``, the others ``--headless``); none with Ray, where the
+    head's one ``vllm serve`` places its workers on the Ray cluster."""
+    if cluster.backend != "mp":
+        return []
+    rank = cluster.rank(host)
+    args = ["--nnodes", str(len(cluster.nodes)), "--node-rank", str(rank), "--master-addr", head_address,
+            "--master-port", str(port)]
+    return args + (["--headless"] if rank else [])

@@ -1,0 +1,163 @@
+"""What the planner is asked and what it answers, for every engine: the request of one instance, its plan, and a
+host's instances. Engines build these (``reasoning_stack.engines``); the rest of the stack reads them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from reasoning_stack.cuda import default_utilization
+from reasoning_stack.gpus import Gpu
+from reasoning_stack.layout import Layout
+
+CONTEXT_STEP = 1024  # planned contexts are whole multiples of this many tokens
+UNIT_PREFIX = "reasoning-"  # every engine's units: reasoning-<engine>[-<name>]
+
+
+@dataclass(frozen=True)
+class PlanRequest:
+    """What the planner is asked: the GPUs of one node, how many nodes, and the user's wishes."""
+
+    gpus: tuple[Gpu, ...]
+    model: str = "auto"
+    quantization: str = "auto"
+    max_model_len: int | None = None
+    min_context: int = 16384
+    gpu_memory_utilization: float | None = None  # None: 0.90, or 0.80 on unified memory (memory.default_utilization)
+    kv_cache_dtype: str = "auto"
+    enforce_eager: bool | None = None
+    tensor_parallel_size: int | None = None
+    data_parallel_size: int | None = None
+    nodes: int = 1
+    cluster_backend: str = "mp"  # how vLLM spans nodes: mp (--nnodes, added per node) or ray
+    served_model_name: str | None = None
+    listen: str = "127.0.0.1"
+    port: int = 8000
+    enable_prefix_caching: bool = True
+    enable_chunked_prefill: bool = True
+    extra_args: tuple[str, ...] = ()
+    thinking_default: bool = True
+    sampling_overrides: tuple[tuple[str, float], ...] = ()
+    colocated: int = 1  # vLLM instances sharing these GPUs (each with this gpu_memory_utilization)
+    max_num_seqs: int | None = None  # fixed by the caller; None = vLLM's default, fewer only if needed
+    engine: str = "vllm"  # a registered engine's name, or auto: whose memory model and command line
+    wired_limit_mib: int = 0  # a Mac's raised iogpu.wired_limit_mb (0: Metal's default working set)
+
+    def __post_init__(self) -> None:
+        if self.gpu_memory_utilization is None:
+            object.__setattr__(self, "gpu_memory_utilization", default_utilization(self.gpus))
+
+
+@dataclass
+class ServingPlan:
+    """The planner's answer. ``fits`` False means: refuse, with ``reason`` and ``suggestions``."""
+
+    fits: bool
+    reason: str
+    suggestions: list[str] = field(default_factory=list)
+    model: str = ""
+    model_repo: str = ""
+    quantization: str = ""
+    tensor_parallel_size: int = 1
+    pipeline_parallel_size: int = 1
+    data_parallel_size: int = 1
+    layout_reason: str = ""  # why this layout (TP x PP x DP) over the others that use the GPUs
+    nodes: int = 1
+    gpu_memory_utilization: float = 0.9
+    kv_cache_dtype: str = "auto"
+    enforce_eager: bool = False
+    max_num_seqs: int | None = None  # None = vLLM's default for the GPU
+    max_model_len: int = 0
+    weights_gib_per_gpu: float = 0.0
+    kv_bytes_per_token: int = 0
+    reserve_gib_per_gpu: float = 0.0  # profiling peak + non-torch memory, inside the budget
+    activation_gib_per_gpu: float = 0.0  # the profiling peak (sampler pass over max_num_seqs rows)
+    non_torch_gib_per_gpu: float = 0.0
+    cuda_graph_gib_per_gpu: float = 0.0  # estimated pool, outside the budget; 0 with enforce_eager
+    headroom_gib_per_gpu: float = 0.0  # memory beside the budget(s) ...
+    headroom_needed_gib_per_gpu: float = 0.0  # ... and what CUDA context, NCCL and CUDA graphs need of it
+    kv_cache_gib_per_gpu: float = 0.0
+    kv_cache_tokens: int = 0  # per replica (each data-parallel replica has its own KV cache)
+    max_concurrent_full_context: float = 0.0  # over all replicas
+    gpu_name: str = ""
+    gpu_memory_gib: float = 0.0
+    gpus_used: list[int] = field(default_factory=list)
+    gpus_idle: list[int] = field(default_factory=list)
+    decode_tokens_per_s: float | None = None  # one request, short context (estimate)
+    decode_tokens_per_s_at_context: float | None = None  # one request with max_model_len in its KV cache
+    decode_bound_tokens_per_s: float | None = None  # the bandwidth bound the estimate sits under
+    trace_seconds: float | None = None  # a 2,000-token reasoning trace, one request
+    decode_efficiency: float = 0.0
+    interconnect: str = "none"  # what tensor parallel talks over: nvlink | pcie | none
+    speed_caveat: str = ""  # where no published figure checks the speed estimate
+    memory_bandwidth_gb_s: float | None = None
+    reasoning_parser: str = ""
+    engine: str = "vllm"
+    mem_fraction_static: float | None = None  # SGLang: share of memory for weights + KV cache
+    environment: dict[str, str] = field(default_factory=dict)  # Ollama: the server's settings
+    vllm_args: list[str] = field(default_factory=list)  # vLLM: the `vllm serve` arguments
+    command: list[str] = field(default_factory=list)  # the exact command line the service runs
+    alternatives: list[dict[str, object]] = field(default_factory=list)
+    decode_rank_s: float = field(default=0.0, repr=False)  # layout ranking, also for unknown GPUs; not shown
+
+    @property
+    def layout(self) -> Layout:
+        return Layout(self.tensor_parallel_size, self.pipeline_parallel_size, self.data_parallel_size)
+
+    def to_json(self) -> dict[str, object]:
+        """The JSON document of ``reasoning-stack plan --json``."""
+        data = asdict(self)
+        for key in ("weights_gib_per_gpu", "kv_cache_gib_per_gpu", "reserve_gib_per_gpu", "gpu_memory_gib",
+                    "headroom_gib_per_gpu", "headroom_needed_gib_per_gpu", "activation_gib_per_gpu",
+                    "non_torch_gib_per_gpu", "cuda_graph_gib_per_gpu"):
+            data[key] = round(data[key], 2)
+        data["max_concurrent_full_context"] = round(self.max_concurrent_full_context, 2)
+        for key in ("decode_tokens_per_s", "decode_tokens_per_s_at_context", "decode_bound_tokens_per_s",
+                    "trace_seconds"):
+            data[key] = None if data[key] is None else round(data[key], 1)
+        data["layout"] = self.layout.label
+        data.pop("decode_rank_s")
+        return data
+
+
+def unit_name(engine: str, name: str = "") -> str:
+    """The systemd unit of an instance: ``reasoning-<engine>`` for the primary model, ``-<name>`` for extras.
+    The engine is in the name, so switching an instance's engine retires the old unit."""
+    return f"{UNIT_PREFIX}{engine}" + (f"-{name}" if name else "")
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One serving instance of a host (an engine's server) and its plan."""
+
+    name: str  # "" for the primary model
+    plan: ServingPlan
+    port: int
+    served_model_name: str
+
+    @property
+    def engine(self) -> str:
+        return self.plan.engine
+
+    @property
+    def unit(self) -> str:
+        return unit_name(self.engine, self.name)
+
+    @property
+    def container(self) -> str:
+        return self.engine if not self.name else f"{self.engine}-{self.name}"
+
+
+@dataclass(frozen=True)
+class HostPlan:
+    """Every instance of a host, or why they cannot run together."""
+
+    fits: bool
+    reason: str
+    instances: tuple[Instance, ...] = ()
+    layout: str = "single"  # single | split (own GPUs each) | shared (all GPUs shared)
+
+
+def indices_text(indices: list[int]) -> str:
+    """GPU indices for messages: ``0,1``."""
+    return ",".join(str(i) for i in indices)
