@@ -54,6 +54,7 @@ from reasoning_stack.services import (
     OPENWEBUI_SIGNUP,
     SMOKE_TEST,
     WAIT_HTTP,
+    openwebui_service,
 )
 from reasoning_stack.status import smoke_record
 from reasoning_stack.webui import model_entries
@@ -152,7 +153,7 @@ if settings.openwebui_enabled:
         generated.append(secret_env_file(name="Open WebUI admin password (generated once, kept)",
                                          path=OPENWEBUI_ADMIN_ENV, variable="WEBUI_ADMIN_PASSWORD", nbytes=18,
                                          **stack_python))
-    webui_job, webui_env_path, webui_env = openwebui_job(settings, plan, user)
+    webui_job, webui_env_path, webui_env = openwebui_job(settings, openwebui_service(settings, plan), user)
     env_file = files.put(name="reasoning-openwebui env file (0600)", src=io.StringIO(webui_env), dest=webui_env_path,
                          mode="600", user="root", group="wheel")
     webui_plist = install_job(webui_job)

@@ -129,7 +129,7 @@ def mac_files(settings: StackSettings, plan: HostPlan, host_name: str, user: str
     helpers = [(WAIT_HTTP, "wait-http.py.j2"), (SMOKE_TEST, "smoke-test.py.j2"), (ENV_EXEC, "env-exec.py.j2"),
                (OPENWEBUI_SIGNUP, "openwebui-signup.py.j2"), (OPENWEBUI_MODELS, "openwebui-models.py.j2")]
     if settings.openwebui_enabled:
-        webui, env_path, env_text = openwebui_job(settings, plan, user)
+        webui, env_path, env_text = openwebui_job(settings, openwebui_service(settings, plan), user)
         out[webui.plist_path] = webui.plist_text
         out[env_path] = env_text
         if settings.openwebui_admin_email is not None:

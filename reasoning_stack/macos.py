@@ -9,14 +9,16 @@ WebUI are pinned PyPI releases in virtual environments made from Homebrew's Pyth
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from reasoning_stack.catalogue import GIB, MIB
 from reasoning_stack.gpus import Gpu
-from reasoning_stack.planning.types import HostPlan, Instance
+from reasoning_stack.planning.types import Instance
 from reasoning_stack.render import render
-from reasoning_stack.service_files import CONFIG_DIR, HELPER_DIR, local_url
-from reasoning_stack.services import openwebui_service
-from reasoning_stack.settings import StackSettings
+from reasoning_stack.service_files import CONFIG_DIR, HELPER_DIR, ServiceFiles, local_url
+
+if TYPE_CHECKING:
+    from reasoning_stack.settings import StackSettings
 
 BREW = "/opt/homebrew/bin/brew"  # Homebrew's prefix on Apple Silicon
 PYTHON_FORMULA = "python@3.12"  # Homebrew's Python the virtual environments are made from
@@ -77,10 +79,10 @@ def mlx_job(settings: StackSettings, instance: Instance, user: str, version: str
                 environment, f"{base}/health", f"{base}/v1/models")
 
 
-def openwebui_job(settings: StackSettings, plan: HostPlan, user: str) -> tuple[LaunchdJob, str, str]:
-    """Open WebUI from PyPI in front of the Mac's MLX-LM: (job, env-file path, env-file text). The job starts
-    env-exec as root, which reads the root-only env files and drops to ``user`` before Open WebUI starts."""
-    service = openwebui_service(settings, plan)  # the same settings and secrets as on Linux, in the same files
+def openwebui_job(settings: StackSettings, service: ServiceFiles, user: str) -> tuple[LaunchdJob, str, str]:
+    """Open WebUI from PyPI in front of the Mac's MLX-LM: (job, env-file path, env-file text); ``service``: Open
+    WebUI's service files as on Linux (the same settings and secrets, in the same files). The job starts env-exec as
+    root, which reads the root-only env files and drops to ``user`` before Open WebUI starts."""
     files = [service.env_path]
     if settings.openwebui_secret_key is None:
         files.append(f"{CONFIG_DIR}/openwebui-secret.env")

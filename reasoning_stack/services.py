@@ -105,7 +105,7 @@ def openwebui_service(settings: StackSettings, host_plan: HostPlan) -> ServiceFi
         after_units=[f"{i.unit}.service" for i in host_plan.instances],
     )
     api_key = settings.vllm_api_key.get_secret_value() if settings.vllm_api_key else "none"
-    openai = [i for i in host_plan.instances if engines.get(i.engine).api == "openai"]
+    openai = [i for i in host_plan.instances if engines.get(i.engine).openai_api]
     env_text = render(
         "openwebui.env.j2",
         unit_name=OPENWEBUI_UNIT,
@@ -116,7 +116,7 @@ def openwebui_service(settings: StackSettings, host_plan: HostPlan) -> ServiceFi
         api_keys=[api_key for _ in openai]
         + [c.api_key.get_secret_value() for c in settings.openwebui_cloud if c.api_key is not None],
         ollama_urls=[local_url(settings.vllm_listen, i.port) for i in host_plan.instances
-                     if engines.get(i.engine).api == "ollama"],
+                     if not engines.get(i.engine).openai_api],
         api_configs=connection_configs(settings, len(openai)),
         signup=settings.openwebui_signup,
         default_models=[host_plan.instances[0].served_model_name],

@@ -85,7 +85,7 @@ def task_config(settings: StackSettings, host_plan: HostPlan) -> TaskConfig:
         tasks = tuple(t for t in ALL_TASKS if t in settings.openwebui_tasks)
     else:
         tasks = ALL_TASKS if quick else ("title",)
-    return TaskConfig(chosen.served_model_name, engines.get(chosen.engine).api == "ollama", not quick, params, tasks,
+    return TaskConfig(chosen.served_model_name, not engines.get(chosen.engine).openai_api, not quick, params, tasks,
                       why)
 
 

@@ -39,7 +39,7 @@ class Engine:
     # --- identity ----------------------------------------------------------------------------------------
     name: str = ""  # the setting's value, and the engine's part of unit and container names
     title: str = ""  # how people write it: "vLLM"
-    api: Literal["openai", "ollama"] = "openai"  # how Open WebUI and the stack's helpers talk to it
+    openai_api: bool = True  # speaks OpenAI's API (False: Ollama's own, which Open WebUI reaches as an Ollama server)
     health_path: str = "/health"  # answers once the server is up
     ready_path: str = "/v1/models"  # lists the model once it is loaded
     platform: Platform = "linux"

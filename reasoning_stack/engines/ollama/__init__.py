@@ -27,7 +27,7 @@ class Ollama(Engine):
 
     name = "ollama"
     title = "Ollama"
-    api = "ollama"
+    openai_api = False
     health_path = "/api/version"
     ready_path = "/api/tags"
     default_port = DEFAULT_PORT

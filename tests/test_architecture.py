@@ -1,0 +1,82 @@
+"""The shape the code keeps: outside ``reasoning_stack/engines/`` nothing branches on an engine's name (the code asks
+the engine instead), and the engines the stack ships implement the whole interface. The import layers are checked
+by import-linter (``pyproject.toml``, run by ``scripts/test``)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from reasoning_stack import engines
+from reasoning_stack.engines.base import Engine
+from reasoning_stack.gpus import gpus_from_profile
+from reasoning_stack.settings import StackSettings
+
+REPO = Path(__file__).resolve().parents[1]
+NAMES = set(engines.names())  # not "auto": quantization, model and KV cache dtype have an auto too
+
+
+def _engine_literals(node: ast.AST) -> list[str]:
+    if isinstance(node, ast.Constant) and node.value in NAMES:
+        return [node.value]
+    if isinstance(node, ast.Tuple | ast.List | ast.Set):
+        return [n for element in node.elts for n in _engine_literals(element)]
+    return []
+
+
+def branches_on_engine_names(source: str) -> list[str]:
+    """Comparisons with an engine's name, and mappings keyed by engines' names, in ``source``."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Compare):
+            names = [n for side in (node.left, *node.comparators) for n in _engine_literals(side)]
+            if names:
+                found.append(f"line {node.lineno}: compares with {', '.join(names)}")
+        elif isinstance(node, ast.Dict):
+            keys = [k.value for k in node.keys if isinstance(k, ast.Constant) and k.value in NAMES]
+            if len(keys) > 1:
+                found.append(f"line {node.lineno}: a mapping by engine ({', '.join(keys)})")
+    return found
+
+
+def test_the_check_finds_what_it_looks_for():
+    assert branches_on_engine_names('if engine == "ollama":\n    pass\n') == ["line 1: compares with ollama"]
+    assert branches_on_engine_names('x = e.engine in ("ollama", "mlx")\n') == ["line 1: compares with ollama, mlx"]
+    assert branches_on_engine_names('images = {"vllm": a, "sglang": b}\n') == ["line 1: a mapping by engine "
+                                                                             "(vllm, sglang)"]
+    assert branches_on_engine_names('engine: str = "vllm"\nif engine.openai_api:\n    pass\n') == []
+
+
+def test_nothing_outside_the_engines_branches_on_an_engine_name():
+    sources = [p for p in (REPO / "reasoning_stack").rglob("*.py") if "engines" not in p.relative_to(REPO).parts]
+    sources += sorted((REPO / "deploys").glob("*.py"))
+    assert len(sources) > 30
+    found = {str(p.relative_to(REPO)): hits for p in sources if (hits := branches_on_engine_names(p.read_text()))}
+    assert found == {}
+
+
+def test_every_shipped_engine_implements_the_interface():
+    nvidia, mac = gpus_from_profile("rtx-4090"), gpus_from_profile("m4-max-128")
+    for engine in engines.registered():
+        assert engine.name and engine.title and engine.platform in ("linux", "macos")
+        assert type(engine).plan is not Engine.plan, f"{engine.name}: no planner"
+        assert engine.runs_on(tuple(nvidia if engine.platform == "linux" else mac))
+        if engine.platform == "linux":
+            assert type(engine).service is not Engine.service, f"{engine.name}: no service on Linux"
+            assert engine.images(StackSettings()), f"{engine.name}: no image"
+        assert engine.describe(engines.make_plan(_request(engine, nvidia if engine.platform == "linux" else mac)))
+
+
+def _request(engine: Engine, gpus):
+    from reasoning_stack.planning.types import PlanRequest
+
+    return PlanRequest(gpus=tuple(gpus), model="qwen3-8b", engine=engine.name)
+
+
+def test_serving_images_of_every_engine_setting():
+    """A Mac's MLX-LM runs from a virtual environment, not an image (serving_images once raised KeyError: 'mlx')."""
+    assert StackSettings(engine="mlx", gpu_profile="m4-max-128").serving_images() == []
+    assert StackSettings(engine="auto").serving_images() == [StackSettings().vllm_image, StackSettings().ollama_image]
+    two = StackSettings(gpu_profile="rtx-4090", gpu_count=2,
+                        extra_models=[{"name": "batch", "model": "qwen3-8b", "port": 30000, "engine": "sglang"}])
+    assert two.serving_images() == [two.vllm_image, two.sglang_image]
