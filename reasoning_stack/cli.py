@@ -30,10 +30,10 @@ EXIT_DOES_NOT_FIT = 3
 
 def _load_settings(inventory_path: str) -> dict[str, StackSettings]:
     """Every host's validated settings; warnings (unused group_data files) go to stderr."""
-    from reasoning_stack.inventory import load_inventory, unused_group_data, validate_inventory
+    from reasoning_stack.inventory import load_inventory, renamed_settings, unused_group_data, validate_inventory
 
     inventory = load_inventory(inventory_path)
-    for warning in unused_group_data(inventory, inventory_path):
+    for warning in unused_group_data(inventory, inventory_path) + renamed_settings(inventory):
         print(f"warning: {warning}", file=sys.stderr)
     return validate_inventory(inventory)
 
@@ -227,12 +227,18 @@ def cmd_render(args: argparse.Namespace) -> int:
     from reasoning_stack.cluster import find_clusters
     from reasoning_stack.host_files import linux_files, mac_files
     from reasoning_stack.instances import plan_host
-    from reasoning_stack.inventory import InventoryInvalid, load_inventory, unused_group_data, validate_inventory
+    from reasoning_stack.inventory import (
+        InventoryInvalid,
+        load_inventory,
+        renamed_settings,
+        unused_group_data,
+        validate_inventory,
+    )
     from reasoning_stack.platforms import PlatformError, declared_arch
 
     try:
         inventory = load_inventory(args.inventory)
-        for warning in unused_group_data(inventory, args.inventory):
+        for warning in unused_group_data(inventory, args.inventory) + renamed_settings(inventory):
             print(f"warning: {warning}", file=sys.stderr)
         settings = validate_inventory(inventory)
     except (SettingsInvalid, FileNotFoundError, InventoryInvalid) as exc:

@@ -18,7 +18,7 @@ from reasoning_stack.driver import explain_nvidia_smi_error
 from reasoning_stack.facts import InterfaceAddress, MacHardware, NvidiaGpus, NvidiaKernelState
 from reasoning_stack.gpus import Gpu, gpus_from_profile, select_gpus
 from reasoning_stack.instances import HostPlan, plan_host
-from reasoning_stack.inventory import validate_inventory
+from reasoning_stack.inventory import renamed_settings, validate_inventory
 from reasoning_stack.macos import mac_gpu
 from reasoning_stack.platforms import PlatformError
 from reasoning_stack.settings import StackSettings
@@ -41,6 +41,8 @@ def host_settings() -> StackSettings:
             _settings_cache[key] = validate_inventory(inventory)
         except SettingsInvalid as exc:
             raise PyinfraError(str(exc)) from None
+        for warning in renamed_settings(inventory):
+            logger.warning(f"reasoning-stack: {warning}")
     if (key, host.name) not in _platform_cache:
         try:
             _platform_cache[(key, host.name)] = _settings_cache[key][host.name].for_arch(host.get_fact(Arch))

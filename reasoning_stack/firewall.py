@@ -48,7 +48,7 @@ def firewall_rules(settings: StackSettings, plan: HostPlan, host_name: str, clus
     head = cluster is None or cluster.head == host_name
     if settings.openwebui_enabled and head:
         ports.append(settings.openwebui_port)
-    if not ipaddress.ip_address(settings.vllm_listen).is_loopback and head:
+    if not ipaddress.ip_address(settings.api_listen).is_loopback and head:
         ports += [instance.port for instance in plan.instances]
     networks = [ipaddress.ip_network(n, strict=False) for n in settings.firewall_allow]
     cluster_ports: list[int] = []

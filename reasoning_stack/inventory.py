@@ -138,6 +138,19 @@ def unused_group_data(inventory: Inventory, path: str | os.PathLike[str]) -> lis
     return warnings
 
 
+def renamed_settings(inventory: Inventory) -> list[str]:
+    """Warnings for settings set under a name they had before a rename: they still work, under the new name."""
+    from reasoning_stack.settings import RENAMED_SETTINGS
+
+    found: dict[tuple[str, str], list[str]] = {}
+    for name, data, sources in iter_host_data(inventory):
+        for old in RENAMED_SETTINGS:
+            if old in data:
+                found.setdefault((old, sources.get(old) or "the inventory"), []).append(name)
+    return [f"{old} (set in {source}, for {', '.join(hosts)}) is now {RENAMED_SETTINGS[old]}: rename it; the old name "
+            "still works" for (old, source), hosts in sorted(found.items())]
+
+
 def duplicate_hosts(inventory: Inventory) -> list[SettingError]:
     """Hosts that name the same machine (address and SSH port): one box deployed twice over, at odds with itself."""
     seen: dict[tuple[str, int], str] = {}

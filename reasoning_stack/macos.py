@@ -72,7 +72,7 @@ def mlx_job(settings: StackSettings, instance: Instance, user: str, version: str
     """MLX-LM's server for the planned instance, as ``user``, offline (the deploy downloads the weights first)."""
     plan = instance.plan
     args = [f"{MLX_VENV}/bin/mlx_lm.server", *plan.command[1:]]
-    base = local_url(settings.vllm_listen, instance.port)
+    base = local_url(settings.api_listen, instance.port)
     environment = {"HF_HOME": f"{settings.data_dir}/huggingface", "HF_HUB_OFFLINE": "1", "HOME": settings.data_dir,
                    "PATH": "/usr/bin:/bin:/usr/sbin:/sbin"}
     return _job(MLX_LABEL, f"MLX-LM {version} serving {plan.model_repo}", args, user, settings,

@@ -91,7 +91,7 @@ def stop_grace(plan: ServingPlan) -> int:
 def secret_values(settings: Any) -> tuple[str, str]:
     """(Hugging Face token, API key) of the host, '' where unset: what a model server's env file holds."""
     return (settings.hf_token.get_secret_value() if settings.hf_token else "",
-            settings.vllm_api_key.get_secret_value() if settings.vllm_api_key else "")
+            settings.api_key.get_secret_value() if settings.api_key else "")
 
 
 def container_unit(title: str, instance: Instance, image: str, docker_args: list[str], args: list[str],

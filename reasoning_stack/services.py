@@ -104,18 +104,18 @@ def openwebui_service(settings: StackSettings, host_plan: HostPlan) -> ServiceFi
         unit_name=OPENWEBUI_UNIT,
         after_units=[f"{i.unit}.service" for i in host_plan.instances],
     )
-    api_key = settings.vllm_api_key.get_secret_value() if settings.vllm_api_key else "none"
+    api_key = settings.api_key.get_secret_value() if settings.api_key else "none"
     openai = [i for i in host_plan.instances if engines.get(i.engine).openai_api]
     env_text = render(
         "openwebui.env.j2",
         unit_name=OPENWEBUI_UNIT,
         listen=settings.openwebui_listen,
         port=settings.openwebui_port,
-        base_urls=[local_url(settings.vllm_listen, i.port) + "/v1" for i in openai]
+        base_urls=[local_url(settings.api_listen, i.port) + "/v1" for i in openai]
         + [c.base_url for c in settings.openwebui_cloud],
         api_keys=[api_key for _ in openai]
         + [c.api_key.get_secret_value() for c in settings.openwebui_cloud if c.api_key is not None],
-        ollama_urls=[local_url(settings.vllm_listen, i.port) for i in host_plan.instances
+        ollama_urls=[local_url(settings.api_listen, i.port) for i in host_plan.instances
                      if not engines.get(i.engine).openai_api],
         api_configs=connection_configs(settings, len(openai)),
         signup=settings.openwebui_signup,

@@ -35,7 +35,7 @@ def _api_entry(settings: StackSettings, instance: Instance) -> dict[str, Any]:
     """An instance that answers the OpenAI API: where, what it serves, how ``status`` proves it is healthy."""
     engine = engines.get(instance.engine)
     return {
-        "unit": instance.unit, "kind": "vllm-api", "url": local_url(settings.vllm_listen, instance.port),
+        "unit": instance.unit, "kind": "vllm-api", "url": local_url(settings.api_listen, instance.port),
         "served_model_name": instance.served_model_name, "model": instance.plan.model,
         "repo": instance.plan.model_repo, "max_model_len": instance.plan.max_model_len,
         "engine": instance.engine,

@@ -15,10 +15,17 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from reasoning_stack.settings import SECRET_SETTINGS, CloudConnection, ExtraModel, StackSettings, setting_names
+from reasoning_stack.settings import (
+    RENAMED_SETTINGS,
+    SECRET_SETTINGS,
+    CloudConnection,
+    ExtraModel,
+    StackSettings,
+    setting_names,
+)
 
 # Settings whose values are never repeated in a message: they may carry a secret by mistake.
-_NO_ECHO = {"vllm_extra_args", "openwebui_cloud"}
+_NO_ECHO = {"vllm_extra_args", "sglang_extra_args", "openwebui_cloud"}
 # Settings whose values are lists of models of their own: their unknown keys get suggestions too.
 _NESTED = {"extra_models": ExtraModel, "openwebui_cloud": CloudConnection}
 
@@ -91,6 +98,12 @@ def validate_host_data(host: str, data: Mapping[str, Any], sources: Mapping[str,
     passthrough = pyinfra_data_keys()
     errors: list[SettingError] = []
     settings_data: dict[str, Any] = {}
+    for old, new in RENAMED_SETTINGS.items():
+        if old in data and new in data:
+            errors.append(SettingError(host, old, f"renamed {new}, which is set too; remove {old}",
+                                       sources.get(old, "")))
+    data = {RENAMED_SETTINGS.get(k, k): v for k, v in data.items()}
+    sources = {RENAMED_SETTINGS.get(k, k): v for k, v in sources.items()}
     for key, value in data.items():
         if key in passthrough or key.startswith("__"):
             continue

@@ -48,7 +48,7 @@ def _check(tmp_path: Path, settings: str, env: dict[str, str] | None = None, inv
         ('sampling_overrides = {"top_k": 20.5}\n', "top_k 20.5 is out of range: must be a whole number"),
         ('vllm_extra_args = ["--max-model-len", "4096"]\n', "'--max-model-len' is set by the stack: use max_model_len"),
         ('vllm_extra_args = ["--tensor_parallel_size=2"]\n', "use tensor_parallel_size instead"),
-        ('vllm_listen = "0.0.0.0"\n', "exposes vLLM beyond this host without an API key"),
+        ('api_listen = "0.0.0.0"\n', "exposes the model servers beyond this host without an API key"),
         ('docker_daemon_options = {"exec-opts": ["native.cgroupdriver=systemd"]}\n', "remove your cgroup driver"),
         ('docker_daemon_options = {"runtimes": {"nvidia": {"path": "x"}}}\n', "sets the nvidia runtime itself"),
         ("openwebui_admin_email = None\n", "openwebui_signup: 'pending' needs the deploy's admin account"),
@@ -72,19 +72,19 @@ def test_mistake_is_refused_with_host_key_and_way_out(tmp_path: Path, settings: 
 def test_an_api_key_in_extra_arguments_is_refused_without_echoing_it(tmp_path: Path):
     out = _check(tmp_path, f'vllm_extra_args = ["--api-key={SECRET}"]\n')
     assert out.returncode == 2
-    assert "'--api-key' is set by the stack: use vllm_api_key" in out.stderr
+    assert "'--api-key' is set by the stack: use api_key" in out.stderr
     assert SECRET not in out.stderr + out.stdout
 
 
 def test_a_secret_with_a_line_break_is_refused_without_echoing_it(tmp_path: Path):
     out = _check(tmp_path, "", {"REASONING_STACK_VLLM_API_KEY": f"{SECRET}\nINJECTED=1"})
     assert out.returncode == 2
-    assert "vllm_api_key" in out.stderr and "contains a line break" in out.stderr
+    assert "api_key" in out.stderr and "contains a line break" in out.stderr
     assert SECRET not in out.stderr + out.stdout
 
 
 def test_an_exposed_vllm_with_a_key_from_the_environment_passes(tmp_path: Path):
-    out = _check(tmp_path, 'vllm_listen = "0.0.0.0"\n', {"REASONING_STACK_VLLM_API_KEY": SECRET})
+    out = _check(tmp_path, 'api_listen = "0.0.0.0"\n', {"REASONING_STACK_VLLM_API_KEY": SECRET})
     assert out.returncode == 0, out.stderr
     assert SECRET not in out.stderr + out.stdout
 
@@ -101,16 +101,16 @@ def test_a_cloud_api_key_written_into_group_data_is_refused(tmp_path: Path):
 
 
 def test_a_secret_written_into_group_data_is_refused(tmp_path: Path):
-    out = _check(tmp_path, f'vllm_api_key = "{SECRET}"\n')
+    out = _check(tmp_path, f'api_key = "{SECRET}"\n')
     assert out.returncode == 2
-    assert "vllm_api_key (set in group_data/boxes.py): a secret in host data" in out.stderr
+    assert "api_key (set in group_data/boxes.py): a secret in host data" in out.stderr
     assert "export REASONING_STACK_VLLM_API_KEY" in out.stderr and SECRET not in out.stderr + out.stdout
 
 
 def test_debug_inventory_shows_no_secret(tmp_path: Path):
     """pyinfra's own debug-inventory prints every host's data: the secrets are not in it (they are read from the
     environment when settings are validated, never put into host data)."""
-    _check(tmp_path, 'vllm_listen = "0.0.0.0"\n')
+    _check(tmp_path, 'api_listen = "0.0.0.0"\n')
     secrets = {"REASONING_STACK_VLLM_API_KEY": SECRET, "HF_TOKEN": "hf_SECRET_2",
                "REASONING_STACK_OPENWEBUI_SECRET_KEY": "webui-SECRET-3",
                "REASONING_STACK_OPENWEBUI_ADMIN_PASSWORD": "admin-SECRET-4"}
@@ -118,10 +118,10 @@ def test_debug_inventory_shows_no_secret(tmp_path: Path):
     out = subprocess.run([pyinfra, "inventory.py", "debug-inventory"], cwd=tmp_path, capture_output=True, text=True,
                          env={"PATH": "/usr/bin:/bin", **secrets}, timeout=60)
     assert out.returncode == 0, out.stderr
-    assert "vllm_listen" in out.stdout + out.stderr  # the host data is printed
+    assert "api_listen" in out.stdout + out.stderr  # the host data is printed
     for value in secrets.values():
         assert value not in out.stdout + out.stderr
-    assert _check(tmp_path, 'vllm_listen = "0.0.0.0"\n', secrets).returncode == 0  # and check reads them
+    assert _check(tmp_path, 'api_listen = "0.0.0.0"\n', secrets).returncode == 0  # and check reads them
 
 
 @pytest.mark.parametrize(
@@ -223,3 +223,25 @@ def test_driver_settings_that_suit_the_gpu_pass(tmp_path: Path):
 def test_an_image_pinned_by_digest_passes(tmp_path: Path):
     digest = "vllm/vllm-openai@sha256:" + "0123456789abcdef" * 4
     assert _check(tmp_path, f'vllm_image = "{digest}"\n').returncode == 0
+
+
+def test_a_renamed_setting_still_works_and_check_names_the_new_one(tmp_path: Path):
+    out = _check(tmp_path, 'vllm_port = 8001\nvllm_listen = "0.0.0.0"\n',
+                 env={"REASONING_STACK_VLLM_API_KEY": "sk-abc"})
+    assert out.returncode == 0, out.stderr
+    assert ("warning: vllm_listen (set in group_data/boxes.py, for gpu-box) is now api_listen: rename it; the old "
+            "name still works") in out.stderr
+    assert "vllm_port (set in group_data/boxes.py, for gpu-box) is now api_port" in out.stderr
+
+
+def test_a_renamed_setting_under_both_names_is_refused(tmp_path: Path):
+    out = _check(tmp_path, "vllm_port = 8001\napi_port = 8002\n")
+    assert out.returncode == 2
+    assert "host 'gpu-box': vllm_port (set in group_data/boxes.py): renamed api_port, which is set too; remove " \
+           "vllm_port" in out.stderr
+
+
+def test_a_secret_under_its_old_name_is_refused_unechoed(tmp_path: Path):
+    out = _check(tmp_path, f'vllm_api_key = "{SECRET}"\n')
+    assert out.returncode == 2 and SECRET not in out.stderr + out.stdout
+    assert "api_key (set in group_data/boxes.py): a secret in host data" in out.stderr

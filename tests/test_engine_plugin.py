@@ -42,7 +42,7 @@ def lite():
 
 def _host(port: int = 8100, **extra):
     settings = validate_host_data("box", {"gpu_profile": "rtx-4090", "engine": "lite", "model": "qwen3-8b",
-                                          "vllm_port": port, **extra},
+                                          "api_port": port, **extra},
                                   environ={"REASONING_STACK_VLLM_API_KEY": KEY})
     plan = plan_host(settings, gpus_from_profile("rtx-4090"))
     assert plan.fits, plan.reason

@@ -32,7 +32,7 @@ def test_open_webui_only_from_the_listed_networks_ssh_untouched():
 
 
 def test_an_exposed_api_is_filtered_too():
-    text = _rules(firewall_allow=["192.168.1.0/24"], vllm_listen="0.0.0.0").text()
+    text = _rules(firewall_allow=["192.168.1.0/24"], api_listen="0.0.0.0").text()
     assert "tcp dport { 3000, 8000 } drop" in text
 
 

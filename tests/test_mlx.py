@@ -201,7 +201,7 @@ def test_the_mac_fact_becomes_the_planners_gpu():
 
 @pytest.mark.parametrize("data, key", [
     ({"gpu_profile": "rtx-4090"}, "NVIDIA GPU"),
-    ({"vllm_listen": "0.0.0.0"}, "no API key"),
+    ({"api_listen": "0.0.0.0"}, "no API key"),
     ({"extra_models": [{"name": "fast", "model": "qwen3-8b", "port": 8001}]}, "one model on one Mac"),
     ({"quantization": "awq"}, "mlx-community weights"),
 ])

@@ -112,7 +112,7 @@ def test_unit_env_and_open_webui_wiring():
 
 def test_settings_refuse_what_ollama_cannot_do():
     cases = {
-        "Ollama has no API key": dict(vllm_listen="0.0.0.0"),
+        "Ollama has no API key": dict(api_listen="0.0.0.0"),
         "served under its library tag": dict(served_model_name="r1"),
         "sampling_overrides: Ollama": dict(sampling_overrides={"temperature": 0.6}),
     }

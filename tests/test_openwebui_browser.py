@@ -63,12 +63,12 @@ def test_a_person_sees_the_answer_with_its_reasoning_collapsed():
     # a cloud provider that streams `reasoning_content`, as DeepSeek's API does (a local stand-in)
     cloud = real.StandinVllm("deepseek-reasoner", free_port(), CLOUD_KEY, workdir,
                              extra_env={"STANDIN_REASONING_FIELD": "reasoning_content"})
-    data = {"model": "deepseek-r1-distill-qwen-7b", "vllm_port": ports["primary"], "openwebui_port": ports["webui"],
+    data = {"model": "deepseek-r1-distill-qwen-7b", "api_port": ports["primary"], "openwebui_port": ports["webui"],
             "extra_models": [{"name": "fast", "model": "qwen3-8b", "port": ports["fast"]}],
             "openwebui_cloud": [{"name": "deepseek", "base_url": f"http://127.0.0.1:{cloud.port}/v1",
                                  "models": ["deepseek-reasoner"]}]}
     settings = validate_host_data("dual-4090", data, environ={
-        SECRET_ENV_VARS["vllm_api_key"]: API_KEY, SECRET_ENV_VARS["openwebui_admin_password"]: ADMIN_PASSWORD,
+        SECRET_ENV_VARS["api_key"]: API_KEY, SECRET_ENV_VARS["openwebui_admin_password"]: ADMIN_PASSWORD,
         "REASONING_STACK_DEEPSEEK_API_KEY": CLOUD_KEY})
     env_text = openwebui_service(settings, plan_host(settings, gpus_from_profile("rtx-4090", 2))).env_text
     webui = None

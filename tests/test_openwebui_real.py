@@ -36,10 +36,10 @@ CONVERSATION = [{"role": "user", "content": "What is 17 * 23?"},
 
 
 def _rendered_env(ports: dict[str, int], **extra: object) -> str:
-    data = {"model": "deepseek-r1-distill-qwen-7b", "vllm_port": ports["primary"],
+    data = {"model": "deepseek-r1-distill-qwen-7b", "api_port": ports["primary"],
             "openwebui_port": ports["webui"],
             "extra_models": [{"name": "fast", "model": "qwen3-8b", "port": ports["fast"]}], **extra}
-    settings = validate_host_data("dual-4090", data, environ={SECRET_ENV_VARS["vllm_api_key"]: API_KEY})
+    settings = validate_host_data("dual-4090", data, environ={SECRET_ENV_VARS["api_key"]: API_KEY})
     host_plan = plan_host(settings, gpus_from_profile("rtx-4090", 2))
     assert host_plan.fits, host_plan.reason
     return openwebui_service(settings, host_plan).env_text
@@ -137,8 +137,8 @@ def test_single_reasoning_model_keeps_only_titles_with_room_to_think(servers):
     ports, vllms, workdir = servers
     for vllm in vllms.values():
         vllm.request_log.unlink(missing_ok=True)
-    data = {"model": "deepseek-r1-distill-qwen-7b", "vllm_port": ports["primary"], "openwebui_port": ports["webui"]}
-    settings = validate_host_data("box", data, environ={SECRET_ENV_VARS["vllm_api_key"]: API_KEY})
+    data = {"model": "deepseek-r1-distill-qwen-7b", "api_port": ports["primary"], "openwebui_port": ports["webui"]}
+    settings = validate_host_data("box", data, environ={SECRET_ENV_VARS["api_key"]: API_KEY})
     host_plan = plan_host(settings, gpus_from_profile("rtx-4090", 1))
     webui = real.OpenWebUI(openwebui_service(settings, host_plan).env_text, workdir / "single").start()
     try:
@@ -154,9 +154,9 @@ ADMIN_PASSWORD = "Admin-pass-0123456789"
 
 
 def _policy_env(ports: dict[str, int], policy: str) -> str:
-    data = {"model": "deepseek-r1-distill-qwen-7b", "vllm_port": ports["primary"], "openwebui_port": ports["webui"],
+    data = {"model": "deepseek-r1-distill-qwen-7b", "api_port": ports["primary"], "openwebui_port": ports["webui"],
             "openwebui_signup": policy}
-    settings = validate_host_data("box", data, environ={SECRET_ENV_VARS["vllm_api_key"]: API_KEY,
+    settings = validate_host_data("box", data, environ={SECRET_ENV_VARS["api_key"]: API_KEY,
                                                         SECRET_ENV_VARS["openwebui_admin_password"]: ADMIN_PASSWORD})
     return openwebui_service(settings, plan_host(settings, gpus_from_profile("rtx-4090", 1))).env_text
 
@@ -216,10 +216,10 @@ def test_cloud_api_beside_the_local_models(servers):
     try:
         cloud = [{"name": "deepseek", "base_url": f"http://127.0.0.1:{provider.port}/v1",
                   "models": ["deepseek-reasoner"]}]
-        data = {"model": "deepseek-r1-distill-qwen-7b", "vllm_port": ports["primary"],
+        data = {"model": "deepseek-r1-distill-qwen-7b", "api_port": ports["primary"],
                 "openwebui_port": ports["webui"], "openwebui_cloud": cloud,
                 "extra_models": [{"name": "fast", "model": "qwen3-8b", "port": ports["fast"]}]}
-        settings = validate_host_data("dual-4090", data, environ={SECRET_ENV_VARS["vllm_api_key"]: API_KEY,
+        settings = validate_host_data("dual-4090", data, environ={SECRET_ENV_VARS["api_key"]: API_KEY,
                                                                   "REASONING_STACK_DEEPSEEK_API_KEY": CLOUD_KEY})
         env_text = openwebui_service(settings, plan_host(settings, gpus_from_profile("rtx-4090", 2))).env_text
         webui = real.OpenWebUI(env_text, workdir / "cloud").start()
@@ -267,10 +267,10 @@ def test_cloud_api_beside_the_local_models(servers):
 
 def test_models_get_names_a_person_understands_and_the_advice(servers):
     ports, _vllms, workdir = servers
-    data = {"model": "deepseek-r1-distill-qwen-7b", "vllm_port": ports["primary"], "openwebui_port": ports["webui"],
+    data = {"model": "deepseek-r1-distill-qwen-7b", "api_port": ports["primary"], "openwebui_port": ports["webui"],
             "openwebui_signup": "open", "extra_models": [{"name": "fast", "model": "qwen3-8b", "port": ports["fast"]}]}
     settings = validate_host_data("dual-4090", data, environ={
-        SECRET_ENV_VARS["vllm_api_key"]: API_KEY, SECRET_ENV_VARS["openwebui_admin_password"]: ADMIN_PASSWORD})
+        SECRET_ENV_VARS["api_key"]: API_KEY, SECRET_ENV_VARS["openwebui_admin_password"]: ADMIN_PASSWORD})
     host_plan = plan_host(settings, gpus_from_profile("rtx-4090", 2))
     webui = real.OpenWebUI(openwebui_service(settings, host_plan).env_text, workdir / "models").start()
     helper, env_file, models = workdir / "openwebui-models", workdir / "models.env", workdir / "models.json"
@@ -313,7 +313,7 @@ def test_ollama_models_reach_open_webui_with_the_planned_context(tmp_path: Path)
     env = {**os.environ, "OLLAMA_HOST": f"127.0.0.1:{ollama_port}", "OLLAMA_MODELS": str(tmp_path / "models")}
     ollama = subprocess.Popen([sys.executable, str(STANDINS / "ollama_standin.py"), "serve"], env=env,
                               stdout=log.open("w"), stderr=subprocess.STDOUT)
-    data = {"engine": "ollama", "model": "deepseek-r1-distill-qwen-7b", "vllm_port": ollama_port,
+    data = {"engine": "ollama", "model": "deepseek-r1-distill-qwen-7b", "api_port": ollama_port,
             "openwebui_port": webui_port}
     settings = validate_host_data("small-box", data, environ={
         SECRET_ENV_VARS["openwebui_admin_password"]: ADMIN_PASSWORD})

@@ -37,7 +37,7 @@ def _files(**settings):
 
 
 def test_units_hold_no_secrets_and_env_files_do():
-    _s, _plan, vllm, webui = _files(vllm_api_key="sk-abc-123", hf_token="hf_zzz", model="qwq-32b",
+    _s, _plan, vllm, webui = _files(api_key="sk-abc-123", hf_token="hf_zzz", model="qwq-32b",
                                     openwebui_secret_key="webui-key-1")
     for text in (vllm.unit_text, webui.unit_text):
         assert "sk-abc-123" not in text and "hf_zzz" not in text and "webui-key-1" not in text

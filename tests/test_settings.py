@@ -17,7 +17,7 @@ def test_defaults_are_valid():
     settings = validate_host_data("box", {})
     assert settings == StackSettings()
     assert settings.vllm_image == "vllm/vllm-openai:v0.17.1"
-    assert settings.vllm_listen == "127.0.0.1"
+    assert settings.api_listen == "127.0.0.1"
 
 
 def test_pyinfra_keys_pass_through():
@@ -51,10 +51,10 @@ def test_unknown_model_suggests_closest():
 
 def test_secrets_in_host_data_are_refused_and_never_echoed():
     with pytest.raises(SettingsInvalid) as info:
-        validate_host_data("box", {"vllm_api_key": ["sk-very-secret"], "hf_token": "hf_12345"}, environ={})
+        validate_host_data("box", {"api_key": ["sk-very-secret"], "hf_token": "hf_12345"}, environ={})
     text = str(info.value)
     assert "sk-very-secret" not in text and "hf_12345" not in text
-    assert "vllm_api_key: a secret in host data" in text and "export REASONING_STACK_VLLM_API_KEY" in text
+    assert "api_key: a secret in host data" in text and "export REASONING_STACK_VLLM_API_KEY" in text
     assert "hf_token: a secret in host data" in text and "export HF_TOKEN" in text
 
 
@@ -62,15 +62,15 @@ def test_secrets_come_from_the_environment_as_secretstr():
     env = {"REASONING_STACK_VLLM_API_KEY": "sk-abc", "HF_TOKEN": "hf_xyz", "BOX2_KEY": "sk-box2"}
     settings = validate_host_data("box", {}, environ=env)
     assert "sk-abc" not in repr(settings) and "hf_xyz" not in repr(settings)
-    assert settings.vllm_api_key.get_secret_value() == "sk-abc"
-    own = validate_host_data("box", {"vllm_api_key_env": "BOX2_KEY"}, environ=env)
-    assert own.vllm_api_key.get_secret_value() == "sk-box2"
+    assert settings.api_key.get_secret_value() == "sk-abc"
+    own = validate_host_data("box", {"api_key_env": "BOX2_KEY"}, environ=env)
+    assert own.api_key.get_secret_value() == "sk-box2"
     empty = validate_host_data("box", {}, environ={"REASONING_STACK_VLLM_API_KEY": ""})
-    assert empty.vllm_api_key is None  # an empty variable is no key
+    assert empty.api_key is None  # an empty variable is no key
 
 
 def test_port_clash_is_refused():
-    with pytest.raises(SettingsInvalid, match="openwebui_port and vllm_port are both 8000"):
+    with pytest.raises(SettingsInvalid, match="openwebui_port and api_port are both 8000"):
         validate_host_data("box", {"openwebui_port": 8000})
 
 
@@ -138,3 +138,24 @@ def test_every_secret_setting_reads_the_environment_and_is_never_echoed():
 
     secret_fields = {n for n, f in StackSettings.model_fields.items() if "SecretStr" in str(f.annotation)}
     assert secret_fields == set(SECRET_ENV_VARS)
+
+
+def test_group_data_all_py_sets_only_what_a_user_decides():
+    """Copying group_data/all.py freezes no image pin or default: every other setting is a comment."""
+    text = (REPO / "group_data" / "all.py").read_text()
+    active = [line.split(" = ")[0] for line in text.splitlines() if line and not line.startswith(("#", " ", '"'))
+              and " = " in line]
+    assert active == ["gpu_profile", "gpu_count", "model", "api_key_env", "hf_token_env"]
+    assert "# vllm_image = 'vllm/vllm-openai:v0.17.1'" in text and "# --- Open WebUI ---" in text
+    namespace: dict[str, object] = {}
+    exec(compile(text, "all.py", "exec"), namespace)  # noqa: S102 (the repository's own file)
+    assert "vllm_image" not in namespace and namespace["model"] == "auto"
+
+
+def test_the_reference_is_grouped_by_concern():
+    text = settings_reference_markdown()
+    headings = [line for line in text.splitlines() if line.startswith("## ")]
+    assert headings[:4] == ["## Hardware", "## Model and serving plan", "## The model servers' API (every engine)",
+                            "## vLLM"]
+    assert text.index("`api_listen`") < text.index("## vLLM") < text.index("`vllm_image`")
+    assert "`vllm_listen` is `api_listen`" in text

@@ -193,7 +193,7 @@ def test_vllm_and_sglang_side_by_side_get_a_gpu_each_and_units_named_by_engine()
 
 
 def test_sglang_unit_keeps_the_api_key_in_a_0600_config_file():
-    env = {SECRET_ENV_VARS["vllm_api_key"]: "sk-sgl-42", SECRET_ENV_VARS["hf_token"]: "hf_tok"}
+    env = {SECRET_ENV_VARS["api_key"]: "sk-sgl-42", SECRET_ENV_VARS["hf_token"]: "hf_tok"}
     s = _settings(env, engine="sglang", model="qwq-32b")
     instance = plan_host(s, gpus_from_profile("rtx-4090", 2)).instances[0]
     files = engine_service(s, instance, 2)

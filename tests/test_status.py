@@ -36,12 +36,12 @@ def _report(manifest, **overrides):
 
 
 def test_manifest_names_every_unit_and_no_secret():
-    manifest = _manifest(vllm_port=8100)
+    manifest = _manifest(api_port=8100)
     assert [u["unit"] for u in manifest["units"]] == ["docker", "reasoning-vllm", "reasoning-openwebui"]
     vllm = manifest["units"][1]
     assert vllm["url"] == "http://127.0.0.1:8100" and vllm["served_model_name"] == "deepseek-r1-distill-qwen-7b"
     assert "KEY" not in manifest_text(manifest).upper()
-    assert manifest_text(manifest) == manifest_text(_manifest(vllm_port=8100))  # stable: re-runs change nothing
+    assert manifest_text(manifest) == manifest_text(_manifest(api_port=8100))  # stable: re-runs change nothing
 
 
 def test_cluster_workers_list_their_own_units():
@@ -174,7 +174,7 @@ def test_the_probe_on_a_mac_reads_launchd_and_proves_mlx_with_a_completion(tmp_p
     from reasoning_stack.render import render
 
     port, webui_port = free_port(), free_port()
-    manifest = _mac_manifest(vllm_port=port, openwebui_port=webui_port)
+    manifest = _mac_manifest(api_port=port, openwebui_port=webui_port)
     mlx = manifest["units"][0]
     mlx["smoke_record"] = str(tmp_path / "smoke.json")
     mlx["env_file"] = str(tmp_path / "reasoning-mlx.env")

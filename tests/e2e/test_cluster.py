@@ -35,7 +35,7 @@ SETTINGS: dict[str, object] = {
     "cluster_interface": "eth0",
     "cluster_backend": "ray",
     "cluster_join_timeout": 60,
-    "vllm_api_key": API_KEY,
+    "api_key": API_KEY,
     "health_timeout": 120,
 }
 

@@ -33,7 +33,7 @@ HF_TOKEN = "hf_testSECRET9876543210"
 BASE_SETTINGS: dict[str, object] = {
     **testhosts.standin_settings(standin_repo.MOUNT),
     "model": "deepseek-r1-distill-qwen-7b",
-    "vllm_api_key": API_KEY,
+    "api_key": API_KEY,
     "hf_token": HF_TOKEN,
     "health_timeout": 60,
     "nvidia_cdi": True,
@@ -337,13 +337,13 @@ def test_no_secret_in_units_or_output(stack: Stack):
 
 def test_rotated_secret_stays_out_of_diff_output(stack: Stack):
     rotated = "sk-rotated-SECRET-5550123"
-    rc, data, text = stack.deploy("reasoning.py", "--diff", vllm_api_key=rotated, gpu_memory_utilization=0.8)
+    rc, data, text = stack.deploy("reasoning.py", "--diff", api_key=rotated, gpu_memory_utilization=0.8)
     assert rc == 0, _log(text)
     assert rotated not in text and API_KEY not in text
     assert "--gpu-memory-utilization 0.8" in text  # --diff is on: the unit-file diff still shows
     t = stack.testinfra(stack.hosts[1])
     assert rotated in t.file("/etc/reasoning-stack/reasoning-vllm.env").content_string
-    rc, data, text = stack.deploy(vllm_api_key=API_KEY, gpu_memory_utilization=0.9)
+    rc, data, text = stack.deploy(api_key=API_KEY, gpu_memory_utilization=0.9)
     assert rc == 0, _log(text)
 
 

@@ -13,7 +13,7 @@ single = [
                      "extra_models": [{"name": "fast", "model": "deepseek-r1-distill-qwen-7b", "port": 8001}]}),
     ("ollama-box", {"ssh_hostname": "192.0.2.104", "gpu_profile": "rtx-8gb", "engine": "ollama",
                     "model": "qwen3-8b"}),
-    ("open-box", {"ssh_hostname": "192.0.2.105", "gpu_profile": "rtx-5090", "vllm_listen": "0.0.0.0",
+    ("open-box", {"ssh_hostname": "192.0.2.105", "gpu_profile": "rtx-5090", "api_listen": "0.0.0.0",
                   "firewall_allow": ["192.168.1.0/24"], "openwebui_task_model": "qwen3-8b", "model": "qwen3-8b",
                   "openwebui_cloud": [{"name": "deepseek", "base_url": "https://api.deepseek.com/v1",
                                        "models": ["deepseek-reasoner"]}]}),

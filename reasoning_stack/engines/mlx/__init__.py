@@ -46,8 +46,8 @@ class Mlx(Engine):
                              "'auto', 'mlx-8bit' or 'mlx-4bit'")
         if settings.extra_models or settings.cluster is not None:
             raise ValueError("engine 'mlx': MLX-LM serves one model on one Mac; remove extra_models and cluster")
-        if not ipaddress.ip_address(settings.vllm_listen).is_loopback:
-            raise ValueError(f"vllm_listen {settings.vllm_listen}: MLX-LM's server has no API key and only basic "
+        if not ipaddress.ip_address(settings.api_listen).is_loopback:
+            raise ValueError(f"api_listen {settings.api_listen}: MLX-LM's server has no API key and only basic "
                              "security checks, so it listens on 127.0.0.1 only (Open WebUI on the Mac reaches it)")
         if settings.vllm_extra_args or settings.sglang_extra_args:
             raise ValueError("vllm_extra_args / sglang_extra_args: not used by engine 'mlx'; remove them")

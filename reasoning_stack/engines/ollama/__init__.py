@@ -53,8 +53,8 @@ class Ollama(Engine):
         """Ollama beyond loopback (it has no API key), with sampling defaults, on a cluster or with a served name."""
         if not uses.any:
             return
-        if not ipaddress.ip_address(settings.vllm_listen).is_loopback:
-            raise ValueError(f"vllm_listen {settings.vllm_listen}: Ollama has no API key, so an Ollama instance "
+        if not ipaddress.ip_address(settings.api_listen).is_loopback:
+            raise ValueError(f"api_listen {settings.api_listen}: Ollama has no API key, so an Ollama instance "
                              "listens on 127.0.0.1 only (Open WebUI on this host reaches it); use engine 'vllm' to "
                              "serve other machines")
         if settings.sampling_overrides and uses.primary:

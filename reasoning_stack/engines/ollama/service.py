@@ -36,7 +36,7 @@ def ollama_service(settings: Any, instance: Instance, host_gpu_count: int) -> Se
     lines += [f"{key}={value}" for key, value in sorted(plan.environment.items())]
     if settings.offline:
         lines.append("# offline: models are pre-staged under <data_dir>/ollama; nothing is pulled")
-    base = local_url(settings.vllm_listen, instance.port)
+    base = local_url(settings.api_listen, instance.port)
     return ServiceFiles(instance.unit, unit_text, env_path, "\n".join(lines) + "\n", instance.container,
                         settings.ollama_image, f"{base}/api/version", f"{base}/api/tags")
 

@@ -14,8 +14,8 @@ SGLANG_VERSION = "0.5.23"  # the pinned image's release (engines/sglang/__init__
 # command line: the API key reaches SGLang in a 0600 --config file).
 SGLANG_OWNED_FLAGS = {
     "--model-path": "model", "--model": "model", "--served-model-name": "served_model_name",
-    "--host": "vllm_listen", "--port": "vllm_port (or the extra model's port)",
-    "--api-key": "vllm_api_key (from the environment, kept in a 0600 file)", "--config": "the stack's settings",
+    "--host": "api_listen", "--port": "api_port (or the extra model's port)",
+    "--api-key": "api_key (from the environment, kept in a 0600 file)", "--config": "the stack's settings",
     "--tp-size": "tensor_parallel_size", "--tensor-parallel-size": "tensor_parallel_size",
     "--dp-size": "data_parallel_size", "--data-parallel-size": "data_parallel_size",
     "--context-length": "max_model_len", "--mem-fraction-static": "the planner (SGLang's own rule)",

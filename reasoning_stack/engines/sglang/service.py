@@ -41,6 +41,6 @@ def sglang_service(settings: Any, instance: Instance, host_gpu_count: int) -> Se
                       api_key=api_key)
     secret_text = (f"# Managed by reasoning-stack. SGLang options for {instance.unit} that are secrets; mode 0600.\n"
                    f"api-key: {json.dumps(api_key)}\n") if api_key else ""
-    base = local_url(settings.vllm_listen, instance.port)
+    base = local_url(settings.api_listen, instance.port)
     return ServiceFiles(instance.unit, unit_text, env_path, env_text, instance.container, settings.sglang_image,
                         f"{base}/health", f"{base}/v1/models", secret_path if api_key else "", secret_text)

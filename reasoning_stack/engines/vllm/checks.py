@@ -9,8 +9,8 @@ from reasoning_stack.engines.vllm.flags import VLLM_SERVE_FLAGS, VLLM_VERSION
 
 # vLLM flags the stack sets itself, and the setting to use instead (a secret never goes on a command line).
 OWNED_FLAGS = {
-    "--model": "model", "--served-model-name": "served_model_name", "--host": "vllm_listen", "--port": "vllm_port",
-    "--api-key": "vllm_api_key (from the environment, kept in a 0600 env file)",
+    "--model": "model", "--served-model-name": "served_model_name", "--host": "api_listen", "--port": "api_port",
+    "--api-key": "api_key (from the environment, kept in a 0600 env file)",
     "--hf-token": "hf_token (from the environment, kept in a 0600 env file)",
     "--max-model-len": "max_model_len", "--gpu-memory-utilization": "gpu_memory_utilization",
     "--tensor-parallel-size": "tensor_parallel_size", "--pipeline-parallel-size": "a cluster (cluster settings)",

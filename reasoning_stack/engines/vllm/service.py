@@ -50,6 +50,6 @@ def vllm_service(settings: Any, instance: Instance, host_gpu_count: int,
     hf_token, api_key = secret_values(settings)
     env_text = render("vllm.env.j2", unit_name=instance.unit, offline=settings.offline, hf_token=hf_token,
                       api_key=api_key)
-    base = local_url(settings.vllm_listen, instance.port)
+    base = local_url(settings.api_listen, instance.port)
     return ServiceFiles(instance.unit, unit_text, env_path, env_text, instance.container, settings.vllm_image,
                         f"{base}/health", f"{base}/v1/models")

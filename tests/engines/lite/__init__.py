@@ -80,7 +80,7 @@ class Lite(Engine):
         unit = container_unit("Lite OpenAI API", instance, IMAGE, args, instance.plan.command, 30)
         hf_token, api_key = secret_values(settings)
         env = f"# lite\nHF_TOKEN={hf_token}\nVLLM_API_KEY={api_key}\n"
-        base = local_url(settings.vllm_listen, instance.port)
+        base = local_url(settings.api_listen, instance.port)
         return ServiceFiles(instance.unit, unit, env_path, env, instance.container, IMAGE, f"{base}/livez",
                             f"{base}/v1/models")
 

@@ -1,0 +1,73 @@
+"""What several groups of settings check alike: names, image references, addresses, secrets, models, engines."""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import re
+
+from pydantic import SecretStr
+
+from reasoning_stack import engines
+from reasoning_stack.catalogue import MODELS
+
+IMAGE_RE = re.compile(r"^[a-z0-9][a-z0-9._/:@-]*$")
+NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,40}$")
+
+
+def env_var_name(value: str) -> str:
+    """``value`` when it can name an environment variable; a ValueError saying what would work otherwise."""
+    if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", value):
+        raise ValueError("must be an environment variable name (letters, digits and '_'), like "
+                         "'REASONING_STACK_VLLM_API_KEY'")
+    return value
+
+
+def image_reference(value: str) -> str:
+    """``value`` when it is an image reference pinned by tag or digest; a ValueError naming the fix otherwise."""
+    if not IMAGE_RE.match(value) or ":" not in value.rsplit("/", 1)[-1] and "@" not in value:
+        raise ValueError("must be an image reference pinned by tag or digest, like 'vllm/vllm-openai:v0.17.1'")
+    if "@" not in value and value.rsplit(":", 1)[1] in ("latest", "main", "nightly"):
+        raise ValueError(f"{value.rsplit(':', 1)[1]!r} moves with every upstream release: pin a version tag "
+                         "(like 'vllm/vllm-openai:v0.17.1') or a digest")
+    return value
+
+
+def ip_address(value: str) -> str:
+    """``value`` when it is an IP address to bind to."""
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        raise ValueError("must be an IP address such as 127.0.0.1 or 0.0.0.0") from None
+    return value
+
+
+def one_line_secret(value: SecretStr | None) -> SecretStr | None:
+    """A secret an env file can hold (one line; the value is never shown)."""
+    if value is not None and any(c in value.get_secret_value() for c in "\r\n\0"):
+        raise ValueError("contains a line break: an env file holds one line per value; check how the "
+                         "environment variable was set (value not shown)")
+    return value
+
+
+def check_engine(value: str) -> str:
+    """``value`` when it names an engine (or auto); a ValueError listing them otherwise."""
+    valid = engines.setting_values()
+    if value not in valid:
+        close = difflib.get_close_matches(value, valid, n=1, cutoff=0.5)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise ValueError(f"unknown engine; {hint}valid: {', '.join(repr(v) for v in valid)}")
+    return value
+
+
+def check_model(value: str, allow_auto: bool = True) -> str:
+    if value == "auto" and allow_auto:
+        return value
+    if value not in MODELS:
+        close = difflib.get_close_matches(value, MODELS, n=1, cutoff=0.5)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        valid = (["'auto'"] if allow_auto else []) + [repr(m) for m in MODELS]
+        raise ValueError(f"unknown model; {hint}valid: {', '.join(valid)}")
+    return value
+
+
