@@ -1,5 +1,8 @@
-"""The model servers, under the name this layer had before it served every engine: ``deploys/serving.py``."""
+"""The model servers, under the name this layer had before it served every engine: ``deploys/serving.py``.
 
-from pyinfra import local
+The deploy itself is ``reasoning_stack.deploys.model_servers``; this file is what the pyinfra CLI runs.
+"""
 
-local.include("./serving.py")
+from reasoning_stack.deploys import model_servers
+
+model_servers()

@@ -38,27 +38,27 @@ def _plan(data: dict[str, Any], facts: dict[str, Any], deploy: str = "reasoning.
 
 
 def _names(result: dict) -> list[str]:
+    """The operations' own names (before each: its deploys' names, "Reasoning stack | Model servers | ...")."""
     assert result["error"] is None, result["error"]
-    return [op["name"] for op in result["operations"]]
+    return [op["name"].split(" | ")[-1] for op in result["operations"]]
 
 
 def test_a_spark_as_dgx_os_ships_it_keeps_its_driver_and_pulls_the_arm64_vllm(tmp_path: Path):
     result = _plan({"nvidia_driver": "preinstalled"}, SPARK, tmp=tmp_path)
     names = _names(result)
-    assert "nvidia.py | Serving image vllm/vllm-openai:v0.17.1-cu130" in names
+    assert "Serving image vllm/vllm-openai:v0.17.1-cu130" in names
     assert not any("v0.17.1'" in n or n.endswith("vllm/vllm-openai:v0.17.1") for n in names)
     assert not any("NVIDIA driver" in n or "nouveau" in n or "CUDA repository" in n for n in names)
-    assert "serving.py | Weights of RedHatAI/DeepSeek-R1-Distill-Llama-70B-FP8-dynamic (~67.7 GiB, resumable)" in names
-    assert "openwebui.py | Open WebUI image ghcr.io/open-webui/open-webui:v0.12.4" in names
+    assert "Weights of RedHatAI/DeepSeek-R1-Distill-Llama-70B-FP8-dynamic (~67.7 GiB, resumable)" in names
+    assert "Open WebUI image ghcr.io/open-webui/open-webui:v0.12.4" in names
     assert names[-1] == "Status manifest"
 
 
 def test_an_arm64_box_without_a_driver_gets_nvidias_sbsa_repository(tmp_path: Path):
     facts = {**SPARK, "NvidiaGpus": None}  # no nvidia-smi yet: the GPU comes from lspci and the declared profile
     result = _plan({"gpu_profile": "gb10"}, facts, deploy="nvidia.py", tmp=tmp_path)
-    ops = {op["name"]: op for op in result["operations"]} if result["error"] is None else {}
+    ops = {op["name"].split(" | ")[-1]: op for op in result["operations"]} if result["error"] is None else {}
     assert result["error"] is None, result["error"]
-    # the deploy file itself, not an include: its operations carry no file prefix
     (keyring,) = ops["NVIDIA CUDA repository keyring"]["commands"]
     assert "/compute/cuda/repos/ubuntu2404/sbsa/cuda-keyring_1.1-1_all.deb" in keyring
     assert "nvidia-open-580" in ops["NVIDIA driver 580 (open kernel modules)"]["commands"][0]
@@ -77,7 +77,7 @@ def test_the_same_deploy_on_an_x86_64_box_pulls_the_plain_vllm_image(tmp_path: P
     facts = {**FRESH, "Arch": "x86_64", "KernelVersion": "6.8.0-45-generic", "NvidiaPciGpus": "rtx-4090x1.lspci",
              "NvidiaGpus": {"csv": "rtx-4090x1.csv"}}
     names = _names(_plan({"nvidia_driver": "preinstalled"}, facts, tmp=tmp_path))
-    assert "nvidia.py | Serving image vllm/vllm-openai:v0.17.1" in names
+    assert "Serving image vllm/vllm-openai:v0.17.1" in names
     assert not any("cu130" in n for n in names)
 
 
@@ -99,7 +99,7 @@ MAC_DATA = {"engine": "mlx", "ssh_user": "alice", "openwebui_admin_email": "admi
 
 def _ops(result: dict) -> dict[str, list[str] | None]:
     assert result["error"] is None, result["error"]
-    return {op["name"].removeprefix("macos.py | "): op["commands"] for op in result["operations"]}
+    return {op["name"].split(" | ")[-1]: op["commands"] for op in result["operations"]}
 
 
 def test_a_mac_gets_homebrew_python_pinned_environments_launchd_jobs_and_checks(tmp_path: Path):
@@ -158,7 +158,7 @@ MAC_DEPLOYED = {**MAC, "MacHardware": {**MAC["MacHardware"], "python": True}, "F
 
 def test_removing_the_stack_from_a_mac_boots_out_its_jobs_and_keeps_weights_and_homebrew(tmp_path: Path):
     result = _plan(MAC_DATA, MAC_DEPLOYED, deploy="remove.py", tmp=tmp_path)
-    ops = {op["name"].removeprefix("remove_macos.py | "): op["commands"] for op in _plan_ok(result)}
+    ops = {op["name"].split(" | ")[-1]: op["commands"] for op in _plan_ok(result)}
     (bootout,) = ops["Stop com.reasoning-stack.mlx and take it out of launchd"]  # type: ignore[misc]
     assert bootout.startswith("launchctl bootout system/com.reasoning-stack.mlx;")
     assert ops["Stop com.reasoning-stack.openwebui and take it out of launchd"]  # loaded, though not running
@@ -173,7 +173,7 @@ def test_removing_the_stack_from_a_mac_boots_out_its_jobs_and_keeps_weights_and_
         "Remove the MLX-LM and Open WebUI virtual environments")
     asked = _plan({**MAC_DATA, "remove_weights": True, "remove_openwebui_data": True}, MAC_DEPLOYED,
                   deploy="remove.py", tmp=tmp_path)
-    asked_ops = {op["name"].removeprefix("remove_macos.py | "): op["commands"] for op in _plan_ok(asked)}
+    asked_ops = {op["name"].split(" | ")[-1]: op["commands"] for op in _plan_ok(asked)}
     assert asked_ops["Remove the model weights (asked for)"] == ["rm -rf /var/lib/reasoning-stack/huggingface"]
     assert asked_ops["Remove Open WebUI's data (asked for)"] == ["rm -rf /var/lib/reasoning-stack/open-webui"]
 
@@ -188,7 +188,7 @@ def test_removing_from_a_linux_box_stops_its_units_and_keeps_the_driver(tmp_path
     facts = {**FRESH, "Arch": "x86_64", "FindFiles": ["/etc/systemd/system/reasoning-vllm.service"],
              "Directory": {"mode": 755}, "File": {"mode": 644}, "SystemdStatus": {"reasoning-vllm.service": True},
              "SystemdEnabled": {"reasoning-vllm.service": True}}
-    ops = {op["name"].removeprefix("remove_linux.py | "): op["commands"] for op in _plan_ok(
+    ops = {op["name"].split(" | ")[-1]: op["commands"] for op in _plan_ok(
         _plan({}, facts, deploy="remove.py", tmp=tmp_path))}
     assert "Stop and disable reasoning-vllm.service" in ops and "Remove image vllm/vllm-openai:v0.17.1" in ops
     assert not any("launchd" in name or "NVIDIA" in name for name in ops)
@@ -197,3 +197,20 @@ def test_removing_from_a_linux_box_stops_its_units_and_keeps_the_driver(tmp_path
 def _plan_ok(result: dict) -> list[dict]:
     assert result["error"] is None, result["error"]
     return result["operations"]
+
+
+def test_a_users_own_deploy_calls_the_stacks_deploy_functions(tmp_path: Path):
+    """The layers are @deploy functions: a deploy file of one's own picks some of them, with pyinfra's own
+    arguments, and gets exactly their operations."""
+    mine = tmp_path / "my_deploy.py"
+    mine.write_text("from reasoning_stack.deploys import docker_engine, model_servers\n\n"
+                    "docker_engine()\nmodel_servers(_sudo=True)\n")
+    facts = {**FRESH, "Arch": "x86_64", "KernelVersion": "6.8.0-45-generic", "NvidiaPciGpus": "rtx-4090x1.lspci",
+             "NvidiaGpus": {"csv": "rtx-4090x1.csv"}}
+    result = _plan({"nvidia_driver": "preinstalled"}, facts, deploy=str(mine), tmp=tmp_path)
+    assert result["error"] is None, result["error"]
+    layers = {op["name"].split(" | ")[0] for op in result["operations"]}
+    assert layers == {"Docker engine", "Model servers"}
+    names = _names(result)
+    assert "Docker running and enabled" in names and "reasoning-vllm unit" in names
+    assert not any("Open WebUI" in n or "NVIDIA" in n for n in names)

@@ -1,0 +1,23 @@
+"""The stack's pyinfra deploys as typed ``@deploy`` functions, to call from your own deploy file:
+
+    from reasoning_stack.deploys import model_servers, open_webui, reasoning_stack
+
+    reasoning_stack()      # everything, as `pyinfra INVENTORY deploys/reasoning.py` does
+    open_webui()           # or one layer (each reads the host's validated settings and plan itself)
+
+``deploys/*.py`` at the top of the repository are the entry points the pyinfra CLI runs; each calls one of these.
+"""
+
+from reasoning_stack.deploys.cluster import cluster_node
+from reasoning_stack.deploys.docker import docker_engine
+from reasoning_stack.deploys.firewall import stack_firewall
+from reasoning_stack.deploys.macos import mac_stack
+from reasoning_stack.deploys.nvidia import nvidia_gpus
+from reasoning_stack.deploys.openwebui import open_webui
+from reasoning_stack.deploys.remove_linux import remove_from_linux
+from reasoning_stack.deploys.remove_macos import remove_from_mac
+from reasoning_stack.deploys.serving import model_servers
+from reasoning_stack.deploys.stack import reasoning_stack, remove_stack
+
+__all__ = ["cluster_node", "docker_engine", "mac_stack", "model_servers", "nvidia_gpus", "open_webui",
+           "reasoning_stack", "remove_from_linux", "remove_from_mac", "remove_stack", "stack_firewall"]

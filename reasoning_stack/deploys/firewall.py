@@ -1,0 +1,56 @@
+"""Host firewall rules for the stack's ports (nftables), when ``firewall_allow`` lists the networks let in.
+
+Open WebUI's port (and vLLM's API ports when vLLM listens beyond loopback) accept only those networks; a
+cluster's ports accept only its nodes. The rules live in a table of their own, loaded by the
+``reasoning-firewall`` unit: SSH and every other port are left alone. Unsetting ``firewall_allow`` removes them.
+"""
+
+from __future__ import annotations
+
+import io
+
+from pyinfra import host
+from pyinfra.api import deploy
+from pyinfra.facts.files import File
+from pyinfra.operations import files, systemd
+from pyinfra.operations.util import any_changed
+
+from reasoning_stack.context import cluster_address, host_cluster, host_plan, host_settings
+from reasoning_stack.firewall import TABLE, firewall_rules
+from reasoning_stack.render import render
+from reasoning_stack.services import CONFIG_DIR, UNIT_DIR
+from reasoning_stack.units import packages_present, retire_service
+
+UNIT = "reasoning-firewall"
+
+RULES = f"{CONFIG_DIR}/firewall.nft"
+
+
+@deploy("Firewall for the stack's ports")
+def stack_firewall() -> None:
+    """Host firewall rules for the stack's ports (nftables), when ``firewall_allow`` lists the networks let in."""
+    settings = host_settings()
+    plan, _gpus = host_plan()
+    cluster = host_cluster()
+    nodes: tuple[str, ...] = ()
+    if cluster is not None and settings.firewall_allow is not None:
+        assert settings.cluster_interface is not None
+        nodes = tuple(cluster_address(n, settings.cluster_interface) for n in cluster.nodes)
+    rules = firewall_rules(settings, plan, host.name, cluster, nodes)
+
+    if rules is not None:
+        packages_present("nftables", ["nftables"])
+        files.directory(name="Stack config directory", path=CONFIG_DIR, mode="700", user="root", group="root")
+        text = files.put(name="Firewall rules (nftables table inet reasoning_stack)", src=io.StringIO(rules.text()),
+                         dest=RULES, mode="600")
+        unit = files.put(name=f"{UNIT} unit", src=io.StringIO(render("firewall.service.j2", table=TABLE,
+                                                                      rules_path=RULES)),
+                         dest=f"{UNIT_DIR}/{UNIT}.service", mode="644")
+        systemd.daemon_reload(name="systemd daemon-reload", _if=unit.did_change)
+        systemd.service(name="Load the changed firewall rules", service=f"{UNIT}.service", restarted=True,
+                        _if=any_changed(text, unit))
+        systemd.service(name=f"{UNIT} active and enabled", service=f"{UNIT}.service", running=True, enabled=True)
+    elif host.get_fact(File, path=f"{UNIT_DIR}/{UNIT}.service"):
+        # firewall_allow unset after it was set: stopping the unit deletes the table.
+        retire_service(f"{UNIT_DIR}/{UNIT}.service")
+        files.file(name="Remove the firewall rules", path=RULES, present=False)

@@ -1,0 +1,190 @@
+"""An Apple Silicon Mac: MLX-LM serving the planned model and Open WebUI in front of it, as launchd jobs.
+
+    pyinfra inventories/home.py deploys/reasoning.py   # picks this file for a Mac (engine mlx)
+
+Homebrew's Python makes two virtual environments (the pinned MLX-LM and Open WebUI releases from PyPI), the
+weights are downloaded before MLX-LM starts, and each service is a LaunchDaemon rendered from a template, run as
+the Mac's own account (``mac_user``, else the inventory's ``ssh_user``). The health waits and the smoke test are
+the Linux hosts' own helpers, run by the stack's Python.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+
+from pyinfra import host
+from pyinfra.api import deploy
+from pyinfra.api.exceptions import PyinfraError
+from pyinfra.facts.files import File
+from pyinfra.operations import files, pip, server
+
+from reasoning_stack.catalogue import find_model
+from reasoning_stack.context import host_plan, host_settings
+from reasoning_stack.engines.mlx import VERSION as MLX_VERSION
+from reasoning_stack.facts import MacHardware
+from reasoning_stack.macos import (
+    BREW,
+    ENV_EXEC,
+    MLX_VENV,
+    OPENWEBUI_VENV,
+    OPENWEBUI_VERSION,
+    PYTHON,
+    PYTHON_FORMULA,
+    ROOT,
+    LaunchdJob,
+    helper_text,
+    mlx_job,
+    openwebui_job,
+)
+from reasoning_stack.operations import (
+    launchd_job,
+    launchd_reload,
+    model_weights,
+    openwebui_models,
+    openwebui_signup_policy,
+    secret_env_file,
+    smoke_test,
+    wait_http,
+)
+from reasoning_stack.services import (
+    CONFIG_DIR,
+    HELPER_DIR,
+    OPENWEBUI_ADMIN_ENV,
+    OPENWEBUI_MODELS,
+    OPENWEBUI_MODELS_JSON,
+    OPENWEBUI_SECRET_ENV,
+    OPENWEBUI_SIGNUP,
+    SMOKE_TEST,
+    WAIT_HTTP,
+    openwebui_service,
+)
+from reasoning_stack.status import smoke_record
+from reasoning_stack.webui import model_entries
+
+
+@deploy("Apple Silicon Mac")
+def mac_stack() -> None:
+    """An Apple Silicon Mac: MLX-LM serving the planned model and Open WebUI in front of it, as launchd jobs."""
+    settings = host_settings()
+    plan, _gpus = host_plan()
+    hardware = host.get_fact(MacHardware)
+    assert hardware is not None  # host_plan() refused a host that is not a Mac
+    user = settings.mac_user or host.data.get("ssh_user")
+    if not user or user == "root":
+        raise PyinfraError(f"host {host.name!r}: the Mac's services run as its own account, not root: set mac_user (or "
+                           "connect with ssh_user as that account)")
+    if not hardware["brew"]:
+        raise PyinfraError(f"host {host.name!r}: Homebrew is not installed at /opt/homebrew; install it as {user} "
+                           "(https://brew.sh) and deploy again")
+    instance = plan.instances[0]
+    as_user = {"_sudo": True, "_sudo_user": user}  # Homebrew and pip refuse root; the environments belong to the user
+    stack_python = {"_env": {"PATH": f"{MLX_VENV}/bin:/usr/bin:/bin:/usr/sbin:/sbin"}}  # python3: the stack's own
+
+    if not hardware["python"]:
+        server.shell(name=f"Homebrew {PYTHON_FORMULA}", commands=[f"{BREW} install {PYTHON_FORMULA}"], **as_user)
+    files.directory(name="Stack config directory", path=CONFIG_DIR, mode="700", user="root", group="wheel")
+    files.directory(name="Helper directory", path=HELPER_DIR, mode="755", user="root", group="wheel")
+    for helper, template in ((WAIT_HTTP, "wait-http.py.j2"), (SMOKE_TEST, "smoke-test.py.j2"),
+                             (ENV_EXEC, "env-exec.py.j2"), (OPENWEBUI_SIGNUP, "openwebui-signup.py.j2"),
+                             (OPENWEBUI_MODELS, "openwebui-models.py.j2")):
+        files.put(name=f"{helper.rsplit('/', 1)[1]} helper", src=io.StringIO(helper_text(template)), dest=helper,
+                  mode="755", user="root", group="wheel")
+    for name, path in (("Stack directory", ROOT), ("Data directory", settings.data_dir),
+                       ("Hugging Face cache", f"{settings.data_dir}/huggingface"),
+                       ("Logs", f"{settings.data_dir}/logs"),
+                       ("Status records (last smoke test)", f"{settings.data_dir}/status")):
+        files.directory(name=name, path=path, mode="755", user=user, group="staff")
+
+    # MLX-LM, pinned, in its own environment
+    if not host.get_fact(File, path=f"{MLX_VENV}/bin/python"):
+        server.shell(name="MLX-LM virtual environment", commands=[f"{PYTHON} -m venv {MLX_VENV}"], **as_user)
+    pip.packages(name=f"MLX-LM {MLX_VERSION}", packages=[f"mlx-lm=={MLX_VERSION}"], pip=f"{MLX_VENV}/bin/pip",
+                 **as_user)
+    env_path = f"{CONFIG_DIR}/{instance.unit}.env"  # where `status` reads the instance's files, as on Linux
+    hf_token = settings.hf_token.get_secret_value() if settings.hf_token else ""
+    files.put(name=f"{instance.unit} env file (0600: the Hugging Face token for the download)",
+              src=io.StringIO("# Managed by reasoning-stack. Read by the weights download only.\n"
+                              f"HF_TOKEN={hf_token}\n"),
+              dest=env_path, mode="600", user="root", group="wheel")
+    model_weights(
+        name=f"Weights of {instance.plan.model_repo} (~{instance.plan.weights_gib_per_gpu:.1f} GiB, resumable)",
+        repo=instance.plan.model_repo,
+        cache_dir=f"{settings.data_dir}/huggingface",
+        image="",
+        env_file=env_path,
+        size_gib=instance.plan.weights_gib_per_gpu,
+        offline=settings.offline,
+        hf=f"{MLX_VENV}/bin/hf",
+        user=user,
+    )
+
+
+    def install_job(job: LaunchdJob):
+        """The job's plist, reloaded when it changed, loaded when launchd lacks it; returns the plist operation."""
+        plist = files.put(name=f"{job.label} plist", src=io.StringIO(job.plist_text), dest=job.plist_path, mode="644",
+                          user="root", group="wheel")
+        launchd_reload(name=f"Reload {job.label} for its changed plist", label=job.label, plist=job.plist_path,
+                       _if=plist.did_change)
+        launchd_job(name=f"{job.label} loaded in launchd", label=job.label, plist=job.plist_path)
+        return plist
+
+
+    server_job = mlx_job(settings, instance, user, MLX_VERSION)
+    server_plist = install_job(server_job)
+    wait_http(name=f"Wait for MLX-LM to load {instance.plan.model} (/health, up to {settings.health_timeout}s)",
+              helper=WAIT_HTTP, url=server_job.health_url, timeout=settings.health_timeout, unit=server_job.label,
+              log=server_job.log_path, _if=server_plist.did_change)
+    wait_http(name="Wait for MLX-LM /v1/models", helper=WAIT_HTTP, url=server_job.ready_url, timeout=120,
+              unit=server_job.label, log=server_job.log_path, expect=instance.plan.model_repo,
+              _if=server_plist.did_change)
+    if settings.smoke_test:
+        smoke_test(name=f"Smoke test: one reasoning question to {instance.plan.model_repo}", helper=SMOKE_TEST,
+                   base_url=server_job.base_url, model=instance.plan.model_repo,
+                   thinking_kwargs=find_model(instance.plan.model).thinking_switch,
+                   record=smoke_record(settings, instance.unit),
+                   _if=server_plist.did_change)
+
+    # Open WebUI from PyPI, the release the Linux hosts run, in front of MLX-LM
+    if settings.openwebui_enabled:
+        files.directory(name="Open WebUI data", path=f"{settings.data_dir}/open-webui", mode="755", user=user,
+                        group="staff")
+        if not host.get_fact(File, path=f"{OPENWEBUI_VENV}/bin/python"):
+            server.shell(name="Open WebUI virtual environment", commands=[f"{PYTHON} -m venv {OPENWEBUI_VENV}"],
+                         **as_user)
+        pip.packages(name=f"Open WebUI {OPENWEBUI_VERSION}", packages=[f"open-webui=={OPENWEBUI_VERSION}"],
+                     pip=f"{OPENWEBUI_VENV}/bin/pip", **as_user)
+        generated = []
+        if settings.openwebui_secret_key is None:
+            generated.append(secret_env_file(name="Open WebUI secret key (generated once, kept)",
+                                             path=OPENWEBUI_SECRET_ENV, variable="WEBUI_SECRET_KEY", **stack_python))
+        if settings.openwebui_admin_email is not None and settings.openwebui_admin_password is None:
+            generated.append(secret_env_file(name="Open WebUI admin password (generated once, kept)",
+                                             path=OPENWEBUI_ADMIN_ENV, variable="WEBUI_ADMIN_PASSWORD", nbytes=18,
+                                             **stack_python))
+        webui_job, webui_env_path, webui_env = openwebui_job(settings, openwebui_service(settings, plan), user)
+        env_file = files.put(name="reasoning-openwebui env file (0600)", src=io.StringIO(webui_env),
+                             dest=webui_env_path, mode="600", user="root", group="wheel")
+        webui_plist = install_job(webui_job)
+        launchd_reload(name=f"Restart {webui_job.label} for its changed settings", label=webui_job.label,
+                       plist=webui_job.plist_path,
+                       _if=lambda: not webui_plist.did_change() and (env_file.did_change()
+                                                                     or any(g.did_change() for g in generated)))
+        wait_http(name="Wait for Open WebUI /health", helper=WAIT_HTTP, url=webui_job.health_url, timeout=600,
+                  unit=webui_job.label, log=webui_job.log_path,
+                  _if=lambda: webui_plist.did_change() or env_file.did_change())
+        if settings.openwebui_admin_email is not None:
+            admin_env_files = [webui_env_path]
+            if settings.openwebui_admin_password is None:
+                admin_env_files.append(OPENWEBUI_ADMIN_ENV)
+            openwebui_signup_policy(
+                name=f"Open WebUI sign-up policy {settings.openwebui_signup!r} holds after its first account",
+                helper=OPENWEBUI_SIGNUP, url=webui_job.base_url, policy=settings.openwebui_signup,
+                env_files=admin_env_files, _if=lambda: webui_plist.did_change() or env_file.did_change())
+            entries = files.put(name="Open WebUI model entries (names and advice)",
+                                src=io.StringIO(json.dumps(model_entries(plan), indent=1, sort_keys=True) + "\n"),
+                                dest=OPENWEBUI_MODELS_JSON, mode="600", user="root", group="wheel")
+            openwebui_models(
+                name="Open WebUI shows each model by a name a person understands, with its prompting advice",
+                helper=OPENWEBUI_MODELS, url=webui_job.base_url, models_file=OPENWEBUI_MODELS_JSON,
+                env_files=admin_env_files, _if=lambda: webui_plist.did_change() or entries.did_change())

@@ -1,0 +1,135 @@
+"""Open WebUI as a systemd unit: pinned image, data kept on the host, wired to this host's vLLM; its admin
+account created on the first start and the sign-up policy made to hold after it.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+
+from pyinfra import host
+from pyinfra.api import deploy
+from pyinfra.facts.files import File
+from pyinfra.operations import files
+
+from reasoning_stack.context import host_cluster, host_plan, host_settings
+from reasoning_stack.facts import StackManifest
+from reasoning_stack.operations import (
+    cloud_models_check,
+    docker_image,
+    host_notice,
+    openwebui_models,
+    openwebui_signup_policy,
+    secret_env_file,
+    sqlite_backup,
+    wait_http,
+)
+from reasoning_stack.render import render
+from reasoning_stack.services import (
+    CLOUD_MODELS,
+    CONFIG_DIR,
+    HELPER_DIR,
+    OPENWEBUI_ADMIN_ENV,
+    OPENWEBUI_MODELS,
+    OPENWEBUI_MODELS_JSON,
+    OPENWEBUI_SECRET_ENV,
+    OPENWEBUI_SIGNUP,
+    OPENWEBUI_UNIT,
+    UNIT_DIR,
+    WAIT_HTTP,
+    openwebui_service,
+)
+from reasoning_stack.units import install_env_file, install_service, retire_service
+from reasoning_stack.webui import model_entries
+
+
+@deploy("Open WebUI")
+def open_webui() -> None:
+    """Open WebUI wired to this host's models; its admin account and sign-up policy, its model entries."""
+    settings = host_settings()
+    plan, _gpus = host_plan()
+    cluster = host_cluster()
+    # A cluster's Open WebUI runs on its head, in front of the one API the cluster serves.
+    wanted = settings.openwebui_enabled and (cluster is None or cluster.head == host.name)
+
+    if wanted:
+        service = openwebui_service(settings, plan)
+        files.directory(name="Stack config directory", path=CONFIG_DIR, mode="700", user="root", group="root")
+        files.directory(name="Open WebUI data", path=f"{settings.data_dir}/open-webui", mode="755")
+        docker_image(name=f"Open WebUI image {service.image}", image=service.image, pull=settings.pull_images)
+        files.directory(name="Helper directory", path=HELPER_DIR, mode="755")
+        for helper, template in ((OPENWEBUI_SIGNUP, "openwebui-signup.py.j2"), (CLOUD_MODELS, "cloud-models.py.j2"),
+                                 (OPENWEBUI_MODELS, "openwebui-models.py.j2")):
+            files.put(name=f"{helper.rsplit('/', 1)[1]} helper", src=io.StringIO(render(template)), dest=helper,
+                      mode="755")
+        generated = []
+        if settings.openwebui_secret_key is None:
+            generated.append(secret_env_file(
+                name="Open WebUI secret key (generated once, kept)",
+                path=OPENWEBUI_SECRET_ENV,
+                variable="WEBUI_SECRET_KEY",
+            ))
+        admin_env_files = [service.env_path]
+        if settings.openwebui_admin_email is not None and settings.openwebui_admin_password is None:
+            admin_password = secret_env_file(
+                name="Open WebUI admin password (generated once, kept)",
+                path=OPENWEBUI_ADMIN_ENV,
+                variable="WEBUI_ADMIN_PASSWORD",
+                nbytes=18,
+            )
+            generated.append(admin_password)
+            admin_env_files.append(OPENWEBUI_ADMIN_ENV)
+            host_notice(name="Where the Open WebUI admin password is",
+                        message=f"Open WebUI admin: {settings.openwebui_admin_email}; its password: sudo cat "
+                                f"{OPENWEBUI_ADMIN_ENV} (generated on this host, root only)",
+                        _if=admin_password.did_change)
+        # A new image may migrate the database on its first start: keep a consistent copy of the old one first.
+        previous = next((u.get("image") for u in (host.get_fact(StackManifest) or {}).get("units", [])
+                         if u.get("unit") == OPENWEBUI_UNIT), None)
+        database = f"{settings.data_dir}/open-webui/webui.db"
+        if previous and previous != service.image and host.get_fact(File, path=database):
+            tag = previous.rsplit("@", 1)[-1].rsplit(":", 1)[-1].replace("/", "_")
+            sqlite_backup(name=f"Back up Open WebUI's database before {previous} -> {service.image}", database=database,
+                          backup=f"{settings.data_dir}/backups/webui-{tag}.db")
+        env = install_env_file(service)
+        came_up = install_service(service, env, also_restart_on=tuple(generated))
+        wait_http(
+            name="Wait for Open WebUI /health",
+            helper=WAIT_HTTP,
+            url=service.health_url,
+            timeout=600,
+            unit=service.unit,
+            _if=came_up,
+        )
+        if settings.openwebui_admin_email is not None:
+            openwebui_signup_policy(
+                name=f"Open WebUI sign-up policy {settings.openwebui_signup!r} holds after its first account",
+                helper=OPENWEBUI_SIGNUP,
+                url=service.health_url.removesuffix("/health"),
+                policy=settings.openwebui_signup,
+                env_files=admin_env_files,
+                _if=came_up,
+            )
+            entries = files.put(name="Open WebUI model entries (names and advice)",
+                                src=io.StringIO(json.dumps(model_entries(plan), indent=1, sort_keys=True) + "\n"),
+                                dest=OPENWEBUI_MODELS_JSON, mode="600")
+            openwebui_models(
+                name="Open WebUI shows each model by a name a person understands, with its prompting advice",
+                helper=OPENWEBUI_MODELS,
+                url=service.health_url.removesuffix("/health"),
+                models_file=OPENWEBUI_MODELS_JSON,
+                env_files=admin_env_files,
+                _if=lambda: came_up() or entries.did_change(),
+            )
+        if settings.openwebui_cloud:
+            local = len(plan.instances)
+            cloud_models_check(
+                name="Cloud connections offer their listed models (a warning, never a failure)",
+                helper=CLOUD_MODELS,
+                env_file=service.env_path,
+                connections=[(c.name, local + i, list(c.models)) for i, c in enumerate(settings.openwebui_cloud)],
+                _if=came_up,
+            )
+    elif host.get_fact(File, path=f"{UNIT_DIR}/{OPENWEBUI_UNIT}.service"):
+        # Switched off after it was deployed: stop it and remove its unit; its data stays on the host.
+        retire_service(f"{UNIT_DIR}/{OPENWEBUI_UNIT}.service")

@@ -1,0 +1,68 @@
+"""Take the stack off a Linux host: its systemd units, containers' images, helpers, config and secrets.
+
+    pyinfra inventories/home.py deploys/remove.py   # picks this file for a Linux host
+
+Docker stays; the NVIDIA driver goes only with ``remove_driver``; weights and Open WebUI's data only when asked.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pyinfra import host
+from pyinfra.api import deploy
+from pyinfra.facts.deb import DebPackages
+from pyinfra.facts.files import FileContents, FindFiles
+from pyinfra.operations import apt, files, server, systemd
+
+from reasoning_stack.context import host_settings
+from reasoning_stack.driver import NVIDIA_FILES
+from reasoning_stack.facts import HeldPackages, StackManifest
+from reasoning_stack.operations import docker_image_absent
+from reasoning_stack.services import LEGACY_APT_LOCK_CONF, UNIT_DIR
+from reasoning_stack.units import remove_stack_files
+
+
+@deploy("Remove the stack from a Linux host")
+def remove_from_linux() -> None:
+    """Take the stack off a Linux host: its systemd units, containers' images, helpers, config and secrets."""
+    settings = host_settings()
+
+    units = sorted(host.get_fact(FindFiles, path=UNIT_DIR, fname="reasoning-*.service", maxdepth=1) or [])
+    for path in units:
+        unit = path.rsplit("/", 1)[1]
+        systemd.service(name=f"Stop and disable {unit}", service=unit, running=False, enabled=False)
+        files.file(name=f"Remove {unit}", path=path, present=False)
+    if units:
+        systemd.daemon_reload(name="systemd daemon-reload")
+
+    manifest = host.get_fact(StackManifest) or {}
+    images = {settings.vllm_image, settings.openwebui_image}
+    images.update(u["image"] for u in manifest.get("units", []) if u.get("image"))
+    for image in sorted(images):
+        docker_image_absent(name=f"Remove image {image}", image=image)
+
+    files.file(name="Remove the apt lock wait of earlier releases", path=LEGACY_APT_LOCK_CONF, present=False)
+    remove_stack_files(settings, ("status", "ray"))
+
+    if settings.remove_driver:
+        # NVIDIA's packages (driver, CUDA repository keyring, Container Toolkit), unheld first; their apt sources.
+        nvidia = re.compile(r"^(nvidia-|libnvidia-|cuda-drivers|cuda-keyring|firmware-misc-nonfree$|libcuda|"
+                            r"xserver-xorg-video-nvidia)")
+        installed = sorted(p for p in (host.get_fact(DebPackages) or {}) if nvidia.match(p))
+        held = [p for p in host.get_fact(HeldPackages) or [] if nvidia.match(p)]
+        if held:
+            server.shell(name="Release the driver packages' hold", commands=["apt-mark unhold " + " ".join(held)])
+        if installed:
+            apt.packages(name="Purge the NVIDIA driver and Container Toolkit", packages=installed, present=False,
+                         extra_uninstall_args="--purge")
+        for path in NVIDIA_FILES:
+            files.file(name=f"Remove {path}", path=path, present=False)
+        daemon = "\n".join(host.get_fact(FileContents, path="/etc/docker/daemon.json") or [])
+        if '"nvidia"' in daemon:
+            server.shell(
+                name="Docker: drop the nvidia runtime",
+                commands=["python3 -c \"import json; p='/etc/docker/daemon.json'; d=json.load(open(p)); "
+                          "d.get('runtimes', {}).pop('nvidia', None); d.get('runtimes') == {} and d.pop('runtimes'); "
+                          "json.dump(d, open(p, 'w'), indent=2)\" && systemctl restart docker"],
+            )
