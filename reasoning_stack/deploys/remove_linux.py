@@ -18,7 +18,7 @@ from pyinfra.operations import apt, files, server, systemd
 from reasoning_stack.context import host_settings
 from reasoning_stack.driver import NVIDIA_FILES
 from reasoning_stack.facts import HeldPackages, StackManifest
-from reasoning_stack.operations import docker_image_absent
+from reasoning_stack.operations import docker_image
 from reasoning_stack.services import LEGACY_APT_LOCK_CONF, UNIT_DIR
 from reasoning_stack.units import remove_stack_files
 
@@ -40,7 +40,7 @@ def remove_from_linux() -> None:
     images = {settings.vllm_image, settings.openwebui_image}
     images.update(u["image"] for u in manifest.get("units", []) if u.get("image"))
     for image in sorted(images):
-        docker_image_absent(name=f"Remove image {image}", image=image)
+        docker_image(name=f"Remove image {image}", image=image, present=False)
 
     files.file(name="Remove the apt lock wait of earlier releases", path=LEGACY_APT_LOCK_CONF, present=False)
     remove_stack_files(settings, ("status", "ray"))

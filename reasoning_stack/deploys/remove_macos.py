@@ -17,7 +17,7 @@ from pyinfra.operations import files
 
 from reasoning_stack.context import host_settings
 from reasoning_stack.macos import LABEL_PREFIX, LAUNCHD_DIR, ROOT
-from reasoning_stack.operations import launchd_unload
+from reasoning_stack.operations import launchd_job
 from reasoning_stack.units import remove_stack_files
 
 
@@ -31,7 +31,7 @@ def remove_from_mac() -> None:
     labels = {path.rsplit("/", 1)[1].removesuffix(".plist") for path in plists}
     labels.update(label for label in host.get_fact(LaunchdStatus) or {} if label.startswith(LABEL_PREFIX))
     for label in sorted(labels):
-        launchd_unload(name=f"Stop {label} and take it out of launchd", label=label)
+        launchd_job(name=f"Stop {label} and take it out of launchd", label=label, present=False)
         files.file(name=f"Remove {label}.plist", path=f"{LAUNCHD_DIR}/{label}.plist", present=False)
 
     files.directory(name="Remove the MLX-LM and Open WebUI virtual environments", path=ROOT, present=False)

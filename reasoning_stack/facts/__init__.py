@@ -1,0 +1,60 @@
+"""pyinfra facts this stack reads from hosts, one module per tool they ask (nvidia-smi and the kernel, apt, Docker,
+the Hugging Face cache, the cluster network, the stack's own manifest, macOS)."""
+
+from reasoning_stack.facts.apt import (
+    AptSources,
+    DpkgInterrupted,
+    HeldPackages,
+    conflicting_sources,
+    debian_archive,
+)
+from reasoning_stack.facts.cluster import (
+    InterfaceAddress,
+    RayClusterNodes,
+)
+from reasoning_stack.facts.docker import (
+    DockerImageId,
+    ImageRayVersion,
+)
+from reasoning_stack.facts.macos import (
+    MacHardware,
+)
+from reasoning_stack.facts.nvidia import (
+    NvidiaGpus,
+    NvidiaKernelState,
+    NvidiaPciGpus,
+    NvidiaTopology,
+    SecureBoot,
+)
+from reasoning_stack.facts.stack import (
+    StackManifest,
+)
+from reasoning_stack.facts.weights import (
+    FreeDiskBytes,
+    HfWeights,
+    hf_repo_folder,
+    weights_marker,
+)
+
+__all__ = [
+    "AptSources",
+    "DockerImageId",
+    "DpkgInterrupted",
+    "FreeDiskBytes",
+    "HeldPackages",
+    "HfWeights",
+    "ImageRayVersion",
+    "InterfaceAddress",
+    "MacHardware",
+    "NvidiaGpus",
+    "NvidiaKernelState",
+    "NvidiaPciGpus",
+    "NvidiaTopology",
+    "RayClusterNodes",
+    "SecureBoot",
+    "StackManifest",
+    "conflicting_sources",
+    "debian_archive",
+    "hf_repo_folder",
+    "weights_marker",
+]

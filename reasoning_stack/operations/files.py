@@ -1,0 +1,144 @@
+"""Files the stack keeps: secrets generated once, JSON merged into a file, a SQLite backup, a notice."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import posixpath
+import shlex
+
+from pyinfra import host
+from pyinfra.api import FileUploadCommand, OperationError, StringCommand, operation
+from pyinfra.facts.files import File, FileContents, Sha1File
+from pyinfra.operations import files
+
+from reasoning_stack.operations.streamed import StreamedCommand
+
+
+@operation()
+def secret_env_file(path: str, variable: str, nbytes: int = 32):
+    """
+    Create an env file holding one random secret, once; an existing file is kept as it is.
+
+    + path: file to create (mode 0600, owner root)
+    + variable: the variable name, e.g. ``WEBUI_SECRET_KEY``
+    + nbytes: random bytes in the secret
+
+    .. code:: python
+
+        secret_env_file(path="/etc/reasoning-stack/openwebui-secret.env", variable="WEBUI_SECRET_KEY")
+    """
+    if host.get_fact(File, path=path):
+        host.noop(f"{path} exists")
+        return
+    script = f"import secrets; print('{variable}=' + secrets.token_urlsafe({int(nbytes)}))"
+    target = shlex.quote(path)
+    yield f"umask 077 && python3 -c {shlex.quote(script)} > {target}.tmp && mv {target}.tmp {target}"
+
+
+def deep_merge(base: dict[str, object], extra: dict[str, object]) -> dict[str, object]:
+    """``base`` with ``extra`` merged in; nested objects are merged key by key, other values replaced."""
+    merged = dict(base)
+    for key, value in extra.items():
+        current = merged.get(key)
+        if isinstance(current, dict) and isinstance(value, dict):
+            merged[key] = deep_merge(current, value)
+        else:
+            merged[key] = value
+    return merged
+
+
+@operation()
+def json_file_merged(path: str, options: dict[str, object], mode: str = "644"):
+    """
+    Merge keys into a JSON object file, keeping every key the file already has that is not given here
+    (nested objects, such as Docker's ``runtimes``, are merged key by key).
+
+    + path: the JSON file (created when missing)
+    + options: keys to set
+    + mode: file mode
+
+    .. code:: python
+
+        json_file_merged(path="/etc/docker/daemon.json", options={"storage-driver": "vfs"})
+    """
+    lines = host.get_fact(FileContents, path=path)
+    current: dict[str, object] = {}
+    if lines:
+        try:
+            current = json.loads("\n".join(lines))
+        except json.JSONDecodeError as exc:
+            raise OperationError(f"{path} is not valid JSON ({exc}); fix or remove it, then deploy again") from None
+    merged = deep_merge(current, options)
+    if lines is not None and merged == current:
+        host.noop(f"{path} already has {', '.join(options) or 'nothing to add'}")
+        return
+    text = json.dumps(merged, indent=2, sort_keys=True) + "\n"
+    yield from files.put._inner(src=io.StringIO(text), dest=path, mode=mode, user="root", group="root")
+
+
+@operation()
+def secret_file(dest: str, content: str, user: str = "root", group: str = "root"):
+    """
+    Write a file that holds secrets: mode 0600 from its first byte (also the upload's temporary copy when
+    going through sudo), compared by checksum, and never shown in ``--diff`` output.
+
+    + dest: file path; its directory should be private (0700)
+    + content: the text to write
+    + user: owner
+    + group: group
+
+    .. code:: python
+
+        secret_file(dest="/etc/reasoning-stack/reasoning-vllm.env", content="VLLM_API_KEY=...\\n")
+    """
+    data = content.encode()
+    if host.get_fact(Sha1File, path=dest) == hashlib.sha1(data).hexdigest():
+        stat = host.get_fact(File, path=dest) or {}
+        if stat.get("mode") == 600 and stat.get("user") == user and stat.get("group") == group:
+            host.noop(f"{dest} is up to date")
+            return
+    else:
+        temp = f"/tmp/reasoning-stack-{hashlib.sha1(dest.encode()).hexdigest()[:16]}"
+        # Created 0600 by the SSH user before the upload writes into it (SFTP keeps an existing file's mode).
+        yield StringCommand(f"umask 077 && rm -f {temp} && : > {temp}", _sudo=False)
+        yield f"umask 077 && touch {shlex.quote(dest)} && chmod 600 {shlex.quote(dest)}"
+        yield FileUploadCommand(io.BytesIO(data), dest, remote_temp_filename=temp)
+        yield StringCommand(f"rm -f {temp}", _sudo=False)
+    yield f"chown {user}:{group} {shlex.quote(dest)} && chmod 600 {shlex.quote(dest)}"
+
+
+@operation(is_idempotent=False)
+def host_notice(message: str):
+    """
+    Print a notice in the host's output (for example "this host needs a reboot").
+
+    + message: the text
+
+    .. code:: python
+
+        host_notice(message="reboot needed", _if=driver.did_change)
+    """
+    yield StreamedCommand(f"echo {shlex.quote(message)}")
+
+
+@operation(is_idempotent=False)
+def sqlite_backup(database: str, backup: str):
+    """
+    A consistent copy of a SQLite database, taken with SQLite's own online backup (safe while it is in use),
+    written beside the older copies (mode 0600: it holds accounts and chats).
+
+    + database: the live database file
+    + backup: the copy to write (its directory is created)
+
+    .. code:: python
+
+        sqlite_backup(database="/var/lib/reasoning-stack/open-webui/webui.db",
+                      backup="/var/lib/reasoning-stack/backups/webui-v0.12.4.db")
+    """
+    script = ("import sqlite3, sys; source = sqlite3.connect(sys.argv[1]); target = sqlite3.connect(sys.argv[2]); "
+              "source.backup(target); target.close(); print('backed up', sys.argv[1], 'to', sys.argv[2])")
+    folder = posixpath.dirname(backup)
+    yield (f"mkdir -p {shlex.quote(folder)} && chmod 700 {shlex.quote(folder)} && umask 077 && "
+           f"python3 -c {shlex.quote(script)} {shlex.quote(database)} {shlex.quote(backup)}")

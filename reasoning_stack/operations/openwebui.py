@@ -1,0 +1,70 @@
+"""Open WebUI through its admin API: the sign-up policy, the model entries, the cloud connections' models."""
+
+from __future__ import annotations
+
+import shlex
+
+from pyinfra.api import operation
+
+from reasoning_stack.operations.streamed import StreamedCommand
+
+
+@operation(is_idempotent=False)
+def openwebui_signup_policy(helper: str, url: str, policy: str, env_files: list[str]):
+    """
+    Make Open WebUI's sign-up policy hold after it created its first account (which switches sign-up off until
+    a restart): the helper reads the policy Open WebUI applies and, when it differs, sets it as the admin.
+
+    + helper: path of the openwebui-signup helper on the host
+    + url: Open WebUI's base URL
+    + policy: closed, pending or open
+    + env_files: env files holding WEBUI_ADMIN_EMAIL and WEBUI_ADMIN_PASSWORD (read on the host)
+
+    .. code:: python
+
+        openwebui_signup_policy(helper=OPENWEBUI_SIGNUP, url="http://127.0.0.1:3000", policy="pending",
+                                env_files=["/etc/reasoning-stack/reasoning-openwebui.env"])
+    """
+    args = [helper, url, policy] + [arg for path in env_files for arg in ("--env-file", path)]
+    yield StreamedCommand(" ".join(shlex.quote(a) for a in args))
+
+
+@operation(is_idempotent=False)
+def openwebui_models(helper: str, url: str, models_file: str, env_files: list[str]):
+    """
+    Create or update Open WebUI's model entries (names, prompting advice, read access for everyone) from
+    ``models_file`` on the host, signed in as the admin whose credentials the env files hold.
+
+    + helper: path of the openwebui-models helper on the host
+    + url: Open WebUI's base URL
+    + models_file: JSON list of model entries (reasoning_stack.webui.model_entries)
+    + env_files: env files holding WEBUI_ADMIN_EMAIL and WEBUI_ADMIN_PASSWORD
+
+    .. code:: python
+
+        openwebui_models(helper=OPENWEBUI_MODELS, url="http://127.0.0.1:3000",
+                         models_file="/etc/reasoning-stack/openwebui-models.json",
+                         env_files=["/etc/reasoning-stack/reasoning-openwebui.env"])
+    """
+    args = [helper, url, models_file] + [arg for path in env_files for arg in ("--env-file", path)]
+    yield StreamedCommand(" ".join(shlex.quote(a) for a in args))
+
+
+@operation(is_idempotent=False)
+def cloud_models_check(helper: str, env_file: str, connections: list[tuple[str, int, list[str]]]):
+    """
+    Check that each cloud connection offers the model ids the settings list, warning (never failing) when one
+    is missing or the API cannot be reached from the host. The URLs and keys are read from ``env_file`` on the
+    host, so no key is on a command line.
+
+    + helper: path of the cloud-models helper on the host
+    + env_file: Open WebUI's env file (OPENAI_API_BASE_URLS / OPENAI_API_KEYS)
+    + connections: (name, index among the connections, model ids) per cloud connection
+
+    .. code:: python
+
+        cloud_models_check(helper=CLOUD_MODELS, env_file="/etc/reasoning-stack/reasoning-openwebui.env",
+                           connections=[("deepseek", 1, ["deepseek-reasoner"])])
+    """
+    specs = [f"{name}={index}:{','.join(models)}" for name, index, models in connections]
+    yield StreamedCommand(" ".join(shlex.quote(a) for a in [helper, env_file, *specs]))
