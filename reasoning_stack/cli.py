@@ -224,8 +224,9 @@ def cmd_render(args: argparse.Namespace) -> int:
     ``helm template`` does: review a change before deploying it. Connects to nothing."""
     from pathlib import Path
 
+    from reasoning_stack import platforms
+    from reasoning_stack.arch import PlatformError, declared_arch
     from reasoning_stack.cluster import find_clusters
-    from reasoning_stack.host_files import linux_files, mac_files
     from reasoning_stack.instances import plan_host
     from reasoning_stack.inventory import (
         InventoryInvalid,
@@ -234,7 +235,6 @@ def cmd_render(args: argparse.Namespace) -> int:
         unused_group_data,
         validate_inventory,
     )
-    from reasoning_stack.platforms import PlatformError, declared_arch
 
     try:
         inventory = load_inventory(args.inventory)
@@ -269,11 +269,9 @@ def cmd_render(args: argparse.Namespace) -> int:
             print(f"{name}: not rendered: {host_plan.reason}", file=sys.stderr)
             worst = EXIT_DOES_NOT_FIT
             continue
-        if engines.get(host_plan.instances[0].engine).platform == "macos":
-            user = host_settings.mac_user or inventory.get_host(name).data.get("ssh_user") or "<mac_user>"
-            rendered = mac_files(host_settings, host_plan, name, user)
-        else:
-            rendered = linux_files(host_settings, host_plan, host_settings.gpu_count or 1, name, cluster)
+        platform = platforms.get(engines.get(host_plan.instances[0].engine).platform)
+        rendered = platform.files(host_settings, host_plan, host_settings.gpu_count or 1, name, cluster,
+                                  inventory.get_host(name).data.get("ssh_user"))
         for path, text in rendered.items():
             target = out / name / path.lstrip("/")
             target.parent.mkdir(parents=True, exist_ok=True)

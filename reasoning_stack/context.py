@@ -10,21 +10,19 @@ from pyinfra import host, logger
 from pyinfra.api.exceptions import PyinfraError
 from pyinfra.api.host import Host
 from pyinfra.context import ctx_inventory
-from pyinfra.facts.server import Arch, LinuxDistribution
+from pyinfra.facts.server import Arch
 
-from reasoning_stack import engines
+from reasoning_stack import engines, platforms
+from reasoning_stack.arch import PlatformError
 from reasoning_stack.cluster import Cluster, find_clusters
-from reasoning_stack.driver import explain_nvidia_smi_error
-from reasoning_stack.facts import InterfaceAddress, MacHardware, NvidiaGpus, NvidiaKernelState
-from reasoning_stack.gpus import Gpu, gpus_from_profile, select_gpus
+from reasoning_stack.facts import InterfaceAddress
+from reasoning_stack.gpus import Gpu, select_gpus
 from reasoning_stack.instances import HostPlan, plan_host
 from reasoning_stack.inventory import renamed_settings, validate_inventory
-from reasoning_stack.macos import mac_gpu
-from reasoning_stack.platforms import PlatformError
+from reasoning_stack.platforms import Platform
+from reasoning_stack.platforms.linux import nvidia_smi_failed as linux_nvidia_smi_failed
 from reasoning_stack.settings import StackSettings
 from reasoning_stack.validation import SettingsInvalid
-
-SUPPORTED_OS = {("debian", "12"), ("ubuntu", "22.04"), ("ubuntu", "24.04")}
 
 _settings_cache: dict[int, dict[str, StackSettings]] = {}
 _platform_cache: dict[tuple[int, str], StackSettings] = {}
@@ -74,59 +72,38 @@ def cluster_address(name: str, interface: str) -> str:
     return address
 
 
-def _platform(settings: StackSettings) -> str:
+def _platform(settings: StackSettings) -> Platform:
     """The platform the settings' primary engine runs on (auto: Linux, where it chooses between engines)."""
-    return engines.candidates(settings.engine)[0].platform
+    return platforms.get(engines.candidates(settings.engine)[0].platform)
 
 
-def _engines_on(platform: str) -> list[engines.Engine]:
-    return [e for e in engines.registered() if e.platform == platform]
+def _engines_on(platform: Platform) -> list[engines.Engine]:
+    return [e for e in engines.registered() if e.platform == platform.name]
 
 
-def host_is_mac() -> bool:
-    """Whether the current host is a Mac (macOS engines: MLX-LM); a Mac asked for an engine of another platform, or
-    a macOS engine on anything else, stops the run naming the host."""
-    mac = host.get_fact(MacHardware) is not None
-    engine = host_settings().engine
-    platform = _platform(host_settings())
-    if mac and platform != "macos":
-        ours = " or ".join(f"engine = {e.name!r} ({e.title})" for e in _engines_on("macos"))
-        raise PyinfraError(f"host {host.name!r} is a Mac (macOS): engine {engine!r} needs NVIDIA GPUs; set "
-                           f"{ours} for it")
-    if platform == "macos" and not mac:
-        raise PyinfraError(f"host {host.name!r}: {_not_a_mac(engine)}")
-    return mac
-
-
-def _not_a_mac(engine: str) -> str:
-    linux = [repr(e.name) for e in _engines_on("linux")]
-    either = " or ".join([", ".join(linux[:-1]), linux[-1]] if len(linux) > 1 else linux)
-    return f"engine {engine!r} runs on Apple Silicon Macs, and this host is not macOS; use engine {either} here"
-
-
-def check_os() -> tuple[str, str]:
-    """(distribution id, version) of the host; unsupported systems are refused with a clear message."""
-    dist = host.get_fact(LinuxDistribution)
-    meta = dist.get("release_meta") or {}
-    os_id = (meta.get("ID") or dist.get("name") or "unknown").lower()
-    version = meta.get("VERSION_ID") or str(dist.get("major") or "")
-    if (os_id, version) not in SUPPORTED_OS:
-        supported = ", ".join(f"{n.capitalize()} {v}" for n, v in sorted(SUPPORTED_OS))
-        raise PyinfraError(f"host {host.name!r}: {meta.get('PRETTY_NAME') or os_id + ' ' + version} is not "
-                           f"supported; reasoning-stack deploys to {supported}")
-    return os_id, version
+def host_platform() -> Platform:
+    """The current host's platform, from its facts; a host whose engine runs on another platform (a Mac asked for
+    vLLM, MLX-LM asked of a Linux box) stops the run naming the host and the engines that run there. Then the
+    platform's own checks of the host (a Linux distribution the stack does not deploy to is refused)."""
+    found = platforms.detect(host)
+    settings = host_settings()
+    wanted = _platform(settings)
+    if found is not wanted:
+        ours = [repr(e.name) for e in _engines_on(found)]
+        either = " or ".join([", ".join(ours[:-1]), ours[-1]] if len(ours) > 1 else ours)
+        raise PyinfraError(f"host {host.name!r}: engine {settings.engine!r} {wanted.needs}, and this host "
+                           f"{found.is_}; use engine {either} here")
+    found.check_host(host)
+    return found
 
 
 def nvidia_smi_failed(error: str, target: Host | None = None) -> PyinfraError:
     """The error that stops a host whose nvidia-smi fails, with the explanation and the way out."""
-    target = host if target is None else target
-    state = target.get_fact(NvidiaKernelState)
-    return PyinfraError(f"host {target.name!r}: nvidia-smi failed: {error}\n  "
-                        f"{explain_nvidia_smi_error(error, state)}")
+    return linux_nvidia_smi_failed(error, host if target is None else target)
 
 
 def host_gpus(settings: StackSettings, target: Host | None = None) -> list[Gpu]:
-    """The GPUs the stack may use on this host (``gpu_indices`` of nvidia-smi's report or of the declared
+    """The GPUs the stack may use on this host (``gpu_indices`` of what its platform reports or of the declared
     gpu_profile); a disagreement between the two, or an index the host lacks, is an error."""
     target = host if target is None else target
     gpus = _reported_or_declared(settings, target)
@@ -137,41 +114,7 @@ def host_gpus(settings: StackSettings, target: Host | None = None) -> list[Gpu]:
 
 
 def _reported_or_declared(settings: StackSettings, target: Host | None = None) -> list[Gpu]:
-    target = host if target is None else target
-    if _platform(settings) == "macos":
-        return [_mac(settings, target)]
-    fact = target.get_fact(NvidiaGpus)
-    reported: list[Gpu] = list(fact["gpus"]) if fact else []
-    if settings.gpu_profile is None:
-        if fact and fact["error"]:
-            raise nvidia_smi_failed(str(fact["error"]), target)
-        return reported
-    declared = gpus_from_profile(settings.gpu_profile, settings.gpu_count or max(1, len(reported)))
-    if reported:
-        slugs = {g.slug for g in reported}
-        if slugs != {settings.gpu_profile} or (settings.gpu_count and settings.gpu_count != len(reported)):
-            seen = ", ".join(f"{g.index}: {g.name} ({g.memory_mib} MiB)" for g in reported)
-            raise PyinfraError(
-                f"host {target.name!r}: gpu_profile {settings.gpu_profile!r} x{settings.gpu_count or len(reported)} "
-                f"disagrees with nvidia-smi, which reports {len(reported)} GPU(s): {seen}; fix or remove "
-                f"gpu_profile/gpu_count"
-            )
-        return reported
-    return declared
-
-
-def _mac(settings: StackSettings, target: Host) -> Gpu:
-    """The Mac's GPU from its facts; a declared gpu_profile must match its chip and memory."""
-    hardware = target.get_fact(MacHardware)
-    if hardware is None:
-        raise PyinfraError(f"host {target.name!r}: {_not_a_mac(settings.engine)}")
-    gpu = mac_gpu(hardware)
-    if settings.gpu_profile is not None:
-        declared = gpus_from_profile(settings.gpu_profile)[0]
-        if declared.name != gpu.name:
-            raise PyinfraError(f"host {target.name!r}: gpu_profile {settings.gpu_profile!r} ({declared.name}) "
-                               f"disagrees with the Mac, an {gpu.name}; fix or remove gpu_profile")
-    return gpu
+    return _platform(settings).gpus(settings, host if target is None else target)
 
 
 def host_plan() -> tuple[HostPlan, list[Gpu]]:
@@ -194,8 +137,7 @@ def host_plan() -> tuple[HostPlan, list[Gpu]]:
         if not gpus:
             raise PyinfraError(f"host {smallest!r}: nvidia-smi reports no GPU and no gpu_profile is set; set "
                                "gpu_profile (and gpu_count) in group_data to plan before the driver is installed")
-        hardware = host.get_fact(MacHardware) if _platform(settings) == "macos" else None
-        wired = int(hardware["wired_limit_mib"]) if hardware else 0
+        wired = _platform(settings).wired_limit_mib(host)
         plan = plan_host(settings, gpus, len(cluster.nodes) if cluster else 1, wired)
         if not plan.fits:
             where = f"cluster {cluster.name!r} ({len(cluster.nodes)} nodes like {smallest!r})" if cluster else ""

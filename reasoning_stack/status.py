@@ -3,7 +3,8 @@
 The deploy writes :data:`MANIFEST` on every host (units, ports, models; no secret). ``status`` connects over SSH
 with pyinfra's own connectors, sends the probe (``templates/status-probe.py.j2``) to the host's python3 and
 judges the report: every unit active, every API answering a one-token completion, Open WebUI's /health 200.
-On a Mac the units are launchd jobs (``launchd``: the job's label) and the GPU is the Mac's chip and memory.
+Each platform lists its units and reads its GPUs in the report (``reasoning_stack.platforms``): on a Mac the units
+are launchd jobs (``launchd``: the job's label) and the GPU is the Mac's chip and memory.
 """
 
 from __future__ import annotations
@@ -14,78 +15,23 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from reasoning_stack import engines
-from reasoning_stack.gpus import NVIDIA_SMI_QUERY, Gpu, GpuQueryError, parse_nvidia_smi_csv
-from reasoning_stack.macos import MLX_LABEL, MLX_VENV, OPENWEBUI_LABEL, OPENWEBUI_VERSION, mac_gpu
-from reasoning_stack.planning.types import HostPlan, Instance
+from reasoning_stack import platforms
+from reasoning_stack.gpus import NVIDIA_SMI_QUERY, Gpu
+from reasoning_stack.manifest import MANIFEST, manifest_text, smoke_record
+from reasoning_stack.planning.types import HostPlan
 from reasoning_stack.render import render
-from reasoning_stack.services import CONFIG_DIR, OPENWEBUI_UNIT, RAY_UNIT, local_url
 from reasoning_stack.settings import StackSettings
 from reasoning_stack.topology import Cluster
 
-MANIFEST = f"{CONFIG_DIR}/status.json"
-
-
-def smoke_record(settings: StackSettings, unit: str) -> str:
-    """Where the smoke test of ``unit`` leaves its last figures."""
-    return f"{settings.data_dir}/status/{unit}-smoke-test.json"
-
-
-def _api_entry(settings: StackSettings, instance: Instance) -> dict[str, Any]:
-    """An instance that answers the OpenAI API: where, what it serves, how ``status`` proves it is healthy."""
-    engine = engines.get(instance.engine)
-    return {
-        "unit": instance.unit, "kind": "vllm-api", "url": local_url(settings.api_listen, instance.port),
-        "served_model_name": instance.served_model_name, "model": instance.plan.model,
-        "repo": instance.plan.model_repo, "max_model_len": instance.plan.max_model_len,
-        "engine": instance.engine,
-        "health_path": engine.health_path,
-        "image": engine.status_image(settings),
-        "env_file": f"{CONFIG_DIR}/{instance.unit}.env",
-        "smoke_record": smoke_record(settings, instance.unit),
-        "estimate_tokens_per_s": instance.plan.decode_tokens_per_s,
-    }
+__all__ = ["MANIFEST", "HostStatus", "format_report", "manifest_text", "probe_hosts", "probe_script", "smoke_record",
+           "status_manifest"]
 
 
 def status_manifest(settings: StackSettings, plan: HostPlan, host_name: str, cluster: Cluster | None,
-                    mac: bool = False) -> dict[str, Any]:
-    """What the deploy put on this host, for ``status``: every unit, what it serves and where (no secret).
-    ``mac``: the host is an Apple Silicon Mac, whose services are launchd jobs."""
-    if mac:
-        return _mac_manifest(settings, plan, host_name)
-    units: list[dict[str, Any]] = [{"unit": "docker", "kind": "system"}]
-    if settings.firewall_allow is not None:
-        units.append({"unit": "reasoning-firewall", "kind": "firewall"})
-    head = cluster is None or cluster.head == host_name
-    if cluster is not None and cluster.backend == "ray":
-        units.append({"unit": RAY_UNIT, "kind": "ray-node"})
-    for instance in plan.instances:
-        if not head:
-            if cluster is not None and cluster.backend == "mp":
-                units.append({"unit": instance.unit, "kind": "vllm-node"})
-            continue
-        units.append(_api_entry(settings, instance))
-    if settings.openwebui_enabled and head:
-        units.append({"unit": OPENWEBUI_UNIT, "kind": "openwebui", "image": settings.openwebui_image,
-                      "url": local_url(settings.openwebui_listen, settings.openwebui_port)})
-    return {"host": host_name, "cluster": cluster.name if cluster else None,
-            "role": None if cluster is None else ("head" if head else "worker"), "units": units}
-
-
-def _mac_manifest(settings: StackSettings, plan: HostPlan, host_name: str) -> dict[str, Any]:
-    """A Mac's manifest: MLX-LM and Open WebUI as the launchd jobs ``deploys/macos.py`` loads."""
-    units = [{**_api_entry(settings, instance), "launchd": MLX_LABEL}
-             for instance in plan.instances]
-    if settings.openwebui_enabled:
-        units.append({"unit": OPENWEBUI_UNIT, "kind": "openwebui", "launchd": OPENWEBUI_LABEL,
-                      "image": f"open-webui=={OPENWEBUI_VERSION}",
-                      "url": local_url(settings.openwebui_listen, settings.openwebui_port)})
-    return {"host": host_name, "cluster": None, "role": None, "platform": "macos", "units": units}
-
-
-def manifest_text(manifest: dict[str, Any]) -> str:
-    """The manifest file's text (stable, so an unchanged deploy rewrites nothing)."""
-    return json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+                    platform: str = "linux") -> dict[str, Any]:
+    """What the deploy put on this host, for ``status``: every unit, what it serves and where (no secret), as the
+    host's platform lists them (a Mac's services are launchd jobs)."""
+    return platforms.get(platform).manifest(settings, plan, host_name, cluster)
 
 
 def probe_script(timeout: int = 30) -> str:
@@ -103,34 +49,19 @@ class HostStatus:
     error: str = ""
 
     @property
-    def mac(self) -> bool:
-        """Whether the host is an Apple Silicon Mac (its manifest says so)."""
-        return (self.report.get("manifest") or {}).get("platform") == "macos"
+    def platform(self) -> platforms.Platform:
+        """The host's platform, as its manifest names it (Linux when it names none)."""
+        return platforms.get((self.report.get("manifest") or {}).get("platform") or "linux")
 
     @property
     def gpus(self) -> list[Gpu]:
-        """The GPUs nvidia-smi reported on the host, or a Mac's chip and memory (empty when neither came)."""
-        if self.mac:
-            hardware = self.report.get("mac") or {}
-            return [mac_gpu(hardware)] if str(hardware.get("memsize", "")).isdigit() else []
-        smi = self.report.get("nvidia_smi") or {}
-        if smi.get("rc") != 0:
-            return []
-        try:
-            return parse_nvidia_smi_csv(smi["output"])
-        except GpuQueryError:
-            return []
+        """The GPUs the report names (nvidia-smi's, or a Mac's chip and memory; empty when none came)."""
+        return self.platform.report_gpus(self.report)
 
     @property
     def gpu_error(self) -> str:
-        """nvidia-smi's own words when it failed on the host (on a Mac: sysctl's, when it gave no memory size)."""
-        if self.mac:
-            return "" if self.gpus else "sysctl reported no memory size"
-        smi = self.report.get("nvidia_smi") or {}
-        if smi.get("rc") == 0:
-            return "" if self.gpus else "nvidia-smi reported no GPU"
-        lines = str(smi.get("output", "")).strip().splitlines()
-        return lines[-1] if lines else "nvidia-smi failed"
+        """What went wrong reading the GPUs, in the tool's own words ('' when nothing did)."""
+        return self.platform.report_gpu_problem(self.report)
 
     @property
     def problems(self) -> list[str]:
@@ -141,7 +72,7 @@ class HostStatus:
             return ["not deployed (no status manifest): run the deploy"]
         found = []
         if self.gpu_error:
-            found.append(self.gpu_error if self.mac else f"nvidia-smi: {self.gpu_error}")
+            found.append(self.gpu_error)
         for unit in self.report.get("units", []):
             if unit["state"] != "active":
                 found.append(f"{unit['unit']} is {unit['state']}")
@@ -184,8 +115,9 @@ def probe_hosts(inventory: Any, timeout: int = 30) -> list[HostStatus]:
             results.append(HostStatus(host.name, False, error="SSH connection failed"))
             continue
         sudo = {key: host.data.get(key) for key in ("_sudo", "_sudo_user", "_sudo_password") if host.data.get(key)}
-        # python3 of the system; on a Mac the stack's own comes first (macOS's /usr/bin/python3 may be a stub)
-        probe = StringCommand(f"PATH={MLX_VENV}/bin:$PATH", "python3", "-")
+        # python3 of the system, after the folders a platform puts first (a Mac: the stack's own python3)
+        first = ":".join(p.probe_path for p in platforms.PLATFORMS if p.probe_path)
+        probe = StringCommand(f"PATH={first}:$PATH" if first else "", "python3", "-")
         ok, output = host.run_shell_command(probe, _stdin=script, _timeout=timeout * 8, **sudo)
         text = "\n".join(output.stdout_lines)
         try:
@@ -206,12 +138,8 @@ def format_report(statuses: Iterable[HostStatus], clusters: dict[str, Cluster]) 
         report = status.report
         if status.reachable and report.get("manifest"):
             gpus = status.gpus
-            if gpus and status.mac:
-                lines.append(f"  Mac: {gpus[0].name} of unified memory ({gpus[0].memory_mib} MiB), macOS "
-                             f"{report['mac'].get('macos') or '?'}")
-            elif gpus:
-                lines.append(f"  GPUs: {len(gpus)}x {gpus[0].name} ({gpus[0].memory_mib} MiB), driver "
-                             f"{gpus[0].driver_version}")
+            if gpus:
+                lines.append(f"  {status.platform.hardware_line(report, gpus)}")
             for unit in report["units"]:
                 lines.append(f"  {unit['unit']}: {unit['state']}" + _unit_detail(unit, report["manifest"]))
         for problem in status.problems:

@@ -5,11 +5,13 @@ by import-linter (``pyproject.toml``, run by ``scripts/test``)."""
 from __future__ import annotations
 
 import ast
+import importlib
 from pathlib import Path
 
-from reasoning_stack import engines
+from reasoning_stack import engines, platforms
 from reasoning_stack.engines.base import Engine
 from reasoning_stack.gpus import gpus_from_profile
+from reasoning_stack.platforms import Platform
 from reasoning_stack.settings import StackSettings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -53,6 +55,35 @@ def test_nothing_outside_the_engines_branches_on_an_engine_name():
     assert len(sources) > 30
     found = {str(p.relative_to(REPO)): hits for p in sources if (hits := branches_on_engine_names(p.read_text()))}
     assert found == {}
+
+
+PLATFORM_NAMES = {p.name for p in platforms.PLATFORMS}
+
+
+def branches_on_platform_names(source: str) -> list[str]:
+    """Comparisons with a platform's name in ``source``."""
+    return [f"line {node.lineno}: compares with {side.value}" for node in ast.walk(ast.parse(source))
+            if isinstance(node, ast.Compare) for side in (node.left, *node.comparators)
+            if isinstance(side, ast.Constant) and side.value in PLATFORM_NAMES]
+
+
+def test_nothing_outside_the_platforms_branches_on_a_platform():
+    assert branches_on_platform_names('if platform == "macos":\n    pass\n') == ["line 1: compares with macos"]
+    sources = [p for p in (REPO / "reasoning_stack").rglob("*.py") if "platforms" not in p.relative_to(REPO).parts]
+    sources += sorted((REPO / "deploys").glob("*.py"))
+    found = {str(p.relative_to(REPO)): hits for p in sources if (hits := branches_on_platform_names(p.read_text()))}
+    assert found == {}
+
+
+def test_every_platform_implements_the_interface():
+    for platform in platforms.PLATFORMS:
+        for method in ("detect", "gpus", "manifest", "files", "report_gpus", "report_gpu_problem", "hardware_line"):
+            assert getattr(type(platform), method) is not getattr(Platform, method), f"{platform.name}: {method}"
+        module, _, name = platform.deploy.partition(":")
+        assert callable(getattr(importlib.import_module(module), name))
+        module, _, name = platform.remove.partition(":")
+        assert callable(getattr(importlib.import_module(module), name))
+    assert {e.platform for e in engines.registered()} <= PLATFORM_NAMES
 
 
 def test_every_shipped_engine_implements_the_interface():

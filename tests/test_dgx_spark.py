@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from reasoning_stack.arch import PlatformError
 from reasoning_stack.catalogue import MODELS
 from reasoning_stack.cluster import find_clusters
 from reasoning_stack.cuda import cuda_total_gib
@@ -18,7 +19,6 @@ from reasoning_stack.gpus import GpuQueryError, gpus_from_profile, parse_nvidia_
 from reasoning_stack.instances import plan_host
 from reasoning_stack.pci import parse_lspci
 from reasoning_stack.plan import PlanRequest, make_plan
-from reasoning_stack.platforms import PlatformError
 from reasoning_stack.services import ClusterNode, ray_service
 from reasoning_stack.settings import StackSettings
 from reasoning_stack.validation import SettingsInvalid, validate_host_data

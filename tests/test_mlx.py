@@ -20,8 +20,16 @@ from reasoning_stack.engines.mlx import VERSION as MLX_VERSION
 from reasoning_stack.engines.mlx import memory as mlx
 from reasoning_stack.gpus import gpus_from_profile
 from reasoning_stack.instances import plan_host
-from reasoning_stack.macos import ENV_EXEC, MLX_VENV, OPENWEBUI_VENV, helper_text, mac_gpu, mlx_job, openwebui_job
 from reasoning_stack.plan import PlanRequest, make_plan
+from reasoning_stack.platforms.macos import (
+    ENV_EXEC,
+    MLX_VENV,
+    OPENWEBUI_VENV,
+    helper_text,
+    mac_gpu,
+    mlx_job,
+    openwebui_job,
+)
 from reasoning_stack.render import render
 from reasoning_stack.services import openwebui_service
 from reasoning_stack.settings import StackSettings

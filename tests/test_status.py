@@ -111,7 +111,7 @@ def test_an_unreachable_host_is_named_and_fails_the_status(tmp_path):
 
 def _mac_manifest(**settings):
     s = validate_host_data("mac", {"engine": "mlx", "gpu_profile": "m4-max-128", **settings}, environ={})
-    return status_manifest(s, plan_host(s, gpus_from_profile("m4-max-128", 1)), "mac", None, mac=True)
+    return status_manifest(s, plan_host(s, gpus_from_profile("m4-max-128", 1)), "mac", None, platform="macos")
 
 
 def test_a_macs_manifest_names_its_launchd_jobs_and_no_docker():

@@ -17,7 +17,7 @@ from reasoning_stack.deploys.openwebui import open_webui
 from reasoning_stack.deploys.remove_linux import remove_from_linux
 from reasoning_stack.deploys.remove_macos import remove_from_mac
 from reasoning_stack.deploys.serving import model_servers
-from reasoning_stack.deploys.stack import reasoning_stack, remove_stack
+from reasoning_stack.deploys.stack import linux_stack, reasoning_stack, remove_stack
 
-__all__ = ["cluster_node", "docker_engine", "mac_stack", "model_servers", "nvidia_gpus", "open_webui",
+__all__ = ["cluster_node", "docker_engine", "linux_stack", "mac_stack", "model_servers", "nvidia_gpus", "open_webui",
            "reasoning_stack", "remove_from_linux", "remove_from_mac", "remove_stack", "stack_firewall"]

@@ -7,8 +7,9 @@ from pyinfra.api import deploy
 from pyinfra.facts.deb import DebPackages
 from pyinfra.operations import files, systemd
 
-from reasoning_stack.context import check_os, host_settings
+from reasoning_stack.context import host_settings
 from reasoning_stack.operations import json_file_merged
+from reasoning_stack.platforms.linux import check_os
 from reasoning_stack.services import LEGACY_APT_LOCK_CONF
 from reasoning_stack.units import packages_present
 
@@ -17,7 +18,7 @@ from reasoning_stack.units import packages_present
 def docker_engine() -> None:
     """Docker engine from the distribution's packages, with the daemon options from group_data."""
     settings = host_settings()
-    check_os()
+    check_os(host)
 
 
     # apt steps wait (up to apt_lock_timeout) for a lock that unattended upgrades holds: see units.packages_present.

@@ -23,7 +23,17 @@ from reasoning_stack.catalogue import find_model
 from reasoning_stack.context import host_plan, host_settings
 from reasoning_stack.engines.mlx import VERSION as MLX_VERSION
 from reasoning_stack.facts import MacHardware
-from reasoning_stack.macos import (
+from reasoning_stack.operations import (
+    launchd_job,
+    launchd_reload,
+    model_weights,
+    openwebui_models,
+    openwebui_signup_policy,
+    secret_env_file,
+    smoke_test,
+    wait_http,
+)
+from reasoning_stack.platforms.macos import (
     BREW,
     ENV_EXEC,
     MLX_VENV,
@@ -36,16 +46,6 @@ from reasoning_stack.macos import (
     helper_text,
     mlx_job,
     openwebui_job,
-)
-from reasoning_stack.operations import (
-    launchd_job,
-    launchd_reload,
-    model_weights,
-    openwebui_models,
-    openwebui_signup_policy,
-    secret_env_file,
-    smoke_test,
-    wait_http,
 )
 from reasoning_stack.services import (
     CONFIG_DIR,

@@ -23,7 +23,7 @@ from pyinfra.operations import files, server, systemd
 from pyinfra.operations.util import any_changed
 
 from reasoning_stack.catalogue import GPUS
-from reasoning_stack.context import check_os, host_plan, host_settings, nvidia_smi_failed
+from reasoning_stack.context import host_plan, host_settings, nvidia_smi_failed
 from reasoning_stack.driver import (
     CDI_SPEC,
     NONFREE_LIST,
@@ -56,6 +56,7 @@ from reasoning_stack.operations import (
     json_file_merged,
 )
 from reasoning_stack.pci import architecture_of_compute_cap, has_nvlink
+from reasoning_stack.platforms.linux import check_os
 from reasoning_stack.units import apt_source, packages_present
 
 # With the systemd cgroup driver, `systemctl daemon-reload` can take GPU device access away from running
@@ -74,7 +75,7 @@ def fail(message: str) -> None:
 def nvidia_gpus() -> None:
     """NVIDIA driver and Container Toolkit: from a fresh GPU box to "docker run --gpus all works"."""
     settings = host_settings()
-    os_id, os_version = check_os()
+    os_id, os_version = check_os(host)
     _plan, plan_gpus = host_plan()
     smi = host.get_fact(NvidiaGpus)
     pci = host.get_fact(NvidiaPciGpus)  # None: lspci missing; []: no NVIDIA GPU on the bus

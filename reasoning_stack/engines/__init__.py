@@ -9,7 +9,6 @@ names an engine. ``auto`` is not an engine but a resolver (``engines/auto.py``).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
 from typing import Any
 
 from reasoning_stack.engines import auto
@@ -87,13 +86,10 @@ def make_plan(req: PlanRequest) -> ServingPlan:
     if req.engine == AUTO:
         return auto.plan(req)
     engine = get(req.engine)
-    if req.gpus and not engine.runs_on(req.gpus):
+    if req.gpus and not engine.runs_on(req.gpus) and not engine.apple_gpu:  # a Mac's engine says it itself
         other = next((e for e in registered() if e.runs_on(req.gpus)), None)
         served = f"; {req.gpus[0].name} is served by engine {other.name!r} ({other.title})" if other else ""
-        need = "NVIDIA GPUs" if engine.platform == "linux" else "an Apple Silicon Mac"
-        if engine.platform != "linux":  # the engine says itself what it serves on
-            return engine.plan(replace(req))
-        return ServingPlan(fits=False, engine=req.engine, reason=f"engine {req.engine!r} needs {need}{served}")
+        return ServingPlan(fits=False, engine=req.engine, reason=f"engine {req.engine!r} needs NVIDIA GPUs{served}")
     return engine.plan(req)
 
 

@@ -39,10 +39,12 @@ class Engine:
     # --- identity ----------------------------------------------------------------------------------------
     name: str = ""  # the setting's value, and the engine's part of unit and container names
     title: str = ""  # how people write it: "vLLM"
+    version: str = ""  # the pinned release, where it is a package rather than an image tag
     openai_api: bool = True  # speaks OpenAI's API (False: Ollama's own, which Open WebUI reaches as an Ollama server)
     health_path: str = "/health"  # answers once the server is up
     ready_path: str = "/v1/models"  # lists the model once it is loaded
     platform: Platform = "linux"
+    apple_gpu: bool = False  # serves on an Apple Silicon Mac's GPU (False: NVIDIA GPUs)
     default_port: int = 8000
 
     # --- capabilities ------------------------------------------------------------------------------------
@@ -82,8 +84,9 @@ class Engine:
 
     # --- planning ----------------------------------------------------------------------------------------
     def runs_on(self, gpus: tuple[Gpu, ...]) -> bool:
-        """Whether the engine serves on these GPUs (NVIDIA for Linux engines, a Mac's chip for macOS ones)."""
-        return not any(g.apple for g in gpus) if self.platform == "linux" else bool(gpus) and gpus[0].apple
+        """Whether the engine serves on these GPUs (``gpu_kind``: NVIDIA GPUs, or a Mac's chip)."""
+        apple = any(g.apple for g in gpus)
+        return apple if self.apple_gpu else not apple
 
     def plan(self, req: PlanRequest) -> ServingPlan:
         """Plan one instance: the plan either fits or says why not and what would."""

@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, SecretStr, field_validator, model_validator
 
+from reasoning_stack.arch import check_image, declared_arch, normalise_arch
 from reasoning_stack.engines.mlx.settings import MlxSettings
 from reasoning_stack.engines.ollama.settings import DEFAULT_IMAGE as DEFAULT_OLLAMA_IMAGE
 from reasoning_stack.engines.ollama.settings import OllamaSettings
@@ -23,7 +24,6 @@ from reasoning_stack.engines.sglang.settings import SglangSettings
 from reasoning_stack.engines.vllm.settings import DEFAULT_IMAGE as DEFAULT_VLLM_IMAGE
 from reasoning_stack.engines.vllm.settings import DEFAULT_IMAGE_ARM64 as DEFAULT_VLLM_IMAGE_ARM64
 from reasoning_stack.engines.vllm.settings import VllmSettings
-from reasoning_stack.platforms import check_image, declared_arch, normalise_arch
 from reasoning_stack.settings.api import ApiSettings
 from reasoning_stack.settings.cluster import ClusterSettings
 from reasoning_stack.settings.common import env_var_name, image_reference, ip_address, one_line_secret

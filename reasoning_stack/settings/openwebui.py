@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from reasoning_stack.platforms import AARCH64, X86_64
+from reasoning_stack.arch import AARCH64, X86_64
 from reasoning_stack.settings.common import NAME_RE, env_var_name
 
 DEFAULT_OPENWEBUI_IMAGE = "ghcr.io/open-webui/open-webui:v0.12.4"

@@ -1,6 +1,6 @@
 """MLX-LM on Apple Silicon Macs: the mlx-community quantizations and how a Mac's memory divides (``memory``), the
 planner (``planner``); one model on one Mac, on loopback (its server has no API key), as a launchd job the macOS
-platform renders (``reasoning_stack.macos``)."""
+platform renders (``reasoning_stack.platforms.macos``)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,9 @@ class Mlx(Engine):
 
     name = "mlx"
     title = "MLX-LM"
+    version = VERSION
     platform = "macos"
+    apple_gpu = True
     default_port = DEFAULT_PORT
     takes_api_key = False
     gpu_layouts = False

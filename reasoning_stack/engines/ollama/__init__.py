@@ -7,12 +7,12 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
+from reasoning_stack.arch import AARCH64, X86_64, check_image
 from reasoning_stack.engines.base import Engine, Uses
 from reasoning_stack.engines.ollama.library import TAGS
 from reasoning_stack.engines.ollama.planner import plan_ollama
 from reasoning_stack.engines.ollama.service import OLLAMA_PULL, ollama_manifest, ollama_service
 from reasoning_stack.planning.types import Instance, PlanRequest, ServingPlan
-from reasoning_stack.platforms import AARCH64, X86_64, check_image
 from reasoning_stack.service_files import ServiceFiles
 from reasoning_stack.topology import ClusterNode
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
+from reasoning_stack.arch import X86_64, check_image
 from reasoning_stack.catalogue import ModelSpec
 from reasoning_stack.cuda import GpuBudget
 from reasoning_stack.engines.base import Engine, Uses
@@ -17,7 +18,6 @@ from reasoning_stack.engines.sglang.service import sglang_service
 from reasoning_stack.gpus import Gpu
 from reasoning_stack.planning import gpu_search
 from reasoning_stack.planning.types import Instance, PlanRequest, ServingPlan
-from reasoning_stack.platforms import X86_64, check_image
 from reasoning_stack.service_files import ServiceFiles
 from reasoning_stack.topology import ClusterNode
 

@@ -1,0 +1,47 @@
+"""The status manifest every host keeps (:data:`MANIFEST`: units, ports, models; no secret), which
+``reasoning-stack status`` reads: the parts every platform's manifest shares. Each platform lists its own units
+(``reasoning_stack.platforms``)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from reasoning_stack import engines
+from reasoning_stack.planning.types import Instance
+from reasoning_stack.service_files import CONFIG_DIR, local_url
+
+MANIFEST = f"{CONFIG_DIR}/status.json"
+OPENWEBUI_UNIT = "reasoning-openwebui"
+
+
+def smoke_record(settings: Any, unit: str) -> str:
+    """Where the smoke test of ``unit`` leaves its last figures."""
+    return f"{settings.data_dir}/status/{unit}-smoke-test.json"
+
+
+def api_entry(settings: Any, instance: Instance) -> dict[str, Any]:
+    """An instance that answers its engine's API: where, what it serves, how ``status`` proves it is healthy."""
+    engine = engines.get(instance.engine)
+    return {
+        "unit": instance.unit, "kind": "vllm-api", "url": local_url(settings.api_listen, instance.port),
+        "served_model_name": instance.served_model_name, "model": instance.plan.model,
+        "repo": instance.plan.model_repo, "max_model_len": instance.plan.max_model_len,
+        "engine": instance.engine,
+        "health_path": engine.health_path,
+        "image": engine.status_image(settings),
+        "env_file": f"{CONFIG_DIR}/{instance.unit}.env",
+        "smoke_record": smoke_record(settings, instance.unit),
+        "estimate_tokens_per_s": instance.plan.decode_tokens_per_s,
+    }
+
+
+def openwebui_entry(settings: Any, image: str, **where: str) -> dict[str, Any]:
+    """Open WebUI's unit in the manifest (``where``: a Mac's launchd label)."""
+    return {"unit": OPENWEBUI_UNIT, "kind": "openwebui", **where, "image": image,
+            "url": local_url(settings.openwebui_listen, settings.openwebui_port)}
+
+
+def manifest_text(manifest: dict[str, Any]) -> str:
+    """The manifest file's text (stable, so an unchanged deploy rewrites nothing)."""
+    return json.dumps(manifest, indent=2, sort_keys=True) + "\n"

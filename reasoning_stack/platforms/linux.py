@@ -1,0 +1,183 @@
+"""Linux with NVIDIA GPUs, systemd and Docker (Debian 12, Ubuntu 22.04 and 24.04; DGX OS is Ubuntu): how the stack
+finds its GPUs (nvidia-smi, or the declared gpu_profile before a driver exists), what it refuses, the files it
+writes, its status manifest and how ``status`` reads nvidia-smi in the probe's report."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from pyinfra.api.exceptions import PyinfraError
+from pyinfra.facts.server import LinuxDistribution
+
+from reasoning_stack.driver import explain_nvidia_smi_error
+from reasoning_stack.facts import MacHardware, NvidiaGpus, NvidiaKernelState
+from reasoning_stack.firewall import TABLE, firewall_rules
+from reasoning_stack.gpus import Gpu, GpuQueryError, gpus_from_profile, parse_nvidia_smi_csv
+from reasoning_stack.host_files import address_placeholder, helper_files, model_server_files, without_secrets
+from reasoning_stack.manifest import MANIFEST, api_entry, manifest_text, openwebui_entry
+from reasoning_stack.platforms.base import Platform
+from reasoning_stack.render import render
+from reasoning_stack.service_files import SMOKE_TEST, UNIT_DIR, WAIT_HTTP
+from reasoning_stack.services import (
+    CLOUD_MODELS,
+    CONFIG_DIR,
+    OPENWEBUI_MODELS,
+    OPENWEBUI_MODELS_JSON,
+    OPENWEBUI_SIGNUP,
+    RAY_UNIT,
+    RAY_WAIT,
+    ClusterNode,
+    openwebui_service,
+    ray_service,
+)
+from reasoning_stack.webui import model_entries
+
+if TYPE_CHECKING:
+    from pyinfra.api.host import Host
+
+    from reasoning_stack.planning.types import HostPlan
+    from reasoning_stack.topology import Cluster
+
+SUPPORTED_OS = {("debian", "12"), ("ubuntu", "22.04"), ("ubuntu", "24.04")}
+FIREWALL_UNIT = "reasoning-firewall"
+FIREWALL_RULES = f"{CONFIG_DIR}/firewall.nft"
+
+
+def check_os(target: Host) -> tuple[str, str]:
+    """(distribution id, version) of the host; unsupported systems are refused with a clear message."""
+    dist = target.get_fact(LinuxDistribution)
+    meta = dist.get("release_meta") or {}
+    os_id = (meta.get("ID") or dist.get("name") or "unknown").lower()
+    version = meta.get("VERSION_ID") or str(dist.get("major") or "")
+    if (os_id, version) not in SUPPORTED_OS:
+        supported = ", ".join(f"{n.capitalize()} {v}" for n, v in sorted(SUPPORTED_OS))
+        raise PyinfraError(f"host {target.name!r}: {meta.get('PRETTY_NAME') or os_id + ' ' + version} is not "
+                           f"supported; reasoning-stack deploys to {supported}")
+    return os_id, version
+
+
+def nvidia_smi_failed(error: str, target: Host) -> PyinfraError:
+    """The error that stops a host whose nvidia-smi fails, with the explanation and the way out."""
+    state = target.get_fact(NvidiaKernelState)
+    return PyinfraError(f"host {target.name!r}: nvidia-smi failed: {error}\n  "
+                        f"{explain_nvidia_smi_error(error, state)}")
+
+
+class Linux(Platform):
+    """Linux with NVIDIA GPUs, systemd and Docker."""
+
+    name = "linux"
+    title = "Linux (NVIDIA GPUs, systemd, Docker)"
+    deploy = "reasoning_stack.deploys.stack:linux_stack"
+    remove = "reasoning_stack.deploys.remove_linux:remove_from_linux"
+    needs = "needs NVIDIA GPUs on Linux"
+    is_ = "is not macOS"
+
+    def detect(self, target: Host) -> bool:
+        return target.get_fact(MacHardware) is None
+
+    def check_host(self, target: Host) -> None:
+        check_os(target)
+
+    def gpus(self, settings: Any, target: Host) -> list[Gpu]:
+        """nvidia-smi's GPUs, or the declared gpu_profile's before a driver works; the two must agree."""
+        fact = target.get_fact(NvidiaGpus)
+        reported: list[Gpu] = list(fact["gpus"]) if fact else []
+        if settings.gpu_profile is None:
+            if fact and fact["error"]:
+                raise nvidia_smi_failed(str(fact["error"]), target)
+            return reported
+        declared = gpus_from_profile(settings.gpu_profile, settings.gpu_count or max(1, len(reported)))
+        if reported:
+            slugs = {g.slug for g in reported}
+            if slugs != {settings.gpu_profile} or (settings.gpu_count and settings.gpu_count != len(reported)):
+                seen = ", ".join(f"{g.index}: {g.name} ({g.memory_mib} MiB)" for g in reported)
+                raise PyinfraError(
+                    f"host {target.name!r}: gpu_profile {settings.gpu_profile!r} "
+                    f"x{settings.gpu_count or len(reported)} disagrees with nvidia-smi, which reports "
+                    f"{len(reported)} GPU(s): {seen}; fix or remove gpu_profile/gpu_count"
+                )
+            return reported
+        return declared
+
+    def manifest(self, settings: Any, plan: HostPlan, host_name: str, cluster: Cluster | None) -> dict[str, Any]:
+        units: list[dict[str, Any]] = [{"unit": "docker", "kind": "system"}]
+        if settings.firewall_allow is not None:
+            units.append({"unit": FIREWALL_UNIT, "kind": "firewall"})
+        head = cluster is None or cluster.head == host_name
+        if cluster is not None and cluster.backend == "ray":
+            units.append({"unit": RAY_UNIT, "kind": "ray-node"})
+        for instance in plan.instances:
+            if not head:
+                if cluster is not None and cluster.backend == "mp":
+                    units.append({"unit": instance.unit, "kind": "vllm-node"})
+                continue
+            units.append(api_entry(settings, instance))
+        if settings.openwebui_enabled and head:
+            units.append(openwebui_entry(settings, settings.openwebui_image))
+        return {"host": host_name, "cluster": cluster.name if cluster else None,
+                "role": None if cluster is None else ("head" if head else "worker"), "units": units}
+
+    def files(self, settings: Any, plan: HostPlan, host_gpu_count: int, host_name: str, cluster: Cluster | None,
+              ssh_user: str | None) -> dict[str, str]:
+        settings = without_secrets(settings)
+        out: dict[str, str] = {}
+        helpers = [(WAIT_HTTP, "wait-http.py.j2"), (SMOKE_TEST, "smoke-test.py.j2")]
+        node = None
+        if cluster is not None:
+            assert settings.cluster_interface is not None
+            iface = settings.cluster_interface
+            node = ClusterNode(cluster, host_name, address_placeholder(host_name, iface),
+                               address_placeholder(cluster.head, iface), iface)
+            helpers.append((RAY_WAIT, "ray-wait.py.j2"))
+        head = cluster is None or cluster.head == host_name
+        serves = cluster is None or cluster.backend != "ray" or head  # with Ray only the head runs the engine
+        if serves:
+            helpers += model_server_files(settings, plan, host_gpu_count, node, out)
+        if node is not None and node.cluster.backend == "ray":
+            ray = ray_service(settings, node, host_gpu_count)
+            out[ray.unit_path] = ray.unit_text
+            out[ray.env_path] = ray.env_text
+        if settings.openwebui_enabled and head:
+            helpers += [(OPENWEBUI_SIGNUP, "openwebui-signup.py.j2"), (CLOUD_MODELS, "cloud-models.py.j2"),
+                        (OPENWEBUI_MODELS, "openwebui-models.py.j2")]
+            webui = openwebui_service(settings, plan)
+            out[webui.unit_path] = webui.unit_text
+            out[webui.env_path] = webui.env_text
+            if settings.openwebui_admin_email is not None:
+                out[OPENWEBUI_MODELS_JSON] = json.dumps(model_entries(plan), indent=1, sort_keys=True) + "\n"
+        nodes: tuple[str, ...] = ()
+        if cluster is not None and settings.firewall_allow is not None:
+            assert settings.cluster_interface is not None
+            nodes = tuple(address_placeholder(n, settings.cluster_interface) for n in cluster.nodes)
+        rules = firewall_rules(settings, plan, host_name, cluster, nodes)
+        if rules is not None:
+            out[FIREWALL_RULES] = rules.text()
+            out[f"{UNIT_DIR}/{FIREWALL_UNIT}.service"] = render("firewall.service.j2", table=TABLE,
+                                                               rules_path=FIREWALL_RULES)
+        out[MANIFEST] = manifest_text(self.manifest(settings, plan, host_name, cluster))
+        out.update(helper_files(helpers))
+        return dict(sorted(out.items()))
+
+    def report_gpus(self, report: dict[str, Any]) -> list[Gpu]:
+        smi = report.get("nvidia_smi") or {}
+        if smi.get("rc") != 0:
+            return []
+        try:
+            return parse_nvidia_smi_csv(smi["output"])
+        except GpuQueryError:
+            return []
+
+    def report_gpu_problem(self, report: dict[str, Any]) -> str:
+        smi = report.get("nvidia_smi") or {}
+        if smi.get("rc") == 0:
+            return "" if self.report_gpus(report) else "nvidia-smi: nvidia-smi reported no GPU"
+        lines = str(smi.get("output", "")).strip().splitlines()
+        return f"nvidia-smi: {lines[-1] if lines else 'nvidia-smi failed'}"
+
+    def hardware_line(self, report: dict[str, Any], gpus: list[Gpu]) -> str:
+        return f"GPUs: {len(gpus)}x {gpus[0].name} ({gpus[0].memory_mib} MiB), driver {gpus[0].driver_version}"
+
+
+LINUX = Linux()
