@@ -111,3 +111,17 @@ def test_serving_images_of_every_engine_setting():
     two = StackSettings(gpu_profile="rtx-4090", gpu_count=2,
                         extra_models=[{"name": "batch", "model": "qwen3-8b", "port": 30000, "engine": "sglang"}])
     assert two.serving_images() == [two.vllm_image, two.sglang_image]
+
+
+def test_the_readmes_table_and_links_match_the_code():
+    import re
+
+    readme = (REPO / "README.md").read_text()
+    table = readme.split("## Where things are", 1)[1].split("\n## ", 1)[0]
+    paths = re.findall(r"`((?:reasoning_stack|deploys|templates|docs|group_data|tests)/[^`<>*]*)`", table)
+    assert len(paths) > 20
+    missing = [p for p in paths if not (REPO / p.rstrip("/")).exists()]
+    assert missing == []
+    links = re.findall(r"\]\((docs/[^)]+)\)", readme)
+    assert len(links) >= 8 and [p for p in links if not (REPO / p).exists()] == []
+    assert len(readme) < 12000  # a newcomer reads it in two minutes; the long sections are in docs/
