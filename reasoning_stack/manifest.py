@@ -13,6 +13,9 @@ from reasoning_stack.service_files import CONFIG_DIR, local_url
 
 MANIFEST = f"{CONFIG_DIR}/status.json"
 OPENWEBUI_UNIT = "reasoning-openwebui"
+# The kind of a unit whose engine answers an API status proves with a one-token completion; manifests written
+# before every engine had its package call it "vllm-api", which status still reads.
+API_KINDS = ("model-api", "vllm-api")
 
 
 def smoke_record(settings: Any, unit: str) -> str:
@@ -24,7 +27,7 @@ def api_entry(settings: Any, instance: Instance) -> dict[str, Any]:
     """An instance that answers its engine's API: where, what it serves, how ``status`` proves it is healthy."""
     engine = engines.get(instance.engine)
     return {
-        "unit": instance.unit, "kind": "vllm-api", "url": local_url(settings.api_listen, instance.port),
+        "unit": instance.unit, "kind": API_KINDS[0], "url": local_url(settings.api_listen, instance.port),
         "served_model_name": instance.served_model_name, "model": instance.plan.model,
         "repo": instance.plan.model_repo, "max_model_len": instance.plan.max_model_len,
         "engine": instance.engine,

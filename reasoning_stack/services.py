@@ -75,7 +75,7 @@ def ray_service(settings: StackSettings, node: ClusterNode, gpu_count: int, unif
                        container=RAY_CONTAINER, image=settings.vllm_image, docker_args=docker_args,
                        ray_args=ray_args, unit_name=RAY_UNIT)
     env_text = render(
-        "vllm.env.j2",
+        "model-server.env.j2",
         unit_name=RAY_UNIT,
         offline=settings.offline,
         hf_token=settings.hf_token.get_secret_value() if settings.hf_token else "",

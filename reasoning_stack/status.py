@@ -17,7 +17,7 @@ from typing import Any
 
 from reasoning_stack import platforms
 from reasoning_stack.gpus import NVIDIA_SMI_QUERY, Gpu
-from reasoning_stack.manifest import MANIFEST, manifest_text, smoke_record
+from reasoning_stack.manifest import API_KINDS, MANIFEST, manifest_text, smoke_record
 from reasoning_stack.planning.types import HostPlan
 from reasoning_stack.render import render
 from reasoning_stack.settings import StackSettings
@@ -77,7 +77,7 @@ class HostStatus:
             if unit["state"] != "active":
                 found.append(f"{unit['unit']} is {unit['state']}")
                 continue
-            if unit["kind"] == "vllm-api":
+            if unit["kind"] in API_KINDS:
                 done = unit["completion"]
                 if done["status"] != 200:
                     why = done.get("error") or f"HTTP {done['status']}"
@@ -155,7 +155,7 @@ def format_report(statuses: Iterable[HostStatus], clusters: dict[str, Cluster]) 
 def _unit_detail(unit: dict[str, Any], manifest: dict[str, Any]) -> str:
     if unit["kind"] == "openwebui":
         return f", /health {unit['health'] or 'no answer'}"
-    if unit["kind"] != "vllm-api":
+    if unit["kind"] not in API_KINDS:
         return ""
     spec = next(u for u in manifest["units"] if u["unit"] == unit["unit"])
     done = unit["completion"]

@@ -24,7 +24,7 @@ def _report(manifest, **overrides):
     units = []
     for unit in manifest["units"]:
         entry = {"unit": unit["unit"], "kind": unit["kind"], "state": "active"}
-        if unit["kind"] == "vllm-api":
+        if unit["kind"] == "model-api":
             entry |= {"health": 200, "models": 200, "max_model_len": unit["max_model_len"],
                       "completion": {"status": 200, "seconds": 0.04, "error": ""},
                       "smoke_test": {"finished": "2026-11-24 10:00 UTC", "tokens_per_s": 61.5, "ttft_s": 0.21}}
@@ -203,3 +203,16 @@ def test_the_probe_on_a_mac_reads_launchd_and_proves_mlx_with_a_completion(tmp_p
     assert mlx_report["state"] == "active" and mlx_report["completion"]["status"] == 200
     text = format_report([status], {})
     assert "mac: DOWN" in text and "Mac: Apple M4 Max 128 GB" in text and "24.5 tokens/s" in text
+
+
+def test_a_manifest_of_an_earlier_release_is_still_judged():
+    """Hosts deployed before every engine had its package call their API units "vllm-api"."""
+    manifest = _manifest()
+    for unit in manifest["units"]:
+        if unit["kind"] == "model-api":
+            unit["kind"] = "vllm-api"
+    hung = {"completion": {"status": 0, "seconds": 3.0, "error": "timed out"}, "kind": "vllm-api",
+            "health": 200}
+    status = HostStatus("box", True, _report(manifest, **{"reasoning-vllm": hung}))
+    assert status.problems == ["reasoning-vllm: a one-token completion failed (timed out; /health 200)"]
+    assert "one-token completion FAILED" in format_report([status], {})

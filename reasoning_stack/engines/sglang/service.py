@@ -37,7 +37,7 @@ def sglang_service(settings: Any, instance: Instance, host_gpu_count: int) -> Se
                                stop_grace(plan))
     # VLLM_API_KEY in the env file is for the stack's own helpers (health wait, smoke test, status), which read
     # the key of every OpenAI API from there; SGLang itself ignores the variable.
-    env_text = render("vllm.env.j2", unit_name=instance.unit, offline=settings.offline, hf_token=hf_token,
+    env_text = render("model-server.env.j2", unit_name=instance.unit, offline=settings.offline, hf_token=hf_token,
                       api_key=api_key)
     secret_text = (f"# Managed by reasoning-stack. SGLang options for {instance.unit} that are secrets; mode 0600.\n"
                    f"api-key: {json.dumps(api_key)}\n") if api_key else ""

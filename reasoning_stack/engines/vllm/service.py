@@ -35,7 +35,7 @@ def vllm_service(settings: Any, instance: Instance, host_gpu_count: int,
             part_of = [f"{RAY_UNIT}.service"]
         args += node_args(node.cluster, node.host, node.head_address, settings.cluster_port)
     unit_text = render(
-        "vllm.service.j2",
+        "model-server.service.j2",
         plan=plan,
         served_model_name=instance.served_model_name,
         container=instance.container,
@@ -48,7 +48,7 @@ def vllm_service(settings: Any, instance: Instance, host_gpu_count: int,
         part_of=part_of,
     )
     hf_token, api_key = secret_values(settings)
-    env_text = render("vllm.env.j2", unit_name=instance.unit, offline=settings.offline, hf_token=hf_token,
+    env_text = render("model-server.env.j2", unit_name=instance.unit, offline=settings.offline, hf_token=hf_token,
                       api_key=api_key)
     base = local_url(settings.api_listen, instance.port)
     return ServiceFiles(instance.unit, unit_text, env_path, env_text, instance.container, settings.vllm_image,
