@@ -98,5 +98,6 @@ def container_unit(title: str, instance: Instance, image: str, docker_args: list
                    grace: int) -> str:
     """The unit text of an instance whose engine runs in one container on this host (the model-server template)."""
     return render("model-server.service.j2", title=title, plan=instance.plan,
-                  served_model_name=instance.served_model_name, container=instance.container, image=image, docker_args=docker_args, args=args,
-                  stop_grace=grace, unit_name=instance.unit, after_units=[], part_of=[])
+                  served_model_name=instance.served_model_name, container=instance.container, image=image,
+                  docker_args=docker_args, args=args, stop_grace=grace, unit_name=instance.unit, after_units=[],
+                  part_of=[])
