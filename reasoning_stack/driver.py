@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 from reasoning_stack.pci import PciGpu
 
-OPEN_CAPABLE = {"turing", "ampere", "ada", "hopper", "blackwell"}
 LEGACY = {"maxwell", "pascal", "volta"}
 OPEN_DEFAULT_FROM = 560
 

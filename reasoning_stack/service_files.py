@@ -13,14 +13,19 @@ from reasoning_stack.topology import ClusterNode
 if TYPE_CHECKING:
     from reasoning_stack.planning.types import Instance, ServingPlan
 
-__all__ = ["CONFIG_DIR", "HELPER_DIR", "SMOKE_TEST", "UNIT_DIR", "WAIT_HTTP", "ClusterNode", "ServiceFiles",
-           "container_unit", "gpu_request", "hf_container_args", "local_url", "secret_values", "stop_grace"]
+__all__ = [
+    "CONFIG_DIR", "HEALTH_PATH", "HELPER_DIR", "READY_PATH", "SMOKE_TEST", "UNIT_DIR", "WAIT_HTTP",
+    "ClusterNode", "ServiceFiles", "container_unit", "gpu_request", "hf_container_args", "local_url",
+    "secret_values", "stop_grace"
+]
 
 CONFIG_DIR = "/etc/reasoning-stack"
 UNIT_DIR = "/etc/systemd/system"
 HELPER_DIR = "/usr/local/libexec/reasoning-stack"
 WAIT_HTTP = f"{HELPER_DIR}/wait-http"
 SMOKE_TEST = f"{HELPER_DIR}/smoke-test"
+HEALTH_PATH = "/health"  # an OpenAI-compatible server's health and readiness (the model listed) paths
+READY_PATH = "/v1/models"
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal
 
+from reasoning_stack.service_files import HEALTH_PATH, READY_PATH
+
 if TYPE_CHECKING:
     from reasoning_stack.gpus import Gpu
     from reasoning_stack.planning.types import Instance, PlanRequest, ServingPlan
@@ -41,17 +43,17 @@ class Engine:
     title: str = ""  # how people write it: "vLLM"
     version: str = ""  # the pinned release, where it is a package rather than an image tag
     openai_api: bool = True  # speaks OpenAI's API (False: Ollama's own, which Open WebUI reaches as an Ollama server)
-    health_path: str = "/health"  # answers once the server is up
-    ready_path: str = "/v1/models"  # lists the model once it is loaded
+    health_path: str = HEALTH_PATH  # answers once the server is up
+    ready_path: str = READY_PATH  # lists the model once it is loaded (the readiness wait asks it)
     platform: Platform = "linux"
     apple_gpu: bool = False  # serves on an Apple Silicon Mac's GPU (False: NVIDIA GPUs)
-    default_port: int = 8000
 
     # --- capabilities ------------------------------------------------------------------------------------
     shares_gpus: bool = False  # several instances may share GPUs (each sized by gpu_memory_utilization)
     multi_node: bool = False  # serves one model across the nodes of a cluster
     takes_api_key: bool = True  # False: no key, so it stays on loopback
     server_sampling: bool = True  # honours sampling_overrides as server-side defaults
+    sampling_source: str = ""  # where its sampling comes from instead, for messages: "applies the model's ..."
     thinking_off_per_request: bool = True  # a request's chat_template_kwargs switch Qwen3's thinking off
     gpu_layouts: bool = True  # plans tensor-parallel / data-parallel layouts (with their trade-offs and speed)
     served_as_repo: bool = False  # serves under the plan's repository or tag, not served_model_name

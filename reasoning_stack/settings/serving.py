@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import re
 from typing import Literal
 
@@ -198,9 +199,26 @@ class ServingSettings(BaseModel):
         return [engines.get(name) for name, use in uses.items() if use.any]
 
     def _check_engines(self) -> None:
-        """What each engine refuses of these settings (the engines no instance uses may refuse their own settings
-        being set)."""
-        for name, use in engines.uses(self).items():
+        """What the engines in use cannot do by their capabilities (a cluster, listening beyond loopback without a
+        key, server-side sampling), then what each engine refuses itself (the engines no instance uses may refuse
+        their own settings being set)."""
+        uses = engines.uses(self)
+        used = [engines.get(name) for name, use in uses.items() if use.any]
+        if self.cluster is not None and not all(e.multi_node for e in engines.candidates(self.engine)):
+            able = " or ".join(f"{e.title} (engine {e.name!r})" for e in engines.registered() if e.multi_node)
+            raise ValueError(f"engine: {self.engine!r} is planned on one host; a cluster serves with {able}")
+        keyless = [e for e in used if not e.takes_api_key]
+        if keyless and not ipaddress.ip_address(self.api_listen).is_loopback:
+            keyed = " or ".join(repr(e.name) for e in engines.registered()
+                                if e.takes_api_key and e.platform == keyless[0].platform)
+            raise ValueError(f"api_listen {self.api_listen}: {keyless[0].title} has no API key, so its server "
+                             "listens on 127.0.0.1 only (Open WebUI on this host reaches it)"
+                             + (f"; use engine {keyed} to serve other machines" if keyed else ""))
+        fixed = [e for e in used if not e.server_sampling]
+        if self.sampling_overrides and fixed:
+            raise ValueError(f"sampling_overrides: {fixed[0].title} has no server-side sampling override (it "
+                             f"{fixed[0].sampling_source}); remove them or serve with engine 'vllm'")
+        for name, use in uses.items():
             engines.get(name).check_settings(self, use)
 
     def _check_parallel_sizes(self) -> None:

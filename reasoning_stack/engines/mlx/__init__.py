@@ -4,7 +4,6 @@ platform renders (``reasoning_stack.platforms.macos``)."""
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any
 
 from reasoning_stack.catalogue import GPUS
@@ -25,7 +24,6 @@ class Mlx(Engine):
     version = VERSION
     platform = "macos"
     apple_gpu = True
-    default_port = DEFAULT_PORT
     takes_api_key = False
     gpu_layouts = False
     served_as_repo = True
@@ -48,9 +46,6 @@ class Mlx(Engine):
                              "'auto', 'mlx-8bit' or 'mlx-4bit'")
         if settings.extra_models or settings.cluster is not None:
             raise ValueError("engine 'mlx': MLX-LM serves one model on one Mac; remove extra_models and cluster")
-        if not ipaddress.ip_address(settings.api_listen).is_loopback:
-            raise ValueError(f"api_listen {settings.api_listen}: MLX-LM's server has no API key and only basic "
-                             "security checks, so it listens on 127.0.0.1 only (Open WebUI on the Mac reaches it)")
         if settings.vllm_extra_args or settings.sglang_extra_args:
             raise ValueError("vllm_extra_args / sglang_extra_args: not used by engine 'mlx'; remove them")
 

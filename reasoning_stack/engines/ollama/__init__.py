@@ -4,14 +4,19 @@ the model is pulled through the running server."""
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any
 
 from reasoning_stack.arch import AARCH64, X86_64, check_image
 from reasoning_stack.engines.base import Engine, Uses
 from reasoning_stack.engines.ollama.library import TAGS
 from reasoning_stack.engines.ollama.planner import plan_ollama
-from reasoning_stack.engines.ollama.service import OLLAMA_PULL, ollama_manifest, ollama_service
+from reasoning_stack.engines.ollama.service import (
+    HEALTH_PATH,
+    OLLAMA_PULL,
+    READY_PATH,
+    ollama_manifest,
+    ollama_service,
+)
 from reasoning_stack.planning.types import Instance, PlanRequest, ServingPlan
 from reasoning_stack.service_files import ServiceFiles
 from reasoning_stack.topology import ClusterNode
@@ -28,11 +33,11 @@ class Ollama(Engine):
     name = "ollama"
     title = "Ollama"
     openai_api = False
-    health_path = "/api/version"
-    ready_path = "/api/tags"
-    default_port = DEFAULT_PORT
+    health_path = HEALTH_PATH
+    ready_path = READY_PATH
     takes_api_key = False
     server_sampling = False
+    sampling_source = "takes sampling from the model's own Modelfile"
     thinking_off_per_request = False
     gpu_layouts = False
     served_as_repo = True
@@ -50,18 +55,7 @@ class Ollama(Engine):
         return TAGS[model].tag if model in TAGS else requested or model
 
     def check_settings(self, settings: Any, uses: Uses) -> None:
-        """Ollama beyond loopback (it has no API key), with sampling defaults, on a cluster or with a served name."""
-        if not uses.any:
-            return
-        if not ipaddress.ip_address(settings.api_listen).is_loopback:
-            raise ValueError(f"api_listen {settings.api_listen}: Ollama has no API key, so an Ollama instance "
-                             "listens on 127.0.0.1 only (Open WebUI on this host reaches it); use engine 'vllm' to "
-                             "serve other machines")
-        if settings.sampling_overrides and uses.primary:
-            raise ValueError("sampling_overrides: Ollama takes sampling from the model's own Modelfile; remove them "
-                             "or serve with engine 'vllm'")
-        if settings.cluster is not None and uses.primary:
-            raise ValueError(f"engine: {settings.engine!r} is planned on one host; a cluster serves with vLLM")
+        """An Ollama model is served under its library tag: no served_model_name."""
         if any(uses.served_names):
             raise ValueError("served_model_name: an Ollama model is served under its library tag "
                              "(deepseek-r1:7b); leave served_model_name unset for Ollama instances")

@@ -17,6 +17,8 @@ from reasoning_stack.service_files import (
 )
 
 OLLAMA_PULL = f"{HELPER_DIR}/ollama-pull"
+HEALTH_PATH = "/api/version"  # Ollama's own API: up, and the tags it has (the model once pulled)
+READY_PATH = "/api/tags"
 
 
 def ollama_service(settings: Any, instance: Instance, host_gpu_count: int) -> ServiceFiles:
@@ -38,7 +40,7 @@ def ollama_service(settings: Any, instance: Instance, host_gpu_count: int) -> Se
         lines.append("# offline: models are pre-staged under <data_dir>/ollama; nothing is pulled")
     base = local_url(settings.api_listen, instance.port)
     return ServiceFiles(instance.unit, unit_text, env_path, "\n".join(lines) + "\n", instance.container,
-                        settings.ollama_image, f"{base}/api/version", f"{base}/api/tags")
+                        settings.ollama_image, f"{base}{HEALTH_PATH}", f"{base}{READY_PATH}")
 
 
 def ollama_manifest(settings: Any, tag: str) -> str:

@@ -34,8 +34,8 @@ class Sglang(Engine):
 
     name = "sglang"
     title = "SGLang"
-    default_port = DEFAULT_PORT
     server_sampling = False
+    sampling_source = "applies the model's generation_config.json"
     extra_args_setting = "sglang_extra_args"
     max_seqs_flag = "--max-running-requests"
 
@@ -49,17 +49,12 @@ class Sglang(Engine):
         return {}
 
     def check_settings(self, settings: Any, uses: Uses) -> None:
-        """What SGLang instances cannot do: server-side sampling defaults, clusters, old drivers, flags the stack
-        owns or the pinned SGLang lacks."""
+        """What SGLang instances cannot do beyond their capabilities: old drivers, flags the stack owns or the
+        pinned SGLang lacks."""
         if not uses.any:
             if settings.sglang_extra_args:
                 raise ValueError("sglang_extra_args: no instance of this host runs SGLang (engine 'sglang')")
             return
-        if settings.sampling_overrides:
-            raise ValueError("sampling_overrides: SGLang has no server-side sampling override (it applies the "
-                             "model's generation_config.json); remove them or serve with engine 'vllm'")
-        if settings.cluster is not None:
-            raise ValueError("engine: 'sglang' is planned on one host; a cluster serves with vLLM (engine 'vllm')")
         branch = settings.nvidia_driver_branch
         if branch is not None and branch < MIN_DRIVER_BRANCH:
             raise ValueError(f"nvidia_driver_branch {branch}: {settings.sglang_image} is built on CUDA 13, which "

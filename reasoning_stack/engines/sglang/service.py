@@ -11,6 +11,8 @@ from reasoning_stack.planning.types import Instance
 from reasoning_stack.render import render
 from reasoning_stack.service_files import (
     CONFIG_DIR,
+    HEALTH_PATH,
+    READY_PATH,
     ServiceFiles,
     container_unit,
     hf_container_args,
@@ -43,4 +45,4 @@ def sglang_service(settings: Any, instance: Instance, host_gpu_count: int) -> Se
                    f"api-key: {json.dumps(api_key)}\n") if api_key else ""
     base = local_url(settings.api_listen, instance.port)
     return ServiceFiles(instance.unit, unit_text, env_path, env_text, instance.container, settings.sglang_image,
-                        f"{base}/health", f"{base}/v1/models", secret_path if api_key else "", secret_text)
+                        f"{base}{HEALTH_PATH}", f"{base}{READY_PATH}", secret_path if api_key else "", secret_text)

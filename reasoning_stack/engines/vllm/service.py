@@ -10,6 +10,8 @@ from reasoning_stack.planning.types import Instance, unit_name
 from reasoning_stack.render import render
 from reasoning_stack.service_files import (
     CONFIG_DIR,
+    HEALTH_PATH,
+    READY_PATH,
     ServiceFiles,
     hf_container_args,
     local_url,
@@ -52,4 +54,4 @@ def vllm_service(settings: Any, instance: Instance, host_gpu_count: int,
                       api_key=api_key)
     base = local_url(settings.api_listen, instance.port)
     return ServiceFiles(instance.unit, unit_text, env_path, env_text, instance.container, settings.vllm_image,
-                        f"{base}/health", f"{base}/v1/models")
+                        f"{base}{HEALTH_PATH}", f"{base}{READY_PATH}")

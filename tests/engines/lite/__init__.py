@@ -37,7 +37,6 @@ class Lite(Engine):
     name = "lite"
     title = "Lite"
     health_path = "/livez"
-    default_port = 8100
     gpu_layouts = False
 
     def images(self, settings: Any) -> list[str]:
