@@ -21,6 +21,7 @@ from reasoning_stack.instances import HostPlan, plan_host
 from reasoning_stack.inventory import renamed_settings, validate_inventory
 from reasoning_stack.platforms import Platform
 from reasoning_stack.platforms.linux import nvidia_smi_failed as linux_nvidia_smi_failed
+from reasoning_stack.prepared import prepared_fact
 from reasoning_stack.settings import StackSettings
 from reasoning_stack.validation import SettingsInvalid
 
@@ -43,7 +44,7 @@ def host_settings() -> StackSettings:
             logger.warning(f"reasoning-stack: {warning}")
     if (key, host.name) not in _platform_cache:
         try:
-            _platform_cache[(key, host.name)] = _settings_cache[key][host.name].for_arch(host.get_fact(Arch))
+            _platform_cache[(key, host.name)] = _settings_cache[key][host.name].for_arch(prepared_fact(host, Arch))
         except PlatformError as exc:
             raise PyinfraError(f"host {host.name!r}: {exc}") from None
     return _platform_cache[(key, host.name)]
@@ -65,7 +66,7 @@ def cluster_host(name: str) -> Host:
 def cluster_address(name: str, interface: str) -> str:
     """A cluster node's address on the cluster network; a node without one stops the run naming it."""
     target = host if name == host.name else cluster_host(name)
-    address = target.get_fact(InterfaceAddress, interface=interface)
+    address = prepared_fact(target, InterfaceAddress, interface=interface)
     if not address:
         raise PyinfraError(f"host {name!r}: cluster_interface {interface!r} has no IPv4 address there; name the "
                            "interface of the cluster network (`ip -br addr` on the node)")

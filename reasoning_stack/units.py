@@ -3,7 +3,6 @@ restart only when one of them changed, keep it running and enabled; and the reve
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Iterable
 
 from pyinfra import host
@@ -23,9 +22,11 @@ from reasoning_stack.operations import (
     model_weights,
     secret_file,
     smoke_test,
+    stack_file,
     wait_http,
 )
 from reasoning_stack.planning.types import Instance
+from reasoning_stack.prepared import prepared_fact
 from reasoning_stack.render import render
 from reasoning_stack.services import CONFIG_DIR, HELPER_DIR, SMOKE_TEST, WAIT_HTTP, ServiceFiles
 from reasoning_stack.settings import StackSettings
@@ -41,8 +42,7 @@ def install_service(service: ServiceFiles, env: OperationMeta,
                     also_restart_on: tuple[OperationMeta, ...] = ()) -> Callable[[], bool]:
     """Deploy one service's unit (its env file was written by :func:`install_env_file`); returns the
     condition "it was (re)started in this run", for the health waits that follow."""
-    unit = files.put(name=f"{service.unit} unit", src=io.StringIO(service.unit_text), dest=service.unit_path,
-                     mode="644")
+    unit = stack_file(name=f"{service.unit} unit", dest=service.unit_path, content=service.unit_text, mode="644")
     systemd.daemon_reload(name="systemd daemon-reload", _if=unit.did_change)
     restarted = systemd.service(
         name=f"Restart {service.unit} for changed unit or env",
@@ -69,16 +69,28 @@ def any_changed_or(condition: Callable[[], bool], *ops: OperationMeta) -> Callab
     return lambda: condition() or changed()
 
 
+def stack_directories(config: bool = True, helpers: bool = False) -> None:
+    """The stack's private config directory (0700) and its helper directory, declared once per host and run
+    whichever layer needs them first (each layer asks; a directory checked once is one fact fewer)."""
+    from pyinfra.context import ctx_state
+
+    done = ctx_state.get().__dict__.setdefault("_reasoning_stack_directories", set())
+    if config and (host.name, CONFIG_DIR) not in done:
+        done.add((host.name, CONFIG_DIR))
+        files.directory(name="Stack config directory", path=CONFIG_DIR, mode="700", user="root", group="root")
+    if helpers and (host.name, HELPER_DIR) not in done:
+        done.add((host.name, HELPER_DIR))
+        files.directory(name="Helper directory", path=HELPER_DIR, mode="755")
+
+
 def prepare_vllm_host(settings: StackSettings, extra_helpers: Iterable[tuple[str, str]] = ()) -> None:
     """What every host running vLLM needs first: the private config directory, the helper scripts
     (``(path, template)`` pairs beyond wait-http and smoke-test), the data directory with the Hugging Face
     cache, and the pinned image."""
-    files.directory(name="Stack config directory", path=CONFIG_DIR, mode="700", user="root", group="root")
-    files.directory(name="Helper directory", path=HELPER_DIR, mode="755")
+    stack_directories(config=True, helpers=True)
     helpers = [(WAIT_HTTP, "wait-http.py.j2"), (SMOKE_TEST, "smoke-test.py.j2"), *extra_helpers]
     for helper, template in helpers:
-        files.put(name=f"{helper.rsplit('/', 1)[1]} helper", src=io.StringIO(render(template)), dest=helper,
-                  mode="755")
+        stack_file(name=f"{helper.rsplit('/', 1)[1]} helper", dest=helper, content=render(template), mode="755")
     files.directory(name="Data directory", path=settings.data_dir, mode="755")
     files.directory(name="Hugging Face cache", path=f"{settings.data_dir}/huggingface", mode="755")
     files.directory(name="Status records (last smoke test)", path=f"{settings.data_dir}/status", mode="755")
@@ -177,7 +189,7 @@ def packages_present(name: str, packages: list[str]) -> OperationMeta:
         _dpkg_checked.add(host.name)
         dpkg_interrupted_finished(name="Finish a dpkg run that was cut off (dpkg --configure -a)",
                                   lock_timeout=lock_timeout)
-    if missing_packages(host.get_fact(DebPackages) or {}, packages):
+    if missing_packages(prepared_fact(host, DebPackages) or {}, packages):
         apt_lists_updated(name=f"Update apt lists for: {name}", cache_time=600, lock_timeout=lock_timeout)
     return apt_installed(name=name, packages=packages, lock_timeout=lock_timeout)
 
@@ -188,7 +200,7 @@ _dpkg_checked: set[str] = set()  # hosts whose interrupted-dpkg check is already
 def apt_source(name: str, path: str, line: str, also_update_on: tuple[OperationMeta, ...] = ()) -> OperationMeta:
     """Write a one-line apt source file and refresh the package lists only when it (or, for example, the
     keyring it names) changed."""
-    source = files.put(name=name, src=io.StringIO(f"# Managed by reasoning-stack\n{line}\n"), dest=path, mode="644")
+    source = stack_file(name=name, dest=path, content=f"# Managed by reasoning-stack\n{line}\n", mode="644")
     apt_lists_updated(name=f"Update apt lists for: {name}", lock_timeout=host_settings().apt_lock_timeout,
                       _if=any_changed(source, *also_update_on))
     return source

@@ -26,6 +26,7 @@ from reasoning_stack.operations import (
     image_has_ray,
     ray_cluster_ready,
 )
+from reasoning_stack.prepared import prepared_fact
 from reasoning_stack.services import (
     CONFIG_DIR,
     RAY_CONTAINER,
@@ -68,12 +69,13 @@ def cluster_node() -> None:
     prepare_vllm_host(settings, extra_helpers=[(RAY_WAIT, "ray-wait.py.j2")])
 
     # Units of a single box or of the other backend: retired, so switching converges.
-    for path in sorted(host.get_fact(FindFiles, path=UNIT_DIR, fname=f"{PRIMARY_UNIT}-*.service", maxdepth=1) or []):
+    extras = prepared_fact(host, FindFiles, path=UNIT_DIR, fname=f"{PRIMARY_UNIT}-*.service", maxdepth=1) or []
+    for path in sorted(extras):
         retire_service(path, f"{CONFIG_DIR}/{path.rsplit('/', 1)[1].removesuffix('.service')}.env")
-    if not ray and host.get_fact(File, path=f"{UNIT_DIR}/{RAY_UNIT}.service"):
+    if not ray and prepared_fact(host, File, path=f"{UNIT_DIR}/{RAY_UNIT}.service"):
         retire_service(f"{UNIT_DIR}/{RAY_UNIT}.service", f"{CONFIG_DIR}/{RAY_UNIT}.env")
     serves_here = node.is_head or not ray  # with Ray only the head runs vllm serve
-    if not serves_here and host.get_fact(File, path=f"{UNIT_DIR}/{PRIMARY_UNIT}.service"):
+    if not serves_here and prepared_fact(host, File, path=f"{UNIT_DIR}/{PRIMARY_UNIT}.service"):
         retire_service(f"{UNIT_DIR}/{PRIMARY_UNIT}.service", f"{CONFIG_DIR}/{PRIMARY_UNIT}.env")
 
     service = engine_service(settings, instance, len(gpus), node)
@@ -82,7 +84,7 @@ def cluster_node() -> None:
     weights_before_start(settings, service, instance)
 
     if ray:
-        ray_version = host.get_fact(ImageRayVersion, image=settings.vllm_image)
+        ray_version = prepared_fact(host, ImageRayVersion, image=settings.vllm_image)
         if ray_version == "":
             raise PyinfraError(f"host {host.name!r}: {settings.vllm_image} has no Ray (vLLM images from 0.18 on no "
                                "longer ship it, vllm-project/vllm#36170): use cluster_backend 'mp' or an image with "
@@ -94,7 +96,7 @@ def cluster_node() -> None:
         ray_unit = ray_service(settings, node, len(gpus), unified=any(g.unified for g in gpus))
         install_service(ray_unit, install_env_file(ray_unit))
         expected = {address_of(n): n for n in cluster.nodes}
-        alive = host.get_fact(RayClusterNodes, container=RAY_CONTAINER) if node.is_head else {}
+        alive = prepared_fact(host, RayClusterNodes, container=RAY_CONTAINER) if node.is_head else {}
         # Wait on a first start, or when Ray is missing nodes or GPUs now (this run may be starting them again);
         # a healthy cluster is left alone, so a re-run changes nothing.
         if node.is_head and (alive is None or any(alive.get(a, 0) < len(gpus) for a in expected)):

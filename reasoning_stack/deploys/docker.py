@@ -10,6 +10,7 @@ from pyinfra.operations import files, systemd
 from reasoning_stack.context import host_settings
 from reasoning_stack.operations import json_file_merged
 from reasoning_stack.platforms.linux import check_os
+from reasoning_stack.prepared import prepared_fact
 from reasoning_stack.services import LEGACY_APT_LOCK_CONF
 from reasoning_stack.units import packages_present
 
@@ -34,7 +35,7 @@ def docker_engine() -> None:
             options=settings.docker_daemon_options,
         )
 
-    docker_was_installed = "docker.io" in (host.get_fact(DebPackages) or {})
+    docker_was_installed = "docker.io" in (prepared_fact(host, DebPackages) or {})
     packages_present("Docker engine and helpers", ["docker.io", "python3", "ca-certificates"])
 
     if daemon_json is not None and docker_was_installed:

@@ -7,8 +7,6 @@ cluster's ports accept only its nodes. The rules live in a table of their own, l
 
 from __future__ import annotations
 
-import io
-
 from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.facts.files import File
@@ -17,9 +15,11 @@ from pyinfra.operations.util import any_changed
 
 from reasoning_stack.context import cluster_address, host_cluster, host_plan, host_settings
 from reasoning_stack.firewall import TABLE, firewall_rules
+from reasoning_stack.operations import stack_file
+from reasoning_stack.prepared import prepared_fact
 from reasoning_stack.render import render
 from reasoning_stack.services import CONFIG_DIR, UNIT_DIR
-from reasoning_stack.units import packages_present, retire_service
+from reasoning_stack.units import packages_present, retire_service, stack_directories
 
 UNIT = "reasoning-firewall"
 
@@ -40,17 +40,16 @@ def stack_firewall() -> None:
 
     if rules is not None:
         packages_present("nftables", ["nftables"])
-        files.directory(name="Stack config directory", path=CONFIG_DIR, mode="700", user="root", group="root")
-        text = files.put(name="Firewall rules (nftables table inet reasoning_stack)", src=io.StringIO(rules.text()),
-                         dest=RULES, mode="600")
-        unit = files.put(name=f"{UNIT} unit", src=io.StringIO(render("firewall.service.j2", table=TABLE,
-                                                                      rules_path=RULES)),
-                         dest=f"{UNIT_DIR}/{UNIT}.service", mode="644")
+        stack_directories()
+        text = stack_file(name="Firewall rules (nftables table inet reasoning_stack)", dest=RULES,
+                          content=rules.text(), mode="600")
+        unit = stack_file(name=f"{UNIT} unit", dest=f"{UNIT_DIR}/{UNIT}.service",
+                          content=render("firewall.service.j2", table=TABLE, rules_path=RULES), mode="644")
         systemd.daemon_reload(name="systemd daemon-reload", _if=unit.did_change)
         systemd.service(name="Load the changed firewall rules", service=f"{UNIT}.service", restarted=True,
                         _if=any_changed(text, unit))
         systemd.service(name=f"{UNIT} active and enabled", service=f"{UNIT}.service", running=True, enabled=True)
-    elif host.get_fact(File, path=f"{UNIT_DIR}/{UNIT}.service"):
+    elif prepared_fact(host, File, path=f"{UNIT_DIR}/{UNIT}.service"):
         # firewall_allow unset after it was set: stopping the unit deletes the table.
         retire_service(f"{UNIT_DIR}/{UNIT}.service")
         files.file(name="Remove the firewall rules", path=RULES, present=False)

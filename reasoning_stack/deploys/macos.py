@@ -47,6 +47,7 @@ from reasoning_stack.platforms.macos import (
     mlx_job,
     openwebui_job,
 )
+from reasoning_stack.prepared import prepared_fact
 from reasoning_stack.services import (
     CONFIG_DIR,
     HELPER_DIR,
@@ -68,7 +69,7 @@ def mac_stack() -> None:
     """An Apple Silicon Mac: MLX-LM serving the planned model and Open WebUI in front of it, as launchd jobs."""
     settings = host_settings()
     plan, _gpus = host_plan()
-    hardware = host.get_fact(MacHardware)
+    hardware = prepared_fact(host, MacHardware)
     assert hardware is not None  # host_plan() refused a host that is not a Mac
     user = settings.mac_user or host.data.get("ssh_user")
     if not user or user == "root":
@@ -89,7 +90,7 @@ def mac_stack() -> None:
                              (ENV_EXEC, "env-exec.py.j2"), (OPENWEBUI_SIGNUP, "openwebui-signup.py.j2"),
                              (OPENWEBUI_MODELS, "openwebui-models.py.j2")):
         files.put(name=f"{helper.rsplit('/', 1)[1]} helper", src=io.StringIO(helper_text(template)), dest=helper,
-                  mode="755", user="root", group="wheel")
+                  mode="755", user="root", group="wheel", create_remote_dir=False)
     for name, path in (("Stack directory", ROOT), ("Data directory", settings.data_dir),
                        ("Hugging Face cache", f"{settings.data_dir}/huggingface"),
                        ("Logs", f"{settings.data_dir}/logs"),
@@ -97,7 +98,7 @@ def mac_stack() -> None:
         files.directory(name=name, path=path, mode="755", user=user, group="staff")
 
     # MLX-LM, pinned, in its own environment
-    if not host.get_fact(File, path=f"{MLX_VENV}/bin/python"):
+    if not prepared_fact(host, File, path=f"{MLX_VENV}/bin/python"):
         server.shell(name="MLX-LM virtual environment", commands=[f"{PYTHON} -m venv {MLX_VENV}"], **as_user)
     pip.packages(name=f"MLX-LM {MLX_VERSION}", packages=[f"mlx-lm=={MLX_VERSION}"], pip=f"{MLX_VENV}/bin/pip",
                  **as_user)
@@ -106,7 +107,7 @@ def mac_stack() -> None:
     files.put(name=f"{instance.unit} env file (0600: the Hugging Face token for the download)",
               src=io.StringIO("# Managed by reasoning-stack. Read by the weights download only.\n"
                               f"HF_TOKEN={hf_token}\n"),
-              dest=env_path, mode="600", user="root", group="wheel")
+              dest=env_path, mode="600", user="root", group="wheel", create_remote_dir=False)
     model_weights(
         name=f"Weights of {instance.plan.model_repo} (~{instance.plan.weights_gib_per_gpu:.1f} GiB, resumable)",
         repo=instance.plan.model_repo,
@@ -123,7 +124,7 @@ def mac_stack() -> None:
     def install_job(job: LaunchdJob):
         """The job's plist, reloaded when it changed, loaded when launchd lacks it; returns the plist operation."""
         plist = files.put(name=f"{job.label} plist", src=io.StringIO(job.plist_text), dest=job.plist_path, mode="644",
-                          user="root", group="wheel")
+                          user="root", group="wheel", create_remote_dir=False)
         launchd_reload(name=f"Reload {job.label} for its changed plist", label=job.label, plist=job.plist_path,
                        _if=plist.did_change)
         launchd_job(name=f"{job.label} loaded in launchd", label=job.label, plist=job.plist_path)
@@ -149,7 +150,7 @@ def mac_stack() -> None:
     if settings.openwebui_enabled:
         files.directory(name="Open WebUI data", path=f"{settings.data_dir}/open-webui", mode="755", user=user,
                         group="staff")
-        if not host.get_fact(File, path=f"{OPENWEBUI_VENV}/bin/python"):
+        if not prepared_fact(host, File, path=f"{OPENWEBUI_VENV}/bin/python"):
             server.shell(name="Open WebUI virtual environment", commands=[f"{PYTHON} -m venv {OPENWEBUI_VENV}"],
                          **as_user)
         pip.packages(name=f"Open WebUI {OPENWEBUI_VERSION}", packages=[f"open-webui=={OPENWEBUI_VERSION}"],
@@ -164,7 +165,7 @@ def mac_stack() -> None:
                                              **stack_python))
         webui_job, webui_env_path, webui_env = openwebui_job(settings, openwebui_service(settings, plan), user)
         env_file = files.put(name="reasoning-openwebui env file (0600)", src=io.StringIO(webui_env),
-                             dest=webui_env_path, mode="600", user="root", group="wheel")
+                             dest=webui_env_path, mode="600", user="root", group="wheel", create_remote_dir=False)
         webui_plist = install_job(webui_job)
         launchd_reload(name=f"Restart {webui_job.label} for its changed settings", label=webui_job.label,
                        plist=webui_job.plist_path,
@@ -183,7 +184,8 @@ def mac_stack() -> None:
                 env_files=admin_env_files, _if=lambda: webui_plist.did_change() or env_file.did_change())
             entries = files.put(name="Open WebUI model entries (names and advice)",
                                 src=io.StringIO(json.dumps(model_entries(plan), indent=1, sort_keys=True) + "\n"),
-                                dest=OPENWEBUI_MODELS_JSON, mode="600", user="root", group="wheel")
+                                dest=OPENWEBUI_MODELS_JSON, mode="600", user="root", group="wheel",
+                                create_remote_dir=False)
             openwebui_models(
                 name="Open WebUI shows each model by a name a person understands, with its prompting advice",
                 helper=OPENWEBUI_MODELS, url=webui_job.base_url, models_file=OPENWEBUI_MODELS_JSON,

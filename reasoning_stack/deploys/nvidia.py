@@ -12,14 +12,12 @@
 
 from __future__ import annotations
 
-import io
-
 from pyinfra import host, logger
 from pyinfra.api import deploy
 from pyinfra.api.exceptions import PyinfraError
 from pyinfra.facts.files import File
 from pyinfra.facts.server import Arch, KernelVersion
-from pyinfra.operations import files, server, systemd
+from pyinfra.operations import server, systemd
 from pyinfra.operations.util import any_changed
 
 from reasoning_stack.catalogue import GPUS
@@ -54,9 +52,11 @@ from reasoning_stack.operations import (
     gpu_container_check,
     host_notice,
     json_file_merged,
+    stack_file,
 )
 from reasoning_stack.pci import architecture_of_compute_cap, has_nvlink
 from reasoning_stack.platforms.linux import check_os
+from reasoning_stack.prepared import prepared_fact
 from reasoning_stack.units import apt_source, packages_present
 
 # With the systemd cgroup driver, `systemctl daemon-reload` can take GPU device access away from running
@@ -77,8 +77,8 @@ def nvidia_gpus() -> None:
     settings = host_settings()
     os_id, os_version = check_os(host)
     _plan, plan_gpus = host_plan()
-    smi = host.get_fact(NvidiaGpus)
-    pci = host.get_fact(NvidiaPciGpus)  # None: lspci missing; []: no NVIDIA GPU on the bus
+    smi = prepared_fact(host, NvidiaGpus)
+    pci = prepared_fact(host, NvidiaPciGpus)  # None: lspci missing; []: no NVIDIA GPU on the bus
 
     if smi and smi["error"]:
         raise nvidia_smi_failed(smi["error"])
@@ -108,7 +108,7 @@ def nvidia_gpus() -> None:
     driver = None
     if keep_driver:
         if len(smi["gpus"]) > 1:
-            links = host.get_fact(NvidiaTopology) or {}
+            links = prepared_fact(host, NvidiaTopology) or {}
             kind = "NVLink" if has_nvlink(links) else "PCIe only"
             logger.info(f"[{host.name}] {len(smi['gpus'])} GPUs, driver {smi['gpus'][0].driver_version}, {kind}")
     elif not gpus_known:
@@ -123,21 +123,21 @@ def nvidia_gpus() -> None:
                                      settings.nvidia_kernel_modules, needs)
         except ValueError as exc:
             fail(str(exc))
-        if host.get_fact(SecureBoot):
+        if prepared_fact(host, SecureBoot):
             fail("Secure Boot is on, and the driver's DKMS-built kernel modules are unsigned, so the kernel would "
                  "refuse them. Either turn Secure Boot off in the firmware, or enroll the DKMS signing key "
                  "(`mokutil --import /var/lib/dkms/mok.pub`, confirm at the next boot) and deploy again.")
-        sources = host.get_fact(AptSources) or []
+        sources = prepared_fact(host, AptSources) or []
         conflicts = conflicting_sources(sources)
         if conflicts:
             detail = "; ".join(f"{url} in {', '.join(paths)}" for url, paths in conflicts.items())
             fail(f"apt sources list the same repository with different Signed-By keyrings, so apt fails with "
                  f"\"Conflicting values set for option Signed-By\": {detail}. Remove the leftover file(s).")
-        blacklist = files.put(
+        blacklist = stack_file(
             name="Blacklist nouveau",
-            src=io.StringIO("# Managed by reasoning-stack: the NVIDIA driver needs nouveau out of the way.\n"
-                            "blacklist nouveau\noptions nouveau modeset=0\n"),
             dest=NOUVEAU_BLACKLIST,
+            content="# Managed by reasoning-stack: the NVIDIA driver needs nouveau out of the way.\n"
+                    "blacklist nouveau\noptions nouveau modeset=0\n",
             mode="644",
         )
         server.shell(
@@ -157,13 +157,13 @@ def nvidia_gpus() -> None:
                 apt_source("Debian contrib and non-free components", NONFREE_LIST,
                            f"deb {signed}{archive['url']} bookworm contrib non-free non-free-firmware")
         if install.repo_distro:
-            arch = "sbsa" if host.get_fact(Arch) in ("aarch64", "arm64") else "x86_64"
+            arch = "sbsa" if prepared_fact(host, Arch) in ("aarch64", "arm64") else "x86_64"
             repo = settings.nvidia_cuda_repo.format(distro=install.repo_distro, arch=arch)
             keyring = deb_from_url(name="NVIDIA CUDA repository keyring", package="cuda-keyring",
                                    url=f"{repo}/cuda-keyring_1.1-1_all.deb", lock_timeout=settings.apt_lock_timeout)
             apt_lists_updated(name="Update apt lists for the CUDA repository", lock_timeout=settings.apt_lock_timeout,
                               _if=keyring.did_change)
-        kernel = host.get_fact(KernelVersion)
+        kernel = prepared_fact(host, KernelVersion)
         packages_present(f"Kernel headers for {kernel}", [f"linux-headers-{kernel}"])
         if install.pin_first:
             packages_present(f"Pin driver branch {install.branch}", list(install.pin_first))
@@ -189,7 +189,7 @@ def nvidia_gpus() -> None:
                    f"deb [signed-by={TOOLKIT_KEYRING}] {settings.nvidia_toolkit_repo}/stable/deb/$(ARCH) /",
                    also_update_on=(key,))
         version = settings.nvidia_container_toolkit_version
-        cdi_present = bool(host.get_fact(File, path=CDI_SPEC))
+        cdi_present = bool(prepared_fact(host, File, path=CDI_SPEC))
         toolkit = packages_present(f"NVIDIA Container Toolkit {version}", list(toolkit_packages(version)))
         apt_hold(name="Hold the Container Toolkit packages",
                  packages=[p.split("=")[0] for p in toolkit_packages(version)])

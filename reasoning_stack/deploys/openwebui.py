@@ -4,7 +4,6 @@ account created on the first start and the sign-up policy made to hold after it.
 
 from __future__ import annotations
 
-import io
 import json
 
 from pyinfra import host
@@ -22,13 +21,13 @@ from reasoning_stack.operations import (
     openwebui_signup_policy,
     secret_env_file,
     sqlite_backup,
+    stack_file,
     wait_http,
 )
+from reasoning_stack.prepared import prepared_fact
 from reasoning_stack.render import render
 from reasoning_stack.services import (
     CLOUD_MODELS,
-    CONFIG_DIR,
-    HELPER_DIR,
     OPENWEBUI_ADMIN_ENV,
     OPENWEBUI_MODELS,
     OPENWEBUI_MODELS_JSON,
@@ -39,7 +38,7 @@ from reasoning_stack.services import (
     WAIT_HTTP,
     openwebui_service,
 )
-from reasoning_stack.units import install_env_file, install_service, retire_service
+from reasoning_stack.units import install_env_file, install_service, retire_service, stack_directories
 from reasoning_stack.webui import model_entries
 
 
@@ -54,14 +53,13 @@ def open_webui() -> None:
 
     if wanted:
         service = openwebui_service(settings, plan)
-        files.directory(name="Stack config directory", path=CONFIG_DIR, mode="700", user="root", group="root")
+        stack_directories()
         files.directory(name="Open WebUI data", path=f"{settings.data_dir}/open-webui", mode="755")
         docker_image(name=f"Open WebUI image {service.image}", image=service.image, pull=settings.pull_images)
-        files.directory(name="Helper directory", path=HELPER_DIR, mode="755")
+        stack_directories(config=False, helpers=True)
         for helper, template in ((OPENWEBUI_SIGNUP, "openwebui-signup.py.j2"), (CLOUD_MODELS, "cloud-models.py.j2"),
                                  (OPENWEBUI_MODELS, "openwebui-models.py.j2")):
-            files.put(name=f"{helper.rsplit('/', 1)[1]} helper", src=io.StringIO(render(template)), dest=helper,
-                      mode="755")
+            stack_file(name=f"{helper.rsplit('/', 1)[1]} helper", dest=helper, content=render(template), mode="755")
         generated = []
         if settings.openwebui_secret_key is None:
             generated.append(secret_env_file(
@@ -84,10 +82,10 @@ def open_webui() -> None:
                                 f"{OPENWEBUI_ADMIN_ENV} (generated on this host, root only)",
                         _if=admin_password.did_change)
         # A new image may migrate the database on its first start: keep a consistent copy of the old one first.
-        previous = next((u.get("image") for u in (host.get_fact(StackManifest) or {}).get("units", [])
+        previous = next((u.get("image") for u in (prepared_fact(host, StackManifest) or {}).get("units", [])
                          if u.get("unit") == OPENWEBUI_UNIT), None)
         database = f"{settings.data_dir}/open-webui/webui.db"
-        if previous and previous != service.image and host.get_fact(File, path=database):
+        if previous and previous != service.image and prepared_fact(host, File, path=database):
             tag = previous.rsplit("@", 1)[-1].rsplit(":", 1)[-1].replace("/", "_")
             sqlite_backup(name=f"Back up Open WebUI's database before {previous} -> {service.image}", database=database,
                           backup=f"{settings.data_dir}/backups/webui-{tag}.db")
@@ -110,9 +108,8 @@ def open_webui() -> None:
                 env_files=admin_env_files,
                 _if=came_up,
             )
-            entries = files.put(name="Open WebUI model entries (names and advice)",
-                                src=io.StringIO(json.dumps(model_entries(plan), indent=1, sort_keys=True) + "\n"),
-                                dest=OPENWEBUI_MODELS_JSON, mode="600")
+            entries = stack_file(name="Open WebUI model entries (names and advice)", dest=OPENWEBUI_MODELS_JSON,
+                                 content=json.dumps(model_entries(plan), indent=1, sort_keys=True) + "\n", mode="600")
             openwebui_models(
                 name="Open WebUI shows each model by a name a person understands, with its prompting advice",
                 helper=OPENWEBUI_MODELS,
@@ -130,6 +127,6 @@ def open_webui() -> None:
                 connections=[(c.name, local + i, list(c.models)) for i, c in enumerate(settings.openwebui_cloud)],
                 _if=came_up,
             )
-    elif host.get_fact(File, path=f"{UNIT_DIR}/{OPENWEBUI_UNIT}.service"):
+    elif prepared_fact(host, File, path=f"{UNIT_DIR}/{OPENWEBUI_UNIT}.service"):
         # Switched off after it was deployed: stop it and remove its unit; its data stays on the host.
         retire_service(f"{UNIT_DIR}/{OPENWEBUI_UNIT}.service")

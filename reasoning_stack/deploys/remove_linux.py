@@ -19,6 +19,7 @@ from reasoning_stack.context import host_settings
 from reasoning_stack.driver import NVIDIA_FILES
 from reasoning_stack.facts import HeldPackages, StackManifest
 from reasoning_stack.operations import docker_image
+from reasoning_stack.prepared import prepared_fact
 from reasoning_stack.services import LEGACY_APT_LOCK_CONF, UNIT_DIR
 from reasoning_stack.units import remove_stack_files
 
@@ -28,7 +29,7 @@ def remove_from_linux() -> None:
     """Take the stack off a Linux host: its systemd units, containers' images, helpers, config and secrets."""
     settings = host_settings()
 
-    units = sorted(host.get_fact(FindFiles, path=UNIT_DIR, fname="reasoning-*.service", maxdepth=1) or [])
+    units = sorted(prepared_fact(host, FindFiles, path=UNIT_DIR, fname="reasoning-*.service", maxdepth=1) or [])
     for path in units:
         unit = path.rsplit("/", 1)[1]
         systemd.service(name=f"Stop and disable {unit}", service=unit, running=False, enabled=False)
@@ -36,7 +37,7 @@ def remove_from_linux() -> None:
     if units:
         systemd.daemon_reload(name="systemd daemon-reload")
 
-    manifest = host.get_fact(StackManifest) or {}
+    manifest = prepared_fact(host, StackManifest) or {}
     images = {settings.vllm_image, settings.openwebui_image}
     images.update(u["image"] for u in manifest.get("units", []) if u.get("image"))
     for image in sorted(images):
@@ -49,8 +50,8 @@ def remove_from_linux() -> None:
         # NVIDIA's packages (driver, CUDA repository keyring, Container Toolkit), unheld first; their apt sources.
         nvidia = re.compile(r"^(nvidia-|libnvidia-|cuda-drivers|cuda-keyring|firmware-misc-nonfree$|libcuda|"
                             r"xserver-xorg-video-nvidia)")
-        installed = sorted(p for p in (host.get_fact(DebPackages) or {}) if nvidia.match(p))
-        held = [p for p in host.get_fact(HeldPackages) or [] if nvidia.match(p)]
+        installed = sorted(p for p in (prepared_fact(host, DebPackages) or {}) if nvidia.match(p))
+        held = [p for p in prepared_fact(host, HeldPackages) or [] if nvidia.match(p)]
         if held:
             server.shell(name="Release the driver packages' hold", commands=["apt-mark unhold " + " ".join(held)])
         if installed:
@@ -58,7 +59,7 @@ def remove_from_linux() -> None:
                          extra_uninstall_args="--purge")
         for path in NVIDIA_FILES:
             files.file(name=f"Remove {path}", path=path, present=False)
-        daemon = "\n".join(host.get_fact(FileContents, path="/etc/docker/daemon.json") or [])
+        daemon = "\n".join(prepared_fact(host, FileContents, path="/etc/docker/daemon.json") or [])
         if '"nvidia"' in daemon:
             server.shell(
                 name="Docker: drop the nvidia runtime",

@@ -18,6 +18,7 @@ from pyinfra.operations import files
 from reasoning_stack.context import host_settings
 from reasoning_stack.operations import launchd_job
 from reasoning_stack.platforms.macos import LABEL_PREFIX, LAUNCHD_DIR, ROOT
+from reasoning_stack.prepared import prepared_fact
 from reasoning_stack.units import remove_stack_files
 
 
@@ -27,9 +28,9 @@ def remove_from_mac() -> None:
     settings = host_settings()
 
     # Every job of the stack, whether launchd still has it or only its plist is left
-    plists = host.get_fact(FindFiles, path=LAUNCHD_DIR, fname=f"{LABEL_PREFIX}*.plist", maxdepth=1) or []
+    plists = prepared_fact(host, FindFiles, path=LAUNCHD_DIR, fname=f"{LABEL_PREFIX}*.plist", maxdepth=1) or []
     labels = {path.rsplit("/", 1)[1].removesuffix(".plist") for path in plists}
-    labels.update(label for label in host.get_fact(LaunchdStatus) or {} if label.startswith(LABEL_PREFIX))
+    labels.update(label for label in prepared_fact(host, LaunchdStatus) or {} if label.startswith(LABEL_PREFIX))
     for label in sorted(labels):
         launchd_job(name=f"Stop {label} and take it out of launchd", label=label, present=False)
         files.file(name=f"Remove {label}.plist", path=f"{LAUNCHD_DIR}/{label}.plist", present=False)

@@ -13,8 +13,9 @@ from pyinfra.operations import files
 
 from reasoning_stack import engines
 from reasoning_stack.context import host_plan, host_settings
-from reasoning_stack.instances import unit_name
+from reasoning_stack.instances import UNIT_PREFIX, unit_name
 from reasoning_stack.operations import ollama_model, secret_file
+from reasoning_stack.prepared import prepared_fact
 from reasoning_stack.services import CONFIG_DIR, UNIT_DIR, engine_service
 from reasoning_stack.units import (
     any_changed_or,
@@ -41,10 +42,15 @@ def model_servers() -> None:
     # Units no longer in the settings (an extra model dropped, an instance switched to another engine): stop them
     # and remove their files, before the new ones start on the GPUs they held.
     wanted = {f"{i.unit}.service" for i in plan.instances}
-    existing: set[str] = set()
-    for name in engines.names():
-        for pattern in (f"{unit_name(name)}.service", f"{unit_name(name)}-*.service"):
-            existing.update(host.get_fact(FindFiles, path=UNIT_DIR, fname=pattern, maxdepth=1) or [])
+    # every engine's units, from one listing of the stack's units (reasoning-<engine>[-<name>].service)
+    listed = prepared_fact(host, FindFiles, path=UNIT_DIR, fname=f"{UNIT_PREFIX}*.service", maxdepth=1) or []
+    engine_units = [unit_name(name) for name in engines.names()]
+
+    def an_engines(path: str) -> bool:
+        unit = path.rsplit("/", 1)[1].removesuffix(".service")
+        return any(unit == e or unit.startswith(f"{e}-") for e in engine_units)
+
+    existing = {path for path in listed if an_engines(path)}
     for path in sorted(existing):
         unit_file = path.rsplit("/", 1)[1]
         if unit_file not in wanted:

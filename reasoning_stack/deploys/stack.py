@@ -57,7 +57,8 @@ def reasoning_stack() -> None:
     host_plan()  # refuses a model that cannot fit, with the numbers, before any host is changed
     _deploy_of(platform.deploy)()
     manifest = platform.manifest(host_settings(), host_plan()[0], host.name, host_cluster())
-    files.put(name="Status manifest", src=io.StringIO(manifest_text(manifest)), dest=MANIFEST, mode="600")
+    files.put(name="Status manifest", src=io.StringIO(manifest_text(manifest)), dest=MANIFEST, mode="600",
+              create_remote_dir=False)  # every platform's layers made the config directory
 
 
 @deploy("Remove the reasoning stack")

@@ -16,6 +16,9 @@ from reasoning_stack.facts.docker import (
     DockerImageId,
     ImageRayVersion,
 )
+from reasoning_stack.facts.files import (
+    FileDigest,
+)
 from reasoning_stack.facts.macos import (
     MacHardware,
 )
@@ -40,6 +43,7 @@ __all__ = [
     "AptSources",
     "DockerImageId",
     "DpkgInterrupted",
+    "FileDigest",
     "FreeDiskBytes",
     "HeldPackages",
     "HfWeights",

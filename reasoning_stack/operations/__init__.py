@@ -25,6 +25,7 @@ from reasoning_stack.operations.files import (
     secret_env_file,
     secret_file,
     sqlite_backup,
+    stack_file,
 )
 from reasoning_stack.operations.http import (
     smoke_test,
@@ -80,6 +81,7 @@ __all__ = [
     "ray_cluster_ready",
     "secret_env_file",
     "secret_file",
+    "stack_file",
     "smoke_test",
     "sqlite_backup",
     "wait_http",

@@ -10,9 +10,10 @@ import shlex
 
 from pyinfra import host
 from pyinfra.api import FileUploadCommand, OperationError, StringCommand, operation
-from pyinfra.facts.files import File, FileContents, Sha1File
+from pyinfra.facts.files import File, FileContents
 from pyinfra.operations import files
 
+from reasoning_stack.facts.files import FileDigest
 from reasoning_stack.operations.streamed import StreamedCommand
 
 
@@ -94,9 +95,9 @@ def secret_file(dest: str, content: str, user: str = "root", group: str = "root"
         secret_file(dest="/etc/reasoning-stack/reasoning-vllm.env", content="VLLM_API_KEY=...\\n")
     """
     data = content.encode()
-    if host.get_fact(Sha1File, path=dest) == hashlib.sha1(data).hexdigest():
-        stat = host.get_fact(File, path=dest) or {}
-        if stat.get("mode") == 600 and stat.get("user") == user and stat.get("group") == group:
+    here = host.get_fact(FileDigest, path=dest)
+    if here and here["sha1"] == hashlib.sha1(data).hexdigest():
+        if (here["mode"], here["user"], here["group"]) == ("600", user, group):
             host.noop(f"{dest} is up to date")
             return
     else:
@@ -107,6 +108,35 @@ def secret_file(dest: str, content: str, user: str = "root", group: str = "root"
         yield FileUploadCommand(io.BytesIO(data), dest, remote_temp_filename=temp)
         yield StringCommand(f"rm -f {temp}", _sudo=False)
     yield f"chown {user}:{group} {shlex.quote(dest)} && chmod 600 {shlex.quote(dest)}"
+
+
+@operation()
+def stack_file(dest: str, content: str, mode: str = "644", user: str = "root", group: str = "root"):
+    """
+    Write a file the stack renders (a unit, a helper, a config), compared by checksum, mode and owner read in
+    one command (pyinfra's ``files.put`` reads three facts for it). Its directory must exist.
+
+    + dest: file path
+    + content: the text to write
+    + mode: octal mode, as ``chmod`` takes it
+    + user: owner
+    + group: group
+
+    .. code:: python
+
+        stack_file(name="vLLM unit", dest="/etc/systemd/system/reasoning-vllm.service", content=unit_text)
+    """
+    data = content.encode()
+    here = host.get_fact(FileDigest, path=dest)
+    quoted = shlex.quote(dest)
+    if here is None or here["sha1"] != hashlib.sha1(data).hexdigest():
+        yield FileUploadCommand(io.BytesIO(data), dest)
+        yield f"chmod {mode} {quoted} && chown {user}:{group} {quoted}"
+        return
+    if (here["mode"], here["user"], here["group"]) == (mode.lstrip("0") or "0", user, group):
+        host.noop(f"{dest} is up to date")
+        return
+    yield f"chmod {mode} {quoted} && chown {user}:{group} {quoted}"
 
 
 @operation(is_idempotent=False)

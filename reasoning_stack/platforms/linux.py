@@ -17,6 +17,7 @@ from reasoning_stack.gpus import Gpu, GpuQueryError, gpus_from_profile, parse_nv
 from reasoning_stack.host_files import address_placeholder, helper_files, model_server_files, without_secrets
 from reasoning_stack.manifest import MANIFEST, api_entry, manifest_text, openwebui_entry
 from reasoning_stack.platforms.base import Platform
+from reasoning_stack.prepared import prepared_fact
 from reasoning_stack.render import render
 from reasoning_stack.service_files import SMOKE_TEST, UNIT_DIR, WAIT_HTTP
 from reasoning_stack.services import (
@@ -46,7 +47,7 @@ FIREWALL_RULES = f"{CONFIG_DIR}/firewall.nft"
 
 def check_os(target: Host) -> tuple[str, str]:
     """(distribution id, version) of the host; unsupported systems are refused with a clear message."""
-    dist = target.get_fact(LinuxDistribution)
+    dist = prepared_fact(target, LinuxDistribution)
     meta = dist.get("release_meta") or {}
     os_id = (meta.get("ID") or dist.get("name") or "unknown").lower()
     version = meta.get("VERSION_ID") or str(dist.get("major") or "")
@@ -59,7 +60,7 @@ def check_os(target: Host) -> tuple[str, str]:
 
 def nvidia_smi_failed(error: str, target: Host) -> PyinfraError:
     """The error that stops a host whose nvidia-smi fails, with the explanation and the way out."""
-    state = target.get_fact(NvidiaKernelState)
+    state = prepared_fact(target, NvidiaKernelState)
     return PyinfraError(f"host {target.name!r}: nvidia-smi failed: {error}\n  "
                         f"{explain_nvidia_smi_error(error, state)}")
 
@@ -75,14 +76,14 @@ class Linux(Platform):
     is_ = "is not macOS"
 
     def detect(self, target: Host) -> bool:
-        return target.get_fact(MacHardware) is None
+        return prepared_fact(target, MacHardware) is None
 
     def check_host(self, target: Host) -> None:
         check_os(target)
 
     def gpus(self, settings: Any, target: Host) -> list[Gpu]:
         """nvidia-smi's GPUs, or the declared gpu_profile's before a driver works; the two must agree."""
-        fact = target.get_fact(NvidiaGpus)
+        fact = prepared_fact(target, NvidiaGpus)
         reported: list[Gpu] = list(fact["gpus"]) if fact else []
         if settings.gpu_profile is None:
             if fact and fact["error"]:

@@ -23,6 +23,7 @@ from reasoning_stack.host_files import helper_files, without_secrets
 from reasoning_stack.manifest import MANIFEST, api_entry, manifest_text, openwebui_entry
 from reasoning_stack.planning.types import HostPlan, Instance
 from reasoning_stack.platforms.base import Platform
+from reasoning_stack.prepared import prepared_fact
 from reasoning_stack.render import render
 from reasoning_stack.service_files import CONFIG_DIR, HELPER_DIR, SMOKE_TEST, WAIT_HTTP, ServiceFiles, local_url
 from reasoning_stack.services import OPENWEBUI_MODELS, OPENWEBUI_MODELS_JSON, OPENWEBUI_SIGNUP, openwebui_service
@@ -130,11 +131,11 @@ class MacOS(Platform):
     probe_path = f"{MLX_VENV}/bin"  # the stack's own python3 first (macOS's /usr/bin/python3 may be a stub)
 
     def detect(self, target: Host) -> bool:
-        return target.get_fact(MacHardware) is not None
+        return prepared_fact(target, MacHardware) is not None
 
     def gpus(self, settings: Any, target: Host) -> list[Gpu]:
         """The Mac's chip and memory from its facts; a declared gpu_profile must match them."""
-        hardware = target.get_fact(MacHardware)
+        hardware = prepared_fact(target, MacHardware)
         if hardware is None:
             raise PyinfraError(f"host {target.name!r}: engine {settings.engine!r} runs on Apple Silicon Macs, and "
                                "this host is not macOS")
@@ -147,7 +148,7 @@ class MacOS(Platform):
         return [gpu]
 
     def wired_limit_mib(self, target: Host) -> int:
-        hardware = target.get_fact(MacHardware)
+        hardware = prepared_fact(target, MacHardware)
         return int(hardware["wired_limit_mib"]) if hardware else 0
 
     def manifest(self, settings: Any, plan: HostPlan, host_name: str, cluster: Cluster | None) -> dict[str, Any]:

@@ -302,10 +302,14 @@ class Project:
         except json.JSONDecodeError:
             return out.returncode, None, out.stderr + out.stdout
 
-    def pyinfra(self, deploy: str = "reasoning.py", *extra: str, timeout: float = 1500) -> tuple[int, dict | None, str]:
-        """Run the real pyinfra CLI (-y --json); returns (exit code, JSON results or None, stderr)."""
-        cmd = [str(Path(sys.executable).parent / "pyinfra"), "-y", "--json", *extra, str(self.inventory),
-               str(REPO / "deploys" / deploy)]
+    def pyinfra(self, deploy: str = "reasoning.py", *extra: str, timeout: float = 1500,
+                profile: Path | None = None) -> tuple[int, dict | None, str]:
+        """Run the real pyinfra CLI (-y --json); returns (exit code, JSON results or None, stderr). ``profile``:
+        run it through bench/pyinfra_profile.py, which writes where the seconds went to that file."""
+        cli = [str(Path(sys.executable).parent / "pyinfra")]
+        if profile is not None:
+            cli = [sys.executable, str(REPO / "bench" / "pyinfra_profile.py"), str(profile)]
+        cmd = [*cli, "-y", "--json", *extra, str(self.inventory), str(REPO / "deploys" / deploy)]
         env = ({k: v for k, v in os.environ.items() if k not in SECRET_ENV_VARS.values()} | self.environ
                | self.extra_environ)
         out = subprocess.run(cmd, cwd=self.path, capture_output=True, text=True, timeout=timeout, env=env)
