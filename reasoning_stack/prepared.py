@@ -1,29 +1,46 @@
 """Facts the deploy code reads, read once per host and run.
 
-pyinfra 3 runs every deploy function for every host first (preparing the operations) and only then executes the
-operations, so every fact the deploy code itself reads sees the host as it was before this run changed anything:
-reading the same fact again returns the same answer. pyinfra asks the host each time; this keeps the first answer
-for the run (on pyinfra's own state object). Operations read their facts when they run, as pyinfra does, never
-from here.
+pyinfra 3 runs every deploy function for every host first (the Prepare stage) and only then executes the
+operations (Execute), so every fact the deploy code reads sees the host as it was before this run changed anything:
+reading the same fact again returns the same answer. pyinfra asks the host each time; :func:`prepared_fact` keeps
+the first answer for the run (on pyinfra's own state object). Operations read their facts when they run, as pyinfra
+does; one may use :func:`fact_before_run` only for what no earlier operation can undo (a package installed before
+the run is still installed).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from pyinfra.api.state import StateStage
 from pyinfra.context import ctx_state
+
+MISSING = object()  # fact_before_run: the deploy code did not read this fact
+
+
+def _cache() -> dict[tuple[Any, ...], Any] | None:
+    state = ctx_state.get()  # None outside a pyinfra run
+    if state is None:
+        return None
+    return state.__dict__.setdefault("_reasoning_stack_facts", {})
+
+
+def _key(target: Any, cls: type, kwargs: dict[str, Any]) -> tuple[Any, ...]:
+    return (target.name, cls, tuple(sorted((k, repr(v)) for k, v in kwargs.items())))
 
 
 def prepared_fact(target: Any, cls: type, **kwargs: Any) -> Any:
-    """``target.get_fact(cls, **kwargs)``, asked once per host in this run."""
-    state = ctx_state.get()  # None outside a pyinfra run: no cache
-    cache = getattr(state, "_reasoning_stack_facts", None) if state is not None else None
-    if cache is None:
-        if state is None:
-            return target.get_fact(cls, **kwargs)
-        cache = {}
-        state._reasoning_stack_facts = cache
-    key = (target.name, cls, tuple(sorted((k, repr(v)) for k, v in kwargs.items())))
+    """``target.get_fact(cls, **kwargs)``, asked once per host while the deploy code runs (Prepare)."""
+    cache = _cache()
+    if cache is None or ctx_state.get().current_stage != StateStage.Prepare:
+        return target.get_fact(cls, **kwargs)
+    key = _key(target, cls, kwargs)
     if key not in cache:
         cache[key] = target.get_fact(cls, **kwargs)
     return cache[key]
+
+
+def fact_before_run(target: Any, cls: type, **kwargs: Any) -> Any:
+    """What the deploy code read of this fact before any operation of the run, or :data:`MISSING`."""
+    cache = _cache()
+    return MISSING if cache is None else cache.get(_key(target, cls, kwargs), MISSING)

@@ -23,6 +23,7 @@ from reasoning_stack.operations import (
     secret_file,
     smoke_test,
     stack_file,
+    unit_running,
     wait_http,
 )
 from reasoning_stack.planning.types import Instance
@@ -52,12 +53,10 @@ def install_service(service: ServiceFiles, env: OperationMeta,
         _retries=2,  # systemctl can lose its D-Bus connection while packages restart services
         _retry_delay=5,
     )
-    started = systemd.service(
+    started = unit_running(
         name=f"{service.unit} running and enabled",
         service=f"{service.unit}.service",
-        running=True,
-        enabled=True,
-        _retries=2,
+        _retries=2,  # systemctl can lose its D-Bus connection while packages restart services
         _retry_delay=5,
     )
     return any_changed(restarted, started)

@@ -8,7 +8,7 @@ from pyinfra.facts.deb import DebPackages
 from pyinfra.operations import files, systemd
 
 from reasoning_stack.context import host_settings
-from reasoning_stack.operations import json_file_merged
+from reasoning_stack.operations import json_file_merged, unit_running
 from reasoning_stack.platforms.linux import check_os
 from reasoning_stack.prepared import prepared_fact
 from reasoning_stack.services import LEGACY_APT_LOCK_CONF
@@ -48,5 +48,4 @@ def docker_engine() -> None:
             _retries=2,
             _retry_delay=5,
         )
-    systemd.service(name="Docker running and enabled", service="docker.service", running=True, enabled=True,
-                    _retries=2, _retry_delay=5)
+    unit_running(name="Docker running and enabled", service="docker.service", _retries=2, _retry_delay=5)

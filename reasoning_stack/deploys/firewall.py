@@ -15,7 +15,7 @@ from pyinfra.operations.util import any_changed
 
 from reasoning_stack.context import cluster_address, host_cluster, host_plan, host_settings
 from reasoning_stack.firewall import TABLE, firewall_rules
-from reasoning_stack.operations import stack_file
+from reasoning_stack.operations import stack_file, unit_running
 from reasoning_stack.prepared import prepared_fact
 from reasoning_stack.render import render
 from reasoning_stack.services import CONFIG_DIR, UNIT_DIR
@@ -48,7 +48,7 @@ def stack_firewall() -> None:
         systemd.daemon_reload(name="systemd daemon-reload", _if=unit.did_change)
         systemd.service(name="Load the changed firewall rules", service=f"{UNIT}.service", restarted=True,
                         _if=any_changed(text, unit))
-        systemd.service(name=f"{UNIT} active and enabled", service=f"{UNIT}.service", running=True, enabled=True)
+        unit_running(name=f"{UNIT} active and enabled", service=f"{UNIT}.service")
     elif prepared_fact(host, File, path=f"{UNIT_DIR}/{UNIT}.service"):
         # firewall_allow unset after it was set: stopping the unit deletes the table.
         retire_service(f"{UNIT_DIR}/{UNIT}.service")

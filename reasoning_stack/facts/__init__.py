@@ -32,6 +32,9 @@ from reasoning_stack.facts.nvidia import (
 from reasoning_stack.facts.stack import (
     StackManifest,
 )
+from reasoning_stack.facts.systemd import (
+    UnitState,
+)
 from reasoning_stack.facts.weights import (
     FreeDiskBytes,
     HfWeights,
@@ -57,6 +60,7 @@ __all__ = [
     "RayClusterNodes",
     "SecureBoot",
     "StackManifest",
+    "UnitState",
     "conflicting_sources",
     "debian_archive",
     "hf_repo_folder",

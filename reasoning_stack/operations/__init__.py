@@ -51,6 +51,9 @@ from reasoning_stack.operations.ray import (
 from reasoning_stack.operations.streamed import (
     StreamedCommand,
 )
+from reasoning_stack.operations.systemd import (
+    unit_running,
+)
 
 __all__ = [
     "APT_ENV",
@@ -82,6 +85,7 @@ __all__ = [
     "secret_env_file",
     "secret_file",
     "stack_file",
+    "unit_running",
     "smoke_test",
     "sqlite_backup",
     "wait_http",

@@ -16,6 +16,7 @@ from reasoning_stack.facts import (
     HeldPackages,
 )
 from reasoning_stack.operations.streamed import StreamedCommand
+from reasoning_stack.prepared import MISSING, fact_before_run
 
 
 @operation()
@@ -149,6 +150,11 @@ def apt_installed(packages: list[str], lock_timeout: int = 600):
 
         apt_installed(name="Docker engine", packages=["docker.io"])
     """
+    # Installed before the run (what the deploy code read) stays installed: nothing in a deploy removes a package.
+    before = fact_before_run(host, DebPackages)
+    if before is not MISSING and not missing_packages(before or {}, packages):
+        host.noop("packages are installed")
+        return
     installed = host.get_fact(DebPackages) or {}
     wanted = missing_packages(installed, packages)
     if not wanted:

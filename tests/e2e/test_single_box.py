@@ -455,6 +455,25 @@ def test_changed_setting_restarts_only_its_service(stack: Stack):
     assert data["results"]["totals"]["success"] == 0, _changed_ops(data)
 
 
+def test_a_rerun_still_notices_drift(stack: Stack):
+    """The faster no-op re-run reads each file's checksum, mode and owner in one command and reads the deploy code's
+    facts once: a removed helper, a loosened mode and a stopped unit are still put right, and only they."""
+    box = stack.hosts[0]
+    t = stack.testinfra(box)
+    box.sh("rm /usr/local/libexec/reasoning-stack/smoke-test && chmod 644 /usr/local/libexec/reasoning-stack/wait-http"
+           " && systemctl stop reasoning-openwebui")
+    rc, data, text = stack.deploy()
+    assert rc == 0, _log(text)
+    changed = {name for name, _ in _changed_ops(data)}
+    assert {"smoke-test helper", "wait-http helper", "reasoning-openwebui running and enabled"} <= changed, changed
+    assert not any(name.startswith("Restart reasoning-vllm") for name in changed), changed
+    assert t.file("/usr/local/libexec/reasoning-stack/smoke-test").mode == 0o755
+    assert t.file("/usr/local/libexec/reasoning-stack/wait-http").mode == 0o755
+    assert t.service("reasoning-openwebui").is_running
+    rc, data, _ = stack.deploy()
+    assert data["results"]["totals"]["success"] == 0, _changed_ops(data)
+
+
 DB = "/var/lib/reasoning-stack/open-webui/webui.db"
 SQL = "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); "
 
