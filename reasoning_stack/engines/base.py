@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal
 
+from reasoning_stack.planning import gpu_search
 from reasoning_stack.service_files import HEALTH_PATH, READY_PATH
 
 if TYPE_CHECKING:
+    from reasoning_stack.catalogue import ModelSpec
+    from reasoning_stack.cuda import GpuBudget
     from reasoning_stack.gpus import Gpu
     from reasoning_stack.planning.types import Instance, PlanRequest, ServingPlan
     from reasoning_stack.service_files import ClusterNode, ServiceFiles
@@ -125,3 +128,20 @@ class Engine:
         """What ``status`` shows the engine runs from (an image, or a pinned package)."""
         images = self.images(settings)
         return images[0] if images else ""
+
+
+class LayoutEngine(Engine):
+    """An engine that plans tensor-parallel / data-parallel layouts on NVIDIA GPUs with the shared layout search
+    (``planning/gpu_search.py``) and its own memory model: ``memory.gpu_budget`` of the same shape as vLLM's. It
+    adds ``finish``, ``budget_words``, ``headroom_words``, ``higher_utilization`` and ``max_seqs_flag``."""
+
+    memory: Any = None  # the engine's memory-model module
+    max_seqs_flag: str = ""
+
+    def plan(self, req: PlanRequest) -> ServingPlan:
+        return gpu_search.plan(self, req)  # type: ignore[arg-type]
+
+    def gpu_budget(self, model: ModelSpec, quant: str, gpu: Gpu, tp: int, pp: int, req: PlanRequest, kv_dtype: str,
+                   eager: bool, seqs: int | None) -> GpuBudget:
+        return self.memory.gpu_budget(model, quant, gpu, tp, pp, req.gpu_memory_utilization, kv_dtype, eager,
+                                      req.colocated, seqs)

@@ -10,13 +10,12 @@ from typing import Any
 from reasoning_stack.arch import X86_64, check_image
 from reasoning_stack.catalogue import ModelSpec
 from reasoning_stack.cuda import GpuBudget
-from reasoning_stack.engines.base import Engine, Uses
-from reasoning_stack.engines.sglang import memory
+from reasoning_stack.engines.base import LayoutEngine, Uses
+from reasoning_stack.engines.sglang import memory as sglang_memory
 from reasoning_stack.engines.sglang.command import REASONING_PARSERS, command
 from reasoning_stack.engines.sglang.flags import SGLANG_FLAGS, SGLANG_OWNED_FLAGS, SGLANG_VERSION
 from reasoning_stack.engines.sglang.service import sglang_service
 from reasoning_stack.gpus import Gpu
-from reasoning_stack.planning import gpu_search
 from reasoning_stack.planning.types import Instance, PlanRequest, ServingPlan
 from reasoning_stack.service_files import ServiceFiles
 from reasoning_stack.topology import ClusterNode
@@ -29,7 +28,7 @@ MIN_DRIVER_BRANCH = 580
 DEFAULT_PORT = 30000
 
 
-class Sglang(Engine):
+class Sglang(LayoutEngine):
     """SGLang's OpenAI-compatible server (``sglang.launch_server``) in the pinned image."""
 
     name = "sglang"
@@ -38,6 +37,7 @@ class Sglang(Engine):
     sampling_source = "applies the model's generation_config.json"
     extra_args_setting = "sglang_extra_args"
     max_seqs_flag = "--max-running-requests"
+    memory = sglang_memory
 
     def images(self, settings: Any) -> list[str]:
         return [settings.sglang_image]
@@ -75,17 +75,9 @@ class Sglang(Engine):
                                  f"{SGLANG_VERSION} (the pinned image); {hint}see its --help")
 
     # --- planning: the layout search with SGLang's memory model ------------------------------------------
-    def plan(self, req: PlanRequest) -> ServingPlan:
-        return gpu_search.plan(self, req)
-
-    def gpu_budget(self, model: ModelSpec, quant: str, gpu: Gpu, tp: int, pp: int, req: PlanRequest, kv_dtype: str,
-                   eager: bool, seqs: int | None) -> GpuBudget:
-        return memory.gpu_budget(model, quant, gpu, tp, pp, req.gpu_memory_utilization, kv_dtype, eager,
-                                 req.colocated, seqs)
-
     def finish(self, plan: ServingPlan, model: ModelSpec, req: PlanRequest, gpu: Gpu, eager: bool,
                seqs: int | None) -> None:
-        plan.gpu_memory_utilization = plan.mem_fraction_static = memory.mem_fraction_static(
+        plan.gpu_memory_utilization = plan.mem_fraction_static = sglang_memory.mem_fraction_static(
             model, gpu, plan.tensor_parallel_size, plan.pipeline_parallel_size, eager, seqs)
         plan.reasoning_parser = REASONING_PARSERS[model.reasoning_parser]
         plan.cuda_graph_gib_per_gpu = 0.0  # inside SGLang's reserve
@@ -93,7 +85,7 @@ class Sglang(Engine):
 
     def budget_words(self, model: ModelSpec, gpu: Gpu, tp: int, req: PlanRequest, eager: bool,
                      budget: GpuBudget) -> str:
-        fraction = memory.mem_fraction_static(model, gpu, tp, req.nodes, eager)
+        fraction = sglang_memory.mem_fraction_static(model, gpu, tp, req.nodes, eager)
         return (f"weights take {budget.weights:.1f} GiB per GPU of the {budget.requested:.1f} GiB SGLang keeps for "
                 f"weights and KV cache (mem_fraction_static {fraction}, its own rule), leaving "
                 f"{max(0.0, budget.kv_gib):.1f} GiB = {budget.tokens} tokens of KV cache "

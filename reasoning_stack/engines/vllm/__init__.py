@@ -9,8 +9,8 @@ from typing import Any
 from reasoning_stack.arch import AARCH64, X86_64, check_image
 from reasoning_stack.catalogue import ModelSpec
 from reasoning_stack.cuda import GpuBudget
-from reasoning_stack.engines.base import Engine, Uses
-from reasoning_stack.engines.vllm import memory
+from reasoning_stack.engines.base import LayoutEngine, Uses
+from reasoning_stack.engines.vllm import memory as vllm_memory
 from reasoning_stack.engines.vllm.checks import check_pinned_flags
 from reasoning_stack.engines.vllm.command import vllm_args
 from reasoning_stack.engines.vllm.service import vllm_service
@@ -29,7 +29,7 @@ IMAGE_ARM64 = "vllm/vllm-openai:v0.17.1-cu130"
 PINNED_ARCHES = {IMAGE: (X86_64,), IMAGE_ARM64: (AARCH64,)}
 
 
-class Vllm(Engine):
+class Vllm(LayoutEngine):
     """vLLM's OpenAI-compatible server (``vllm serve``) in the pinned image."""
 
     name = "vllm"
@@ -38,6 +38,7 @@ class Vllm(Engine):
     multi_node = True
     extra_args_setting = "vllm_extra_args"
     max_seqs_flag = "--max-num-seqs"
+    memory = vllm_memory
 
     def images(self, settings: Any) -> list[str]:
         return [settings.vllm_image]
@@ -52,17 +53,9 @@ class Vllm(Engine):
         check_pinned_flags(settings.vllm_image, settings.vllm_extra_args)
 
     # --- planning: the layout search with vLLM's memory model --------------------------------------------
-    def plan(self, req: PlanRequest) -> ServingPlan:
-        return gpu_search.plan(self, req)
-
-    def gpu_budget(self, model: ModelSpec, quant: str, gpu: Gpu, tp: int, pp: int, req: PlanRequest, kv_dtype: str,
-                   eager: bool, seqs: int | None) -> GpuBudget:
-        return memory.gpu_budget(model, quant, gpu, tp, pp, req.gpu_memory_utilization, kv_dtype, eager,
-                                 req.colocated, seqs)
-
     def finish(self, plan: ServingPlan, model: ModelSpec, req: PlanRequest, gpu: Gpu, eager: bool,
                seqs: int | None) -> None:
-        plan.cuda_graph_gib_per_gpu = memory.cuda_graph_gib(model, eager)
+        plan.cuda_graph_gib_per_gpu = vllm_memory.cuda_graph_gib(model, eager)
         plan.vllm_args = vllm_args(plan, model, req)
         plan.command = ["vllm", "serve", *plan.vllm_args]
 
@@ -77,7 +70,7 @@ class Vllm(Engine):
 
     def headroom_words(self, model: ModelSpec, gpu: Gpu, tp: int, req: PlanRequest, eager: bool,
                        budget: GpuBudget) -> str:
-        safe = memory.max_safe_utilization(model, gpu, tp, req.nodes, eager, req.colocated)
+        safe = vllm_memory.max_safe_utilization(model, gpu, tp, req.nodes, eager, req.colocated)
         return (f"the KV cache would fit, but beside the {budget.requested:.1f} GiB vLLM may use "
                 f"(gpu_memory_utilization {req.gpu_memory_utilization:g}) only {budget.headroom:.2f} GiB remain for "
                 f"CUDA context, NCCL and CUDA graphs, which need {budget.headroom_needed:.2f} GiB; "
@@ -91,7 +84,7 @@ class Vllm(Engine):
         layout = gpu_search.most_generous(req, model, next(iter(model.repos)))
         if layout is None:
             return None
-        safe = min(0.98, memory.max_safe_utilization(model, gpu, layout.tp, req.nodes, True, req.colocated))
+        safe = min(0.98, vllm_memory.max_safe_utilization(model, gpu, layout.tp, req.nodes, True, req.colocated))
         if safe <= req.gpu_memory_utilization:
             return None
         found = gpu_search.try_model(self, replace(req, gpu_memory_utilization=safe, enforce_eager=True), model)
