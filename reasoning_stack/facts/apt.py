@@ -82,6 +82,10 @@ class HeldPackages(FactBase):
     def command(self) -> str:
         return "apt-mark showhold"
 
+    @staticmethod
+    def default() -> list[str]:
+        return []  # pyinfra's value when the command prints nothing: none
+
     def process(self, output: list[str]) -> list[str]:
         return [line.strip() for line in output if line.strip()]
 
@@ -98,6 +102,10 @@ class DpkgInterrupted(FactBase):
 
     def command(self) -> str:
         return "find /var/lib/dpkg/updates -maxdepth 1 -type f 2>/dev/null | head -n 5"
+
+    @staticmethod
+    def default() -> list[str]:
+        return []  # pyinfra's value when the command prints nothing: none
 
     def process(self, output: list[str]) -> list[str]:
         return [line.strip() for line in output if line.strip()]
