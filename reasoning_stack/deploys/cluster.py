@@ -56,12 +56,10 @@ def cluster_node() -> None:
     assert cluster is not None and settings.cluster_interface is not None
     instance = plan.instances[0]
 
-
     def address_of(name: str) -> str:
         """A node's address on the cluster network."""
         assert settings.cluster_interface is not None
         return cluster_address(name, settings.cluster_interface)
-
 
     node = ClusterNode(cluster, host.name, address_of(host.name), address_of(cluster.head), settings.cluster_interface)
     ray = cluster.backend == "ray"

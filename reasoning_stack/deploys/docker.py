@@ -21,7 +21,6 @@ def docker_engine() -> None:
     settings = host_settings()
     check_os(host)
 
-
     # apt steps wait (up to apt_lock_timeout) for a lock that unattended upgrades holds: see units.packages_present.
     files.file(name="No system-wide apt lock wait (earlier releases set one)", path=LEGACY_APT_LOCK_CONF,
                present=False)

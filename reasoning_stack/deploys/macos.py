@@ -120,7 +120,6 @@ def mac_stack() -> None:
         user=user,
     )
 
-
     def install_job(job: LaunchdJob):
         """The job's plist, reloaded when it changed, loaded when launchd lacks it; returns the plist operation."""
         plist = files.put(name=f"{job.label} plist", src=io.StringIO(job.plist_text), dest=job.plist_path, mode="644",
@@ -129,7 +128,6 @@ def mac_stack() -> None:
                        _if=plist.did_change)
         launchd_job(name=f"{job.label} loaded in launchd", label=job.label, plist=job.plist_path)
         return plist
-
 
     server_job = mlx_job(settings, instance, user, MLX_VERSION)
     server_plist = install_job(server_job)
