@@ -8,10 +8,11 @@ import json
 import posixpath
 import shlex
 
-from pyinfra import host
+from pyinfra import host, logger, state
 from pyinfra.api import FileUploadCommand, OperationError, StringCommand, operation
 from pyinfra.facts.files import File, FileContents
 from pyinfra.operations import files
+from pyinfra.operations.util.files import generate_color_diff
 
 from reasoning_stack.facts.files import FileDigest
 from reasoning_stack.operations.streamed import StreamedCommand
@@ -130,6 +131,12 @@ def stack_file(dest: str, content: str, mode: str = "644", user: str = "root", g
     here = host.get_fact(FileDigest, path=dest)
     quoted = shlex.quote(dest)
     if here is None or here["sha1"] != hashlib.sha1(data).hexdigest():
+        if state.config.DIFF:  # --diff: what changes, as files.put shows it
+            current = host.get_fact(FileContents, path=dest) if here is not None else None
+            host.log(f"Will {'modify' if here is not None else 'create'} {dest}", logger.info)
+            for line in generate_color_diff([line + "\n" for line in current or []], content.splitlines(True)):
+                logger.info("  %s", line)
+            logger.info("")
         yield FileUploadCommand(io.BytesIO(data), dest)
         yield f"chmod {mode} {quoted} && chown {user}:{group} {quoted}"
         return
