@@ -269,7 +269,7 @@ def cmd_render(args: argparse.Namespace) -> int:
             print(f"{name}: not rendered: {host_plan.reason}", file=sys.stderr)
             worst = EXIT_DOES_NOT_FIT
             continue
-        platform = platforms.get(engines.get(host_plan.instances[0].engine).platform)
+        platform = platforms.of_engine(host_settings.engine)
         rendered = platform.files(host_settings, host_plan, host_settings.gpu_count or 1, name, cluster,
                                   inventory.get_host(name).data.get("ssh_user"))
         for path, text in rendered.items():

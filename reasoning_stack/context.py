@@ -74,8 +74,8 @@ def cluster_address(name: str, interface: str) -> str:
 
 
 def _platform(settings: StackSettings) -> Platform:
-    """The platform the settings' primary engine runs on (auto: Linux, where it chooses between engines)."""
-    return platforms.get(engines.candidates(settings.engine)[0].platform)
+    """The platform the settings' primary engine runs on."""
+    return platforms.of_engine(settings.engine)
 
 
 def _engines_on(platform: Platform) -> list[engines.Engine]:

@@ -12,6 +12,7 @@ from pydantic import SecretStr
 from reasoning_stack import engines
 from reasoning_stack.planning.types import HostPlan
 from reasoning_stack.render import render
+from reasoning_stack.services import engine_service
 from reasoning_stack.settings import SECRET_SETTINGS, StackSettings
 from reasoning_stack.topology import ClusterNode
 
@@ -56,7 +57,7 @@ def model_server_files(settings: Any, plan: HostPlan, host_gpu_count: int, node:
     for engine in dict.fromkeys(engines.get(i.engine) for i in plan.instances):
         helpers += [h for h in engine.helpers() if h not in helpers]
     for instance in plan.instances:
-        service = engines.get(instance.engine).service(settings, instance, host_gpu_count, node)
+        service = engine_service(settings, instance, host_gpu_count, node)
         out[service.unit_path] = service.unit_text
         out[service.env_path] = service.env_text
         if service.secret_path:

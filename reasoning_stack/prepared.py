@@ -10,6 +10,7 @@ the run is still installed).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from pyinfra.api.state import StateStage
@@ -18,11 +19,14 @@ from pyinfra.context import ctx_state
 MISSING = object()  # fact_before_run: the deploy code did not read this fact
 
 
-def _cache() -> dict[tuple[Any, ...], Any] | None:
+def run_store(name: str, factory: Callable[[], Any]) -> Any:
+    """A store that lives as long as this pyinfra run (kept on its state object); None outside a run."""
     state = ctx_state.get()  # None outside a pyinfra run
-    if state is None:
-        return None
-    return state.__dict__.setdefault("_reasoning_stack_facts", {})
+    return None if state is None else state.__dict__.setdefault(f"_reasoning_stack_{name}", factory())
+
+
+def _cache() -> dict[tuple[Any, ...], Any] | None:
+    return run_store("facts", dict)
 
 
 def _key(target: Any, cls: type, kwargs: dict[str, Any]) -> tuple[Any, ...]:

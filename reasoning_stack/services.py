@@ -20,6 +20,7 @@ from reasoning_stack.service_files import (
     ServiceFiles,
     gpu_request,
     local_url,
+    secret_values,
 )
 from reasoning_stack.settings import StackSettings
 from reasoning_stack.topology import RAY_CONTAINER, RAY_UNIT
@@ -78,7 +79,7 @@ def ray_service(settings: StackSettings, node: ClusterNode, gpu_count: int, unif
         "model-server.env.j2",
         unit_name=RAY_UNIT,
         offline=settings.offline,
-        hf_token=settings.hf_token.get_secret_value() if settings.hf_token else "",
+        hf_token=secret_values(settings)[0],
         api_key="",
     )
     return ServiceFiles(RAY_UNIT, unit_text, env_path, env_text, RAY_CONTAINER, settings.vllm_image, "", "")

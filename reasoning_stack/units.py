@@ -27,7 +27,7 @@ from reasoning_stack.operations import (
     wait_http,
 )
 from reasoning_stack.planning.types import Instance
-from reasoning_stack.prepared import prepared_fact
+from reasoning_stack.prepared import prepared_fact, run_store
 from reasoning_stack.render import render
 from reasoning_stack.services import CONFIG_DIR, HELPER_DIR, SMOKE_TEST, WAIT_HTTP, ServiceFiles
 from reasoning_stack.settings import StackSettings
@@ -71,9 +71,7 @@ def any_changed_or(condition: Callable[[], bool], *ops: OperationMeta) -> Callab
 def stack_directories(config: bool = True, helpers: bool = False) -> None:
     """The stack's private config directory (0700) and its helper directory, declared once per host and run
     whichever layer needs them first (each layer asks; a directory checked once is one fact fewer)."""
-    from pyinfra.context import ctx_state
-
-    done = ctx_state.get().__dict__.setdefault("_reasoning_stack_directories", set())
+    done = run_store("directories", set)
     if config and (host.name, CONFIG_DIR) not in done:
         done.add((host.name, CONFIG_DIR))
         files.directory(name="Stack config directory", path=CONFIG_DIR, mode="700", user="root", group="root")

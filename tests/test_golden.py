@@ -32,23 +32,25 @@ def test_every_what_if_plan_is_unchanged() -> None:
         _first_differences(live, golden))
 
 
-@pytest.fixture()
-def in_repo(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(REPO)
+@pytest.fixture(scope="module")
+def rendered() -> dict:
+    """Every file render writes for the golden inventories, rendered once for the tests below."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(REPO)
+        return make_golden.render_outputs()
 
 
-def test_every_rendered_file_is_unchanged(in_repo: None) -> None:
+def test_every_rendered_file_is_unchanged(rendered: dict) -> None:
     golden = make_golden.read("renders.json.gz")
-    live = make_golden.render_outputs()
+    live = rendered
     for inventory, files in golden.items():
         assert inventory in live, inventory
         assert live[inventory] == files, f"{inventory}: " + "\n".join(_first_differences(live[inventory], files))
     assert set(live) == set(golden)
 
 
-def test_rendered_units_have_one_directive_per_line(in_repo: None) -> None:
+def test_rendered_units_have_one_directive_per_line(rendered: dict) -> None:
     """A Jinja block at a line's end once ate the newline: 'After=... network-online.targetWants=...'."""
-    rendered = make_golden.render_outputs()
     units = {f"{inv}/{path}": text for inv, files in rendered.items() for path, text in files.items()
              if path.endswith(".service")}
     assert len(units) > 20
@@ -58,8 +60,7 @@ def test_rendered_units_have_one_directive_per_line(in_repo: None) -> None:
         assert re.search(r"^Requires=docker\.service", text, re.M) or "firewall" in name, name
 
 
-def test_render_writes_no_secret(in_repo: None) -> None:
-    rendered = make_golden.render_outputs()
+def test_render_writes_no_secret(rendered: dict) -> None:
     texts = "\n".join(t for files in rendered.values() for t in files.values())
     assert "<secret from $REASONING_STACK_VLLM_API_KEY>" in texts
     for value in make_golden.RENDER_SECRETS.values():

@@ -46,6 +46,7 @@ from reasoning_stack.platforms.macos import (
     helper_text,
     mlx_job,
     openwebui_job,
+    weights_env_text,
 )
 from reasoning_stack.prepared import prepared_fact
 from reasoning_stack.services import (
@@ -103,10 +104,8 @@ def mac_stack() -> None:
     pip.packages(name=f"MLX-LM {MLX_VERSION}", packages=[f"mlx-lm=={MLX_VERSION}"], pip=f"{MLX_VENV}/bin/pip",
                  **as_user)
     env_path = f"{CONFIG_DIR}/{instance.unit}.env"  # where `status` reads the instance's files, as on Linux
-    hf_token = settings.hf_token.get_secret_value() if settings.hf_token else ""
     files.put(name=f"{instance.unit} env file (0600: the Hugging Face token for the download)",
-              src=io.StringIO("# Managed by reasoning-stack. Read by the weights download only.\n"
-                              f"HF_TOKEN={hf_token}\n"),
+              src=io.StringIO(weights_env_text(settings)),
               dest=env_path, mode="600", user="root", group="wheel", create_remote_dir=False)
     model_weights(
         name=f"Weights of {instance.plan.model_repo} (~{instance.plan.weights_gib_per_gpu:.1f} GiB, resumable)",

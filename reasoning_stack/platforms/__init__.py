@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from reasoning_stack import engines
 from reasoning_stack.platforms.base import Platform
 from reasoning_stack.platforms.linux import LINUX
 from reasoning_stack.platforms.macos import MACOS
@@ -13,7 +14,7 @@ from reasoning_stack.platforms.macos import MACOS
 if TYPE_CHECKING:
     from pyinfra.api.host import Host
 
-__all__ = ["PLATFORMS", "Platform", "detect", "get"]
+__all__ = ["PLATFORMS", "Platform", "detect", "get", "of_engine"]
 
 PLATFORMS: tuple[Platform, ...] = (LINUX, MACOS)
 
@@ -24,6 +25,11 @@ def get(name: str) -> Platform:
         if platform.name == name:
             return platform
     raise KeyError(f"unknown platform {name!r}; known: {', '.join(p.name for p in PLATFORMS)}")
+
+
+def of_engine(engine: str) -> Platform:
+    """The platform an ``engine`` setting's value runs on (auto: Linux, where it chooses between engines)."""
+    return get(engines.candidates(engine)[0].platform)
 
 
 def detect(target: Host) -> Platform:

@@ -112,6 +112,12 @@ def openwebui_job(settings: StackSettings, service: ServiceFiles, user: str) -> 
     return job, service.env_path, service.env_text
 
 
+def weights_env_text(settings: StackSettings) -> str:
+    """The Mac instance's env file: the Hugging Face token the weights download reads, and nothing else."""
+    hf_token = settings.hf_token.get_secret_value() if settings.hf_token else ""
+    return f"# Managed by reasoning-stack. Read by the weights download only.\nHF_TOKEN={hf_token}\n"
+
+
 def helper_text(template: str) -> str:
     """A helper script for the Mac: run by the stack's own Python (macOS's /usr/bin/python3 may be a stub)."""
     text = render(template)
@@ -163,9 +169,7 @@ class MacOS(Platform):
         settings = without_secrets(settings)
         user = settings.mac_user or ssh_user or "<mac_user>"
         instance = plan.instances[0]
-        hf_token = settings.hf_token.get_secret_value() if settings.hf_token else ""
-        out = {f"{CONFIG_DIR}/{instance.unit}.env": "# Managed by reasoning-stack. Read by the weights download "
-                                                    f"only.\nHF_TOKEN={hf_token}\n"}
+        out = {f"{CONFIG_DIR}/{instance.unit}.env": weights_env_text(settings)}
         job = mlx_job(settings, instance, user, engines.get(instance.engine).version)
         out[job.plist_path] = job.plist_text
         helpers = [(WAIT_HTTP, "wait-http.py.j2"), (SMOKE_TEST, "smoke-test.py.j2"), (ENV_EXEC, "env-exec.py.j2"),
