@@ -5,6 +5,11 @@ num_attention_heads, num_key_value_heads, head_dim or hidden_size/num_attention_
 vocab_size, tie_word_embeddings, max_position_embeddings; for DeepSeek-R1 kv_lora_rank and
 qk_rope_head_dim; the fp8 repos' quantization_config says whether weights are block-quantized). Parameter counts are the
 model cards' figures. Weight sizes are derived from those counts by :func:`weights_gib`.
+
+``strength`` is one figure for every model, what ``model: auto`` ranks by: the model card's AIME pass@1 x 10, AIME
+2024 where the card reports it (the R1 distills' and R1's cards, QwQ's, the Qwen3 technical report's thinking-mode
+table), AIME 2025 where it reports only that. The presets of ``reasoning_stack/models/presets.py`` (gpt-oss, Qwen3
+MoE and hybrids, R1-0528, GLM-4.5-Air) join these eleven in ``MODELS``, built from their shipped config.json keys.
 """
 
 from __future__ import annotations
@@ -16,13 +21,35 @@ MIB = 1024**2
 
 
 @dataclass(frozen=True)
+class LinearAttention:
+    """A linear-attention (Gated DeltaNet) layer's geometry: ``linear_*`` keys of Qwen3-Next's and Qwen3.5's
+    config.json. Such a layer keeps a fixed recurrent state per request instead of a KV cache."""
+
+    key_heads: int  # linear_num_key_heads
+    value_heads: int  # linear_num_value_heads
+    key_dim: int  # linear_key_head_dim
+    value_dim: int  # linear_value_head_dim
+    conv_kernel: int  # linear_conv_kernel_dim
+    state_dtype_bytes: int = 2  # the temporal state: the model dtype, or 4 where the config sets mamba_ssm_dtype
+
+    def state_bytes(self, tp: int = 1) -> int:
+        """Bytes of one layer's state for one request on one of ``tp`` GPUs: vLLM 0.17.1's
+        ``MambaStateShapeCalculator.gated_delta_net_state_shape`` (conv state in the model dtype, 2 bytes) plus the
+        temporal state (``gated_delta_net_state_dtype``)."""
+        conv_dim = self.key_dim * self.key_heads * 2 + self.value_dim * self.value_heads
+        conv = (self.conv_kernel - 1) * (conv_dim // tp) * 2
+        temporal = (self.value_heads // tp) * self.value_dim * self.key_dim * self.state_dtype_bytes
+        return conv + temporal
+
+
+@dataclass(frozen=True)
 class ModelSpec:
     """One reasoning model and the facts the planner and the vLLM service need about it."""
 
     slug: str
     name: str
     family: str  # deepseek-r1-distill | qwq | qwen3 | deepseek-r1
-    strength: int  # higher = stronger reasoning; used by model: auto
+    strength: int  # AIME pass@1 x 10 from the model card (see STRENGTH below); model: auto ranks by it
     params_b: float  # total parameters, billions
     embed_params_b: float  # input embedding + (untied) lm_head parameters, billions; kept 16-bit by quantizers
     layers: int
@@ -42,22 +69,51 @@ class ModelSpec:
     intermediate_size: int = 0  # MLP width: split by TP, each share whole quantization groups/blocks
     fp8_block: bool = False  # the fp8 repo is block-quantized (128x128), like AWQ/GPTQ groups of 128
     active_params_b: float | None = None  # MoE: parameters one token uses (the model card's "activated")
+    # Layer kinds beside full attention (config.json layer_types / full_attention_interval):
+    sliding_layers: int = 0  # sliding-window attention layers (gpt-oss: every other layer)
+    sliding_window: int = 0  # their window in tokens
+    linear_layers: int = 0  # linear-attention layers with a recurrent state (Qwen3-Next, Qwen3.5)
+    linear: LinearAttention | None = None
+    experts: int = 0  # MoE: routed experts (weights count every one; decoding reads the active ones)
+    active_experts: int = 0  # num_experts_per_tok
+    attention_sinks: bool = False  # learned attention sinks (gpt-oss)
+    moe_intermediate_size: int = 0  # an expert's MLP width (split by TP like intermediate_size)
+    checkpoint_bytes: dict[str, int] = field(default_factory=dict)  # quantization -> safetensors bytes
+    min_vllm: str = "0.8.0"  # the first vLLM release that serves the architecture
+    reasoning_effort: bool = False  # gpt-oss: reasoning graded low/medium/high per request
+    strength_source: str = ""  # where ``strength`` comes from
+    source: str = ""  # where the architecture figures come from
+
+    @property
+    def full_layers(self) -> int:
+        """Layers holding the whole context in their KV cache."""
+        return self.layers - self.sliding_layers - self.linear_layers
 
     def kv_bytes_per_token(self, dtype_bytes: int = 2) -> int:
-        """KV-cache bytes per token for the whole model (all layers, all KV heads)."""
+        """KV-cache bytes per token of context for the whole model: the full-attention layers' K and V (MLA: the
+        latent); sliding-window and linear-attention layers keep a fixed amount per request instead."""
         if self.mla:
             kv_lora_rank, rope_dim = self.mla
-            return self.layers * (kv_lora_rank + rope_dim) * dtype_bytes
-        return 2 * self.layers * self.kv_heads * self.head_dim * dtype_bytes
+            return self.full_layers * (kv_lora_rank + rope_dim) * dtype_bytes
+        return 2 * self.full_layers * self.kv_heads * self.head_dim * dtype_bytes
 
 
 # Bytes per parameter by weights format. 4-bit formats store group-128 scales and zero points
 # (AutoAWQ / GPTQ defaults): 0.5 B + 2 B scale / 128 + 0.5 B zero / 128 ~= 0.52 B per parameter.
-BYTES_PER_PARAM = {"bf16": 2.0, "fp8": 1.0, "awq": 0.52, "gptq": 0.52}
+# MXFP4: 4 bits + an 8-bit scale per 32 weights; NVFP4: 4 bits + an fp8 scale per 16 weights.
+BYTES_PER_PARAM = {"bf16": 2.0, "fp8": 1.0, "awq": 0.52, "gptq": 0.52, "mxfp4": 0.53, "nvfp4": 0.5625}
+# MXFP4 weights load larger than their safetensors: the MoE kernels pad hidden and intermediate sizes. Measured
+# on an H100 (llm-d-benchmark empirical-vllm-memory-results.md, vLLM 0.11): gpt-oss-20b 13.47 GiB loaded from
+# 12.82 GiB of safetensors (+5.1%), gpt-oss-120b 64.38 GiB from 60.77 GiB (+5.9%).
+LOADED_OVER_CHECKPOINT = {"mxfp4": 1.055}
 
 
 def weights_gib(model: ModelSpec, quantization: str) -> float:
-    """GiB of weights as vLLM loads them: quantized layers at their format, embeddings kept 16-bit."""
+    """GiB of weights as vLLM loads them: the safetensors' size where it is recorded (MXFP4 padded as loaded),
+    else the parameters at their format with embeddings kept 16-bit."""
+    if quantization in model.checkpoint_bytes:
+        loaded = model.checkpoint_bytes[quantization] * LOADED_OVER_CHECKPOINT.get(quantization, 1.0)
+        return loaded / GIB
     body = (model.params_b - model.embed_params_b) * 1e9 * BYTES_PER_PARAM[quantization]
     embed = model.embed_params_b * 1e9 * (1.0 if quantization == "fp8" and model.family == "deepseek-r1" else 2.0)
     return (body + embed) / GIB
@@ -75,7 +131,7 @@ MODELS: dict[str, ModelSpec] = {
     for m in [
         # Qwen2.5-Math-1.5B base: config.json layers 28, kv heads 2, hidden 1536 / 12 heads, vocab 151936, tied
         ModelSpec(
-            "deepseek-r1-distill-qwen-1.5b", "DeepSeek-R1-Distill-Qwen-1.5B", "deepseek-r1-distill", 10,
+            "deepseek-r1-distill-qwen-1.5b", "DeepSeek-R1-Distill-Qwen-1.5B", "deepseek-r1-distill", 289,
             1.78, 0.233, 28, 2, 128, 1536, 151936, 131072,
             {
                 "bf16": "deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B",
@@ -86,7 +142,7 @@ MODELS: dict[str, ModelSpec] = {
         ),
         # Qwen2.5-Math-7B base: layers 28, kv heads 4, hidden 3584 / 28 heads, vocab 152064, untied
         ModelSpec(
-            "deepseek-r1-distill-qwen-7b", "DeepSeek-R1-Distill-Qwen-7B", "deepseek-r1-distill", 30,
+            "deepseek-r1-distill-qwen-7b", "DeepSeek-R1-Distill-Qwen-7B", "deepseek-r1-distill", 555,
             7.62, 1.09, 28, 4, 128, 3584, 152064, 131072,
             {
                 "bf16": "deepseek-ai/DeepSeek-R1-Distill-Qwen-7B",
@@ -97,7 +153,7 @@ MODELS: dict[str, ModelSpec] = {
         ),
         # Llama-3.1-8B base: layers 32, kv heads 8, hidden 4096 / 32 heads, vocab 128256, untied
         ModelSpec(
-            "deepseek-r1-distill-llama-8b", "DeepSeek-R1-Distill-Llama-8B", "deepseek-r1-distill", 28,
+            "deepseek-r1-distill-llama-8b", "DeepSeek-R1-Distill-Llama-8B", "deepseek-r1-distill", 504,
             8.03, 1.05, 32, 8, 128, 4096, 128256, 131072,
             {
                 "bf16": "deepseek-ai/DeepSeek-R1-Distill-Llama-8B",
@@ -108,7 +164,7 @@ MODELS: dict[str, ModelSpec] = {
         ),
         # Qwen2.5-14B base: layers 48, kv heads 8, hidden 5120 / 40 heads, vocab 152064, untied
         ModelSpec(
-            "deepseek-r1-distill-qwen-14b", "DeepSeek-R1-Distill-Qwen-14B", "deepseek-r1-distill", 50,
+            "deepseek-r1-distill-qwen-14b", "DeepSeek-R1-Distill-Qwen-14B", "deepseek-r1-distill", 697,
             14.77, 1.557, 48, 8, 128, 5120, 152064, 131072,
             {
                 "bf16": "deepseek-ai/DeepSeek-R1-Distill-Qwen-14B",
@@ -121,7 +177,7 @@ MODELS: dict[str, ModelSpec] = {
         # deepseek-ai publishes no AWQ repo (the seed's "deepseek-ai/...-32B-AWQ" does not exist); the AWQ
         # repos of every distill are AutoAWQ's author's (the casperhansen profile on Hugging Face lists all six).
         ModelSpec(
-            "deepseek-r1-distill-qwen-32b", "DeepSeek-R1-Distill-Qwen-32B", "deepseek-r1-distill", 70,
+            "deepseek-r1-distill-qwen-32b", "DeepSeek-R1-Distill-Qwen-32B", "deepseek-r1-distill", 726,
             32.76, 1.557, 64, 8, 128, 5120, 152064, 131072,
             {
                 "bf16": "deepseek-ai/DeepSeek-R1-Distill-Qwen-32B",
@@ -135,7 +191,7 @@ MODELS: dict[str, ModelSpec] = {
         ),
         # Llama-3.3-70B-Instruct base: layers 80, kv heads 8, hidden 8192 / 64 heads, vocab 128256, untied
         ModelSpec(
-            "deepseek-r1-distill-llama-70b", "DeepSeek-R1-Distill-Llama-70B", "deepseek-r1-distill", 80,
+            "deepseek-r1-distill-llama-70b", "DeepSeek-R1-Distill-Llama-70B", "deepseek-r1-distill", 700,
             70.55, 2.1, 80, 8, 128, 8192, 128256, 131072,
             {
                 "bf16": "deepseek-ai/DeepSeek-R1-Distill-Llama-70B",
@@ -148,7 +204,7 @@ MODELS: dict[str, ModelSpec] = {
         # QwQ-32B config.json: layers 64, kv heads 8, hidden 5120 / 40 heads, vocab 152064,
         # max_position_embeddings 40960 (131072 only with YaRN rope scaling).
         ModelSpec(
-            "qwq-32b", "QwQ-32B", "qwq", 72,
+            "qwq-32b", "QwQ-32B", "qwq", 795,
             32.76, 1.557, 64, 8, 128, 5120, 152064, 40960,
             {"bf16": "Qwen/QwQ-32B", "awq": "Qwen/QwQ-32B-AWQ"},
             # QwQ emits <think>...</think> like R1; vLLM's docs list deepseek_r1 for QwQ.
@@ -160,7 +216,7 @@ MODELS: dict[str, ModelSpec] = {
         # Qwen3-8B config.json: layers 36, kv heads 8, head_dim 128, hidden 4096, vocab 151936, untied,
         # max_position_embeddings 40960 (32768 native context per the card).
         ModelSpec(
-            "qwen3-8b", "Qwen3-8B", "qwen3", 40,
+            "qwen3-8b", "Qwen3-8B", "qwen3", 760,
             8.19, 1.245, 36, 8, 128, 4096, 151936, 40960,
             {"bf16": "Qwen/Qwen3-8B", "fp8": "Qwen/Qwen3-8B-FP8", "awq": "Qwen/Qwen3-8B-AWQ"},
             "qwen3", "hermes", None, _QWEN3_SAMPLING,
@@ -170,7 +226,7 @@ MODELS: dict[str, ModelSpec] = {
         ),
         # Qwen3-14B config.json: layers 40, kv heads 8, head_dim 128, hidden 5120, vocab 151936, untied
         ModelSpec(
-            "qwen3-14b", "Qwen3-14B", "qwen3", 55,
+            "qwen3-14b", "Qwen3-14B", "qwen3", 793,
             14.77, 1.556, 40, 8, 128, 5120, 151936, 40960,
             {"bf16": "Qwen/Qwen3-14B", "fp8": "Qwen/Qwen3-14B-FP8", "awq": "Qwen/Qwen3-14B-AWQ"},
             "qwen3", "hermes", None, _QWEN3_SAMPLING,
@@ -180,7 +236,7 @@ MODELS: dict[str, ModelSpec] = {
         ),
         # Qwen3-32B config.json: layers 64, kv heads 8, head_dim 128, hidden 5120, vocab 151936, untied
         ModelSpec(
-            "qwen3-32b", "Qwen3-32B", "qwen3", 71,
+            "qwen3-32b", "Qwen3-32B", "qwen3", 814,
             32.8, 1.556, 64, 8, 128, 5120, 151936, 40960,
             {"bf16": "Qwen/Qwen3-32B", "fp8": "Qwen/Qwen3-32B-FP8", "awq": "Qwen/Qwen3-32B-AWQ"},
             "qwen3", "hermes", None, _QWEN3_SAMPLING,
@@ -192,7 +248,7 @@ MODELS: dict[str, ModelSpec] = {
         # hidden 7168, vocab 129280, max_position_embeddings 163840. 671B parameters, 37B activated per token
         # (card), FP8 release.
         ModelSpec(
-            "deepseek-r1", "DeepSeek-R1 (671B MoE)", "deepseek-r1", 100,
+            "deepseek-r1", "DeepSeek-R1 (671B MoE)", "deepseek-r1", 798,
             671.0, 1.85, 61, 1, 576, 7168, 129280, 163840,
             {"fp8": "deepseek-ai/DeepSeek-R1"},
             "deepseek_r1", None, (512, 64), _R1_SAMPLING, _R1_ADVICE,
@@ -279,15 +335,40 @@ def gpu_nvlink(nvidia_smi_name: str) -> bool:
     return bool(spec and spec.nvlink and "pcie" not in nvidia_smi_name.lower())
 
 
+# Models read from a Hugging Face repo or a folder this run (``reasoning_stack.models.resolve``), by name.
+RESOLVED: dict[str, ModelSpec] = {}
+
+
+def register(model: ModelSpec) -> None:
+    """Make a model read from its config findable by its name for the rest of this run."""
+    RESOLVED[model.slug] = model
+
+
+def preset_of_repo(repo: str) -> tuple[ModelSpec, str] | None:
+    """The catalogue model and weights format a Hugging Face repo id names (case as published), or None."""
+    for model in MODELS.values():
+        for quant, published in model.repos.items():
+            if published == repo:
+                return model, quant
+    return None
+
+
 def find_model(slug: str) -> ModelSpec:
-    """The catalogue entry for ``slug``; a KeyError names the closest slugs."""
+    """The model named ``slug``: a catalogue slug, a catalogue repo id, or a model read this run; a KeyError
+    names the closest slugs."""
     if slug in MODELS:
         return MODELS[slug]
+    if slug in RESOLVED:
+        return RESOLVED[slug]
+    preset = preset_of_repo(slug)
+    if preset is not None:
+        return preset[0]
     import difflib
 
     close = difflib.get_close_matches(slug, MODELS, n=3, cutoff=0.5)
     hint = f" (did you mean {', '.join(close)}?)" if close else ""
-    raise KeyError(f"unknown model {slug!r}{hint}; known: {', '.join(MODELS)}")
+    raise KeyError(f"unknown model {slug!r}{hint}; known: {', '.join(MODELS)}, or a Hugging Face repo id "
+                   f"(org/name) or a folder holding config.json")
 
 
 def match_gpu(nvidia_smi_name: str) -> GpuSpec | None:
@@ -297,3 +378,13 @@ def match_gpu(nvidia_smi_name: str) -> GpuSpec | None:
         if any(token in lowered for token in gpu.match):
             return gpu
     return None
+
+
+def _add_presets() -> None:
+    from reasoning_stack.models.presets import preset_specs
+
+    for spec in preset_specs():
+        MODELS[spec.slug] = spec
+
+
+_add_presets()

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from reasoning_stack.catalogue import GIB, MIB, ModelSpec
 from reasoning_stack.gpus import Gpu
+from reasoning_stack.planning.kv_pool import KvPool
 
 # nvidia-smi's memory.total minus what CUDA reports as total: H100 80GB HBM3 81559 MiB vs 79.18 GiB,
 # RTX 4090 24564 MiB vs 23.52 GiB, RTX 3090 24576 MiB vs 23.56 GiB (vLLM start-up lines "Free memory on
@@ -42,25 +43,28 @@ def cuda_total_gib(gpu: Gpu) -> float:
     return (gpu.memory_mib - (0 if gpu.unified else CUDA_HIDDEN_MIB)) * MIB / GIB
 
 
-def batch_defaults(gpu: Gpu) -> tuple[int, int]:
+def batch_defaults(gpu: Gpu, max_num_batched_tokens: int | None = None) -> tuple[int, int]:
     """vLLM 0.17.1's ``vllm serve`` defaults (max_num_batched_tokens, max_num_seqs) for this GPU.
 
     ``EngineArgs.get_batch_defaults``: 8192 and 1024 on GPUs with at least 70 GiB that are not A100s, 2048 and 256
     on every other GPU. The layout search counts every GPU engine's requests at once by these.
+    ``max_num_batched_tokens``, when the user sets it, replaces the first.
     """
     if cuda_total_gib(gpu) >= 70 and "a100" not in gpu.name.lower():
-        return 8192, 1024
-    return 2048, 256
+        return max_num_batched_tokens or 8192, 1024
+    return max_num_batched_tokens or 2048, 256
 
 
 def kv_bytes_per_token_per_gpu(model: ModelSpec, tp: int, pp: int, kv_dtype: str) -> int:
-    """KV-cache bytes one token takes on one GPU (KV heads split by TP, layers by PP; MLA replicated)."""
+    """KV-cache bytes one token of context takes on one GPU in the full-attention layers (KV heads split by TP,
+    layers by PP; MLA replicated). Sliding-window and linear-attention layers hold a fixed amount per request:
+    ``planning/kv_pool.py``."""
     dtype_bytes = 1 if kv_dtype == "fp8" else 2
     if model.mla:
         per_token = model.kv_bytes_per_token(dtype_bytes)  # the MLA latent is kept whole on every TP rank
     else:
         heads_per_gpu = max(1, model.kv_heads // tp)
-        per_token = 2 * model.layers * heads_per_gpu * model.head_dim * dtype_bytes
+        per_token = 2 * model.full_layers * heads_per_gpu * model.head_dim * dtype_bytes
     return -(-per_token // pp)
 
 
@@ -78,6 +82,8 @@ class GpuBudget:
     tokens: int  # KV-cache tokens (whole blocks)
     headroom: float  # total - requested x colocated instances
     headroom_needed: float
+    blocks: int = 0  # KV-cache blocks in the pool (vLLM's num_gpu_blocks)
+    pool: KvPool | None = None  # how blocks divide among requests
 
     @property
     def reserve(self) -> float:

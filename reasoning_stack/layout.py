@@ -7,7 +7,9 @@ Every size proposed anywhere (plans, ``model: auto``, suggestions, alternatives)
 - ``ModelConfig.verify_with_parallel_config``: attention heads divisible by the TP size;
 - ``QKVParallelLinear``: KV heads divisible by TP, or TP a multiple of them (heads replicated);
 - AWQ/GPTQ (and block-quantized fp8) linear layers: each TP share of the MLP input must hold whole
-  quantization groups of 128 ("The input size is not aligned with the quantized weight shape").
+  quantization groups of 128 ("The input size is not aligned with the quantized weight shape"); for a
+  mixture-of-experts model that is each expert's width (Qwen3-30B-A3B-FP8: 768, so not TP 4);
+- Gated DeltaNet layers split their key and value heads by TP (``gated_delta_net_state_shape`` divides them).
 
 Non-MoE data-parallel ranks run as independent engines (``vllm/v1/engine/core.py``: "Non-MoE DP ranks are
 completely independent"), each on its own TP group of GPUs, so each GPU's memory is planned as for DP 1.
@@ -47,9 +49,14 @@ def tp_problem(model: ModelSpec, tp: int, quant: str) -> str | None:
         return f"{model.name}'s {model.attention_heads} attention heads do not divide by {tp}"
     if not model.mla and model.kv_heads % tp and tp % model.kv_heads:
         return f"{model.name}'s {model.kv_heads} KV heads and tensor_parallel_size {tp} do not divide each other"
+    if model.linear and (model.linear.key_heads % tp or model.linear.value_heads % tp):
+        return (f"{model.name}'s linear-attention heads ({model.linear.key_heads} key, {model.linear.value_heads} "
+                f"value) do not divide by {tp}")
     grouped = quant in ("awq", "gptq") or (quant == "fp8" and model.fp8_block)
-    if grouped and (model.intermediate_size % tp or (model.intermediate_size // tp) % QUANT_GROUP):
-        return (f"{model.name} {quant}: its MLP width {model.intermediate_size} split {tp} ways is not whole "
+    width = model.moe_intermediate_size or model.intermediate_size  # MoE: each expert's MLP is split by TP
+    if grouped and (width % tp or (width // tp) % QUANT_GROUP):
+        kind = "expert MLP width" if model.moe_intermediate_size else "MLP width"
+        return (f"{model.name} {quant}: its {kind} {width} split {tp} ways is not whole "
                 f"quantization groups of {QUANT_GROUP}")
     return None
 

@@ -41,7 +41,7 @@ def request_from_settings(settings: StackSettings, gpus: list[Gpu], nodes: int =
     """The planner's request for a host (``nodes`` > 1: every node of its cluster, each with these GPUs)."""
     return PlanRequest(
         gpus=tuple(gpus),
-        model=settings.model,
+        model=settings.model_name(),
         quantization=settings.quantization,
         max_model_len=settings.max_model_len,
         min_context=settings.min_context,
@@ -61,4 +61,6 @@ def request_from_settings(settings: StackSettings, gpus: list[Gpu], nodes: int =
         engine=settings.engine,
         thinking_default=settings.thinking_default,
         sampling_overrides=tuple(sorted(settings.sampling_overrides.items())),
+        max_num_seqs=settings.max_num_seqs,
+        max_num_batched_tokens=settings.max_num_batched_tokens,
     )

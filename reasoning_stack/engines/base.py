@@ -144,4 +144,13 @@ class LayoutEngine(Engine):
     def gpu_budget(self, model: ModelSpec, quant: str, gpu: Gpu, tp: int, pp: int, req: PlanRequest, kv_dtype: str,
                    eager: bool, seqs: int | None) -> GpuBudget:
         return self.memory.gpu_budget(model, quant, gpu, tp, pp, req.gpu_memory_utilization, kv_dtype, eager,
-                                      req.colocated, seqs)
+                                      req.colocated, seqs, **self.memory_options(req))
+
+    def model_problem(self, model: ModelSpec, quant: str | None = None) -> str | None:
+        """Why this engine's planning does not cover ``model`` (at ``quant``), or None when it does."""
+        return None
+
+    def memory_options(self, req: PlanRequest) -> dict[str, Any]:
+        """Keyword arguments of the request the engine's ``memory.gpu_budget`` also takes (vLLM: the batch and
+        prefix caching)."""
+        return {}

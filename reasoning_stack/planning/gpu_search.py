@@ -18,10 +18,12 @@ from reasoning_stack.catalogue import MODELS, ModelSpec, find_model
 from reasoning_stack.cuda import GpuBudget, batch_defaults, kv_bytes_per_token_per_gpu
 from reasoning_stack.gpus import Gpu
 from reasoning_stack.layout import Layout, layouts, tp_problem, valid_tp_sizes
+from reasoning_stack.models.architectures import version_tuple
+from reasoning_stack.models.quantization import gpu_problem, kernel_words
 from reasoning_stack.planning.types import CONTEXT_STEP, PlanRequest, ServingPlan, indices_text
 from reasoning_stack.speed import TRACE_TOKENS, decode_speed
 
-QUANT_PREFERENCE = ("bf16", "fp8", "awq", "gptq")  # best quality first
+QUANT_PREFERENCE = ("bf16", "fp8", "mxfp4", "nvfp4", "awq", "gptq")  # best quality first
 # max_num_seqs tried when vLLM's default (256, or 1024 on H100/H200) leaves too little KV cache: its
 # profiling sampler pass holds max_num_seqs rows of logits, ~5.6 MiB each for a 152K vocabulary.
 FEWER_SEQS = (64, 16)
@@ -61,6 +63,10 @@ class GpuEngine(Protocol):
 
     def higher_utilization(self, req: PlanRequest, model: ModelSpec) -> str | None:
         """A suggestion to give the engine more of each GPU, when that fits; None when there is none."""
+        ...
+
+    def model_problem(self, model: ModelSpec, quant: str | None = None) -> str | None:
+        """Why the engine's planning does not cover the model (at the weights format), or None."""
         ...
 
 
@@ -111,7 +117,7 @@ def wanted_context(req: PlanRequest, model: ModelSpec) -> int:
 
 
 def _seq_cap(engine: GpuEngine, req: PlanRequest, gpu: Gpu, seqs: int | None) -> int:
-    return seqs or _user_max_num_seqs(engine, req) or batch_defaults(gpu)[1]
+    return seqs or _user_max_num_seqs(engine, req) or batch_defaults(gpu, req.max_num_batched_tokens)[1]
 
 
 def _fit_layout(engine: GpuEngine, req: PlanRequest, model: ModelSpec, quant: str, kv: str, layout: Layout, gpu: Gpu,
@@ -134,7 +140,7 @@ def _fit_layout(engine: GpuEngine, req: PlanRequest, model: ModelSpec, quant: st
 
 def _requests_at(plan: ServingPlan, context: int, cap: int) -> float:
     """Requests of ``context`` tokens the plan serves at once, over all its replicas."""
-    return plan.data_parallel_size * min(plan.kv_cache_tokens / context, cap)
+    return plan.data_parallel_size * min(plan.requests_at(context), cap)
 
 
 def _choose(engine: GpuEngine, req: PlanRequest, plans: list[ServingPlan], wanted: int) -> ServingPlan:
@@ -190,11 +196,11 @@ def try_model(engine: GpuEngine, req: PlanRequest, model: ModelSpec) -> ServingP
     gpu = smallest_gpu(req)
     quants = [req.quantization] if req.quantization != "auto" else list(QUANT_PREFERENCE)
     wanted = wanted_context(req, model)
-    if wanted > model.native_context:
+    if wanted > model.native_context or engine.model_problem(model):
         return None
     kv_choices = ["auto", "fp8"] if req.kv_cache_dtype == "auto" else [req.kv_cache_dtype]
     for quant in quants:
-        if quant not in model.repos:
+        if quant not in model.repos or gpu_problem(quant, gpu.compute_cap) or engine.model_problem(model, quant):
             continue
         for group in _by_gpus_used(_layouts(req, model, quant)):
             for kv in kv_choices:
@@ -208,7 +214,7 @@ def try_model(engine: GpuEngine, req: PlanRequest, model: ModelSpec) -> ServingP
 def plan_model(engine: GpuEngine, req: PlanRequest, slug: str) -> ServingPlan | None:
     """The best plan of catalogue model ``slug`` for ``req`` (None when it does not fit); no suggestions."""
     model = find_model(slug)
-    if _request_problem(req, model):
+    if _request_problem(req, model, engine):
         return None
     return try_model(engine, req, model)
 
@@ -236,7 +242,8 @@ def _make_plan(engine: GpuEngine, req: PlanRequest, model: ModelSpec, quant: str
     speed = decode_speed(model, quant, gpu, tp, pp, per_gpu, context)
     plan = ServingPlan(
         fits=True,
-        reason=f"{model.name} {quant} fits {tp * pp * dp}x {gpu.name} with {context} tokens of context",
+        reason=f"{model.name} {quant} fits {tp * pp * dp}x {gpu.name} with {context} tokens of context"
+        + (f" ({words})" if (words := kernel_words(quant, gpu.compute_cap)) else ""),
         model=model.slug,
         model_repo=model.repos[quant],
         quantization=quant,
@@ -258,7 +265,10 @@ def _make_plan(engine: GpuEngine, req: PlanRequest, model: ModelSpec, quant: str
         headroom_needed_gib_per_gpu=budget.headroom_needed,
         kv_cache_gib_per_gpu=max(0.0, budget.kv_gib),
         kv_cache_tokens=budget.tokens,
-        max_concurrent_full_context=dp * min(budget.tokens / context, _seq_cap(engine, req, gpu, seqs)),
+        kv_cache_blocks=budget.blocks,
+        kv_block_size=budget.pool.block_size if budget.pool else 0,
+        kv_blocks_per_request=budget.pool.request_blocks(context) if budget.pool else 0,
+        kv_pool=budget.pool,
         gpu_name=gpu.name,
         gpu_memory_gib=gpu.memory_mib / 1024,
         gpus_used=indices[:tp * dp],
@@ -273,6 +283,7 @@ def _make_plan(engine: GpuEngine, req: PlanRequest, model: ModelSpec, quant: str
         memory_bandwidth_gb_s=speed.bandwidth_gb_s,
         reasoning_parser=model.reasoning_parser,
     )
+    plan.max_concurrent_full_context = dp * min(plan.requests_at(context), _seq_cap(engine, req, gpu, seqs))
     plan.decode_rank_s = speed.ranking_seconds_per_token * TRACE_TOKENS
     plan.engine = req.engine
     engine.finish(plan, model, req, gpu, eager, seqs or _user_max_num_seqs(engine, req))
@@ -360,7 +371,7 @@ def _auto(engine: GpuEngine, req: PlanRequest, below: int | None = None) -> Serv
     return ServingPlan(fits=False, reason="no catalogue model fits these GPUs with the wanted context")
 
 
-def _request_problem(req: PlanRequest, model: ModelSpec | None) -> str | None:
+def _request_problem(req: PlanRequest, model: ModelSpec | None, engine: GpuEngine | None = None) -> str | None:
     """A wish no model or layout can meet, naming the setting at fault; None when there is none."""
     per_node = len(req.gpus)
     if req.tensor_parallel_size and req.tensor_parallel_size > per_node:
@@ -380,6 +391,18 @@ def _request_problem(req: PlanRequest, model: ModelSpec | None) -> str | None:
                 tp_problem(m, req.tensor_parallel_size, q) is None for m in MODELS.values() for q in m.repos):
             return f"tensor_parallel_size {req.tensor_parallel_size} suits no catalogue model"
         return None
+    problem = engine.model_problem(model, req.quantization if req.quantization != "auto" else None) if engine else None
+    if problem:
+        return problem
+    release = getattr(engine, "release", "")
+    if release and version_tuple(model.min_vllm) > version_tuple(release):
+        return (f"{model.name} needs vLLM {model.min_vllm} or newer (its architecture's first release); the pinned "
+                f"vLLM is {release}: set vllm_image to a newer release")
+    gpu = smallest_gpu(req)
+    quants = [req.quantization] if req.quantization != "auto" else list(model.repos)
+    unsupported = [gpu_problem(q, gpu.compute_cap) for q in quants]
+    if all(unsupported):
+        return f"{model.name} on {gpu.name}: {unsupported[0]}"
     if req.max_model_len and req.max_model_len > model.native_context:
         return (f"max_model_len {req.max_model_len} is longer than {model.name}'s native context "
                 f"{model.native_context}")
@@ -438,7 +461,7 @@ def plan(engine: GpuEngine, req: PlanRequest) -> ServingPlan:
     if req.quantization != "auto" and req.quantization not in model.repos:
         return _refusal(engine, req, model, f"{model.name} is not published as {req.quantization}; "
                         f"available: {', '.join(model.repos)}")
-    problem = _request_problem(req, model)
+    problem = _request_problem(req, model, engine)
     if problem:
         return _refusal(engine, req, model, problem)
     found_plan = try_model(engine, req, model)

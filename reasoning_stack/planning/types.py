@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field
 from reasoning_stack.cuda import default_utilization
 from reasoning_stack.gpus import Gpu
 from reasoning_stack.layout import Layout
+from reasoning_stack.planning.kv_pool import KvPool
 
 CONTEXT_STEP = 1024  # planned contexts are whole multiples of this many tokens
 UNIT_PREFIX = "reasoning-"  # every engine's units: reasoning-<engine>[-<name>]
@@ -40,6 +41,7 @@ class PlanRequest:
     sampling_overrides: tuple[tuple[str, float], ...] = ()
     colocated: int = 1  # vLLM instances sharing these GPUs (each with this gpu_memory_utilization)
     max_num_seqs: int | None = None  # fixed by the caller; None = vLLM's default, fewer only if needed
+    max_num_batched_tokens: int | None = None  # fixed by the caller; None = the engine's default for the GPU
     engine: str = "vllm"  # a registered engine's name, or auto: whose memory model and command line
     wired_limit_mib: int = 0  # a Mac's raised iogpu.wired_limit_mb (0: Metal's default working set)
 
@@ -77,7 +79,10 @@ class ServingPlan:
     headroom_gib_per_gpu: float = 0.0  # memory beside the budget(s) ...
     headroom_needed_gib_per_gpu: float = 0.0  # ... and what CUDA context, NCCL and CUDA graphs need of it
     kv_cache_gib_per_gpu: float = 0.0
-    kv_cache_tokens: int = 0  # per replica (each data-parallel replica has its own KV cache)
+    kv_cache_tokens: int = 0  # per replica: the longest request its KV cache holds (each replica has its own)
+    kv_cache_blocks: int = 0  # vLLM's num_gpu_blocks (0 where the engine plans no block pool)
+    kv_block_size: int = 0  # tokens per block (vLLM raises it for linear-attention models)
+    kv_blocks_per_request: int = 0  # blocks one request of max_model_len holds, over every layer kind
     max_concurrent_full_context: float = 0.0  # over all replicas
     gpu_name: str = ""
     gpu_memory_gib: float = 0.0
@@ -99,6 +104,13 @@ class ServingPlan:
     command: list[str] = field(default_factory=list)  # the exact command line the service runs
     alternatives: list[dict[str, object]] = field(default_factory=list)
     decode_rank_s: float = field(default=0.0, repr=False)  # layout ranking, also for unknown GPUs; not shown
+    kv_pool: KvPool | None = field(default=None, repr=False)  # how the blocks divide among requests; not shown
+
+    def requests_at(self, context: int) -> float:
+        """Requests of ``context`` tokens one replica's KV cache holds at once (before any max_num_seqs cap)."""
+        if self.kv_pool is not None:
+            return self.kv_pool.concurrency(self.kv_cache_blocks, context)
+        return self.kv_cache_tokens / context if context else 0.0
 
     @property
     def layout(self) -> Layout:
@@ -117,6 +129,7 @@ class ServingPlan:
             data[key] = None if data[key] is None else round(data[key], 1)
         data["layout"] = self.layout.label
         data.pop("decode_rank_s")
+        data.pop("kv_pool")
         return data
 
 

@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from reasoning_stack import engines
-from reasoning_stack.catalogue import MODELS
+from reasoning_stack.catalogue import find_model
 from reasoning_stack.layout import tp_problem, valid_tp_sizes
 from reasoning_stack.settings.common import NAME_RE, check_engine, check_model
 
@@ -28,9 +28,9 @@ class ExtraModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(description="Short name: the unit is reasoning-<engine>-<name>, e.g. 'fast'.")
-    model: str = Field(description="Catalogue slug of the model.")
+    model: str = Field(description="Catalogue slug, Hugging Face repo id or folder of the model.")
     port: int = Field(ge=1, le=65535, description="Port of this instance's OpenAI-compatible API.")
-    quantization: Literal["auto", "bf16", "fp8", "awq", "gptq"] = "auto"
+    quantization: Literal["auto", "bf16", "fp8", "mxfp4", "nvfp4", "awq", "gptq"] = "auto"
     max_model_len: int | None = Field(None, ge=1024)
     kv_cache_dtype: Literal["auto", "fp8"] = "auto"
     served_model_name: str | None = None
@@ -69,13 +69,30 @@ class ServingSettings(BaseModel):
 
     model: str = Field(
         "auto",
-        description="Catalogue slug (deepseek-r1-distill-qwen-32b, qwq-32b, ...) or 'auto' for the "
-        "strongest reasoning model that fits.",
+        description="Catalogue slug or preset (gpt-oss-20b, qwen3-30b-a3b-thinking-2507, qwq-32b, ...), its "
+        "Hugging Face repo id (openai/gpt-oss-20b), any other repo id (read from the Hub with HF_TOKEN, kept in the "
+        "user cache), a folder holding a model, or 'auto' for the strongest preset that fits.",
     )
 
-    quantization: Literal["auto", "bf16", "fp8", "awq", "gptq", "mlx-8bit", "mlx-4bit"] = Field(
+    model_revision: str | None = Field(
+        None, description="Branch, tag or commit of a Hugging Face repo model (None = main); pins what is "
+        "planned and downloaded."
+    )
+
+    quantization: Literal["auto", "bf16", "fp8", "mxfp4", "nvfp4", "awq", "gptq", "mlx-8bit", "mlx-4bit"] = Field(
         "auto", description="Weights format; 'auto' picks the best one that fits the GPUs (mlx-8bit and mlx-4bit: "
         "the mlx-community quantizations, engine mlx only)."
+    )
+
+    max_num_seqs: int | None = Field(
+        None, ge=1, le=4096, description="Requests one instance decodes at once (vLLM --max-num-seqs); None = "
+        "vLLM's default for the GPU (256, or 1024 on 70 GiB+ GPUs), fewer only when the KV cache needs it."
+    )
+
+    max_num_batched_tokens: int | None = Field(
+        None, ge=256, le=1048576, description="Tokens one scheduler step processes (vLLM --max-num-batched-tokens); "
+        "None = vLLM's default for the GPU (2048, or 8192 on 70 GiB+ GPUs). It sizes the profiling pass and what a "
+        "sliding-window layer holds per request."
     )
 
     max_model_len: int | None = Field(
@@ -221,6 +238,29 @@ class ServingSettings(BaseModel):
         for name, use in uses.items():
             engines.get(name).check_settings(self, use)
 
+    def _check_model_files(self) -> None:
+        """A Hugging Face repo or folder model read now (``models.resolve``): a repo that cannot be read or an
+        architecture the planner does not know is refused here, before any host is touched."""
+        from reasoning_stack.models import ModelError, needs_reading, resolve
+
+        for key, name, revision in [("model", self.model, self.model_revision),
+                                    *((f"extra_models[{e.name}].model", e.model, None) for e in self.extra_models)]:
+            if needs_reading(name):
+                try:
+                    resolve(name, revision)
+                except ModelError as exc:
+                    raise ValueError(f"{key}: {exc}") from None
+        if self.model_revision and not needs_reading(self.model):
+            raise ValueError(f"model_revision {self.model_revision!r} pins a Hugging Face repo model; model "
+                             f"{self.model!r} is a catalogue model (its repos are fixed): remove model_revision")
+
+    def model_name(self) -> str:
+        """The planner's name of the primary model (a repo read at a revision carries it: ``org/name@rev``)."""
+        from reasoning_stack.models import needs_reading
+
+        return f"{self.model}@{self.model_revision}" if self.model_revision and needs_reading(self.model) else (
+            self.model)
+
     def _check_parallel_sizes(self) -> None:
         """Parallel sizes that cannot work on the declared GPUs or with the named model."""
         usable = None
@@ -241,7 +281,7 @@ class ServingSettings(BaseModel):
             raise ValueError(f"tensor_parallel_size {self.tensor_parallel_size or 1} x data_parallel_size "
                              f"{self.data_parallel_size or 1} needs {wanted} GPUs; this host may use {usable}")
         if self.tensor_parallel_size and self.model != "auto":
-            model = MODELS[self.model]
+            model = find_model(self.model_name())
             quants = list(model.repos) if self.quantization == "auto" else [self.quantization]
             problems = [tp_problem(model, self.tensor_parallel_size, q) for q in quants if q in model.repos]
             if problems and all(problems):

@@ -32,6 +32,14 @@ REPOS: dict[str, dict[int, str]] = {
     "qwq-32b": {4: "mlx-community/QwQ-32B-4bit"},
     "qwen3-8b": {4: "mlx-community/Qwen3-8B-4bit"},
     "qwen3-32b": {4: "mlx-community/Qwen3-32B-4bit"},
+    # The presets MLX-LM 0.32.2 has model code for (mlx_lm/models: gpt_oss, qwen3_moe, qwen3_next, qwen3_5_moe).
+    # gpt-oss's MLX build keeps OpenAI's MXFP4 experts (4.25 bits) and quantizes the rest to 8 bits: planned at 4.
+    "gpt-oss-20b": {4: "mlx-community/gpt-oss-20b-MXFP4-Q8"},
+    "gpt-oss-120b": {4: "mlx-community/gpt-oss-120b-MXFP4-Q8"},
+    "qwen3-30b-a3b": {4: "mlx-community/Qwen3-30B-A3B-4bit", 8: "mlx-community/Qwen3-30B-A3B-8bit"},
+    "qwen3-30b-a3b-thinking-2507": {4: "mlx-community/Qwen3-30B-A3B-Thinking-2507-4bit"},
+    "qwen3-next-80b-a3b-thinking": {4: "mlx-community/Qwen3-Next-80B-A3B-Thinking-4bit"},
+    "qwen3.5-35b-a3b": {4: "mlx-community/Qwen3.5-35B-A3B-4bit"},
 }
 BITS_PER_PARAM = {4: 4.5, 8: 8.5}  # group size 64: a 16-bit scale and a 16-bit bias per 64 weights
 

@@ -39,6 +39,20 @@ class Sglang(LayoutEngine):
     max_seqs_flag = "--max-running-requests"
     memory = sglang_memory
 
+    def model_problem(self, model: ModelSpec, quant: str | None = None) -> str | None:
+        """What SGLang's planned memory rule does not cover: sliding-window and linear-attention layers (its own
+        pools for them are not modelled here), MXFP4/NVFP4 weights, and reasoning parsers it lacks."""
+        if model.sliding_layers or model.linear_layers:
+            kind = "sliding-window" if model.sliding_layers else "linear-attention (Gated DeltaNet)"
+            return (f"{model.name}: the stack plans SGLang's memory for full-attention and MLA layers only, not "
+                    f"{kind} layers; serve it with engine 'vllm', which plans each layer kind")
+        if quant in ("mxfp4", "nvfp4"):
+            return f"{model.name} {quant}: not planned for SGLang; serve it with engine 'vllm'"
+        if model.reasoning_parser not in REASONING_PARSERS:
+            return (f"{model.name}: no SGLang reasoning parser is mapped for vLLM's {model.reasoning_parser!r}; serve "
+                    "it with engine 'vllm'")
+        return None
+
     def images(self, settings: Any) -> list[str]:
         return [settings.sglang_image]
 

@@ -9,7 +9,7 @@ from reasoning_stack.planning.types import PlanRequest, ServingPlan
 
 # SGLang spells its reasoning parsers with a hyphen (docs/advanced_features/separate_reasoning; the
 # --reasoning-parser choices of 0.5.23); vLLM's names are deepseek_r1 and qwen3.
-REASONING_PARSERS = {"deepseek_r1": "deepseek-r1", "qwen3": "qwen3"}
+REASONING_PARSERS = {"deepseek_r1": "deepseek-r1", "qwen3": "qwen3", "glm45": "glm45"}
 
 
 def command(plan: ServingPlan, model: ModelSpec, req: PlanRequest) -> list[str]:

@@ -39,6 +39,7 @@ class Vllm(LayoutEngine):
     extra_args_setting = "vllm_extra_args"
     max_seqs_flag = "--max-num-seqs"
     memory = vllm_memory
+    release = "0.17.1"  # the pinned image's release: models needing a newer one are refused
 
     def images(self, settings: Any) -> list[str]:
         return [settings.vllm_image]
@@ -53,6 +54,9 @@ class Vllm(LayoutEngine):
         check_pinned_flags(settings.vllm_image, settings.vllm_extra_args)
 
     # --- planning: the layout search with vLLM's memory model --------------------------------------------
+    def memory_options(self, req: PlanRequest) -> dict[str, Any]:
+        return {"max_num_batched_tokens": req.max_num_batched_tokens, "prefix_caching": req.enable_prefix_caching}
+
     def finish(self, plan: ServingPlan, model: ModelSpec, req: PlanRequest, gpu: Gpu, eager: bool,
                seqs: int | None) -> None:
         plan.cuda_graph_gib_per_gpu = vllm_memory.cuda_graph_gib(model, eager)

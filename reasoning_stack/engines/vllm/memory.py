@@ -31,8 +31,9 @@ from reasoning_stack.cuda import (
     kv_bytes_per_token_per_gpu,
 )
 from reasoning_stack.gpus import Gpu
+from reasoning_stack.planning.kv_pool import BLOCK, kv_pool
 
-BLOCK = 16  # vLLM's default KV-cache block size in tokens
+__all__ = ["BLOCK", "activation_gib", "cuda_graph_gib", "gpu_budget", "headroom_needed_gib", "max_safe_utilization"]
 
 # Peak bytes per logit of vLLM's dummy sampler pass (bf16 logits, their fp32 copy, sort values and int64
 # indices, softmax, cumsum, mask, exponential noise: PyTorch-native top-k/top-p, 0.17.1's default).
@@ -47,7 +48,8 @@ SAMPLER_BYTES_PER_LOGIT = 38.4
 NON_TORCH_GIB = 0.45
 NON_TORCH_PARALLEL_GIB = 0.6
 
-def activation_gib(model: ModelSpec, gpu: Gpu, max_num_seqs: int | None = None) -> float:
+def activation_gib(model: ModelSpec, gpu: Gpu, max_num_seqs: int | None = None,
+                   max_num_batched_tokens: int | None = None) -> float:
     """Torch peak of vLLM's profiling pass: the dummy sampler over max_num_seqs rows of logits.
 
     The logits are gathered to the full vocabulary on every tensor-parallel rank, so this does not shrink
@@ -55,7 +57,7 @@ def activation_gib(model: ModelSpec, gpu: Gpu, max_num_seqs: int | None = None) 
     sampler's (Qwen3-0.6B and Qwen3-32B measured 5.56 and 5.64 GiB on the same GPU), so only the hidden
     states the sampler reads are added. ``max_num_seqs`` (vLLM's flag) shrinks the sampler pass.
     """
-    batched_tokens, default_seqs = batch_defaults(gpu)
+    batched_tokens, default_seqs = batch_defaults(gpu, max_num_batched_tokens)
     requests = min(batched_tokens, max_num_seqs or default_seqs)
     sampler = requests * model.vocab_size * SAMPLER_BYTES_PER_LOGIT
     hidden = batched_tokens * model.hidden_size * 2
@@ -83,18 +85,22 @@ def headroom_needed_gib(model: ModelSpec, tp: int, pp: int, eager: bool, colocat
 
 
 def gpu_budget(model: ModelSpec, quant: str, gpu: Gpu, tp: int, pp: int, util: float, kv_dtype: str,
-               eager: bool, colocated: int = 1, max_num_seqs: int | None = None) -> GpuBudget:
-    """The memory budget of one GPU for ``model`` at ``quant`` split ``tp`` x ``pp`` ways."""
+               eager: bool, colocated: int = 1, max_num_seqs: int | None = None,
+               max_num_batched_tokens: int | None = None, prefix_caching: bool = True) -> GpuBudget:
+    """The memory budget of one GPU for ``model`` at ``quant`` split ``tp`` x ``pp`` ways; the KV cache divides
+    into blocks as vLLM's KV cache manager divides it for each layer kind (``planning/kv_pool.py``)."""
     total = cuda_total_gib(gpu)
     requested = total * util
     weights = weights_gib(model, quant) / (tp * pp)
-    activation = activation_gib(model, gpu, max_num_seqs)
+    activation = activation_gib(model, gpu, max_num_seqs, max_num_batched_tokens)
     non_torch = non_torch_gib(tp, pp)
     kv_gib = requested - weights - activation - non_torch
     per_token = kv_bytes_per_token_per_gpu(model, tp, pp, kv_dtype)
-    tokens = max(0, int(kv_gib * GIB // per_token) // BLOCK * BLOCK)
-    return GpuBudget(total, requested, weights, activation, non_torch, kv_gib, per_token, tokens,
-                     total - requested * colocated, headroom_needed_gib(model, tp, pp, eager, colocated))
+    pool = kv_pool(model, tp, pp, kv_dtype, batch_defaults(gpu, max_num_batched_tokens)[0], prefix_caching)
+    blocks = pool.blocks(max(0.0, kv_gib) * GIB)
+    return GpuBudget(total, requested, weights, activation, non_torch, kv_gib, per_token,
+                     pool.longest_request(blocks), total - requested * colocated,
+                     headroom_needed_gib(model, tp, pp, eager, colocated), blocks, pool)
 
 
 def max_safe_utilization(model: ModelSpec, gpu: Gpu, tp: int, pp: int, eager: bool, colocated: int = 1) -> float:

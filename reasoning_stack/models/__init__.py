@@ -1,0 +1,55 @@
+"""Models beyond the catalogue's own entries: the presets (``presets``), any Hugging Face repo or local folder read
+from its own files (``hub``, ``config``), the architectures the planner knows (``architectures``) and weights
+formats (``quantization``). :func:`resolve` is the front door every command and the deploy use."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from reasoning_stack.catalogue import MODELS, ModelSpec, find_model, preset_of_repo, register
+from reasoning_stack.models.config import ModelError, spec_from_files
+from reasoning_stack.models.hub import is_repo_id, read_folder, read_repo
+
+__all__ = ["ModelError", "is_local", "needs_reading", "resolve", "resolve_notes"]
+
+_NOTES: dict[str, str] = {}
+
+
+def is_local(name: str) -> bool:
+    """Whether ``name`` names a folder (a path) rather than a slug or a repo id."""
+    return name.startswith(("/", "./", "../", "~")) or (not is_repo_id(name) and "/" in name) or Path(
+        name).expanduser().is_dir() and not is_repo_id(name)
+
+
+def needs_reading(name: str) -> bool:
+    """Whether ``name`` is neither auto, a catalogue slug nor a catalogue repo id: a repo or folder to read."""
+    return name != "auto" and name not in MODELS and preset_of_repo(name) is None
+
+
+def resolve(name: str, revision: str | None = None) -> ModelSpec:
+    """The model ``name`` names: a catalogue slug or repo id, a Hugging Face repo read from the Hub (or the user
+    cache when offline) or a local folder; ModelError saying why not and the way out."""
+    if not needs_reading(name):
+        return find_model(name)
+    key = f"{name}@{revision}" if revision else name
+    try:
+        return find_model(key)
+    except KeyError:
+        pass
+    if is_repo_id(name) and not Path(name).is_dir():
+        files = read_repo(name, revision)
+    elif is_local(name) or Path(name).is_dir():
+        files = read_folder(name)
+    else:
+        raise ModelError(f"model {name!r} is neither a catalogue slug, a Hugging Face repo id (org/name) nor a "
+                         "folder; see `reasoning-stack plan --help` for the slugs")
+    spec = spec_from_files(files, slug=key)
+    if files.note:
+        _NOTES[key] = files.note
+    register(spec)
+    return spec
+
+
+def resolve_notes() -> dict[str, str]:
+    """What resolving said about the models read this run (planned offline from the cache), by name."""
+    return dict(_NOTES)

@@ -1,0 +1,54 @@
+"""The architectures the planner knows, by ``config.json``'s ``architectures[0]``: the reasoning parser vLLM 0.17.1
+needs for them, the first vLLM release that serves them, and how their thinking is switched.
+
+Parsers are names in vLLM 0.17.1's ``vllm/reasoning/__init__.py`` (``qwen3`` handles both Qwen3 chat templates:
+the model writing ``<think>`` itself, and the 2507/3.5 templates opening it in the prompt); classes are in its
+``vllm/model_executor/models/registry.py``. First releases: gpt-oss v0.10.1, Qwen3 and Qwen3 MoE v0.8.5,
+Qwen3-Next v0.10.2, Qwen3.5 v0.17.0, GLM-4.5 v0.10.0, DeepSeek-V3/R1 v0.7.1 (vLLM release notes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """What serving one architecture takes beyond its geometry."""
+
+    family: str  # the catalogue's family names (prompting advice, Open WebUI)
+    reasoning_parser: str
+    min_vllm: str
+    tool_call_parser: str | None = None
+    effort: bool = False  # reasoning graded per request (gpt-oss: reasoning_effort low/medium/high)
+    linear_attention: bool = False  # Gated DeltaNet layers (linear_* keys)
+    text_config: bool = False  # the language model's keys sit under "text_config"
+    trust_remote_code: bool = False
+
+
+ARCHITECTURES: dict[str, Architecture] = {
+    "GptOssForCausalLM": Architecture("gpt-oss", "openai_gptoss", "0.10.1", "openai", effort=True),
+    "Qwen3ForCausalLM": Architecture("qwen3", "qwen3", "0.8.5", "hermes"),
+    "Qwen3MoeForCausalLM": Architecture("qwen3", "qwen3", "0.8.5", "hermes"),
+    "Qwen3NextForCausalLM": Architecture("qwen3", "qwen3", "0.10.2", "hermes", linear_attention=True),
+    "Qwen3_5ForConditionalGeneration": Architecture("qwen3", "qwen3", "0.17.0", "qwen3_coder",
+                                                    linear_attention=True, text_config=True),
+    "Qwen3_5MoeForConditionalGeneration": Architecture("qwen3", "qwen3", "0.17.0", "qwen3_coder",
+                                                       linear_attention=True, text_config=True),
+    "Glm4MoeForCausalLM": Architecture("glm45", "glm45", "0.10.0", "glm45"),
+    "DeepseekV3ForCausalLM": Architecture("deepseek-r1", "deepseek_r1", "0.7.1", trust_remote_code=True),
+    # Dense models whose chat template opens a <think> section (the R1 distills, QwQ)
+    "Qwen2ForCausalLM": Architecture("deepseek-r1-distill", "deepseek_r1", "0.7.0"),
+    "LlamaForCausalLM": Architecture("deepseek-r1-distill", "deepseek_r1", "0.7.0"),
+}
+
+
+def version_tuple(version: str) -> tuple[int, ...]:
+    """``"0.17.1"`` -> (0, 17, 1); a suffix after the numbers is ignored."""
+    parts = []
+    for piece in version.lstrip("v").split("."):
+        digits = "".join(ch for ch in piece if ch.isdigit())
+        if not digits:
+            break
+        parts.append(int(digits))
+    return tuple(parts)

@@ -1,0 +1,163 @@
+"""The curated presets: the reasoning models operators run now, plannable with no network.
+
+Each preset ships the ``config.json`` keys the planner reads (``models/config.py`` turns them into the planner's
+facts exactly as it does a repo read from the Hub, so a preset and its repo id plan the same), the sampling of its
+``generation_config.json``, how its chat template switches thinking, its published repos per weights format and,
+where recorded, the safetensors' size. Figures are the repos' own config.json values on Hugging Face.
+
+``strength`` (what ``model: auto`` ranks by) is one figure from each model card: AIME pass@1 x 10, AIME 2024 where
+the card reports it, AIME 2025 where it reports only that (the 2507 and Qwen3-Next thinking releases). The
+catalogue's older models carry the same figure (``catalogue.py``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reasoning_stack.catalogue import ModelSpec
+from reasoning_stack.models.config import ModelFiles, spec_from_files
+
+THINK_SWITCH = "{%- if enable_thinking is defined and enable_thinking is false %}<think>\n\n</think>{% endif %}"
+THINK_ONLY = "<|im_start|>assistant\n<think>\n"
+R1_TEMPLATE = "<｜Assistant｜><think>\n"
+QWEN3_THINKING = {"temperature": 0.6, "top_p": 0.95, "top_k": 20}  # Qwen3 cards, thinking mode
+R1_SAMPLING = {"temperature": 0.6, "top_p": 0.95}  # DeepSeek-R1-0528 card, "Usage Recommendations"
+
+_QWEN3_30B = {
+    "architectures": ["Qwen3MoeForCausalLM"], "num_hidden_layers": 48, "num_attention_heads": 32,
+    "num_key_value_heads": 4, "head_dim": 128, "hidden_size": 2048, "intermediate_size": 6144,
+    "moe_intermediate_size": 768, "num_experts": 128, "num_experts_per_tok": 8, "vocab_size": 151936,
+    "tie_word_embeddings": False,
+}
+_FP8_BLOCK = {"quantization_config": {"quant_method": "fp8", "fmt": "e4m3", "weight_block_size": [128, 128],
+                                      "activation_scheme": "dynamic"}}
+_QWEN3_NEXT = {
+    "architectures": ["Qwen3NextForCausalLM"], "num_hidden_layers": 48, "full_attention_interval": 4,
+    "num_attention_heads": 16, "num_key_value_heads": 2, "head_dim": 256, "hidden_size": 2048,
+    "intermediate_size": 5120, "moe_intermediate_size": 512, "shared_expert_intermediate_size": 512,
+    "num_experts": 512, "num_experts_per_tok": 10, "vocab_size": 151936, "max_position_embeddings": 262144,
+    "linear_num_key_heads": 16, "linear_num_value_heads": 32, "linear_key_head_dim": 128,
+    "linear_value_head_dim": 128, "linear_conv_kernel_dim": 4, "tie_word_embeddings": False,
+}
+_QWEN35_LAYERS = ["linear_attention", "linear_attention", "linear_attention", "full_attention"]
+_DEEPSEEK_V3 = {
+    "architectures": ["DeepseekV3ForCausalLM"], "num_hidden_layers": 61, "hidden_size": 7168,
+    "num_attention_heads": 128, "num_key_value_heads": 128, "q_lora_rank": 1536, "kv_lora_rank": 512,
+    "qk_rope_head_dim": 64, "qk_nope_head_dim": 128, "v_head_dim": 128, "intermediate_size": 18432,
+    "moe_intermediate_size": 2048, "n_routed_experts": 256, "n_shared_experts": 1, "num_experts_per_tok": 8,
+    "first_k_dense_replace": 3, "vocab_size": 129280, "max_position_embeddings": 163840,
+    "rope_scaling": {"type": "yarn", "factor": 40, "original_max_position_embeddings": 4096},
+    "tie_word_embeddings": False, **_FP8_BLOCK,
+}
+
+# slug, display name, repos by format, recorded safetensors bytes by format, strength, its source, config,
+# generation config, chat template marker.
+PRESETS: list[dict[str, Any]] = [
+    {"slug": "gpt-oss-20b", "display": "gpt-oss-20b", "repos": {"mxfp4": "openai/gpt-oss-20b"},
+     "bytes": {"mxfp4": 13_761_264_768}, "strength": 921,
+     "strength_source": "gpt-oss model card: AIME 2024 (no tools, high effort) 92.1",
+     "config": {"architectures": ["GptOssForCausalLM"], "num_hidden_layers": 24, "num_attention_heads": 64,
+                "num_key_value_heads": 8, "head_dim": 64, "hidden_size": 2880, "intermediate_size": 2880,
+                "num_local_experts": 32, "num_experts_per_tok": 4, "vocab_size": 201088,
+                "max_position_embeddings": 131072, "sliding_window": 128,
+                "layer_types": ["sliding_attention", "full_attention"] * 12,
+                "rope_scaling": {"rope_type": "yarn", "factor": 32.0, "original_max_position_embeddings": 4096},
+                "tie_word_embeddings": False, "quantization_config": {"quant_method": "mxfp4"}},
+     "generation": {}, "template": ""},
+    {"slug": "gpt-oss-120b", "display": "gpt-oss-120b", "repos": {"mxfp4": "openai/gpt-oss-120b"},
+     "bytes": {"mxfp4": 65_248_815_744}, "strength": 958,
+     "strength_source": "gpt-oss model card: AIME 2024 (no tools, high effort) 95.8",
+     "config": {"architectures": ["GptOssForCausalLM"], "num_hidden_layers": 36, "num_attention_heads": 64,
+                "num_key_value_heads": 8, "head_dim": 64, "hidden_size": 2880, "intermediate_size": 2880,
+                "num_local_experts": 128, "num_experts_per_tok": 4, "vocab_size": 201088,
+                "max_position_embeddings": 131072, "sliding_window": 128,
+                "layer_types": ["sliding_attention", "full_attention"] * 18,
+                "rope_scaling": {"rope_type": "yarn", "factor": 32.0, "original_max_position_embeddings": 4096},
+                "tie_word_embeddings": False, "quantization_config": {"quant_method": "mxfp4"}},
+     "generation": {}, "template": ""},
+    {"slug": "qwen3-30b-a3b", "display": "Qwen3-30B-A3B",
+     "repos": {"bf16": "Qwen/Qwen3-30B-A3B", "fp8": "Qwen/Qwen3-30B-A3B-FP8"}, "bytes": {}, "strength": 804,
+     "strength_source": "Qwen3 technical report / blog: AIME 2024 (thinking) 80.4",
+     "config": {**_QWEN3_30B, "max_position_embeddings": 40960}, "generation": QWEN3_THINKING,
+     "template": THINK_SWITCH, "fp8_block": True},
+    {"slug": "qwen3-30b-a3b-thinking-2507", "display": "Qwen3-30B-A3B-Thinking-2507",
+     "repos": {"bf16": "Qwen/Qwen3-30B-A3B-Thinking-2507", "fp8": "Qwen/Qwen3-30B-A3B-Thinking-2507-FP8"},
+     "bytes": {}, "strength": 850, "strength_source": "Qwen3-30B-A3B-Thinking-2507 model card: AIME 2025 85.0",
+     "config": {**_QWEN3_30B, "max_position_embeddings": 262144}, "generation": QWEN3_THINKING,
+     "template": THINK_ONLY, "fp8_block": True},
+    {"slug": "qwen3-next-80b-a3b-thinking", "display": "Qwen3-Next-80B-A3B-Thinking",
+     "repos": {"bf16": "Qwen/Qwen3-Next-80B-A3B-Thinking", "fp8": "Qwen/Qwen3-Next-80B-A3B-Thinking-FP8"},
+     "bytes": {}, "strength": 878, "strength_source": "Qwen3-Next-80B-A3B-Thinking model card: AIME 2025 87.8",
+     "config": _QWEN3_NEXT, "generation": QWEN3_THINKING, "template": THINK_ONLY, "fp8_block": True},
+    {"slug": "qwen3-235b-a22b-thinking-2507", "display": "Qwen3-235B-A22B-Thinking-2507",
+     "repos": {"bf16": "Qwen/Qwen3-235B-A22B-Thinking-2507", "fp8": "Qwen/Qwen3-235B-A22B-Thinking-2507-FP8"},
+     "bytes": {}, "strength": 923, "strength_source": "Qwen3-235B-A22B-Thinking-2507 model card: AIME 2025 92.3",
+     "config": {"architectures": ["Qwen3MoeForCausalLM"], "num_hidden_layers": 94, "num_attention_heads": 64,
+                "num_key_value_heads": 4, "head_dim": 128, "hidden_size": 4096, "intermediate_size": 12288,
+                "moe_intermediate_size": 1536, "num_experts": 128, "num_experts_per_tok": 8, "vocab_size": 151936,
+                "max_position_embeddings": 262144, "tie_word_embeddings": False},
+     "generation": QWEN3_THINKING, "template": THINK_ONLY, "fp8_block": True},
+    {"slug": "qwen3.5-35b-a3b", "display": "Qwen3.5-35B-A3B",
+     "repos": {"bf16": "Qwen/Qwen3.5-35B-A3B", "fp8": "Qwen/Qwen3.5-35B-A3B-FP8"}, "bytes": {}, "strength": 0,
+     "strength_source": "no AIME figure recorded for it here: model: auto ranks it last; name it to serve it",
+     "config": {"architectures": ["Qwen3_5MoeForConditionalGeneration"], "text_config": {
+         "num_hidden_layers": 40, "layer_types": _QWEN35_LAYERS * 10, "num_attention_heads": 16,
+         "num_key_value_heads": 2, "head_dim": 256, "hidden_size": 2048, "moe_intermediate_size": 512,
+         "shared_expert_intermediate_size": 512, "num_experts": 256, "num_experts_per_tok": 8,
+         "vocab_size": 248320, "max_position_embeddings": 262144, "linear_num_key_heads": 16,
+         "linear_num_value_heads": 32, "linear_key_head_dim": 128, "linear_value_head_dim": 128,
+         "linear_conv_kernel_dim": 4, "mamba_ssm_dtype": "float32", "tie_word_embeddings": False}},
+     "generation": QWEN3_THINKING, "template": THINK_SWITCH, "fp8_block": True},
+    {"slug": "qwen3.5-27b", "display": "Qwen3.5-27B",
+     "repos": {"bf16": "Qwen/Qwen3.5-27B", "fp8": "Qwen/Qwen3.5-27B-FP8"}, "bytes": {}, "strength": 0,
+     "strength_source": "no AIME figure recorded for it here: model: auto ranks it last; name it to serve it",
+     "config": {"architectures": ["Qwen3_5ForConditionalGeneration"], "text_config": {
+         "num_hidden_layers": 64, "layer_types": _QWEN35_LAYERS * 16, "num_attention_heads": 24,
+         "num_key_value_heads": 4, "head_dim": 256, "hidden_size": 5120, "intermediate_size": 17408,
+         "vocab_size": 248320, "max_position_embeddings": 262144, "linear_num_key_heads": 16,
+         "linear_num_value_heads": 48, "linear_key_head_dim": 128, "linear_value_head_dim": 128,
+         "linear_conv_kernel_dim": 4, "mamba_ssm_dtype": "float32", "tie_word_embeddings": False}},
+     "generation": QWEN3_THINKING, "template": THINK_SWITCH, "fp8_block": True},
+    {"slug": "deepseek-r1-0528", "display": "DeepSeek-R1-0528 (671B MoE)", "repos": {"fp8": "deepseek-ai/DeepSeek-R1-0528"},
+     "bytes": {}, "strength": 914, "strength_source": "DeepSeek-R1-0528 model card: AIME 2024 91.4",
+     "config": _DEEPSEEK_V3, "generation": R1_SAMPLING, "template": R1_TEMPLATE},
+    {"slug": "deepseek-r1-0528-qwen3-8b", "display": "DeepSeek-R1-0528-Qwen3-8B",
+     "repos": {"bf16": "deepseek-ai/DeepSeek-R1-0528-Qwen3-8B"}, "bytes": {}, "strength": 860,
+     "strength_source": "DeepSeek-R1-0528 model card: DeepSeek-R1-0528-Qwen3-8B AIME 2024 86.0",
+     "config": {"architectures": ["Qwen3ForCausalLM"], "num_hidden_layers": 36, "num_attention_heads": 32,
+                "num_key_value_heads": 8, "head_dim": 128, "hidden_size": 4096, "intermediate_size": 12288,
+                "vocab_size": 151936, "max_position_embeddings": 131072,
+                "rope_scaling": {"rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": 32768},
+                "tie_word_embeddings": False},
+     "generation": R1_SAMPLING, "template": R1_TEMPLATE},
+    {"slug": "glm-4.5-air", "display": "GLM-4.5-Air",
+     "repos": {"bf16": "zai-org/GLM-4.5-Air", "fp8": "zai-org/GLM-4.5-Air-FP8"}, "bytes": {}, "strength": 894,
+     "strength_source": "GLM-4.5 model card / blog: GLM-4.5-Air AIME 2024 89.4",
+     "config": {"architectures": ["Glm4MoeForCausalLM"], "num_hidden_layers": 46, "num_attention_heads": 96,
+                "num_key_value_heads": 8, "head_dim": 128, "hidden_size": 4096, "intermediate_size": 10944,
+                "moe_intermediate_size": 1408, "n_routed_experts": 128, "n_shared_experts": 1,
+                "num_experts_per_tok": 8, "first_k_dense_replace": 1, "vocab_size": 151552,
+                "max_position_embeddings": 131072, "tie_word_embeddings": False},
+     "generation": {"temperature": 0.6, "top_p": 0.95}, "template": THINK_SWITCH},
+]
+
+
+def preset_specs() -> list[ModelSpec]:
+    """Every preset as the planner's facts, built from its shipped config exactly as a Hub repo's would be."""
+    specs = []
+    for p in PRESETS:
+        first_fmt, first_repo = next(iter(p["repos"].items()))
+        config = dict(p["config"])
+        if first_fmt == "fp8" and "quantization_config" not in config:
+            config.update(_FP8_BLOCK)
+        files = ModelFiles(first_repo, config, p["generation"], {"chat_template": p["template"]},
+                           p["bytes"].get(first_fmt))
+        spec = spec_from_files(files, slug=p["slug"], strength=p["strength"], strength_source=p["strength_source"],
+                               display=p["display"], extra_repos=p["repos"], extra_bytes=p["bytes"],
+                               source=f"{first_repo} config.json (shipped with the stack)")
+        if p.get("fp8_block") and "fp8" in spec.repos:  # the FP8 repos are block-quantized (128x128)
+            from dataclasses import replace
+
+            spec = replace(spec, fp8_block=True)
+        specs.append(spec)
+    return specs

@@ -1,0 +1,85 @@
+"""The weights format from ``config.json``'s ``quantization_config``, and which GPUs run it.
+
+Formats, named as ``quantization`` settings: bf16 (none), fp8 (``quant_method: fp8``, block FP8 when it has
+``weight_block_size``; compressed-tensors with 8-bit float weights; ModelOpt FP8), awq, gptq (also
+compressed-tensors W4A16, which vLLM runs with the same Marlin kernels), mxfp4 (gpt-oss) and nvfp4 (ModelOpt or
+compressed-tensors FP4).
+
+Which GPUs run them (vLLM 0.17.1 ``vllm/model_executor/layers/quantization``): MXFP4 needs compute capability 8.0
+(``Mxfp4Config.get_min_capability``): FlashInfer/Triton kernels on Hopper and Blackwell, the Marlin fallback on
+Ampere and Ada (weights read as 4-bit, computed in 16-bit). NVFP4 runs natively on Blackwell (10.0 and 12.x); the
+planner refuses it below, where vLLM falls back to emulation. FP8 weights run on Ampere through Marlin.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+FORMATS = ("bf16", "fp8", "awq", "gptq", "mxfp4", "nvfp4")
+MIN_CAPABILITY = {"mxfp4": 8.0, "nvfp4": 10.0, "awq": 7.5, "gptq": 7.5, "fp8": 8.0}
+
+
+class UnknownQuantization(ValueError):
+    """A quantization_config the planner cannot size."""
+
+
+def _compressed_tensors(config: dict[str, Any]) -> tuple[str, bool]:
+    groups = config.get("config_groups") or {}
+    for group in groups.values():
+        weights = group.get("weights") or {}
+        bits, kind = weights.get("num_bits"), weights.get("type", "int")
+        if bits == 4 and kind == "float":
+            return "nvfp4", False
+        if bits == 4:
+            return "gptq", False
+        if bits == 8 and kind == "float":
+            return "fp8", weights.get("strategy") == "block"
+    fmt = str(config.get("format", ""))
+    if "nvfp4" in fmt:
+        return "nvfp4", False
+    if "float-quantized" in fmt:
+        return "fp8", False
+    if "pack-quantized" in fmt:
+        return "gptq", False
+    raise UnknownQuantization(f"compressed-tensors format {fmt or '(none)'} with no 4- or 8-bit weight group")
+
+
+def weights_format(config: dict[str, Any]) -> tuple[str, bool]:
+    """(format, block-quantized) of a model's ``config.json``."""
+    quant = config.get("quantization_config") or (config.get("text_config") or {}).get("quantization_config")
+    if not quant:
+        return "bf16", False
+    method = str(quant.get("quant_method", "")).lower()
+    if method == "fp8":
+        return "fp8", bool(quant.get("weight_block_size"))
+    if method in ("awq", "gptq", "mxfp4"):
+        return method, False
+    if method == "compressed-tensors":
+        return _compressed_tensors(quant)
+    if method == "modelopt":
+        algo = str(quant.get("quant_algo", "")).upper()
+        if "FP4" in algo:
+            return "nvfp4", False
+        if "FP8" in algo:
+            return "fp8", False
+    raise UnknownQuantization(f"quant_method {method or '(none)'}")
+
+
+def gpu_problem(fmt: str, compute_cap: str) -> str | None:
+    """Why a GPU of ``compute_cap`` cannot run ``fmt`` weights, or None when it can (unknown GPUs pass)."""
+    if not compute_cap or fmt not in MIN_CAPABILITY:
+        return None
+    if float(compute_cap) < MIN_CAPABILITY[fmt]:
+        return (f"{fmt} weights need compute capability {MIN_CAPABILITY[fmt]:g} or newer; this GPU has "
+                f"{compute_cap}")
+    return None
+
+
+def kernel_words(fmt: str, compute_cap: str) -> str:
+    """Which kernels run ``fmt`` on a GPU of ``compute_cap``, for the plan's reason."""
+    cap = float(compute_cap) if compute_cap else 0.0
+    if fmt == "mxfp4":
+        return "MXFP4 natively" if cap >= 9.0 else "MXFP4 through the Marlin fallback (16-bit compute)"
+    if fmt == "fp8" and cap and cap < 8.9:
+        return "FP8 weights through Marlin (no FP8 tensor cores)"
+    return ""
