@@ -83,6 +83,7 @@ class ModelSpec:
     reasoning_effort: bool = False  # gpt-oss: reasoning graded low/medium/high per request
     strength_source: str = ""  # where ``strength`` comes from
     source: str = ""  # where the architecture figures come from
+    revision: str = ""  # the commit of a Hugging Face repo model pinned with model_revision
 
     @property
     def full_layers(self) -> int:

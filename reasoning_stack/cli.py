@@ -68,9 +68,25 @@ def cmd_plan(args: argparse.Namespace) -> int:
         gpus = gpus_from_profile(args.gpu, args.count)
     else:
         gpus = [Gpu(i, f"GPU with {args.vram_gib:g} GiB", int(args.vram_gib * 1024)) for i in range(args.count)]
+    model = args.model
+    if model != "auto":
+        from reasoning_stack.models import ModelError, planned_name, resolve, resolve_notes
+
+        try:
+            spec = resolve(model, args.model_revision)
+        except ModelError as exc:
+            print(f"plan: --model {exc}", file=sys.stderr)
+            return EXIT_INVALID
+        model = spec.slug
+        model, args.quantization = planned_name(args.model if spec.slug in MODELS else model, args.quantization)
+        if spec.slug in MODELS:
+            model = spec.slug
+        note = resolve_notes().get(model)
+        if note:
+            print(f"note: {args.model}: {note}", file=sys.stderr)
     req = PlanRequest(
         gpus=tuple(gpus),
-        model=args.model,
+        model=model,
         quantization=args.quantization,
         max_model_len=args.context,
         gpu_memory_utilization=args.gpu_memory_utilization,
@@ -80,6 +96,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
         data_parallel_size=args.data_parallel_size,
         nodes=args.nodes,
         engine=args.engine or engines.default_for(gpus),
+        max_num_seqs=args.max_num_seqs,
+        max_num_batched_tokens=args.max_num_batched_tokens,
     )
     plan = make_plan(req)
     plan.alternatives = alternatives(req, plan)  # layout trade-offs, for the engines that plan GPU layouts
@@ -336,16 +354,23 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--vram-gib", type=_bounded(float, above=0), help="memory of a GPU the catalogue lacks")
     plan.add_argument("--count", type=_bounded(int, setting="gpu_count"), default=1, help="GPUs per node")
     plan.add_argument("--nodes", type=_bounded(int, 1, 64), default=1, help="nodes (pipeline parallel across them)")
-    plan.add_argument("--model", default="auto", choices=["auto", *MODELS])
+    plan.add_argument("--model", default="auto", metavar="MODEL",
+                      help="auto, a catalogue slug or preset (" + ", ".join(MODELS) + "), a Hugging Face repo id "
+                      "(org/name; read from the Hub, HF_TOKEN for gated repos) or a folder holding config.json")
+    plan.add_argument("--model-revision", help="branch, tag or commit of a Hugging Face repo model")
     plan.add_argument("--context", type=_bounded(int, setting="max_model_len"), help="wanted max_model_len")
     plan.add_argument("--quantization", default="auto",
-                      choices=["auto", "bf16", "fp8", "awq", "gptq", "mlx-8bit", "mlx-4bit"])
+                      choices=["auto", "bf16", "fp8", "mxfp4", "nvfp4", "awq", "gptq", "mlx-8bit", "mlx-4bit"])
     plan.add_argument("--gpu-memory-utilization", type=_bounded(float, setting="gpu_memory_utilization"),
                       default=None, help="default 0.90; 0.80 on unified memory (DGX Spark)")
     plan.add_argument("--kv-cache-dtype", default="auto", choices=["auto", "fp8"])
     plan.add_argument("--enforce-eager", type=_bool, default=None)
     plan.add_argument("--tensor-parallel-size", type=_bounded(int, setting="tensor_parallel_size"))
     plan.add_argument("--data-parallel-size", type=_bounded(int, setting="data_parallel_size"))
+    plan.add_argument("--max-num-seqs", type=_bounded(int, setting="max_num_seqs"),
+                      help="requests decoded at once (default: vLLM's for the GPU, fewer only if needed)")
+    plan.add_argument("--max-num-batched-tokens", type=_bounded(int, setting="max_num_batched_tokens"),
+                      help="tokens per scheduler step (default: vLLM's for the GPU)")
     plan.add_argument("--engine", choices=engines.setting_values(), default=None,
                       help="serving engine to plan for (what-if; with an inventory: every host's primary model)")
     plan.add_argument("--json", action="store_true", help="machine-readable output")

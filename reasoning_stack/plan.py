@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from reasoning_stack import engines
 from reasoning_stack.gpus import Gpu
+from reasoning_stack.models import planned_name
 from reasoning_stack.planning.types import PlanRequest, ServingPlan, indices_text
 from reasoning_stack.settings import StackSettings
 
@@ -39,10 +40,11 @@ def plan_summary_row(host: str, plan: ServingPlan) -> list[str]:
 
 def request_from_settings(settings: StackSettings, gpus: list[Gpu], nodes: int = 1) -> PlanRequest:
     """The planner's request for a host (``nodes`` > 1: every node of its cluster, each with these GPUs)."""
+    model, quantization = planned_name(settings.model_name(), settings.quantization)
     return PlanRequest(
         gpus=tuple(gpus),
-        model=settings.model_name(),
-        quantization=settings.quantization,
+        model=model,
+        quantization=quantization,
         max_model_len=settings.max_model_len,
         min_context=settings.min_context,
         gpu_memory_utilization=settings.gpu_memory_utilization,

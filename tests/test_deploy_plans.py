@@ -49,7 +49,7 @@ def test_a_spark_as_dgx_os_ships_it_keeps_its_driver_and_pulls_the_arm64_vllm(tm
     assert "Serving image vllm/vllm-openai:v0.17.1-cu130" in names
     assert not any("v0.17.1'" in n or n.endswith("vllm/vllm-openai:v0.17.1") for n in names)
     assert not any("NVIDIA driver" in n or "nouveau" in n or "CUDA repository" in n for n in names)
-    assert "Weights of RedHatAI/DeepSeek-R1-Distill-Llama-70B-FP8-dynamic (~67.7 GiB, resumable)" in names
+    assert "Weights of openai/gpt-oss-120b (~64.1 GiB, resumable)" in names
     assert "Open WebUI image ghcr.io/open-webui/open-webui:v0.12.4" in names
     assert names[-1] == "Status manifest"
 
@@ -108,19 +108,19 @@ def test_a_mac_gets_homebrew_python_pinned_environments_launchd_jobs_and_checks(
     assert ops["Homebrew python@3.12"] == ["/opt/homebrew/bin/brew install python@3.12"]
     assert ops["MLX-LM 0.32.2"] == ["/opt/reasoning-stack/mlx/bin/pip install mlx-lm==0.32.2"]
     assert ops["Open WebUI 0.12.4"] == ["/opt/reasoning-stack/open-webui/bin/pip install open-webui==0.12.4"]
-    weights = "Weights of mlx-community/DeepSeek-R1-Distill-Llama-70B-8bit (~69.8 GiB, resumable)"
+    weights = "Weights of mlx-community/gpt-oss-120b-MXFP4-Q8 (~61.2 GiB, resumable)"
     (download,) = ops[weights]  # type: ignore[misc]
     assert "sudo -u alice env HF_HOME=/var/lib/reasoning-stack/huggingface" in download
-    assert "/opt/reasoning-stack/mlx/bin/hf download mlx-community/DeepSeek-R1-Distill-Llama-70B-8bit" in download
+    assert "/opt/reasoning-stack/mlx/bin/hf download mlx-community/gpt-oss-120b-MXFP4-Q8" in download
     # the order a person expects: weights before the server starts, health before the smoke test
     order = [weights, "com.reasoning-stack.mlx plist", "com.reasoning-stack.mlx loaded in launchd",
-             "Wait for MLX-LM to load deepseek-r1-distill-llama-70b (/health, up to 1800s)",
-             "Smoke test: one reasoning question to mlx-community/DeepSeek-R1-Distill-Llama-70B-8bit",
+             "Wait for MLX-LM to load gpt-oss-120b (/health, up to 1800s)",
+             "Smoke test: one reasoning question to mlx-community/gpt-oss-120b-MXFP4-Q8",
              "com.reasoning-stack.openwebui plist", "Wait for Open WebUI /health"]
     assert [names.index(n) for n in order] == sorted(names.index(n) for n in order)
     (load,) = ops["com.reasoning-stack.mlx loaded in launchd"]  # type: ignore[misc]
     assert "launchctl bootstrap system /Library/LaunchDaemons/com.reasoning-stack.mlx.plist" in load
-    (wait,) = ops["Wait for MLX-LM to load deepseek-r1-distill-llama-70b (/health, up to 1800s)"]  # type: ignore[misc]
+    (wait,) = ops["Wait for MLX-LM to load gpt-oss-120b (/health, up to 1800s)"]  # type: ignore[misc]
     assert "--log /var/lib/reasoning-stack/logs/mlx.log" in wait
     assert not any("docker" in n.lower() or "nvidia" in n.lower() or "apt" in n.lower() for n in names)
 

@@ -57,7 +57,7 @@ def test_layouts_use_every_gpu_and_only_valid_sizes():
 
 def test_auto_on_eight_h100s_uses_all_eight():
     result = plan("h100", 8, model="auto")
-    assert result.fits and result.model == "deepseek-r1-distill-llama-70b"
+    assert result.fits and result.model == "gpt-oss-120b"  # the strongest by AIME; one replica per GPU
     assert result.gpus_used == list(range(8)) and result.gpus_idle == []
     assert result.tensor_parallel_size * result.data_parallel_size == 8
     assert result.max_concurrent_full_context > 1.0  # the old plan: 2 GPUs, 1.0 request
@@ -215,7 +215,7 @@ def test_what_if_arguments_out_of_bounds_are_usage_errors(args):
 
 
 def test_what_if_table_json_and_alternatives():
-    out = _cli("--gpu", "h100", "--count", "8", "--model", "auto")
+    out = _cli("--gpu", "h100", "--count", "8", "--model", "deepseek-r1-distill-llama-70b")
     assert out.returncode == 0, out.stderr
     assert "layout 8x1x1 (TPxPPxDP) on GPU(s) 0,1,2,3,4,5,6,7" in out.stdout
     assert "alternatives on the same GPUs:" in out.stdout and "speed, one request: ~" in out.stdout

@@ -34,6 +34,7 @@ def all_planned_arg_lists() -> list[list[str]]:
                                           quantization=quant, kv_cache_dtype=kv, min_context=4096,
                                           extra_args=("--max-num-seqs", "64") if count == 8 else (),
                                           thinking_default=count != 2,
+                                          max_num_batched_tokens=4096 if count == 3 else None,
                                           sampling_overrides=(("temperature", 0.6), ("top_p", 0.95))
                                           if count == 4 else ())
                         plan = make_plan(req)
@@ -61,6 +62,8 @@ def test_arg_lists_cover_the_catalogue():
     assert any("--data-parallel-size" in a for a in arg_lists)
     assert any("--headless" in a and "--nnodes" in a for a in arg_lists)
     assert any("--distributed-executor-backend" in a for a in arg_lists)
+    assert any("--max-num-batched-tokens" in a for a in arg_lists)
+    assert any("openai_gptoss" in a for a in arg_lists) and any("glm45" in a for a in arg_lists)
     assert any("--data-parallel-size" in a and a[a.index("--tensor-parallel-size") + 1] != "1" for a in arg_lists)
 
 

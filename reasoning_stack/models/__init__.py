@@ -4,13 +4,14 @@ formats (``quantization``). :func:`resolve` is the front door every command and 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from reasoning_stack.catalogue import MODELS, ModelSpec, find_model, preset_of_repo, register
 from reasoning_stack.models.config import ModelError, spec_from_files
 from reasoning_stack.models.hub import is_repo_id, read_folder, read_repo
 
-__all__ = ["ModelError", "is_local", "needs_reading", "resolve", "resolve_notes"]
+__all__ = ["ModelError", "is_local", "needs_reading", "planned_name", "resolve", "resolve_notes"]
 
 _NOTES: dict[str, str] = {}
 
@@ -44,6 +45,8 @@ def resolve(name: str, revision: str | None = None) -> ModelSpec:
         raise ModelError(f"model {name!r} is neither a catalogue slug, a Hugging Face repo id (org/name) nor a "
                          "folder; see `reasoning-stack plan --help` for the slugs")
     spec = spec_from_files(files, slug=key)
+    if revision:  # pinned: serve and download exactly the commit that was planned
+        spec = replace(spec, revision=files.revision or revision)
     if files.note:
         _NOTES[key] = files.note
     register(spec)
@@ -53,3 +56,15 @@ def resolve(name: str, revision: str | None = None) -> ModelSpec:
 def resolve_notes() -> dict[str, str]:
     """What resolving said about the models read this run (planned offline from the cache), by name."""
     return dict(_NOTES)
+
+
+def planned_name(name: str, quantization: str) -> tuple[str, str]:
+    """(model, quantization) as the planner takes them: a catalogue repo id becomes its slug; a quantized repo's id
+    also fixes its weights format when quantization is auto (``Qwen/Qwen3-30B-A3B-FP8`` is ``qwen3-30b-a3b`` at fp8),
+    while the base repo's id leaves the planner to pick the format that fits, as the slug does."""
+    preset = preset_of_repo(name)
+    if preset is None:
+        return name, quantization
+    model, quant = preset
+    first = next(iter(model.repos))
+    return model.slug, quant if quantization == "auto" and quant != first else quantization

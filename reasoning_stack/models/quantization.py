@@ -79,7 +79,7 @@ def kernel_words(fmt: str, compute_cap: str) -> str:
     """Which kernels run ``fmt`` on a GPU of ``compute_cap``, for the plan's reason."""
     cap = float(compute_cap) if compute_cap else 0.0
     if fmt == "mxfp4":
-        return "MXFP4 natively" if cap >= 9.0 else "MXFP4 through the Marlin fallback (16-bit compute)"
+        return "MXFP4 natively" if cap >= 9.0 else "MXFP4 through the Marlin fallback, computed in 16 bits"
     if fmt == "fp8" and cap and cap < 8.9:
         return "FP8 weights through Marlin (no FP8 tensor cores)"
     return ""

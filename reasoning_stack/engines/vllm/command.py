@@ -33,6 +33,10 @@ def vllm_args(plan: ServingPlan, model: ModelSpec, req: PlanRequest) -> list[str
         args.append("--enforce-eager")
     if plan.max_num_seqs:
         args += ["--max-num-seqs", str(plan.max_num_seqs)]
+    if req.max_num_batched_tokens:
+        args += ["--max-num-batched-tokens", str(req.max_num_batched_tokens)]
+    if model.revision:
+        args += ["--revision", model.revision]
     args.append("--enable-chunked-prefill" if req.enable_chunked_prefill else "--no-enable-chunked-prefill")
     args.append("--enable-prefix-caching" if req.enable_prefix_caching else "--no-enable-prefix-caching")
     args += ["--reasoning-parser", model.reasoning_parser]
