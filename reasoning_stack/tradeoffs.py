@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from reasoning_stack import engines
-from reasoning_stack.catalogue import MODELS
+from reasoning_stack.catalogue import MODELS, find_model
 from reasoning_stack.planning.gpu_search import GpuEngine, layout_plans, plan_model
 from reasoning_stack.planning.types import PlanRequest, ServingPlan
 
@@ -33,7 +33,7 @@ def alternatives(req: PlanRequest, chosen: ServingPlan, limit: int = 4) -> list[
         fp8 = plan_model(engine, replace(pinned, kv_cache_dtype="fp8"), chosen.model)
         if fp8 is not None and fp8.kv_cache_tokens > chosen.kv_cache_tokens:
             found.append(("kv_cache_dtype fp8", fp8))
-    strength = MODELS[chosen.model].strength
+    strength = find_model(chosen.model).strength
     free = replace(req, quantization="auto", kv_cache_dtype="auto", tensor_parallel_size=None,
                    data_parallel_size=None, max_model_len=None)
     stronger = _first_fit(engine, replace(free, min_context=SHORTEST_USEFUL_CONTEXT),
@@ -67,7 +67,7 @@ def _first_fit(engine: GpuEngine, req: PlanRequest, models) -> ServingPlan | Non
 def _describe(change: str, plan: ServingPlan, chosen: ServingPlan) -> dict[str, object]:
     speed = "?" if plan.decode_tokens_per_s is None else f"~{plan.decode_tokens_per_s:.0f}"
     speed_was = "?" if chosen.decode_tokens_per_s is None else f"~{chosen.decode_tokens_per_s:.0f}"
-    strength = MODELS[plan.model].strength - MODELS[chosen.model].strength
+    strength = find_model(plan.model).strength - find_model(chosen.model).strength
     quality = "" if not strength else ("stronger reasoning; " if strength > 0 else "weaker reasoning; ")
     trade = (f"{quality}{plan.max_model_len} tokens of context (now {chosen.max_model_len}), "
              f"{plan.max_concurrent_full_context:.1f} full-context requests at once (now "

@@ -110,6 +110,7 @@ def connection_configs(settings: StackSettings, local_count: int) -> str:
     return json.dumps(configs, sort_keys=True)
 
 
+REASONING_EFFORT = "medium"  # gpt-oss's own default; a chat's advanced params change it (low | medium | high)
 REASONS_FIRST = ("deepseek-r1-distill", "deepseek-r1", "qwq")  # families that always think before answering
 # DeepSeek's advice for maths (DeepSeek-R1 model card, "Usage Recommendations"); QwQ's card asks the same.
 MATHS_DIRECTIVE = "Please reason step by step, and put your final answer within \\boxed{}."
@@ -120,7 +121,8 @@ def model_entries(host_plan: HostPlan) -> list[dict[str, object]]:
     """Open WebUI model entries for the host's models (created or updated by the deploy as the admin): a name
     a person understands ("DeepSeek-R1-Distill-Qwen-32B AWQ" for ``deepseek-r1-distill-qwen-32b``), the
     catalogue's prompting advice as the description (R1 family: no system prompt; maths in \\boxed{}), for
-    the R1 family and QwQ a suggestion that asks for a \\boxed{} answer, and read access for everyone. No system
+    the R1 family and QwQ a suggestion that asks for a \\boxed{} answer, gpt-oss's reasoning effort as a model
+    parameter Open WebUI sends (and a chat can change), and read access for everyone. No system
     prompt and no sampling are set: vLLM applies each model's generation_config.json."""
     entries = []
     for instance in host_plan.instances:
@@ -136,6 +138,8 @@ def model_entries(host_plan: HostPlan) -> list[dict[str, object]]:
         # the engine's own naming and params (Ollama: the planned num_ctx, which wins over its server's setting)
         own_name, params = engines.get(instance.engine).webui_entry(spec.name, instance.plan)
         name = own_name or name
+        if spec.reasoning_effort:  # gpt-oss: Open WebUI's "Reasoning Effort" control, sent with every chat
+            params = {**params, "reasoning_effort": REASONING_EFFORT}
         entries.append({"id": instance.served_model_name, "base_model_id": None, "name": name, "meta": meta,
                         "params": params, "access_grants": PUBLIC_READ, "is_active": True})
     return entries

@@ -115,10 +115,10 @@ def read_repo(repo: str, revision: str | None = None) -> ModelFiles:
             raise ModelError(f"model {repo}: the Hub refused access ({status}); export HF_TOKEN with access to "
                              "it") from None
         return _from_cache(repo, ref, f"HTTP {status}")
-    except (OSError, ValueError) as exc:  # connection refused, timeouts, DNS, offline mode
-        if isinstance(exc, ModelError):
-            raise
-        return _from_cache(repo, ref, type(exc).__name__)
+    except ModelError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - connection refused, timeouts, DNS, offline mode: try the cache
+        return _from_cache(repo, ref, f"{type(exc).__name__}: {exc}"[:160])
     files = ModelFiles(repo, loaded["config.json"], loaded.get("generation_config.json", {}),
                        _tokenizer_facts(loaded.get("tokenizer_config.json", {})), sum(sizes) or None, sha)
     _store(files, ref)
