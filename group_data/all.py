@@ -28,13 +28,27 @@ gpu_count = None
 # else Ollama). Each of extra_models has its own.
 # engine = 'vllm'
 
-# Catalogue slug (deepseek-r1-distill-qwen-32b, qwq-32b, ...) or 'auto' for the strongest reasoning
-# model that fits.
+# Catalogue slug or preset (gpt-oss-20b, qwen3-30b-a3b-thinking-2507, qwq-32b, ...), its Hugging Face
+# repo id (openai/gpt-oss-20b), any other repo id (read from the Hub with HF_TOKEN, kept in the user
+# cache), a folder holding a model, or 'auto' for the strongest preset that fits.
 model = 'auto'
+
+# Branch, tag or commit of a Hugging Face repo model (None = main); pins what is planned and
+# downloaded.
+# model_revision = None
 
 # Weights format; 'auto' picks the best one that fits the GPUs (mlx-8bit and mlx-4bit: the mlx-
 # community quantizations, engine mlx only).
 # quantization = 'auto'
+
+# Requests one instance decodes at once (vLLM --max-num-seqs); None = vLLM's default for the GPU (256,
+# or 1024 on 70 GiB+ GPUs), fewer only when the KV cache needs it.
+# max_num_seqs = None
+
+# Tokens one scheduler step processes (vLLM --max-num-batched-tokens); None = vLLM's default for the
+# GPU (2048, or 8192 on 70 GiB+ GPUs). It sizes the profiling pass and what a sliding-window layer
+# holds per request.
+# max_num_batched_tokens = None
 
 # Context length in tokens; None = the longest that fits (at least min_context).
 # max_model_len = None

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from reasoning_stack.catalogue import GIB, MIB, ModelSpec
 from reasoning_stack.gpus import Gpu
-from reasoning_stack.planning.kv_pool import KvPool
+from reasoning_stack.kv_pool import KvPool
 
 # nvidia-smi's memory.total minus what CUDA reports as total: H100 80GB HBM3 81559 MiB vs 79.18 GiB,
 # RTX 4090 24564 MiB vs 23.52 GiB, RTX 3090 24576 MiB vs 23.56 GiB (vLLM start-up lines "Free memory on
@@ -58,7 +58,7 @@ def batch_defaults(gpu: Gpu, max_num_batched_tokens: int | None = None) -> tuple
 def kv_bytes_per_token_per_gpu(model: ModelSpec, tp: int, pp: int, kv_dtype: str) -> int:
     """KV-cache bytes one token of context takes on one GPU in the full-attention layers (KV heads split by TP,
     layers by PP; MLA replicated). Sliding-window and linear-attention layers hold a fixed amount per request:
-    ``planning/kv_pool.py``."""
+    ``kv_pool.py``."""
     dtype_bytes = 1 if kv_dtype == "fp8" else 2
     if model.mla:
         per_token = model.kv_bytes_per_token(dtype_bytes)  # the MLA latent is kept whole on every TP rank

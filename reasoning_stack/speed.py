@@ -23,8 +23,8 @@ from reasoning_stack.gpus import Gpu
 # 32B distills: 1.3-2.0 ms left over at 0.8), RTX 4090 and A100 (see the known answers).
 EFFICIENCY = 0.8
 STEP_OVERHEAD_S = 1.5e-3
-# 4-bit weights (Marlin kernels; MXFP4 and NVFP4 assumed alike) reach a smaller share of the bandwidth than 16-bit ones: single-request
-# runs of the same 32B model on one card read 0.71 of the bandwidth with AWQ, 0.86 with BF16.
+# 4-bit weights (Marlin kernels) reach a smaller share of the bandwidth than 16-bit ones: single-request runs of
+# the same 32B model on one card read 0.71 of the bandwidth with AWQ, 0.86 with BF16 (MXFP4, NVFP4 assumed alike).
 QUANT_EFFICIENCY = {"bf16": 1.0, "fp8": 1.0, "awq": 0.83, "gptq": 0.83, "mxfp4": 0.83, "nvfp4": 0.83}
 # Tensor parallelism adds two all-reduces per layer to every token. Over PCIe each costs ~0.1 ms (RTX 4090
 # TP2/TP4 and H100 PCIe TP2 runs leave 60-140 us per all-reduce); NVLink with vLLM's custom all-reduce

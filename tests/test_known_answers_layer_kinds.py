@@ -16,7 +16,7 @@ Sources (each a published vLLM start-up log):
   "Setting attention block size to 1568", 4.99 GiB of KV cache per GPU -> "Maximum concurrency for 131,072 tokens
   per request: 2.31x". The same block size is logged at tensor parallel 1 (noonghunna/club-3090#1047).
 
-The KV accounting these check is vLLM 0.17.1's (``planning/kv_pool.py`` cites the files); the logs come from
+The KV accounting these check is vLLM 0.17.1's (``kv_pool.py`` cites the files); the logs come from
 releases whose KV cache manager computes the same figures. Target: within 15%.
 """
 
@@ -27,7 +27,7 @@ import pytest
 from reasoning_stack.catalogue import GIB, MODELS, weights_gib
 from reasoning_stack.engines.vllm.memory import activation_gib, gpu_budget
 from reasoning_stack.gpus import Gpu, gpus_from_profile
-from reasoning_stack.planning.kv_pool import kv_pool
+from reasoning_stack.kv_pool import kv_pool
 
 H100 = gpus_from_profile("h100")[0]
 A10 = Gpu(0, "NVIDIA A10", 23028, compute_cap="8.6")  # nvidia-smi's memory.total of an A10

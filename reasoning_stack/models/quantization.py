@@ -81,5 +81,5 @@ def kernel_words(fmt: str, compute_cap: str) -> str:
     if fmt == "mxfp4":
         return "MXFP4 natively" if cap >= 9.0 else "MXFP4 through the Marlin fallback, computed in 16 bits"
     if fmt == "fp8" and cap and cap < 8.9:
-        return "FP8 weights through Marlin (no FP8 tensor cores)"
+        return "FP8 weights through Marlin: no FP8 tensor cores"
     return ""

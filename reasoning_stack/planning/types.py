@@ -8,8 +8,8 @@ from dataclasses import asdict, dataclass, field
 
 from reasoning_stack.cuda import default_utilization
 from reasoning_stack.gpus import Gpu
+from reasoning_stack.kv_pool import KvPool
 from reasoning_stack.layout import Layout
-from reasoning_stack.planning.kv_pool import KvPool
 
 CONTEXT_STEP = 1024  # planned contexts are whole multiples of this many tokens
 UNIT_PREFIX = "reasoning-"  # every engine's units: reasoning-<engine>[-<name>]

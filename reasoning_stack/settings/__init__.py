@@ -87,7 +87,8 @@ class StackSettings(*reversed(GROUPS)):  # type: ignore[misc]  # reversed: pydan
     @model_validator(mode="after")
     def _every_group_checked(self) -> StackSettings:
         for check in (self._signup_policy_can_hold, self._cloud_connections_apart, self._task_model_served_here,
-                      self._ports_differ, self._check_model_files, self._check_parallel_sizes, self._check_cluster, self._check_engines,
+                      self._ports_differ, self._check_model_files,
+                      self._check_parallel_sizes, self._check_cluster, self._check_engines,
                       self._check_exposure, self._check_daemon_options, self._check_driver):
             check()
         arch = declared_arch(self.gpu_profile)

@@ -70,9 +70,8 @@ def check_model(value: str, allow_auto: bool = True) -> str:
         return value
     if not needs_reading(value) and value != "auto":
         return value
-    if "/" in value or value.startswith(("~", ".")):
-        if is_repo_id(value) or value.startswith(("/", "./", "../", "~")) or "/" in value:
-            return value
+    if is_repo_id(value) or "/" in value or value.startswith(("~", ".")):  # a repo id or a folder: read later
+        return value
     close = difflib.get_close_matches(value, MODELS, n=1, cutoff=0.5)
     hint = f"did you mean {close[0]!r}? " if close else ""
     valid = (["'auto'"] if allow_auto else []) + [repr(m) for m in MODELS]

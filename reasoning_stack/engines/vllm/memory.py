@@ -31,7 +31,7 @@ from reasoning_stack.cuda import (
     kv_bytes_per_token_per_gpu,
 )
 from reasoning_stack.gpus import Gpu
-from reasoning_stack.planning.kv_pool import BLOCK, kv_pool
+from reasoning_stack.kv_pool import BLOCK, kv_pool
 
 __all__ = ["BLOCK", "activation_gib", "cuda_graph_gib", "gpu_budget", "headroom_needed_gib", "max_safe_utilization"]
 
@@ -88,7 +88,7 @@ def gpu_budget(model: ModelSpec, quant: str, gpu: Gpu, tp: int, pp: int, util: f
                eager: bool, colocated: int = 1, max_num_seqs: int | None = None,
                max_num_batched_tokens: int | None = None, prefix_caching: bool = True) -> GpuBudget:
     """The memory budget of one GPU for ``model`` at ``quant`` split ``tp`` x ``pp`` ways; the KV cache divides
-    into blocks as vLLM's KV cache manager divides it for each layer kind (``planning/kv_pool.py``)."""
+    into blocks as vLLM's KV cache manager divides it for each layer kind (``kv_pool.py``)."""
     total = cuda_total_gib(gpu)
     requested = total * util
     weights = weights_gib(model, quant) / (tp * pp)
