@@ -77,13 +77,16 @@ def gpu_request(plan: ServingPlan, host_gpu_count: int) -> str:
 
 def hf_container_args(settings: Any, instance: Instance, host_gpu_count: int, env_path: str) -> list[str]:
     """``docker run`` options of a model server on Hugging Face weights: host network and IPC, the plan's GPUs,
-    its env file and the host's Hugging Face cache."""
+    its env file and the host's Hugging Face cache; a folder model, read-only at the same path."""
+    folder = [] if not instance.plan.model_repo.startswith("/") else [
+        "--volume", f"{instance.plan.model_repo}:{instance.plan.model_repo}:ro"]
     return [
         "--network", "host",
         "--ipc", "host",
         "--gpus", gpu_request(instance.plan, host_gpu_count),
         "--env-file", env_path,
         "--volume", f"{settings.data_dir}/huggingface:/root/.cache/huggingface",
+        *folder,
         "--label", "managed-by=reasoning-stack",
     ]
 

@@ -19,6 +19,7 @@ from reasoning_stack.operations import (
     docker_image,
     dpkg_interrupted_finished,
     missing_packages,
+    model_folder,
     model_weights,
     secret_file,
     smoke_test,
@@ -100,6 +101,9 @@ def weights_before_start(settings: StackSettings, service: ServiceFiles, instanc
     resumable, a finished download skipped); the download reads HF_TOKEN from the service's env file."""
     plan = instance.plan
     size_gib = plan.weights_gib_per_gpu * plan.tensor_parallel_size * plan.pipeline_parallel_size
+    if plan.model_repo.startswith("/"):  # a folder model: served from the host's own copy, mounted read-only
+        model_folder(name=f"Model folder {plan.model_repo}", path=plan.model_repo)
+        return
     model_weights(
         name=f"Weights of {plan.model_repo} (~{size_gib:.1f} GiB, resumable)",
         repo=plan.model_repo,
@@ -108,6 +112,7 @@ def weights_before_start(settings: StackSettings, service: ServiceFiles, instanc
         env_file=service.env_path,
         size_gib=size_gib,
         offline=settings.offline,
+        revision=find_model(plan.model).revision,
     )
 
 

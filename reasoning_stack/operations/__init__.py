@@ -36,6 +36,7 @@ from reasoning_stack.operations.launchd import (
     launchd_reload,
 )
 from reasoning_stack.operations.models import (
+    model_folder,
     model_weights,
     ollama_model,
 )
@@ -77,6 +78,7 @@ __all__ = [
     "launchd_job",
     "launchd_reload",
     "missing_packages",
+    "model_folder",
     "model_weights",
     "ollama_model",
     "openwebui_models",

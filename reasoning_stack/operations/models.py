@@ -20,7 +20,7 @@ from reasoning_stack.operations.streamed import StreamedCommand
 
 @operation()
 def model_weights(repo: str, cache_dir: str, image: str, env_file: str, size_gib: float, offline: bool = False,
-                  hf: str = "", user: str = ""):
+                  hf: str = "", user: str = "", revision: str = ""):
     """
     Download a model's weights into the host's Hugging Face cache before the service starts, with the
     ``hf`` tool of the vLLM image (resumable; skipped once complete). Free disk is checked first.
@@ -33,6 +33,7 @@ def model_weights(repo: str, cache_dir: str, image: str, env_file: str, size_gib
     + offline: weights are pre-staged; never download, fail if they are missing
     + hf: an ``hf`` command on the host to use instead of the image's (a Mac: the MLX-LM environment's)
     + user: with ``hf``, the account that owns the cache (the download runs as it, with HF_TOKEN from env_file)
+    + revision: the commit to download (a pinned model_revision); the repo's main branch otherwise
 
     .. code:: python
 
@@ -56,15 +57,16 @@ def model_weights(repo: str, cache_dir: str, image: str, env_file: str, size_gib
         raise OperationError(f"{repo} needs about {needed / GIB:.1f} GiB but {cache_dir} has {free / GIB:.1f} GiB "
                              f"free: free some space, move data_dir to a larger disk, or pick a smaller model")
     marker = weights_marker(cache_dir, repo)
+    at = f" --revision {shlex.quote(revision)}" if revision else ""
     pull = (
         f"docker run --rm --network host --env-file {shlex.quote(env_file)} "
         f"--volume {shlex.quote(cache_dir)}:/root/.cache/huggingface --entrypoint hf {shlex.quote(image)} "
-        f"download {shlex.quote(repo)}"
+        f"download {shlex.quote(repo)}{at}"
     )
     if hf:  # the token is read from the root-only env file, then the download runs as the cache's owner
         token = f"$(sed -n 's/^HF_TOKEN=//p' {shlex.quote(env_file)} 2>/dev/null)"
         pull = (f"sudo -u {shlex.quote(user)} env HF_HOME={shlex.quote(cache_dir)} HF_TOKEN=\"{token}\" "
-                f"{shlex.quote(hf)} download {shlex.quote(repo)}")
+                f"{shlex.quote(hf)} download {shlex.quote(repo)}{at}")
     hint = (f"downloading {repo} failed; if the model is gated, accept its licence on Hugging Face and set HF_TOKEN; "
             "a re-run resumes the download")
     yield StreamedCommand(f"{pull} || {{ echo {shlex.quote(hint)} >&2; exit 1; }}; "
@@ -98,3 +100,23 @@ def ollama_model(helper: str, base_url: str, tag: str, unit: str, manifest: str,
                              f"pre-stage it (`ollama pull {tag}` on a connected machine, then copy the models "
                              "folder) or set offline = False")
     yield StreamedCommand(" ".join(shlex.quote(a) for a in [helper, base_url, tag, unit]))
+
+
+@operation()
+def model_folder(path: str):
+    """
+    Check that a folder model is on the host where the plan said (its ``config.json`` beside the weights): the
+    service mounts it read-only, nothing is downloaded and nothing in it is changed.
+
+    + path: the folder, the same path as on the machine that planned it
+
+    .. code:: python
+
+        model_folder(path="/srv/models/my-finetune")
+    """
+    if host.get_fact(File, path=posixpath.join(path, "config.json")):
+        host.noop(f"model folder {path} is on the host")
+        return
+    raise OperationError(f"model folder {path}: no config.json there on this host; copy the model to the same path "
+                         "on the host (the service mounts it read-only) or serve a Hugging Face repo id instead")
+    yield  # an operation is a generator; nothing runs when the folder is there
