@@ -3,3 +3,4 @@ from pathlib import Path
 
 # tests/hosts/testhosts.py is shared by the e2e tests, scripts/demo and bench/deploy_time.
 sys.path.insert(0, str(Path(__file__).parent / "hosts"))
+sys.path.insert(0, str(Path(__file__).parent / "standins"))  # the Hub stand-in (hub_standin.py)

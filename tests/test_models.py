@@ -12,6 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from hub_standin import HubStandin
 from pydantic import ValidationError
 
 from reasoning_stack.catalogue import MODELS, RESOLVED, register
@@ -22,9 +23,6 @@ from reasoning_stack.models.presets import PRESETS
 from reasoning_stack.models.quantization import weights_format
 from reasoning_stack.plan import PlanRequest, make_plan
 from reasoning_stack.settings import StackSettings
-
-sys.path.insert(0, str(Path(__file__).parent / "standins"))
-from hub_standin import HubStandin  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 QWEN_MOE = next(p for p in PRESETS if p["slug"] == "qwen3-30b-a3b-thinking-2507")

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 from test_deploy_plans import FRESH, _plan
-
-from types import SimpleNamespace
 
 from reasoning_stack.models.presets import PRESETS
 from reasoning_stack.planning.types import Instance, ServingPlan

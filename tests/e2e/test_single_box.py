@@ -357,6 +357,52 @@ def test_rerun_changes_nothing(stack: Stack):
     assert data["results"]["totals"]["no_change"] > 20
 
 
+def test_a_hugging_face_repo_model_deploys_planned_from_its_own_config(stack: Stack, tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch):
+    """``model`` set to a repo id the catalogue does not know: the deploy reads its config through huggingface_hub
+    from the Hub (stood in locally, HF_ENDPOINT), plans it, downloads its weights, starts it with the planned
+    arguments and parser, smoke-tests it; a re-run changes nothing; back to the catalogue model afterwards."""
+    from hub_standin import HubStandin
+
+    from reasoning_stack.models.presets import PRESETS
+
+    qwen3_8b = next(p for p in PRESETS if p["slug"] == "deepseek-r1-0528-qwen3-8b")
+    repo = "acme/Qwen3-8B-Thinker"
+    hub = HubStandin({repo: {"config.json": qwen3_8b["config"],
+                             "generation_config.json": {"temperature": 0.6, "top_p": 0.95, "top_k": 20},
+                             "tokenizer_config.json": {"chat_template": "{%- if enable_thinking %}<think>{% endif %}"},
+                             "model.safetensors": 16_400_000_000}}).start()
+    monkeypatch.setenv("HF_ENDPOINT", hub.url)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    box = stack.hosts[0]
+    t = stack.testinfra(box)
+    try:
+        box.extra_data["model"] = repo
+        rc, data, text = stack.deploy()
+        assert rc == 0, _log(text)
+        assert any(r.startswith("GET /api/models/acme/Qwen3-8B-Thinker") for r in hub.requests)
+        unit = t.file("/etc/systemd/system/reasoning-vllm.service").content_string
+        assert f"vllm/vllm-openai:v0.17.1 {repo} --served-model-name {repo}" in unit
+        assert "--reasoning-parser qwen3" in unit and "--tool-call-parser hermes" in unit
+        snapshot = "/var/lib/reasoning-stack/huggingface/hub/models--acme--Qwen3-8B-Thinker/snapshots"
+        assert t.file(snapshot).is_directory  # the weights were downloaded into the host's cache
+        assert f"Smoke test: one reasoning question to {repo}" in text  # the smoke test ran against it ...
+        assert "smoke test: answer: The answer is \\boxed{391}." in text  # ... and got the answer apart
+        ask = ("import urllib.request as u; print(u.urlopen(u.Request('http://127.0.0.1:8000/v1/models', headers="
+               f"{{'Authorization': 'Bearer {API_KEY}'}}), timeout=30).read().decode())")
+        served = json.loads(t.check_output(f'python3 -c "{ask}"'))
+        assert served["data"][0]["id"] == repo
+        rc, data, _ = stack.deploy()
+        assert rc == 0 and data["results"]["totals"]["success"] == 0, _changed_ops(data)
+    finally:
+        hub.stop()
+        box.extra_data.pop("model", None)
+    rc, data, text = stack.deploy()
+    assert rc == 0, _log(text)
+    unit = t.file("/etc/systemd/system/reasoning-vllm.service").content_string
+    assert "deepseek-ai/DeepSeek-R1-Distill-Qwen-7B" in unit
+
+
 def test_unreachable_host_fails_alone_and_is_named(stack: Stack):
     # A third box of the inventory is switched off: the two others still deploy (nothing to do), and the
     # run fails naming it.
