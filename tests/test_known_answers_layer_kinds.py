@@ -6,6 +6,9 @@ Sources (each a published vLLM start-up log):
 - LLMD: llm-d/llm-d-benchmark ``config_explorer/empirical-vllm-memory-results.md``: vLLM 0.11.0 on one H100
   (79.18 GiB), utilization 0.9, max-model-len 16000: gpt-oss-20b "Model loading took 13.47 GiB", peak activation
   7.38 GiB, non-torch 0.13 GiB, "Available KV cache memory: 50.28 GiB"; gpt-oss-120b loading took 64.38 GiB.
+- GPTOSS_3090: vllm-project/vllm#22331: gpt-oss-20b on one RTX 3090 (the gptoss image, Marlin MXFP4): "Model
+  loading took 12.8848 GiB" -- the checkpoint's size: Marlin pads less than Hopper's kernels. The planner takes
+  Hopper's padded figure on every GPU, so on Ampere/Ada it plans about 0.6 GiB too much weights, never too little.
 - QWEN3_MOE: vllm-project/vllm#17469 (and the Qwen3 usage guide #17327): vLLM 0.8.5, Qwen/Qwen3-30B-A3B, tensor
   parallel 4 on A10s: "Model loading took 14.2474 GiB" per GPU.
 - CLUB3090: noonghunna/club-3090 issues #652 and #612: Qwen3.6-35B-A3B (the Qwen3.5-35B-A3B architecture) on one
@@ -40,6 +43,11 @@ def test_gpt_oss_20b_on_an_h100_matches_llmd():
     budget = gpu_budget(model, "mxfp4", H100, 1, 1, 0.9, "auto", eager=False)
     assert budget.kv_gib == pytest.approx(50.28, rel=0.15)
     assert abs(budget.kv_gib - 50.28) / 50.28 < 0.02  # in fact within 2%
+
+
+def test_gpt_oss_20b_weights_on_an_rtx_3090_within_15_percent():
+    planned = weights_gib(MODELS["gpt-oss-20b"], "mxfp4")
+    assert planned == pytest.approx(12.8848, rel=0.15) and planned >= 12.8848  # errs on the safe side
 
 
 def test_gpt_oss_120b_weights_as_loaded():
