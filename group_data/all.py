@@ -117,7 +117,8 @@ hf_token_env = 'HF_TOKEN'
 # After a (re)start, ask one reasoning question and check reasoning and answer arrive apart.
 # smoke_test = True
 
-# Seconds to wait for a model server to answer its health check after a (re)start.
+# Seconds to wait for a model server to answer its health check after a (re)start (at most 4 hours: a
+# wait that long is a hung start, not a slow one).
 # health_timeout = 1800
 
 # --- vLLM ------------------------------------------------------------------------------------------------
@@ -228,7 +229,7 @@ hf_token_env = 'HF_TOKEN'
 # Port of the Ray head (GCS) with cluster_backend ray.
 # ray_port = 6379
 
-# Seconds the head waits for every node and GPU to join the Ray cluster.
+# Seconds the head waits for every node and GPU to join the Ray cluster (at most 2 hours).
 # cluster_join_timeout = 600
 
 # --- Host ------------------------------------------------------------------------------------------------

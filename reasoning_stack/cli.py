@@ -30,10 +30,17 @@ EXIT_DOES_NOT_FIT = 3
 
 def _load_settings(inventory_path: str) -> dict[str, StackSettings]:
     """Every host's validated settings; warnings (unused group_data files) go to stderr."""
-    from reasoning_stack.inventory import load_inventory, renamed_settings, unused_group_data, validate_inventory
+    from reasoning_stack.inventory import (
+        hosts_without_address,
+        load_inventory,
+        renamed_settings,
+        unused_group_data,
+        validate_inventory,
+    )
 
     inventory = load_inventory(inventory_path)
-    for warning in unused_group_data(inventory, inventory_path) + renamed_settings(inventory):
+    for warning in (unused_group_data(inventory, inventory_path) + renamed_settings(inventory)
+                    + hosts_without_address(inventory)):
         print(f"warning: {warning}", file=sys.stderr)
     return validate_inventory(inventory)
 
@@ -60,6 +67,12 @@ def _table(rows: list[list[str]]) -> str:
 def cmd_plan(args: argparse.Namespace) -> int:
     """Print the serving plan of every host of an inventory, or of a what-if GPU setup."""
     if args.inventory:
+        given = [flag for flag, value in _what_if_flags(args).items() if value]
+        if given:
+            print(f"plan {args.inventory}: {', '.join(given)} plan(s) a what-if GPU setup and would be ignored with "
+                  "an inventory; change the settings in group_data (or drop the inventory for a what-if), except "
+                  "--engine, which applies to every host", file=sys.stderr)
+            return EXIT_INVALID
         return _plan_inventory(args)
     if not args.gpu and not args.vram_gib:
         print("plan needs an inventory or --gpu SLUG (or --vram-gib N for an unknown GPU)", file=sys.stderr)
@@ -106,6 +119,20 @@ def cmd_plan(args: argparse.Namespace) -> int:
     else:
         _print_plan(plan)
     return 0 if plan.fits else EXIT_DOES_NOT_FIT
+
+
+def _what_if_flags(args: argparse.Namespace) -> dict[str, bool]:
+    """The what-if flags of ``plan`` and whether each was given (an inventory takes none of them but --engine and
+    --json)."""
+    return {"--gpu": args.gpu is not None, "--vram-gib": args.vram_gib is not None, "--count": args.count != 1,
+            "--nodes": args.nodes != 1, "--model": args.model != "auto", "--model-revision": bool(args.model_revision),
+            "--context": args.context is not None, "--quantization": args.quantization != "auto",
+            "--gpu-memory-utilization": args.gpu_memory_utilization is not None,
+            "--kv-cache-dtype": args.kv_cache_dtype != "auto", "--enforce-eager": args.enforce_eager is not None,
+            "--tensor-parallel-size": args.tensor_parallel_size is not None,
+            "--data-parallel-size": args.data_parallel_size is not None,
+            "--max-num-seqs": args.max_num_seqs is not None,
+            "--max-num-batched-tokens": args.max_num_batched_tokens is not None}
 
 
 def _speed_line(plan: ServingPlan) -> str:

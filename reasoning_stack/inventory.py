@@ -169,6 +169,47 @@ def duplicate_hosts(inventory: Inventory) -> list[SettingError]:
     return errors
 
 
+def ssh_port_taken(inventory: Inventory, settings: dict[str, StackSettings]) -> list[SettingError]:
+    """A service port that is the host's own ``ssh_port`` (sshd on another port than 22): the service could not
+    bind it, or would take the port pyinfra reaches the host through."""
+    errors = []
+    for host in inventory:
+        ssh_port = int(host.data.get("ssh_port") or 22)
+        mine = settings.get(host.name)
+        if mine is None or ssh_port == 22:
+            continue  # port 22 itself is refused by the settings
+        ports = {"api_port": mine.api_port, **({"openwebui_port": mine.openwebui_port} if mine.openwebui_enabled
+                                                else {}),
+                 **{f"extra_models[{e.name}].port": e.port for e in mine.extra_models}}
+        for key, port in ports.items():
+            if port == ssh_port:
+                errors.append(SettingError(host.name, key, f"{port} is this host's ssh_port (sshd listens there and "
+                                                           "pyinfra connects through it): pick another port",
+                                           "the inventory"))
+    return errors
+
+
+def hosts_without_address(inventory: Inventory) -> list[str]:
+    """Warnings for hosts with no ``ssh_hostname`` whose name is no address either: pyinfra then connects to the
+    literal name, which works only where DNS or ~/.ssh/config knows it."""
+    import ipaddress
+
+    warnings = []
+    for host in inventory:
+        if host.data.get("ssh_hostname") or host.name.startswith("@"):
+            continue
+        try:
+            ipaddress.ip_address(host.name)
+            continue
+        except ValueError:
+            pass
+        if "." not in host.name:
+            warnings.append(f"host {host.name!r} has no ssh_hostname: pyinfra will connect to the name "
+                            f"{host.name!r} itself; set ssh_hostname (its address) unless DNS or ~/.ssh/config "
+                            "resolves that name")
+    return warnings
+
+
 def host_sources(inventory: Inventory, host: Host) -> dict[str, str]:
     """Where each data key of ``host`` was set: the inventory or a ``group_data/<group>.py`` file."""
     sources: dict[str, str] = {}
@@ -199,7 +240,8 @@ def validate_inventory(inventory: Inventory) -> dict[str, StackSettings]:
         settings = validate_hosts(hosts)
     except SettingsInvalid as exc:
         raise SettingsInvalid(duplicates + exc.errors) from None
-    errors = duplicates + cluster_errors(settings, {name: sources for name, _data, sources in hosts})
+    errors = duplicates + ssh_port_taken(inventory, settings) + cluster_errors(
+        settings, {name: sources for name, _data, sources in hosts})
     if errors:
         raise SettingsInvalid(errors)
     return settings

@@ -60,6 +60,18 @@ def _check(tmp_path: Path, settings: str, env: dict[str, str] | None = None, inv
          "must be an http(s) URL like 'https://api.deepseek.com/v1'"),
         ('openwebui_cloud = [{"name": "x", "base_url": "https://a.example/v1/chat/completions", "models": ["r"]}]\n',
          "must be the API's base URL (ending before /chat/completions)"),
+        ('api_port = 22\n', "api_port 22 is sshd's port, which pyinfra itself connects through"),
+        ('openwebui_port = 22\n', "openwebui_port 22 is sshd's port"),
+        ('min_context = 65536\nmax_model_len = 32768\n',
+         "min_context 65536 is longer than max_model_len 32768: lower min_context to 32768 or less"),
+        ('health_timeout = 999999\n', "14400"),
+        ('vllm_image = "vllm/vllm-openai:v0.10.2"\n',
+         "vLLM 0.10.2 is older than 0.17.1, the release the planned arguments are checked against"),
+        ('served_model_name = "team"\nextra_models = [{"name": "fast", "model": "qwen3-8b", "port": 8001, '
+         '"served_model_name": "team"}]\n', "served model name 'team' is served by two instances of this host"),
+        ('vllm_extra_args = ["--max-num-seqs", "8; rm -rf /"]\n', "holds the shell character(s) ';'"),
+        ('vllm_extra_args = ["--max-num-seqs=$(id)"]\n', "'$'"),
+        ('sglang_extra_args = ["--log-level", "info | tee /tmp/x"]\n', "sglang_extra_args: argument"),
     ],
 )
 def test_mistake_is_refused_with_host_key_and_way_out(tmp_path: Path, settings: str, words: str):
@@ -245,3 +257,40 @@ def test_a_secret_under_its_old_name_is_refused_unechoed(tmp_path: Path):
     out = _check(tmp_path, f'vllm_api_key = "{SECRET}"\n')
     assert out.returncode == 2 and SECRET not in out.stderr + out.stdout
     assert "api_key (set in group_data/boxes.py): a secret in host data" in out.stderr
+
+
+def test_a_service_on_the_host_s_own_ssh_port_is_refused(tmp_path: Path):
+    inventory = 'boxes = [("gpu-box", {"ssh_hostname": "192.0.2.10", "ssh_port": 2222})]\n'
+    out = _check(tmp_path, "api_port = 2222\n", inventory=inventory)
+    assert out.returncode == 2 and "host 'gpu-box': api_port" in out.stderr
+    assert "2222 is this host's ssh_port" in out.stderr
+
+
+def test_a_host_without_an_address_is_warned_about(tmp_path: Path):
+    out = _check(tmp_path, "", inventory='boxes = [("gpu-box", {}), ("box.lan", {})]\n')
+    assert out.returncode == 0, out.stderr
+    assert "host 'gpu-box' has no ssh_hostname: pyinfra will connect to the name 'gpu-box' itself" in out.stderr
+    assert "'box.lan'" not in out.stderr  # a DNS name is an address
+
+
+def test_what_if_flags_with_an_inventory_are_refused_not_ignored(tmp_path: Path):
+    (tmp_path / "group_data").mkdir()
+    (tmp_path / "inventory.py").write_text(INVENTORY)
+    (tmp_path / "group_data" / "boxes.py").write_text('gpu_profile = "rtx-4090"\n')
+    out = subprocess.run([sys.executable, "-m", "reasoning_stack.cli", "plan", "inventory.py", "--gpu", "h100",
+                          "--max-num-seqs", "8"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert "--gpu, --max-num-seqs plan(s) a what-if GPU setup and would be ignored with an inventory" in out.stderr
+    fine = subprocess.run([sys.executable, "-m", "reasoning_stack.cli", "plan", "inventory.py", "--engine", "vllm"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert fine.returncode == 0, fine.stderr
+
+
+@pytest.mark.parametrize(("settings", "words"), [
+    ('cluster_port = 8000\n', "cluster_port 8000 is already api_port's port"),
+    ('cluster_backend = "ray"\nray_port = 3000\n', "ray_port 3000 is already openwebui_port's port"),
+])
+def test_a_cluster_port_taken_by_another_service_is_refused(tmp_path: Path, settings: str, words: str):
+    cluster = 'cluster = "c1"\ncluster_role = "head"\ncluster_interface = "eth0"\ngpu_profile = "h100"\n'
+    out = _check(tmp_path, cluster + settings)
+    assert out.returncode == 2 and words in out.stderr and "host 'gpu-box'" in out.stderr

@@ -57,6 +57,9 @@ RENAMED_SETTINGS = {"vllm_listen": "api_listen", "vllm_port": "api_port", "vllm_
 DECIDED_IN_GROUP_DATA = ("gpu_profile", "gpu_count", "model", "api_key_env", "hf_token_env")
 
 
+SSH_PORT = 22  # sshd's default port: the one pyinfra reaches the host through unless ssh_port says otherwise
+
+
 class StackSettings(*reversed(GROUPS)):  # type: ignore[misc]  # reversed: pydantic orders fields by the MRO
     """The validated settings of one host (inventory data merged with its groups' ``group_data``)."""
 
@@ -87,7 +90,7 @@ class StackSettings(*reversed(GROUPS)):  # type: ignore[misc]  # reversed: pydan
     @model_validator(mode="after")
     def _every_group_checked(self) -> StackSettings:
         for check in (self._signup_policy_can_hold, self._cloud_connections_apart, self._task_model_served_here,
-                      self._ports_differ, self._check_model_files,
+                      self._ports_differ, self._check_context, self._check_model_files,
                       self._check_parallel_sizes, self._check_cluster, self._check_engines,
                       self._check_exposure, self._check_daemon_options, self._check_driver):
             check()
@@ -97,7 +100,8 @@ class StackSettings(*reversed(GROUPS)):  # type: ignore[misc]  # reversed: pydan
         return self
 
     def _ports_differ(self) -> None:
-        """The primary API, Open WebUI and every extra model each need a port of their own."""
+        """The primary API, Open WebUI, every extra model and a cluster's ports each need a port of their own,
+        none of them sshd's; and every instance a name of its own."""
         if self.openwebui_enabled and self.openwebui_port == self.api_port:
             raise ValueError(
                 f"openwebui_port and api_port are both {self.api_port}; give Open WebUI another port (e.g. 3000)"
@@ -114,6 +118,22 @@ class StackSettings(*reversed(GROUPS)):  # type: ignore[misc]  # reversed: pydan
                 raise ValueError(f"two extra models are named {extra.name!r}; names must differ")
             taken[extra.port] = f"extra model {extra.name!r}"
             names.add(extra.name)
+        if self.cluster is not None:
+            cluster_ports = {self.cluster_port: "cluster_port", **({self.ray_port: "ray_port"}
+                                                                  if self.cluster_backend == "ray" else {})}
+            for port, key in cluster_ports.items():
+                if port in taken:
+                    raise ValueError(f"{key} {port} is already {taken[port]}'s port; the cluster needs a port of its "
+                                     f"own (default {type(self).model_fields[key].default})")
+                taken[port] = key
+        for port, key in taken.items():
+            if port == SSH_PORT:
+                raise ValueError(f"{key} {port} is sshd's port, which pyinfra itself connects through: pick another")
+        served = self.served_model_names()
+        twice = sorted({n for n in served if served.count(n) > 1})
+        if twice:
+            raise ValueError(f"served model name {twice[0]!r} is served by two instances of this host; Open WebUI and "
+                             "clients would reach only one: give one of them its own served_model_name")
         if self.gpu_count is not None and self.gpu_profile is None:
             raise ValueError("gpu_count needs gpu_profile (the GPU model it counts)")
 

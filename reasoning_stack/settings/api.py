@@ -45,7 +45,8 @@ class ApiSettings(BaseModel):
     )
 
     health_timeout: int = Field(
-        1800, ge=10, description="Seconds to wait for a model server to answer its health check after a (re)start."
+        1800, ge=10, le=14400, description="Seconds to wait for a model server to answer its health check after a "
+        "(re)start (at most 4 hours: a wait that long is a hung start, not a slow one)."
     )
 
     def _check_exposure(self) -> None:

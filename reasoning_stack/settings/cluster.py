@@ -44,7 +44,8 @@ class ClusterSettings(BaseModel):
     ray_port: int = Field(6379, ge=1, le=65535, description="Port of the Ray head (GCS) with cluster_backend ray.")
 
     cluster_join_timeout: int = Field(
-        600, ge=10, description="Seconds the head waits for every node and GPU to join the Ray cluster."
+        600, ge=10, le=7200, description="Seconds the head waits for every node and GPU to join the Ray cluster (at "
+        "most 2 hours)."
     )
 
     def _check_cluster(self) -> None:

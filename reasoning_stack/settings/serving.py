@@ -238,6 +238,12 @@ class ServingSettings(BaseModel):
         for name, use in uses.items():
             engines.get(name).check_settings(self, use)
 
+    def _check_context(self) -> None:
+        """A min_context longer than max_model_len can never be met."""
+        if self.max_model_len is not None and self.min_context > self.max_model_len:
+            raise ValueError(f"min_context {self.min_context} is longer than max_model_len {self.max_model_len}: "
+                             f"lower min_context to {self.max_model_len} or less, or raise max_model_len")
+
     def _check_model_files(self) -> None:
         """A Hugging Face repo or folder model read now (``models.resolve``): a repo that cannot be read or an
         architecture the planner does not know is refused here, before any host is touched."""

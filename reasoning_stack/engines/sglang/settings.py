@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from reasoning_stack.engines.sglang.flags import SGLANG_VERSION
 
@@ -19,3 +19,10 @@ class SglangSettings(BaseModel):
         [], description="Extra `sglang.launch_server` arguments for SGLang instances, full flag names only (checked "
         "against the pinned SGLang's flags before deploy)."
     )
+
+    @field_validator("sglang_extra_args")
+    @classmethod
+    def _one_word_each(cls, value: list[str]) -> list[str]:
+        from reasoning_stack.settings.common import no_shell_metacharacters
+
+        return no_shell_metacharacters("sglang_extra_args", value)

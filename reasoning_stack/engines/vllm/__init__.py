@@ -11,7 +11,7 @@ from reasoning_stack.catalogue import ModelSpec
 from reasoning_stack.cuda import GpuBudget
 from reasoning_stack.engines.base import LayoutEngine, Uses
 from reasoning_stack.engines.vllm import memory as vllm_memory
-from reasoning_stack.engines.vllm.checks import check_pinned_flags
+from reasoning_stack.engines.vllm.checks import check_pinned_flags, check_release
 from reasoning_stack.engines.vllm.command import vllm_args
 from reasoning_stack.engines.vllm.service import vllm_service
 from reasoning_stack.gpus import Gpu
@@ -52,6 +52,8 @@ class Vllm(LayoutEngine):
 
     def check_settings(self, settings: Any, uses: Uses) -> None:
         check_pinned_flags(settings.vllm_image, settings.vllm_extra_args)
+        if uses.any:
+            check_release(settings.vllm_image)
 
     # --- planning: the layout search with vLLM's memory model --------------------------------------------
     def memory_options(self, req: PlanRequest) -> dict[str, Any]:

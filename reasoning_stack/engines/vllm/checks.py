@@ -24,7 +24,11 @@ OWNED_FLAGS = {
 
 
 def check_owned_flags(value: list[str]) -> list[str]:
-    """``value`` (vllm_extra_args) when it holds only full flags the stack does not set; a ValueError otherwise."""
+    """``value`` (vllm_extra_args) when it holds only full flags the stack does not set and no shell syntax; a
+    ValueError otherwise."""
+    from reasoning_stack.settings.common import no_shell_metacharacters
+
+    no_shell_metacharacters("vllm_extra_args", value)
     for arg in value:
         if arg.startswith("-") and not arg.startswith("--"):
             raise ValueError(f"{arg!r}: use the full --flag-name, short flags are not accepted")
@@ -33,6 +37,20 @@ def check_owned_flags(value: list[str]) -> list[str]:
             if flag in (owned, "--no-" + owned[2:]):
                 raise ValueError(f"{arg.split('=', 1)[0]!r} is set by the stack: use {setting} instead")
     return value
+
+
+def check_release(image: str) -> None:
+    """An image of a vLLM release older than the pinned one: the planned arguments were checked against the pinned
+    release's parser, and the presets' architectures need it."""
+    tag = image.rsplit(":", 1)[-1] if "@" not in image else ""
+    digits = tag.lstrip("v").split("-", 1)[0].split(".")
+    if len(digits) < 2 or not all(d.isdigit() for d in digits):
+        return  # a digest or a custom tag: not a release number to compare
+    have = tuple(int(d) for d in digits)
+    pinned = tuple(int(d) for d in VLLM_VERSION.split("."))
+    if have < pinned:
+        raise ValueError(f"vllm_image {image}: vLLM {'.'.join(digits)} is older than {VLLM_VERSION}, the release "
+                         f"the planned arguments are checked against; use vllm/vllm-openai:v{VLLM_VERSION} or newer")
 
 
 def check_pinned_flags(image: str, extra_args: list[str]) -> None:
