@@ -33,22 +33,6 @@ def image_reference(value: str) -> str:
     return value
 
 
-SHELL_METACHARACTERS = set(";|&$`<>\\\n\r")
-
-
-def no_shell_metacharacters(setting: str, args: list[str]) -> list[str]:
-    """``args`` when no argument holds a shell metacharacter: each argument reaches the engine as one word, so
-    ``;``, ``|``, ``&``, ``$``, a backquote, a redirection or a line break is a mistake (or an injection)."""
-    for arg in args:
-        found = sorted(set(arg) & SHELL_METACHARACTERS)
-        if found:
-            shown = ", ".join(repr(c) for c in found)
-            raise ValueError(f"{setting}: argument {arg.split('=', 1)[0]!r} holds the shell character(s) {shown}; "
-                             "each list item is passed as one word, never through a shell: split it into "
-                             "separate items and drop the shell syntax")
-    return args
-
-
 def ip_address(value: str) -> str:
     """``value`` when it is an IP address to bind to."""
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field, field_validator
 
 from reasoning_stack.engines.sglang.flags import SGLANG_VERSION
+from reasoning_stack.flag_lists import no_shell_metacharacters
 
 DEFAULT_IMAGE = f"lmsysorg/sglang:v{SGLANG_VERSION}-cu130"  # CUDA 13 images need driver branch 580 or newer
 
@@ -23,6 +24,4 @@ class SglangSettings(BaseModel):
     @field_validator("sglang_extra_args")
     @classmethod
     def _one_word_each(cls, value: list[str]) -> list[str]:
-        from reasoning_stack.settings.common import no_shell_metacharacters
-
         return no_shell_metacharacters("sglang_extra_args", value)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import difflib
 
 from reasoning_stack.engines.vllm.flags import VLLM_SERVE_FLAGS, VLLM_VERSION
+from reasoning_stack.flag_lists import no_shell_metacharacters
 
 # vLLM flags the stack sets itself, and the setting to use instead (a secret never goes on a command line).
 OWNED_FLAGS = {
@@ -26,8 +27,6 @@ OWNED_FLAGS = {
 def check_owned_flags(value: list[str]) -> list[str]:
     """``value`` (vllm_extra_args) when it holds only full flags the stack does not set and no shell syntax; a
     ValueError otherwise."""
-    from reasoning_stack.settings.common import no_shell_metacharacters
-
     no_shell_metacharacters("vllm_extra_args", value)
     for arg in value:
         if arg.startswith("-") and not arg.startswith("--"):
