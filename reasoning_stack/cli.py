@@ -90,10 +90,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
         except ModelError as exc:
             print(f"plan: --model {exc}", file=sys.stderr)
             return EXIT_INVALID
-        model = spec.slug
-        model, args.quantization = planned_name(args.model if spec.slug in MODELS else model, args.quantization)
-        if spec.slug in MODELS:
-            model = spec.slug
+        model = spec.slug  # a preset's repo id names its slug; a repo pinned at a revision is name@revision
+        _, args.quantization = planned_name(args.model, args.quantization)
         note = resolve_notes().get(model)
         if note:
             print(f"note: {args.model}: {note}", file=sys.stderr)

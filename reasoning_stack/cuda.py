@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from reasoning_stack.catalogue import GIB, MIB, ModelSpec
 from reasoning_stack.gpus import Gpu
-from reasoning_stack.kv_pool import KvPool
+from reasoning_stack.kv_pool import KvPool, attention_bytes_per_token
 
 # nvidia-smi's memory.total minus what CUDA reports as total: H100 80GB HBM3 81559 MiB vs 79.18 GiB,
 # RTX 4090 24564 MiB vs 23.52 GiB, RTX 3090 24576 MiB vs 23.56 GiB (vLLM start-up lines "Free memory on
@@ -59,12 +59,7 @@ def kv_bytes_per_token_per_gpu(model: ModelSpec, tp: int, pp: int, kv_dtype: str
     """KV-cache bytes one token of context takes on one GPU in the full-attention layers (KV heads split by TP,
     layers by PP; MLA replicated). Sliding-window and linear-attention layers hold a fixed amount per request:
     ``kv_pool.py``."""
-    dtype_bytes = 1 if kv_dtype == "fp8" else 2
-    if model.mla:
-        per_token = model.kv_bytes_per_token(dtype_bytes)  # the MLA latent is kept whole on every TP rank
-    else:
-        heads_per_gpu = max(1, model.kv_heads // tp)
-        per_token = 2 * model.full_layers * heads_per_gpu * model.head_dim * dtype_bytes
+    per_token = model.full_layers * attention_bytes_per_token(model, tp, kv_dtype)
     return -(-per_token // pp)
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from reasoning_stack.catalogue import MODELS, ModelSpec, find_model, preset_of_repo, register
+from reasoning_stack.catalogue import MODELS, RESOLVED, ModelSpec, find_model, preset_of_repo, register
 from reasoning_stack.models.config import ModelError, spec_from_files
 from reasoning_stack.models.hub import is_repo_id, read_folder, read_repo
 
@@ -17,9 +17,8 @@ _NOTES: dict[str, str] = {}
 
 
 def is_local(name: str) -> bool:
-    """Whether ``name`` names a folder (a path) rather than a slug or a repo id."""
-    return name.startswith(("/", "./", "../", "~")) or (not is_repo_id(name) and "/" in name) or Path(
-        name).expanduser().is_dir() and not is_repo_id(name)
+    """Whether ``name`` names a folder: an existing directory, or a path (a slash or ``~`` but no repo id)."""
+    return Path(name).expanduser().is_dir() or (not is_repo_id(name) and ("/" in name or name.startswith("~")))
 
 
 def needs_reading(name: str) -> bool:
@@ -33,13 +32,11 @@ def resolve(name: str, revision: str | None = None) -> ModelSpec:
     if not needs_reading(name):
         return find_model(name)
     key = f"{name}@{revision}" if revision else name
-    try:
-        return find_model(key)
-    except KeyError:
-        pass
+    if key in RESOLVED:  # read already this run
+        return RESOLVED[key]
     if is_repo_id(name) and not Path(name).is_dir():
         files = read_repo(name, revision)
-    elif is_local(name) or Path(name).is_dir():
+    elif is_local(name):
         files = read_folder(name)
     else:
         raise ModelError(f"model {name!r} is neither a catalogue slug, a Hugging Face repo id (org/name) nor a "

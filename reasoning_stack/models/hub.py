@@ -32,7 +32,7 @@ def cache_root() -> Path:
 
 def is_repo_id(name: str) -> bool:
     """Whether ``name`` is written as a Hugging Face repo id (org/name) rather than a path."""
-    return bool(REPO_RE.match(name)) and not name.startswith((".", "/", "~"))
+    return bool(REPO_RE.match(name))  # its first character is a letter or digit: never ./, / or ~
 
 
 def _entry(repo: str, ref: str) -> Path:

@@ -12,6 +12,7 @@ catalogue's older models carry the same figure (``catalogue.py``).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from reasoning_stack.catalogue import ModelSpec
@@ -23,6 +24,13 @@ R1_TEMPLATE = "<｜Assistant｜><think>\n"
 QWEN3_THINKING = {"temperature": 0.6, "top_p": 0.95, "top_k": 20}  # Qwen3 cards, thinking mode
 R1_SAMPLING = {"temperature": 0.6, "top_p": 0.95}  # DeepSeek-R1-0528 card, "Usage Recommendations"
 
+_GPT_OSS = {  # gpt-oss-20b and -120b differ in layers and experts only
+    "architectures": ["GptOssForCausalLM"], "num_attention_heads": 64, "num_key_value_heads": 8, "head_dim": 64,
+    "hidden_size": 2880, "intermediate_size": 2880, "num_experts_per_tok": 4, "vocab_size": 201088,
+    "max_position_embeddings": 131072, "sliding_window": 128,
+    "rope_scaling": {"rope_type": "yarn", "factor": 32.0, "original_max_position_embeddings": 4096},
+    "tie_word_embeddings": False, "quantization_config": {"quant_method": "mxfp4"},
+}
 _QWEN3_30B = {
     "architectures": ["Qwen3MoeForCausalLM"], "num_hidden_layers": 48, "num_attention_heads": 32,
     "num_key_value_heads": 4, "head_dim": 128, "hidden_size": 2048, "intermediate_size": 6144,
@@ -56,24 +64,14 @@ PRESETS: list[dict[str, Any]] = [
     {"slug": "gpt-oss-20b", "display": "gpt-oss-20b", "repos": {"mxfp4": "openai/gpt-oss-20b"},
      "bytes": {"mxfp4": 13_761_264_768}, "strength": 921,
      "strength_source": "gpt-oss model card: AIME 2024 (no tools, high effort) 92.1",
-     "config": {"architectures": ["GptOssForCausalLM"], "num_hidden_layers": 24, "num_attention_heads": 64,
-                "num_key_value_heads": 8, "head_dim": 64, "hidden_size": 2880, "intermediate_size": 2880,
-                "num_local_experts": 32, "num_experts_per_tok": 4, "vocab_size": 201088,
-                "max_position_embeddings": 131072, "sliding_window": 128,
-                "layer_types": ["sliding_attention", "full_attention"] * 12,
-                "rope_scaling": {"rope_type": "yarn", "factor": 32.0, "original_max_position_embeddings": 4096},
-                "tie_word_embeddings": False, "quantization_config": {"quant_method": "mxfp4"}},
+     "config": {**_GPT_OSS, "num_hidden_layers": 24, "num_local_experts": 32,
+                "layer_types": ["sliding_attention", "full_attention"] * 12},
      "generation": {}, "template": ""},
     {"slug": "gpt-oss-120b", "display": "gpt-oss-120b", "repos": {"mxfp4": "openai/gpt-oss-120b"},
      "bytes": {"mxfp4": 65_248_815_744}, "strength": 958,
      "strength_source": "gpt-oss model card: AIME 2024 (no tools, high effort) 95.8",
-     "config": {"architectures": ["GptOssForCausalLM"], "num_hidden_layers": 36, "num_attention_heads": 64,
-                "num_key_value_heads": 8, "head_dim": 64, "hidden_size": 2880, "intermediate_size": 2880,
-                "num_local_experts": 128, "num_experts_per_tok": 4, "vocab_size": 201088,
-                "max_position_embeddings": 131072, "sliding_window": 128,
-                "layer_types": ["sliding_attention", "full_attention"] * 18,
-                "rope_scaling": {"rope_type": "yarn", "factor": 32.0, "original_max_position_embeddings": 4096},
-                "tie_word_embeddings": False, "quantization_config": {"quant_method": "mxfp4"}},
+     "config": {**_GPT_OSS, "num_hidden_layers": 36, "num_local_experts": 128,
+                "layer_types": ["sliding_attention", "full_attention"] * 18},
      "generation": {}, "template": ""},
     {"slug": "qwen3-30b-a3b", "display": "Qwen3-30B-A3B",
      "repos": {"bf16": "Qwen/Qwen3-30B-A3B", "fp8": "Qwen/Qwen3-30B-A3B-FP8"}, "bytes": {}, "strength": 804,
@@ -157,8 +155,6 @@ def preset_specs() -> list[ModelSpec]:
                                display=p["display"], extra_repos=p["repos"], extra_bytes=p["bytes"],
                                source=f"{first_repo} config.json (shipped with the stack)")
         if p.get("fp8_block") and "fp8" in spec.repos:  # the FP8 repos are block-quantized (128x128)
-            from dataclasses import replace
-
             spec = replace(spec, fp8_block=True)
         specs.append(spec)
     return specs

@@ -64,13 +64,12 @@ def check_model(value: str, allow_auto: bool = True) -> str:
     """A catalogue slug (or auto), a Hugging Face repo id (org/name) or a folder: what ``model`` takes. Repos and
     folders are read later, in the settings' model check (``reasoning_stack.models.resolve``)."""
     from reasoning_stack.models import needs_reading
-    from reasoning_stack.models.hub import is_repo_id
 
     if value == "auto" and allow_auto:
         return value
     if not needs_reading(value) and value != "auto":
         return value
-    if is_repo_id(value) or "/" in value or value.startswith(("~", ".")):  # a repo id or a folder: read later
+    if "/" in value or value.startswith(("~", ".")):  # a repo id (org/name) or a folder: read later
         return value
     close = difflib.get_close_matches(value, MODELS, n=1, cutoff=0.5)
     hint = f"did you mean {close[0]!r}? " if close else ""
