@@ -122,8 +122,11 @@ def model_entries(host_plan: HostPlan) -> list[dict[str, object]]:
     a person understands ("DeepSeek-R1-Distill-Qwen-32B AWQ" for ``deepseek-r1-distill-qwen-32b``), the
     catalogue's prompting advice as the description (R1 family: no system prompt; maths in \\boxed{}), for
     the R1 family and QwQ a suggestion that asks for a \\boxed{} answer, gpt-oss's reasoning effort as a model
-    parameter Open WebUI sends (and a chat can change), and read access for everyone. No system
-    prompt and no sampling are set: vLLM applies each model's generation_config.json."""
+    parameter Open WebUI sends (and a chat can change), and read access for everyone. A model with no tool-call
+    format (the R1 distills, QwQ) has Open WebUI's built-in tools off: its chats would otherwise send ``tools``,
+    which vLLM refuses without a tool-call parser ("auto" tool choice requires --enable-auto-tool-choice), so
+    every chat from the web page would fail. No system prompt and no sampling are set: vLLM applies each model's
+    generation_config.json."""
     entries = []
     for instance in host_plan.instances:
         spec = find_model(instance.plan.model)
@@ -138,6 +141,8 @@ def model_entries(host_plan: HostPlan) -> list[dict[str, object]]:
         # the engine's own naming and params (Ollama: the planned num_ctx, which wins over its server's setting)
         own_name, params = engines.get(instance.engine).webui_entry(spec.name, instance.plan)
         name = own_name or name
+        if not spec.tool_call_parser:  # no tool calls: Open WebUI must not attach its built-in tools
+            meta["capabilities"] = {"builtin_tools": False}
         if spec.reasoning_effort:  # gpt-oss: Open WebUI's "Reasoning Effort" control, sent with every chat
             params = {**params, "reasoning_effort": REASONING_EFFORT}
         entries.append({"id": instance.served_model_name, "base_model_id": None, "name": name, "meta": meta,

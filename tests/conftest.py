@@ -4,3 +4,5 @@ from pathlib import Path
 # tests/hosts/testhosts.py is shared by the e2e tests, scripts/demo and bench/deploy_time.
 sys.path.insert(0, str(Path(__file__).parent / "hosts"))
 sys.path.insert(0, str(Path(__file__).parent / "standins"))  # the Hub stand-in (hub_standin.py)
+# The real vLLM servers of representative hosts, started once per module using them (tests/hosts/real_fixtures.py).
+pytest_plugins = ["real_fixtures"]

@@ -8,7 +8,7 @@ from reasoning_stack.gpus import gpus_from_profile
 from reasoning_stack.instances import plan_host
 from reasoning_stack.services import openwebui_service
 from reasoning_stack.validation import SettingsInvalid, validate_host_data
-from reasoning_stack.webui import task_config
+from reasoning_stack.webui import model_entries, task_config
 
 FAST = {"name": "fast", "model": "qwen3-8b", "port": 8001}
 
@@ -83,3 +83,13 @@ def test_cloud_connection_follows_the_local_ones_with_its_prefix_and_key():
     assert configs["2"]["prefix_id"] == "deepseek" and configs["2"]["model_ids"] == ["deepseek-reasoner"]
     # no cloud connection: Open WebUI's own defaults, no configs at all
     assert "OPENAI_API_CONFIGS" not in _tasks()[1]
+
+
+def test_models_without_tool_calls_have_open_webuis_builtin_tools_off():
+    """A web-page chat attaches Open WebUI's built-in tools; vLLM refuses `tools` without a tool-call parser
+    (found by the real vLLM in tests/test_real_vllm.py), so those models' entries turn them off."""
+    s = validate_host_data("dual-4090", {"model": "deepseek-r1-distill-qwen-7b", "extra_models": [
+        {"name": "fast", "model": "qwen3-8b", "port": 8001}]}, environ={})
+    entries = {e["id"]: e for e in model_entries(plan_host(s, gpus_from_profile("rtx-4090", 2)))}
+    assert entries["deepseek-r1-distill-qwen-7b"]["meta"]["capabilities"] == {"builtin_tools": False}
+    assert "capabilities" not in entries["qwen3-8b"]["meta"]  # Qwen3 calls tools (hermes): left to the defaults

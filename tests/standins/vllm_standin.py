@@ -48,6 +48,9 @@ parser.add_argument("--master-addr", default="127.0.0.1")
 parser.add_argument("--master-port", type=int, default=29501)
 parser.add_argument("--headless", action="store_true")
 parser.add_argument("--max-model-len", type=int, default=None)
+parser.add_argument("--default-chat-template-kwargs", type=json.loads, default=None)
+parser.add_argument("--enable-auto-tool-choice", action="store_true")
+parser.add_argument("--tool-call-parser", default=None)
 args, _rest = parser.parse_known_args()
 served = args.served_model_name or args.model
 # Tests make the engine hang by creating this file in the host's Hugging Face cache (mounted here).
@@ -56,7 +59,7 @@ api_key = os.environ.get("VLLM_API_KEY")
 REQUEST_LOG = os.environ.get("STANDIN_REQUEST_LOG")  # tests only: a JSON line per completion request
 # The field reasoning arrives in: vLLM 0.17.1's "reasoning"; cloud APIs such as DeepSeek's send "reasoning_content".
 REASONING_FIELD = os.environ.get("STANDIN_REASONING_FIELD", "reasoning")
-ENGINE = os.environ.get("STANDIN_ENGINE", "vllm")  # sglang: started by the SGLang stand-in (sglang_standin.py)
+ENGINE = os.environ.get("STANDIN_ENGINE", "vllm")  # sglang: started by sglang_standin.py; mlx: for mlx_lm.server
 if "fail-to-start" in args.model or args.max_num_seqs < 1:
     print(f"stand-in vLLM: cannot load {args.model}: CUDA out of memory (stand-in failure)", flush=True)
     sys.exit(1)
@@ -166,11 +169,110 @@ elif args.distributed_executor_backend == "ray":
 print(f"stand-in vLLM serving {args.model} as {served} on {args.host}:{args.port}", flush=True)
 
 
+REASONING_TEXT, ANSWER_TEXT = "17 * 23 = 17 * 20 + 17 * 3 = 340 + 51 = 391.", "The answer is \\boxed{391}."
+# The Prometheus series the tests read from vLLM's /metrics (counted here per served model, as vLLM does).
+COUNTERS = ("vllm:request_success_total", "vllm:prompt_tokens_total", "vllm:generation_tokens_total")
+GAUGES = ("vllm:num_requests_running", "vllm:num_requests_waiting", "vllm:kv_cache_usage_perc")
+HISTOGRAMS = ("vllm:time_to_first_token_seconds", "vllm:e2e_request_latency_seconds",
+              "vllm:inter_token_latency_seconds")
+counts = {name: 0.0 for name in COUNTERS}
+counts_lock = threading.Lock()
+
+
+def count(prompt_tokens: int, generated: int) -> None:
+    with counts_lock:
+        counts["vllm:request_success_total"] += 1
+        counts["vllm:prompt_tokens_total"] += prompt_tokens
+        counts["vllm:generation_tokens_total"] += generated
+
+
+def metrics_text() -> str:
+    """vLLM's /metrics as Prometheus text: the series the stack and the tests read, labelled by model_name."""
+    label = f'{{engine="0",model_name="{served}"}}'
+    lines = []
+    for name in COUNTERS:
+        lines += [f"# TYPE {name} counter", f"{name}{label} {counts[name]}"]
+    for name in GAUGES:
+        lines += [f"# TYPE {name} gauge", f"{name}{label} 0.0"]
+    for name in HISTOGRAMS:
+        n = counts["vllm:request_success_total"]
+        lines += [f"# TYPE {name} histogram", f'{name}_bucket{{engine="0",le="+Inf",model_name="{served}"}} {n}',
+                  f"{name}_count{label} {n}", f"{name}_sum{label} {0.05 * n}"]
+    return "\n".join(lines) + "\n"
+
+
+def model_card() -> dict:
+    """One entry of /v1/models, with the fields each engine's own server sends."""
+    created = int(time.time())
+    if ENGINE == "mlx":
+        return {"id": served, "object": "model", "created": created}
+    return {"id": served, "object": "model", "created": created, "owned_by": ENGINE, "root": args.model,
+            "parent": None, "max_model_len": args.max_model_len,
+            "permission": [{"id": "modelperm-standin", "object": "model_permission", "created": created,
+                            "allow_create_engine": False, "allow_sampling": True, "allow_logprobs": True,
+                            "allow_search_indices": False, "allow_view": True, "allow_fine_tuning": False,
+                            "organization": "*", "group": None, "is_blocking": False}]}
+
+
+def completion(reasoning: str, answer: str, usage: dict) -> dict:
+    """A whole chat completion, field for field as vLLM 0.17.1 (or MLX-LM 0.32.2) sends one."""
+    reasoning_value = reasoning or None
+    if ENGINE == "mlx":
+        message = {"role": "assistant", "content": answer, **({REASONING_FIELD: reasoning} if reasoning else {})}
+        return {"id": "chatcmpl-standin", "system_fingerprint": "standin", "object": "chat.completion",
+                "model": served, "created": int(time.time()),
+                "choices": [{"index": 0, "finish_reason": "stop", "message": message}],
+                "usage": {**usage, "prompt_tokens_details": {"cached_tokens": 0}}}
+    message = {"role": "assistant", "content": answer, "refusal": None, "annotations": None, "audio": None,
+               "function_call": None, "tool_calls": [], REASONING_FIELD: reasoning_value}
+    return {"id": "chatcmpl-standin", "object": "chat.completion", "created": int(time.time()), "model": served,
+            "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": "stop",
+                         "stop_reason": None, "token_ids": None}],
+            "service_tier": None, "system_fingerprint": None, "usage": {**usage, "prompt_tokens_details": None},
+            "prompt_logprobs": None, "prompt_token_ids": None, "kv_transfer_params": None}
+
+
+def stream_chunks(reasoning: str, answer: str, usage: dict | None) -> list[dict]:
+    """The chunks of a streamed completion in vLLM 0.17.1's order and layout: the role first (with an empty
+    content), reasoning deltas, content deltas (no chunk for the end-of-thinking marker), a last delta with the
+    finish reason, then, when asked for, the usage with no choices. MLX-LM 0.32.2: the role in every delta, the
+    finish with the role alone, the usage chunk's object "chat.completion"."""
+    base = {"id": "chatcmpl-standin", "object": "chat.completion.chunk", "created": int(time.time()),
+            "model": served}
+    words = [(REASONING_FIELD, w + " ") for w in reasoning.split()] + [("content", w + " ") for w in answer.split()]
+    if ENGINE == "mlx":
+        base = {"id": "chatcmpl-standin", "system_fingerprint": "standin", **base}
+        chunks = [{**base, "choices": [{"index": 0, "finish_reason": None,
+                                        "delta": {"role": "assistant", name: text}}]} for name, text in words]
+        chunks.append({**base, "choices": [{"index": 0, "finish_reason": "stop", "delta": {"role": "assistant"}}]})
+        if usage is not None:
+            chunks.append({**base, "object": "chat.completion", "choices": [],
+                           "usage": {**usage, "prompt_tokens_details": {"cached_tokens": 0}}})
+        return chunks
+    chunks = [{**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "logprobs": None,
+                                    "finish_reason": None}], "prompt_token_ids": None}]
+    chunks += [{**base, "choices": [{"index": 0, "delta": {name: text}, "logprobs": None, "finish_reason": None,
+                                     "token_ids": None}]} for name, text in words]
+    chunks.append({**base, "choices": [{"index": 0, "delta": {"content": ""}, "logprobs": None,
+                                        "finish_reason": "stop", "stop_reason": None, "token_ids": None}]})
+    if usage is not None:
+        chunks.append({**base, "choices": [], "usage": usage})
+    return chunks
+
+
 class Handler(BaseHTTPRequestHandler):
     def _send(self, code, payload):
         body = json.dumps(payload).encode()
         self.send_response(code)
         self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _text(self, code, text, content_type="text/plain; version=0.0.4; charset=utf-8"):
+        body = text.encode()
+        self.send_response(code)
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -183,19 +285,23 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):
         if self.path == "/health" or self.path == "/health_generate" and ENGINE == "sglang":
+            if ENGINE == "mlx":
+                self._send(200, {"status": "ok"})
+                return
             self.send_response(200)
             self.send_header("Content-Length", "0")
             self.end_headers()
+        elif self.path == "/metrics" and ENGINE != "mlx":  # never behind the API key, as in vLLM
+            self._text(200, metrics_text())
         elif self.path == "/v1/models":
             if self._authorised():
-                self._send(200, {"object": "list", "data": [{"id": served, "object": "model", "root": args.model,
-                                                             "max_model_len": args.max_model_len}]})
+                self._send(200, {"object": "list", "data": [model_card()]})
         else:
-            self._send(404, {"error": "not found"})
+            self._send(404, {"detail": "Not Found"})
 
     def do_POST(self):
         if self.path != "/v1/chat/completions":
-            self._send(404, {"error": "not found"})
+            self._send(404, {"detail": "Not Found"})
             return
         if not self._authorised():
             return
@@ -207,44 +313,51 @@ class Handler(BaseHTTPRequestHandler):
             asked["prompt"] = str((request.get("messages") or [{}])[-1].get("content", ""))[:80]
             with open(REQUEST_LOG, "a") as log:
                 log.write(json.dumps(asked) + "\n")
+        if ENGINE != "mlx" and request.get("model") not in (served, None):
+            self._send(404, {"error": {"message": f"The model `{request.get('model')}` does not exist.",
+                                       "type": "NotFoundError", "param": "model", "code": 404}})
+            return
+        if ENGINE == "vllm" and request.get("tools") and request.get("tool_choice") in (None, "auto") and not (
+                args.enable_auto_tool_choice and args.tool_call_parser):
+            self._send(400, {"error": {"message": '"auto" tool choice requires --enable-auto-tool-choice and '
+                                                  "--tool-call-parser to be set", "type": "BadRequestError",
+                                       "param": None, "code": 400}})
+            return
         # A hung engine (vllm-project/vllm#39863): /health stays 200, completions never come.
         deadline = time.monotonic() + 300
         while os.path.exists(HANG) and time.monotonic() < deadline:
             time.sleep(0.5)
-        reasoning, answer = "17 * 23 = 17 * 20 + 17 * 3 = 340 + 51 = 391.", "The answer is \\boxed{391}."
-        if (request.get("chat_template_kwargs") or {}).get("enable_thinking") is False:
+        reasoning, answer = REASONING_TEXT, ANSWER_TEXT
+        template_kwargs = {**(args.default_chat_template_kwargs or {}), **(request.get("chat_template_kwargs") or {})}
+        if template_kwargs.get("enable_thinking") is False:
             reasoning = ""  # Qwen3 with thinking off answers at once
+        generated = len(reasoning.split()) + len(answer.split())
+        usage = {"prompt_tokens": 20, "total_tokens": 20 + generated, "completion_tokens": generated}
+        count(20, generated)
         if request.get("stream"):
-            self._stream(reasoning, answer)
+            wants_usage = (request.get("stream_options") or {}).get("include_usage")
+            self._stream(stream_chunks(reasoning, answer, usage if wants_usage else None))
             return
-        message = {"role": "assistant", "content": answer, REASONING_FIELD: reasoning or None}
-        self._send(200, {"id": "chatcmpl-standin", "object": "chat.completion", "created": int(time.time()),
-                         "model": served, "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
-                         "usage": {"prompt_tokens": 12, "completion_tokens": 20, "total_tokens": 32}})
+        self._send(200, completion(reasoning, answer, usage))
 
-    def _stream(self, reasoning, answer):
-        """Server-sent events like vLLM's with a reasoning parser: reasoning deltas, then content deltas."""
+    def _stream(self, chunks):
+        """Server-sent events, one chunk each (MLX-LM first sends a keep-alive comment while it reads the
+        prompt), then [DONE]."""
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.end_headers()
-        words = [(REASONING_FIELD, w + " ") for w in reasoning.split()] + [("content", w + " ") for w in answer.split()]
-        for field, text in words:
-            chunk = {"object": "chat.completion.chunk", "model": served,
-                     "choices": [{"index": 0, "delta": {field: text}, "finish_reason": None}]}
+        if ENGINE == "mlx":
+            self.wfile.write(b": keepalive 1/1\n\n")
+        for chunk in chunks:
             self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
             time.sleep(0.01)
-        done = {"object": "chat.completion.chunk", "model": served,
-                "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
-        usage = {"object": "chat.completion.chunk", "model": served, "choices": [],
-                 "usage": {"prompt_tokens": 20, "completion_tokens": len(words), "total_tokens": 20 + len(words)}}
-        for chunk in (done, usage):
-            self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
         self.wfile.write(b"data: [DONE]\n\n")
 
     def log_message(self, fmt, *fmt_args):
-        print(f"stand-in {'SGLang' if ENGINE == 'sglang' else 'vLLM'}: " + fmt % fmt_args, flush=True)
+        print(f"stand-in {ENGINE_NAMES.get(ENGINE, 'vLLM')}: " + fmt % fmt_args, flush=True)
 
 
+ENGINE_NAMES = {"vllm": "vLLM", "sglang": "SGLang", "mlx": "MLX-LM"}
 # PID 1 in a container ignores SIGTERM unless it handles it: stop like the real servers do.
 signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 ThreadingHTTPServer((args.host, args.port), Handler).serve_forever()

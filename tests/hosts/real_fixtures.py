@@ -1,0 +1,108 @@
+"""The real vLLM 0.17.1 servers of two representative hosts, started once for a test module (about a minute on two
+cores, all at once) from the units and env files the deploy renders, on tiny models in a Hugging Face cache laid
+out as the deploy's download leaves it:
+
+- ``one-gpu``: one RTX 4090, Qwen3-8B with thinking off by default (``thinking_default: false``);
+- ``dual-gpu``: two RTX 4090s, the 7B R1 distill with server-side sampling overrides, and Qwen3-8B beside it
+  as an extra model (``fast``) that Open WebUI's background tasks go to.
+
+Used by tests/test_real_vllm.py (a plugin of tests/conftest.py, so that any module can ask for them; they run
+only while that module does).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import real_engines
+from testhosts import free_port
+
+from reasoning_stack.gpus import gpus_from_profile
+from reasoning_stack.instances import plan_host
+from reasoning_stack.planning.types import HostPlan
+from reasoning_stack.service_files import ServiceFiles
+from reasoning_stack.services import engine_service, openwebui_service
+from reasoning_stack.settings import SECRET_ENV_VARS, StackSettings
+from reasoning_stack.validation import validate_host_data
+
+API_KEY = "sk-real-vllm-0123456789"
+ADMIN_PASSWORD = "Admin-pass-real-vllm-1"
+SAMPLING = {"top_p": 0.9, "min_p": 0.05}
+FAMILY_OF_REPO = {"deepseek-ai/DeepSeek-R1-Distill-Qwen-7B": "r1", "Qwen/Qwen3-8B": "qwen3"}
+
+
+def host_data() -> dict[str, tuple[str, int, dict]]:
+    """Each representative host: GPU profile, GPU count and its group_data (free loopback ports)."""
+    return {
+        "one-gpu": ("rtx-4090", 1, {"model": "qwen3-8b", "thinking_default": False, "api_port": free_port(),
+                                    "openwebui_port": free_port()}),
+        "dual-gpu": ("rtx-4090", 2, {"model": "deepseek-r1-distill-qwen-7b", "sampling_overrides": SAMPLING,
+                                     "api_port": free_port(), "openwebui_port": free_port(),
+                                     "extra_models": [{"name": "fast", "model": "qwen3-8b", "port": free_port()}]}),
+    }
+
+
+@dataclass
+class RealHost:
+    """One representative host: its settings, plan, rendered services and their real servers."""
+
+    name: str
+    settings: StackSettings
+    plan: HostPlan
+    services: dict[str, ServiceFiles]  # by unit name
+    servers: dict[str, real_engines.Server]  # by unit name
+
+    def openwebui_env(self) -> str:
+        return openwebui_service(self.settings, self.plan).env_text
+
+
+@dataclass
+class RealVllmHosts:
+    hosts: dict[str, RealHost]
+    hf_home: Path
+    workdir: Path
+
+    def server(self, host: str, unit: str = "reasoning-vllm") -> real_engines.Server:
+        return self.hosts[host].servers[unit]
+
+    def all_servers(self) -> list[tuple[str, str, real_engines.Server]]:
+        return [(h.name, unit, server) for h in self.hosts.values() for unit, server in h.servers.items()]
+
+
+@pytest.fixture(scope="module")
+def real_vllm_hosts():
+    real_engines.require_vllm()
+    workdir = Path(tempfile.mkdtemp(prefix="rs-real-vllm-"))
+    hf_home = workdir / "huggingface"
+    hosts: dict[str, RealHost] = {}
+    for name, (profile, count, data) in host_data().items():
+        environ = {SECRET_ENV_VARS["api_key"]: API_KEY,
+                   SECRET_ENV_VARS["openwebui_admin_password"]: ADMIN_PASSWORD}
+        settings = validate_host_data(name, data, environ=environ)
+        plan = plan_host(settings, gpus_from_profile(profile, count))
+        assert plan.fits, plan.reason
+        services = {i.unit: engine_service(settings, i, count) for i in plan.instances}
+        hosts[name] = RealHost(name, settings, plan, services, {})
+    repos = {i.plan.model_repo for h in hosts.values() for i in h.plan.instances}
+    for repo in sorted(repos):
+        real_engines.tiny_model_cache(FAMILY_OF_REPO[repo], hf_home, repo)
+    for host in hosts.values():
+        for unit, service in host.services.items():
+            host.servers[unit] = real_engines.real_vllm(f"{host.name}-{unit}", service.unit_text, service.image,
+                                                        service.env_text, hf_home, workdir)
+    servers = [s for h in hosts.values() for s in h.servers.values()]
+    try:
+        for server in servers:
+            server.launch()
+        for server in servers:
+            server.wait()
+        print("\nreal vLLM 0.17.1 started: " + ", ".join(f"{s.name} {s.started_s:.0f} s" for s in servers))
+        yield RealVllmHosts(hosts, hf_home, workdir)
+    finally:
+        for server in servers:
+            server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)

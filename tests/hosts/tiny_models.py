@@ -1,0 +1,238 @@
+"""Tiny reasoning models made in the tests, with no download: a real checkpoint (``config.json``, safetensors
+weights, a ``tokenizers`` tokenizer with the family's special tokens and chat template) that the real vLLM and
+the real MLX-LM load like any other, and that answers every prompt with one fixed reasoning text, the
+family's end-of-thinking marker and a short answer.
+
+How it stays deterministic: every layer's output projections (attention ``o_proj``, MLP ``down_proj``) are zero,
+so the residual stream is the current token's embedding; embeddings are one-hot (hidden size = vocabulary), and
+the LM head maps each token of the fixed reply to the next one with a logit of 30 (every other logit 0). Any
+other last prompt token leads to the reply's first token. At the temperatures reasoning models are sampled with
+(0.6) the next token's probability is 1 - 1e-19: sampling cannot leave the reply. The attention and MLP still
+run on real (small, seeded) weights and a real KV cache.
+
+Families:
+- ``r1``: DeepSeek-R1 distills (``Qwen2ForCausalLM``): the template opens ``<think>\\n`` in the prompt, the model
+  writes reasoning, ``</think>``, the answer, ``<｜end▁of▁sentence｜>``.
+- ``qwen3``: Qwen3 (``Qwen3ForCausalLM``) with the ``enable_thinking`` switch: thinking on, the model writes
+  ``<think>`` itself; thinking off, the template closes an empty think block and the model writes the answer only.
+
+    python tiny_models.py FAMILY DEST                   a model folder
+    python tiny_models.py cache FAMILY HF_HOME REPO     the model under REPO in a Hugging Face cache
+(needs numpy, safetensors and tokenizers: the engines' venvs have them)
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+REASONING = ["17 * 23", " = 17 * 20 + 17 * 3", " = 340 + 51", " = 391", ", checked: 391 / 23 = 17."]
+ANSWER = ["The answer is", " \\boxed{391}", "."]
+REASONING_TEXT = "".join(REASONING)
+ANSWER_TEXT = "".join(ANSWER)
+HIDDEN = 384  # = vocabulary size: one-hot embeddings
+LOGIT = 30.0
+
+# Chat templates: the families' own structure, cut to what a chat needs (system, user, assistant turns with
+# earlier reasoning dropped, the generation prompt and, for Qwen3, the enable_thinking switch).
+R1_TEMPLATE = (
+    "{{ bos_token }}{% for m in messages %}{% if m['role'] == 'system' %}{{ m['content'] }}{% endif %}{% endfor %}"
+    "{% for m in messages %}{% if m['role'] == 'user' %}{{ '<｜User｜>' + m['content'] }}"
+    "{% elif m['role'] == 'assistant' %}{% set c = m['content'] %}{% if '</think>' in c %}"
+    "{% set c = c.split('</think>')[-1] %}{% endif %}{{ '<｜Assistant｜>' + c + '<｜end▁of▁sentence｜>' }}"
+    "{% endif %}{% endfor %}{% if add_generation_prompt %}{{ '<｜Assistant｜><think>\\n' }}{% endif %}")
+QWEN3_TEMPLATE = (
+    "{% for m in messages %}{% set c = m['content'] %}{% if m['role'] == 'assistant' and '</think>' in c %}"
+    "{% set c = c.split('</think>')[-1].lstrip('\\n') %}{% endif %}"
+    "{{ '<|im_start|>' + m['role'] + '\\n' + c + '<|im_end|>' + '\\n' }}{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}"
+    "{% if enable_thinking is defined and enable_thinking is false %}{{ '<think>\\n\\n</think>\\n\\n' }}{% endif %}"
+    "{% endif %}")
+
+
+@dataclass(frozen=True)
+class Family:
+    """What differs between the families: architecture, special tokens, template, the reply's token pieces."""
+
+    architecture: str
+    model_type: str
+    specials: tuple[str, ...]  # special tokens (dropped from text), bos first when the family has one
+    bos: str | None
+    eos: str
+    template: str
+    reply: tuple[str, ...]  # the reply's pieces, one token each, in order; the eos follows
+    max_position_embeddings: int
+    generation: dict
+
+
+FAMILIES = {
+    "r1": Family("Qwen2ForCausalLM", "qwen2",
+                 ("<｜begin▁of▁sentence｜>", "<｜end▁of▁sentence｜>", "<｜User｜>", "<｜Assistant｜>"),
+                 "<｜begin▁of▁sentence｜>", "<｜end▁of▁sentence｜>", R1_TEMPLATE,
+                 (*REASONING, "</think>", "\n\n", *ANSWER), 131072,
+                 {"do_sample": True, "temperature": 0.6, "top_p": 0.95}),
+    "qwen3": Family("Qwen3ForCausalLM", "qwen3", ("<|endoftext|>", "<|im_start|>", "<|im_end|>"), None,
+                    "<|im_end|>", QWEN3_TEMPLATE, ("<think>", *REASONING, "</think>", "\n\n", *ANSWER), 40960,
+                    {"do_sample": True, "temperature": 0.6, "top_p": 0.95, "top_k": 20}),
+}
+
+
+def _byte_alphabet() -> list[str]:
+    """The 256 characters GPT-2's byte-level BPE writes bytes as (``tokenizers``' ByteLevel alphabet, in order)."""
+    from tokenizers import pre_tokenizers
+
+    return sorted(pre_tokenizers.ByteLevel.alphabet())
+
+
+def build_tokenizer(family: Family):
+    """A byte-level BPE tokenizer (any text encodes) whose added tokens are the family's specials, the think
+    markers and the reply's pieces; "\\n\\n" is one token, as in the families' own vocabularies."""
+    from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers
+
+    vocab = {ch: i for i, ch in enumerate(_byte_alphabet())}
+    vocab["ĊĊ"] = len(vocab)
+    tokenizer = Tokenizer(models.BPE(vocab=vocab, merges=[("Ċ", "Ċ")]))
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tokenizer.decoder = decoders.ByteLevel()
+    tokenizer.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in family.specials])
+    pieces = ["<think>", "</think>", *[p for p in family.reply if p not in ("<think>", "</think>", "\n\n")]]
+    tokenizer.add_tokens([AddedToken(p, special=False, normalized=False) for p in dict.fromkeys(pieces)])
+    return tokenizer
+
+
+def reply_ids(tokenizer, family: Family) -> list[int]:
+    """The token ids of the fixed reply, the eos last."""
+    ids = [tokenizer.token_to_id("ĊĊ" if p == "\n\n" else p) for p in family.reply]
+    ids.append(tokenizer.token_to_id(family.eos))
+    if None in ids or len(set(ids)) != len(ids):
+        raise ValueError(f"the reply's pieces must be distinct single tokens: {ids}")
+    return ids
+
+
+def weights(family: Family, tokenizer) -> dict:
+    """The checkpoint's tensors (numpy float32, Hugging Face names)."""
+    import numpy as np
+
+    rng = np.random.default_rng(23)
+    heads, kv_heads, head_dim, inter, layers = 6, 2, 64, 128, 2
+    vocab = HIDDEN
+
+    def small(*shape: int) -> np.ndarray:
+        return (rng.standard_normal(shape) * 0.02).astype(np.float32)
+
+    chain = reply_ids(tokenizer, family)
+    head = np.zeros((vocab, HIDDEN), np.float32)
+    scale = LOGIT / np.sqrt(HIDDEN)  # the final RMSNorm scales a one-hot row by sqrt(hidden)
+    head[chain[0], :] = scale  # any token outside the reply leads to its first token
+    for here, after in zip(chain, chain[1:], strict=False):
+        head[:, here] = 0.0
+        head[after, here] = scale
+    head[:, chain[-1]] = 0.0
+    head[chain[0], chain[-1]] = scale
+    tensors = {"model.embed_tokens.weight": np.eye(vocab, HIDDEN, dtype=np.float32),
+               "model.norm.weight": np.ones(HIDDEN, np.float32), "lm_head.weight": head}
+    for n in range(layers):
+        p = f"model.layers.{n}."
+        tensors.update({
+            p + "input_layernorm.weight": np.ones(HIDDEN, np.float32),
+            p + "post_attention_layernorm.weight": np.ones(HIDDEN, np.float32),
+            p + "self_attn.q_proj.weight": small(heads * head_dim, HIDDEN),
+            p + "self_attn.k_proj.weight": small(kv_heads * head_dim, HIDDEN),
+            p + "self_attn.v_proj.weight": small(kv_heads * head_dim, HIDDEN),
+            p + "self_attn.o_proj.weight": np.zeros((HIDDEN, heads * head_dim), np.float32),
+            p + "mlp.gate_proj.weight": small(inter, HIDDEN),
+            p + "mlp.up_proj.weight": small(inter, HIDDEN),
+            p + "mlp.down_proj.weight": np.zeros((HIDDEN, inter), np.float32),
+        })
+        if family.model_type == "qwen2":  # Qwen2 has q/k/v biases
+            tensors.update({p + "self_attn.q_proj.bias": np.zeros(heads * head_dim, np.float32),
+                            p + "self_attn.k_proj.bias": np.zeros(kv_heads * head_dim, np.float32),
+                            p + "self_attn.v_proj.bias": np.zeros(kv_heads * head_dim, np.float32)})
+        else:  # Qwen3 normalises q and k per head
+            tensors.update({p + "self_attn.q_norm.weight": np.ones(head_dim, np.float32),
+                            p + "self_attn.k_norm.weight": np.ones(head_dim, np.float32)})
+    config = {"architectures": [family.architecture], "model_type": family.model_type, "hidden_size": HIDDEN,
+              "intermediate_size": inter, "num_hidden_layers": layers, "num_attention_heads": heads,
+              "num_key_value_heads": kv_heads, "head_dim": head_dim, "vocab_size": vocab,
+              "max_position_embeddings": family.max_position_embeddings, "rms_norm_eps": 1e-6,
+              "rope_theta": 1000000.0, "hidden_act": "silu", "tie_word_embeddings": False,
+              "torch_dtype": "bfloat16", "bos_token_id": tokenizer.token_to_id(family.bos or family.eos),
+              "eos_token_id": tokenizer.token_to_id(family.eos), "attention_dropout": 0.0,
+              "use_sliding_window": False, "sliding_window": None, "max_window_layers": layers}
+    return {"tensors": tensors, "config": config}
+
+
+def write(family_name: str, dest: Path) -> Path:
+    """Write the tiny model of ``family_name`` into ``dest`` (a folder, created) and return it."""
+    from safetensors.numpy import save_file
+
+    family = FAMILIES[family_name]
+    dest.mkdir(parents=True, exist_ok=True)
+    tokenizer = build_tokenizer(family)
+    if tokenizer.get_vocab_size() > HIDDEN:
+        raise ValueError(f"vocabulary {tokenizer.get_vocab_size()} exceeds the hidden size {HIDDEN}")
+    built = weights(family, tokenizer)
+    save_file(built["tensors"], str(dest / "model.safetensors"), metadata={"format": "pt"})
+    (dest / "config.json").write_text(json.dumps(built["config"], indent=1))
+    eos = built["config"]["eos_token_id"]
+    (dest / "generation_config.json").write_text(json.dumps(
+        {"bos_token_id": built["config"]["bos_token_id"], "eos_token_id": eos, **family.generation}, indent=1))
+    tokenizer.save(str(dest / "tokenizer.json"))
+    (dest / "tokenizer_config.json").write_text(json.dumps({
+        "tokenizer_class": "PreTrainedTokenizerFast", "chat_template": family.template,
+        "bos_token": family.bos, "eos_token": family.eos, "pad_token": family.eos,
+        "add_bos_token": False, "add_eos_token": False, "clean_up_tokenization_spaces": False,
+        "model_max_length": family.max_position_embeddings}, indent=1))
+    (dest / "special_tokens_map.json").write_text(json.dumps(
+        {"bos_token": family.bos, "eos_token": family.eos, "pad_token": family.eos}, indent=1))
+    return dest
+
+
+def cache_folder(folder: Path, hf_home: Path, repo: str, revision: str = "0" * 40) -> Path:
+    """Move the files of ``folder`` under ``repo`` into the Hugging Face cache ``hf_home``, laid out as
+    ``hf download`` leaves it (``hub/models--org--name/{blobs,refs/main,snapshots/REV}``, snapshot files linked to
+    their blobs); returns the snapshot folder."""
+    import hashlib
+    import os
+
+    base = hf_home / "hub" / f"models--{repo.replace('/', '--')}"
+    snapshot = base / "snapshots" / revision
+    snapshot.mkdir(parents=True, exist_ok=True)
+    (base / "blobs").mkdir(exist_ok=True)
+    for item in sorted(folder.iterdir()):
+        if not item.is_file():
+            continue
+        blob = base / "blobs" / hashlib.sha256(item.read_bytes()).hexdigest()
+        item.replace(blob)
+        link = snapshot / item.name
+        if link.is_symlink() or link.exists():
+            link.unlink()
+        link.symlink_to(os.path.relpath(blob, snapshot))
+    (base / "refs").mkdir(exist_ok=True)
+    (base / "refs" / "main").write_text(revision)
+    return snapshot
+
+
+def write_hf_cache(family_name: str, hf_home: Path, repo: str, revision: str = "0" * 40) -> Path:
+    """The tiny model of ``family_name`` under ``repo`` in the Hugging Face cache ``hf_home``."""
+    staging = write(family_name, hf_home / f".staging-{repo.replace('/', '--')}")
+    snapshot = cache_folder(staging, hf_home, repo, revision)
+    staging.rmdir()
+    return snapshot
+
+
+USAGE = ("usage: tiny_models.py FAMILY DEST | cache FAMILY HF_HOME REPO | cache-folder FOLDER HF_HOME REPO"
+         f"   (FAMILY: {', '.join(FAMILIES)})")
+
+if __name__ == "__main__":
+    argv = sys.argv[1:]
+    if len(argv) == 2 and argv[0] in FAMILIES:
+        print(write(argv[0], Path(argv[1])))
+    elif len(argv) == 4 and argv[0] == "cache" and argv[1] in FAMILIES:
+        print(write_hf_cache(argv[1], Path(argv[2]), argv[3]))
+    elif len(argv) == 4 and argv[0] == "cache-folder":
+        print(cache_folder(Path(argv[1]), Path(argv[2]), argv[3]))
+    else:
+        sys.exit(USAGE)

@@ -1,0 +1,259 @@
+"""The real vLLM 0.17.1 (its CPU build) started with the command lines the deploy renders for representative hosts
+(tests/hosts/real_fixtures.py), on tiny reasoning models made in the test: the plans start, the reasoning comes
+apart from the answer, the deploy's own readiness wait, smoke test and status probe pass against it, and the
+stand-in vLLM the end-to-end tests use answers every request in the same shape (tests/hosts/contract.py).
+
+Slow: the servers take about a minute to start on two cores; each test's requests take seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import contract
+import pytest
+import real_engines
+import tiny_models
+from real_fixtures import ADMIN_PASSWORD, API_KEY, SAMPLING
+from testhosts import free_port
+
+from reasoning_stack.render import render
+from reasoning_stack.status import manifest_text, status_manifest
+
+pytestmark = pytest.mark.slow
+
+STANDIN = Path(__file__).parent / "standins" / "vllm_standin.py"
+METRICS = ("vllm:request_success_total", "vllm:prompt_tokens_total", "vllm:generation_tokens_total",
+           "vllm:num_requests_running", "vllm:num_requests_waiting", "vllm:kv_cache_usage_perc",
+           "vllm:time_to_first_token_seconds", "vllm:e2e_request_latency_seconds",
+           "vllm:inter_token_latency_seconds")
+
+
+def _chat(server: real_engines.Server, served: str, **extra: object) -> dict:
+    body = {"model": served, "messages": [{"role": "user", "content": "What is 17 * 23?"}], **extra}
+    status, _headers, raw = real_engines.http("POST", f"{server.url}/v1/chat/completions", body, key=server.key)
+    assert status == 200, raw
+    return json.loads(raw)["choices"][0]["message"]
+
+
+def test_the_planned_command_lines_start_the_real_vllm(real_vllm_hosts):
+    for host, unit, server in real_vllm_hosts.all_servers():
+        instance = next(i for i in real_vllm_hosts.hosts[host].plan.instances if i.unit == unit)
+        assert server.planned == instance.plan.vllm_args  # the unit runs the plan's arguments, unchanged
+        # what differs on this CPU-only machine is the entry point alone (VLLM_CPU_CHANGES); fp8 KV is not planned
+        assert server.command[:5] == [str(real_engines.VLLM_PYTHON), "-m", "vllm.entrypoints.openai.api_server",
+                                      "--model", server.planned[0]]
+        assert server.command[5:] == server.planned[1:]
+        status, _headers, raw = real_engines.http("GET", f"{server.url}/v1/models", key=server.key)
+        card = json.loads(raw)["data"][0]
+        assert status == 200 and card["id"] == instance.served_model_name, raw
+        assert card["max_model_len"] == instance.plan.max_model_len and card["root"] == instance.plan.model_repo
+        print(f"{host} {unit}: {' '.join(server.planned)} -> up in {server.started_s:.0f} s")
+
+
+def test_the_reasoning_comes_apart_from_the_answer(real_vllm_hosts):
+    r1 = _chat(real_vllm_hosts.server("dual-gpu"), "deepseek-r1-distill-qwen-7b")
+    assert r1["reasoning"] == tiny_models.REASONING_TEXT
+    assert r1["content"].strip() == tiny_models.ANSWER_TEXT and "</think>" not in r1["content"]
+    fast = _chat(real_vllm_hosts.server("dual-gpu", "reasoning-vllm-fast"), "qwen3-8b")
+    assert fast["reasoning"] == tiny_models.REASONING_TEXT  # Qwen3 thinks by default
+
+
+def test_thinking_off_by_default_and_on_per_request(real_vllm_hosts):
+    """``thinking_default: false`` reaches vLLM as --default-chat-template-kwargs; a request turns it back on."""
+    server = real_vllm_hosts.server("one-gpu")
+    assert json.loads(real_engines.flag(server.planned, "--default-chat-template-kwargs")) == {
+        "enable_thinking": False}
+    quick = _chat(server, "qwen3-8b")
+    assert quick["reasoning"] is None and quick["content"] == tiny_models.ANSWER_TEXT
+    thinking = _chat(server, "qwen3-8b", chat_template_kwargs={"enable_thinking": True})
+    assert thinking["reasoning"] == tiny_models.REASONING_TEXT
+
+
+def test_the_sampling_overrides_reach_the_real_server(real_vllm_hosts):
+    """vLLM logs the sampling defaults it applies: the model's generation_config.json with the plan's overrides."""
+    server = real_vllm_hosts.server("dual-gpu")
+    line = next(x for x in server.log_tail(10**6).splitlines() if "sampling parameters have been overridden" in x)
+    applied = json.loads(next(x for x in line.split("`") if x.startswith("{")).replace("'", '"'))
+    assert applied == {"temperature": 0.6, **SAMPLING}, line  # temperature from the model, the rest the plan's
+
+
+def _standin_for(server: real_engines.Server, port: int, workdir: Path, **env: str) -> real_engines.Server:
+    """The stand-in vLLM with the same planned arguments and env (on another port)."""
+    args = list(server.planned)
+    args[args.index("--port") + 1] = str(port)
+    return real_engines.Server(f"standin-{server.name}-{port}", [sys.executable, str(STANDIN), *args],
+                               {"VLLM_API_KEY": server.key, **env}, port, workdir, server.key, planned=args)
+
+
+@pytest.mark.parametrize("host,unit", [("dual-gpu", "reasoning-vllm"), ("dual-gpu", "reasoning-vllm-fast"),
+                                       ("one-gpu", "reasoning-vllm")])
+def test_the_standin_answers_in_the_real_servers_shape(real_vllm_hosts, host, unit):
+    server = real_vllm_hosts.server(host, unit)
+    served = real_engines.flag(server.planned, "--served-model-name")
+    switch = "qwen3" in server.planned
+    real = contract.observe(server.url, server.key, served, switch, METRICS)
+    standin = _standin_for(server, free_port(), real_vllm_hosts.workdir).start(60)
+    try:
+        stood_in = contract.observe(standin.url, standin.key, served, switch, METRICS)
+    finally:
+        standin.stop()
+    found = contract.compare(real, stood_in)
+    assert found == [], "\n".join(found)
+    assert real["metrics"][1] == sorted(METRICS)  # the series the stack and the tests read all exist
+    assert real["models without the key"][0] == 401 and real["an unknown model"][0] == 404
+    # the texts: the tiny model's, reasoning apart; with thinking off no reasoning delta at all
+    thinking = real["texts"]["thinking=True" if switch else "stream"]
+    assert thinking["reasoning"] == tiny_models.REASONING_TEXT
+    assert thinking["content"].strip() == tiny_models.ANSWER_TEXT
+    if switch:
+        assert "reasoning" not in real["texts"]["thinking=False"]
+        assert "reasoning" not in stood_in["texts"]["thinking=False"]
+
+
+def test_the_contract_catches_a_drifting_standin(real_vllm_hosts):
+    """A stand-in that streams ``reasoning_content`` (as older vLLM and cloud APIs do), or the answer before the
+    reasoning, no longer matches the real server."""
+    server = real_vllm_hosts.server("dual-gpu")
+    served = "deepseek-r1-distill-qwen-7b"
+    real = contract.observe(server.url, server.key, served, False)
+    drifted = _standin_for(server, free_port(), real_vllm_hosts.workdir,
+                           STANDIN_REASONING_FIELD="reasoning_content").start(60)
+    try:
+        renamed = contract.observe(drifted.url, drifted.key, served, False)
+        raw = real_engines.http("POST", f"{drifted.url}/v1/chat/completions", contract.chat(served, True),
+                                key=drifted.key)[2]
+    finally:
+        drifted.stop()
+    found = contract.compare(real, renamed)
+    assert any("reasoning_content" in line for line in found) and any("completion" in line for line in found)
+    events = contract.sse_events(raw)
+    chunks = [e for e in events if isinstance(e, dict) and e["choices"] and e["choices"][0]["delta"]]
+    thinking = [c for c in chunks if "reasoning_content" in c["choices"][0]["delta"]]
+    answer = [c for c in chunks if "content" in c["choices"][0]["delta"] and c not in (chunks[0], chunks[-1])]
+    for chunk in thinking:
+        delta = chunk["choices"][0]["delta"]
+        delta["reasoning"] = delta.pop("reasoning_content")  # the right field, the wrong order:
+    reordered = [chunks[0], *answer, *thinking, *[e for e in events if e not in chunks[:1] + answer + thinking]]
+    assert contract.differences(real["stream"][2], contract.stream_layout(reordered))
+    in_order = [chunks[0], *thinking, *answer, *[e for e in events if e not in chunks[:1] + answer + thinking]]
+    assert contract.differences(real["stream"][2], contract.stream_layout(in_order)) == []
+
+
+def _helper(tmp_path: Path, template: str, **context: object) -> Path:
+    script = tmp_path / template.removesuffix(".py.j2")
+    script.write_text(render(template, **context))
+    return script
+
+
+def test_the_deploys_readiness_wait_and_smoke_test_pass_against_the_real_vllm(real_vllm_hosts, tmp_path):
+    """What the deploy runs after a unit starts (units.serving_checks): wait for /health, then /v1/models with
+    the key from the env file, then the smoke test, its figures recorded for `status`."""
+    host = real_vllm_hosts.hosts["dual-gpu"]
+    wait, smoke = _helper(tmp_path, "wait-http.py.j2"), _helper(tmp_path, "smoke-test.py.j2")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "systemctl").write_text("#!/bin/sh\necho ActiveState=active\necho SubState=running\n"
+                                       "echo NRestarts=0\necho active\n")
+    (bin_dir / "systemctl").chmod(0o755)
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin"}
+    for instance in host.plan.instances:
+        service, server = host.services[instance.unit], host.servers[instance.unit]
+        env_file = tmp_path / f"{instance.unit}.env"
+        env_file.write_text(service.env_text)
+        runs = [[wait, service.health_url, "60", service.unit],
+                [wait, service.ready_url, "60", service.unit, "--expect", instance.served_model_name,
+                 "--key-from", str(env_file)]]
+        record = tmp_path / f"{instance.unit}-smoke-test.json"
+        smoke_args = [smoke, service.base_url, instance.served_model_name, "--key-from", str(env_file),
+                      "--expect-tps", f"{instance.plan.decode_tokens_per_s:.1f}", "--record", str(record)]
+        if "qwen3" in server.planned:
+            smoke_args.append("--thinking-kwargs")
+        for args in [*runs, smoke_args]:
+            out = subprocess.run([sys.executable, *map(str, args)], capture_output=True, text=True, timeout=180,
+                                 env=env)
+            assert out.returncode == 0, (args, out.stdout, out.stderr)
+            assert API_KEY not in out.stdout + out.stderr
+        figures = json.loads(record.read_text())
+        # vLLM may send two tokens in one delta: the smoke test counts deltas, at most one per token
+        assert figures["reasoning_apart"] and 1 <= figures["reasoning_tokens"] <= len(tiny_models.REASONING)
+        assert 1 <= figures["answer_tokens"] <= len(tiny_models.ANSWER) + 1
+        assert figures["tokens_per_s"] > 0 and figures["ttft_s"] > 0
+        print(f"{instance.unit}: {out.stdout.strip().splitlines()[-1]}")
+
+
+def test_the_status_probe_proves_the_real_vllm_with_a_completion(real_vllm_hosts, tmp_path):
+    host = real_vllm_hosts.hosts["one-gpu"]
+    manifest = status_manifest(host.settings, host.plan, host.name, None)
+    for unit in manifest["units"]:
+        if unit["kind"] == "model-api":
+            env_file = tmp_path / f"{unit['unit']}.env"
+            env_file.write_text(host.services[unit["unit"]].env_text)
+            unit["env_file"] = str(env_file)
+            unit["smoke_record"] = str(tmp_path / "none.json")
+    (tmp_path / "status.json").write_text(manifest_text(manifest))
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "systemctl").write_text("#!/bin/sh\necho active\n")
+    (bin_dir / "systemctl").chmod(0o755)
+    probe = render("status-probe.py.j2", manifest_path=str(tmp_path / "status.json"),
+                   nvidia_smi_query="nvidia-smi --query-gpu=name --format=csv", timeout=60)
+    out = subprocess.run([sys.executable, "-"], input=probe, capture_output=True, text=True, timeout=180,
+                         env={"PATH": f"{bin_dir}:/usr/bin:/bin"})
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    model_api = next(u for u in report["units"] if u["kind"] == "model-api")
+    assert model_api["health"] == 200 and model_api["models"] == 200, model_api
+    assert model_api["completion"]["status"] == 200, model_api
+    assert model_api["max_model_len"] == host.plan.instances[0].plan.max_model_len
+
+
+def test_a_command_line_the_real_vllm_refuses_fails_at_start(real_vllm_hosts):
+    """A wrong reasoning parser passes argparse and is refused by the server as it starts: the test that starts
+    the planned command line is what catches it."""
+    server = real_vllm_hosts.server("one-gpu")
+    args = list(server.planned)
+    args[args.index("--reasoning-parser") + 1] = "qwen-three"
+    args[args.index("--port") + 1] = str(free_port())
+    broken = real_engines.Server("refused", real_engines.vllm_cpu_command(args), server.env,
+                                 int(args[args.index("--port") + 1]), real_vllm_hosts.workdir, server.key)
+    with pytest.raises(RuntimeError, match="qwen-three"):
+        broken.start()
+
+
+def test_a_person_sees_the_real_vllms_reasoning_collapsed_in_the_real_open_webui(real_vllm_hosts):
+    """The real Open WebUI 0.12.4 as the deploy renders it for the dual-GPU host, in a real browser, in front of
+    the real vLLM: the answer shows with its reasoning collapsed, Open WebUI saves it apart, and the turn's
+    background tasks (title, tags, follow-ups) go to Qwen3-8B, counted from vLLM's own /metrics."""
+    import browser_chat
+    import real_openwebui
+
+    real_openwebui.require()
+    host = real_vllm_hosts.hosts["dual-gpu"]
+    reasoning, quick = host.servers["reasoning-vllm"], host.servers["reasoning-vllm-fast"]
+    done = "vllm:request_success_total"
+    email = host.settings.openwebui_admin_email
+    webui = real_openwebui.OpenWebUI(host.openwebui_env(), real_vllm_hosts.workdir / "open-webui").start()
+    browser = None
+    try:
+        browser_chat.apply_model_entries(webui, host.plan, real_vllm_hosts.workdir)
+        before = {"r1": reasoning.metric(done), "quick": quick.metric(done, model_name="qwen3-8b")}
+        browser = browser_chat.open_browser()
+        browser_chat.sign_in(browser, webui.url, email, ADMIN_PASSWORD)
+        browser_chat.ask(browser, "What is 17 times 23?")
+        browser_chat.see_reasoning_collapsed(browser, "The answer is", "340 + 51 = 391", "real-vllm-reasoning")
+        content, thinking = browser_chat.saved_answer(webui, email, ADMIN_PASSWORD)
+        assert content.strip() == tiny_models.ANSWER_TEXT
+        assert thinking == [tiny_models.REASONING_TEXT]
+        browser_chat.waiter(browser).until(lambda _b: quick.metric(done, model_name="qwen3-8b") - before["quick"] >= 3)
+    finally:
+        if browser is not None:
+            browser.quit()
+        webui.stop()
+    to_reasoning, to_quick = reasoning.metric(done) - before["r1"], quick.metric(done) - before["quick"]
+    print(f"one chat turn, from vLLM's metrics: {to_reasoning:g} request(s) to the reasoning model, "
+          f"{to_quick:g} to qwen3-8b")
+    assert to_reasoning == 1 and to_quick == 3
