@@ -120,3 +120,26 @@ def test_the_real_open_webui_in_front_of_the_real_mlx_lm(mac):
         assert texts["content"].strip() == tiny_models.ANSWER_TEXT
     finally:
         webui.stop()
+
+
+def test_a_person_sees_the_real_mlx_lms_reasoning_collapsed_in_the_real_open_webui(mac):
+    """The real Open WebUI in a real browser in front of the real mlx_lm.server, with the deploy's model entries:
+    the answer shows with its reasoning collapsed under "Thought for…", saved apart from the answer."""
+    import browser_chat
+
+    settings, plan, _instance, _server, workdir = mac
+    real_openwebui.require()
+    webui = real_openwebui.OpenWebUI(openwebui_service(settings, plan).env_text, workdir / "browser").start()
+    browser = None
+    try:
+        browser_chat.apply_model_entries(webui, plan, workdir)
+        browser = browser_chat.open_browser()
+        browser_chat.sign_in(browser, webui.url, settings.openwebui_admin_email, ADMIN_PASSWORD)
+        browser_chat.ask(browser, "What is 17 times 23?")
+        browser_chat.see_reasoning_collapsed(browser, "The answer is", "340 + 51 = 391", "real-mlx-reasoning")
+        content, thinking = browser_chat.saved_answer(webui, settings.openwebui_admin_email, ADMIN_PASSWORD)
+        assert content.strip() == tiny_models.ANSWER_TEXT and thinking == [tiny_models.REASONING_TEXT]
+    finally:
+        if browser is not None:
+            browser.quit()
+        webui.stop()

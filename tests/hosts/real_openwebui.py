@@ -87,7 +87,8 @@ class StandinVllm:
                **self.extra_env}
         self.process = subprocess.Popen(
             [sys.executable, str(STANDIN_VLLM), self.served, "--served-model-name", self.served, "--host",
-             "127.0.0.1", "--port", str(self.port), *self.extra_args], stdout=log.open("w"), stderr=subprocess.STDOUT, env=env)
+             "127.0.0.1", "--port", str(self.port), *self.extra_args], stdout=log.open("w"),
+            stderr=subprocess.STDOUT, env=env)
         _wait(f"http://127.0.0.1:{self.port}/health", self.process, log, 30)
         return self
 

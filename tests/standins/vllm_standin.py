@@ -313,7 +313,7 @@ class Handler(BaseHTTPRequestHandler):
             asked["prompt"] = str((request.get("messages") or [{}])[-1].get("content", ""))[:80]
             with open(REQUEST_LOG, "a") as log:
                 log.write(json.dumps(asked) + "\n")
-        if ENGINE != "mlx" and request.get("model") not in (served, None):
+        if ENGINE == "vllm" and request.get("model") not in (served, None):
             self._send(404, {"error": {"message": f"The model `{request.get('model')}` does not exist.",
                                        "type": "NotFoundError", "param": "model", "code": 404}})
             return
