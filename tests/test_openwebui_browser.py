@@ -57,7 +57,8 @@ def test_a_person_sees_the_answer_with_its_reasoning_collapsed():
         quick.start()
         cloud.start()
         webui = real.OpenWebUI(env_text, workdir / "data").start()
-        browser_chat.apply_model_entries(webui, host_plan, workdir)
+        made = real.apply_model_entries(webui, host_plan, workdir)
+        assert made.returncode == 0, made.stdout + made.stderr
         for vllm in (reasoning, quick):
             vllm.request_log.unlink(missing_ok=True)
         browser = browser_chat.open_browser()

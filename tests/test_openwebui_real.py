@@ -24,7 +24,7 @@ from reasoning_stack.render import render
 from reasoning_stack.services import openwebui_service
 from reasoning_stack.settings import SECRET_ENV_VARS
 from reasoning_stack.validation import validate_host_data
-from reasoning_stack.webui import TASK_SWITCHES, model_entries
+from reasoning_stack.webui import TASK_SWITCHES
 
 pytestmark = pytest.mark.slow
 
@@ -273,14 +273,9 @@ def test_models_get_names_a_person_understands_and_the_advice(servers):
         SECRET_ENV_VARS["api_key"]: API_KEY, SECRET_ENV_VARS["openwebui_admin_password"]: ADMIN_PASSWORD})
     host_plan = plan_host(settings, gpus_from_profile("rtx-4090", 2))
     webui = real.OpenWebUI(openwebui_service(settings, host_plan).env_text, workdir / "models").start()
-    helper, env_file, models = workdir / "openwebui-models", workdir / "models.env", workdir / "models.json"
-    helper.write_text(render("openwebui-models.py.j2"))
-    env_file.write_text(webui.env_text)
-    models.write_text(json.dumps(model_entries(host_plan)))
 
     def run() -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, str(helper), webui.url, str(models), "--env-file", str(env_file)],
-                              capture_output=True, text=True, timeout=60)
+        return real.apply_model_entries(webui, host_plan, workdir)
 
     try:
         first = run()
@@ -327,12 +322,7 @@ def test_ollama_models_reach_open_webui_with_the_planned_context(tmp_path: Path)
                                  "reasoning-ollama"], capture_output=True, text=True, timeout=60)
         assert pulled.returncode == 0, pulled.stdout + pulled.stderr
         webui = real.OpenWebUI(openwebui_service(settings, host_plan).env_text, tmp_path / "owui").start()
-        helper, env_file, models = tmp_path / "openwebui-models", tmp_path / "models.env", tmp_path / "models.json"
-        helper.write_text(render("openwebui-models.py.j2"))
-        env_file.write_text(webui.env_text)
-        models.write_text(json.dumps(model_entries(host_plan)))
-        made = subprocess.run([sys.executable, str(helper), webui.url, str(models), "--env-file", str(env_file)],
-                              capture_output=True, text=True, timeout=60)
+        made = real.apply_model_entries(webui, host_plan, tmp_path)
         assert made.returncode == 0, made.stdout + made.stderr
         status, admin = webui.call("POST", "/api/v1/auths/signin",
                                    {"email": "admin@localhost", "password": ADMIN_PASSWORD})

@@ -132,7 +132,8 @@ def test_a_person_sees_the_real_mlx_lms_reasoning_collapsed_in_the_real_open_web
     webui = real_openwebui.OpenWebUI(openwebui_service(settings, plan).env_text, workdir / "browser").start()
     browser = None
     try:
-        browser_chat.apply_model_entries(webui, plan, workdir)
+        made = real_openwebui.apply_model_entries(webui, plan, workdir)
+        assert made.returncode == 0, made.stdout + made.stderr
         browser = browser_chat.open_browser()
         browser_chat.sign_in(browser, webui.url, settings.openwebui_admin_email, ADMIN_PASSWORD)
         browser_chat.ask(browser, "What is 17 times 23?")

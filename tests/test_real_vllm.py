@@ -239,7 +239,8 @@ def test_a_person_sees_the_real_vllms_reasoning_collapsed_in_the_real_open_webui
     webui = real_openwebui.OpenWebUI(host.openwebui_env(), real_vllm_hosts.workdir / "open-webui").start()
     browser = None
     try:
-        browser_chat.apply_model_entries(webui, host.plan, real_vllm_hosts.workdir)
+        made = real_openwebui.apply_model_entries(webui, host.plan, real_vllm_hosts.workdir)
+        assert made.returncode == 0, made.stdout + made.stderr
         before = {"r1": reasoning.metric(done), "quick": quick.metric(done, model_name="qwen3-8b")}
         browser = browser_chat.open_browser()
         browser_chat.sign_in(browser, webui.url, email, ADMIN_PASSWORD)

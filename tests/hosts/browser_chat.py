@@ -124,21 +124,3 @@ def saved_answer(webui, email: str, password: str) -> tuple[str, list[str]]:
     thinking = [item["content"][0]["text"] for item in answer.get("output", []) if item["type"] == "reasoning"]
     return answer["content"], thinking
 
-
-def apply_model_entries(webui, host_plan, workdir: Path) -> None:
-    """Create the host's model entries in Open WebUI with the deploy's own helper, as the deploy does after
-    Open WebUI starts (the admin's credentials from the rendered env file)."""
-    import json
-    import subprocess
-    import sys
-
-    from reasoning_stack.render import render
-    from reasoning_stack.webui import model_entries
-
-    helper, env_file, models = workdir / "openwebui-models", workdir / "openwebui.env", workdir / "models.json"
-    helper.write_text(render("openwebui-models.py.j2"))
-    env_file.write_text(webui.env_text)
-    models.write_text(json.dumps(model_entries(host_plan)))
-    out = subprocess.run([sys.executable, str(helper), webui.url, str(models), "--env-file", str(env_file)],
-                         capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stdout + out.stderr

@@ -25,6 +25,7 @@ from email.message import Message
 from pathlib import Path
 
 import tiny_models
+from real_openwebui import parse_env_file, wait_answering
 
 HERE = Path(__file__).resolve().parent
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "reasoning-stack"
@@ -65,12 +66,6 @@ def require_vllm() -> None:
 def require_mlx() -> None:
     """Fail (under CI) or skip a test that needs the real MLX-LM when it is not built."""
     _require(MLX_PYTHON, "MLX-LM 0.32.2 on MLX's CPU build")
-
-
-def parse_env_file(text: str) -> dict[str, str]:
-    """An env file as ``docker --env-file`` reads it: KEY=VALUE lines verbatim, comments and blanks skipped."""
-    return {k.strip(): v for k, _, v in (line.partition("=") for line in text.splitlines()
-                                         if line.strip() and not line.lstrip().startswith("#"))}
 
 
 def unit_server_args(unit_text: str, image: str) -> list[str]:
@@ -172,18 +167,10 @@ class Server:
 
     def wait(self, timeout: float = START_TIMEOUT) -> Server:
         assert self.process is not None
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{self.name} exited ({self.process.returncode}):\n{self.log_tail()}")
-            try:
-                if http("GET", f"{self.url}/health", timeout=5)[0] == 200:
-                    self.started_s = time.monotonic() - self._t0
-                    return self
-            except OSError:
-                pass
-            time.sleep(1)
-        raise TimeoutError(f"{self.name} did not answer /health in {timeout:.0f} s:\n{self.log_tail()}")
+        # a failed engine start logs its root cause above a long traceback: keep a long tail
+        wait_answering(f"{self.url}/health", self.process, self.log, timeout, tail=20000)
+        self.started_s = time.monotonic() - self._t0
+        return self
 
     def start(self, timeout: float = START_TIMEOUT) -> Server:
         return self.launch().wait(timeout)

@@ -52,17 +52,19 @@ def parse_env_file(text: str) -> dict[str, str]:
     return env
 
 
-def _wait(url: str, process: subprocess.Popen, log: Path, timeout: float) -> None:
+def wait_answering(url: str, process: subprocess.Popen, log: Path, timeout: float, tail: int = 4000) -> None:
+    """Wait until ``url`` answers 2xx; raise with the last ``tail`` characters of ``log`` if ``process`` exits or
+    ``timeout`` passes."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"{url} exited ({process.returncode}):\n{log.read_text()[-4000:]}")
+            raise RuntimeError(f"{url} exited ({process.returncode}):\n{log.read_text(errors='replace')[-tail:]}")
         try:
             urllib.request.urlopen(url, timeout=2)
             return
         except (urllib.error.URLError, OSError):
             time.sleep(0.5)
-    raise TimeoutError(f"{url} did not answer in {timeout}s:\n{log.read_text()[-4000:]}")
+    raise TimeoutError(f"{url} did not answer in {timeout}s:\n{log.read_text(errors='replace')[-tail:]}")
 
 
 @dataclass
@@ -89,7 +91,7 @@ class StandinVllm:
             [sys.executable, str(STANDIN_VLLM), self.served, "--served-model-name", self.served, "--host",
              "127.0.0.1", "--port", str(self.port), *self.extra_args], stdout=log.open("w"),
             stderr=subprocess.STDOUT, env=env)
-        _wait(f"http://127.0.0.1:{self.port}/health", self.process, log, 30)
+        wait_answering(f"http://127.0.0.1:{self.port}/health", self.process, log, 30)
         return self
 
     def requests(self) -> list[dict]:
@@ -128,7 +130,7 @@ class OpenWebUI:
         self.process = subprocess.Popen(
             [str(VENV / "bin" / "open-webui"), "serve", "--host", "127.0.0.1", "--port", self.env["PORT"]],
             stdout=log.open("a"), stderr=subprocess.STDOUT, env=env, cwd=self.data_dir)
-        _wait(f"{self.url}/health", self.process, log, timeout)
+        wait_answering(f"{self.url}/health", self.process, log, timeout)
         return self
 
     def stop(self) -> None:
@@ -161,3 +163,17 @@ class OpenWebUI:
         status, answer = self.call("POST", "/api/v1/auths/signup",
                                    {"name": name, "email": f"{name}@example.com", "password": "Pass-word-123!"})
         return status, answer if isinstance(answer, dict) else {"detail": answer}
+
+
+def apply_model_entries(webui: OpenWebUI, host_plan: object, workdir: Path) -> subprocess.CompletedProcess:
+    """Run the deploy's own model-entries helper against ``webui`` for ``host_plan``, as the deploy does after Open
+    WebUI starts (the admin's credentials from the rendered env file); returns the helper's run."""
+    from reasoning_stack.render import render
+    from reasoning_stack.webui import model_entries
+
+    helper, env_file, models = workdir / "openwebui-models", workdir / "openwebui.env", workdir / "models.json"
+    helper.write_text(render("openwebui-models.py.j2"))
+    env_file.write_text(webui.env_text)
+    models.write_text(json.dumps(model_entries(host_plan)))
+    return subprocess.run([sys.executable, str(helper), webui.url, str(models), "--env-file", str(env_file)],
+                          capture_output=True, text=True, timeout=120)
