@@ -199,6 +199,52 @@ hf_token_env = 'HF_TOKEN'
 # Environment variable that holds openwebui_secret_key.
 # openwebui_secret_key_env = 'REASONING_STACK_OPENWEBUI_SECRET_KEY'
 
+# --- Monitoring ------------------------------------------------------------------------------------------
+
+# Prometheus (the distribution's package, listening on loopback) scraping every engine's /metrics, the
+# node exporter and the DCGM exporter, with the stack's alert rules; on a cluster the head scrapes
+# every node over the cluster network. Linux hosts only (MLX-LM and Ollama have no /metrics).
+# monitoring_enabled = True
+
+# How long Prometheus keeps samples (its --storage.tsdb.retention.time: 12h, 15d, 8w, 1y).
+# monitoring_retention = '15d'
+
+# How often Prometheus scrapes every target and evaluates the alert rules (1s .. 5m).
+# monitoring_scrape_interval = '15s'
+
+# Port of Prometheus (on loopback only).
+# prometheus_port = 9090
+
+# Port of the node exporter (loopback; a cluster worker's: its cluster address, open to the head only
+# when firewall_allow is set).
+# node_exporter_port = 9100
+
+# Run NVIDIA's DCGM exporter for GPU memory, utilisation, temperature, power, XID and ECC errors.
+# dcgm_exporter_enabled = True
+
+# DCGM exporter image, pinned by tag.
+# dcgm_exporter_image = 'nvcr.io/nvidia/k8s/dcgm-exporter:4.4.2-4.7.1-ubuntu22.04'
+
+# Port of the DCGM exporter (bound like the node exporter's).
+# dcgm_exporter_port = 9400
+
+# Grafana with the stack's dashboards, provisioned from files (data source, folder, dashboards), where
+# Prometheus runs.
+# grafana_enabled = True
+
+# Grafana image, pinned by tag.
+# grafana_image = 'grafana/grafana:12.2.0'
+
+# Port of Grafana's web interface.
+# grafana_port = 3001
+
+# Address Grafana binds to: loopback (reach it through an SSH tunnel) unless you set another; beyond
+# loopback, firewall_allow decides who reaches it, as for Open WebUI.
+# grafana_listen = '127.0.0.1'
+
+# Environment variable that holds grafana_admin_password.
+# grafana_admin_password_env = 'REASONING_STACK_GRAFANA_ADMIN_PASSWORD'
+
 # --- Firewall --------------------------------------------------------------------------------------------
 
 # Networks (CIDR, e.g. ['192.168.1.0/24']) that may reach Open WebUI and, when vLLM listens beyond

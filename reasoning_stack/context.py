@@ -19,6 +19,7 @@ from reasoning_stack.facts import InterfaceAddress
 from reasoning_stack.gpus import Gpu, select_gpus
 from reasoning_stack.instances import HostPlan, plan_host
 from reasoning_stack.inventory import renamed_settings, validate_inventory
+from reasoning_stack.monitoring import Monitoring, monitoring_for
 from reasoning_stack.platforms import Platform
 from reasoning_stack.platforms.linux import nvidia_smi_failed as linux_nvidia_smi_failed
 from reasoning_stack.prepared import prepared_fact
@@ -71,6 +72,21 @@ def cluster_address(name: str, interface: str) -> str:
         raise PyinfraError(f"host {name!r}: cluster_interface {interface!r} has no IPv4 address there; name the "
                            "interface of the cluster network (`ip -br addr` on the node)")
     return address
+
+
+def host_monitoring() -> Monitoring | None:
+    """What monitoring runs on the current host (None: monitoring off, or a platform without it); on a cluster,
+    every node's address on the cluster network is looked up for the head's scrape jobs and the firewall."""
+    settings = host_settings()
+    if not settings.monitoring_enabled or not host_platform().monitoring:
+        return None
+    plan, _gpus = host_plan()
+    cluster = host_cluster()
+    addresses = {}
+    if cluster is not None:
+        assert settings.cluster_interface is not None
+        addresses = {n: cluster_address(n, settings.cluster_interface) for n in cluster.nodes}
+    return monitoring_for(settings, plan, host.name, cluster, addresses)
 
 
 def _platform(settings: StackSettings) -> Platform:

@@ -4,7 +4,10 @@ One table of its own (``inet reasoning_stack``), loaded by the ``reasoning-firew
 ruleset is left alone. Its input chain accepts by default and drops only:
 
 - Open WebUI's port, and vLLM's API ports when vLLM listens beyond loopback, from outside ``firewall_allow``;
-- a cluster's own ports (torch.distributed, Ray's head) from anything but the cluster's nodes.
+- a cluster's own ports (torch.distributed, Ray's head) from anything but the cluster's nodes;
+- a cluster node's exporters (node, DCGM) from anything but the head, whose Prometheus scrapes them.
+
+Grafana's port joins Open WebUI's when Grafana listens beyond loopback.
 
 SSH and every other port are never touched, so a wrong network list cannot lock the operator out.
 """
@@ -14,6 +17,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
+from reasoning_stack.monitoring import Monitoring
 from reasoning_stack.planning.types import HostPlan
 from reasoning_stack.render import render
 from reasoning_stack.settings import StackSettings
@@ -33,6 +37,8 @@ class FirewallRules:
     allowed_v6: tuple[str, ...]
     cluster_ports: tuple[int, ...] = ()
     nodes: tuple[str, ...] = ()
+    exporter_ports: tuple[int, ...] = ()
+    scraped_from: tuple[str, ...] = ()  # the head's address: the one let in to the exporter ports
 
     def text(self) -> str:
         """The nftables script (replaces the table atomically when loaded with ``nft -f``)."""
@@ -40,8 +46,9 @@ class FirewallRules:
 
 
 def firewall_rules(settings: StackSettings, plan: HostPlan, host_name: str, cluster: Cluster | None,
-                   node_addresses: tuple[str, ...] = ()) -> FirewallRules | None:
-    """The rules for this host, or None when ``firewall_allow`` is unset (no firewall managed)."""
+                   node_addresses: tuple[str, ...] = (), monitoring: Monitoring | None = None) -> FirewallRules | None:
+    """The rules for this host, or None when ``firewall_allow`` is unset (no firewall managed). ``monitoring``:
+    what monitoring runs here (:func:`reasoning_stack.monitoring.monitoring_for`)."""
     if settings.firewall_allow is None:
         return None
     ports: list[int] = []
@@ -50,6 +57,11 @@ def firewall_rules(settings: StackSettings, plan: HostPlan, host_name: str, clus
         ports.append(settings.openwebui_port)
     if not ipaddress.ip_address(settings.api_listen).is_loopback and head:
         ports += [instance.port for instance in plan.instances]
+    if monitoring is not None and monitoring.grafana and not ipaddress.ip_address(settings.grafana_listen).is_loopback:
+        ports.append(settings.grafana_port)
+    exporter_ports: list[int] = []
+    if monitoring is not None and monitoring.scraped_from:
+        exporter_ports = [settings.node_exporter_port] + ([settings.dcgm_exporter_port] if monitoring.dcgm else [])
     networks = [ipaddress.ip_network(n, strict=False) for n in settings.firewall_allow]
     cluster_ports: list[int] = []
     if cluster is not None:
@@ -61,4 +73,6 @@ def firewall_rules(settings: StackSettings, plan: HostPlan, host_name: str, clus
         tuple(str(n) for n in networks if n.version == 6),
         tuple(sorted(set(cluster_ports))),
         tuple(sorted(node_addresses)),
+        tuple(sorted(exporter_ports)),
+        (monitoring.scraped_from,) if exporter_ports and monitoring is not None else (),
     )

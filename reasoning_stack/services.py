@@ -98,7 +98,8 @@ def openwebui_service(settings: StackSettings, host_plan: HostPlan) -> ServiceFi
         "--label", "managed-by=reasoning-stack",
     ]
     unit_text = render(
-        "openwebui.service.j2",
+        "container.service.j2",
+        description="Open WebUI for the reasoning stack",
         container="open-webui",
         image=settings.openwebui_image,
         docker_args=docker_args,

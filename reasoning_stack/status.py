@@ -84,6 +84,10 @@ class HostStatus:
                     found.append(f"{unit['unit']}: a one-token completion failed ({why}; /health {unit['health']})")
             elif unit["kind"] == "openwebui" and unit["health"] != 200:
                 found.append(f"{unit['unit']}: /health answered {unit['health'] or 'nothing'}")
+            elif unit["kind"] == "grafana" and unit["health"] != 200:
+                found.append(f"{unit['unit']}: /api/health answered {unit['health'] or 'nothing'}")
+            elif unit["kind"] == "prometheus" and unit["health"] != 200:
+                found.append(f"{unit['unit']}: /-/ready answered {unit['health'] or 'nothing'}")
         return found
 
     @property
@@ -140,8 +144,10 @@ def format_report(statuses: Iterable[HostStatus], clusters: dict[str, Cluster]) 
             gpus = status.gpus
             if gpus:
                 lines.append(f"  {status.platform.hardware_line(report, gpus)}")
+            live = next((u.get("live") or {} for u in report["units"] if u["kind"] == "prometheus"), {})
             for unit in report["units"]:
-                lines.append(f"  {unit['unit']}: {unit['state']}" + _unit_detail(unit, report["manifest"]))
+                lines.append(f"  {unit['unit']}: {unit['state']}" + _unit_detail(unit, report["manifest"])
+                             + _live_detail(live.get(unit["unit"])))
         for problem in status.problems:
             lines.append(f"  problem: {problem}")
     by_name = {s.host: s for s in statuses}
@@ -152,9 +158,24 @@ def format_report(statuses: Iterable[HostStatus], clusters: dict[str, Cluster]) 
     return "\n".join(lines)
 
 
+def _live_detail(figures: dict[str, float] | None) -> str:
+    """An instance's live figures from the host's Prometheus: KV cache use, requests, decode speed."""
+    if not figures:
+        return ""
+    parts = []
+    if "kv_cache" in figures:
+        parts.append(f"KV cache {figures['kv_cache']:.0%}")
+    if "running" in figures or "waiting" in figures:
+        parts.append(f"{figures.get('running', 0):.0f} running, {figures.get('waiting', 0):.0f} waiting")
+    if "tokens_per_s" in figures:
+        parts.append(f"{figures['tokens_per_s']:.1f} tokens/s over 5 min")
+    return "; now: " + ", ".join(parts)
+
+
 def _unit_detail(unit: dict[str, Any], manifest: dict[str, Any]) -> str:
-    if unit["kind"] == "openwebui":
-        return f", /health {unit['health'] or 'no answer'}"
+    if unit["kind"] in ("openwebui", "grafana", "prometheus"):
+        path = {"openwebui": "/health", "grafana": "/api/health", "prometheus": "/-/ready"}[unit["kind"]]
+        return f", {path} {unit['health'] or 'no answer'}"
     if unit["kind"] not in API_KINDS:
         return ""
     spec = next(u for u in manifest["units"] if u["unit"] == unit["unit"])

@@ -216,3 +216,24 @@ def test_a_users_own_deploy_calls_the_stacks_deploy_functions(tmp_path: Path):
     names = _names(result)
     assert "Docker running and enabled" in names and "reasoning-vllm unit" in names
     assert not any("Open WebUI" in n or "NVIDIA" in n for n in names)
+
+
+def test_monitoring_is_configured_before_its_packages_install_on_a_fresh_box(tmp_path: Path):
+    facts = {**FRESH, "Arch": "x86_64", "KernelVersion": "6.8.0-45-generic", "NvidiaPciGpus": "rtx-4090x1.lspci",
+             "NvidiaGpus": {"csv": "rtx-4090x1.csv"}}
+    result = _plan({"nvidia_driver": "preinstalled"}, facts, tmp=tmp_path)
+    names = _names(result)
+    ops = {op["name"].split(" | ")[-1]: op for op in result["operations"]}
+    install = names.index("Prometheus and the node exporter")
+    # the packages' conffiles first (apt keeps them): Prometheus never starts on its all-interfaces default
+    for written in ("Node exporter: listen address", "Prometheus: loopback only, retention",
+                    "Prometheus: scrape jobs", "Prometheus: the stack's alert rules"):
+        assert names.index(written) < install, written
+    assert "prometheus prometheus-node-exporter" in " ".join(ops["Prometheus and the node exporter"]["commands"])
+    assert names.index("prometheus running and enabled") > install
+    assert "DCGM exporter image nvcr.io/nvidia/k8s/dcgm-exporter:4.4.2-4.7.1-ubuntu22.04" in names
+    assert "Grafana image grafana/grafana:12.2.0" in names and "Wait for Grafana /api/health" in names
+    assert "Grafana admin password (generated once, kept)" in names
+    assert names.index("Grafana dashboard: Reasoning stack") < names.index("reasoning-grafana running and enabled")
+    off = _names(_plan({"nvidia_driver": "preinstalled", "monitoring_enabled": False}, facts, tmp=tmp_path))
+    assert not any("Prometheus" in n or "Grafana" in n or "DCGM" in n for n in off)

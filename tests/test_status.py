@@ -28,8 +28,11 @@ def _report(manifest, **overrides):
             entry |= {"health": 200, "models": 200, "max_model_len": unit["max_model_len"],
                       "completion": {"status": 200, "seconds": 0.04, "error": ""},
                       "smoke_test": {"finished": "2026-11-24 10:00 UTC", "tokens_per_s": 61.5, "ttft_s": 0.21}}
-        if unit["kind"] == "openwebui":
+        if unit["kind"] in ("openwebui", "grafana"):
             entry["health"] = 200
+        if unit["kind"] == "prometheus":
+            entry |= {"health": 200, "live": {"reasoning-vllm": {"kv_cache": 0.42, "running": 3, "waiting": 1,
+                                                                  "tokens_per_s": 87.25}}}
         entry |= overrides.get(unit["unit"], {})
         units.append(entry)
     return {"manifest": manifest, "nvidia_smi": {"rc": 0, "output": SMI}, "units": units}
@@ -37,7 +40,10 @@ def _report(manifest, **overrides):
 
 def test_manifest_names_every_unit_and_no_secret():
     manifest = _manifest(api_port=8100)
-    assert [u["unit"] for u in manifest["units"]] == ["docker", "reasoning-vllm", "reasoning-openwebui"]
+    assert [u["unit"] for u in manifest["units"]] == ["docker", "reasoning-vllm", "reasoning-openwebui", "prometheus",
+                                                      "prometheus-node-exporter", "reasoning-dcgm-exporter",
+                                                      "reasoning-grafana"]
+    assert _manifest(api_port=8100, monitoring_enabled=False)["units"][-1]["unit"] == "reasoning-openwebui"
     vllm = manifest["units"][1]
     assert vllm["url"] == "http://127.0.0.1:8100" and vllm["served_model_name"] == "deepseek-r1-distill-qwen-7b"
     assert "KEY" not in manifest_text(manifest).upper()
@@ -49,7 +55,8 @@ def test_cluster_workers_list_their_own_units():
                                  "cluster_interface": "eth0", "cluster_backend": "ray"}, environ={})
     plan = plan_host(s, gpus_from_profile("rtx-4090", 1), 2)
     manifest = status_manifest(s, plan, "w", Cluster("c", "h", ("w",), "ray"))
-    assert [u["kind"] for u in manifest["units"]] == ["system", "ray-node"]
+    # a worker's Prometheus is the head's: it runs only the exporters the head scrapes
+    assert [u["kind"] for u in manifest["units"]] == ["system", "ray-node", "exporter", "exporter"]
     assert manifest["role"] == "worker"
 
 
@@ -59,15 +66,22 @@ def test_a_healthy_report_has_no_problem():
     text = format_report([status], {})
     assert "box: OK" in text and "GPUs: 1x NVIDIA GeForce RTX 4090 (24564 MiB), driver 550.127.05" in text
     assert "reasoning-vllm: active, serves deepseek-r1-distill-qwen-7b" in text and "61.5 tokens/s" in text
+    # the live figures from the host's Prometheus, on the instance's line
+    vllm_line = next(line for line in text.splitlines() if "reasoning-vllm:" in line)
+    assert vllm_line.endswith("; now: KV cache 42%, 3 running, 1 waiting, 87.2 tokens/s over 5 min")
+    assert "reasoning-grafana: active, /api/health 200" in text and "prometheus: active, /-/ready 200" in text
 
 
 def test_each_fault_is_named():
     manifest = _manifest()
     hung = {"completion": {"status": 0, "seconds": 3.0, "error": "timed out"}}
     status = HostStatus("box", True, _report(manifest, **{"reasoning-vllm": hung,
-                                                          "reasoning-openwebui": {"state": "failed"}}))
+                                                          "reasoning-openwebui": {"state": "failed"},
+                                                          "reasoning-grafana": {"health": 0},
+                                                          "prometheus-node-exporter": {"state": "inactive"}}))
     assert status.problems == ["reasoning-vllm: a one-token completion failed (timed out; /health 200)",
-                               "reasoning-openwebui is failed"]
+                               "reasoning-openwebui is failed", "prometheus-node-exporter is inactive",
+                               "reasoning-grafana: /api/health answered nothing"]
     broken = _report(manifest)
     broken["nvidia_smi"] = {"rc": 18, "output": "Failed to initialize NVML: Driver/library version mismatch"}
     assert HostStatus("box", True, broken).problems == [

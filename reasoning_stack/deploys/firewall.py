@@ -1,8 +1,9 @@
 """Host firewall rules for the stack's ports (nftables), when ``firewall_allow`` lists the networks let in.
 
-Open WebUI's port (and vLLM's API ports when vLLM listens beyond loopback) accept only those networks; a
-cluster's ports accept only its nodes. The rules live in a table of their own, loaded by the
-``reasoning-firewall`` unit: SSH and every other port are left alone. Unsetting ``firewall_allow`` removes them.
+Open WebUI's port (and Grafana's and vLLM's API ports when they listen beyond loopback) accept only those
+networks; a cluster's ports accept only its nodes, and a node's exporters only the head. The rules live in a
+table of their own, loaded by the ``reasoning-firewall`` unit: SSH and every other port are left alone. Unsetting
+``firewall_allow`` removes them.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pyinfra.facts.files import File
 from pyinfra.operations import files, systemd
 from pyinfra.operations.util import any_changed
 
-from reasoning_stack.context import cluster_address, host_cluster, host_plan, host_settings
+from reasoning_stack.context import cluster_address, host_cluster, host_monitoring, host_plan, host_settings
 from reasoning_stack.firewall import TABLE, firewall_rules
 from reasoning_stack.operations import stack_file, unit_running
 from reasoning_stack.prepared import prepared_fact
@@ -36,7 +37,7 @@ def stack_firewall() -> None:
     if cluster is not None and settings.firewall_allow is not None:
         assert settings.cluster_interface is not None
         nodes = tuple(cluster_address(n, settings.cluster_interface) for n in cluster.nodes)
-    rules = firewall_rules(settings, plan, host.name, cluster, nodes)
+    rules = firewall_rules(settings, plan, host.name, cluster, nodes, host_monitoring())
 
     if rules is not None:
         packages_present("nftables", ["nftables"])

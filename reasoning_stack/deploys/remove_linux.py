@@ -3,6 +3,7 @@
     pyinfra inventories/home.py deploys/remove.py   # picks this file for a Linux host
 
 Docker stays; the NVIDIA driver goes only with ``remove_driver``; weights and Open WebUI's data only when asked.
+The monitoring's Prometheus and node exporter packages go with their data; Grafana's and DCGM's units and images.
 """
 
 from __future__ import annotations
@@ -18,6 +19,13 @@ from pyinfra.operations import apt, files, server, systemd
 from reasoning_stack.context import host_settings
 from reasoning_stack.driver import NVIDIA_FILES
 from reasoning_stack.facts import HeldPackages, StackManifest
+from reasoning_stack.monitoring import (
+    ALERT_RULES,
+    NODE_EXPORTER_DEFAULTS,
+    PROMETHEUS_CONFIG,
+    PROMETHEUS_DEFAULTS,
+    PROMETHEUS_PACKAGES,
+)
 from reasoning_stack.operations import docker_image
 from reasoning_stack.prepared import prepared_fact
 from reasoning_stack.services import LEGACY_APT_LOCK_CONF, UNIT_DIR
@@ -43,8 +51,18 @@ def remove_from_linux() -> None:
     for image in sorted(images):
         docker_image(name=f"Remove image {image}", image=image, present=False)
 
+    # Monitoring: the distribution's Prometheus and node exporter the stack installed, purged with their data
+    if any(u.get("kind") in ("prometheus", "exporter") for u in manifest.get("units", [])):
+        installed = prepared_fact(host, DebPackages) or {}
+        ours = [p for p in PROMETHEUS_PACKAGES if p in installed]
+        if ours:
+            apt.packages(name="Purge Prometheus and the node exporter (with their data)", packages=ours,
+                         present=False, extra_uninstall_args="--purge")
+        for path in (ALERT_RULES, PROMETHEUS_CONFIG, PROMETHEUS_DEFAULTS, NODE_EXPORTER_DEFAULTS):
+            files.file(name=f"Remove {path}", path=path, present=False)
+
     files.file(name="Remove the apt lock wait of earlier releases", path=LEGACY_APT_LOCK_CONF, present=False)
-    remove_stack_files(settings, ("status", "ray"))
+    remove_stack_files(settings, ("status", "ray", "grafana", "monitoring"))
 
     if settings.remove_driver:
         # NVIDIA's packages (driver, CUDA repository keyring, Container Toolkit), unheld first; their apt sources.

@@ -21,6 +21,7 @@ from reasoning_stack.context import host_cluster, host_plan, host_platform, host
 from reasoning_stack.deploys.cluster import cluster_node
 from reasoning_stack.deploys.docker import docker_engine
 from reasoning_stack.deploys.firewall import stack_firewall
+from reasoning_stack.deploys.monitoring import stack_monitoring
 from reasoning_stack.deploys.nvidia import nvidia_gpus
 from reasoning_stack.deploys.openwebui import open_webui
 from reasoning_stack.deploys.serving import model_servers
@@ -36,7 +37,7 @@ def _deploy_of(path: str) -> Callable[[], None]:
 @deploy("Linux host")
 def linux_stack() -> None:
     """Every layer on a Linux host: Docker, the NVIDIA driver and toolkit, the firewall, the model servers (or the
-    host's part of a cluster) and Open WebUI."""
+    host's part of a cluster), Open WebUI and the monitoring."""
     docker_engine()
     nvidia_gpus()
     stack_firewall()  # the stack's ports are filtered before its services start
@@ -46,6 +47,7 @@ def linux_stack() -> None:
     else:
         model_servers()
     open_webui()
+    stack_monitoring()
 
 
 @deploy("Reasoning stack")

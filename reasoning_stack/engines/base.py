@@ -60,6 +60,7 @@ class Engine:
     thinking_off_per_request: bool = True  # a request's chat_template_kwargs switch Qwen3's thinking off
     gpu_layouts: bool = True  # plans tensor-parallel / data-parallel layouts (with their trade-offs and speed)
     served_as_repo: bool = False  # serves under the plan's repository or tag, not served_model_name
+    metrics_path: str = ""  # where it serves Prometheus metrics on its API port ('': none the stack scrapes)
     startup: Startup = "weights"
     pull_helper: str = ""  # with startup "pull": the helper (one of helpers()) that pulls through the server
 

@@ -29,6 +29,7 @@ class Platform:
     probe_path: str = ""  # folders put before PATH when the status probe runs there (its python3)
     needs: str = ""  # what an engine of this platform needs, for messages: "needs NVIDIA GPUs"
     is_: str = ""  # what a host of this platform is, for messages: "is a Mac (macOS)"
+    monitoring: bool = False  # deploys the stack's monitoring (monitoring_enabled) on its hosts
 
     def detect(self, target: Host) -> bool:
         """Whether ``target`` is a host of this platform (from its facts)."""

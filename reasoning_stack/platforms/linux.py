@@ -16,10 +16,32 @@ from reasoning_stack.firewall import TABLE, firewall_rules
 from reasoning_stack.gpus import Gpu, GpuQueryError, gpus_from_profile, parse_nvidia_smi_csv
 from reasoning_stack.host_files import address_placeholder, helper_files, model_server_files, without_secrets
 from reasoning_stack.manifest import MANIFEST, api_entry, manifest_text, openwebui_entry
+from reasoning_stack.monitoring import (
+    ALERT_RULES,
+    DCGM_UNIT,
+    GRAFANA_UNIT,
+    NODE_EXPORTER_DEFAULTS,
+    PROMETHEUS_CONFIG,
+    PROMETHEUS_DEFAULTS,
+    Monitoring,
+    alert_rules_text,
+    dashboard_json,
+    dcgm_counters_csv,
+    dcgm_service,
+    grafana_provisioning,
+    grafana_service,
+    monitoring_for,
+    node_exporter_defaults,
+    prometheus_config,
+    prometheus_defaults,
+    prometheus_entry,
+)
+from reasoning_stack.monitoring.dashboard import DASHBOARD_UID
+from reasoning_stack.monitoring.services import dcgm_counters_path, grafana_dirs
 from reasoning_stack.platforms.base import Platform
 from reasoning_stack.prepared import prepared_fact
 from reasoning_stack.render import render
-from reasoning_stack.service_files import SMOKE_TEST, UNIT_DIR, WAIT_HTTP
+from reasoning_stack.service_files import SMOKE_TEST, UNIT_DIR, WAIT_HTTP, local_url
 from reasoning_stack.services import (
     CLOUD_MODELS,
     CONFIG_DIR,
@@ -74,6 +96,7 @@ class Linux(Platform):
     remove = "reasoning_stack.deploys.remove_linux:remove_from_linux"
     needs = "needs NVIDIA GPUs on Linux"
     is_ = "is not macOS"
+    monitoring = True
 
     def detect(self, target: Host) -> bool:
         return prepared_fact(target, MacHardware) is None
@@ -117,6 +140,16 @@ class Linux(Platform):
             units.append(api_entry(settings, instance))
         if settings.openwebui_enabled and head:
             units.append(openwebui_entry(settings, settings.openwebui_image))
+        monitoring = _monitoring(settings, plan, host_name, cluster)
+        if monitoring is not None:
+            if monitoring.prometheus:
+                units.append(prometheus_entry(settings, monitoring))
+            units.append({"unit": "prometheus-node-exporter", "kind": "exporter"})
+            if monitoring.dcgm:
+                units.append({"unit": DCGM_UNIT, "kind": "exporter", "image": settings.dcgm_exporter_image})
+            if monitoring.grafana:
+                units.append({"unit": GRAFANA_UNIT, "kind": "grafana", "image": settings.grafana_image,
+                              "url": local_url(settings.grafana_listen, settings.grafana_port)})
         return {"host": host_name, "cluster": cluster.name if cluster else None,
                 "role": None if cluster is None else ("head" if head else "worker"), "units": units}
 
@@ -152,7 +185,10 @@ class Linux(Platform):
         if cluster is not None and settings.firewall_allow is not None:
             assert settings.cluster_interface is not None
             nodes = tuple(address_placeholder(n, settings.cluster_interface) for n in cluster.nodes)
-        rules = firewall_rules(settings, plan, host_name, cluster, nodes)
+        monitoring = _monitoring(settings, plan, host_name, cluster)
+        if monitoring is not None:
+            out.update(monitoring_files(settings, monitoring))
+        rules = firewall_rules(settings, plan, host_name, cluster, nodes, monitoring)
         if rules is not None:
             out[FIREWALL_RULES] = rules.text()
             out[f"{UNIT_DIR}/{FIREWALL_UNIT}.service"] = render("firewall.service.j2", table=TABLE,
@@ -179,6 +215,37 @@ class Linux(Platform):
 
     def hardware_line(self, report: dict[str, Any], gpus: list[Gpu]) -> str:
         return f"GPUs: {len(gpus)}x {gpus[0].name} ({gpus[0].memory_mib} MiB), driver {gpus[0].driver_version}"
+
+
+def _monitoring(settings: Any, plan: HostPlan, host_name: str, cluster: Cluster | None) -> Monitoring | None:
+    """The host's monitoring, cluster addresses as placeholders (only a node's facts tell them)."""
+    addresses = {}
+    if cluster is not None and settings.cluster_interface is not None:
+        addresses = {n: address_placeholder(n, settings.cluster_interface) for n in cluster.nodes}
+    return monitoring_for(settings, plan, host_name, cluster, addresses)
+
+
+def monitoring_files(settings: Any, monitoring: Monitoring) -> dict[str, str]:
+    """The files the monitoring deploy writes on the host."""
+    out = {NODE_EXPORTER_DEFAULTS: node_exporter_defaults(settings, monitoring)}
+    if monitoring.prometheus:
+        out[PROMETHEUS_DEFAULTS] = prometheus_defaults(settings)
+        out[PROMETHEUS_CONFIG] = prometheus_config(settings, monitoring)
+        out[ALERT_RULES] = alert_rules_text()
+    if monitoring.dcgm:
+        dcgm = dcgm_service(settings, monitoring)
+        out[dcgm.unit_path] = dcgm.unit_text
+        out[dcgm.env_path] = dcgm.env_text
+        out[dcgm_counters_path(settings)] = dcgm_counters_csv()
+    if monitoring.grafana:
+        grafana = grafana_service(settings)
+        out[grafana.unit_path] = grafana.unit_text
+        out[grafana.env_path] = grafana.env_text
+        dirs = grafana_dirs(settings)
+        for path, text in grafana_provisioning(settings.prometheus_port).items():
+            out[f"{dirs['provisioning']}/{path}"] = text
+        out[f"{dirs['dashboards']}/{DASHBOARD_UID}.json"] = dashboard_json()
+    return out
 
 
 LINUX = Linux()

@@ -30,6 +30,11 @@ from reasoning_stack.settings.common import env_var_name, image_reference, ip_ad
 from reasoning_stack.settings.firewall import FirewallSettings
 from reasoning_stack.settings.hardware import HardwareSettings
 from reasoning_stack.settings.host import HostSettings
+from reasoning_stack.settings.monitoring import (
+    DEFAULT_DCGM_EXPORTER_IMAGE,
+    DEFAULT_GRAFANA_IMAGE,
+    MonitoringSettings,
+)
 from reasoning_stack.settings.nvidia import NvidiaSettings
 from reasoning_stack.settings.openwebui import (
     DEFAULT_OPENWEBUI_IMAGE,
@@ -40,7 +45,8 @@ from reasoning_stack.settings.openwebui import (
 from reasoning_stack.settings.removal import RemovalSettings
 from reasoning_stack.settings.serving import ExtraModel, ServingSettings
 
-__all__ = ["DEFAULT_OLLAMA_IMAGE", "DEFAULT_OPENWEBUI_IMAGE", "DEFAULT_SGLANG_IMAGE", "DEFAULT_VLLM_IMAGE",
+__all__ = ["DEFAULT_DCGM_EXPORTER_IMAGE", "DEFAULT_GRAFANA_IMAGE", "DEFAULT_OLLAMA_IMAGE", "DEFAULT_OPENWEBUI_IMAGE",
+           "DEFAULT_SGLANG_IMAGE", "DEFAULT_VLLM_IMAGE",
            "DEFAULT_VLLM_IMAGE_ARM64", "GROUPS", "RENAMED_SETTINGS", "SECRET_ENV_VARS", "SECRET_SETTINGS",
            "CloudConnection", "ExtraModel", "StackSettings", "env_var_name", "group_data_all_py", "setting_names",
            "settings_reference_markdown"]
@@ -48,7 +54,8 @@ __all__ = ["DEFAULT_OLLAMA_IMAGE", "DEFAULT_OPENWEBUI_IMAGE", "DEFAULT_SGLANG_IM
 # The settings by concern, in the order the reference and group_data/all.py show them.
 GROUPS: tuple[type[BaseModel], ...] = (
     HardwareSettings, ServingSettings, ApiSettings, VllmSettings, SglangSettings, OllamaSettings, MlxSettings,
-    OpenWebUISettings, FirewallSettings, ClusterSettings, HostSettings, NvidiaSettings, RemovalSettings,
+    OpenWebUISettings, MonitoringSettings, FirewallSettings, ClusterSettings, HostSettings, NvidiaSettings,
+    RemovalSettings,
 )
 # Settings that were renamed, and their names now: the old ones are still accepted, and `check` says the new one.
 RENAMED_SETTINGS = {"vllm_listen": "api_listen", "vllm_port": "api_port", "vllm_api_key": "api_key",
@@ -66,22 +73,25 @@ class StackSettings(*reversed(GROUPS)):  # type: ignore[misc]  # reversed: pydan
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
 
     # --- checks of one field that several groups share -----------------------------------------------------
-    @field_validator("vllm_image", "vllm_image_arm64", "openwebui_image", "sglang_image", "ollama_image")
+    @field_validator("vllm_image", "vllm_image_arm64", "openwebui_image", "sglang_image", "ollama_image",
+                     "grafana_image", "dcgm_exporter_image")
     @classmethod
     def _image_reference(cls, value: str) -> str:
         return image_reference(value)
 
-    @field_validator("api_listen", "openwebui_listen")
+    @field_validator("api_listen", "openwebui_listen", "grafana_listen")
     @classmethod
     def _ip_address(cls, value: str) -> str:
         return ip_address(value)
 
-    @field_validator("api_key_env", "hf_token_env", "openwebui_secret_key_env", "openwebui_admin_password_env")
+    @field_validator("api_key_env", "hf_token_env", "openwebui_secret_key_env", "openwebui_admin_password_env",
+                     "grafana_admin_password_env")
     @classmethod
     def _env_var_name(cls, value: str) -> str:
         return env_var_name(value)
 
-    @field_validator("api_key", "hf_token", "openwebui_secret_key", "openwebui_admin_password")
+    @field_validator("api_key", "hf_token", "openwebui_secret_key", "openwebui_admin_password",
+                     "grafana_admin_password")
     @classmethod
     def _one_line_secret(cls, value: SecretStr | None) -> SecretStr | None:
         return one_line_secret(value)
@@ -126,6 +136,13 @@ class StackSettings(*reversed(GROUPS)):  # type: ignore[misc]  # reversed: pydan
                     raise ValueError(f"{key} {port} is already {taken[port]}'s port; the cluster needs a port of its "
                                      f"own (default {type(self).model_fields[key].default})")
                 taken[port] = key
+        if self.monitoring_enabled:
+            for key in self.monitoring_ports():
+                port = getattr(self, key)
+                if port in taken:
+                    raise ValueError(f"{key} {port} is already {taken[port]}'s port; monitoring needs a port of its "
+                                     f"own (default {type(self).model_fields[key].default})")
+                taken[port] = key
         for port, key in taken.items():
             if port == SSH_PORT:
                 raise ValueError(f"{key} {port} is sshd's port, which pyinfra itself connects through: pick another")
@@ -136,6 +153,15 @@ class StackSettings(*reversed(GROUPS)):  # type: ignore[misc]  # reversed: pydan
                              "clients would reach only one: give one of them its own served_model_name")
         if self.gpu_count is not None and self.gpu_profile is None:
             raise ValueError("gpu_count needs gpu_profile (the GPU model it counts)")
+
+    def monitoring_ports(self) -> list[str]:
+        """The port settings of the monitoring services these settings run."""
+        keys = ["prometheus_port", "node_exporter_port"]
+        if self.dcgm_exporter_enabled:
+            keys.append("dcgm_exporter_port")
+        if self.grafana_enabled:
+            keys.append("grafana_port")
+        return keys
 
     def for_arch(self, arch: str | None) -> StackSettings:
         """These settings on a host whose CPU is ``arch`` (``uname -m``): each engine's image for it (aarch64 hosts
@@ -186,7 +212,8 @@ def settings_reference_markdown() -> str:
 # prints, e.g. with debug-inventory) or a file in the repo: each secret setting and the setting naming its variable.
 SECRET_SETTINGS = {"api_key": "api_key_env", "hf_token": "hf_token_env",
                    "openwebui_secret_key": "openwebui_secret_key_env",
-                   "openwebui_admin_password": "openwebui_admin_password_env"}
+                   "openwebui_admin_password": "openwebui_admin_password_env",
+                   "grafana_admin_password": "grafana_admin_password_env"}
 SECRET_ENV_VARS = {name: StackSettings.model_fields[env].default for name, env in SECRET_SETTINGS.items()}
 
 

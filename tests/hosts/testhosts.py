@@ -322,12 +322,15 @@ class Project:
 
 def standin_settings(repos_mount: str = "/srv/standin-nvidia") -> dict[str, object]:
     """group_data every test deployment needs: Docker inside a container uses vfs, images are loaded
-    beforehand (no registry is reachable), and NVIDIA's repositories are the local stand-in ones."""
+    beforehand (no registry is reachable), NVIDIA's repositories are the local stand-in ones, and monitoring is
+    off unless a test turns it on."""
     return {
         "docker_daemon_options": {"storage-driver": "vfs"},
         "pull_images": False,
         "nvidia_cuda_repo": f"file://{repos_mount}/cuda/{{distro}}/{{arch}}",
         "nvidia_toolkit_repo": f"file://{repos_mount}/toolkit",
+        # monitoring is deployed by the tests that look at it (its packages come from Debian's mirror)
+        "monitoring_enabled": False,
     }
 
 

@@ -38,6 +38,7 @@ class Vllm(LayoutEngine):
     multi_node = True
     extra_args_setting = "vllm_extra_args"
     max_seqs_flag = "--max-num-seqs"
+    metrics_path = "/metrics"  # on the API port, never behind the API key (vLLM's security docs)
     memory = vllm_memory
     release = "0.17.1"  # the pinned image's release: models needing a newer one are refused
 
