@@ -262,6 +262,52 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0 if all(s.healthy for s in statuses) else EXIT_DOWN
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Measure each deployed endpoint with AIPerf through an SSH tunnel; print the figures beside the plan's, save
+    JSON and an HTML plot, record the result on the host (``status`` shows it). Exit 1 when a bench cannot run."""
+    from pathlib import Path
+
+    from reasoning_stack.bench import BenchError, Options, bench_inventory, find_aiperf, format_result
+    from reasoning_stack.inventory import InventoryInvalid, load_inventory, validate_inventory
+
+    try:
+        inventory = load_inventory(args.inventory)
+        settings = validate_inventory(inventory)
+    except (SettingsInvalid, FileNotFoundError, InventoryInvalid) as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_INVALID
+    unknown = [h for h in args.host or [] if h not in settings]
+    if unknown:
+        print(f"--host {unknown[0]!r} is not in {args.inventory}; hosts: {', '.join(settings)}", file=sys.stderr)
+        return EXIT_INVALID
+    options = Options(concurrencies=tuple(args.concurrency), output_tokens=args.output_tokens,
+                      input_tokens=args.input_tokens, requests=args.requests, tokenizer=args.tokenizer or "")
+    try:
+        python = find_aiperf(args.aiperf_python)
+        results = bench_inventory(inventory, settings, args.host or [], python, options, Path(args.out))
+    except BenchError as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        return EXIT_DOWN
+    for result, saved, plot in results:
+        print(format_result(result))
+        print(f"  saved: {saved}\n  plot:  {plot}")
+    if not results:
+        print("bench: no endpoint to measure (a cluster's workers serve none; is the stack deployed?)",
+              file=sys.stderr)
+        return EXIT_DOWN
+    return 0
+
+
+def _concurrencies(text: str) -> list[int]:
+    try:
+        values = [int(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: give concurrencies as numbers, like 1,4,16") from None
+    if not values or any(v < 1 or v > 1024 for v in values):
+        raise argparse.ArgumentTypeError(f"{text!r}: each concurrency must be between 1 and 1024")
+    return values
+
+
 def cmd_render(args: argparse.Namespace) -> int:
     """Write every file the deploy would put on each host under ``--out/<host>/``, secrets as placeholders, the way
     ``helm template`` does: review a change before deploying it. Connects to nothing."""
@@ -415,6 +461,26 @@ def build_parser() -> argparse.ArgumentParser:
     rendered.add_argument("--host", help="only this host of the inventory")
     rendered.add_argument("--out", required=True, help="folder to write into (<out>/<host>/<path on the host>)")
     rendered.set_defaults(func=cmd_render)
+
+    bench = sub.add_parser("bench", help="measure each deployed endpoint (AIPerf, through an SSH tunnel) beside the "
+                           "plan's predictions", allow_abbrev=False)
+    bench.add_argument("inventory")
+    bench.add_argument("--host", action="append", help="only this host (repeat for more)")
+    bench.add_argument("--concurrency", type=_concurrencies, default=[1, 4],
+                       help="concurrent requests to measure at, comma-separated (default 1,4)")
+    bench.add_argument("--output-tokens", type=_bounded(int, 16, 131072), default=2000,
+                       help="tokens each request generates, to the end (default 2000: a reasoning trace)")
+    bench.add_argument("--input-tokens", type=_bounded(int, 1, 131072), default=256,
+                       help="tokens in each synthetic prompt (default 256)")
+    bench.add_argument("--requests", type=_bounded(int, 0, 100000), default=0,
+                       help="requests per concurrency (default: max(4, 2 x concurrency))")
+    bench.add_argument("--tokenizer", help="tokenizer AIPerf counts tokens with (default: the model's Hugging Face "
+                       "repo; a local folder works offline)")
+    bench.add_argument("--aiperf-python", help="python of a virtual environment with AIPerf 0.13.0 (default: "
+                       "~/.cache/reasoning-stack/aiperf-0.13.0/bin/python)")
+    bench.add_argument("--out", default="bench-results", help="folder for the JSON and the plot (default "
+                       "./bench-results)")
+    bench.set_defaults(func=cmd_bench)
 
     ref = sub.add_parser("settings", help="print the settings reference", allow_abbrev=False)
     ref.add_argument("--group-data", action="store_true", help="print group_data/all.py instead")

@@ -23,6 +23,11 @@ def smoke_record(settings: Any, unit: str) -> str:
     return f"{settings.data_dir}/status/{unit}-smoke-test.json"
 
 
+def bench_record(settings: Any, unit: str) -> str:
+    """Where ``reasoning-stack bench`` leaves the last figures measured for ``unit``."""
+    return f"{settings.data_dir}/status/{unit}-bench.json"
+
+
 def api_entry(settings: Any, instance: Instance) -> dict[str, Any]:
     """An instance that answers its engine's API: where, what it serves, how ``status`` proves it is healthy."""
     engine = engines.get(instance.engine)
@@ -36,6 +41,8 @@ def api_entry(settings: Any, instance: Instance) -> dict[str, Any]:
         "env_file": f"{CONFIG_DIR}/{instance.unit}.env",
         "smoke_record": smoke_record(settings, instance.unit),
         "estimate_tokens_per_s": instance.plan.decode_tokens_per_s,
+        "estimate_trace_s": instance.plan.trace_seconds,
+        "bench_record": bench_record(settings, instance.unit),
     }
 
 

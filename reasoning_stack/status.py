@@ -188,4 +188,10 @@ def _unit_detail(unit: dict[str, Any], manifest: dict[str, Any]) -> str:
     if smoke:
         text += (f"; last smoke test {smoke.get('finished', '?')}: {smoke.get('tokens_per_s', 0):.1f} tokens/s "
                  f"(plan {spec.get('estimate_tokens_per_s') or 0:.1f}), first token {smoke.get('ttft_s', 0):.2f}s")
+    bench = unit.get("bench")
+    if bench and bench.get("points"):
+        first = bench["points"][0]
+        ratio = f", {bench['ratio']:.2f}x the plan" if bench.get("ratio") else ""
+        text += (f"; last bench {bench.get('finished', '?')}: {first['tokens_per_s_per_request']:.1f} tokens/s per "
+                 f"request at concurrency {first['concurrency']}{ratio}")
     return text

@@ -37,7 +37,15 @@ from reasoning_stack.monitoring import (
 )
 from reasoning_stack.monitoring.dashboard import DASHBOARD_UID
 from reasoning_stack.monitoring.services import GRAFANA_UID, dcgm_counters_path, grafana_dirs
-from reasoning_stack.operations import docker_image, host_notice, secret_env_file, stack_file, unit_running, wait_http
+from reasoning_stack.operations import (
+    directory_owned,
+    docker_image,
+    host_notice,
+    secret_env_file,
+    stack_file,
+    unit_running,
+    wait_http,
+)
 from reasoning_stack.prepared import prepared_fact
 from reasoning_stack.services import CONFIG_DIR, UNIT_DIR, WAIT_HTTP
 from reasoning_stack.settings import StackSettings
@@ -120,8 +128,8 @@ def _grafana(settings: StackSettings) -> None:
     dirs = grafana_dirs(settings)
     stack_directories(helpers=True)
     files.directory(name="Grafana folder", path=f"{settings.data_dir}/grafana", mode="755")
-    files.directory(name="Grafana data (the image's own user)", path=dirs["data"], mode="750", user=GRAFANA_UID,
-                    group="0")
+    directory_owned(name="Grafana data (the image's own user)", path=dirs["data"], uid=GRAFANA_UID, gid=0,
+                    mode="750")
     changed = []
     for sub in ("datasources", "dashboards"):
         files.directory(name=f"Grafana provisioning: {sub}", path=f"{dirs['provisioning']}/{sub}", mode="755")

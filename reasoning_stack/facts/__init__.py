@@ -17,6 +17,7 @@ from reasoning_stack.facts.docker import (
     ImageRayVersion,
 )
 from reasoning_stack.facts.files import (
+    DirectoryOwner,
     FileDigest,
 )
 from reasoning_stack.facts.macos import (
@@ -46,6 +47,7 @@ __all__ = [
     "AptSources",
     "DockerImageId",
     "DpkgInterrupted",
+    "DirectoryOwner",
     "FileDigest",
     "FreeDiskBytes",
     "HeldPackages",

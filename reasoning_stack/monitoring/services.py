@@ -12,7 +12,7 @@ from reasoning_stack.service_files import CONFIG_DIR, ServiceFiles, local_url
 
 GRAFANA_UNIT = "reasoning-grafana"
 GRAFANA_ADMIN_ENV = f"{CONFIG_DIR}/grafana-admin.env"  # the admin password, when the host generates it
-GRAFANA_UID = "472"  # the user the Grafana image runs as: its data folder is its own
+GRAFANA_UID = 472  # the user the Grafana image runs as: its data folder is its own
 DCGM_UNIT = "reasoning-dcgm-exporter"
 DCGM_COUNTERS_IN_CONTAINER = "/etc/dcgm-exporter/reasoning-stack.csv"
 # The DCGM fields exported: dcgm-exporter's defaults for memory, utilisation, temperature, power, clocks and XID,

@@ -20,6 +20,7 @@ from reasoning_stack.operations.docker import (
 )
 from reasoning_stack.operations.files import (
     deep_merge,
+    directory_owned,
     host_notice,
     json_file_merged,
     secret_env_file,
@@ -68,6 +69,7 @@ __all__ = [
     "cloud_models_check",
     "deb_from_url",
     "deep_merge",
+    "directory_owned",
     "docker_image",
     "dpkg_interrupted_finished",
     "gpg_keyring_from_url",

@@ -14,8 +14,26 @@ from pyinfra.facts.files import File, FileContents
 from pyinfra.operations import files
 from pyinfra.operations.util.files import generate_color_diff
 
-from reasoning_stack.facts.files import FileDigest
+from reasoning_stack.facts.files import DirectoryOwner, FileDigest
 from reasoning_stack.operations.streamed import StreamedCommand
+
+
+@operation()
+def directory_owned(path: str, uid: int, gid: int = 0, mode: str = "750"):
+    """
+    A directory owned by a numeric user and group that may have no name on the host (a container image's user,
+    such as Grafana's 472), with ``mode``; nothing to do when it already is.
+
+    .. code:: python
+
+        directory_owned(path="/var/lib/reasoning-stack/grafana/data", uid=472, gid=0, mode="750")
+    """
+    found = host.get_fact(DirectoryOwner, path=path)
+    if found == {"uid": int(uid), "gid": int(gid), "mode": mode}:
+        host.noop(f"{path} is {uid}:{gid} {mode}")
+        return
+    target = shlex.quote(path)
+    yield f"mkdir -p {target} && chown {int(uid)}:{int(gid)} {target} && chmod {shlex.quote(mode)} {target}"
 
 
 @operation()

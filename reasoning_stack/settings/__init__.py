@@ -33,6 +33,7 @@ from reasoning_stack.settings.host import HostSettings
 from reasoning_stack.settings.monitoring import (
     DEFAULT_DCGM_EXPORTER_IMAGE,
     DEFAULT_GRAFANA_IMAGE,
+    MONITORING_ARCHES,
     MonitoringSettings,
 )
 from reasoning_stack.settings.nvidia import NvidiaSettings
@@ -173,6 +174,10 @@ class StackSettings(*reversed(GROUPS)):  # type: ignore[misc]  # reversed: pydan
             update.update(engine.for_arch(self, arch))
         if self.openwebui_enabled:
             check_image("openwebui_image", self.openwebui_image, arch, OPENWEBUI_ARCHES.get(self.openwebui_image))
+        if self.monitoring_enabled:
+            for setting in ("grafana_image", "dcgm_exporter_image"):
+                image = getattr(self, setting)
+                check_image(setting, image, arch, MONITORING_ARCHES.get(image))
         return self.model_copy(update=update) if update else self
 
 

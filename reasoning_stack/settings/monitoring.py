@@ -8,8 +8,12 @@ import re
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
 
+from reasoning_stack.arch import AARCH64, X86_64
+
 DEFAULT_GRAFANA_IMAGE = "grafana/grafana:12.2.0"
 DEFAULT_DCGM_EXPORTER_IMAGE = "nvcr.io/nvidia/k8s/dcgm-exporter:4.4.2-4.7.1-ubuntu22.04"
+# Both are multi-architecture images (x86_64 and aarch64, a DGX Spark's).
+MONITORING_ARCHES = {DEFAULT_GRAFANA_IMAGE: (X86_64, AARCH64), DEFAULT_DCGM_EXPORTER_IMAGE: (X86_64, AARCH64)}
 
 
 class MonitoringSettings(BaseModel):

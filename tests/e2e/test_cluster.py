@@ -19,7 +19,12 @@ import standin_repo
 import testhosts
 import testinfra
 
-from reasoning_stack.settings import DEFAULT_OPENWEBUI_IMAGE, DEFAULT_VLLM_IMAGE
+from reasoning_stack.settings import (
+    DEFAULT_DCGM_EXPORTER_IMAGE,
+    DEFAULT_GRAFANA_IMAGE,
+    DEFAULT_OPENWEBUI_IMAGE,
+    DEFAULT_VLLM_IMAGE,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -182,6 +187,49 @@ def test_switching_to_vllm_own_multi_node_mode(cluster: Cluster):
     journal = cluster.t(cluster.head).check_output("journalctl -u reasoning-vllm --no-pager -o cat")
     assert "rank 1 joined" in journal and "rank 2 joined" in journal
     assert "smoke test: answer: The answer is \\boxed{391}." in text
+    rc, data, text = cluster.deploy()
+    assert rc == 0, _log(text)
+    assert data["results"]["totals"]["success"] == 0, _changed(data)
+
+
+def _get_from(host: testhosts.TestHost, url: str) -> int:
+    """The HTTP status ``host`` gets for ``url`` (0: no answer within 5 s, as a dropped packet gives)."""
+    script = ("import sys, urllib.request\ntry:\n    print(urllib.request.urlopen(sys.argv[1], timeout=5).status)\n"
+              "except Exception:\n    print(0)\n")
+    return int(host.exec("python3", "-c", script, url).stdout.decode().strip())
+
+
+def test_monitoring_lets_the_head_scrape_every_node_and_nobody_else(cluster: Cluster):
+    for host in cluster.hosts:  # the stand-in image under the monitoring images' names too
+        for image in (DEFAULT_GRAFANA_IMAGE, DEFAULT_DCGM_EXPORTER_IMAGE):
+            host.exec("docker", "tag", DEFAULT_VLLM_IMAGE, image)
+    rc, data, text = cluster.deploy(monitoring_enabled=True, monitoring_scrape_interval="2s",
+                                    firewall_allow=["192.0.2.0/24"])
+    assert rc == 0, _log(text)
+    head, first, second = cluster.hosts
+    addresses = {h.name: cluster.address(h) for h in cluster.hosts}
+
+    def scraped() -> dict[tuple[str, str], str]:
+        out = head.exec("python3", "-c", "import json, urllib.request; print(json.dumps(json.load(urllib.request."
+                        "urlopen('http://127.0.0.1:9090/api/v1/query?query=up'))['data']['result']))",
+                        check=False).stdout.decode()
+        rows = json.loads(out) if out.strip() else []
+        return {(r["metric"]["job"], r["metric"]["host"]): r["value"][1] for r in rows}
+
+    deadline = time.monotonic() + 120
+    want = {(job, h.name): "1" for job in ("node", "gpu") for h in cluster.hosts} | {("engine", head.name): "1"}
+    while not want.items() <= scraped().items() and time.monotonic() < deadline:
+        time.sleep(2)
+    assert want.items() <= scraped().items(), scraped()
+    # a worker's exporters listen on its cluster address; the head reaches them, another node does not
+    assert _get_from(head, f"http://{addresses[first.name]}:9100/metrics") == 200
+    assert _get_from(head, f"http://{addresses[first.name]}:9400/metrics") == 200
+    assert _get_from(second, f"http://{addresses[first.name]}:9100/metrics") == 0
+    assert _get_from(second, f"http://{addresses[first.name]}:9400/metrics") == 0
+    for host in cluster.hosts[1:]:
+        t = cluster.t(host)
+        assert not t.package("prometheus").is_installed and t.package("prometheus-node-exporter").is_installed
+        assert not t.file("/etc/systemd/system/reasoning-grafana.service").exists
     rc, data, text = cluster.deploy()
     assert rc == 0, _log(text)
     assert data["results"]["totals"]["success"] == 0, _changed(data)

@@ -212,15 +212,19 @@ def ray_site_packages() -> Path:
 
 def load_standin_images(host: TestHost, rootfs: Path, images: list[str], ray: Path | None = None) -> None:
     """Import the stand-in image into the host's own Docker under the given names (as `docker load` would
-    on an air-gapped box). One image serves both: with arguments it is vLLM, without it is Open WebUI.
+    on an air-gapped box). One image serves them all: with arguments it is vLLM (the DCGM exporter when they
+    start with its ``-f``), without it is Open WebUI (Grafana when Grafana's environment is set).
     With ``ray`` (see :func:`ray_site_packages`) the image carries Ray and its `ray` command, as vLLM
     0.17.1's image does."""
     host.exec("mkdir", "-p", "/tmp/standin")
-    for script in ("vllm_standin.py", "openwebui_standin.py", "sglang_standin.py", "ollama_standin.py"):
+    for script in ("vllm_standin.py", "openwebui_standin.py", "sglang_standin.py", "ollama_standin.py",
+                   "grafana_standin.py", "dcgm_exporter_standin.py"):
         host.exec("sh", "-c", f"cat > /tmp/standin/{script}", input=(STANDINS / script).read_bytes())
     entry = textwrap.dedent("""\
         #!/bin/sh
+        if [ "$1" = "-f" ]; then exec python3 -u /standin/dcgm_exporter_standin.py "$@"; fi
         if [ "$#" -gt 0 ]; then exec python3 -u /standin/vllm_standin.py "$@"; fi
+        if [ -n "$GF_SERVER_HTTP_PORT" ]; then exec python3 -u /standin/grafana_standin.py; fi
         exec python3 -u /standin/openwebui_standin.py
         """)
     host.exec("sh", "-c", "cat > /tmp/standin/entrypoint && chmod 755 /tmp/standin/entrypoint", input=entry.encode())
@@ -292,11 +296,16 @@ class Project:
         body = "".join(f"{k} = {v!r}\n" for k, v in group_settings.items() if k not in SECRET_ENV_VARS)
         (group_data / "test_hosts.py").write_text(body)
 
+    def command(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+        """Run ``reasoning-stack ARGS... INVENTORY`` with the project's secrets in its environment, as an operator
+        would."""
+        env = {k: v for k, v in os.environ.items() if k not in SECRET_ENV_VARS.values()} | self.environ
+        cmd = [str(Path(sys.executable).parent / "reasoning-stack"), *args, str(self.inventory)]
+        return subprocess.run(cmd, cwd=self.path, capture_output=True, text=True, timeout=timeout, env=env)
+
     def status(self, *extra: str) -> tuple[int, dict | None, str]:
         """Run `reasoning-stack status --json` on the project's inventory: (exit code, report, stderr)."""
-        env = {k: v for k, v in os.environ.items() if k not in SECRET_ENV_VARS.values()} | self.environ
-        cmd = [str(Path(sys.executable).parent / "reasoning-stack"), "status", "--json", *extra, str(self.inventory)]
-        out = subprocess.run(cmd, cwd=self.path, capture_output=True, text=True, timeout=600, env=env)
+        out = self.command("status", "--json", *extra)
         try:
             return out.returncode, json.loads(out.stdout), out.stderr
         except json.JSONDecodeError:
