@@ -101,6 +101,8 @@ def monitored():
         assert f"--web.listen-address=127.0.0.1:{settings.prometheus_port}" in prometheus_defaults
         prometheus = Prometheus(config, workdir, settings.prometheus_port)
         vllm.wait()
+        # a sample before the traffic, so that rates over it are the traffic's (a loaded machine may scrape late)
+        wait_for(lambda: [r for r in query(prometheus.base, 'up{job="engine"} == 1')], 120, "the engine scraped")
         # traffic: answers that finish, one cut off by max_tokens, and a prompt sent twice (prefix cache)
         for max_tokens in (400, 400, 6):
             status, _headers, body = real_engines.http(
@@ -109,6 +111,9 @@ def monitored():
                     "messages": [{"role": "user", "content": "How many primes are below 30? " * 8}],
                     "chat_template_kwargs": {"enable_thinking": True}}, key=API_KEY)
             assert status == 200, body
+        generated = vllm.metric("vllm:generation_tokens_total")
+        wait_for(lambda: [r for r in query(prometheus.base, "sum(vllm:generation_tokens_total)")
+                          if float(r["value"][1]) == generated], 120, "the traffic scraped")
         yield Monitored(prometheus, vllm, instance.unit)
     finally:
         if prometheus is not None:
