@@ -14,7 +14,6 @@ the ratio. The result is saved as JSON and an HTML plot, and recorded on the hos
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import select
@@ -32,6 +31,7 @@ from typing import Any
 
 from reasoning_stack.manifest import API_KINDS, MANIFEST
 from reasoning_stack.speed import TRACE_TOKENS
+from reasoning_stack.status import connect_hosts, sudo_arguments
 
 AIPERF_VERSION = "0.13.0"
 DEFAULT_AIPERF_PYTHON = (Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
@@ -342,21 +342,16 @@ def bench_inventory(inventory: Any, settings: dict[str, Any], hosts: list[str], 
                     out_dir: Path, timeout: int = 30) -> list[tuple[EndpointResult, Path, Path]]:
     """Connect to the hosts (pyinfra's connectors and SSH settings), read each manifest, tunnel to each
     endpoint and bench it; record each result on its host for ``status``."""
-    from pyinfra.api import Config, State
     from pyinfra.api.command import StringCommand
-    from pyinfra.api.connect import connect_all
-    from pyinfra.api.exceptions import PyinfraError
 
-    state = State(inventory, Config(FAIL_PERCENT=100, CONNECT_TIMEOUT=timeout))
-    with contextlib.suppress(PyinfraError):
-        connect_all(state)
+    state = connect_hosts(inventory, timeout)
     results = []
     for host in inventory:
         if hosts and host.name not in hosts:
             continue
         if host not in state.activated_hosts or host in state.failed_hosts:
             raise BenchError(f"host {host.name!r}: the SSH connection failed; `reasoning-stack status` says more")
-        sudo = {k: host.data.get(k) for k in ("_sudo", "_sudo_user", "_sudo_password") if host.data.get(k)}
+        sudo = sudo_arguments(host)
         ok, output = host.run_shell_command(StringCommand("cat", MANIFEST), _timeout=timeout, **sudo)
         if not ok:
             raise BenchError(f"host {host.name!r}: no status manifest ({MANIFEST}): deploy the stack first")

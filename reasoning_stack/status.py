@@ -101,24 +101,37 @@ class HostStatus:
                 "gpus": gpus, **({"report": self.report} if self.reachable else {})}
 
 
-def probe_hosts(inventory: Any, timeout: int = 30) -> list[HostStatus]:
-    """Connect to every host of a pyinfra inventory (in parallel, pyinfra's connectors and SSH settings) and
-    run the probe there; a host that cannot be reached is reported, not raised."""
+def connect_hosts(inventory: Any, timeout: int = 30) -> Any:
+    """Connect to every host of a pyinfra inventory in parallel, with pyinfra's connectors and SSH settings; a
+    host that cannot be reached is left out of the state's activated hosts, not raised."""
     from pyinfra.api import Config, State
-    from pyinfra.api.command import StringCommand
     from pyinfra.api.connect import connect_all
     from pyinfra.api.exceptions import PyinfraError
 
     state = State(inventory, Config(FAIL_PERCENT=100, CONNECT_TIMEOUT=timeout))
-    with contextlib.suppress(PyinfraError):  # every host failed: each is reported below
+    with contextlib.suppress(PyinfraError):  # every host failed: the callers name each
         connect_all(state)
+    return state
+
+
+def sudo_arguments(host: Any) -> dict[str, Any]:
+    """The sudo arguments a command run on ``host`` outside a deploy needs, from its inventory data."""
+    return {key: host.data.get(key) for key in ("_sudo", "_sudo_user", "_sudo_password") if host.data.get(key)}
+
+
+def probe_hosts(inventory: Any, timeout: int = 30) -> list[HostStatus]:
+    """Connect to every host of a pyinfra inventory (in parallel, pyinfra's connectors and SSH settings) and
+    run the probe there; a host that cannot be reached is reported, not raised."""
+    from pyinfra.api.command import StringCommand
+
+    state = connect_hosts(inventory, timeout)
     script = probe_script(timeout)
     results = []
     for host in inventory:
         if host not in state.activated_hosts or host in state.failed_hosts:
             results.append(HostStatus(host.name, False, error="SSH connection failed"))
             continue
-        sudo = {key: host.data.get(key) for key in ("_sudo", "_sudo_user", "_sudo_password") if host.data.get(key)}
+        sudo = sudo_arguments(host)
         # python3 of the system, after the folders a platform puts first (a Mac: the stack's own python3)
         first = ":".join(p.probe_path for p in platforms.PLATFORMS if p.probe_path)
         probe = StringCommand(f"PATH={first}:$PATH" if first else "", "python3", "-")
