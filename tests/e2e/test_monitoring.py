@@ -12,13 +12,13 @@ import json
 import os
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
 import standin_repo
 import testhosts
 import tiny_models
+from prometheus_tools import wait_for
 
 from reasoning_stack.bench import DEFAULT_AIPERF_PYTHON
 from reasoning_stack.settings import (
@@ -94,17 +94,6 @@ def _changed(data: dict) -> list[str]:
     return [op["name"].split(" | ")[-1] for op in data["results"]["operations"] if op["success"]]
 
 
-def _wait(condition, seconds: float, what: str):
-    deadline = time.monotonic() + seconds
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {seconds:.0f}s")
-        time.sleep(2)
-
-
 def test_monitoring_deploys_with_every_port_on_loopback(box: Box):
     rc, data, text = box.deploy("docker.py")  # the images are loaded into the host's own Docker
     assert rc == 0, _log(text)
@@ -129,7 +118,7 @@ def test_prometheus_scrapes_every_target_and_grafana_shows_the_dashboard(box: Bo
         up = {r["metric"]["job"]: r["value"][1] for r in body["data"]["result"]} if status == 200 else {}
         return up if up == {"engine": "1", "node": "1", "gpu": "1", "prometheus": "1"} else None
 
-    _wait(all_up, 120, "every target up")
+    wait_for(all_up, 120, "every target up", every=2)
     status, body = box.get("http://127.0.0.1:9090/api/v1/query?query=DCGM_FI_DEV_FB_USED")
     assert status == 200 and body["data"]["result"][0]["metric"]["host"] == "mon-box"
     status, rules = box.get("http://127.0.0.1:9090/api/v1/rules")
@@ -159,7 +148,7 @@ def test_status_shows_the_live_figures_of_each_instance(box: Box):
         figures = (units.get("prometheus") or {}).get("live", {}).get("reasoning-vllm", {})
         return (rc, report, units, figures) if figures.get("tokens_per_s") else None
 
-    rc, report, units, figures = _wait(live, 120, "live figures in status")
+    rc, report, units, figures = wait_for(live, 120, "live figures in status", every=2)
     assert rc == 0 and report["hosts"][0]["healthy"], report["hosts"][0]["problems"]
     assert set(figures) == {"kv_cache", "running", "waiting", "tokens_per_s"}
     assert units["prometheus"]["health"] == 200 and units["reasoning-grafana"]["health"] == 200
