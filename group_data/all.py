@@ -245,6 +245,44 @@ hf_token_env = 'HF_TOKEN'
 # Environment variable that holds grafana_admin_password.
 # grafana_admin_password_env = 'REASONING_STACK_GRAFANA_ADMIN_PASSWORD'
 
+# --- HTTPS -----------------------------------------------------------------------------------------------
+
+# TLS in front of Open WebUI (and Grafana and the API where they are reached beyond the host), by
+# Caddy from the distribution's packages. internal: Caddy's own CA signs the certificate; the deploy
+# fetches the CA certificate to https_ca_dir for people to trust. acme: a certificate from Let's
+# Encrypt for https_names (real DNS names that reach the host on ports 80 and 443; needs acme_email).
+# With either, Open WebUI and Grafana listen on loopback behind it, plain HTTP is redirected, and the
+# firewall opens the proxy's ports instead of theirs. off (the default): they answer plain HTTP
+# themselves; turning HTTPS on changes the URL people use and asks each of them to trust the CA, so it
+# is the operator's call.
+# https = 'off'
+
+# The names and addresses people reach the host by, all in the certificate (e.g. ['chat.lab.example',
+# '192.168.1.20']); the first is the URL Open WebUI is told. None: the host's address in the inventory
+# (ssh_hostname, else its name).
+# https_names = None
+
+# Port of the HTTPS proxy in front of Open WebUI.
+# https_port = 443
+
+# Port where plain HTTP is answered with a redirect to HTTPS (ACME's HTTP challenge needs 80).
+# http_port = 80
+
+# Port of Grafana through the HTTPS proxy, when grafana_listen is beyond loopback (Grafana itself then
+# listens on loopback).
+# grafana_https_port = 3443
+
+# Serve the models' OpenAI API through the HTTPS proxy on this port (each further model on the next
+# port), with the engine's API key; None: the API stays where api_listen puts it.
+# https_api_port = None
+
+# With https = 'acme': the address Let's Encrypt writes to about the certificates.
+# acme_email = None
+
+# Folder on the deploying machine, relative to where pyinfra runs, that the CA certificate of each
+# host (https = 'internal') is fetched into as <host>.crt.
+# https_ca_dir = 'ca'
+
 # --- Firewall --------------------------------------------------------------------------------------------
 
 # Networks (CIDR, e.g. ['192.168.1.0/24']) that may reach Open WebUI and, when vLLM listens beyond
@@ -275,7 +313,9 @@ hf_token_env = 'HF_TOKEN'
 # Port of the Ray head (GCS) with cluster_backend ray.
 # ray_port = 6379
 
-# Seconds the head waits for every node and GPU to join the Ray cluster (at most 2 hours).
+# Seconds the head waits for every node to join: with Ray, every node and GPU in the Ray cluster; with
+# mp, every worker connected to the head's cluster_port. The missing nodes are named (at most 2
+# hours).
 # cluster_join_timeout = 600
 
 # --- Host ------------------------------------------------------------------------------------------------

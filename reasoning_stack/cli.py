@@ -33,6 +33,7 @@ def _load_settings(inventory_path: str) -> dict[str, StackSettings]:
     from reasoning_stack.inventory import (
         hosts_without_address,
         load_inventory,
+        plain_http_shared,
         renamed_settings,
         unused_group_data,
         validate_inventory,
@@ -42,7 +43,10 @@ def _load_settings(inventory_path: str) -> dict[str, StackSettings]:
     for warning in (unused_group_data(inventory, inventory_path) + renamed_settings(inventory)
                     + hosts_without_address(inventory)):
         print(f"warning: {warning}", file=sys.stderr)
-    return validate_inventory(inventory)
+    settings = validate_inventory(inventory)
+    for warning in plain_http_shared(settings):
+        print(f"warning: {warning}", file=sys.stderr)
+    return settings
 
 
 def cmd_check(args: argparse.Namespace) -> int:

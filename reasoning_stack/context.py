@@ -23,6 +23,7 @@ from reasoning_stack.monitoring import Monitoring, monitoring_for
 from reasoning_stack.platforms import Platform
 from reasoning_stack.platforms.linux import nvidia_smi_failed as linux_nvidia_smi_failed
 from reasoning_stack.prepared import prepared_fact
+from reasoning_stack.proxy import Proxy, proxy_for
 from reasoning_stack.settings import StackSettings
 from reasoning_stack.validation import SettingsInvalid
 
@@ -87,6 +88,19 @@ def host_monitoring() -> Monitoring | None:
         assert settings.cluster_interface is not None
         addresses = {n: cluster_address(n, settings.cluster_interface) for n in cluster.nodes}
     return monitoring_for(settings, plan, host.name, cluster, addresses)
+
+
+def host_proxy() -> Proxy | None:
+    """The HTTPS proxy the current host runs (None: https off, a cluster worker, or nothing to serve); its default
+    name is the host's address in the inventory. A platform without one (a Mac) stops the run naming the host."""
+    settings = host_settings()
+    if settings.https == "off":
+        return None
+    if not host_platform().proxy:
+        raise PyinfraError(f"host {host.name!r}: https {settings.https!r} is not deployed on this platform yet; set "
+                           "https = 'off' for this host and put a reverse proxy of your own in front of it")
+    plan, _gpus = host_plan()
+    return proxy_for(settings, plan, host.name, host.data.get("ssh_hostname"), host_cluster())
 
 
 def _platform(settings: StackSettings) -> Platform:

@@ -7,7 +7,8 @@ ruleset is left alone. Its input chain accepts by default and drops only:
 - a cluster's own ports (torch.distributed, Ray's head) from anything but the cluster's nodes;
 - a cluster node's exporters (node, DCGM) from anything but the head, whose Prometheus scrapes them.
 
-Grafana's port joins Open WebUI's when Grafana listens beyond loopback.
+Grafana's port joins Open WebUI's when Grafana listens beyond loopback. With the HTTPS proxy (``https``), its ports
+take the place of the services' behind it, which then listen on loopback.
 
 SSH and every other port are never touched, so a wrong network list cannot lock the operator out.
 """
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 
 from reasoning_stack.monitoring import Monitoring
 from reasoning_stack.planning.types import HostPlan
+from reasoning_stack.proxy import Proxy
 from reasoning_stack.render import render
 from reasoning_stack.settings import StackSettings
 from reasoning_stack.topology import Cluster
@@ -46,18 +48,21 @@ class FirewallRules:
 
 
 def firewall_rules(settings: StackSettings, plan: HostPlan, host_name: str, cluster: Cluster | None,
-                   node_addresses: tuple[str, ...] = (), monitoring: Monitoring | None = None) -> FirewallRules | None:
+                   node_addresses: tuple[str, ...] = (), monitoring: Monitoring | None = None,
+                   proxy: Proxy | None = None) -> FirewallRules | None:
     """The rules for this host, or None when ``firewall_allow`` is unset (no firewall managed). ``monitoring``:
-    what monitoring runs here (:func:`reasoning_stack.monitoring.monitoring_for`)."""
+    what monitoring runs here (:func:`reasoning_stack.monitoring.monitoring_for`); ``proxy``: the HTTPS proxy
+    (:func:`reasoning_stack.proxy.proxy_for`), whose ports are let in instead of the services' behind it."""
     if settings.firewall_allow is None:
         return None
-    ports: list[int] = []
+    ports: list[int] = list(proxy.ports) if proxy is not None else []
     head = cluster is None or cluster.head == host_name
-    if settings.openwebui_enabled and head:
+    if settings.openwebui_enabled and head and proxy is None:
         ports.append(settings.openwebui_port)
     if not ipaddress.ip_address(settings.api_listen).is_loopback and head:
         ports += [instance.port for instance in plan.instances]
-    if monitoring is not None and monitoring.grafana and not ipaddress.ip_address(settings.grafana_listen).is_loopback:
+    if (monitoring is not None and monitoring.grafana and proxy is None
+            and not ipaddress.ip_address(settings.grafana_listen).is_loopback):
         ports.append(settings.grafana_port)
     exporter_ports: list[int] = []
     if monitoring is not None and monitoring.scraped_from:

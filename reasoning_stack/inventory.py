@@ -245,3 +245,12 @@ def validate_inventory(inventory: Inventory) -> dict[str, StackSettings]:
     if errors:
         raise SettingsInvalid(errors)
     return settings
+
+
+def plain_http_shared(settings: Mapping[str, StackSettings]) -> list[str]:
+    """Warnings for hosts that open Open WebUI to networks (``firewall_allow``) over plain HTTP: passwords and chats
+    cross the network in clear text."""
+    return [f"host {name!r}: Open WebUI is open to {', '.join(s.firewall_allow or [])} over plain HTTP (passwords and "
+            "chats in clear text); set https = 'internal' (the stack's own CA) or 'acme' (a real domain)"
+            for name, s in settings.items()
+            if s.firewall_allow and s.https == "off" and s.openwebui_enabled and s.cluster_role != "worker"]

@@ -38,6 +38,9 @@ CLOUD_MODELS = f"{HELPER_DIR}/cloud-models"
 OPENWEBUI_MODELS = f"{HELPER_DIR}/openwebui-models"
 OPENWEBUI_MODELS_JSON = f"{CONFIG_DIR}/openwebui-models.json"  # the model entries the deploy keeps in Open WebUI
 RAY_WAIT = f"{HELPER_DIR}/ray-wait"
+MP_WAIT = f"{HELPER_DIR}/mp-wait"
+# The helpers every cluster node carries, beside wait-http and smoke-test: (path, template).
+CLUSTER_HELPERS = ((RAY_WAIT, "ray-wait.py.j2"), (MP_WAIT, "mp-wait.py.j2"))
 # Earlier releases set apt's lock wait system-wide here; the stack now waits in its own apt steps.
 LEGACY_APT_LOCK_CONF = "/etc/apt/apt.conf.d/90reasoning-stack-lock-timeout"
 
@@ -85,8 +88,10 @@ def ray_service(settings: StackSettings, node: ClusterNode, gpu_count: int, unif
     return ServiceFiles(RAY_UNIT, unit_text, env_path, env_text, RAY_CONTAINER, settings.vllm_image, "", "")
 
 
-def openwebui_service(settings: StackSettings, host_plan: HostPlan) -> ServiceFiles:
-    """The Open WebUI unit and env file, wired to every vLLM instance of the host."""
+def openwebui_service(settings: StackSettings, host_plan: HostPlan, public_url: str | None = None) -> ServiceFiles:
+    """The Open WebUI unit and env file, wired to every vLLM instance of the host. ``public_url``: the HTTPS
+    proxy's address of it (then it listens on loopback behind the proxy, and its cookies are HTTPS-only)."""
+    listen = "127.0.0.1" if public_url else settings.openwebui_listen
     env_path = f"{CONFIG_DIR}/{OPENWEBUI_UNIT}.env"
     docker_args = ["--network", "host", "--env-file", env_path]
     if settings.openwebui_secret_key is None:
@@ -111,8 +116,9 @@ def openwebui_service(settings: StackSettings, host_plan: HostPlan) -> ServiceFi
     env_text = render(
         "openwebui.env.j2",
         unit_name=OPENWEBUI_UNIT,
-        listen=settings.openwebui_listen,
+        listen=listen,
         port=settings.openwebui_port,
+        public_url=public_url,
         base_urls=[local_url(settings.api_listen, i.port) + "/v1" for i in openai]
         + [c.base_url for c in settings.openwebui_cloud],
         api_keys=[api_key for _ in openai]
@@ -129,6 +135,6 @@ def openwebui_service(settings: StackSettings, host_plan: HostPlan) -> ServiceFi
         tasks=task_config(settings, host_plan),
         model_defaults=model_defaults_env(),
     )
-    base = local_url(settings.openwebui_listen, settings.openwebui_port)
+    base = local_url(listen, settings.openwebui_port)
     return ServiceFiles(OPENWEBUI_UNIT, unit_text, env_path, env_text, "open-webui", settings.openwebui_image,
                         f"{base}/health", f"{base}/health")

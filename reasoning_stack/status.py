@@ -186,6 +186,9 @@ def _live_detail(figures: dict[str, float] | None) -> str:
 
 
 def _unit_detail(unit: dict[str, Any], manifest: dict[str, Any]) -> str:
+    if unit["kind"] == "proxy":
+        spec = next(u for u in manifest["units"] if u["unit"] == unit["unit"])
+        return ", HTTPS for " + ", ".join(f"{title} on :{port}" for title, port in spec.get("sites", {}).items())
     if unit["kind"] in ("openwebui", "grafana", "prometheus"):
         path = {"openwebui": "/health", "grafana": "/api/health", "prometheus": "/-/ready"}[unit["kind"]]
         return f", {path} {unit['health'] or 'no answer'}"

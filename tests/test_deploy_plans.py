@@ -18,7 +18,8 @@ UBUNTU_2404 = {"name": "Ubuntu", "major": 24, "minor": 4,
 # Facts of a box with nothing of the stack on it yet (Docker and the toolkit still to install).
 FRESH = {
     "LinuxDistribution": UBUNTU_2404, "DebPackages": {"python3": ["3.12.3"]}, "File": None, "Directory": None,
-    "FindFiles": [], "FileContents": None, "Sha256File": None, "NvidiaKernelState": {}, "NvidiaTopology": {},
+    "FindFiles": [], "FindInFile": None, "FileContents": None, "Sha256File": None, "NvidiaKernelState": {},
+    "NvidiaTopology": {},
     "SecureBoot": False, "AptSources": [], "DockerImageId": None, "HfWeights": {"snapshots": [], "complete": False},
     "FreeDiskBytes": 3 * 10**12, "DpkgInterrupted": False, "HeldPackages": [], "StackManifest": None,
     "MacHardware": None,  # sw_vers is not there: not a Mac

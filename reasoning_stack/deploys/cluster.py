@@ -1,10 +1,12 @@
 """One model across the nodes of a cluster (pipeline parallel between them), for cluster hosts instead of vllm.py.
 
-Every node: its address on the cluster network (facts for ``cluster_interface``), the weights downloaded
-and checked complete, then either
+Every node: its address on the cluster network (facts for ``cluster_interface``), the cluster preflight
+(``reasoning_stack.deploys.preflight``: before anything changes on any node), the weights downloaded and checked
+complete, then either
 
 - mp (vLLM's own multi-node mode): ``vllm serve`` on every node with ``--nnodes/--node-rank/--master-addr``,
-  ``--headless`` on the workers; the head serves once every rank has joined;
+  ``--headless`` on the workers; the head waits until every worker joined its port, naming the missing ones,
+  and serves once every rank has joined;
 - ray: a Ray node (``ray start --block``) on every node; the head waits until Ray reports every node and
   GPU, then runs ``vllm serve --distributed-executor-backend ray``.
 
@@ -20,15 +22,19 @@ from pyinfra.facts.files import File, FindFiles
 from pyinfra.operations import files
 
 from reasoning_stack.context import cluster_address, host_cluster, host_plan, host_settings
-from reasoning_stack.facts import ImageRayVersion, RayClusterNodes
+from reasoning_stack.deploys.preflight import cluster_preflight, same_image_after_pull
+from reasoning_stack.facts import ImageRayVersion, RayClusterNodes, TcpPeers
 from reasoning_stack.instances import PRIMARY_UNIT
 from reasoning_stack.operations import (
     image_has_ray,
+    mp_cluster_ready,
     ray_cluster_ready,
 )
 from reasoning_stack.prepared import prepared_fact
 from reasoning_stack.services import (
+    CLUSTER_HELPERS,
     CONFIG_DIR,
+    MP_WAIT,
     RAY_CONTAINER,
     RAY_UNIT,
     RAY_WAIT,
@@ -64,7 +70,10 @@ def cluster_node() -> None:
     node = ClusterNode(cluster, host.name, address_of(host.name), address_of(cluster.head), settings.cluster_interface)
     ray = cluster.backend == "ray"
 
-    prepare_vllm_host(settings, extra_helpers=[(RAY_WAIT, "ray-wait.py.j2")])
+    # Before anything changes on any node: the network, /dev/shm, clocks, image and disk of every node.
+    reports = cluster_preflight(settings, cluster, instance)
+    prepare_vllm_host(settings, extra_helpers=CLUSTER_HELPERS)
+    same_image_after_pull(settings, cluster, reports)
 
     # Units of a single box or of the other backend: retired, so switching converges.
     extras = prepared_fact(host, FindFiles, path=UNIT_DIR, fname=f"{PRIMARY_UNIT}-*.service", maxdepth=1) or []
@@ -108,6 +117,21 @@ def cluster_node() -> None:
             )
 
     came_up = install_service(service, env) if serves_here else None
+
+    if node.is_head and not ray and came_up is not None:
+        # The head serves once every rank joined its torch.distributed port; it waits when it (re)starts or when a
+        # worker is missing now, and names the workers that do not come.
+        workers = {address_of(n): n for n in cluster.workers}
+        joined = prepared_fact(host, TcpPeers, port=settings.cluster_port)
+        missing_now = [a for a in workers if a not in joined]
+        mp_cluster_ready(
+            name=f"mp cluster {cluster.name}: every worker joined the head",
+            helper=MP_WAIT,
+            workers=workers,
+            port=settings.cluster_port,
+            timeout=settings.cluster_join_timeout,
+            **({} if missing_now else {"_if": came_up}),
+        )
 
     if node.is_head and came_up is not None:
         serving_checks(settings, service, instance, came_up, loading=f" across {len(cluster.nodes)} nodes")

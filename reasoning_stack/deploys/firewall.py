@@ -14,7 +14,14 @@ from pyinfra.facts.files import File
 from pyinfra.operations import files, systemd
 from pyinfra.operations.util import any_changed
 
-from reasoning_stack.context import cluster_address, host_cluster, host_monitoring, host_plan, host_settings
+from reasoning_stack.context import (
+    cluster_address,
+    host_cluster,
+    host_monitoring,
+    host_plan,
+    host_proxy,
+    host_settings,
+)
 from reasoning_stack.firewall import TABLE, firewall_rules
 from reasoning_stack.operations import stack_file, unit_running
 from reasoning_stack.prepared import prepared_fact
@@ -37,7 +44,7 @@ def stack_firewall() -> None:
     if cluster is not None and settings.firewall_allow is not None:
         assert settings.cluster_interface is not None
         nodes = tuple(cluster_address(n, settings.cluster_interface) for n in cluster.nodes)
-    rules = firewall_rules(settings, plan, host.name, cluster, nodes, host_monitoring())
+    rules = firewall_rules(settings, plan, host.name, cluster, nodes, host_monitoring(), host_proxy())
 
     if rules is not None:
         packages_present("nftables", ["nftables"])

@@ -14,7 +14,7 @@ from pyinfra.api.operation import OperationMeta
 from pyinfra.facts.files import File
 from pyinfra.operations import files, systemd
 
-from reasoning_stack.context import host_monitoring, host_settings
+from reasoning_stack.context import host_monitoring, host_proxy, host_settings
 from reasoning_stack.monitoring import (
     ALERT_RULES,
     DCGM_UNIT,
@@ -124,7 +124,8 @@ def _dcgm_exporter(settings: StackSettings, monitoring: Monitoring) -> None:
 
 def _grafana(settings: StackSettings) -> None:
     """Grafana provisioned from files: the Prometheus data source, the stack's folder and dashboard."""
-    service = grafana_service(settings)
+    proxy = host_proxy()
+    service = grafana_service(settings, proxy.url_for("Grafana") if proxy else None)
     dirs = grafana_dirs(settings)
     stack_directories(helpers=True)
     files.directory(name="Grafana folder", path=f"{settings.data_dir}/grafana", mode="755")

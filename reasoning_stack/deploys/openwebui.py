@@ -11,7 +11,7 @@ from pyinfra.api import deploy
 from pyinfra.facts.files import File
 from pyinfra.operations import files
 
-from reasoning_stack.context import host_cluster, host_plan, host_settings
+from reasoning_stack.context import host_cluster, host_plan, host_proxy, host_settings
 from reasoning_stack.facts import StackManifest
 from reasoning_stack.operations import (
     cloud_models_check,
@@ -52,7 +52,8 @@ def open_webui() -> None:
     wanted = settings.openwebui_enabled and (cluster is None or cluster.head == host.name)
 
     if wanted:
-        service = openwebui_service(settings, plan)
+        proxy = host_proxy()
+        service = openwebui_service(settings, plan, proxy.url_for("Open WebUI") if proxy else None)
         stack_directories()
         files.directory(name="Open WebUI data", path=f"{settings.data_dir}/open-webui", mode="755")
         docker_image(name=f"Open WebUI image {service.image}", image=service.image, pull=settings.pull_images)

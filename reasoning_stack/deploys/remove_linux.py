@@ -13,7 +13,7 @@ import re
 from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.facts.deb import DebPackages
-from pyinfra.facts.files import FileContents, FindFiles
+from pyinfra.facts.files import FileContents, FindFiles, FindInFile
 from pyinfra.operations import apt, files, server, systemd
 
 from reasoning_stack.context import host_settings
@@ -28,6 +28,7 @@ from reasoning_stack.monitoring import (
 )
 from reasoning_stack.operations import docker_image
 from reasoning_stack.prepared import prepared_fact
+from reasoning_stack.proxy import CADDY_PACKAGES, CADDYFILE, CADDYFILE_MARK
 from reasoning_stack.services import LEGACY_APT_LOCK_CONF, UNIT_DIR
 from reasoning_stack.units import remove_stack_files
 
@@ -60,6 +61,13 @@ def remove_from_linux() -> None:
                          present=False, extra_uninstall_args="--purge")
         for path in (ALERT_RULES, PROMETHEUS_CONFIG, PROMETHEUS_DEFAULTS, NODE_EXPORTER_DEFAULTS):
             files.file(name=f"Remove {path}", path=path, present=False)
+
+    # The HTTPS proxy: the distribution's Caddy the stack installed, purged with its config and its CA
+    if prepared_fact(host, FindInFile, path=CADDYFILE, pattern=CADDYFILE_MARK):  # the stack's, on or switched off
+        if "caddy" in (prepared_fact(host, DebPackages) or {}):
+            apt.packages(name="Purge Caddy, the HTTPS proxy (its config and CA)", packages=list(CADDY_PACKAGES),
+                         present=False, extra_uninstall_args="--purge")
+        files.file(name=f"Remove {CADDYFILE}", path=CADDYFILE, present=False)
 
     files.file(name="Remove the apt lock wait of earlier releases", path=LEGACY_APT_LOCK_CONF, present=False)
     remove_stack_files(settings, ("status", "ray", "grafana", "monitoring"))

@@ -17,10 +17,11 @@ from pyinfra.api import deploy
 from pyinfra.operations import files
 
 from reasoning_stack import platforms
-from reasoning_stack.context import host_cluster, host_plan, host_platform, host_settings
+from reasoning_stack.context import host_cluster, host_plan, host_platform, host_proxy, host_settings
 from reasoning_stack.deploys.cluster import cluster_node
 from reasoning_stack.deploys.docker import docker_engine
 from reasoning_stack.deploys.firewall import stack_firewall
+from reasoning_stack.deploys.https import stack_https
 from reasoning_stack.deploys.monitoring import stack_monitoring
 from reasoning_stack.deploys.nvidia import nvidia_gpus
 from reasoning_stack.deploys.openwebui import open_webui
@@ -37,7 +38,7 @@ def _deploy_of(path: str) -> Callable[[], None]:
 @deploy("Linux host")
 def linux_stack() -> None:
     """Every layer on a Linux host: Docker, the NVIDIA driver and toolkit, the firewall, the model servers (or the
-    host's part of a cluster), Open WebUI and the monitoring."""
+    host's part of a cluster), Open WebUI, the monitoring and the HTTPS proxy."""
     docker_engine()
     nvidia_gpus()
     stack_firewall()  # the stack's ports are filtered before its services start
@@ -48,6 +49,7 @@ def linux_stack() -> None:
         model_servers()
     open_webui()
     stack_monitoring()
+    stack_https()  # in front of the services, once they are up
 
 
 @deploy("Reasoning stack")
@@ -57,6 +59,7 @@ def reasoning_stack() -> None:
     host_settings()  # validates every host of the inventory, before any operation exists
     platform = host_platform()  # the host's kind, and its checks (a Mac asked for vLLM stops here)
     host_plan()  # refuses a model that cannot fit, with the numbers, before any host is changed
+    host_proxy()  # https on a platform that has no proxy yet (a Mac) stops here
     _deploy_of(platform.deploy)()
     manifest = platform.manifest(host_settings(), host_plan()[0], host.name, host_cluster())
     files.put(name="Status manifest", src=io.StringIO(manifest_text(manifest)), dest=MANIFEST, mode="600",

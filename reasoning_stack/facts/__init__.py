@@ -10,7 +10,13 @@ from reasoning_stack.facts.apt import (
 )
 from reasoning_stack.facts.cluster import (
     InterfaceAddress,
+    NodeClock,
     RayClusterNodes,
+    RouteInterface,
+    ShmBytes,
+    TcpPeers,
+    TcpReach,
+    peer_address,
 )
 from reasoning_stack.facts.docker import (
     DockerImageId,
@@ -59,12 +65,18 @@ __all__ = [
     "NvidiaKernelState",
     "NvidiaPciGpus",
     "NvidiaTopology",
+    "NodeClock",
     "RayClusterNodes",
+    "RouteInterface",
+    "ShmBytes",
+    "TcpPeers",
+    "TcpReach",
     "SecureBoot",
     "StackManifest",
     "UnitState",
     "conflicting_sources",
     "debian_archive",
     "hf_repo_folder",
+    "peer_address",
     "weights_marker",
 ]

@@ -47,8 +47,10 @@ def grafana_dirs(settings: Any) -> dict[str, str]:
     return {"data": f"{base}/data", "provisioning": f"{base}/provisioning", "dashboards": f"{base}/dashboards"}
 
 
-def grafana_service(settings: Any) -> ServiceFiles:
-    """The Grafana unit and env file: host network, bound to ``grafana_listen``, provisioned from files."""
+def grafana_service(settings: Any, public_url: str | None = None) -> ServiceFiles:
+    """The Grafana unit and env file: host network, bound to ``grafana_listen``, provisioned from files.
+    ``public_url``: the HTTPS proxy's address of it (then it listens on loopback behind the proxy)."""
+    listen = "127.0.0.1" if public_url else settings.grafana_listen
     env_path = f"{CONFIG_DIR}/{GRAFANA_UNIT}.env"
     dirs = grafana_dirs(settings)
     docker_args = ["--network", "host", "--env-file", env_path]
@@ -64,10 +66,10 @@ def grafana_service(settings: Any) -> ServiceFiles:
                        container=GRAFANA_UNIT, image=settings.grafana_image, docker_args=docker_args,
                        unit_name=GRAFANA_UNIT, after_units=["prometheus.service"])
     password = settings.grafana_admin_password
-    env_text = render("grafana.env.j2", unit_name=GRAFANA_UNIT, listen=settings.grafana_listen,
+    env_text = render("grafana.env.j2", unit_name=GRAFANA_UNIT, listen=listen, public_url=public_url,
                       port=settings.grafana_port, home_dashboard=f"{DASHBOARDS_IN_CONTAINER}/{DASHBOARD_UID}.json",
                       admin_password=password.get_secret_value() if password else "")
-    base = local_url(settings.grafana_listen, settings.grafana_port)
+    base = local_url(listen, settings.grafana_port)
     return ServiceFiles(GRAFANA_UNIT, unit_text, env_path, env_text, GRAFANA_UNIT, settings.grafana_image,
                         f"{base}/api/health", f"{base}/api/health")
 

@@ -14,6 +14,9 @@ from reasoning_stack.operations.apt import (
     gpg_keyring_from_url,
     missing_packages,
 )
+from reasoning_stack.operations.cluster import (
+    mp_cluster_ready,
+)
 from reasoning_stack.operations.docker import (
     docker_image,
     gpu_container_check,
@@ -85,6 +88,7 @@ __all__ = [
     "ollama_model",
     "openwebui_models",
     "openwebui_signup_policy",
+    "mp_cluster_ready",
     "ray_cluster_ready",
     "secret_env_file",
     "secret_file",

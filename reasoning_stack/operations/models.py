@@ -9,13 +9,13 @@ from pyinfra import host
 from pyinfra.api import OperationError, operation
 from pyinfra.facts.files import File
 
-from reasoning_stack.catalogue import GIB
 from reasoning_stack.facts import (
     FreeDiskBytes,
     HfWeights,
     weights_marker,
 )
 from reasoning_stack.operations.streamed import StreamedCommand
+from reasoning_stack.preflight import weights_space_problem
 
 
 @operation()
@@ -51,11 +51,9 @@ def model_weights(repo: str, cache_dir: str, image: str, env_file: str, size_gib
             return
         raise OperationError(f"offline is true but {cache_dir} has no snapshot of {repo}; pre-stage it with "
                              f"`hf download {repo} --cache-dir {cache_dir}/hub` or set offline = False")
-    free = host.get_fact(FreeDiskBytes, path=cache_dir)
-    needed = size_gib * 1.05 * GIB  # safetensors plus tokenizer and config files
-    if free is not None and free < needed and not have["snapshots"]:
-        raise OperationError(f"{repo} needs about {needed / GIB:.1f} GiB but {cache_dir} has {free / GIB:.1f} GiB "
-                             f"free: free some space, move data_dir to a larger disk, or pick a smaller model")
+    problem = weights_space_problem(repo, cache_dir, size_gib, host.get_fact(FreeDiskBytes, path=cache_dir), have)
+    if problem:
+        raise OperationError(problem)
     marker = weights_marker(cache_dir, repo)
     at = f" --revision {shlex.quote(revision)}" if revision else ""
     pull = (

@@ -30,6 +30,7 @@ class Platform:
     needs: str = ""  # what an engine of this platform needs, for messages: "needs NVIDIA GPUs"
     is_: str = ""  # what a host of this platform is, for messages: "is a Mac (macOS)"
     monitoring: bool = False  # deploys the stack's monitoring (monitoring_enabled) on its hosts
+    proxy: bool = False  # deploys the HTTPS proxy (https) on its hosts
 
     def detect(self, target: Host) -> bool:
         """Whether ``target`` is a host of this platform (from its facts)."""

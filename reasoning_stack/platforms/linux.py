@@ -40,16 +40,17 @@ from reasoning_stack.monitoring.dashboard import DASHBOARD_UID
 from reasoning_stack.monitoring.services import dcgm_counters_path, grafana_dirs
 from reasoning_stack.platforms.base import Platform
 from reasoning_stack.prepared import prepared_fact
+from reasoning_stack.proxy import CADDY_UNIT, CADDYFILE, proxy_for
 from reasoning_stack.render import render
 from reasoning_stack.service_files import SMOKE_TEST, UNIT_DIR, WAIT_HTTP, local_url
 from reasoning_stack.services import (
     CLOUD_MODELS,
+    CLUSTER_HELPERS,
     CONFIG_DIR,
     OPENWEBUI_MODELS,
     OPENWEBUI_MODELS_JSON,
     OPENWEBUI_SIGNUP,
     RAY_UNIT,
-    RAY_WAIT,
     ClusterNode,
     openwebui_service,
     ray_service,
@@ -97,6 +98,7 @@ class Linux(Platform):
     needs = "needs NVIDIA GPUs on Linux"
     is_ = "is not macOS"
     monitoring = True
+    proxy = True
 
     def detect(self, target: Host) -> bool:
         return prepared_fact(target, MacHardware) is None
@@ -150,6 +152,9 @@ class Linux(Platform):
             if monitoring.grafana:
                 units.append({"unit": GRAFANA_UNIT, "kind": "grafana", "image": settings.grafana_image,
                               "url": local_url(settings.grafana_listen, settings.grafana_port)})
+        proxy = proxy_for(settings, plan, host_name, None, cluster)
+        if proxy is not None:
+            units.append({"unit": CADDY_UNIT, "kind": "proxy", "sites": {s.title: s.port for s in proxy.sites}})
         return {"host": host_name, "cluster": cluster.name if cluster else None,
                 "role": None if cluster is None else ("head" if head else "worker"), "units": units}
 
@@ -164,7 +169,7 @@ class Linux(Platform):
             iface = settings.cluster_interface
             node = ClusterNode(cluster, host_name, address_placeholder(host_name, iface),
                                address_placeholder(cluster.head, iface), iface)
-            helpers.append((RAY_WAIT, "ray-wait.py.j2"))
+            helpers += CLUSTER_HELPERS
         head = cluster is None or cluster.head == host_name
         serves = cluster is None or cluster.backend != "ray" or head  # with Ray only the head runs the engine
         if serves:
@@ -173,10 +178,13 @@ class Linux(Platform):
             ray = ray_service(settings, node, host_gpu_count)
             out[ray.unit_path] = ray.unit_text
             out[ray.env_path] = ray.env_text
+        proxy = proxy_for(settings, plan, host_name, None, cluster)  # named like the host unless https_names
+        if proxy is not None:
+            out[CADDYFILE] = proxy.caddyfile()
         if settings.openwebui_enabled and head:
             helpers += [(OPENWEBUI_SIGNUP, "openwebui-signup.py.j2"), (CLOUD_MODELS, "cloud-models.py.j2"),
                         (OPENWEBUI_MODELS, "openwebui-models.py.j2")]
-            webui = openwebui_service(settings, plan)
+            webui = openwebui_service(settings, plan, proxy.url_for("Open WebUI") if proxy else None)
             out[webui.unit_path] = webui.unit_text
             out[webui.env_path] = webui.env_text
             if settings.openwebui_admin_email is not None:
@@ -187,8 +195,8 @@ class Linux(Platform):
             nodes = tuple(address_placeholder(n, settings.cluster_interface) for n in cluster.nodes)
         monitoring = _monitoring(settings, plan, host_name, cluster)
         if monitoring is not None:
-            out.update(monitoring_files(settings, monitoring))
-        rules = firewall_rules(settings, plan, host_name, cluster, nodes, monitoring)
+            out.update(monitoring_files(settings, monitoring, proxy.url_for("Grafana") if proxy else None))
+        rules = firewall_rules(settings, plan, host_name, cluster, nodes, monitoring, proxy)
         if rules is not None:
             out[FIREWALL_RULES] = rules.text()
             out[f"{UNIT_DIR}/{FIREWALL_UNIT}.service"] = render("firewall.service.j2", table=TABLE,
@@ -225,8 +233,9 @@ def _monitoring(settings: Any, plan: HostPlan, host_name: str, cluster: Cluster 
     return monitoring_for(settings, plan, host_name, cluster, addresses)
 
 
-def monitoring_files(settings: Any, monitoring: Monitoring) -> dict[str, str]:
-    """The files the monitoring deploy writes on the host."""
+def monitoring_files(settings: Any, monitoring: Monitoring, grafana_url: str | None = None) -> dict[str, str]:
+    """The files the monitoring deploy writes on the host (``grafana_url``: Grafana's address through the HTTPS
+    proxy, when it serves it)."""
     out = {NODE_EXPORTER_DEFAULTS: node_exporter_defaults(settings, monitoring)}
     if monitoring.prometheus:
         out[PROMETHEUS_DEFAULTS] = prometheus_defaults(settings)
@@ -238,7 +247,7 @@ def monitoring_files(settings: Any, monitoring: Monitoring) -> dict[str, str]:
         out[dcgm.env_path] = dcgm.env_text
         out[dcgm_counters_path(settings)] = dcgm_counters_csv()
     if monitoring.grafana:
-        grafana = grafana_service(settings)
+        grafana = grafana_service(settings, grafana_url)
         out[grafana.unit_path] = grafana.unit_text
         out[grafana.env_path] = grafana.env_text
         dirs = grafana_dirs(settings)

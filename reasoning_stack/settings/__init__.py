@@ -1,14 +1,16 @@
 """Every setting a user can put in an inventory or in ``group_data/``: type, default and one line of help.
 
 This package is the single place a setting is *defined* and *validated*, one module per concern (``hardware``,
-``nvidia``, ``serving``, ``api``, ``openwebui``, ``firewall``, ``cluster``, ``host``, ``removal``; each engine's own
-in ``engines/<name>/settings.py``). They compose one flat :class:`StackSettings`: group_data keys stay flat, as
-pyinfra merges host data key by key. ``docs/settings.md`` is generated from it (``reasoning-stack settings``).
-Planning lives in :mod:`reasoning_stack.plan`, rendering in :mod:`reasoning_stack.services`.
+``nvidia``, ``serving``, ``api``, ``openwebui``, ``monitoring``, ``https``, ``firewall``, ``cluster``, ``host``,
+``removal``; each engine's own in ``engines/<name>/settings.py``). They compose one flat :class:`StackSettings`:
+group_data keys stay flat, as pyinfra merges host data key by key. ``docs/settings.md`` is generated from it
+(``reasoning-stack settings``). Planning lives in :mod:`reasoning_stack.plan`, rendering in
+:mod:`reasoning_stack.services`.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import textwrap
 from typing import Any
@@ -30,6 +32,7 @@ from reasoning_stack.settings.common import env_var_name, image_reference, ip_ad
 from reasoning_stack.settings.firewall import FirewallSettings
 from reasoning_stack.settings.hardware import HardwareSettings
 from reasoning_stack.settings.host import HostSettings
+from reasoning_stack.settings.https import HttpsSettings
 from reasoning_stack.settings.monitoring import (
     DEFAULT_DCGM_EXPORTER_IMAGE,
     DEFAULT_GRAFANA_IMAGE,
@@ -55,14 +58,22 @@ __all__ = ["DEFAULT_DCGM_EXPORTER_IMAGE", "DEFAULT_GRAFANA_IMAGE", "DEFAULT_OLLA
 # The settings by concern, in the order the reference and group_data/all.py show them.
 GROUPS: tuple[type[BaseModel], ...] = (
     HardwareSettings, ServingSettings, ApiSettings, VllmSettings, SglangSettings, OllamaSettings, MlxSettings,
-    OpenWebUISettings, MonitoringSettings, FirewallSettings, ClusterSettings, HostSettings, NvidiaSettings,
-    RemovalSettings,
+    OpenWebUISettings, MonitoringSettings, HttpsSettings, FirewallSettings, ClusterSettings, HostSettings,
+    NvidiaSettings, RemovalSettings,
 )
 # Settings that were renamed, and their names now: the old ones are still accepted, and `check` says the new one.
 RENAMED_SETTINGS = {"vllm_listen": "api_listen", "vllm_port": "api_port", "vllm_api_key": "api_key",
                     "vllm_api_key_env": "api_key_env"}
 # What the user decides for each host or group; group_data/all.py shows every other setting commented out.
 DECIDED_IN_GROUP_DATA = ("gpu_profile", "gpu_count", "model", "api_key_env", "hf_token_env")
+
+
+def _is_ip(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
 
 
 SSH_PORT = 22  # sshd's default port: the one pyinfra reaches the host through unless ssh_port says otherwise
@@ -103,7 +114,7 @@ class StackSettings(*reversed(GROUPS)):  # type: ignore[misc]  # reversed: pydan
         for check in (self._signup_policy_can_hold, self._cloud_connections_apart, self._task_model_served_here,
                       self._ports_differ, self._check_context, self._check_model_files,
                       self._check_parallel_sizes, self._check_cluster, self._check_engines,
-                      self._check_exposure, self._check_daemon_options, self._check_driver):
+                      self._check_exposure, self._check_https, self._check_daemon_options, self._check_driver):
             check()
         arch = declared_arch(self.gpu_profile)
         if arch is not None:  # a GB10 is an aarch64 machine: its images are known before connecting
@@ -144,6 +155,19 @@ class StackSettings(*reversed(GROUPS)):  # type: ignore[misc]  # reversed: pydan
                     raise ValueError(f"{key} {port} is already {taken[port]}'s port; monitoring needs a port of its "
                                      f"own (default {type(self).model_fields[key].default})")
                 taken[port] = key
+        for key in self.https_ports():
+            port = getattr(self, key)
+            if port in taken:
+                raise ValueError(f"{key} {port} is already {taken[port]}'s port; the HTTPS proxy needs a port of its "
+                                 f"own (default {type(self).model_fields[key].default})")
+            taken[port] = key
+        if self.https_api_port is not None:
+            for index, _instance in enumerate(self.served_model_names()[1:], start=1):
+                port = self.https_api_port + index
+                if port in taken:
+                    raise ValueError(f"https_api_port {self.https_api_port} serves model {index + 1} on port {port}, "
+                                     f"already {taken[port]}'s; move https_api_port")
+                taken[port] = "https_api_port"
         for port, key in taken.items():
             if port == SSH_PORT:
                 raise ValueError(f"{key} {port} is sshd's port, which pyinfra itself connects through: pick another")
@@ -154,6 +178,37 @@ class StackSettings(*reversed(GROUPS)):  # type: ignore[misc]  # reversed: pydan
                              "clients would reach only one: give one of them its own served_model_name")
         if self.gpu_count is not None and self.gpu_profile is None:
             raise ValueError("gpu_count needs gpu_profile (the GPU model it counts)")
+
+    def https_ports(self) -> list[str]:
+        """The port settings of the HTTPS proxy these settings run (none with https off)."""
+        if self.https == "off":
+            return []
+        keys = ["https_port", "http_port"]
+        if self.proxies_grafana():
+            keys.append("grafana_https_port")
+        if self.https_api_port is not None:
+            keys.append("https_api_port")
+        return keys
+
+    def proxies_grafana(self) -> bool:
+        """Whether the HTTPS proxy serves Grafana: HTTPS is on and Grafana was meant to be reached beyond the host."""
+        return (self.https != "off" and self.monitoring_enabled and self.grafana_enabled
+                and not ipaddress.ip_address(self.grafana_listen).is_loopback)
+
+    def _check_https(self) -> None:
+        """ACME needs real DNS names and an e-mail address; behind the proxy the API stays on loopback."""
+        if self.https == "off":
+            return
+        if self.https == "acme":
+            if self.acme_email is None:
+                raise ValueError("https = 'acme' needs acme_email (Let's Encrypt writes there about the certificates)")
+            if not self.https_names or any(_is_ip(n) for n in self.https_names):
+                raise ValueError("https = 'acme' needs https_names with the host's DNS names (a public CA signs no "
+                                 "bare address); use https = 'internal' for addresses")
+        if not ipaddress.ip_address(self.api_listen).is_loopback:
+            raise ValueError(f"api_listen {self.api_listen} with https = {self.https!r} would serve the API in plain "
+                             "HTTP beside the proxy: keep api_listen on 127.0.0.1 and set https_api_port to serve it "
+                             "through the proxy")
 
     def monitoring_ports(self) -> list[str]:
         """The port settings of the monitoring services these settings run."""

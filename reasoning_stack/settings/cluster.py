@@ -44,8 +44,9 @@ class ClusterSettings(BaseModel):
     ray_port: int = Field(6379, ge=1, le=65535, description="Port of the Ray head (GCS) with cluster_backend ray.")
 
     cluster_join_timeout: int = Field(
-        600, ge=10, le=7200, description="Seconds the head waits for every node and GPU to join the Ray cluster (at "
-        "most 2 hours)."
+        600, ge=10, le=7200, description="Seconds the head waits for every node to join: with Ray, every node and "
+        "GPU in the Ray cluster; with mp, every worker connected to the head's cluster_port. The missing "
+        "nodes are named (at most 2 hours)."
     )
 
     def _check_cluster(self) -> None:

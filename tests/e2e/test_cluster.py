@@ -45,6 +45,9 @@ SETTINGS: dict[str, object] = {
 }
 
 
+SHM = "2g"
+
+
 class Cluster:
     def __init__(self, hosts: list[testhosts.TestHost]):
         self.hosts = hosts
@@ -85,14 +88,17 @@ def cluster():
         for index in range(3):
             host = testhosts.start_host(image, f"node-{index}", key, repos=repos, network=network)
             host.extra_data["cluster_role"] = "head" if index == 0 else "worker"
+            # Docker gives a container 64 MiB of /dev/shm, below the preflight's 1 GiB (a host's is half its RAM)
+            host.sh(f"mount -o remount,size={SHM} /dev/shm")
             hosts.append(host)
         stack = Cluster(hosts)
         stack.project.write(stack.settings)
         rc, _data, text = stack.project.pyinfra("docker.py")  # Docker first: the stand-in images go into it
         assert rc == 0, text[-4000:]
         rootfs = testhosts.standin_rootfs(image)
-        for host in hosts:
-            testhosts.load_standin_images(host, rootfs, [DEFAULT_VLLM_IMAGE, DEFAULT_OPENWEBUI_IMAGE], ray=ray)
+        images = [DEFAULT_VLLM_IMAGE, DEFAULT_OPENWEBUI_IMAGE]
+        testhosts.load_standin_images(hosts[0], rootfs, images, ray=ray)
+        testhosts.share_images(hosts[0], hosts[1:], images)  # one image ID on every node, as from one registry
         yield stack
     finally:
         testhosts.remove_hosts(hosts)
@@ -105,6 +111,39 @@ def _log(text: str) -> str:
 
 def _changed(data: dict) -> list[str]:
     return [op["name"].split(" | ")[-1] for op in data["results"]["operations"] if op["success"]]
+
+
+def test_preflight_refuses_before_anything_changes(cluster: Cluster):
+    head, first, second = cluster.hosts
+    # the wrong interface: every node has rs0 with an address of its own, but rs0 leads nowhere (a veth pair's end)
+    for index, host in enumerate(cluster.hosts):
+        host.sh(f"ip link add rs0 type veth peer name rs0-peer && ip addr add 10.77.0.{index + 1}/24 dev rs0 && "
+                "ip link set rs0 up && ip link set rs0-peer up")
+    first.sh("mount -o remount,size=64m /dev/shm")  # Docker's default
+    # another build under the same tag on one node
+    original = second.sh(f"docker image inspect --format '{{{{.Id}}}}' {DEFAULT_VLLM_IMAGE}").strip()
+    second.sh(f"docker create --name rebuilt {DEFAULT_VLLM_IMAGE} && docker commit rebuilt {DEFAULT_VLLM_IMAGE} && "
+              "docker rm rebuilt")
+    try:
+        rc, _data, text = cluster.deploy(cluster_interface="rs0")
+        assert rc != 0
+        assert "problem(s); nothing was changed on any node" in text, _log(text)
+        assert "host 'node-1' cannot reach 'node-0' at 10.77.0.1:6379 over rs0" in text
+        assert "host 'node-0' cannot reach 'node-2' at 10.77.0.3:6379 over rs0" in text
+        assert "host 'node-1': /dev/shm is 64 MiB, below the 1 GiB" in text
+        assert f"host 'node-2': {DEFAULT_VLLM_IMAGE} there is image" in text
+        assert "Traceback" not in text
+        for host in cluster.hosts:  # refused before any download or start
+            t = cluster.t(host)
+            assert not t.file("/var/lib/reasoning-stack/huggingface").exists
+            assert not t.file("/etc/systemd/system/reasoning-ray.service").exists
+            assert not t.file("/etc/systemd/system/reasoning-vllm.service").exists
+    finally:
+        for host in cluster.hosts:
+            host.sh("ip link del rs0")
+        first.sh(f"mount -o remount,size={SHM} /dev/shm")
+        second.sh(f"docker tag {original} {DEFAULT_VLLM_IMAGE}")
+        cluster.settings["cluster_interface"] = "eth0"
 
 
 def test_ray_cluster_forms_then_the_head_serves(cluster: Cluster):
@@ -187,6 +226,27 @@ def test_switching_to_vllm_own_multi_node_mode(cluster: Cluster):
     journal = cluster.t(cluster.head).check_output("journalctl -u reasoning-vllm --no-pager -o cat")
     assert "rank 1 joined" in journal and "rank 2 joined" in journal
     assert "smoke test: answer: The answer is \\boxed{391}." in text
+    rc, data, text = cluster.deploy()
+    assert rc == 0, _log(text)
+    assert data["results"]["totals"]["success"] == 0, _changed(data)
+
+
+def test_an_mp_head_names_the_missing_worker(cluster: Cluster):
+    worker = cluster.hosts[2]
+    # a worker whose vLLM cannot start (the deploy's attempt to start it fails too)
+    dropin = "/etc/systemd/system/reasoning-vllm.service.d"
+    worker.sh(f"mkdir -p {dropin} && printf '[Service]\\nExecStartPre=/bin/false\\n' > {dropin}/down.conf && "
+              "systemctl daemon-reload && systemctl stop reasoning-vllm")
+    try:
+        rc, _data, text = cluster.deploy()
+        assert rc != 0
+        assert "missing after 60 s: node-2" in text, _log(text)
+        assert "Traceback" not in text
+    finally:
+        worker.sh(f"rm -rf {dropin} && systemctl daemon-reload")
+    rc, data, text = cluster.deploy()  # healed: the worker starts, the head sees every rank again
+    assert rc == 0, _log(text)
+    assert "mp cluster: 3/3 nodes joined the head's port 29501: every worker joined" in text, _log(text)
     rc, data, text = cluster.deploy()
     assert rc == 0, _log(text)
     assert data["results"]["totals"]["success"] == 0, _changed(data)

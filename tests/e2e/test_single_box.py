@@ -884,6 +884,63 @@ def test_firewall_lets_listed_networks_in_and_keeps_others_out(stack: Stack):
     assert "reasoning_stack" not in server.sh("nft list tables")
 
 
+# A browser on the client that trusts only the stack's CA: the status and final URL of each URL it opens, following
+# redirects, or the error it stops with.
+_BROWSER = """
+import json, ssl, sys, urllib.request
+trusting = ssl.create_default_context(cafile="/tmp/stack-ca.crt")
+out = {}
+for name, url, context in (("https", "https://chat.lab.test/health", trusting),
+                           ("http", "http://chat.lab.test/health", trusting),
+                           ("untrusted", "https://chat.lab.test/health", ssl.create_default_context())):
+    try:
+        answer = urllib.request.urlopen(url, timeout=10, context=context)
+        out[name] = [answer.status, answer.url]
+    except Exception as exc:
+        out[name] = [0, type(exc).__name__ + ": " + str(exc)]
+print(json.dumps(out))
+"""
+
+
+def test_https_in_front_of_open_webui_with_the_stacks_own_ca(stack: Stack):
+    server, client = stack.hosts
+
+    def address(h: testhosts.TestHost) -> str:
+        return h.sh("ip -4 -o addr show dev eth0 | sed -E 's/.* inet ([0-9.]+).*/\\1/'").strip()
+
+    https = {"https": "internal", "https_names": ["chat.lab.test"], "firewall_allow": [f"{address(client)}/32"]}
+    server.extra_data.update(https)
+    client.sh(f"echo '{address(server)} chat.lab.test' >> /etc/hosts")
+    try:
+        rc, data, text = stack.deploy(openwebui_enabled=True)
+        assert rc == 0, _log(text)
+        assert "Open WebUI at https://chat.lab.test" in text
+        ca = stack.project.path / "ca" / "root-box.crt"  # fetched back to the deploying machine
+        assert ca.read_text().startswith("-----BEGIN CERTIFICATE-----")
+        client.exec("sh", "-c", "cat > /tmp/stack-ca.crt", input=ca.read_bytes())
+        seen = json.loads(client.exec("python3", "-c", _BROWSER).stdout.decode())
+        assert seen["https"] == [200, "https://chat.lab.test/health"], seen
+        assert seen["http"] == [200, "https://chat.lab.test/health"], seen  # redirected to HTTPS
+        assert seen["untrusted"][0] == 0 and "CERTIFICATE_VERIFY_FAILED" in seen["untrusted"][1], seen
+        assert not _reaches(client, f"http://{address(server)}:3000/health")  # Open WebUI only behind the proxy
+        t = stack.testinfra(server)
+        env = t.file("/etc/reasoning-stack/reasoning-openwebui.env").content_string
+        assert "HOST=127.0.0.1\n" in env and "WEBUI_URL=https://chat.lab.test\n" in env
+        assert "WEBUI_SESSION_COOKIE_SECURE=True" in env
+        rc, data, _ = stack.deploy()
+        assert data["results"]["totals"]["success"] == 0, _changed_ops(data)
+        rc, report, text = stack.project.status()
+        assert rc == 0 and _units(report["hosts"][0])["caddy"]["state"] == "active", text
+    finally:
+        for key in https:
+            server.extra_data.pop(key)
+        client.sh("sed -i '/chat.lab.test/d' /etc/hosts")
+    rc, data, text = stack.deploy()  # https off again: Caddy stopped, Open WebUI on its own port
+    assert rc == 0, _log(text)
+    assert not stack.testinfra(server).service("caddy").is_running
+    assert _reaches(client, f"http://{address(server)}:3000/health")
+
+
 def _reaches_from_here(url: str) -> bool:
     import urllib.request
 
@@ -911,6 +968,7 @@ def test_remove_takes_the_stack_off_and_a_deploy_puts_it_back(stack: Stack):
         assert t.file(f"{data_dir}/open-webui/user-chat.txt").exists
         assert t.file(f"{data_dir}/huggingface").is_directory
         assert t.package("nvidia-container-toolkit").is_installed and t.service("docker").is_running
+    assert not stack.testinfra(stack.hosts[0]).package("caddy").is_installed  # the HTTPS proxy went too
     rc, data, text = stack.deploy("remove.py")
     assert rc == 0 and data["results"]["totals"]["success"] == 0, _changed_ops(data)
     # Deploying again puts it back; the kept weights are not downloaded again.

@@ -259,6 +259,21 @@ def load_standin_images(host: TestHost, rootfs: Path, images: list[str], ray: Pa
         host.exec("docker", "tag", first, other)
 
 
+def share_images(source: TestHost, targets: list[TestHost], images: list[str]) -> None:
+    """The images of ``source``'s Docker, the same image IDs, into each target's (``docker save`` and ``load``):
+    a cluster's nodes run one image, as pulled from one registry, and the cluster preflight checks the IDs."""
+    archive = Path(tempfile.mkdtemp(prefix="rs-images-")) / "images.tar"
+    try:
+        source.exec("docker", "save", "-o", "/tmp/shared-images.tar", *images)
+        docker("cp", f"{source.container}:/tmp/shared-images.tar", str(archive))
+        source.exec("rm", "-f", "/tmp/shared-images.tar")
+        for target in targets:
+            docker("cp", str(archive), f"{target.container}:/tmp/shared-images.tar")
+            target.sh("docker load -q -i /tmp/shared-images.tar >/dev/null && rm -f /tmp/shared-images.tar")
+    finally:
+        shutil.rmtree(archive.parent, ignore_errors=True)
+
+
 def remove_hosts(hosts: list[TestHost]) -> None:
     for host in hosts:
         docker("rm", "-f", "-v", host.container, check=False)
