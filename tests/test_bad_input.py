@@ -72,6 +72,11 @@ def _check(tmp_path: Path, settings: str, env: dict[str, str] | None = None, inv
         ('vllm_extra_args = ["--max-num-seqs", "8; rm -rf /"]\n', "holds the shell character(s) ';'"),
         ('vllm_extra_args = ["--max-num-seqs=$(id)"]\n', "'$'"),
         ('sglang_extra_args = ["--log-level", "info | tee /tmp/x"]\n', "sglang_extra_args: argument"),
+        ('https = "acme"\nhttps_names = ["chat.example.org"]\n', "https = 'acme' needs acme_email"),
+        ('https = "acme"\nacme_email = "ops@example.org"\nhttps_names = ["192.0.2.10"]\n',
+         "(a public CA signs no bare address); use https = 'internal' for addresses"),
+        ('https = "internal"\nhttps_names = ["https://chat.lab/"]\n', "is neither a DNS name nor an IP address"),
+        ('https = "internal"\nhttps_port = 3000\n', "https_port 3000 is already openwebui_port's port"),
     ],
 )
 def test_mistake_is_refused_with_host_key_and_way_out(tmp_path: Path, settings: str, words: str):
@@ -294,3 +299,12 @@ def test_a_cluster_port_taken_by_another_service_is_refused(tmp_path: Path, sett
     cluster = 'cluster = "c1"\ncluster_role = "head"\ncluster_interface = "eth0"\ngpu_profile = "h100"\n'
     out = _check(tmp_path, cluster + settings)
     assert out.returncode == 2 and words in out.stderr and "host 'gpu-box'" in out.stderr
+
+
+def test_open_webui_shared_over_plain_http_is_warned_about(tmp_path: Path):
+    out = _check(tmp_path, 'firewall_allow = ["192.168.1.0/24"]\n')
+    assert out.returncode == 0, out.stderr
+    assert ("warning: host 'gpu-box': Open WebUI is open to 192.168.1.0/24 over plain HTTP (passwords and chats in "
+            "clear text); set https = 'internal'") in out.stderr
+    out = _check(tmp_path, 'firewall_allow = ["192.168.1.0/24"]\nhttps = "internal"\n')
+    assert out.returncode == 0 and "plain HTTP" not in out.stderr, out.stderr

@@ -143,6 +143,8 @@ def test_a_mac_with_python_and_running_jobs_needs_no_install_or_bootstrap(tmp_pa
     ({**MAC_DATA, "gpu_profile": "m3-max-64"}, MAC, "disagrees with the Mac, an Apple M4 Max 128 GB"),
     ({**MAC_DATA, "ssh_user": "root"}, MAC, "not root: set mac_user"),
     (MAC_DATA, {**MAC, "MacHardware": {**MAC["MacHardware"], "brew": False}}, "Homebrew is not installed"),
+    ({**MAC_DATA, "https": "internal"}, MAC, "https 'internal' is not deployed on this platform yet; set https = "
+                                             "'off' for this host"),
 ])
 def test_what_a_mac_deploy_refuses_before_any_operation(tmp_path: Path, data: dict, facts: dict, message: str):
     result = _plan(data, facts, tmp=tmp_path)
@@ -238,3 +240,20 @@ def test_monitoring_is_configured_before_its_packages_install_on_a_fresh_box(tmp
     assert names.index("Grafana dashboard: Reasoning stack") < names.index("reasoning-grafana running and enabled")
     off = _names(_plan({"nvidia_driver": "preinstalled", "monitoring_enabled": False}, facts, tmp=tmp_path))
     assert not any("Prometheus" in n or "Grafana" in n or "DCGM" in n for n in off)
+
+
+def test_https_writes_the_caddyfile_before_caddy_installs_then_fetches_its_ca(tmp_path: Path):
+    facts = {**FRESH, "Arch": "x86_64", "KernelVersion": "6.8.0-45-generic", "NvidiaPciGpus": "rtx-4090x1.lspci",
+             "NvidiaGpus": {"csv": "rtx-4090x1.csv"}}
+    data = {"nvidia_driver": "preinstalled", "https": "internal", "https_names": ["chat.lab.test"]}
+    result = _plan(data, facts, tmp=tmp_path)
+    names = _names(result)
+    install = names.index("Caddy (the HTTPS proxy)")
+    # the package's conffile first (apt keeps it): Caddy never serves its welcome page
+    assert names.index("Caddy: the stack's HTTPS sites") < install < names.index("caddy running and enabled")
+    assert names.index("reasoning-openwebui running and enabled") < install  # the services come up first
+    order = ["caddy running and enabled", "Wait for Caddy's CA (up to 60 s)",
+             "CA certificate to trust, fetched to ca/spark.crt"]
+    assert [names.index(n) for n in order] == sorted(names.index(n) for n in order)
+    off = _names(_plan({"nvidia_driver": "preinstalled"}, facts, tmp=tmp_path))
+    assert not any("Caddy" in n for n in off)

@@ -72,6 +72,15 @@ def test_a_healthy_report_has_no_problem():
     assert "reasoning-grafana: active, /api/health 200" in text and "prometheus: active, /-/ready 200" in text
 
 
+def test_the_https_proxy_is_reported_with_what_it_serves():
+    manifest = _manifest(https="internal", https_names=["chat.lab.test"], grafana_listen="0.0.0.0")
+    assert manifest["units"][-1] == {"unit": "caddy", "kind": "proxy", "sites": {"Open WebUI": 443, "Grafana": 3443}}
+    text = format_report([HostStatus("box", True, _report(manifest))], {})
+    assert "caddy: active, HTTPS for Open WebUI on :443, Grafana on :3443" in text
+    down = HostStatus("box", True, _report(manifest, caddy={"state": "failed"}))
+    assert not down.healthy and "caddy is failed" in down.problems
+
+
 def test_each_fault_is_named():
     manifest = _manifest()
     hung = {"completion": {"status": 0, "seconds": 3.0, "error": "timed out"}}

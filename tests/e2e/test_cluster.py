@@ -238,18 +238,15 @@ def test_an_mp_head_names_the_missing_worker(cluster: Cluster):
     worker.sh(f"mkdir -p {dropin} && printf '[Service]\\nExecStartPre=/bin/false\\n' > {dropin}/down.conf && "
               "systemctl daemon-reload && systemctl stop reasoning-vllm")
     try:
-        rc, _data, text = cluster.deploy()
+        rc, _data, text = cluster.deploy(cluster_join_timeout=30)
         assert rc != 0
-        assert "missing after 60 s: node-2" in text, _log(text)
+        assert "missing after 30 s: node-2" in text, _log(text)
         assert "Traceback" not in text
     finally:
         worker.sh(f"rm -rf {dropin} && systemctl daemon-reload")
-    rc, data, text = cluster.deploy()  # healed: the worker starts, the head sees every rank again
+    rc, data, text = cluster.deploy(cluster_join_timeout=60)  # healed: the worker starts, the head sees every rank
     assert rc == 0, _log(text)
     assert "mp cluster: 3/3 nodes joined the head's port 29501: every worker joined" in text, _log(text)
-    rc, data, text = cluster.deploy()
-    assert rc == 0, _log(text)
-    assert data["results"]["totals"]["success"] == 0, _changed(data)
 
 
 def _get_from(host: testhosts.TestHost, url: str) -> int:

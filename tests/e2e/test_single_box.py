@@ -934,7 +934,8 @@ def test_https_in_front_of_open_webui_with_the_stacks_own_ca(stack: Stack):
     finally:
         for key in https:
             server.extra_data.pop(key)
-        client.sh("sed -i '/chat.lab.test/d' /etc/hosts")
+        # /etc/hosts is Docker's bind mount: rewritten in place, not replaced as sed -i would
+        client.sh("grep -v chat.lab.test /etc/hosts > /tmp/hosts && cat /tmp/hosts > /etc/hosts")
     rc, data, text = stack.deploy()  # https off again: Caddy stopped, Open WebUI on its own port
     assert rc == 0, _log(text)
     assert not stack.testinfra(server).service("caddy").is_running
