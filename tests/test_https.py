@@ -14,6 +14,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from testhosts import unpacked_tool
 
 from reasoning_stack.cluster import Cluster
 from reasoning_stack.firewall import firewall_rules
@@ -46,12 +47,7 @@ def refused(**values: object) -> str:
 
 
 def caddy() -> Path:
-    if not CADDY.exists():
-        message = f"Caddy is not unpacked ({CADDY}); scripts/test runs tests/tools/caddy/setup.sh"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return CADDY
+    return unpacked_tool(CADDY, "tests/tools/caddy/setup.sh")
 
 
 def test_off_by_default_and_nothing_changes():

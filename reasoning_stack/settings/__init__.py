@@ -28,7 +28,7 @@ from reasoning_stack.engines.vllm.settings import DEFAULT_IMAGE_ARM64 as DEFAULT
 from reasoning_stack.engines.vllm.settings import VllmSettings
 from reasoning_stack.settings.api import ApiSettings
 from reasoning_stack.settings.cluster import ClusterSettings
-from reasoning_stack.settings.common import env_var_name, image_reference, ip_address, one_line_secret
+from reasoning_stack.settings.common import env_var_name, image_reference, ip_address, is_ip_address, one_line_secret
 from reasoning_stack.settings.firewall import FirewallSettings
 from reasoning_stack.settings.hardware import HardwareSettings
 from reasoning_stack.settings.host import HostSettings
@@ -66,14 +66,6 @@ RENAMED_SETTINGS = {"vllm_listen": "api_listen", "vllm_port": "api_port", "vllm_
                     "vllm_api_key_env": "api_key_env"}
 # What the user decides for each host or group; group_data/all.py shows every other setting commented out.
 DECIDED_IN_GROUP_DATA = ("gpu_profile", "gpu_count", "model", "api_key_env", "hf_token_env")
-
-
-def _is_ip(name: str) -> bool:
-    try:
-        ipaddress.ip_address(name)
-    except ValueError:
-        return False
-    return True
 
 
 SSH_PORT = 22  # sshd's default port: the one pyinfra reaches the host through unless ssh_port says otherwise
@@ -143,24 +135,10 @@ class StackSettings(*reversed(GROUPS)):  # type: ignore[misc]  # reversed: pydan
         if self.cluster is not None:
             cluster_ports = {self.cluster_port: "cluster_port", **({self.ray_port: "ray_port"}
                                                                   if self.cluster_backend == "ray" else {})}
-            for port, key in cluster_ports.items():
-                if port in taken:
-                    raise ValueError(f"{key} {port} is already {taken[port]}'s port; the cluster needs a port of its "
-                                     f"own (default {type(self).model_fields[key].default})")
-                taken[port] = key
+            self._own_ports(taken, list(cluster_ports.values()), "the cluster")
         if self.monitoring_enabled:
-            for key in self.monitoring_ports():
-                port = getattr(self, key)
-                if port in taken:
-                    raise ValueError(f"{key} {port} is already {taken[port]}'s port; monitoring needs a port of its "
-                                     f"own (default {type(self).model_fields[key].default})")
-                taken[port] = key
-        for key in self.https_ports():
-            port = getattr(self, key)
-            if port in taken:
-                raise ValueError(f"{key} {port} is already {taken[port]}'s port; the HTTPS proxy needs a port of its "
-                                 f"own (default {type(self).model_fields[key].default})")
-            taken[port] = key
+            self._own_ports(taken, self.monitoring_ports(), "monitoring")
+        self._own_ports(taken, self.https_ports(), "the HTTPS proxy")
         if self.https_api_port is not None:
             for index, _instance in enumerate(self.served_model_names()[1:], start=1):
                 port = self.https_api_port + index
@@ -178,6 +156,15 @@ class StackSettings(*reversed(GROUPS)):  # type: ignore[misc]  # reversed: pydan
                              "clients would reach only one: give one of them its own served_model_name")
         if self.gpu_count is not None and self.gpu_profile is None:
             raise ValueError("gpu_count needs gpu_profile (the GPU model it counts)")
+
+    def _own_ports(self, taken: dict[int, str], keys: list[str], who: str) -> None:
+        """Claim the ports of the settings ``keys`` in ``taken`` (port -> setting), each one free until now."""
+        for key in keys:
+            port = getattr(self, key)
+            if port in taken:
+                raise ValueError(f"{key} {port} is already {taken[port]}'s port; {who} needs a port of its own "
+                                 f"(default {type(self).model_fields[key].default})")
+            taken[port] = key
 
     def https_ports(self) -> list[str]:
         """The port settings of the HTTPS proxy these settings run (none with https off)."""
@@ -202,7 +189,7 @@ class StackSettings(*reversed(GROUPS)):  # type: ignore[misc]  # reversed: pydan
         if self.https == "acme":
             if self.acme_email is None:
                 raise ValueError("https = 'acme' needs acme_email (Let's Encrypt writes there about the certificates)")
-            if not self.https_names or any(_is_ip(n) for n in self.https_names):
+            if not self.https_names or any(is_ip_address(n) for n in self.https_names):
                 raise ValueError("https = 'acme' needs https_names with the host's DNS names (a public CA signs no "
                                  "bare address); use https = 'internal' for addresses")
         if not ipaddress.ip_address(self.api_listen).is_loopback:

@@ -33,12 +33,19 @@ def image_reference(value: str) -> str:
     return value
 
 
-def ip_address(value: str) -> str:
-    """``value`` when it is an IP address to bind to."""
+def is_ip_address(value: str) -> bool:
+    """Whether ``value`` is an IPv4 or IPv6 address."""
     try:
         ipaddress.ip_address(value)
     except ValueError:
-        raise ValueError("must be an IP address such as 127.0.0.1 or 0.0.0.0") from None
+        return False
+    return True
+
+
+def ip_address(value: str) -> str:
+    """``value`` when it is an IP address to bind to."""
+    if not is_ip_address(value):
+        raise ValueError("must be an IP address such as 127.0.0.1 or 0.0.0.0")
     return value
 
 

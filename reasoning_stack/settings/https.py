@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
+
+from reasoning_stack.settings.common import is_ip_address
 
 # A DNS name (letters, digits, hyphens; dot-separated labels) or an IP address.
 _NAME = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}"
@@ -66,7 +67,7 @@ class HttpsSettings(BaseModel):
             raise ValueError("https_names is empty: list the names or addresses people reach the host by, or "
                              "leave it unset for the host's inventory address")
         for name in value:
-            if not _is_address(name) and not _NAME.match(name):
+            if not is_ip_address(name) and not _NAME.match(name):
                 raise ValueError(f"{name!r} is neither a DNS name nor an IP address (no scheme, port or path: "
                                  "'chat.lab.example' or '192.168.1.20')")
         return value
@@ -77,11 +78,3 @@ class HttpsSettings(BaseModel):
         if value is not None and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
             raise ValueError(f"{value!r} is not an e-mail address")
         return value
-
-
-def _is_address(name: str) -> bool:
-    try:
-        ipaddress.ip_address(name)
-    except ValueError:
-        return False
-    return True

@@ -8,10 +8,12 @@ every rank has joined it (mp backend); the hosts reach each other only on their 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -190,18 +192,23 @@ def test_a_worker_whose_ray_dies_is_restarted_and_rejoins(cluster: Cluster):
         pytest.fail(f"the worker did not rejoin: {cluster.ray_nodes()}")
 
 
-def test_a_missing_worker_is_named(cluster: Cluster):
-    worker = cluster.hosts[2]
-    # a node whose Ray cannot come back (the deploy's attempt to start it fails too)
-    dropin = "/etc/systemd/system/reasoning-ray.service.d"
-    worker.sh(f"mkdir -p {dropin} && printf '[Service]\\nExecStartPre=/bin/false\\n' > {dropin}/down.conf && "
-              "systemctl daemon-reload && systemctl stop reasoning-ray")
+@contextlib.contextmanager
+def _cannot_start(host: testhosts.TestHost, unit: str) -> Iterator[None]:
+    """``unit`` stopped on ``host`` and unable to start (the deploy's attempt fails too) until the block ends."""
+    dropin = f"/etc/systemd/system/{unit}.service.d"
+    host.sh(f"mkdir -p {dropin} && printf '[Service]\\nExecStartPre=/bin/false\\n' > {dropin}/down.conf && "
+            f"systemctl daemon-reload && systemctl stop {unit}")
     try:
+        yield
+    finally:
+        host.sh(f"rm -rf {dropin} && systemctl daemon-reload")
+
+
+def test_a_missing_worker_is_named(cluster: Cluster):
+    with _cannot_start(cluster.hosts[2], "reasoning-ray"):  # a node whose Ray cannot come back
         rc, _data, text = cluster.deploy()
         assert rc != 0
         assert "missing after 60 s: node-2" in text, _log(text)
-    finally:
-        worker.sh(f"rm -rf {dropin} && systemctl daemon-reload")
     # Healed: systemd keeps restarting the node's Ray, the deploy makes sure it runs; every node is back.
     rc, data, text = cluster.deploy()
     assert rc == 0, _log(text)
@@ -232,19 +239,12 @@ def test_switching_to_vllm_own_multi_node_mode(cluster: Cluster):
 
 
 def test_an_mp_head_names_the_missing_worker(cluster: Cluster):
-    worker = cluster.hosts[2]
-    # a worker whose vLLM cannot start (the deploy's attempt to start it fails too)
-    dropin = "/etc/systemd/system/reasoning-vllm.service.d"
-    worker.sh(f"mkdir -p {dropin} && printf '[Service]\\nExecStartPre=/bin/false\\n' > {dropin}/down.conf && "
-              "systemctl daemon-reload && systemctl stop reasoning-vllm")
-    try:
-        rc, _data, text = cluster.deploy(cluster_join_timeout=30)
+    with _cannot_start(cluster.hosts[2], "reasoning-vllm"):  # a worker whose vLLM cannot start
+        rc, _data, text = cluster.deploy()
         assert rc != 0
-        assert "missing after 30 s: node-2" in text, _log(text)
+        assert "missing after 60 s: node-2" in text, _log(text)
         assert "Traceback" not in text
-    finally:
-        worker.sh(f"rm -rf {dropin} && systemctl daemon-reload")
-    rc, data, text = cluster.deploy(cluster_join_timeout=60)  # healed: the worker starts, the head sees every rank
+    rc, data, text = cluster.deploy()  # healed: the worker starts, the head sees every rank
     assert rc == 0, _log(text)
     assert "mp cluster: 3/3 nodes joined the head's port 29501: every worker joined" in text, _log(text)
 

@@ -12,7 +12,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from testhosts import free_port
+from testhosts import free_port, unpacked_tool
 
 TOOLS = Path(os.environ.get("PROMETHEUS_TOOLS")
              or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "reasoning-stack/prometheus-2.42.0")
@@ -21,15 +21,7 @@ TOOLS = Path(os.environ.get("PROMETHEUS_TOOLS")
 def tool(name: str) -> Path:
     """The path of ``prometheus``, ``promtool`` or ``prometheus-node-exporter``; fails (under CI) or skips the test
     when they are not unpacked."""
-    import pytest
-
-    path = TOOLS / "usr" / "bin" / name
-    if not path.exists():
-        message = f"{name} is not unpacked ({path}); scripts/test runs tests/tools/prometheus/setup.sh"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
+    return unpacked_tool(TOOLS / "usr" / "bin" / name, "tests/tools/prometheus/setup.sh")
 
 
 def query(base: str, expr: str) -> list[dict]:

@@ -259,6 +259,19 @@ def load_standin_images(host: TestHost, rootfs: Path, images: list[str], ray: Pa
         host.exec("docker", "tag", first, other)
 
 
+def unpacked_tool(path: Path, setup: str) -> Path:
+    """``path``, a tool ``setup`` (a script under tests/tools/ that scripts/test runs) unpacks into the user cache;
+    fails the test under CI, skips it elsewhere, when it is not there."""
+    import pytest
+
+    if not path.exists():
+        message = f"{path.name} is not unpacked ({path}); scripts/test runs {setup}"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
 def share_images(source: TestHost, targets: list[TestHost], images: list[str]) -> None:
     """The images of ``source``'s Docker, the same image IDs, into each target's (``docker save`` and ``load``):
     a cluster's nodes run one image, as pulled from one registry, and the cluster preflight checks the IDs."""
