@@ -199,6 +199,31 @@ hf_token_env = 'HF_TOKEN'
 # Environment variable that holds openwebui_secret_key.
 # openwebui_secret_key_env = 'REASONING_STACK_OPENWEBUI_SECRET_KEY'
 
+# --- Open WebUI's database -------------------------------------------------------------------------------
+
+# How many people use Open WebUI at the same minute (a class, a workshop, a lab group). With
+# openwebui_database 'auto', more than 25 moves it to PostgreSQL and Redis.
+# openwebui_users = 10
+
+# Open WebUI's database. sqlite: one file in its data directory, one process; measured to hold 50
+# people chatting at once, while at 100 a third of the chats failed or were lost ('database is
+# locked'). postgresql: the distribution's PostgreSQL and Redis on this host (loopback only, passwords
+# generated once on the host), several Open WebUI workers; measured to hold 200 people at once with
+# every answer saved. auto (the default): sqlite up to 25 openwebui_users, postgresql above. Switching
+# a host from sqlite copies every account, chat and model entry across; the SQLite file is kept in
+# <data_dir>/backups.
+# openwebui_database = 'auto'
+
+# Open WebUI worker processes (UVICORN_WORKERS) on PostgreSQL; None = half the host's CPU cores, at
+# least 2 and at most 8 (each takes about 0.5 GiB). SQLite runs one.
+# openwebui_workers = None
+
+# Port of PostgreSQL (on 127.0.0.1 only) when Open WebUI uses it.
+# openwebui_postgres_port = 5432
+
+# Port of Redis (on 127.0.0.1 only) when Open WebUI uses PostgreSQL.
+# openwebui_redis_port = 6379
+
 # --- Monitoring ------------------------------------------------------------------------------------------
 
 # Prometheus (the distribution's package, listening on loopback) scraping every engine's /metrics, the

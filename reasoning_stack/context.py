@@ -10,6 +10,7 @@ from pyinfra import host, logger
 from pyinfra.api.exceptions import PyinfraError
 from pyinfra.api.host import Host
 from pyinfra.context import ctx_inventory
+from pyinfra.facts.hardware import Cpus
 from pyinfra.facts.server import Arch
 
 from reasoning_stack import engines, platforms
@@ -26,6 +27,7 @@ from reasoning_stack.prepared import prepared_fact
 from reasoning_stack.proxy import Proxy, proxy_for
 from reasoning_stack.settings import StackSettings
 from reasoning_stack.validation import SettingsInvalid
+from reasoning_stack.webui_database import WebuiDatabase, database_for
 
 _settings_cache: dict[int, dict[str, StackSettings]] = {}
 _platform_cache: dict[tuple[int, str], StackSettings] = {}
@@ -101,6 +103,20 @@ def host_proxy() -> Proxy | None:
                            "https = 'off' for this host and put a reverse proxy of your own in front of it")
     plan, _gpus = host_plan()
     return proxy_for(settings, plan, host.name, host.data.get("ssh_hostname"), host_cluster())
+
+
+def host_webui_database() -> WebuiDatabase:
+    """Open WebUI's database on the current host, its workers sized to the host's cores. A platform without
+    PostgreSQL for it (a Mac) stops the run naming the host."""
+    settings = host_settings()
+    postgresql = settings.webui_database() == "postgresql"
+    database = database_for(settings, prepared_fact(host, Cpus) if postgresql else None)  # SQLite runs one worker
+    if database.postgresql and not host_platform().webui_postgresql:
+        why = ("set" if settings.openwebui_database == "postgresql"
+               else f"chosen by openwebui_database 'auto' for openwebui_users {settings.openwebui_users}")
+        raise PyinfraError(f"host {host.name!r}: Open WebUI on PostgreSQL ({why}) is not deployed on this platform "
+                           "yet; set openwebui_database = 'sqlite' for this host")
+    return database
 
 
 def _platform(settings: StackSettings) -> Platform:

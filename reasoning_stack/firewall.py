@@ -5,7 +5,8 @@ ruleset is left alone. Its input chain accepts by default and drops only:
 
 - Open WebUI's port, and vLLM's API ports when vLLM listens beyond loopback, from outside ``firewall_allow``;
 - a cluster's own ports (torch.distributed, Ray's head) from anything but the cluster's nodes;
-- a cluster node's exporters (node, DCGM) from anything but the head, whose Prometheus scrapes them.
+- a cluster node's exporters (node, DCGM) from anything but the head, whose Prometheus scrapes them;
+- Open WebUI's PostgreSQL and Redis (which listen on 127.0.0.1 anyway) from anything but loopback.
 
 Grafana's port joins Open WebUI's when Grafana listens beyond loopback. With the HTTPS proxy (``https``), its ports
 take the place of the services' behind it, which then listen on loopback.
@@ -41,6 +42,7 @@ class FirewallRules:
     nodes: tuple[str, ...] = ()
     exporter_ports: tuple[int, ...] = ()
     scraped_from: tuple[str, ...] = ()  # the head's address: the one let in to the exporter ports
+    loopback_ports: tuple[int, ...] = ()  # Open WebUI's PostgreSQL and Redis: from this host only
 
     def text(self) -> str:
         """The nftables script (replaces the table atomically when loaded with ``nft -f``)."""
@@ -80,4 +82,5 @@ def firewall_rules(settings: StackSettings, plan: HostPlan, host_name: str, clus
         tuple(sorted(node_addresses)),
         tuple(sorted(exporter_ports)),
         (monitoring.scraped_from,) if exporter_ports and monitoring is not None else (),
+        tuple(sorted(getattr(settings, key) for key in settings.webui_database_ports())) if head else (),
     )

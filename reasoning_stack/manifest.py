@@ -10,6 +10,7 @@ from typing import Any
 from reasoning_stack import engines
 from reasoning_stack.planning.types import Instance
 from reasoning_stack.service_files import CONFIG_DIR, local_url
+from reasoning_stack.webui_database import WebuiDatabase
 
 MANIFEST = f"{CONFIG_DIR}/status.json"
 OPENWEBUI_UNIT = "reasoning-openwebui"
@@ -50,6 +51,14 @@ def openwebui_entry(settings: Any, image: str, **where: str) -> dict[str, Any]:
     """Open WebUI's unit in the manifest (``where``: a Mac's launchd label)."""
     return {"unit": OPENWEBUI_UNIT, "kind": "openwebui", **where, "image": image,
             "url": local_url(settings.openwebui_listen, settings.openwebui_port)}
+
+
+def database_entries(database: WebuiDatabase) -> list[dict[str, Any]]:
+    """Open WebUI's PostgreSQL and Redis in the manifest (none on SQLite): status checks each answers on its port."""
+    if not database.postgresql:
+        return []
+    return [{"unit": "postgresql", "kind": "database", "title": "PostgreSQL", "port": database.postgres_port},
+            {"unit": "redis-server", "kind": "database", "title": "Redis", "port": database.redis_port}]
 
 
 def manifest_text(manifest: dict[str, Any]) -> str:

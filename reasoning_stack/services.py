@@ -25,6 +25,7 @@ from reasoning_stack.service_files import (
 from reasoning_stack.settings import StackSettings
 from reasoning_stack.topology import RAY_CONTAINER, RAY_UNIT
 from reasoning_stack.webui import connection_configs, model_defaults_env, task_config
+from reasoning_stack.webui_database import DB_ENV, WebuiDatabase, database_for
 
 __all__ = ["CONFIG_DIR", "HELPER_DIR", "RAY_CONTAINER", "RAY_UNIT", "SMOKE_TEST", "UNIT_DIR", "WAIT_HTTP",
            "ClusterNode", "ServiceFiles", "engine_service", "gpu_request", "local_url", "openwebui_service",
@@ -88,9 +89,12 @@ def ray_service(settings: StackSettings, node: ClusterNode, gpu_count: int, unif
     return ServiceFiles(RAY_UNIT, unit_text, env_path, env_text, RAY_CONTAINER, settings.vllm_image, "", "")
 
 
-def openwebui_service(settings: StackSettings, host_plan: HostPlan, public_url: str | None = None) -> ServiceFiles:
+def openwebui_service(settings: StackSettings, host_plan: HostPlan, public_url: str | None = None,
+                      database: WebuiDatabase | None = None) -> ServiceFiles:
     """The Open WebUI unit and env file, wired to every vLLM instance of the host. ``public_url``: the HTTPS
-    proxy's address of it (then it listens on loopback behind the proxy, and its cookies are HTTPS-only)."""
+    proxy's address of it (then it listens on loopback behind the proxy, and its cookies are HTTPS-only).
+    ``database``: where it keeps its data (None: as the settings plan it, on a host of unknown size)."""
+    database = database or database_for(settings)
     listen = "127.0.0.1" if public_url else settings.openwebui_listen
     env_path = f"{CONFIG_DIR}/{OPENWEBUI_UNIT}.env"
     docker_args = ["--network", "host", "--env-file", env_path]
@@ -98,6 +102,8 @@ def openwebui_service(settings: StackSettings, host_plan: HostPlan, public_url: 
         docker_args += ["--env-file", OPENWEBUI_SECRET_ENV]
     if settings.openwebui_admin_email is not None and settings.openwebui_admin_password is None:
         docker_args += ["--env-file", OPENWEBUI_ADMIN_ENV]
+    if database.postgresql:  # DATABASE_URL and REDIS_URL, with the passwords generated on the host
+        docker_args += ["--env-file", DB_ENV]
     docker_args += [
         "--volume", f"{settings.data_dir}/open-webui:/app/backend/data",
         "--label", "managed-by=reasoning-stack",
@@ -109,7 +115,8 @@ def openwebui_service(settings: StackSettings, host_plan: HostPlan, public_url: 
         image=settings.openwebui_image,
         docker_args=docker_args,
         unit_name=OPENWEBUI_UNIT,
-        after_units=[f"{i.unit}.service" for i in host_plan.instances],
+        after_units=[f"{i.unit}.service" for i in host_plan.instances]
+        + (["postgresql.service", "redis-server.service"] if database.postgresql else []),
     )
     api_key = settings.api_key.get_secret_value() if settings.api_key else "none"
     openai = [i for i in host_plan.instances if engines.get(i.engine).openai_api]
@@ -134,6 +141,8 @@ def openwebui_service(settings: StackSettings, host_plan: HostPlan, public_url: 
                         if settings.openwebui_admin_password else ""),
         tasks=task_config(settings, host_plan),
         model_defaults=model_defaults_env(),
+        database=database,
+        db_env=DB_ENV,
     )
     base = local_url(listen, settings.openwebui_port)
     return ServiceFiles(OPENWEBUI_UNIT, unit_text, env_path, env_text, "open-webui", settings.openwebui_image,

@@ -84,6 +84,8 @@ class HostStatus:
                     found.append(f"{unit['unit']}: a one-token completion failed ({why}; /health {unit['health']})")
             elif unit["kind"] == "openwebui" and unit["health"] != 200:
                 found.append(f"{unit['unit']}: /health answered {unit['health'] or 'nothing'}")
+            elif unit["kind"] == "database" and not unit.get("accepting"):
+                found.append(f"{unit['unit']}: nothing accepts connections on 127.0.0.1:{unit.get('port')}")
             elif unit["kind"] == "grafana" and unit["health"] != 200:
                 found.append(f"{unit['unit']}: /api/health answered {unit['health'] or 'nothing'}")
             elif unit["kind"] == "prometheus" and unit["health"] != 200:
@@ -186,6 +188,10 @@ def _live_detail(figures: dict[str, float] | None) -> str:
 
 
 def _unit_detail(unit: dict[str, Any], manifest: dict[str, Any]) -> str:
+    if unit["kind"] == "database":
+        spec = next(u for u in manifest["units"] if u["unit"] == unit["unit"])
+        return (f", Open WebUI's {spec.get('title', unit['unit'])} on 127.0.0.1:{spec.get('port')} "
+                + ("accepting connections" if unit.get("accepting") else "NOT accepting connections"))
     if unit["kind"] == "proxy":
         spec = next(u for u in manifest["units"] if u["unit"] == unit["unit"])
         return ", HTTPS for " + ", ".join(f"{title} on :{port}" for title, port in spec.get("sites", {}).items())

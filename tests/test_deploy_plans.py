@@ -145,6 +145,9 @@ def test_a_mac_with_python_and_running_jobs_needs_no_install_or_bootstrap(tmp_pa
     (MAC_DATA, {**MAC, "MacHardware": {**MAC["MacHardware"], "brew": False}}, "Homebrew is not installed"),
     ({**MAC_DATA, "https": "internal"}, MAC, "https 'internal' is not deployed on this platform yet; set https = "
                                              "'off' for this host"),
+    ({**MAC_DATA, "openwebui_users": 60}, {**MAC, "Cpus": 12},
+     "Open WebUI on PostgreSQL (chosen by openwebui_database 'auto' for openwebui_users 60) is not deployed on "
+     "this platform yet; set openwebui_database = 'sqlite' for this host"),
 ])
 def test_what_a_mac_deploy_refuses_before_any_operation(tmp_path: Path, data: dict, facts: dict, message: str):
     result = _plan(data, facts, tmp=tmp_path)
@@ -257,3 +260,22 @@ def test_https_writes_the_caddyfile_before_caddy_installs_then_fetches_its_ca(tm
     assert [names.index(n) for n in order] == sorted(names.index(n) for n in order)
     off = _names(_plan({"nvidia_driver": "preinstalled"}, facts, tmp=tmp_path))
     assert not any("Caddy" in n for n in off)
+
+
+def test_a_team_box_sets_up_postgresql_and_redis_before_open_webui_starts(tmp_path: Path):
+    facts = {**FRESH, "Arch": "x86_64", "KernelVersion": "6.8.0-45-generic", "NvidiaPciGpus": "rtx-4090x1.lspci",
+             "NvidiaGpus": {"csv": "rtx-4090x1.csv"}, "Cpus": 16, "WebuiDatabaseState": "missing"}
+    result = _plan({"nvidia_driver": "preinstalled", "openwebui_users": 120}, facts, tmp=tmp_path)
+    names = _names(result)
+    ops = {op["name"].split(" | ")[-1]: op for op in result["operations"]}
+    ready = "Open WebUI's database: PostgreSQL on 127.0.0.1:5432 and Redis on 127.0.0.1:6379, 8 Open WebUI workers"
+    order = ["PostgreSQL and Redis (Open WebUI's database)", "openwebui-db helper", ready,
+             "reasoning-openwebui running and enabled"]
+    assert [names.index(n) for n in order] == sorted(names.index(n) for n in order)
+    assert "postgresql redis-server python3-psycopg2" in " ".join(ops[order[0]]["commands"])
+    (setup,) = ops[ready]["commands"]
+    assert "openwebui-db setup --env-file /etc/reasoning-stack/openwebui-db.env" in setup
+    assert "--max-connections 660" in setup  # 8 workers, two pools of 40 each, and 20 to spare
+    assert not any("SQLite into PostgreSQL" in n for n in names)  # no SQLite data on a fresh box
+    alone = _names(_plan({"nvidia_driver": "preinstalled"}, {**facts, "Cpus": None}, tmp=tmp_path))
+    assert not any("PostgreSQL" in n or "openwebui-db" in n for n in alone)

@@ -20,7 +20,7 @@ from pyinfra.facts.files import File
 from pyinfra.operations import files, pip, server
 
 from reasoning_stack.catalogue import find_model
-from reasoning_stack.context import host_plan, host_settings
+from reasoning_stack.context import host_plan, host_settings, host_webui_database
 from reasoning_stack.engines.mlx import VERSION as MLX_VERSION
 from reasoning_stack.facts import MacHardware
 from reasoning_stack.operations import (
@@ -160,7 +160,8 @@ def mac_stack() -> None:
             generated.append(secret_env_file(name="Open WebUI admin password (generated once, kept)",
                                              path=OPENWEBUI_ADMIN_ENV, variable="WEBUI_ADMIN_PASSWORD", nbytes=18,
                                              **stack_python))
-        webui_job, webui_env_path, webui_env = openwebui_job(settings, openwebui_service(settings, plan), user)
+        webui_job, webui_env_path, webui_env = openwebui_job(
+            settings, openwebui_service(settings, plan, database=host_webui_database()), user)
         env_file = files.put(name="reasoning-openwebui env file (0600)", src=io.StringIO(webui_env),
                              dest=webui_env_path, mode="600", user="root", group="wheel", create_remote_dir=False)
         webui_plist = install_job(webui_job)

@@ -8,17 +8,20 @@ import json
 
 from pyinfra import host
 from pyinfra.api import deploy
+from pyinfra.api.exceptions import PyinfraError
 from pyinfra.facts.files import File
-from pyinfra.operations import files
+from pyinfra.operations import files, server
 
-from reasoning_stack.context import host_cluster, host_plan, host_proxy, host_settings
+from reasoning_stack.context import host_cluster, host_plan, host_proxy, host_settings, host_webui_database
 from reasoning_stack.facts import StackManifest
 from reasoning_stack.operations import (
     cloud_models_check,
     docker_image,
     host_notice,
+    openwebui_database_ready,
     openwebui_models,
     openwebui_signup_policy,
+    openwebui_sqlite_moved,
     secret_env_file,
     sqlite_backup,
     stack_file,
@@ -38,8 +41,23 @@ from reasoning_stack.services import (
     WAIT_HTTP,
     openwebui_service,
 )
-from reasoning_stack.units import install_env_file, install_service, retire_service, stack_directories
+from reasoning_stack.units import (
+    install_env_file,
+    install_service,
+    packages_present,
+    retire_service,
+    stack_directories,
+)
 from reasoning_stack.webui import model_entries
+from reasoning_stack.webui_database import (
+    DB_HELPER,
+    DB_MARKER,
+    DB_NAME,
+    DB_PACKAGES,
+    SQLITE_FILE,
+    WebuiDatabase,
+    helper_text,
+)
 
 
 @deploy("Open WebUI")
@@ -53,7 +71,8 @@ def open_webui() -> None:
 
     if wanted:
         proxy = host_proxy()
-        service = openwebui_service(settings, plan, proxy.url_for("Open WebUI") if proxy else None)
+        database = host_webui_database()
+        service = openwebui_service(settings, plan, proxy.url_for("Open WebUI") if proxy else None, database)
         stack_directories()
         files.directory(name="Open WebUI data", path=f"{settings.data_dir}/open-webui", mode="755")
         docker_image(name=f"Open WebUI image {service.image}", image=service.image, pull=settings.pull_images)
@@ -61,6 +80,17 @@ def open_webui() -> None:
         for helper, template in ((OPENWEBUI_SIGNUP, "openwebui-signup.py.j2"), (CLOUD_MODELS, "cloud-models.py.j2"),
                                  (OPENWEBUI_MODELS, "openwebui-models.py.j2")):
             stack_file(name=f"{helper.rsplit('/', 1)[1]} helper", dest=helper, content=render(template), mode="755")
+        marker = f"{settings.data_dir}/open-webui/{DB_MARKER}"
+        if database.postgresql:
+            _postgresql_and_redis(database)
+            stack_file(name="Open WebUI's data: where it is", dest=marker, mode="644",
+                       content=f"Open WebUI's accounts and chats are in PostgreSQL (database {DB_NAME}), not here.\n")
+        elif prepared_fact(host, File, path=marker):
+            raise PyinfraError(
+                f"host {host.name!r}: Open WebUI's accounts and chats are in PostgreSQL, and openwebui_database "
+                f"now plans SQLite ({settings.openwebui_database!r}, openwebui_users {settings.openwebui_users}): "
+                "Open WebUI would start empty. Keep openwebui_database = 'postgresql' for this host; nothing was "
+                "changed")
         generated = []
         if settings.openwebui_secret_key is None:
             generated.append(secret_env_file(
@@ -85,11 +115,16 @@ def open_webui() -> None:
         # A new image may migrate the database on its first start: keep a consistent copy of the old one first.
         previous = next((u.get("image") for u in (prepared_fact(host, StackManifest) or {}).get("units", [])
                          if u.get("unit") == OPENWEBUI_UNIT), None)
-        database = f"{settings.data_dir}/open-webui/webui.db"
-        if previous and previous != service.image and prepared_fact(host, File, path=database):
+        sqlite = f"{settings.data_dir}/open-webui/{SQLITE_FILE}"
+        has_sqlite = bool(prepared_fact(host, File, path=sqlite))
+        if previous and previous != service.image:
             tag = previous.rsplit("@", 1)[-1].rsplit(":", 1)[-1].replace("/", "_")
-            sqlite_backup(name=f"Back up Open WebUI's database before {previous} -> {service.image}", database=database,
-                          backup=f"{settings.data_dir}/backups/webui-{tag}.db")
+            what = f"Back up Open WebUI's database before {previous} -> {service.image}"
+            if has_sqlite:
+                sqlite_backup(name=what, database=sqlite, backup=f"{settings.data_dir}/backups/webui-{tag}.db")
+            elif database.postgresql:
+                server.shell(name=f"{what} (pg_dump)",
+                             commands=[f"{DB_HELPER} backup --out {settings.data_dir}/backups/webui-{tag}.pgdump"])
         env = install_env_file(service)
         came_up = install_service(service, env, also_restart_on=tuple(generated))
         wait_http(
@@ -100,6 +135,15 @@ def open_webui() -> None:
             unit=service.unit,
             _if=came_up,
         )
+        if database.postgresql and has_sqlite:
+            # Open WebUI has made its tables in PostgreSQL on its first start there: copy the SQLite rows in.
+            moved = openwebui_sqlite_moved(
+                name="Move Open WebUI's accounts, chats and model entries from SQLite into PostgreSQL",
+                helper=DB_HELPER, unit=service.unit, sqlite=sqlite,
+                backup=f"{settings.data_dir}/backups/webui-sqlite-before-postgresql.db",
+            )
+            wait_http(name="Wait for Open WebUI /health on PostgreSQL", helper=WAIT_HTTP, url=service.health_url,
+                      timeout=600, unit=service.unit, _if=moved.did_change)
         if settings.openwebui_admin_email is not None:
             openwebui_signup_policy(
                 name=f"Open WebUI sign-up policy {settings.openwebui_signup!r} holds after its first account",
@@ -131,3 +175,12 @@ def open_webui() -> None:
     elif prepared_fact(host, File, path=f"{UNIT_DIR}/{OPENWEBUI_UNIT}.service"):
         # Switched off after it was deployed: stop it and remove its unit; its data stays on the host.
         retire_service(f"{UNIT_DIR}/{OPENWEBUI_UNIT}.service")
+
+
+def _postgresql_and_redis(database: WebuiDatabase) -> None:
+    """The distribution's PostgreSQL and Redis for Open WebUI, set up by the openwebui-db helper (passwords made
+    on the host, loopback only, restarted only when their settings change)."""
+    packages_present("PostgreSQL and Redis (Open WebUI's database)", list(DB_PACKAGES))
+    stack_file(name="openwebui-db helper", dest=DB_HELPER, content=helper_text(OPENWEBUI_UNIT), mode="700")
+    openwebui_database_ready(name=f"Open WebUI's database: {database.describe()}", helper=DB_HELPER,
+                             args=database.helper_args())

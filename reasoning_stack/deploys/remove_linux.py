@@ -3,6 +3,8 @@
     pyinfra inventories/home.py deploys/remove.py   # picks this file for a Linux host
 
 Docker stays; the NVIDIA driver goes only with ``remove_driver``; weights and Open WebUI's data only when asked.
+Open WebUI's PostgreSQL and Redis are stopped and disabled; its database goes only with ``remove_openwebui_data``
+(then both packages are purged).
 The monitoring's Prometheus and node exporter packages go with their data; Grafana's and DCGM's units and images.
 """
 
@@ -13,7 +15,7 @@ import re
 from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.facts.deb import DebPackages
-from pyinfra.facts.files import FileContents, FindFiles, FindInFile
+from pyinfra.facts.files import File, FileContents, FindFiles, FindInFile
 from pyinfra.operations import apt, files, server, systemd
 
 from reasoning_stack.context import host_settings
@@ -30,7 +32,9 @@ from reasoning_stack.operations import docker_image
 from reasoning_stack.prepared import prepared_fact
 from reasoning_stack.proxy import CADDY_PACKAGES, CADDYFILE, CADDYFILE_MARK
 from reasoning_stack.services import LEGACY_APT_LOCK_CONF, UNIT_DIR
+from reasoning_stack.settings import StackSettings
 from reasoning_stack.units import remove_stack_files
+from reasoning_stack.webui_database import DB_MARKER, DB_NAME, POSTGRES_CONF, REDIS_CONF
 
 
 @deploy("Remove the stack from a Linux host")
@@ -69,6 +73,8 @@ def remove_from_linux() -> None:
                          present=False, extra_uninstall_args="--purge")
         files.file(name=f"Remove {CADDYFILE}", path=CADDYFILE, present=False)
 
+    _webui_database_removed(settings, any(u.get("kind") == "database" for u in manifest.get("units", [])))
+
     files.file(name="Remove the apt lock wait of earlier releases", path=LEGACY_APT_LOCK_CONF, present=False)
     remove_stack_files(settings, ("status", "ray", "grafana", "monitoring"))
 
@@ -93,3 +99,32 @@ def remove_from_linux() -> None:
                           "d.get('runtimes', {}).pop('nvidia', None); d.get('runtimes') == {} and d.pop('runtimes'); "
                           "json.dump(d, open(p, 'w'), indent=2)\" && systemctl restart docker"],
             )
+
+
+def _webui_database_removed(settings: StackSettings, deployed: bool) -> None:
+    """Open WebUI's PostgreSQL and Redis off the host: stopped and disabled, the stack's settings for them removed
+    (``deployed``: the manifest lists them). Only with ``remove_openwebui_data`` (now or on a later removal: the
+    marker in Open WebUI's data directory says its data is in PostgreSQL) the database and its role are dropped
+    and both packages purged with their data."""
+    marker = prepared_fact(host, File, path=f"{settings.data_dir}/open-webui/{DB_MARKER}")
+    installed = prepared_fact(host, DebPackages) or {}
+    if deployed:
+        for unit in ("postgresql", "redis-server"):
+            if any(p.startswith(unit) for p in installed):
+                systemd.service(name=f"Stop and disable {unit}", service=f"{unit}.service", running=False,
+                                enabled=False)
+        files.line(name="Redis: drop the stack's include", path="/etc/redis/redis.conf",
+                   line=f"include {REDIS_CONF}", present=False)
+        files.file(name=f"Remove {REDIS_CONF}", path=REDIS_CONF, present=False)
+        for path in prepared_fact(host, FindFiles, path="/etc/postgresql", fname=POSTGRES_CONF) or []:
+            files.file(name=f"Remove {path}", path=path, present=False)
+    if settings.remove_openwebui_data and (deployed or marker):
+        ours = sorted(p for p in installed if re.match(r"^(postgresql|redis-server$|redis-tools$)", p))
+        if "postgresql-common" in installed:
+            server.shell(name="Drop Open WebUI's database and its role (asked for)",
+                         commands=["systemctl start postgresql && for i in $(seq 60); do pg_isready -q && break; "
+                                   f"sleep 1; done; runuser -u postgres -- dropdb --if-exists {DB_NAME} && "
+                                   f"runuser -u postgres -- dropuser --if-exists {DB_NAME}"])
+        if ours:
+            apt.packages(name="Purge PostgreSQL and Redis with their data (asked for)", packages=ours,
+                         present=False, extra_uninstall_args="--purge")

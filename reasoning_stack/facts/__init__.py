@@ -38,6 +38,7 @@ from reasoning_stack.facts.nvidia import (
 )
 from reasoning_stack.facts.stack import (
     StackManifest,
+    WebuiDatabaseState,
 )
 from reasoning_stack.facts.systemd import (
     UnitState,
@@ -73,6 +74,7 @@ __all__ = [
     "TcpReach",
     "SecureBoot",
     "StackManifest",
+    "WebuiDatabaseState",
     "UnitState",
     "conflicting_sources",
     "debian_archive",

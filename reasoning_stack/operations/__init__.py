@@ -46,8 +46,10 @@ from reasoning_stack.operations.models import (
 )
 from reasoning_stack.operations.openwebui import (
     cloud_models_check,
+    openwebui_database_ready,
     openwebui_models,
     openwebui_signup_policy,
+    openwebui_sqlite_moved,
 )
 from reasoning_stack.operations.ray import (
     image_has_ray,
@@ -86,7 +88,9 @@ __all__ = [
     "model_folder",
     "model_weights",
     "ollama_model",
+    "openwebui_database_ready",
     "openwebui_models",
+    "openwebui_sqlite_moved",
     "openwebui_signup_policy",
     "mp_cluster_ready",
     "ray_cluster_ready",

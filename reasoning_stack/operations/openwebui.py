@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import shlex
 
+from pyinfra import host
 from pyinfra.api import operation
 
+from reasoning_stack.facts import WebuiDatabaseState
 from reasoning_stack.operations.streamed import StreamedCommand
 
 
@@ -68,3 +70,48 @@ def cloud_models_check(helper: str, env_file: str, connections: list[tuple[str, 
     """
     specs = [f"{name}={index}:{','.join(models)}" for name, index, models in connections]
     yield StreamedCommand(" ".join(shlex.quote(a) for a in [helper, env_file, *specs]))
+
+
+@operation()
+def openwebui_database_ready(helper: str, args: list[str]):
+    """
+    Open WebUI's PostgreSQL and Redis set up by the ``openwebui-db`` helper: the passwords generated once on the
+    host, the role and database made, both servers on loopback with the planned ports; nothing when its check
+    says it is ready.
+
+    + helper: path of the openwebui-db helper on the host
+    + args: the plan's ports and limits (``WebuiDatabase.helper_args()``)
+
+    .. code:: python
+
+        openwebui_database_ready(helper=DB_HELPER, args=database.helper_args())
+    """
+    state = host.get_fact(WebuiDatabaseState, helper=helper, args=args)
+    if state == "ready":
+        host.noop("Open WebUI's PostgreSQL and Redis are ready")
+        return
+    yield StreamedCommand(" ".join(shlex.quote(a) for a in (helper, "setup", *args)))
+
+
+@operation(is_idempotent=False)
+def openwebui_sqlite_moved(helper: str, unit: str, sqlite: str, backup: str):
+    """
+    Move Open WebUI's SQLite accounts, chats and model entries into PostgreSQL (Open WebUI ships no migration):
+    its unit stopped, every row copied by the helper in one transaction, the SQLite file kept as ``backup``, the
+    unit started again. Refused, changing nothing, when PostgreSQL already holds chats.
+
+    + helper: path of the openwebui-db helper on the host
+    + unit: Open WebUI's systemd unit
+    + sqlite: the webui.db Open WebUI used until now
+    + backup: where the SQLite file is kept afterwards (0600)
+
+    .. code:: python
+
+        openwebui_sqlite_moved(helper=DB_HELPER, unit="reasoning-openwebui",
+                               sqlite="/var/lib/reasoning-stack/open-webui/webui.db",
+                               backup="/var/lib/reasoning-stack/backups/webui-sqlite.db")
+    """
+    unit_file = shlex.quote(f"{unit}.service")
+    yield StreamedCommand(f"systemctl stop {unit_file} && {shlex.quote(helper)} migrate --sqlite "
+                          f"{shlex.quote(sqlite)} --backup {shlex.quote(backup)}; status=$?; "
+                          f"systemctl start {unit_file}; exit $status")

@@ -31,6 +31,7 @@ class Platform:
     is_: str = ""  # what a host of this platform is, for messages: "is a Mac (macOS)"
     monitoring: bool = False  # deploys the stack's monitoring (monitoring_enabled) on its hosts
     proxy: bool = False  # deploys the HTTPS proxy (https) on its hosts
+    webui_postgresql: bool = False  # runs Open WebUI on PostgreSQL and Redis (openwebui_database)
 
     def detect(self, target: Host) -> bool:
         """Whether ``target`` is a host of this platform (from its facts)."""

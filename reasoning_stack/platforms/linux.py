@@ -15,7 +15,7 @@ from reasoning_stack.facts import MacHardware, NvidiaGpus, NvidiaKernelState
 from reasoning_stack.firewall import TABLE, firewall_rules
 from reasoning_stack.gpus import Gpu, GpuQueryError, gpus_from_profile, parse_nvidia_smi_csv
 from reasoning_stack.host_files import address_placeholder, helper_files, model_server_files, without_secrets
-from reasoning_stack.manifest import MANIFEST, api_entry, manifest_text, openwebui_entry
+from reasoning_stack.manifest import MANIFEST, api_entry, database_entries, manifest_text, openwebui_entry
 from reasoning_stack.monitoring import (
     ALERT_RULES,
     DCGM_UNIT,
@@ -50,12 +50,14 @@ from reasoning_stack.services import (
     OPENWEBUI_MODELS,
     OPENWEBUI_MODELS_JSON,
     OPENWEBUI_SIGNUP,
+    OPENWEBUI_UNIT,
     RAY_UNIT,
     ClusterNode,
     openwebui_service,
     ray_service,
 )
 from reasoning_stack.webui import model_entries
+from reasoning_stack.webui_database import DB_HELPER, database_for, helper_text
 
 if TYPE_CHECKING:
     from pyinfra.api.host import Host
@@ -99,6 +101,7 @@ class Linux(Platform):
     is_ = "is not macOS"
     monitoring = True
     proxy = True
+    webui_postgresql = True
 
     def detect(self, target: Host) -> bool:
         return prepared_fact(target, MacHardware) is None
@@ -142,6 +145,7 @@ class Linux(Platform):
             units.append(api_entry(settings, instance))
         if settings.openwebui_enabled and head:
             units.append(openwebui_entry(settings, settings.openwebui_image))
+            units += database_entries(database_for(settings))
         monitoring = _monitoring(settings, plan, host_name, cluster)
         if monitoring is not None:
             if monitoring.prometheus:
@@ -187,6 +191,8 @@ class Linux(Platform):
             webui = openwebui_service(settings, plan, proxy.url_for("Open WebUI") if proxy else None)
             out[webui.unit_path] = webui.unit_text
             out[webui.env_path] = webui.env_text
+            if database_for(settings).postgresql:
+                out[DB_HELPER] = helper_text(OPENWEBUI_UNIT)
             if settings.openwebui_admin_email is not None:
                 out[OPENWEBUI_MODELS_JSON] = json.dumps(model_entries(plan), indent=1, sort_keys=True) + "\n"
         nodes: tuple[str, ...] = ()

@@ -48,6 +48,7 @@ from reasoning_stack.settings.openwebui import (
 )
 from reasoning_stack.settings.removal import RemovalSettings
 from reasoning_stack.settings.serving import ExtraModel, ServingSettings
+from reasoning_stack.settings.webui_database import WebuiDatabaseSettings
 
 __all__ = ["DEFAULT_DCGM_EXPORTER_IMAGE", "DEFAULT_GRAFANA_IMAGE", "DEFAULT_OLLAMA_IMAGE", "DEFAULT_OPENWEBUI_IMAGE",
            "DEFAULT_SGLANG_IMAGE", "DEFAULT_VLLM_IMAGE",
@@ -58,8 +59,8 @@ __all__ = ["DEFAULT_DCGM_EXPORTER_IMAGE", "DEFAULT_GRAFANA_IMAGE", "DEFAULT_OLLA
 # The settings by concern, in the order the reference and group_data/all.py show them.
 GROUPS: tuple[type[BaseModel], ...] = (
     HardwareSettings, ServingSettings, ApiSettings, VllmSettings, SglangSettings, OllamaSettings, MlxSettings,
-    OpenWebUISettings, MonitoringSettings, HttpsSettings, FirewallSettings, ClusterSettings, HostSettings,
-    NvidiaSettings, RemovalSettings,
+    OpenWebUISettings, WebuiDatabaseSettings, MonitoringSettings, HttpsSettings, FirewallSettings, ClusterSettings,
+    HostSettings, NvidiaSettings, RemovalSettings,
 )
 # Settings that were renamed, and their names now: the old ones are still accepted, and `check` says the new one.
 RENAMED_SETTINGS = {"vllm_listen": "api_listen", "vllm_port": "api_port", "vllm_api_key": "api_key",
@@ -104,7 +105,7 @@ class StackSettings(*reversed(GROUPS)):  # type: ignore[misc]  # reversed: pydan
     @model_validator(mode="after")
     def _every_group_checked(self) -> StackSettings:
         for check in (self._signup_policy_can_hold, self._cloud_connections_apart, self._task_model_served_here,
-                      self._ports_differ, self._check_context, self._check_model_files,
+                      self._check_webui_workers, self._ports_differ, self._check_context, self._check_model_files,
                       self._check_parallel_sizes, self._check_cluster, self._check_engines,
                       self._check_exposure, self._check_https, self._check_daemon_options, self._check_driver):
             check()
@@ -138,6 +139,7 @@ class StackSettings(*reversed(GROUPS)):  # type: ignore[misc]  # reversed: pydan
             self._own_ports(taken, list(cluster_ports.values()), "the cluster")
         if self.monitoring_enabled:
             self._own_ports(taken, self.monitoring_ports(), "monitoring")
+        self._own_ports(taken, self.webui_database_ports(), "Open WebUI's database")
         self._own_ports(taken, self.https_ports(), "the HTTPS proxy")
         if self.https_api_port is not None:
             for index, _instance in enumerate(self.served_model_names()[1:], start=1):

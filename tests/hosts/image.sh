@@ -16,7 +16,7 @@ root=$(mktemp -d "$cache/rootfs.XXXXXX")
 trap 'rm -rf "$root"' EXIT
 echo "building test-host image $tag (debootstrap, a few minutes)" >&2
 debootstrap --variant=minbase \
-  --include=systemd,systemd-sysv,dbus,openssh-server,python3,sudo,iproute2,ca-certificates,procps,kmod \
+  --include=systemd,systemd-sysv,dbus,openssh-server,python3,sudo,iproute2,ca-certificates,procps,kmod,python3-psycopg2 \
   bookworm "$root" >&2
 # systemd in a container: no gettys, no units that need real hardware.
 for unit in getty.target console-getty.service systemd-udevd.service systemd-udev-trigger.service \
@@ -29,7 +29,8 @@ install -m 0644 "$here/rootfs/sshd-test.conf" "$root/etc/ssh/sshd_config.d/test.
 chroot "$root" useradd -m -s /bin/bash deployer
 install -m 0440 "$here/rootfs/sudoers-deployer" "$root/etc/sudoers.d/deployer"
 rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*_Packages
-# The stand-in images run from the same Debian root (python3 included), without systemd as PID 1.
+# The stand-in images run from the same Debian root (python3 included), without systemd as PID 1; python3-psycopg2
+# lets the stand-in Open WebUI make its tables in PostgreSQL (a host gets that package from the deploy too).
 tar -C "$root" --numeric-owner -cf "$cache/standin-rootfs-$hash.tar" .
 tar -C "$root" --numeric-owner -c . | docker import \
   --change 'CMD ["/lib/systemd/systemd"]' --change 'ENV container=docker' - "$tag" >&2

@@ -14,6 +14,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +25,9 @@ STANDIN_VLLM = HERE.parent / "standins" / "vllm_standin.py"
 VERSION = DEFAULT_OPENWEBUI_IMAGE.rsplit(":v", 1)[1]
 VENV = Path(os.environ.get("OPENWEBUI_VENV", Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
                            / "reasoning-stack" / f"open-webui-{VERSION}"))
+
+
+PERSON_PASSWORD = "Pass-word-123!"  # the accounts tests add
 
 
 def available() -> bool:
@@ -157,6 +161,38 @@ class OpenWebUI:
             return status, json.loads(raw)
         except ValueError:
             return status, raw.decode(errors="replace")
+
+    def signin(self, email: str, password: str) -> str:
+        """Sign in: the session token (an AssertionError naming the account when refused)."""
+        status, answer = self.call("POST", "/api/v1/auths/signin", {"email": email, "password": password})
+        assert status == 200, f"{email} cannot sign in: {answer}"
+        return answer["token"]
+
+    def add_person(self, admin_token: str, name: str, password: str = PERSON_PASSWORD) -> str:
+        """An account ``name@example.com`` made by the admin (Open WebUI's own admin API), signed in: its token."""
+        status, answer = self.call("POST", "/api/v1/auths/add", {"name": name, "email": f"{name}@example.com",
+                                                                 "password": password, "role": "user"}, admin_token)
+        assert status == 200, answer
+        return self.signin(f"{name}@example.com", password)
+
+    def new_chat(self, token: str, title: str, model: str) -> str:
+        """A saved chat with one question and its answer, as the web page leaves it: its id."""
+        user_id, answer_id = str(uuid.uuid4()), str(uuid.uuid4())
+        messages = {user_id: {"id": user_id, "parentId": None, "childrenIds": [answer_id], "role": "user",
+                              "content": f"{title}?", "timestamp": 1},
+                    answer_id: {"id": answer_id, "parentId": user_id, "childrenIds": [], "role": "assistant",
+                                "content": f"An answer about {title}.", "model": model, "done": True, "timestamp": 2}}
+        status, answer = self.call("POST", "/api/v1/chats/new", {"chat": {
+            "title": title, "models": [model], "history": {"messages": messages, "currentId": answer_id},
+            "messages": list(messages.values())}}, token)
+        assert status == 200, answer
+        return answer["id"]
+
+    def chat_titles(self, token: str) -> list[str]:
+        """The titles of the signed-in person's chats, sorted."""
+        status, chats = self.call("GET", "/api/v1/chats/", token=token)
+        assert status == 200, chats
+        return sorted(c["title"] for c in chats)
 
     def signup(self, name: str) -> tuple[int, dict]:
         """Sign a person up: (HTTP status, the answer with token and role)."""

@@ -220,6 +220,9 @@ def load_standin_images(host: TestHost, rootfs: Path, images: list[str], ray: Pa
     for script in ("vllm_standin.py", "openwebui_standin.py", "sglang_standin.py", "ollama_standin.py",
                    "grafana_standin.py", "dcgm_exporter_standin.py"):
         host.exec("sh", "-c", f"cat > /tmp/standin/{script}", input=(STANDINS / script).read_bytes())
+    # the tables Open WebUI 0.12.4 makes in PostgreSQL (the stand-in makes them on a postgresql DATABASE_URL)
+    host.exec("sh", "-c", "cat > /tmp/standin/openwebui-postgresql.sql",
+              input=(STANDINS / "openwebui-postgresql.sql").read_bytes())
     entry = textwrap.dedent("""\
         #!/bin/sh
         if [ "$1" = "-f" ]; then exec python3 -u /standin/dcgm_exporter_standin.py "$@"; fi

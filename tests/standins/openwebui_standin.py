@@ -30,7 +30,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 data_dir = os.environ.get("DATA_DIR", "/app/backend/data")
 os.makedirs(data_dir, exist_ok=True)
 seen = {k: v for k, v in os.environ.items() if k.isupper() and not k.startswith(("PATH", "HOSTNAME", "HOME"))}
-for secret in ("WEBUI_SECRET_KEY", "OPENAI_API_KEYS", "WEBUI_ADMIN_PASSWORD"):
+for secret in ("WEBUI_SECRET_KEY", "OPENAI_API_KEYS", "WEBUI_ADMIN_PASSWORD", "DATABASE_URL", "REDIS_URL"):
     if secret in seen:
         seen[secret] = "sha256:" + hashlib.sha256(seen[secret].encode()).hexdigest()
 with open(os.path.join(data_dir, "standin-env.json"), "w") as out:
@@ -38,6 +38,29 @@ with open(os.path.join(data_dir, "standin-env.json"), "w") as out:
 starts = os.path.join(data_dir, "standin-starts.log")
 with open(starts, "a") as out:
     out.write("start\n")
+
+
+
+def postgresql_tables(url: str) -> None:
+    """On PostgreSQL, make Open WebUI 0.12.4's tables as its first start does (alembic), from the schema the real
+    one made (openwebui-postgresql.sql, recorded and compared in tests/test_openwebui_database.py)."""
+    import urllib.parse
+
+    import psycopg2  # Debian's python3-psycopg2, in the stand-in image
+
+    parts = urllib.parse.urlsplit(url)
+    connection = psycopg2.connect(host=parts.hostname, port=parts.port, user=parts.username, password=parts.password,
+                                  dbname=parts.path.lstrip("/"), connect_timeout=10)
+    with connection, connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass('public.alembic_version')")
+        if cursor.fetchone()[0] is None:
+            with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "openwebui-postgresql.sql")) as sql:
+                cursor.execute(sql.read())
+    connection.close()
+
+
+if os.environ.get("DATABASE_URL", "").startswith("postgresql"):
+    postgresql_tables(os.environ["DATABASE_URL"])
 
 USERS = os.path.join(data_dir, "standin-users.json")
 MODELS = os.path.join(data_dir, "standin-models.json")  # model entries the admin created (names, advice)
