@@ -205,13 +205,13 @@ hf_token_env = 'HF_TOKEN'
 # openwebui_database 'auto', more than 25 moves it to PostgreSQL and Redis.
 # openwebui_users = 10
 
-# Open WebUI's database. sqlite: one file in its data directory, one process; measured to hold 50
-# people chatting at once, while at 100 a third of the chats failed or were lost ('database is
-# locked'). postgresql: the distribution's PostgreSQL and Redis on this host (loopback only, passwords
-# generated once on the host), several Open WebUI workers; measured to hold 200 people at once with
-# every answer saved. auto (the default): sqlite up to 25 openwebui_users, postgresql above. Switching
-# a host from sqlite copies every account, chat and model entry across; the SQLite file is kept in
-# <data_dir>/backups.
+# Open WebUI's database. sqlite: one file in its data directory, one process; measured to hold 25
+# people asking at once, while at 50 it lost 8 chats and at 100 a quarter ('database is locked').
+# postgresql: the distribution's PostgreSQL and Redis on this host (loopback only, passwords generated
+# once on the host), several Open WebUI workers; measured to hold 200 people at once with every answer
+# saved. auto (the default): sqlite up to 25 openwebui_users, postgresql above. Switching a host from
+# sqlite copies every account, chat and model entry across; the SQLite file is kept in
+# <data_dir>/backups. Switching back is refused (Open WebUI would start empty).
 # openwebui_database = 'auto'
 
 # Open WebUI worker processes (UVICORN_WORKERS) on PostgreSQL; None = half the host's CPU cores, at

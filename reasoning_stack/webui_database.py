@@ -22,6 +22,7 @@ POSTGRES_CONF = "reasoning-stack.conf"  # in /etc/postgresql/<version>/main/conf
 DB_NAME = "openwebui"  # the database, and the role that owns it
 SQLITE_FILE = "webui.db"  # Open WebUI's SQLite database in its data directory
 DB_MARKER = "DATABASE"  # in Open WebUI's data directory: its accounts and chats are in the host's PostgreSQL
+DB_MARKER_TEXT = "Open WebUI keeps its accounts and chats in PostgreSQL"  # no quote: a grep pattern too
 # Connections each worker keeps per engine (Open WebUI has a sync and an async one), and may open beyond them under
 # load: with 10 + 10, 200 people at once on two workers waited past the pool's timeout ("QueuePool limit reached").
 POOL_SIZE = 15

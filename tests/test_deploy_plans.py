@@ -279,3 +279,12 @@ def test_a_team_box_sets_up_postgresql_and_redis_before_open_webui_starts(tmp_pa
     assert not any("SQLite into PostgreSQL" in n for n in names)  # no SQLite data on a fresh box
     alone = _names(_plan({"nvidia_driver": "preinstalled"}, {**facts, "Cpus": None}, tmp=tmp_path))
     assert not any("PostgreSQL" in n or "openwebui-db" in n for n in alone)
+
+
+def test_a_host_whose_chats_are_in_postgresql_is_not_switched_back_to_sqlite(tmp_path: Path):
+    facts = {**FRESH, "Arch": "x86_64", "KernelVersion": "6.8.0-45-generic", "NvidiaPciGpus": "rtx-4090x1.lspci",
+             "NvidiaGpus": {"csv": "rtx-4090x1.csv"},
+             "FindInFile": ["Open WebUI keeps its accounts and chats in PostgreSQL (database openwebui), not here."]}
+    result = _plan({"nvidia_driver": "preinstalled", "openwebui_database": "sqlite"}, facts, tmp=tmp_path)
+    assert result["error"] is not None and "Open WebUI would start empty" in result["error"], result
+    assert "Keep openwebui_database = 'postgresql' for this host; nothing was changed" in result["error"]

@@ -118,3 +118,15 @@ def test_the_helper_is_valid_python_and_holds_no_secret(tmp_path: Path):
     (tmp_path / "openwebui-db.py").write_text(text)
     py_compile.compile(str(tmp_path / "openwebui-db.py"), doraise=True)
     assert DB_ENV in text and f'UNIT = "{OPENWEBUI_UNIT}"' in text and SECRET not in text
+
+
+def test_render_shows_the_helper_only_on_postgresql():
+    from reasoning_stack import platforms
+    from reasoning_stack.webui_database import DB_HELPER
+
+    for data, expected in (({}, False), ({"openwebui_users": 100}, True)):
+        settings = _settings(**data)
+        plan = plan_host(settings, gpus_from_profile("rtx-4090", 1))
+        files = platforms.get("linux").files(settings, plan, 1, "box", None, "root")
+        assert (DB_HELPER in files) is expected
+        assert all(SECRET not in text for text in files.values())

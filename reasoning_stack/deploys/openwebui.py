@@ -9,7 +9,7 @@ import json
 from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.api.exceptions import PyinfraError
-from pyinfra.facts.files import File
+from pyinfra.facts.files import File, FindInFile
 from pyinfra.operations import files, server
 
 from reasoning_stack.context import host_cluster, host_plan, host_proxy, host_settings, host_webui_database
@@ -52,6 +52,7 @@ from reasoning_stack.webui import model_entries
 from reasoning_stack.webui_database import (
     DB_HELPER,
     DB_MARKER,
+    DB_MARKER_TEXT,
     DB_NAME,
     DB_PACKAGES,
     SQLITE_FILE,
@@ -84,8 +85,8 @@ def open_webui() -> None:
         if database.postgresql:
             _postgresql_and_redis(database)
             stack_file(name="Open WebUI's data: where it is", dest=marker, mode="644",
-                       content=f"Open WebUI's accounts and chats are in PostgreSQL (database {DB_NAME}), not here.\n")
-        elif prepared_fact(host, File, path=marker):
+                       content=f"{DB_MARKER_TEXT} (database {DB_NAME}), not here.\n")
+        elif prepared_fact(host, FindInFile, path=marker, pattern=DB_MARKER_TEXT):
             raise PyinfraError(
                 f"host {host.name!r}: Open WebUI's accounts and chats are in PostgreSQL, and openwebui_database "
                 f"now plans SQLite ({settings.openwebui_database!r}, openwebui_users {settings.openwebui_users}): "

@@ -15,7 +15,7 @@ import re
 from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.facts.deb import DebPackages
-from pyinfra.facts.files import File, FileContents, FindFiles, FindInFile
+from pyinfra.facts.files import FileContents, FindFiles, FindInFile
 from pyinfra.operations import apt, files, server, systemd
 
 from reasoning_stack.context import host_settings
@@ -34,7 +34,7 @@ from reasoning_stack.proxy import CADDY_PACKAGES, CADDYFILE, CADDYFILE_MARK
 from reasoning_stack.services import LEGACY_APT_LOCK_CONF, UNIT_DIR
 from reasoning_stack.settings import StackSettings
 from reasoning_stack.units import remove_stack_files
-from reasoning_stack.webui_database import DB_MARKER, DB_NAME, POSTGRES_CONF, REDIS_CONF
+from reasoning_stack.webui_database import DB_MARKER, DB_MARKER_TEXT, DB_NAME, POSTGRES_CONF, REDIS_CONF
 
 
 @deploy("Remove the stack from a Linux host")
@@ -106,7 +106,8 @@ def _webui_database_removed(settings: StackSettings, deployed: bool) -> None:
     (``deployed``: the manifest lists them). Only with ``remove_openwebui_data`` (now or on a later removal: the
     marker in Open WebUI's data directory says its data is in PostgreSQL) the database and its role are dropped
     and both packages purged with their data."""
-    marker = prepared_fact(host, File, path=f"{settings.data_dir}/open-webui/{DB_MARKER}")
+    marker = prepared_fact(host, FindInFile, path=f"{settings.data_dir}/open-webui/{DB_MARKER}",
+                           pattern=DB_MARKER_TEXT)
     installed = prepared_fact(host, DebPackages) or {}
     if deployed:
         for unit in ("postgresql", "redis-server"):

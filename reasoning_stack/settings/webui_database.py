@@ -6,9 +6,10 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-# Measured with the real Open WebUI 0.12.4 and a stand-in vLLM answering in about half a second (README, "How
-# many people at once"): on SQLite 50 people at once all got their answers saved; at 100, 39 of them did not.
-SQLITE_MOST_USERS = 25  # openwebui_database = "auto" keeps SQLite up to this many people at once (half of 50)
+# Measured with the real Open WebUI 0.12.4 and a stand-in vLLM answering in about half a second
+# (docs/openwebui-database.md, bench/openwebui_load.py): on SQLite 25 people at once all got their answers saved;
+# at 50, 8 did not ("database is locked"); on PostgreSQL and Redis all 200 did.
+SQLITE_MOST_USERS = 25  # openwebui_database = "auto" keeps SQLite up to this many people at once
 
 
 class WebuiDatabaseSettings(BaseModel):
@@ -23,12 +24,12 @@ class WebuiDatabaseSettings(BaseModel):
     openwebui_database: Literal["auto", "sqlite", "postgresql"] = Field(
         "auto",
         description="Open WebUI's database. sqlite: one file in its data directory, one process; measured to hold "
-        "50 people chatting at once, while at 100 a third of the chats failed or were lost ('database is locked'). "
+        "25 people asking at once, while at 50 it lost 8 chats and at 100 a quarter ('database is locked'). "
         "postgresql: the distribution's PostgreSQL and Redis on this host (loopback only, passwords generated "
         "once on the host), several Open WebUI workers; measured to hold 200 people at once with every answer "
         f"saved. auto (the default): sqlite up to {SQLITE_MOST_USERS} openwebui_users, postgresql above. Switching "
         "a host from sqlite copies every account, chat and model entry across; the SQLite file is kept in "
-        "<data_dir>/backups.",
+        "<data_dir>/backups. Switching back is refused (Open WebUI would start empty).",
     )
 
     openwebui_workers: int | None = Field(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import tempfile
 from pathlib import Path
 
@@ -86,7 +87,11 @@ def sqlite_data() -> tuple[Path, dict[str, list[str]]]:
                 webui.new_chat(token, title, MODEL)
     finally:
         webui.stop()
-    return workdir / "data" / "webui.db", chats
+    # one file, as a host's disk holds it after Open WebUI stopped (its write-ahead log folded in)
+    whole = workdir / "webui.db"
+    with sqlite3.connect(workdir / "data" / "webui.db") as source, sqlite3.connect(whole) as target:
+        source.backup(target)
+    return whole, chats
 
 
 def _log(text: str) -> str:

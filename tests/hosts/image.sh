@@ -26,6 +26,8 @@ for unit in getty.target console-getty.service systemd-udevd.service systemd-ude
 done
 : > "$root/etc/machine-id"
 install -m 0644 "$here/rootfs/sshd-test.conf" "$root/etc/ssh/sshd_config.d/test.conf"
+install -D -m 0644 "$here/rootfs/redis-server-test-host.conf" \
+  "$root/etc/systemd/system/redis-server.service.d/test-host.conf"
 chroot "$root" useradd -m -s /bin/bash deployer
 install -m 0440 "$here/rootfs/sudoers-deployer" "$root/etc/sudoers.d/deployer"
 rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*_Packages

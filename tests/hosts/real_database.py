@@ -80,11 +80,12 @@ class Postgres:
         return done.stdout.strip()
 
     def schema(self, database: str) -> str:
-        """The database's tables as ``pg_dump --schema-only`` writes them (no owner, no grants)."""
+        """The database's tables as ``pg_dump --schema-only`` writes them (no owner, no grants), as plain SQL: without
+        the ``\\restrict`` lines, which only psql reads."""
         done = subprocess.run(_as_owner([str(_pg_bin() / "pg_dump"), "-h", str(self.workdir / "sock"), "-p",
                                          str(self.port), "--schema-only", "--no-owner", "--no-privileges", database]),
                               capture_output=True, text=True, timeout=60, check=True)
-        return done.stdout
+        return "".join(line for line in done.stdout.splitlines(keepends=True) if not line.startswith("\\"))
 
     def columns(self, database: str) -> set[tuple[str, ...]]:
         """Every (table, column, type, nullable) of the database's public schema."""
