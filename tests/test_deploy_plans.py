@@ -288,3 +288,20 @@ def test_a_host_whose_chats_are_in_postgresql_is_not_switched_back_to_sqlite(tmp
     result = _plan({"nvidia_driver": "preinstalled", "openwebui_database": "sqlite"}, facts, tmp=tmp_path)
     assert result["error"] is not None and "Open WebUI would start empty" in result["error"], result
     assert "Keep openwebui_database = 'postgresql' for this host; nothing was changed" in result["error"]
+
+
+def test_a_new_open_webui_image_on_postgresql_is_preceded_by_a_pg_dump(tmp_path: Path):
+    facts = {**FRESH, "Arch": "x86_64", "KernelVersion": "6.8.0-45-generic", "NvidiaPciGpus": "rtx-4090x1.lspci",
+             "NvidiaGpus": {"csv": "rtx-4090x1.csv"}, "Cpus": 4, "WebuiDatabaseState": "ready",
+             "StackManifest": {"units": [{"unit": "reasoning-openwebui", "kind": "openwebui",
+                                          "image": "ghcr.io/open-webui/open-webui:v0.12.3"}]}}
+    result = _plan({"nvidia_driver": "preinstalled", "openwebui_database": "postgresql"}, facts, tmp=tmp_path)
+    names = _names(result)
+    ops = {op["name"].split(" | ")[-1]: op for op in result["operations"]}
+    dump = next(n for n in names if n.endswith("(pg_dump)"))
+    assert "ghcr.io/open-webui/open-webui:v0.12.3 -> ghcr.io/open-webui/open-webui:v0.12.4" in dump
+    assert ops[dump]["commands"] == ["/usr/local/libexec/reasoning-stack/openwebui-db backup --out "
+                                     "/var/lib/reasoning-stack/backups/webui-v0.12.3.pgdump"]
+    assert names.index(dump) < names.index("reasoning-openwebui running and enabled")
+    assert not any("SQLite's own online backup" in n or n.startswith("Back up") and "pg_dump" not in n
+                   for n in names)
