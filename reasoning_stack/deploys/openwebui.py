@@ -9,6 +9,7 @@ import json
 from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.api.exceptions import PyinfraError
+from pyinfra.api.operation import OperationMeta
 from pyinfra.facts.files import File, FindInFile
 from pyinfra.operations import files, server
 
@@ -82,8 +83,10 @@ def open_webui() -> None:
                                  (OPENWEBUI_MODELS, "openwebui-models.py.j2")):
             stack_file(name=f"{helper.rsplit('/', 1)[1]} helper", dest=helper, content=render(template), mode="755")
         marker = f"{settings.data_dir}/open-webui/{DB_MARKER}"
+        generated = []
         if database.postgresql:
-            _postgresql_and_redis(database)
+            # its setup may write new URLs (ports) to the env file Open WebUI reads: then Open WebUI restarts
+            generated.append(_postgresql_and_redis(database))
             stack_file(name="Open WebUI's data: where it is", dest=marker, mode="644",
                        content=f"{DB_MARKER_TEXT} (database {DB_NAME}), not here.\n")
         elif prepared_fact(host, FindInFile, path=marker, pattern=DB_MARKER_TEXT):
@@ -92,7 +95,6 @@ def open_webui() -> None:
                 f"now plans SQLite ({settings.openwebui_database!r}, openwebui_users {settings.openwebui_users}): "
                 "Open WebUI would start empty. Keep openwebui_database = 'postgresql' for this host; nothing was "
                 "changed")
-        generated = []
         if settings.openwebui_secret_key is None:
             generated.append(secret_env_file(
                 name="Open WebUI secret key (generated once, kept)",
@@ -178,10 +180,10 @@ def open_webui() -> None:
         retire_service(f"{UNIT_DIR}/{OPENWEBUI_UNIT}.service")
 
 
-def _postgresql_and_redis(database: WebuiDatabase) -> None:
+def _postgresql_and_redis(database: WebuiDatabase) -> OperationMeta:
     """The distribution's PostgreSQL and Redis for Open WebUI, set up by the openwebui-db helper (passwords made
     on the host, loopback only, restarted only when their settings change)."""
     packages_present("PostgreSQL and Redis (Open WebUI's database)", list(DB_PACKAGES))
     stack_file(name="openwebui-db helper", dest=DB_HELPER, content=helper_text(OPENWEBUI_UNIT), mode="700")
-    openwebui_database_ready(name=f"Open WebUI's database: {database.describe()}", helper=DB_HELPER,
-                             args=database.helper_args())
+    return openwebui_database_ready(name=f"Open WebUI's database: {database.describe()}", helper=DB_HELPER,
+                                    args=database.helper_args())
