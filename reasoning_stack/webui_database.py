@@ -85,7 +85,5 @@ def workers_for(cores: int | None) -> int:
 def database_for(settings: Any, cores: int | None = None) -> WebuiDatabase:
     """Open WebUI's database for a host's settings; ``cores``: the host's CPU count, when known."""
     kind = settings.webui_database()
-    if kind == "sqlite":
-        return WebuiDatabase("sqlite", 1, settings.openwebui_postgres_port, settings.openwebui_redis_port)
-    workers = settings.openwebui_workers or workers_for(cores)
-    return WebuiDatabase("postgresql", workers, settings.openwebui_postgres_port, settings.openwebui_redis_port)
+    workers = 1 if kind == "sqlite" else settings.openwebui_workers or workers_for(cores)
+    return WebuiDatabase(kind, workers, settings.openwebui_postgres_port, settings.openwebui_redis_port)

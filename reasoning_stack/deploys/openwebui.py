@@ -83,13 +83,17 @@ def open_webui() -> None:
                                  (OPENWEBUI_MODELS, "openwebui-models.py.j2")):
             stack_file(name=f"{helper.rsplit('/', 1)[1]} helper", dest=helper, content=render(template), mode="755")
         marker = f"{settings.data_dir}/open-webui/{DB_MARKER}"
+        manifest = prepared_fact(host, StackManifest) or {}
+        # Its data can be in PostgreSQL only when the last deploy ran it there, or when the stack was removed since
+        # (the manifest went, the database stayed): only then is the marker read, not on every SQLite re-run.
+        maybe_postgresql = not manifest or any(u.get("kind") == "database" for u in manifest.get("units", []))
         generated = []
         if database.postgresql:
             # its setup may write new URLs (ports) to the env file Open WebUI reads: then Open WebUI restarts
             generated.append(_postgresql_and_redis(database))
             stack_file(name="Open WebUI's data: where it is", dest=marker, mode="644",
                        content=f"{DB_MARKER_TEXT} (database {DB_NAME}), not here.\n")
-        elif prepared_fact(host, FindInFile, path=marker, pattern=DB_MARKER_TEXT):
+        elif maybe_postgresql and prepared_fact(host, FindInFile, path=marker, pattern=DB_MARKER_TEXT):
             raise PyinfraError(
                 f"host {host.name!r}: Open WebUI's accounts and chats are in PostgreSQL, and openwebui_database "
                 f"now plans SQLite ({settings.openwebui_database!r}, openwebui_users {settings.openwebui_users}): "
@@ -116,11 +120,12 @@ def open_webui() -> None:
                                 f"{OPENWEBUI_ADMIN_ENV} (generated on this host, root only)",
                         _if=admin_password.did_change)
         # A new image may migrate the database on its first start: keep a consistent copy of the old one first.
-        previous = next((u.get("image") for u in (prepared_fact(host, StackManifest) or {}).get("units", [])
-                         if u.get("unit") == OPENWEBUI_UNIT), None)
+        previous = next((u.get("image") for u in manifest.get("units", []) if u.get("unit") == OPENWEBUI_UNIT), None)
+        image_changed = bool(previous) and previous != service.image
         sqlite = f"{settings.data_dir}/open-webui/{SQLITE_FILE}"
-        has_sqlite = bool(prepared_fact(host, File, path=sqlite))
-        if previous and previous != service.image:
+        # read only when a backup or a move needs it: a no-op re-run on SQLite asks the host nothing more
+        has_sqlite = (image_changed or database.postgresql) and bool(prepared_fact(host, File, path=sqlite))
+        if image_changed:
             tag = previous.rsplit("@", 1)[-1].rsplit(":", 1)[-1].replace("/", "_")
             what = f"Back up Open WebUI's database before {previous} -> {service.image}"
             if has_sqlite:
