@@ -43,18 +43,7 @@ SETTINGS: dict[str, object] = {
 PORTS = {"prometheus": 9090, "node exporter": 9100, "DCGM exporter": 9400, "Grafana": 3001}
 
 
-class Box:
-    def __init__(self, host: testhosts.TestHost, rootfs: Path) -> None:
-        self.host = host
-        self.rootfs = rootfs
-        self.project = testhosts.new_project([host])
-        self.settings = dict(SETTINGS)
-
-    def deploy(self, deploy: str = "reasoning.py", **changes: object) -> tuple[int, dict | None, str]:
-        self.settings.update(changes)
-        self.project.write(self.settings)
-        return self.project.pyinfra(deploy)
-
+class Box(testhosts.Box):
     def get(self, url: str, auth: tuple[str, str] | None = None) -> tuple[int, object]:
         """A GET from the host itself (the ports are on its loopback): (status, JSON body or None)."""
         script = ("import base64, json, sys, urllib.request, urllib.error\n"
@@ -81,7 +70,7 @@ def box():
     hosts: list[testhosts.TestHost] = []
     try:
         hosts.append(testhosts.start_host(image, "mon-box", key, user="root", repos=repos))
-        yield Box(hosts[0], testhosts.standin_rootfs(image))
+        yield Box(hosts[0], testhosts.standin_rootfs(image), SETTINGS)
     finally:
         testhosts.remove_hosts(hosts)
 

@@ -36,18 +36,7 @@ DATA = "/var/lib/reasoning-stack"
 ADMIN_PASSWORD = "Admin-pass-123!"
 
 
-class Box:
-    def __init__(self, host: testhosts.TestHost, rootfs: Path) -> None:
-        self.host = host
-        self.rootfs = rootfs
-        self.project = testhosts.new_project([host])
-        self.settings = dict(SETTINGS)
-
-    def deploy(self, deploy: str = "reasoning.py", *extra: str, **changes: object) -> tuple[int, dict | None, str]:
-        self.settings.update(changes)
-        self.project.write(self.settings)
-        return self.project.pyinfra(deploy, *extra)
-
+class Box(testhosts.Box):
     def psql(self, sql: str) -> str:
         return self.host.sh(f"runuser -u postgres -- psql -d openwebui -tAc '{sql}'").strip()
 
@@ -60,7 +49,7 @@ def box():
     hosts: list[testhosts.TestHost] = []
     try:
         hosts.append(testhosts.start_host(image, "pg-box", key, user="root", repos=repos))
-        yield Box(hosts[0], testhosts.standin_rootfs(image))
+        yield Box(hosts[0], testhosts.standin_rootfs(image), SETTINGS)
     finally:
         testhosts.remove_hosts(hosts)
 

@@ -376,3 +376,20 @@ def standin_settings(repos_mount: str = "/srv/standin-nvidia") -> dict[str, obje
 
 def new_project(hosts: list[TestHost]) -> Project:
     return Project(Path(tempfile.mkdtemp(prefix="rs-project-")), hosts)
+
+
+class Box:
+    """One test host in a project of its own, for the end-to-end modules that share one host: ``deploy`` keeps
+    each change to the group settings for the runs after it."""
+
+    def __init__(self, host: TestHost, rootfs: Path, settings: dict[str, object]) -> None:
+        self.host = host
+        self.rootfs = rootfs
+        self.project = new_project([host])
+        self.settings = dict(settings)
+
+    def deploy(self, deploy: str = "reasoning.py", *extra: str, **changes: object) -> tuple[int, dict | None, str]:
+        """Run the real pyinfra CLI with the settings so far plus ``changes``: (exit code, JSON results, stderr)."""
+        self.settings.update(changes)
+        self.project.write(self.settings)
+        return self.project.pyinfra(deploy, *extra)
