@@ -4,6 +4,7 @@
     reasoning-stack plan inventories/home.py
     reasoning-stack plan --gpu rtx-4090 --count 2 --model qwq-32b --context 32768 --json
     reasoning-stack status inventories/home.py
+    reasoning-stack usage inventories/home.py --days 30
     reasoning-stack render inventories/home.py --out rendered/
     reasoning-stack settings
 """
@@ -266,6 +267,27 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0 if all(s.healthy for s in statuses) else EXIT_DOWN
 
 
+def cmd_usage(args: argparse.Namespace) -> int:
+    """Connect to every host and sum Open WebUI's record of model calls per person and model; exit 1 when a host
+    could not be read."""
+    from reasoning_stack.inventory import InventoryInvalid, load_inventory, validate_inventory
+    from reasoning_stack.usage import collect_usage, format_usage
+
+    try:
+        inventory = load_inventory(args.inventory)
+        validate_inventory(inventory)
+    except (SettingsInvalid, FileNotFoundError, InventoryInvalid) as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_INVALID
+    results = collect_usage(inventory, args.days, timeout=args.timeout)
+    if args.json:
+        print(json.dumps({"days": args.days, "hosts": {r.host: {"people": r.people, "error": r.error}
+                                                       for r in results}}, indent=2, sort_keys=True))
+    else:
+        print(format_usage(results, args.days))
+    return EXIT_DOWN if any(r.error.startswith(("unreachable", "the usage probe")) for r in results) else 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     """Measure each deployed endpoint with AIPerf through an SSH tunnel; print the figures beside the plan's, save
     JSON and an HTML plot, record the result on the host (``status`` shows it). Exit 1 when a bench cannot run."""
@@ -458,6 +480,14 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--timeout", type=_bounded(int, 1, 600), default=30,
                         help="seconds for each connection and request (a hung engine fails at this bound)")
     status.set_defaults(func=cmd_status)
+
+    usage = sub.add_parser("usage", help="connect to every host: model calls and tokens per person (Open WebUI's "
+                           "record, with openwebui_api_keys on)", allow_abbrev=False)
+    usage.add_argument("inventory")
+    usage.add_argument("--days", type=_bounded(float, above=0), default=7, help="how far back (default 7 days)")
+    usage.add_argument("--json", action="store_true", help="machine-readable output")
+    usage.add_argument("--timeout", type=_bounded(int, 1, 600), default=30, help="seconds for each connection")
+    usage.set_defaults(func=cmd_usage)
 
     rendered = sub.add_parser("render", help="write every file the deploy would put on each host (secrets as "
                               "placeholders), to review a change before deploying it", allow_abbrev=False)

@@ -10,6 +10,7 @@ from typing import Any
 from reasoning_stack import engines
 from reasoning_stack.planning.types import Instance
 from reasoning_stack.service_files import CONFIG_DIR, local_url
+from reasoning_stack.webui import USAGE_LOG
 from reasoning_stack.webui_database import WebuiDatabase
 
 MANIFEST = f"{CONFIG_DIR}/status.json"
@@ -48,9 +49,13 @@ def api_entry(settings: Any, instance: Instance) -> dict[str, Any]:
 
 
 def openwebui_entry(settings: Any, image: str, **where: str) -> dict[str, Any]:
-    """Open WebUI's unit in the manifest (``where``: a Mac's launchd label)."""
-    return {"unit": OPENWEBUI_UNIT, "kind": "openwebui", **where, "image": image,
-            "url": local_url(settings.openwebui_listen, settings.openwebui_port)}
+    """Open WebUI's unit in the manifest (``where``: a Mac's launchd label); with per-person keys, where its record
+    of model calls is (``reasoning-stack usage`` reads it)."""
+    entry = {"unit": OPENWEBUI_UNIT, "kind": "openwebui", **where, "image": image,
+             "url": local_url(settings.openwebui_listen, settings.openwebui_port)}
+    if settings.openwebui_api_keys != "off":
+        entry["usage_log"] = f"{settings.data_dir}/open-webui/{USAGE_LOG}"
+    return entry
 
 
 def database_entries(database: WebuiDatabase) -> list[dict[str, Any]]:

@@ -24,7 +24,7 @@ from reasoning_stack.service_files import (
 )
 from reasoning_stack.settings import StackSettings
 from reasoning_stack.topology import RAY_CONTAINER, RAY_UNIT
-from reasoning_stack.webui import connection_configs, model_defaults_env, task_config
+from reasoning_stack.webui import api_keys_env, connection_configs, model_defaults_env, task_config
 from reasoning_stack.webui_database import DB_ENV, WebuiDatabase, database_for
 
 __all__ = ["CONFIG_DIR", "HELPER_DIR", "RAY_CONTAINER", "RAY_UNIT", "SMOKE_TEST", "UNIT_DIR", "WAIT_HTTP",
@@ -38,6 +38,7 @@ OPENWEBUI_SIGNUP = f"{HELPER_DIR}/openwebui-signup"
 CLOUD_MODELS = f"{HELPER_DIR}/cloud-models"
 OPENWEBUI_MODELS = f"{HELPER_DIR}/openwebui-models"
 OPENWEBUI_MODELS_JSON = f"{CONFIG_DIR}/openwebui-models.json"  # the model entries the deploy keeps in Open WebUI
+WEBUI_DATA = "/app/backend/data"  # Open WebUI's data folder in its container (<data_dir>/open-webui on the host)
 RAY_WAIT = f"{HELPER_DIR}/ray-wait"
 MP_WAIT = f"{HELPER_DIR}/mp-wait"
 # The helpers every cluster node carries, beside wait-http and smoke-test: (path, template).
@@ -90,10 +91,11 @@ def ray_service(settings: StackSettings, node: ClusterNode, gpu_count: int, unif
 
 
 def openwebui_service(settings: StackSettings, host_plan: HostPlan, public_url: str | None = None,
-                      database: WebuiDatabase | None = None) -> ServiceFiles:
+                      database: WebuiDatabase | None = None, webui_data: str = WEBUI_DATA) -> ServiceFiles:
     """The Open WebUI unit and env file, wired to every vLLM instance of the host. ``public_url``: the HTTPS
     proxy's address of it (then it listens on loopback behind the proxy, and its cookies are HTTPS-only).
-    ``database``: where it keeps its data (None: as the settings plan it, on a host of unknown size)."""
+    ``database``: where it keeps its data (None: as the settings plan it, on a host of unknown size).
+    ``webui_data``: its data folder as Open WebUI sees it (the container's; a Mac's own path)."""
     database = database or database_for(settings)
     listen = "127.0.0.1" if public_url else settings.openwebui_listen
     env_path = f"{CONFIG_DIR}/{OPENWEBUI_UNIT}.env"
@@ -105,7 +107,7 @@ def openwebui_service(settings: StackSettings, host_plan: HostPlan, public_url: 
     if database.postgresql:  # DATABASE_URL and REDIS_URL, with the passwords generated on the host
         docker_args += ["--env-file", DB_ENV]
     docker_args += [
-        "--volume", f"{settings.data_dir}/open-webui:/app/backend/data",
+        "--volume", f"{settings.data_dir}/open-webui:{WEBUI_DATA}",
         "--label", "managed-by=reasoning-stack",
     ]
     unit_text = render(
@@ -141,6 +143,7 @@ def openwebui_service(settings: StackSettings, host_plan: HostPlan, public_url: 
                         if settings.openwebui_admin_password else ""),
         tasks=task_config(settings, host_plan),
         model_defaults=model_defaults_env(),
+        person_keys=api_keys_env(settings, webui_data),
         database=database,
         db_env=DB_ENV,
     )

@@ -97,6 +97,28 @@ def model_defaults_env() -> dict[str, str]:
     return {"DEFAULT_MODEL_METADATA": json.dumps({"capabilities": {"usage": True}})}
 
 
+# With per-person keys on, a key reaches only what an OpenAI client uses (base URL <Open WebUI>/api); a leaked key
+# cannot change the person's account, read their chats or make another key.
+API_KEY_ENDPOINTS = ("/api/models", "/api/chat/completions")
+USAGE_LOG = "audit/usage.log"  # under Open WebUI's data folder: its audit log of model calls (folder 0700)
+
+
+def api_keys_env(settings: StackSettings, data_dir: str) -> dict[str, str]:
+    """Open WebUI's per-person API keys (``openwebui_api_keys``) and, with them, its audit log at the METADATA level
+    for chat completions only: one line per model call with the person (id, name, e-mail), the model and the
+    tokens, never a prompt or an answer (``reasoning-stack usage`` sums it). ``data_dir``: Open WebUI's data folder
+    as Open WebUI sees it. Nothing when keys are off (Open WebUI's own default, no key works)."""
+    if settings.openwebui_api_keys == "off":
+        return {}
+    return {"ENABLE_API_KEYS": "True",
+            "USER_PERMISSIONS_FEATURES_API_KEYS": str(settings.openwebui_api_keys == "everyone"),
+            "ENABLE_API_KEYS_ENDPOINT_RESTRICTIONS": "True",
+            "API_KEYS_ALLOWED_ENDPOINTS": ",".join(API_KEY_ENDPOINTS),
+            "AUDIT_LOG_LEVEL": "METADATA",
+            "AUDIT_INCLUDED_PATHS": "chat/completions",
+            "AUDIT_LOGS_FILE_PATH": f"{data_dir}/{USAGE_LOG}"}
+
+
 def connection_configs(settings: StackSettings, local_count: int) -> str:
     """``OPENAI_API_CONFIGS`` for Open WebUI when cloud connections follow the ``local_count`` local ones: each
     cloud connection lists only its models, under its prefix (``deepseek.deepseek-reasoner``), so they stand
@@ -117,7 +139,7 @@ MATHS_DIRECTIVE = "Please reason step by step, and put your final answer within 
 PUBLIC_READ = [{"principal_type": "user", "principal_id": "*", "permission": "read"}]
 
 
-def model_entries(host_plan: HostPlan) -> list[dict[str, object]]:
+def model_entries(host_plan: HostPlan, model_groups: dict[str, list[str]] | None = None) -> list[dict[str, object]]:
     """Open WebUI model entries for the host's models (created or updated by the deploy as the admin): a name
     a person understands ("DeepSeek-R1-Distill-Qwen-32B AWQ" for ``deepseek-r1-distill-qwen-32b``), the
     catalogue's prompting advice as the description (R1 family: no system prompt; maths in \\boxed{}), for
@@ -126,7 +148,9 @@ def model_entries(host_plan: HostPlan) -> list[dict[str, object]]:
     format (the R1 distills, QwQ) has Open WebUI's built-in tools off: its chats would otherwise send ``tools``,
     which vLLM refuses without a tool-call parser ("auto" tool choice requires --enable-auto-tool-choice), so
     every chat from the web page would fail. No system prompt and no sampling are set: vLLM applies each model's
-    generation_config.json."""
+    generation_config.json. ``model_groups`` (``openwebui_model_groups``): the models only some groups may use;
+    their entries name the groups, which the host's helper turns into Open WebUI's group grants."""
+    model_groups = model_groups or {}
     entries = []
     for instance in host_plan.instances:
         spec = find_model(instance.plan.model)
@@ -145,6 +169,10 @@ def model_entries(host_plan: HostPlan) -> list[dict[str, object]]:
             meta["capabilities"] = {"builtin_tools": False}
         if spec.reasoning_effort:  # gpt-oss: Open WebUI's "Reasoning Effort" control, sent with every chat
             params = {**params, "reasoning_effort": REASONING_EFFORT}
-        entries.append({"id": instance.served_model_name, "base_model_id": None, "name": name, "meta": meta,
-                        "params": params, "access_grants": PUBLIC_READ, "is_active": True})
+        entry = {"id": instance.served_model_name, "base_model_id": None, "name": name, "meta": meta,
+                 "params": params, "access_grants": PUBLIC_READ, "is_active": True}
+        groups = model_groups.get(instance.served_model_name)
+        if groups:
+            entry.update(access_grants=[], groups=list(groups))
+        entries.append(entry)
     return entries

@@ -77,6 +77,14 @@ def _check(tmp_path: Path, settings: str, env: dict[str, str] | None = None, inv
          "(a public CA signs no bare address); use https = 'internal' for addresses"),
         ('https = "internal"\nhttps_names = ["https://chat.lab/"]\n', "is neither a DNS name nor an IP address"),
         ('https = "internal"\nhttps_port = 3000\n', "https_port 3000 is already openwebui_port's port"),
+        ('openwebui_api_keys = "yes"\n', "openwebui_api_keys"),
+        ('model = "qwq-32b"\nopenwebui_model_groups = {"qwen3-32b": ["research"]}\n',
+         "openwebui_model_groups names 'qwen3-32b', which is not served on this host; use one of: "),
+        ('openwebui_model_groups = {"qwq-32b": []}\n', "lists no group: name the groups"),
+        ('openwebui_model_groups = {"qwq-32b": ["a;b"]}\n', "group 'a;b' of "),
+        ('model = "deepseek-r1-distill-qwen-7b"\nopenwebui_admin_email = None\nopenwebui_signup = "closed"\n'
+         'openwebui_model_groups = {"deepseek-r1-distill-qwen-7b": ["research"]}\n',
+         "openwebui_model_groups needs the deploy's admin account"),
     ],
 )
 def test_mistake_is_refused_with_host_key_and_way_out(tmp_path: Path, settings: str, words: str):

@@ -280,7 +280,8 @@ def test_models_get_names_a_person_understands_and_the_advice(servers):
     try:
         first = run()
         assert first.returncode == 0, first.stderr
-        assert "'deepseek-r1-distill-qwen-7b' shown as 'DeepSeek-R1-Distill-Qwen-7B' (created)" in first.stdout
+        assert ("'deepseek-r1-distill-qwen-7b' shown as 'DeepSeek-R1-Distill-Qwen-7B', for everyone (created)"
+                in first.stdout)
         assert ADMIN_PASSWORD not in first.stdout + first.stderr
         assert run().stdout.count("(unchanged)") == 2  # a second run changes nothing
         _apply_policy(webui, "open", workdir)

@@ -167,7 +167,7 @@ def test_openwebui_standin_accounts_behave_like_the_real_one_and_the_helper_mend
         models = tmp_path / "models.json"
         models.write_text(json.dumps([{"id": "m", "name": "Model M", "meta": {"description": "d"}, "params": {}}]))
         (tmp_path / "openwebui-models").write_text(render("openwebui-models.py.j2"))
-        for expected in ("'m' shown as 'Model M' (created)", "(unchanged)"):
+        for expected in ("'m' shown as 'Model M', for everyone (created)", "(unchanged)"):
             run = subprocess.run([sys.executable, str(tmp_path / "openwebui-models"), url, str(models), "--env-file",
                                   str(env_file)], capture_output=True, text=True, timeout=30)
             assert run.returncode == 0 and expected in run.stdout, run

@@ -62,7 +62,7 @@ from reasoning_stack.services import (
     openwebui_service,
 )
 from reasoning_stack.status import smoke_record
-from reasoning_stack.webui import model_entries
+from reasoning_stack.webui import USAGE_LOG, model_entries
 
 
 @deploy("Apple Silicon Mac")
@@ -147,6 +147,9 @@ def mac_stack() -> None:
     if settings.openwebui_enabled:
         files.directory(name="Open WebUI data", path=f"{settings.data_dir}/open-webui", mode="755", user=user,
                         group="staff")
+        if settings.openwebui_api_keys != "off":  # its record of who used which model: the Mac user's alone
+            files.directory(name="Open WebUI usage record (its user only)", mode="700", user=user, group="staff",
+                            path=f"{settings.data_dir}/open-webui/{USAGE_LOG.rsplit('/', 1)[0]}")
         if not prepared_fact(host, File, path=f"{OPENWEBUI_VENV}/bin/python"):
             server.shell(name="Open WebUI virtual environment", commands=[f"{PYTHON} -m venv {OPENWEBUI_VENV}"],
                          **as_user)
@@ -161,7 +164,8 @@ def mac_stack() -> None:
                                              path=OPENWEBUI_ADMIN_ENV, variable="WEBUI_ADMIN_PASSWORD", nbytes=18,
                                              **stack_python))
         webui_job, webui_env_path, webui_env = openwebui_job(
-            settings, openwebui_service(settings, plan, database=host_webui_database()), user)
+            settings, openwebui_service(settings, plan, database=host_webui_database(),
+                                        webui_data=f"{settings.data_dir}/open-webui"), user)
         env_file = files.put(name="reasoning-openwebui env file (0600)", src=io.StringIO(webui_env),
                              dest=webui_env_path, mode="600", user="root", group="wheel", create_remote_dir=False)
         webui_plist = install_job(webui_job)
@@ -180,8 +184,9 @@ def mac_stack() -> None:
                 name=f"Open WebUI sign-up policy {settings.openwebui_signup!r} holds after its first account",
                 helper=OPENWEBUI_SIGNUP, url=webui_job.base_url, policy=settings.openwebui_signup,
                 env_files=admin_env_files, _if=lambda: webui_plist.did_change() or env_file.did_change())
+            entries_text = json.dumps(model_entries(plan, settings.openwebui_model_groups), indent=1, sort_keys=True)
             entries = files.put(name="Open WebUI model entries (names and advice)",
-                                src=io.StringIO(json.dumps(model_entries(plan), indent=1, sort_keys=True) + "\n"),
+                                src=io.StringIO(entries_text + "\n"),
                                 dest=OPENWEBUI_MODELS_JSON, mode="600", user="root", group="wheel",
                                 create_remote_dir=False)
             openwebui_models(

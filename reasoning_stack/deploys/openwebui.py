@@ -49,7 +49,7 @@ from reasoning_stack.units import (
     retire_service,
     stack_directories,
 )
-from reasoning_stack.webui import model_entries
+from reasoning_stack.webui import USAGE_LOG, model_entries
 from reasoning_stack.webui_database import (
     DB_HELPER,
     DB_MARKER,
@@ -77,6 +77,9 @@ def open_webui() -> None:
         service = openwebui_service(settings, plan, proxy.url_for("Open WebUI") if proxy else None, database)
         stack_directories()
         files.directory(name="Open WebUI data", path=f"{settings.data_dir}/open-webui", mode="755")
+        if settings.openwebui_api_keys != "off":  # its record of who used which model: root's alone
+            files.directory(name="Open WebUI usage record (root only)", mode="700",
+                            path=f"{settings.data_dir}/open-webui/{USAGE_LOG.rsplit('/', 1)[0]}")
         docker_image(name=f"Open WebUI image {service.image}", image=service.image, pull=settings.pull_images)
         stack_directories(config=False, helpers=True)
         for helper, template in ((OPENWEBUI_SIGNUP, "openwebui-signup.py.j2"), (CLOUD_MODELS, "cloud-models.py.j2"),
@@ -162,7 +165,8 @@ def open_webui() -> None:
                 _if=came_up,
             )
             entries = stack_file(name="Open WebUI model entries (names and advice)", dest=OPENWEBUI_MODELS_JSON,
-                                 content=json.dumps(model_entries(plan), indent=1, sort_keys=True) + "\n", mode="600")
+                                 content=json.dumps(model_entries(plan, settings.openwebui_model_groups), indent=1,
+                                                 sort_keys=True) + "\n", mode="600")
             openwebui_models(
                 name="Open WebUI shows each model by a name a person understands, with its prompting advice",
                 helper=OPENWEBUI_MODELS,

@@ -194,7 +194,8 @@ class Linux(Platform):
             if database_for(settings).postgresql:
                 out[DB_HELPER] = helper_text(OPENWEBUI_UNIT)
             if settings.openwebui_admin_email is not None:
-                out[OPENWEBUI_MODELS_JSON] = json.dumps(model_entries(plan), indent=1, sort_keys=True) + "\n"
+                out[OPENWEBUI_MODELS_JSON] = json.dumps(model_entries(plan, settings.openwebui_model_groups), indent=1,
+                                                           sort_keys=True) + "\n"
         nodes: tuple[str, ...] = ()
         if cluster is not None and settings.firewall_allow is not None:
             assert settings.cluster_interface is not None

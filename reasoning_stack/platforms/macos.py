@@ -175,11 +175,13 @@ class MacOS(Platform):
         helpers = [(WAIT_HTTP, "wait-http.py.j2"), (SMOKE_TEST, "smoke-test.py.j2"), (ENV_EXEC, "env-exec.py.j2"),
                    (OPENWEBUI_SIGNUP, "openwebui-signup.py.j2"), (OPENWEBUI_MODELS, "openwebui-models.py.j2")]
         if settings.openwebui_enabled:
-            webui, env_path, env_text = openwebui_job(settings, openwebui_service(settings, plan), user)
+            webui, env_path, env_text = openwebui_job(settings, openwebui_service(
+                settings, plan, webui_data=f"{settings.data_dir}/open-webui"), user)
             out[webui.plist_path] = webui.plist_text
             out[env_path] = env_text
             if settings.openwebui_admin_email is not None:
-                out[OPENWEBUI_MODELS_JSON] = json.dumps(model_entries(plan), indent=1, sort_keys=True) + "\n"
+                out[OPENWEBUI_MODELS_JSON] = json.dumps(model_entries(plan, settings.openwebui_model_groups), indent=1,
+                                                           sort_keys=True) + "\n"
         out[MANIFEST] = manifest_text(self.manifest(settings, plan, host_name, None))
         out.update(helper_files(helpers, first_line=f"#!{MLX_VENV}/bin/python"))
         return dict(sorted(out.items()))

@@ -27,6 +27,7 @@ from reasoning_stack.engines.vllm.settings import DEFAULT_IMAGE as DEFAULT_VLLM_
 from reasoning_stack.engines.vllm.settings import DEFAULT_IMAGE_ARM64 as DEFAULT_VLLM_IMAGE_ARM64
 from reasoning_stack.engines.vllm.settings import VllmSettings
 from reasoning_stack.settings.api import ApiSettings
+from reasoning_stack.settings.api_keys import ApiKeySettings
 from reasoning_stack.settings.cluster import ClusterSettings
 from reasoning_stack.settings.common import env_var_name, image_reference, ip_address, is_ip_address, one_line_secret
 from reasoning_stack.settings.firewall import FirewallSettings
@@ -59,8 +60,8 @@ __all__ = ["DEFAULT_DCGM_EXPORTER_IMAGE", "DEFAULT_GRAFANA_IMAGE", "DEFAULT_OLLA
 # The settings by concern, in the order the reference and group_data/all.py show them.
 GROUPS: tuple[type[BaseModel], ...] = (
     HardwareSettings, ServingSettings, ApiSettings, VllmSettings, SglangSettings, OllamaSettings, MlxSettings,
-    OpenWebUISettings, WebuiDatabaseSettings, MonitoringSettings, HttpsSettings, FirewallSettings, ClusterSettings,
-    HostSettings, NvidiaSettings, RemovalSettings,
+    OpenWebUISettings, WebuiDatabaseSettings, ApiKeySettings, MonitoringSettings, HttpsSettings, FirewallSettings,
+    ClusterSettings, HostSettings, NvidiaSettings, RemovalSettings,
 )
 # Settings that were renamed, and their names now: the old ones are still accepted, and `check` says the new one.
 RENAMED_SETTINGS = {"vllm_listen": "api_listen", "vllm_port": "api_port", "vllm_api_key": "api_key",
@@ -105,7 +106,8 @@ class StackSettings(*reversed(GROUPS)):  # type: ignore[misc]  # reversed: pydan
     @model_validator(mode="after")
     def _every_group_checked(self) -> StackSettings:
         for check in (self._signup_policy_can_hold, self._cloud_connections_apart, self._task_model_served_here,
-                      self._check_webui_workers, self._ports_differ, self._check_context, self._check_model_files,
+                      self._model_groups_served_here, self._check_webui_workers, self._ports_differ,
+                      self._check_context, self._check_model_files,
                       self._check_parallel_sizes, self._check_cluster, self._check_engines,
                       self._check_exposure, self._check_https, self._check_daemon_options, self._check_driver):
             check()

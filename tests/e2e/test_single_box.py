@@ -229,8 +229,8 @@ def test_full_deploy(stack: Stack):
     assert text.count("Open WebUI admin: admin@localhost; its password: sudo cat "
                       "/etc/reasoning-stack/openwebui-admin.env") == 2
     assert text.count("Open WebUI sign-up policy 'pending' applied") == 2
-    assert text.count("Open WebUI model 'deepseek-r1-distill-qwen-7b' shown as 'DeepSeek-R1-Distill-Qwen-7B' "
-                      "(created)") == 2
+    assert text.count("Open WebUI model 'deepseek-r1-distill-qwen-7b' shown as 'DeepSeek-R1-Distill-Qwen-7B', "
+                      "for everyone (created)") == 2
 
 
 def test_nvidia_layer_state(stack: Stack):
