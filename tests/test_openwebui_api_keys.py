@@ -11,6 +11,7 @@ wrote, shows each person's calls and tokens. Slow: Open WebUI takes 15-30 s to s
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -148,6 +149,10 @@ def test_usage_shows_under_each_person(team):
     assert "What is 5 + 5" not in log.read_text()  # the record holds no prompt or answer
     manifest = workdir / "status.json"
     manifest.write_text(json.dumps({"units": [{"kind": "openwebui", "usage_log": str(log)}]}))
+    line = next(json.loads(t) for t in log.read_text().splitlines() if '"model_usage"' in t)
+    if os.environ.get("RS_RECORD_FIXTURES"):  # the line the stand-in Open WebUI of the test hosts copies
+        real.AUDIT_LINE.write_text(json.dumps(line, indent=1, sort_keys=True) + "\n")
+    assert real.audit_shape(line) == real.audit_shape(json.loads(real.AUDIT_LINE.read_text()))
     probe = workdir / "usage.py"
     probe.write_text(render("openwebui-usage.py.j2", manifest_path=str(manifest), since=0))
     run = subprocess.run([sys.executable, str(probe)], capture_output=True, text=True, timeout=60)

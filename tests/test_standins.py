@@ -285,3 +285,54 @@ def test_ollama_standin_refuses_settings_ollama_cannot_use(env: dict[str, str], 
     out = subprocess.run([sys.executable, str(STANDINS / "ollama_standin.py"), "serve"], capture_output=True,
                          text=True, timeout=30, env={**os.environ, **env})
     assert out.returncode == 1 and words in out.stdout, out.stdout
+
+
+def test_openwebui_standin_keys_and_usage_record_behave_like_the_real_ones(tmp_path: Path):
+    """What tests/test_openwebui_api_keys.py checks against the real Open WebUI, on the stand-in the end-to-end
+    tests use, started with the env the deploy renders: a person's key reaches the model with the OpenAI client,
+    only the OpenAI endpoints, an unknown or revoked key is refused, and each call is a line of the real format."""
+    import openai
+    import real_openwebui as real
+
+    from reasoning_stack.gpus import gpus_from_profile
+    from reasoning_stack.instances import plan_host
+    from reasoning_stack.services import openwebui_service
+    from reasoning_stack.validation import validate_host_data
+    from reasoning_stack.webui import USAGE_LOG
+
+    engine_port, port = free_port(), free_port()
+    vllm = real.StandinVllm("qwen3-8b", engine_port, "sk-engine-0123", tmp_path).start()
+    settings = validate_host_data("box", {"model": "qwen3-8b", "api_port": engine_port, "openwebui_port": port,
+                                          "openwebui_api_keys": "everyone"},
+                                  environ={"REASONING_STACK_VLLM_API_KEY": "sk-engine-0123",
+                                           "REASONING_STACK_OPENWEBUI_ADMIN_PASSWORD": "pw-0123"})
+    service = openwebui_service(settings, plan_host(settings, gpus_from_profile("rtx-4090", 1)),
+                                webui_data=str(tmp_path / "data"))
+    env = {**os.environ, **real.parse_env_file(service.env_text), "DATA_DIR": str(tmp_path / "data")}
+    server = subprocess.Popen([sys.executable, str(STANDINS / "openwebui_standin.py")], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        webui = real.OpenWebUI(service.env_text, tmp_path / "data")
+        webui.env = real.parse_env_file(service.env_text)
+        real.wait_answering(f"{webui.url}/health", server, tmp_path / "vllm-qwen3-8b.log", 30)
+        session = webui.add_person(webui.signin("admin@localhost", "pw-0123"), "ada")
+        status, made = webui.call("POST", "/api/v1/auths/api_key", token=session)
+        assert status == 200 and made["api_key"].startswith("sk-"), made
+        client = openai.OpenAI(base_url=f"{webui.url}/api", api_key=made["api_key"], max_retries=0)
+        assert [m.id for m in client.models.list()] == ["qwen3-8b"]
+        answer = client.chat.completions.create(model="qwen3-8b", messages=[{"role": "user", "content": "2+2?"}])
+        assert answer.choices[0].message.content and answer.usage.completion_tokens > 0
+        assert webui.call("GET", "/api/v1/chats/", token=made["api_key"])[0] == 403  # only the OpenAI endpoints
+        with pytest.raises(openai.AuthenticationError):
+            openai.OpenAI(base_url=f"{webui.url}/api", api_key="sk-unknown", max_retries=0).models.list()
+        assert webui.call("DELETE", "/api/v1/auths/api_key", token=session)[0] == 200
+        with pytest.raises(openai.AuthenticationError):
+            client.models.list()
+        lines = [json.loads(t) for t in (tmp_path / "data" / USAGE_LOG).read_text().splitlines()]
+        assert len(lines) == 1 and lines[0]["user"]["email"] == "ada@example.com"
+        assert lines[0]["usage"]["output_tokens"] == answer.usage.completion_tokens
+        assert real.audit_shape(lines[0]) == real.audit_shape(json.loads(real.AUDIT_LINE.read_text()))
+    finally:
+        server.terminate()
+        server.wait(5)
+        vllm.stop()

@@ -215,3 +215,12 @@ def apply_model_entries(webui: OpenWebUI, host_plan: object, workdir: Path,
     models.write_text(json.dumps(model_entries(host_plan, model_groups)))
     return subprocess.run([sys.executable, str(helper), webui.url, str(models), "--env-file", str(env_file)],
                           capture_output=True, text=True, timeout=120)
+
+
+AUDIT_LINE = HERE.parent / "standins" / "openwebui-audit-line.json"  # a model call's line, from the real one
+
+
+def audit_shape(line: dict) -> dict:
+    """The keys of an audit-log line and of its nested objects (the values differ from call to call)."""
+    return {"keys": sorted(line), **{k: sorted(v) for k, v in line.items() if isinstance(v, dict)}}
+

@@ -14,6 +14,14 @@ Like the real one, a signed-in user's /api/models lists the models of every Open
 Ollama server (OLLAMA_BASE_URLS, its /api/tags); /api/chat/completions sends a chat to the connection serving
 the model (to Ollama's /api/chat with the model entry's num_ctx, as Open WebUI does) and answers with its
 reasoning and answer apart.
+
+With ENABLE_API_KEYS, a person's own key works as Open WebUI 0.12.4's does (checked against the real one in
+tests/test_openwebui_api_keys.py): POST /api/v1/auths/api_key makes one (admins always, others with
+USER_PERMISSIONS_FEATURES_API_KEYS), DELETE revokes it; a key ("Bearer sk-...") reaches only
+API_KEYS_ALLOWED_ENDPOINTS (with ENABLE_API_KEYS_ENDPOINT_RESTRICTIONS), an unknown one gets 401, and its chat
+completions come back as the engine answered. With AUDIT_LOG_LEVEL set and chat/completions in
+AUDIT_INCLUDED_PATHS, each model call is one line in AUDIT_LOGS_FILE_PATH, in the real audit log's format
+(openwebui-audit-line.json, recorded from the real one).
 """
 
 import hashlib
@@ -22,6 +30,7 @@ import os
 import secrets
 import signal
 import sys
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -77,11 +86,40 @@ config = {"ENABLE_SIGNUP": os.environ.get("ENABLE_SIGNUP", "True") == "True",
           "DEFAULT_USER_ROLE": os.environ.get("DEFAULT_USER_ROLE", "pending"), "SHOW_ADMIN_DETAILS": True}
 
 
-def add_user(email: str, password: str, role: str) -> dict:
-    users[email] = {"email": email, "password": hashlib.sha256(password.encode()).hexdigest(), "role": role}
+def save_users() -> None:
     with open(USERS, "w") as out:
         json.dump(users, out)
+
+
+def add_user(email: str, password: str, role: str, name: str = "") -> dict:
+    users[email] = {"email": email, "password": hashlib.sha256(password.encode()).hexdigest(), "role": role,
+                    "name": name or email.split("@")[0], "id": hashlib.sha256(email.encode()).hexdigest()[:32]}
+    save_users()
     return users[email]
+
+
+def env_true(name: str) -> bool:
+    return os.environ.get(name, "False").lower() == "true"
+
+
+def record_usage(user: dict, model: str, usage: dict, agent: str = "") -> None:
+    """One line of the audit log for a model call, as Open WebUI 0.12.4's utils/audit.py and logger.py write it."""
+    included = [p for p in os.environ.get("AUDIT_INCLUDED_PATHS", "").split(",") if p]
+    if os.environ.get("AUDIT_LOG_LEVEL", "NONE").upper() == "NONE" or "chat/completions" not in included:
+        return
+    path = os.environ.get("AUDIT_LOGS_FILE_PATH", os.path.join(data_dir, "audit.log"))
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    prompt, completion = int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
+    line = {"id": secrets.token_hex(16), "timestamp": int(time.time()),
+            "user": {k: user.get(k, "") for k in ("id", "name", "email", "role")},
+            "audit_level": os.environ["AUDIT_LOG_LEVEL"].upper(), "verb": "POST",
+            "request_uri": f"http://127.0.0.1:{port}/api/chat/completions", "response_status_code": None,
+            "source_ip": "127.0.0.1", "user_agent": agent, "model_id": model,
+            "usage": {"input_tokens": prompt, "output_tokens": completion, "total_tokens": prompt + completion},
+            "request_object": None, "response_object": None,
+            "extra": {"event": "model_usage", "request_id": secrets.token_hex(16)}}
+    with open(path, "a") as out:
+        out.write(json.dumps(line) + "\n")
 
 
 if not users and os.environ.get("WEBUI_ADMIN_EMAIL") and os.environ.get("WEBUI_ADMIN_PASSWORD"):
@@ -150,6 +188,34 @@ class Handler(BaseHTTPRequestHandler):
         self._send(401, {"detail": "Not authenticated"})
         return False
 
+    def _session_user(self) -> dict | None:
+        user = users.get(tokens.get(self.headers.get("Authorization", "").removeprefix("Bearer "), ""))
+        if user is None:
+            self._send(401, {"detail": "Not authenticated"})
+        return user
+
+    def _key_user(self) -> dict | None:
+        """The person whose API key came, or None (and the refusal sent) as Open WebUI's get_current_user does."""
+        key = self.headers.get("Authorization", "").removeprefix("Bearer ")
+        user = next((u for u in users.values() if u.get("api_key") == key), None)
+        if user is None:
+            self._send(401, {"detail": "Your session has expired or the token is invalid. Please sign in again."})
+            return None
+        if not env_true("ENABLE_API_KEYS") or (user["role"] != "admin"
+                                               and not env_true("USER_PERMISSIONS_FEATURES_API_KEYS")):
+            self._send(403, {"detail": "Use of API key is not enabled in the environment."})
+            return None
+        allowed = [p.strip() for p in os.environ.get("API_KEYS_ALLOWED_ENDPOINTS", "").split(",") if p.strip()]
+        path = self.path.split("?", 1)[0]
+        if env_true("ENABLE_API_KEYS_ENDPOINT_RESTRICTIONS") and not any(
+                path == a or path.startswith(a + "/") for a in allowed):
+            self._send(403, {"detail": "You do not have permission to access this resource."})
+            return None
+        return user
+
+    def _by_key(self) -> bool:
+        return self.headers.get("Authorization", "").startswith("Bearer sk-")
+
     def do_GET(self):
         if self.path in ("/health", "/ready"):
             self._send(200, {"status": True})
@@ -159,6 +225,15 @@ class Handler(BaseHTTPRequestHandler):
         elif self.path == "/api/v1/auths/admin/config":
             if self._admin():
                 self._send(200, config)
+        elif self._by_key():
+            if self._key_user() is None:
+                return
+            if self.path == "/api/models":
+                found, _errors = connection_models()
+                self._send(200, {"object": "list", "data": [{"id": m, "object": "model", "owned_by": "openai"}
+                                                            for m in sorted(found)]})
+            else:
+                self._send(404, {"detail": "not found"})
         elif self.path == "/api/models":
             if self._user():
                 found, errors = connection_models()
@@ -175,9 +250,53 @@ class Handler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(body)
 
+    def do_DELETE(self):
+        if self.path == "/api/v1/auths/api_key":
+            user = self._session_user()
+            if user is not None:
+                user.pop("api_key", None)
+                save_users()
+                self._send(200, True)
+        else:
+            self._send(404, {"detail": "not found"})
+
     def do_POST(self):
         form = self._body()
-        if self.path == "/api/v1/auths/signin":
+        if self._by_key():
+            user = self._key_user()
+            if user is None:
+                return
+            if self.path != "/api/chat/completions":
+                self._send(404, {"detail": "not found"})
+                return
+            found, _errors = connection_models()
+            if form.get("model") not in found or found[form["model"]][1] == OLLAMA:
+                self._send(400, {"detail": "Model not found"})
+                return
+            url, key = found[form["model"]]
+            try:
+                answer = ask(f"{url}/chat/completions", key, {**form, "stream": False})
+            except (OSError, ValueError) as exc:
+                self._send(502, {"detail": f"{url}: {exc}"})
+                return
+            record_usage(user, form["model"], answer.get("usage") or {}, self.headers.get("User-Agent", ""))
+            self._send(200, answer)  # as the engine answered
+        elif self.path == "/api/v1/auths/api_key":
+            user = self._session_user()
+            if user is None:
+                return
+            if not env_true("ENABLE_API_KEYS") or (user["role"] != "admin"
+                                                   and not env_true("USER_PERMISSIONS_FEATURES_API_KEYS")):
+                self._send(403, {"detail": "Use of API key is not enabled in the environment."})
+                return
+            user["api_key"] = "sk-" + secrets.token_hex(16)
+            save_users()
+            self._send(200, {"api_key": user["api_key"]})
+        elif self.path == "/api/v1/auths/add":
+            if self._admin():
+                user = add_user(form["email"], form["password"], form.get("role", "pending"), form.get("name", ""))
+                self._send(200, {"id": user["id"], "email": user["email"], "role": user["role"]})
+        elif self.path == "/api/v1/auths/signin":
             user = users.get(form.get("email", ""))
             if not user or user["password"] != hashlib.sha256(form.get("password", "").encode()).hexdigest():
                 self._send(400, {"detail": "The email or password provided is incorrect."})
@@ -221,6 +340,8 @@ class Handler(BaseHTTPRequestHandler):
                 else:
                     answer = ask(f"{url}/chat/completions", key, {**form, "stream": False})
                     message = answer["choices"][0]["message"]
+                    record_usage(self._session_user() or {}, form["model"], answer.get("usage") or {},
+                                 self.headers.get("User-Agent", ""))
             except (OSError, ValueError) as exc:
                 self._send(502, {"detail": f"{url}: {exc}"})
                 return
