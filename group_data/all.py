@@ -224,6 +224,21 @@ hf_token_env = 'HF_TOKEN'
 # Port of Redis (on 127.0.0.1 only) when Open WebUI uses PostgreSQL.
 # openwebui_redis_port = 6379
 
+# --- A key per person for the API ------------------------------------------------------------------------
+
+# Each person's own OpenAI API key, made in Open WebUI (Settings > Account > API keys) and used with
+# base URL <Open WebUI's URL>/api. Open WebUI checks the key, the person's access to the model and
+# passes the request on with the engine's key, which never leaves the host. everyone: every account
+# may make one; admins: only admins (and groups an admin allows in Open WebUI); off (the default): no
+# API key works. With keys on, a key reaches only the model list and chat completions, and Open WebUI
+# records each model call (person, model, tokens; never the text) for `reasoning-stack usage`.
+# openwebui_api_keys = 'off'
+
+# Models only some people may use, from the web page or with their key: served model name -> Open
+# WebUI groups (e.g. {'qwen3-32b': ['research']}). The deploy makes missing groups; an admin puts
+# people in them in Open WebUI (Admin Panel > Users > Groups). A model not listed is open to everyone.
+# openwebui_model_groups = {}
+
 # --- Monitoring ------------------------------------------------------------------------------------------
 
 # Prometheus (the distribution's package, listening on loopback) scraping every engine's /metrics, the

@@ -38,6 +38,7 @@ BASE_SETTINGS: dict[str, object] = {
     "health_timeout": 60,
     "nvidia_cdi": True,
 }
+MODEL = str(BASE_SETTINGS["model"])
 
 
 class Stack:
@@ -902,13 +903,80 @@ print(json.dumps(out))
 """
 
 
+_PERSON_KEY = """
+import json, ssl, sys, urllib.error, urllib.request
+context = ssl.create_default_context(cafile="/tmp/stack-ca.crt")
+base, model, admin_password = "https://chat.lab.test", sys.argv[1], sys.stdin.read().strip()
+def call(method, path, token="", body=None):
+    request = urllib.request.Request(base + path, method=method, data=json.dumps(body).encode() if body else None,
+                                     headers={"Content-Type": "application/json", "Authorization": "Bearer " + token})
+    try:
+        with urllib.request.urlopen(request, timeout=60, context=context) as answer:
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as error:
+        return error.code, None
+admin = call("POST", "/api/v1/auths/signin", body={"email": "admin@localhost", "password": admin_password})[1]
+call("POST", "/api/v1/auths/add", admin["token"], {"name": "ada", "email": "ada@example.com",
+                                                   "password": "Ada-pass-123!", "role": "user"})
+ada = call("POST", "/api/v1/auths/signin", body={"email": "ada@example.com", "password": "Ada-pass-123!"})[1]
+key = call("POST", "/api/v1/auths/api_key", ada["token"])[1]["api_key"]
+out = {"models": call("GET", "/api/models", key), "unknown": call("GET", "/api/models", "sk-unknown")[0],
+       "chats": call("GET", "/api/v1/chats/", key)[0],
+       "answer": call("POST", "/api/chat/completions", key, {"model": model, "messages": [
+           {"role": "user", "content": "What is 2 + 2?"}]})}
+call("DELETE", "/api/v1/auths/api_key", ada["token"])
+out["revoked"] = call("GET", "/api/models", key)[0]
+print(json.dumps(out))
+"""
+
+
+def _a_persons_key_through_the_proxy(stack: Stack, server: testhosts.TestHost, client: testhosts.TestHost) -> None:
+    """From the other host, over HTTPS: ada's own key reaches the model and the OpenAI endpoints only; an unknown
+    or revoked key is refused; `reasoning-stack usage` shows her call."""
+    password = server.sh("sed -n 's/^WEBUI_ADMIN_PASSWORD=//p' /etc/reasoning-stack/openwebui-admin.env").strip()
+    seen = json.loads(client.exec("python3", "-c", _PERSON_KEY, MODEL, input=password.encode()).stdout.decode())
+    assert seen["models"][0] == 200 and MODEL in [m["id"] for m in seen["models"][1]["data"]], seen
+    assert seen["answer"][0] == 200 and seen["answer"][1]["choices"][0]["message"]["content"], seen
+    assert seen["unknown"] == 401 and seen["revoked"] == 401 and seen["chats"] == 403, seen
+    out = stack.project.command("usage", "--json")
+    assert out.returncode == 0, out.stderr + out.stdout
+    used = json.loads(out.stdout)["hosts"]["root-box"]["people"]["ada@example.com"]["models"][MODEL]
+    assert used["calls"] >= 1 and used["output_tokens"] > 0, used
+    assert "ada@example.com" in stack.project.command("usage").stdout
+    t = stack.testinfra(server)
+    record = t.file("/var/lib/reasoning-stack/open-webui/audit")
+    assert record.mode == 0o700 and record.user == "root"
+
+
+def _the_engine_key_rotated(stack: Stack, server: testhosts.TestHost, client: testhosts.TestHost) -> None:
+    """A new api_key and a re-deploy reach every service that holds it: the engine refuses the old key, Open WebUI
+    reaches the engine with the new one, and a person's key keeps working (the engine's key never left the host)."""
+    rotated = "sk-rotated-SECRET-7770123"
+    rc, _data, text = stack.deploy(api_key=rotated)
+    assert rc == 0, _log(text)
+    assert rotated not in text and API_KEY not in text
+    ask = ("import sys, urllib.error, urllib.request as u\nr = u.Request('http://127.0.0.1:8000/v1/models', "
+           "headers={'Authorization': 'Bearer ' + sys.argv[1]})\ntry:\n    print(u.urlopen(r).status)\n"
+           "except urllib.error.HTTPError as e:\n    print(e.code)")
+    assert server.exec("python3", "-c", ask, API_KEY).stdout.decode().strip() == "401"
+    assert server.exec("python3", "-c", ask, rotated).stdout.decode().strip() == "200"
+    env = stack.testinfra(server).file("/etc/reasoning-stack/reasoning-openwebui.env").content_string
+    assert f"OPENAI_API_KEYS={rotated}\n" in env and API_KEY not in env
+    password = server.sh("sed -n 's/^WEBUI_ADMIN_PASSWORD=//p' /etc/reasoning-stack/openwebui-admin.env").strip()
+    seen = json.loads(client.exec("python3", "-c", _PERSON_KEY, MODEL, input=password.encode()).stdout.decode())
+    assert seen["answer"][0] == 200, seen  # through Open WebUI, which now holds the new key
+    rc, _data, text = stack.deploy(api_key=API_KEY)
+    assert rc == 0, _log(text)
+
+
 def test_https_in_front_of_open_webui_with_the_stacks_own_ca(stack: Stack):
     server, client = stack.hosts
 
     def address(h: testhosts.TestHost) -> str:
         return h.sh("ip -4 -o addr show dev eth0 | sed -E 's/.* inet ([0-9.]+).*/\\1/'").strip()
 
-    https = {"https": "internal", "https_names": ["chat.lab.test"], "firewall_allow": [f"{address(client)}/32"]}
+    https = {"https": "internal", "https_names": ["chat.lab.test"], "firewall_allow": [f"{address(client)}/32"],
+             "openwebui_api_keys": "everyone"}
     server.extra_data.update(https)
     client.sh(f"echo '{address(server)} chat.lab.test' >> /etc/hosts")
     try:
@@ -927,6 +995,8 @@ def test_https_in_front_of_open_webui_with_the_stacks_own_ca(stack: Stack):
         env = t.file("/etc/reasoning-stack/reasoning-openwebui.env").content_string
         assert "HOST=127.0.0.1\n" in env and "WEBUI_URL=https://chat.lab.test\n" in env
         assert "WEBUI_SESSION_COOKIE_SECURE=True" in env
+        _a_persons_key_through_the_proxy(stack, server, client)
+        _the_engine_key_rotated(stack, server, client)
         rc, data, _ = stack.deploy()
         assert data["results"]["totals"]["success"] == 0, _changed_ops(data)
         rc, report, text = stack.project.status()
