@@ -305,3 +305,17 @@ def test_a_new_open_webui_image_on_postgresql_is_preceded_by_a_pg_dump(tmp_path:
     assert names.index(dump) < names.index("reasoning-openwebui running and enabled")
     assert not any("SQLite's own online backup" in n or n.startswith("Back up") and "pg_dump" not in n
                    for n in names)
+
+
+def test_per_person_keys_keep_the_usage_record_for_root(tmp_path: Path):
+    facts = {**FRESH, "Arch": "x86_64", "KernelVersion": "6.8.0-45-generic", "NvidiaPciGpus": "rtx-4090x1.lspci",
+             "NvidiaGpus": {"csv": "rtx-4090x1.csv"}}
+    off = _names(_plan({"nvidia_driver": "preinstalled"}, facts, tmp=tmp_path))
+    assert not any("usage record" in n for n in off)
+    result = _plan({"nvidia_driver": "preinstalled", "openwebui_api_keys": "everyone",
+                    "openwebui_model_groups": {"deepseek-r1-distill-qwen-7b": ["research"]}}, facts, tmp=tmp_path)
+    names = _names(result)
+    ops = {op["name"].split(" | ")[-1]: op for op in result["operations"]}
+    record = "Open WebUI usage record (root only)"
+    assert names.index("Open WebUI data") < names.index(record) < names.index("reasoning-openwebui running and enabled")
+    assert any("chmod 700 /var/lib/reasoning-stack/open-webui/audit" in c for c in ops[record]["commands"]), ops[record]
