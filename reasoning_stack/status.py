@@ -197,7 +197,9 @@ def _unit_detail(unit: dict[str, Any], manifest: dict[str, Any]) -> str:
         return ", HTTPS for " + ", ".join(f"{title} on :{port}" for title, port in spec.get("sites", {}).items())
     if unit["kind"] in ("openwebui", "grafana", "prometheus"):
         path = {"openwebui": "/health", "grafana": "/api/health", "prometheus": "/-/ready"}[unit["kind"]]
-        return f", {path} {unit['health'] or 'no answer'}"
+        spec = next((u for u in manifest["units"] if u["unit"] == unit["unit"]), {})
+        keys = "; per-person API keys, usage in `reasoning-stack usage`" if spec.get("usage_log") else ""
+        return f", {path} {unit['health'] or 'no answer'}{keys}"
     if unit["kind"] not in API_KINDS:
         return ""
     spec = next(u for u in manifest["units"] if u["unit"] == unit["unit"])

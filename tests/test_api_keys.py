@@ -150,3 +150,18 @@ def test_usage_of_a_bad_inventory_is_refused_before_connecting(tmp_path: Path, c
     (tmp_path / "group_data" / "boxes.py").write_text('openwebui_api_keys = "sometimes"\n')
     assert main(["usage", str(tmp_path / "inventory.py")]) == 2
     assert "openwebui_api_keys" in capsys.readouterr().err
+
+
+def test_status_says_keys_are_on_and_where_usage_is():
+    from reasoning_stack.status import HostStatus, format_report, status_manifest
+
+    for keys, shown in (("everyone", True), ("off", False)):
+        settings = validate_host_data("box", {"model": "qwen3-8b", "monitoring_enabled": False,
+                                              "openwebui_api_keys": keys}, environ={})
+        manifest = status_manifest(settings, plan_host(settings, gpus_from_profile("rtx-4090", 1)), "box", None)
+        units = [{"unit": u["unit"], "kind": u["kind"], "state": "active", "health": 200,
+                  "models": 200, "max_model_len": 4096, "smoke_test": None,
+                  "completion": {"status": 200, "seconds": 0.04, "error": ""}} for u in manifest["units"]]
+        text = format_report([HostStatus("box", True, {"manifest": manifest, "units": units})], {})
+        line = next(t for t in text.splitlines() if "reasoning-openwebui" in t)
+        assert ("per-person API keys, usage in `reasoning-stack usage`" in line) == shown, line
