@@ -78,6 +78,8 @@ def _check(tmp_path: Path, settings: str, env: dict[str, str] | None = None, inv
         ('https = "internal"\nhttps_names = ["https://chat.lab/"]\n', "is neither a DNS name nor an IP address"),
         ('https = "internal"\nhttps_port = 3000\n', "https_port 3000 is already openwebui_port's port"),
         ('openwebui_api_keys = "yes"\n', "openwebui_api_keys"),
+        ('openwebui_enabled = False\nopenwebui_api_keys = "everyone"\n',
+         "openwebui_api_keys is set but openwebui_enabled is False"),
         ('model = "qwq-32b"\nopenwebui_model_groups = {"qwen3-32b": ["research"]}\n',
          "openwebui_model_groups names 'qwen3-32b', which is not served on this host; use one of: "),
         ('openwebui_model_groups = {"qwq-32b": []}\n', "lists no group: name the groups"),

@@ -45,6 +45,11 @@ class ApiKeySettings(BaseModel):
         return value
 
     def _model_groups_served_here(self) -> None:
+        if not getattr(self, "openwebui_enabled", True):
+            for key in ("openwebui_api_keys", "openwebui_model_groups"):
+                if getattr(self, key) not in ("off", {}):
+                    raise ValueError(f"{key} is set but openwebui_enabled is False: the keys and the groups are "
+                                     "Open WebUI's; turn it on, or leave them unset")
         names = self.served_model_names()  # type: ignore[attr-defined]  # ServingSettings, in StackSettings
         unknown = sorted(set(self.openwebui_model_groups) - set(names))
         # model = "auto" is chosen per host when planning: its served name is not known before
