@@ -124,7 +124,6 @@ def sudo_arguments(host: Any) -> dict[str, Any]:
 def probe_hosts(inventory: Any, timeout: int = 30) -> list[HostStatus]:
     """Connect to every host of a pyinfra inventory (in parallel, pyinfra's connectors and SSH settings) and
     run the probe there; a host that cannot be reached is reported, not raised."""
-    from pyinfra.api.command import StringCommand
 
     state = connect_hosts(inventory, timeout)
     script = probe_script(timeout)
@@ -133,19 +132,25 @@ def probe_hosts(inventory: Any, timeout: int = 30) -> list[HostStatus]:
         if host not in state.activated_hosts or host in state.failed_hosts:
             results.append(HostStatus(host.name, False, error="SSH connection failed"))
             continue
-        sudo = sudo_arguments(host)
-        # python3 of the system, after the folders a platform puts first (a Mac: the stack's own python3)
-        first = ":".join(p.probe_path for p in platforms.PLATFORMS if p.probe_path)
-        probe = StringCommand(f"PATH={first}:$PATH" if first else "", "python3", "-")
-        ok, output = host.run_shell_command(probe, _stdin=script, _timeout=timeout * 8, **sudo)
-        text = "\n".join(output.stdout_lines)
-        try:
-            results.append(HostStatus(host.name, True, json.loads(text.strip().splitlines()[-1])))
-        except (ValueError, IndexError):
-            error = "\n".join(output.stderr_lines)[-300:] or "no report"
-            results.append(HostStatus(host.name, False, error=f"the probe failed: {error}"))
+        report, error = run_probe(host, script, timeout * 8)
+        results.append(HostStatus(host.name, True, report) if report is not None
+                       else HostStatus(host.name, False, error=f"the probe failed: {error}"))
         host.disconnect()
     return results
+
+
+def run_probe(host: Any, script: str, timeout: int) -> tuple[dict[str, Any] | None, str]:
+    """Send ``script`` to the host's python3 on stdin (with the host's sudo arguments; a Mac's folders first, for
+    the stack's own python3) and read the JSON object it prints last: (that object, '') or (None, what failed)."""
+    from pyinfra.api.command import StringCommand
+
+    first = ":".join(p.probe_path for p in platforms.PLATFORMS if p.probe_path)
+    probe = StringCommand(f"PATH={first}:$PATH" if first else "", "python3", "-")
+    _ok, output = host.run_shell_command(probe, _stdin=script, _timeout=timeout, **sudo_arguments(host))
+    try:
+        return json.loads("\n".join(output.stdout_lines).strip().splitlines()[-1]), ""
+    except (ValueError, IndexError):
+        return None, "\n".join(output.stderr_lines)[-300:] or "no report"
 
 
 def format_report(statuses: Iterable[HostStatus], clusters: dict[str, Cluster]) -> str:

@@ -9,15 +9,13 @@ the reasoning is inside the output tokens.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from reasoning_stack import platforms
 from reasoning_stack.manifest import MANIFEST
 from reasoning_stack.render import render
-from reasoning_stack.status import connect_hosts, sudo_arguments
+from reasoning_stack.status import connect_hosts, run_probe
 
 
 def usage_script(since: float) -> str:
@@ -45,22 +43,15 @@ class HostUsage:
 
 def collect_usage(inventory: Any, days: float, timeout: int = 30) -> list[HostUsage]:
     """Connect to every host (in parallel, pyinfra's connectors) and sum its record of the last ``days`` days."""
-    from pyinfra.api.command import StringCommand
-
     state = connect_hosts(inventory, timeout)
     script = usage_script(time.time() - days * 86400)
-    first = ":".join(p.probe_path for p in platforms.PLATFORMS if p.probe_path)
     results = []
     for host in inventory:
         if host not in state.activated_hosts or host in state.failed_hosts:
             results.append(HostUsage(host.name, error="unreachable: SSH connection failed"))
             continue
-        probe = StringCommand(f"PATH={first}:$PATH" if first else "", "python3", "-")
-        _ok, output = host.run_shell_command(probe, _stdin=script, _timeout=timeout * 4, **sudo_arguments(host))
-        try:
-            answer = json.loads("\n".join(output.stdout_lines).strip().splitlines()[-1])
-        except (ValueError, IndexError):
-            answer = {"error": "the usage probe failed: " + ("\n".join(output.stderr_lines)[-300:] or "no answer")}
+        answer, error = run_probe(host, script, timeout * 4)
+        answer = answer if answer is not None else {"error": f"the usage probe failed: {error}"}
         results.append(HostUsage(host.name, answer.get("people") or {}, answer.get("error", "")))
         host.disconnect()
     return results

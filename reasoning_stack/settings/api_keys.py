@@ -44,7 +44,7 @@ class ApiKeySettings(BaseModel):
                                      "(at most 64, starting with a letter or digit)")
         return value
 
-    def _model_groups_served_here(self) -> None:
+    def _check_api_keys(self) -> None:
         if not getattr(self, "openwebui_enabled", True):
             for key in ("openwebui_api_keys", "openwebui_model_groups"):
                 if getattr(self, key) not in ("off", {}):
