@@ -20,6 +20,7 @@ from reasoning_stack import engines
 from reasoning_stack.catalogue import GPUS, MODELS
 from reasoning_stack.gpus import Gpu, gpus_from_profile, select_gpus
 from reasoning_stack.plan import SUMMARY_HEADER, PlanRequest, ServingPlan, make_plan, plan_summary_row
+from reasoning_stack.render import text_table
 from reasoning_stack.settings import StackSettings, group_data_all_py, settings_reference_markdown
 from reasoning_stack.tradeoffs import alternatives
 from reasoning_stack.validation import SettingsInvalid
@@ -64,9 +65,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def _table(rows: list[list[str]]) -> str:
-    rows = [SUMMARY_HEADER, *rows]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(SUMMARY_HEADER))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows)
+    return "\n".join(text_table([SUMMARY_HEADER, *rows]))
 
 
 def cmd_plan(args: argparse.Namespace) -> int:

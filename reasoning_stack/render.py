@@ -61,3 +61,10 @@ def environment() -> jinja2.Environment:
 def render(template: str, **context: Any) -> str:
     """Render ``templates/<template>`` with ``context``."""
     return environment().get_template(template).render(**context)
+
+
+def text_table(rows: list[list[str]], right_from: int | None = None) -> list[str]:
+    """Rows as lines of aligned columns, two spaces apart; columns from ``right_from`` on (figures) right-aligned."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return ["  ".join(c.rjust(w) if right_from is not None and i >= right_from else c.ljust(w)
+                      for i, (c, w) in enumerate(zip(row, widths, strict=True))).rstrip() for row in rows]

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reasoning_stack.manifest import MANIFEST
-from reasoning_stack.render import render
+from reasoning_stack.render import render, text_table
 from reasoning_stack.status import connect_hosts, run_probe
 
 
@@ -70,9 +70,6 @@ def format_usage(results: list[HostUsage], days: float) -> str:
             lines.append("  none")
             continue
         table = [["person", "model", "calls", "tokens in", "tokens out"], *rows]
-        widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
-        for row in table:
-            lines.append("  " + "  ".join(c.ljust(w) if i < 2 else c.rjust(w)
-                                          for i, (c, w) in enumerate(zip(row, widths, strict=True))).rstrip())
+        lines += ["  " + line for line in text_table(table, right_from=2)]
     lines.append("tokens out include the reasoning: vLLM's chat completions count it there, with no figure apart")
     return "\n".join(lines)

@@ -100,7 +100,8 @@ def model_defaults_env() -> dict[str, str]:
 # With per-person keys on, a key reaches only what an OpenAI client uses (base URL <Open WebUI>/api); a leaked key
 # cannot change the person's account, read their chats or make another key.
 API_KEY_ENDPOINTS = ("/api/models", "/api/chat/completions")
-USAGE_LOG = "audit/usage.log"  # under Open WebUI's data folder: its audit log of model calls (folder 0700)
+USAGE_DIR = "audit"  # under Open WebUI's data folder: its record of model calls, a folder of mode 0700
+USAGE_LOG = f"{USAGE_DIR}/usage.log"  # Open WebUI's audit log in it
 
 
 def api_keys_env(settings: StackSettings, data_dir: str) -> dict[str, str]:
@@ -176,3 +177,8 @@ def model_entries(host_plan: HostPlan, model_groups: dict[str, list[str]] | None
             entry.update(access_grants=[], groups=list(groups))
         entries.append(entry)
     return entries
+
+
+def model_entries_json(settings: StackSettings, host_plan: HostPlan) -> str:
+    """The model entries file the deploy leaves on the host for its helper (``OPENWEBUI_MODELS_JSON``)."""
+    return json.dumps(model_entries(host_plan, settings.openwebui_model_groups), indent=1, sort_keys=True) + "\n"

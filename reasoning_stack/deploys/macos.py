@@ -11,7 +11,6 @@ the Linux hosts' own helpers, run by the stack's Python.
 from __future__ import annotations
 
 import io
-import json
 
 from pyinfra import host
 from pyinfra.api import deploy
@@ -62,7 +61,7 @@ from reasoning_stack.services import (
     openwebui_service,
 )
 from reasoning_stack.status import smoke_record
-from reasoning_stack.webui import USAGE_LOG, model_entries
+from reasoning_stack.webui import USAGE_DIR, model_entries_json
 
 
 @deploy("Apple Silicon Mac")
@@ -149,7 +148,7 @@ def mac_stack() -> None:
                         group="staff")
         if settings.openwebui_api_keys != "off":  # its record of who used which model: the Mac user's alone
             files.directory(name="Open WebUI usage record (its user only)", mode="700", user=user, group="staff",
-                            path=f"{settings.data_dir}/open-webui/{USAGE_LOG.rsplit('/', 1)[0]}")
+                            path=f"{settings.data_dir}/open-webui/{USAGE_DIR}")
         if not prepared_fact(host, File, path=f"{OPENWEBUI_VENV}/bin/python"):
             server.shell(name="Open WebUI virtual environment", commands=[f"{PYTHON} -m venv {OPENWEBUI_VENV}"],
                          **as_user)
@@ -184,9 +183,8 @@ def mac_stack() -> None:
                 name=f"Open WebUI sign-up policy {settings.openwebui_signup!r} holds after its first account",
                 helper=OPENWEBUI_SIGNUP, url=webui_job.base_url, policy=settings.openwebui_signup,
                 env_files=admin_env_files, _if=lambda: webui_plist.did_change() or env_file.did_change())
-            entries_text = json.dumps(model_entries(plan, settings.openwebui_model_groups), indent=1, sort_keys=True)
             entries = files.put(name="Open WebUI model entries (names and advice)",
-                                src=io.StringIO(entries_text + "\n"),
+                                src=io.StringIO(model_entries_json(settings, plan)),
                                 dest=OPENWEBUI_MODELS_JSON, mode="600", user="root", group="wheel",
                                 create_remote_dir=False)
             openwebui_models(

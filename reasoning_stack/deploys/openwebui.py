@@ -4,8 +4,6 @@ account created on the first start and the sign-up policy made to hold after it.
 
 from __future__ import annotations
 
-import json
-
 from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.api.exceptions import PyinfraError
@@ -49,7 +47,7 @@ from reasoning_stack.units import (
     retire_service,
     stack_directories,
 )
-from reasoning_stack.webui import USAGE_LOG, model_entries
+from reasoning_stack.webui import USAGE_DIR, model_entries_json
 from reasoning_stack.webui_database import (
     DB_HELPER,
     DB_MARKER,
@@ -79,7 +77,7 @@ def open_webui() -> None:
         files.directory(name="Open WebUI data", path=f"{settings.data_dir}/open-webui", mode="755")
         if settings.openwebui_api_keys != "off":  # its record of who used which model: root's alone
             files.directory(name="Open WebUI usage record (root only)", mode="700",
-                            path=f"{settings.data_dir}/open-webui/{USAGE_LOG.rsplit('/', 1)[0]}")
+                            path=f"{settings.data_dir}/open-webui/{USAGE_DIR}")
         docker_image(name=f"Open WebUI image {service.image}", image=service.image, pull=settings.pull_images)
         stack_directories(config=False, helpers=True)
         for helper, template in ((OPENWEBUI_SIGNUP, "openwebui-signup.py.j2"), (CLOUD_MODELS, "cloud-models.py.j2"),
@@ -165,8 +163,7 @@ def open_webui() -> None:
                 _if=came_up,
             )
             entries = stack_file(name="Open WebUI model entries (names and advice)", dest=OPENWEBUI_MODELS_JSON,
-                                 content=json.dumps(model_entries(plan, settings.openwebui_model_groups), indent=1,
-                                                 sort_keys=True) + "\n", mode="600")
+                                 content=model_entries_json(settings, plan), mode="600")
             openwebui_models(
                 name="Open WebUI shows each model by a name a person understands, with its prompting advice",
                 helper=OPENWEBUI_MODELS,

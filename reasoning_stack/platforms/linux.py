@@ -4,7 +4,6 @@ writes, its status manifest and how ``status`` reads nvidia-smi in the probe's r
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from pyinfra.api.exceptions import PyinfraError
@@ -56,7 +55,7 @@ from reasoning_stack.services import (
     openwebui_service,
     ray_service,
 )
-from reasoning_stack.webui import model_entries
+from reasoning_stack.webui import model_entries_json
 from reasoning_stack.webui_database import DB_HELPER, database_for, helper_text
 
 if TYPE_CHECKING:
@@ -194,8 +193,7 @@ class Linux(Platform):
             if database_for(settings).postgresql:
                 out[DB_HELPER] = helper_text(OPENWEBUI_UNIT)
             if settings.openwebui_admin_email is not None:
-                out[OPENWEBUI_MODELS_JSON] = json.dumps(model_entries(plan, settings.openwebui_model_groups), indent=1,
-                                                           sort_keys=True) + "\n"
+                out[OPENWEBUI_MODELS_JSON] = model_entries_json(settings, plan)
         nodes: tuple[str, ...] = ()
         if cluster is not None and settings.firewall_allow is not None:
             assert settings.cluster_interface is not None

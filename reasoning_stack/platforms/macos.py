@@ -9,7 +9,6 @@ WebUI are pinned PyPI releases in virtual environments made from Homebrew's Pyth
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +26,7 @@ from reasoning_stack.prepared import prepared_fact
 from reasoning_stack.render import render
 from reasoning_stack.service_files import CONFIG_DIR, HELPER_DIR, SMOKE_TEST, WAIT_HTTP, ServiceFiles, local_url
 from reasoning_stack.services import OPENWEBUI_MODELS, OPENWEBUI_MODELS_JSON, OPENWEBUI_SIGNUP, openwebui_service
-from reasoning_stack.webui import model_entries
+from reasoning_stack.webui import model_entries_json
 
 if TYPE_CHECKING:
     from pyinfra.api.host import Host
@@ -180,8 +179,7 @@ class MacOS(Platform):
             out[webui.plist_path] = webui.plist_text
             out[env_path] = env_text
             if settings.openwebui_admin_email is not None:
-                out[OPENWEBUI_MODELS_JSON] = json.dumps(model_entries(plan, settings.openwebui_model_groups), indent=1,
-                                                           sort_keys=True) + "\n"
+                out[OPENWEBUI_MODELS_JSON] = model_entries_json(settings, plan)
         out[MANIFEST] = manifest_text(self.manifest(settings, plan, host_name, None))
         out.update(helper_files(helpers, first_line=f"#!{MLX_VENV}/bin/python"))
         return dict(sorted(out.items()))

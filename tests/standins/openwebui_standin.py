@@ -183,10 +183,7 @@ class Handler(BaseHTTPRequestHandler):
         return False
 
     def _user(self) -> bool:
-        if self.headers.get("Authorization", "").removeprefix("Bearer ") in tokens:
-            return True
-        self._send(401, {"detail": "Not authenticated"})
-        return False
+        return self._session_user() is not None
 
     def _session_user(self) -> dict | None:
         user = users.get(tokens.get(self.headers.get("Authorization", "").removeprefix("Bearer "), ""))
@@ -323,7 +320,8 @@ class Handler(BaseHTTPRequestHandler):
                 config.update({k: form[k] for k in ("ENABLE_SIGNUP", "DEFAULT_USER_ROLE") if k in form})
                 self._send(200, config)
         elif self.path == "/api/chat/completions":
-            if not self._user():
+            user = self._session_user()
+            if user is None:
                 return
             found, _errors = connection_models()
             if form.get("model") not in found:
@@ -340,8 +338,7 @@ class Handler(BaseHTTPRequestHandler):
                 else:
                     answer = ask(f"{url}/chat/completions", key, {**form, "stream": False})
                     message = answer["choices"][0]["message"]
-                    record_usage(self._session_user() or {}, form["model"], answer.get("usage") or {},
-                                 self.headers.get("User-Agent", ""))
+                    record_usage(user, form["model"], answer.get("usage") or {}, self.headers.get("User-Agent", ""))
             except (OSError, ValueError) as exc:
                 self._send(502, {"detail": f"{url}: {exc}"})
                 return
