@@ -16,7 +16,7 @@ import real_database as db
 import real_openwebui as real
 from openwebui_team import run_team
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.alone]  # 200 people load both cores: run alone
 
 PEOPLE = 200
 

@@ -62,14 +62,47 @@ async def make_accounts(http: aiohttp.ClientSession, url: str, admin_token: str,
     await asyncio.gather(*(add(n) for n in range(people)))
 
 
+class LoopLag:
+    """How late this process's event loop runs a timer: the driver's 200 people share one loop and the machine's cores
+    with the server, and a late loop answers the server's pings late (a real person's browser has a machine of its
+    own). The figure tells a server's fault from the driver's."""
+
+    def __init__(self) -> None:
+        self.max_s = 0.0
+
+    async def watch(self, every: float = 0.25) -> None:
+        while True:
+            before = time.monotonic()
+            await asyncio.sleep(every)
+            self.max_s = max(self.max_s, time.monotonic() - before - every)
+
+
 async def one_person(url: str, model: str, email: str, start: asyncio.Event, timeout: float) -> dict:
-    """One person's chat: their outcome (saved or the error) and the seconds from the start until it was saved."""
+    """One person's chat: their outcome (saved or the error) and the seconds from the start until it was saved.
+
+    The websocket behaves as Open WebUI's page sets up its socket.io client (src/routes/+layout.svelte): it
+    reconnects (after 1 s, at most 5 s apart, randomised by half) and joins again on every connect, so that a
+    dropped socket gets the rest of the answer on its new one (Open WebUI sends a chat's events to every socket
+    its person has joined). Each drop is counted."""
     outcome: dict = {"saved": False}
-    client = socketio.AsyncClient(reconnection=False)
+    client = socketio.AsyncClient(reconnection=True, reconnection_delay=1, reconnection_delay_max=5,
+                                  randomization_factor=0.5)
     done = asyncio.Event()
     deltas = 0
+    drops = 0
+    leaving = False
     failed: list[str] = []
     answer_id = str(uuid.uuid4())
+    token = ""
+
+    @client.event
+    async def connect() -> None:  # the page: `user-join` on each connect, the first and every reconnect
+        await client.emit("user-join", {"auth": {"token": token}})
+
+    @client.event
+    async def disconnect(*_reason) -> None:
+        nonlocal drops
+        drops += 0 if leaving else 1
 
     @client.on("events")
     async def _events(event: dict) -> None:
@@ -99,7 +132,6 @@ async def one_person(url: str, model: str, email: str, start: asyncio.Event, tim
             step = "websocket"
             await client.connect(url, socketio_path="/ws/socket.io", transports=["websocket"],
                                  auth={"token": token}, wait_timeout=60)
-            await client.emit("user-join", {"auth": {"token": token}})
             step = "completion"
             user_id = str(uuid.uuid4())
             body = {"model": model, "stream": True, "messages": [{"role": "user", "content": QUESTION}],
@@ -139,8 +171,9 @@ async def one_person(url: str, model: str, email: str, start: asyncio.Event, tim
         except Exception as error:  # noqa: BLE001 - every failure is counted by kind, none stops the others
             outcome = {"saved": False, "error": f"{step}: {error}" if step not in str(error) else str(error)}
         finally:
-            if client.connected:
-                await client.disconnect()
+            outcome["drops"] = drops
+            leaving = True
+            await client.disconnect()  # also ends a reconnection under way
     return outcome
 
 
@@ -165,19 +198,24 @@ async def main() -> None:
         await make_accounts(http, url, admin, options.people, options.prefix)
         accounts_s = time.monotonic() - made
     start = asyncio.Event()
+    lag = LoopLag()
+    watcher = asyncio.create_task(lag.watch())
     people = [asyncio.create_task(one_person(url, options.model, f"{options.prefix}{n}@example.com", start,
                                              options.timeout)) for n in range(options.people)]
     await asyncio.sleep(0.5)  # every task waits at the start line
     began = time.monotonic()
     start.set()
     outcomes = await asyncio.gather(*people)
+    watcher.cancel()
     seconds = [o["seconds"] for o in outcomes if o["saved"]]
     errors = Counter(o["error"] for o in outcomes if not o["saved"])
     print(json.dumps({"people": options.people, "saved": len(seconds), "errors": dict(errors),
                       "p50_s": round(statistics.median(seconds), 2) if seconds else None,
                       "p95_s": round(percentile(seconds, 0.95), 2), "max_s": round(max(seconds, default=0), 2),
                       "wall_s": round(time.monotonic() - began, 1), "accounts_s": round(accounts_s, 1),
-                      "streamed_deltas_min": min((o.get("deltas", 0) for o in outcomes if o["saved"]), default=0)}))
+                      "streamed_deltas_min": min((o.get("deltas", 0) for o in outcomes if o["saved"]), default=0),
+                      "websocket_drops": sum(o["drops"] for o in outcomes),
+                      "driver_loop_lag_max_s": round(lag.max_s, 1)}))
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ images are stood in for (tests/standins/); everything else on a test host is rea
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -90,8 +91,10 @@ def free_port() -> int:
 def ssh_keypair(directory: Path) -> Path:
     """An ed25519 key pair for the test run; returns the private key path."""
     key = directory / "id_ed25519"
-    if not key.exists():
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    with open(directory / ".lock", "w") as lock:  # test modules run side by side may ask at once
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not key.exists():
+            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
     return key
 
 

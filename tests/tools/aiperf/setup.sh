@@ -6,13 +6,4 @@
 set -euo pipefail
 dest=${1:?usage: setup.sh DEST}
 here=$(cd "$(dirname "$0")" && pwd)
-PYTHON=${PYTHON:-python3}
-if [ -x "$dest/bin/python" ] && [ -f "$dest/.reasoning-stack-ready" ] \
-   && cmp -s "$here/requirements.txt" "$dest/.reasoning-stack-ready"; then
-  exit 0
-fi
-rm -rf "$dest"
-"$PYTHON" -m venv "$dest"
-"$dest/bin/pip" --disable-pip-version-check -q install --no-deps -r "$here/requirements.txt"
-"$dest/bin/python" -c "import aiperf.cli"
-cp "$here/requirements.txt" "$dest/.reasoning-stack-ready"
+bash "$here/../pinned-venv.sh" "$dest" "$here/requirements.txt" "import aiperf.cli"

