@@ -108,6 +108,7 @@ def test_check_example_inventory():
     assert "gpu-box" in out.stdout
 
 
+@pytest.mark.alone  # timed: scripts/test runs it with the machine to itself
 def test_check_typo_fails_fast_without_connecting(tmp_path):
     (tmp_path / "group_data").mkdir()
     (tmp_path / "group_data" / "all.py").write_text("gpu_memory_utilisation = 0.85\n")

@@ -6,4 +6,4 @@
 set -euo pipefail
 dest=${1:?usage: setup.sh DEST}
 here=$(cd "$(dirname "$0")" && pwd)
-bash "$here/../pinned-venv.sh" "$dest" "$here/requirements.txt" "import aiperf.cli"
+bash "$here/../pinned-venv.sh" "$dest" "$here/requirements.txt" -c "import aiperf.cli"

