@@ -1,9 +1,7 @@
 """Where a test run's time goes, printed at the end of every run and written to ``test-artifacts/timing.json``:
 ``scripts/test``'s set-up steps (read from ``test-artifacts/timing-setup.tsv``, which it writes), each test module's
-time (the sum of its tests' set-up, call and tear-down; a module runs in one worker, so this is its wall time
-there), the slowest tests, and the run's own wall time. docs/testing.md keeps the figures of a dated run.
-
-A plugin of tests/conftest.py; under pytest-xdist it reports on the controller, which sees every worker's reports.
+time (the sum of its tests' set-up, call and tear-down: its wall time), the slowest tests, and the run's own wall
+time. docs/testing.md keeps the figures of a dated run. A plugin of tests/conftest.py.
 """
 
 from __future__ import annotations
@@ -29,25 +27,19 @@ class TimingReport:
         self.started = time.monotonic()
         self.by_test: dict[str, float] = defaultdict(float)
         self.by_module: dict[str, float] = defaultdict(float)
-        self.worker_of_module: dict[str, str] = {}
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         module = report.nodeid.split("::", 1)[0]
         self.by_test[report.nodeid] += report.duration
         self.by_module[module] += report.duration
-        worker = getattr(report, "node", None)  # under xdist: the worker that ran it
-        if worker is not None:
-            self.worker_of_module[module] = worker.gateway.id
 
     def figures(self) -> dict[str, object]:
         setup = read_setup_times()
         return {
             "date": time.strftime("%Y-%m-%d %H:%M"),
-            "workers": os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"),
             "setup_s": setup,
             "pytest_wall_s": round(time.monotonic() - self.started, 1),
             "modules_s": {m: round(s, 1) for m, s in sorted(self.by_module.items(), key=lambda i: -i[1])},
-            "module_worker": self.worker_of_module,
             "slowest_tests_s": {t: round(s, 1) for t, s in
                                 sorted(self.by_test.items(), key=lambda i: -i[1])[:SLOWEST]},
         }
@@ -55,7 +47,7 @@ class TimingReport:
     def pytest_terminal_summary(self, terminalreporter) -> None:
         figures = self.figures()
         ARTIFACTS.mkdir(exist_ok=True)
-        name = os.environ.get("RS_TIMING_NAME", "timing")  # scripts/test names its parallel and serial parts
+        name = os.environ.get("RS_TIMING_NAME", "timing")  # scripts/test names its two lanes and the part alone
         (ARTIFACTS / f"{name}.json").write_text(json.dumps(figures, indent=1) + "\n")
         write = terminalreporter.write_line
         terminalreporter.section(f"where the time went ({name}; test-artifacts/{name}.json)")
@@ -66,8 +58,7 @@ class TimingReport:
         write(f"pytest wall time: {figures['pytest_wall_s']:.1f} s")
         write("test modules (set-up + calls + tear-down):")
         for module, seconds in figures["modules_s"].items():
-            worker = figures["module_worker"].get(module)
-            write(f"  {seconds:8.1f} s  {module}" + (f"  [{worker}]" if worker else ""))
+            write(f"  {seconds:8.1f} s  {module}")
         write(f"slowest {SLOWEST} tests:")
         for test, seconds in figures["slowest_tests_s"].items():
             write(f"  {seconds:8.1f} s  {test}")
@@ -86,5 +77,4 @@ def read_setup_times() -> dict[str, float]:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    if not hasattr(config, "workerinput"):  # the controller (or a run without xdist), never a worker
-        config.pluginmanager.register(TimingReport(), "timing_report_collector")
+    config.pluginmanager.register(TimingReport(), "timing_report_collector")
