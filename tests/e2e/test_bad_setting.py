@@ -10,13 +10,12 @@ import time
 
 import pytest
 
-from e2e.test_single_box import Stack
-from e2e.test_single_box import stack as two_fresh_hosts  # noqa: F401 - registers the `stack` fixture: two new hosts
+from e2e.test_single_box import Stack, stack  # noqa: F401 - stack: the fixture, two new hosts for this module
 
 pytestmark = [pytest.mark.slow, pytest.mark.alone]
 
 
-def test_typo_stops_the_run_before_any_host_changes(stack: Stack):
+def test_typo_stops_the_run_before_any_host_changes(stack: Stack):  # noqa: F811 - the imported fixture
     start = time.monotonic()
     rc, _data, text = stack.deploy(gpu_memory_utilisation=0.85)
     elapsed = time.monotonic() - start
