@@ -1,7 +1,7 @@
 """Where a test run's time goes, printed at the end of every run and written to ``test-artifacts/timing.json``:
 ``scripts/test``'s set-up steps (read from ``test-artifacts/timing-setup.tsv``, which it writes), each test module's
 time (the sum of its tests' set-up, call and tear-down: its wall time), the slowest tests, and the run's own wall
-time. docs/testing.md keeps the figures of a dated run. A plugin of tests/conftest.py.
+time; the JSON also holds every test's time in run order. docs/testing.md keeps the figures of a dated run. A plugin of tests/conftest.py.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ class TimingReport:
             "modules_s": {m: round(s, 1) for m, s in sorted(self.by_module.items(), key=lambda i: -i[1])},
             "slowest_tests_s": {t: round(s, 1) for t, s in
                                 sorted(self.by_test.items(), key=lambda i: -i[1])[:SLOWEST]},
+            "tests_s": {t: round(s, 1) for t, s in self.by_test.items()},  # every test, in run order (not printed)
         }
 
     def pytest_terminal_summary(self, terminalreporter) -> None:
