@@ -1,4 +1,5 @@
-"""``reasoning-stack``: check settings, show serving plans and the settings reference, without touching hosts.
+"""``reasoning-stack``: check settings, plan, render and print the settings reference without touching hosts;
+status, usage and bench connect to them over SSH and change nothing.
 
     reasoning-stack check inventories/home.py
     reasoning-stack plan inventories/home.py
@@ -13,8 +14,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
 
 from reasoning_stack import engines
 from reasoning_stack.catalogue import GPUS, MODELS
@@ -25,13 +28,20 @@ from reasoning_stack.settings import StackSettings, group_data_all_py, settings_
 from reasoning_stack.tradeoffs import alternatives
 from reasoning_stack.validation import SettingsInvalid
 
+if TYPE_CHECKING:
+    from pyinfra.api.inventory import Inventory
+
+    from reasoning_stack.planning.types import HostPlan
+    from reasoning_stack.topology import Cluster
+
 EXIT_DOWN = 1
 EXIT_INVALID = 2
 EXIT_DOES_NOT_FIT = 3
 
 
-def _load_settings(inventory_path: str) -> dict[str, StackSettings]:
-    """Every host's validated settings; warnings (unused group_data files) go to stderr."""
+def _load(inventory_path: str) -> tuple[Inventory, dict[str, StackSettings]]:
+    """The inventory and every host's validated settings; warnings (unused group_data files, Open WebUI shared
+    over plain HTTP) go to stderr."""
     from reasoning_stack.inventory import (
         hosts_without_address,
         load_inventory,
@@ -48,18 +58,67 @@ def _load_settings(inventory_path: str) -> dict[str, StackSettings]:
     settings = validate_inventory(inventory)
     for warning in plain_http_shared(settings):
         print(f"warning: {warning}", file=sys.stderr)
-    return settings
+    return inventory, settings
+
+
+def _address(inventory: Inventory, name: str) -> str:
+    """How the inventory reaches a host: its ssh_hostname, else its name."""
+    return str(inventory.get_host(name).data.get("ssh_hostname") or name)
+
+
+def _host_plans(settings: dict[str, StackSettings]) -> Iterator[tuple[str, StackSettings, Cluster | None,
+                                                                      HostPlan | None]]:
+    """(label, settings, cluster, plan) for every serving unit of an inventory: each host, a cluster once under its
+    head as "name (N nodes)"; the plan is None for a host whose GPUs are read only at deploy (no gpu_profile)."""
+    from reasoning_stack.cluster import find_clusters
+    from reasoning_stack.instances import plan_host
+
+    clusters = find_clusters(settings)
+    for host, host_settings in settings.items():
+        cluster = clusters.get(host_settings.cluster or "")
+        if cluster is not None:
+            if host != cluster.head:
+                continue  # the cluster is one serving instance, shown once under its name
+            host = f"{cluster.name} ({len(cluster.nodes)} nodes)"
+        if host_settings.gpu_profile is None:
+            yield host, host_settings, cluster, None
+            continue
+        yield host, host_settings, cluster, plan_host(host_settings, _usable_gpus(host_settings),
+                                                      len(cluster.nodes) if cluster else 1)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    """Validate every host's settings; connects to nothing."""
+    """Validate every host's settings, then refuse what the deploy would refuse (a platform's limits, a model that
+    does not fit) and say what each host lets in, from where; connects to nothing."""
+    from reasoning_stack import platforms
+    from reasoning_stack.exposure import exposure_lines, exposure_warnings
     from reasoning_stack.inventory import InventoryInvalid
 
     try:
-        settings = _load_settings(args.inventory)
+        inventory, settings = _load(args.inventory)
     except (SettingsInvalid, FileNotFoundError, InventoryInvalid) as exc:
         print(exc, file=sys.stderr)
         return EXIT_INVALID
+    refusals = [f"host {name!r}: {limit}" for name, s in settings.items() for limit in platforms.limits(s)]
+    worst = EXIT_INVALID if refusals else 0
+    if not refusals:
+        for label, _host_settings, _cluster, host_plan in _host_plans(settings):
+            if host_plan is not None and not host_plan.fits:
+                refusals.append(f"{label}: does not fit: {host_plan.reason}")
+                worst = EXIT_DOES_NOT_FIT
+    for name, host_settings in settings.items():
+        address = _address(inventory, name)
+        print(f"{name} ({address}) lets in:")
+        for line in exposure_lines(host_settings, address):
+            print(line)
+        for warning in exposure_warnings(name, host_settings, address):
+            print(f"warning: {warning}", file=sys.stderr)
+    if refusals:
+        for refusal in refusals:
+            print(refusal, file=sys.stderr)
+        print(f"check: {len(refusals)} refusal(s); the deploy would stop there (plan {args.inventory} shows what fits)",
+              file=sys.stderr)
+        return worst
     print(f"{len(settings)} host(s) checked, settings valid: {', '.join(settings)}")
     return 0
 
@@ -176,16 +235,14 @@ def _print_alternatives(plan: ServingPlan) -> None:
 
 
 def _plan_inventory(args: argparse.Namespace) -> int:
-    from reasoning_stack.instances import plan_host
     from reasoning_stack.inventory import InventoryInvalid
     from reasoning_stack.plan import request_from_settings
 
     try:
-        settings = _load_settings(args.inventory)
+        _inventory, settings = _load(args.inventory)
     except (SettingsInvalid, FileNotFoundError, InventoryInvalid) as exc:
         print(exc, file=sys.stderr)
         return EXIT_INVALID
-    from reasoning_stack.cluster import find_clusters
 
     rows, plans, refusals, worst = [], {}, {}, 0
     if args.engine:
@@ -195,19 +252,12 @@ def _plan_inventory(args: argparse.Namespace) -> int:
         except ValueError as exc:
             print(f"--engine {args.engine}: {exc}", file=sys.stderr)
             return EXIT_INVALID
-    clusters = find_clusters(settings)
-    for host, host_settings in settings.items():
-        cluster = clusters.get(host_settings.cluster or "")
-        if cluster is not None:
-            if host != cluster.head:
-                continue  # the cluster is one serving instance, shown once under its name
-            host = f"{cluster.name} ({len(cluster.nodes)} nodes)"
-        if host_settings.gpu_profile is None:
+    for host, host_settings, cluster, host_plan in _host_plans(settings):
+        if host_plan is None:
             rows.append([host, host_settings.engine, host_settings.model, *["-"] * 7,
                          "at deploy (GPUs from nvidia-smi)"])
             continue
         gpus = _usable_gpus(host_settings)
-        host_plan = plan_host(host_settings, gpus, len(cluster.nodes) if cluster else 1)
         if not host_plan.fits:
             refusals[host] = host_plan.reason
             rows.append([host, host_settings.engine, host_settings.model, *["-"] * 7, "NO"])
@@ -363,6 +413,10 @@ def cmd_render(args: argparse.Namespace) -> int:
         return EXIT_INVALID
     clusters = find_clusters(settings)
     out, worst = Path(args.out), 0
+    if out.exists() and not out.is_dir():
+        print(f"--out {out}: is a file; render writes a folder per host into a folder (e.g. --out rendered/)",
+              file=sys.stderr)
+        return EXIT_INVALID
     for name, host_settings in settings.items():
         if args.host and name != args.host:
             continue
@@ -436,8 +490,9 @@ def _bounded(kind: type, low: float | None = None, high: float | None = None, ab
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="reasoning-stack", description=__doc__.splitlines()[0],
+    parser = argparse.ArgumentParser(prog="reasoning-stack", description=" ".join(__doc__.split("\n\n")[0].split()),
                                      allow_abbrev=False)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     check = sub.add_parser("check", help="validate every host's settings without connecting", allow_abbrev=False)
@@ -521,10 +576,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("reasoning-stack")
+    except PackageNotFoundError:
+        return "(not installed: run pip install -e . in the checkout)"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``reasoning-stack`` command."""
     args = build_parser().parse_args(argv)
-    return int(args.func(args))
+    try:
+        code = int(args.func(args))
+        sys.stdout.flush()
+    except BrokenPipeError:  # `reasoning-stack plan ... | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python flushes
+        return 0
+    return code
 
 
 if __name__ == "__main__":

@@ -6,6 +6,8 @@ operation is added for any host. Errors are raised as PyinfraError naming the ho
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pyinfra import host, logger
 from pyinfra.api.exceptions import PyinfraError
 from pyinfra.api.host import Host
@@ -19,7 +21,7 @@ from reasoning_stack.cluster import Cluster, find_clusters
 from reasoning_stack.facts import InterfaceAddress
 from reasoning_stack.gpus import Gpu, select_gpus
 from reasoning_stack.instances import HostPlan, plan_host
-from reasoning_stack.inventory import renamed_settings, validate_inventory
+from reasoning_stack.inventory import renamed_settings, unread_group_data, validate_inventory
 from reasoning_stack.monitoring import Monitoring, monitoring_for
 from reasoning_stack.platforms import Platform
 from reasoning_stack.platforms.linux import nvidia_smi_failed as linux_nvidia_smi_failed
@@ -40,6 +42,9 @@ def host_settings() -> StackSettings:
     inventory = ctx_inventory.get()
     key = id(inventory)
     if key not in _settings_cache:
+        unread = unread_group_data([Path.cwd()])  # the group_data/ the pyinfra CLI reads, beside where it runs
+        if unread:
+            raise PyinfraError("\n".join(unread))
         try:
             _settings_cache[key] = validate_inventory(inventory)
         except SettingsInvalid as exc:
@@ -98,9 +103,7 @@ def host_proxy() -> Proxy | None:
     settings = host_settings()
     if settings.https == "off":
         return None
-    if not host_platform().proxy:
-        raise PyinfraError(f"host {host.name!r}: https {settings.https!r} is not deployed on this platform yet; set "
-                           "https = 'off' for this host and put a reverse proxy of your own in front of it")
+    host_platform()  # stops a host whose platform has no proxy (platforms.limits)
     plan, _gpus = host_plan()
     return proxy_for(settings, plan, host.name, host.data.get("ssh_hostname"), host_cluster())
 
@@ -111,11 +114,8 @@ def host_webui_database() -> WebuiDatabase:
     settings = host_settings()
     postgresql = settings.webui_database() == "postgresql"
     database = database_for(settings, prepared_fact(host, Cpus) if postgresql else None)  # SQLite runs one worker
-    if database.postgresql and not host_platform().webui_postgresql:
-        why = ("set" if settings.openwebui_database == "postgresql"
-               else f"chosen by openwebui_database 'auto' for openwebui_users {settings.openwebui_users}")
-        raise PyinfraError(f"host {host.name!r}: Open WebUI on PostgreSQL ({why}) is not deployed on this platform "
-                           "yet; set openwebui_database = 'sqlite' for this host")
+    if database.postgresql:
+        host_platform()  # stops a host whose platform has no PostgreSQL for it (platforms.limits)
     return database
 
 
@@ -141,6 +141,8 @@ def host_platform() -> Platform:
         raise PyinfraError(f"host {host.name!r}: engine {settings.engine!r} {wanted.needs}, and this host "
                            f"{found.is_}; use engine {either} here")
     found.check_host(host)
+    for limit in platforms.limits(settings, found):
+        raise PyinfraError(f"host {host.name!r}: {limit}")
     return found
 
 

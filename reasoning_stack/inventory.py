@@ -36,6 +36,9 @@ def load_inventory(path: str | os.PathLike[str], cwd: str | os.PathLike[str] | N
     if not path.is_file():
         raise FileNotFoundError(f"inventory file not found: {path}")
     cwd = str(Path(cwd or os.getcwd()).resolve())
+    unread = unread_group_data([path.resolve().parent, Path(cwd)])
+    if unread:
+        raise InventoryInvalid("\n".join(unread))
     # Inventory files may read pyinfra's context (as under the CLI); give them an empty one.
     with ctx_state.use(State()), ctx_config.use(Config()):
         try:
@@ -49,6 +52,23 @@ def load_inventory(path: str | os.PathLike[str], cwd: str | os.PathLike[str] | N
         raise InventoryInvalid(f"{path}: no hosts: list them in a group, e.g. gpu_boxes = [(\"gpu-box\", "
                                "{\"ssh_hostname\": \"192.0.2.10\"})]; nothing was changed on any host")
     return inventory
+
+
+UNREAD_SUFFIXES = (".yml", ".yaml", ".json", ".toml")
+
+
+def unread_group_data(folders: list[Path]) -> list[str]:
+    """Errors for settings files in ``folders``' group_data/ that pyinfra would not read (it reads only Python
+    files): a ``gpu_boxes.yml`` would be ignored without a word, so it is refused, with the way to write it."""
+    found = []
+    for folder in dict.fromkeys(folders):  # each folder once, in order
+        for file in sorted((folder / "group_data").glob("*")):
+            if file.suffix in UNREAD_SUFFIXES:
+                found.append(f"group_data/{file.name}: pyinfra reads only Python group_data files, so its settings "
+                             f"would be ignored; write them as group_data/{file.stem}.py, one `key = value` per line "
+                             "(`reasoning-stack settings --group-data` prints every key); nothing was changed on any "
+                             "host")
+    return found
 
 
 def _file_error(exc: BaseException, inventory: Path) -> str:

@@ -148,6 +148,8 @@ def test_a_mac_with_python_and_running_jobs_needs_no_install_or_bootstrap(tmp_pa
     ({**MAC_DATA, "openwebui_users": 60}, {**MAC, "Cpus": 12},
      "Open WebUI on PostgreSQL (chosen by openwebui_database 'auto' for openwebui_users 60) is not deployed on "
      "this platform yet; set openwebui_database = 'sqlite' for this host"),
+    ({**MAC_DATA, "firewall_allow": ["192.168.1.0/24"]}, MAC, "firewall_allow ['192.168.1.0/24'] is not deployed on "
+                                                              "this platform yet: no packet filter would limit"),
 ])
 def test_what_a_mac_deploy_refuses_before_any_operation(tmp_path: Path, data: dict, facts: dict, message: str):
     result = _plan(data, facts, tmp=tmp_path)

@@ -32,6 +32,7 @@ class Platform:
     monitoring: bool = False  # deploys the stack's monitoring (monitoring_enabled) on its hosts
     proxy: bool = False  # deploys the HTTPS proxy (https) on its hosts
     webui_postgresql: bool = False  # runs Open WebUI on PostgreSQL and Redis (openwebui_database)
+    firewall: bool = False  # writes packet-filter rules for firewall_allow
 
     def detect(self, target: Host) -> bool:
         """Whether ``target`` is a host of this platform (from its facts)."""

@@ -101,6 +101,7 @@ class Linux(Platform):
     monitoring = True
     proxy = True
     webui_postgresql = True
+    firewall = True
 
     def detect(self, target: Host) -> bool:
         return prepared_fact(target, MacHardware) is None

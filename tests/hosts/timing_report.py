@@ -1,7 +1,8 @@
 """Where a test run's time goes, printed at the end of every run and written to ``test-artifacts/timing.json``:
 ``scripts/test``'s set-up steps (read from ``test-artifacts/timing-setup.tsv``, which it writes), each test module's
 time (the sum of its tests' set-up, call and tear-down: its wall time), the slowest tests, and the run's own wall
-time; the JSON also holds every test's time in run order. docs/testing.md keeps the figures of a dated run. A plugin of tests/conftest.py.
+time; the JSON also holds every test's time, in run order. docs/testing.md keeps the figures of a dated run. A
+plugin of tests/conftest.py.
 """
 
 from __future__ import annotations

@@ -1,0 +1,131 @@
+"""A new operator's first hour, through the real `reasoning-stack` command: `check` says what every host lets in and
+from where, refuses what the deploy would refuse (a platform's limits, a model that does not fit, a group_data file
+pyinfra would not read), and the small commands do not crash."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+BOX = 'boxes = [("gpu-box", {"ssh_hostname": "192.0.2.10"})]\n'
+MAC = 'boxes = [("mac", {"ssh_hostname": "192.0.2.42", "ssh_user": "alice"})]\n'
+MAC_SETTINGS = 'engine = "mlx"\ngpu_profile = "m4-max-128"\nmodel = "gpt-oss-20b"\n'
+
+
+def cli(*args: str, cwd: Path = REPO, stdout: int | None = subprocess.PIPE) -> subprocess.CompletedProcess:
+    out = subprocess.run([sys.executable, "-m", "reasoning_stack.cli", *args], cwd=cwd, stdout=stdout,
+                         stderr=subprocess.PIPE, text=True, timeout=120)
+    assert "Traceback" not in (out.stdout or "") + out.stderr, out.stderr
+    return out
+
+
+def check(tmp_path: Path, settings: str, inventory: str = BOX, files: dict[str, str] | None = None):
+    """`reasoning-stack check` of a one-group inventory (``boxes``) with ``settings`` as its group_data."""
+    (tmp_path / "group_data").mkdir(exist_ok=True)
+    (tmp_path / "inventory.py").write_text(inventory)
+    (tmp_path / "group_data" / "boxes.py").write_text(settings)
+    for name, text in (files or {}).items():
+        (tmp_path / name).write_text(text)
+    return cli("check", "inventory.py", cwd=tmp_path)
+
+
+def test_a_default_box_says_open_webui_answers_every_network_and_how_to_limit_it(tmp_path: Path):
+    out = check(tmp_path, 'gpu_profile = "rtx-4090"\n')
+    assert out.returncode == 0, out.stderr
+    assert ("Open WebUI  http://192.0.2.10:3000  from every network that reaches the host (no firewall rules"
+            in out.stdout)
+    assert "sign-up pending" in out.stdout
+    assert "model API   http://127.0.0.1:8000  from this host only" in out.stdout
+    assert ("warning: host 'gpu-box': Open WebUI answers http://192.0.2.10:3000 from every network" in out.stderr)
+    assert "openwebui_listen = '127.0.0.1'" in out.stderr and "firewall_allow = [" in out.stderr
+
+
+def test_open_signup_and_grafana_beyond_loopback_without_a_firewall_are_warned_about(tmp_path: Path):
+    out = check(tmp_path, 'gpu_profile = "rtx-4090"\nopenwebui_signup = "open"\ngrafana_listen = "0.0.0.0"\n')
+    assert out.returncode == 0, out.stderr
+    assert "sign-up OPEN (anyone who reaches it gets an account)" in out.stdout
+    assert "openwebui_signup = 'open': anyone who reaches http://192.0.2.10:3000 gets an account" in out.stderr
+    assert "Grafana answers http://192.0.2.10:3001 from every network" in out.stderr
+
+
+def test_a_box_behind_its_firewall_says_who_gets_in(tmp_path: Path):
+    out = check(tmp_path, 'gpu_profile = "rtx-4090"\nfirewall_allow = ["192.168.1.0/24"]\n')
+    assert out.returncode == 0, out.stderr
+    assert "Open WebUI  http://192.0.2.10:3000  from 192.168.1.0/24 only (the stack's packet filter)" in out.stdout
+    assert "answers http://192.0.2.10:3000 from every network" not in out.stderr
+    assert "over plain HTTP (passwords and chats in clear text)" in out.stderr  # still plain HTTP: said
+
+
+def test_an_https_box_names_its_url_and_certificate(tmp_path: Path):
+    out = check(tmp_path, 'gpu_profile = "rtx-4090"\nhttps = "internal"\nfirewall_allow = ["192.168.1.0/24"]\n'
+                          'https_names = ["chat.lab.example"]\n')
+    assert out.returncode == 0, out.stderr
+    assert ("Open WebUI  https://chat.lab.example  from 192.168.1.0/24 only (the stack's packet filter); HTTPS (the "
+            "stack's own CA; plain HTTP on port 80 redirects)") in out.stdout
+    assert "warning" not in out.stderr
+
+
+@pytest.mark.parametrize("settings, words", [
+    ('firewall_allow = ["192.168.1.0/24"]\n', "host 'mac': firewall_allow ['192.168.1.0/24'] is not deployed on this "
+                                              "platform yet: no packet filter would limit who reaches Open WebUI"),
+    ('https = "internal"\n', "host 'mac': https 'internal' is not deployed on this platform yet"),
+    ("openwebui_users = 50\n", "host 'mac': Open WebUI on PostgreSQL (chosen by openwebui_database 'auto' for "
+                               "openwebui_users 50) is not deployed on this platform yet"),
+])
+def test_what_a_mac_deploy_refuses_check_refuses(tmp_path: Path, settings: str, words: str):
+    out = check(tmp_path, MAC_SETTINGS + settings, inventory=MAC)
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert words in out.stderr
+    assert "settings valid" not in out.stdout
+    assert "the deploy would stop there" in out.stderr
+
+
+def test_a_model_that_does_not_fit_is_refused_by_check_as_by_plan(tmp_path: Path):
+    out = check(tmp_path, 'gpu_profile = "rtx-4090"\nmodel = "gpt-oss-120b"\n')
+    assert out.returncode == 3, out.stdout + out.stderr
+    assert "gpu-box: does not fit: " in out.stderr
+    assert "settings valid" not in out.stdout
+    plan = cli("plan", "inventory.py", cwd=tmp_path)
+    assert plan.returncode == 3
+
+
+@pytest.mark.parametrize("name", ["boxes.yml", "boxes.yaml", "all.json"])
+def test_a_group_data_file_pyinfra_would_not_read_is_refused(tmp_path: Path, name: str):
+    (tmp_path / "group_data").mkdir()
+    out = check(tmp_path, 'gpu_profile = "rtx-4090"\n', files={f"group_data/{name}": "model: qwq-32b\n"})
+    assert out.returncode == 2, out.stdout + out.stderr
+    stem = name.rsplit(".", 1)[0]
+    assert f"group_data/{name}: pyinfra reads only Python group_data files" in out.stderr
+    assert f"write them as group_data/{stem}.py" in out.stderr
+
+
+def test_every_shipped_inventory_says_what_each_host_lets_in():
+    for inventory in sorted((REPO / "inventories").glob("*.py")):
+        out = cli("check", str(inventory.relative_to(REPO)))
+        assert out.returncode == 0, out.stderr
+        hosts = [line for line in out.stdout.splitlines() if line.endswith(" lets in:")]
+        checked = out.stdout.rsplit("settings valid: ", 1)[1].strip().split(", ")
+        assert [h.split(" (", 1)[0] for h in hosts] == checked, out.stdout
+
+
+def test_version_and_a_closed_pipe_and_a_file_for_out(tmp_path: Path):
+    version = cli("--version")
+    assert version.returncode == 0 and version.stdout.startswith("reasoning-stack ")
+    read, write = os.pipe()
+    os.close(read)  # `plan ... | head` once head has gone: every write finds the pipe closed
+    try:
+        closed = cli("plan", "--gpu", "rtx-4090", "--model", "qwq-32b", stdout=write)
+    finally:
+        os.close(write)
+    assert closed.returncode == 0 and closed.stderr == ""
+    target = tmp_path / "a-file"
+    target.write_text("mine\n")
+    rendered = cli("render", "inventories/home.py", "--out", str(target))
+    assert rendered.returncode == 2
+    assert f"--out {target}: is a file" in rendered.stderr
+    assert target.read_text() == "mine\n"
