@@ -109,6 +109,9 @@ def test_a_mac_gets_homebrew_python_pinned_environments_launchd_jobs_and_checks(
     assert ops["Homebrew python@3.12"] == ["/opt/homebrew/bin/brew install python@3.12"]
     assert ops["MLX-LM 0.32.2"] == ["/opt/reasoning-stack/mlx/bin/pip install mlx-lm==0.32.2"]
     assert ops["Open WebUI 0.12.4"] == ["/opt/reasoning-stack/open-webui/bin/pip install open-webui==0.12.4"]
+    # the operator is told where the generated admin password is, as on Linux
+    (notice,) = ops["Where the Open WebUI admin password is"]  # type: ignore[misc]
+    assert "admin@localhost; its password: sudo cat /etc/reasoning-stack/openwebui-admin.env" in notice
     weights = "Weights of mlx-community/gpt-oss-120b-MXFP4-Q8 (~61.2 GiB, resumable)"
     (download,) = ops[weights]  # type: ignore[misc]
     assert "sudo -u alice env HF_HOME=/var/lib/reasoning-stack/huggingface" in download

@@ -20,6 +20,7 @@ from pyinfra.operations import files, pip, server
 
 from reasoning_stack.catalogue import find_model
 from reasoning_stack.context import host_plan, host_settings, host_webui_database
+from reasoning_stack.deploys.openwebui import tell_where_the_admin_password_is
 from reasoning_stack.engines.mlx import VERSION as MLX_VERSION
 from reasoning_stack.facts import MacHardware
 from reasoning_stack.operations import (
@@ -162,6 +163,7 @@ def mac_stack() -> None:
             generated.append(secret_env_file(name="Open WebUI admin password (generated once, kept)",
                                              path=OPENWEBUI_ADMIN_ENV, variable="WEBUI_ADMIN_PASSWORD", nbytes=18,
                                              **stack_python))
+            tell_where_the_admin_password_is(settings, generated[-1])
         webui_job, webui_env_path, webui_env = openwebui_job(
             settings, openwebui_service(settings, plan, database=host_webui_database(),
                                         webui_data=f"{settings.data_dir}/open-webui"), user)

@@ -40,6 +40,7 @@ from reasoning_stack.services import (
     WAIT_HTTP,
     openwebui_service,
 )
+from reasoning_stack.settings import StackSettings
 from reasoning_stack.units import (
     install_env_file,
     install_service,
@@ -116,10 +117,7 @@ def open_webui() -> None:
             )
             generated.append(admin_password)
             admin_env_files.append(OPENWEBUI_ADMIN_ENV)
-            host_notice(name="Where the Open WebUI admin password is",
-                        message=f"Open WebUI admin: {settings.openwebui_admin_email}; its password: sudo cat "
-                                f"{OPENWEBUI_ADMIN_ENV} (generated on this host, root only)",
-                        _if=admin_password.did_change)
+            tell_where_the_admin_password_is(settings, admin_password)
         # A new image may migrate the database on its first start: keep a consistent copy of the old one first.
         previous = next((u.get("image") for u in manifest.get("units", []) if u.get("unit") == OPENWEBUI_UNIT), None)
         image_changed = bool(previous) and previous != service.image
@@ -193,3 +191,12 @@ def _postgresql_and_redis(database: WebuiDatabase) -> OperationMeta:
     stack_file(name="openwebui-db helper", dest=DB_HELPER, content=helper_text(OPENWEBUI_UNIT), mode="700")
     return openwebui_database_ready(name=f"Open WebUI's database: {database.describe()}", helper=DB_HELPER,
                                     args=database.helper_args())
+
+
+def tell_where_the_admin_password_is(settings: StackSettings, admin_password: OperationMeta) -> None:
+    """Once the host generated Open WebUI's admin password (``admin_password``: that operation), print the login
+    and where its password is, in the host's output (Linux and Mac alike)."""
+    host_notice(name="Where the Open WebUI admin password is",
+                message=f"Open WebUI admin: {settings.openwebui_admin_email}; its password: sudo cat "
+                        f"{OPENWEBUI_ADMIN_ENV} (generated on this host, root only)",
+                _if=admin_password.did_change)
