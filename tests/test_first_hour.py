@@ -129,3 +129,11 @@ def test_version_and_a_closed_pipe_and_a_file_for_out(tmp_path: Path):
     assert rendered.returncode == 2
     assert f"--out {target}: is a file" in rendered.stderr
     assert target.read_text() == "mine\n"
+
+
+def test_the_readme_names_every_gpu_the_catalogue_takes():
+    from reasoning_stack.catalogue import GPUS
+
+    text = (REPO / "README.md").read_text()
+    listed = text.split("<!-- gpu-names -->", 1)[1].split("<!-- /gpu-names -->", 1)[0]
+    assert sorted(name.strip("`, \n") for name in listed.split(",")) == sorted(GPUS)
