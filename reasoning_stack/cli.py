@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from reasoning_stack import engines
 from reasoning_stack.catalogue import GPUS, MODELS
-from reasoning_stack.gpus import Gpu, gpus_from_profile, select_gpus
+from reasoning_stack.gpus import Gpu, closest_gpu, gpus_from_profile, select_gpus
 from reasoning_stack.plan import SUMMARY_HEADER, PlanRequest, ServingPlan, make_plan, plan_summary_row
 from reasoning_stack.render import text_table
 from reasoning_stack.settings import StackSettings, group_data_all_py, settings_reference_markdown
@@ -139,6 +139,16 @@ def cmd_plan(args: argparse.Namespace) -> int:
         return _plan_inventory(args)
     if not args.gpu and not args.vram_gib:
         print("plan needs an inventory or --gpu SLUG (or --vram-gib N for an unknown GPU)", file=sys.stderr)
+        return EXIT_INVALID
+    if args.gpu and args.vram_gib:
+        print("plan: --gpu and --vram-gib describe the GPU twice; give --gpu NAME for a card of the catalogue, or "
+              "--vram-gib N alone for one it lacks", file=sys.stderr)
+        return EXIT_INVALID
+    if args.gpu and args.gpu not in GPUS:
+        close = closest_gpu(args.gpu)
+        hint = f"did you mean {close!r}? " if close else ""
+        print(f"plan: --gpu {args.gpu!r} is not in the catalogue; {hint}known: {', '.join(sorted(GPUS))}. For a card "
+              "it lacks, give its memory instead: --vram-gib N (GiB per GPU)", file=sys.stderr)
         return EXIT_INVALID
     if args.gpu:
         gpus = gpus_from_profile(args.gpu, args.count)
@@ -501,7 +511,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     plan = sub.add_parser("plan", help="show serving plans (no host is changed)", allow_abbrev=False)
     plan.add_argument("inventory", nargs="?")
-    plan.add_argument("--gpu", choices=sorted(GPUS), help="GPU slug for a what-if plan")
+    plan.add_argument("--gpu", metavar="NAME", help="GPU for a what-if plan: " + ", ".join(sorted(GPUS)))
     plan.add_argument("--vram-gib", type=_bounded(float, above=0), help="memory of a GPU the catalogue lacks")
     plan.add_argument("--count", type=_bounded(int, setting="gpu_count"), default=1, help="GPUs per node")
     plan.add_argument("--nodes", type=_bounded(int, 1, 64), default=1, help="nodes (pipeline parallel across them)")

@@ -102,3 +102,24 @@ def select_gpus(gpus: list[Gpu], indices: list[int] | None) -> list[Gpu]:
         seen = ", ".join(str(g.index) for g in gpus) or "none"
         raise ValueError(f"gpu_indices {missing} name GPUs the host lacks (its GPUs: {seen})")
     return [g for g in gpus if g.index in indices]
+
+
+def closest_gpu(name: str) -> str | None:
+    """The catalogue's GPU ``name`` most likely means ('RTX 4090', 'rtx4090', 'h-100'), or None: only a GPU with
+    the same model number is offered, since a near name (rtx-5080, rtx-5090) is another card with other memory."""
+    import difflib
+    import re
+
+    def key(text: str) -> str:
+        return re.sub(r"[^a-z0-9]", "", text.lower().replace("nvidia", "").replace("geforce", ""))
+
+    def digits(text: str) -> str:
+        return re.sub(r"\D", "", text)
+
+    wanted = key(name)
+    same_number = [slug for slug in GPUS if digits(slug) == digits(wanted)]
+    exact = [slug for slug in same_number if key(slug) == wanted]
+    if exact:
+        return exact[0]
+    close = difflib.get_close_matches(wanted, {key(s): s for s in same_number}, n=1, cutoff=0.6)
+    return {key(s): s for s in same_number}[close[0]] if close else None

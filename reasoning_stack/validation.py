@@ -136,7 +136,7 @@ def validate_host_data(host: str, data: Mapping[str, Any], sources: Mapping[str,
             key = ".".join(str(p) for p in err["loc"]) or "(settings)"
             top = str(err["loc"][0]) if err["loc"] else ""
             bad = f"got {_describe_value(err.get('input'))}; " if top and "input" in err else ""
-            if top in SECRET_SETTINGS or top in _NO_ECHO:
+            if top in SECRET_SETTINGS or top in _NO_ECHO or top.endswith("_env"):  # *_env: the secret by mistake
                 bad = ""  # never echo a secret back (extra arguments may carry one: the message names the flag)
             message = err["msg"].removeprefix("Value error, ")
             if not top and message.split(" ", 1)[0].rstrip(":") in names:

@@ -135,5 +135,5 @@ def test_the_readme_names_every_gpu_the_catalogue_takes():
     from reasoning_stack.catalogue import GPUS
 
     text = (REPO / "README.md").read_text()
-    listed = text.split("<!-- gpu-names -->", 1)[1].split("<!-- /gpu-names -->", 1)[0]
+    listed = text.split("<!--gpu-names-->", 1)[1].split("<!--/gpu-names-->", 1)[0]
     assert sorted(name.strip("`, \n") for name in listed.split(",")) == sorted(GPUS)

@@ -227,10 +227,18 @@ def test_what_if_table_json_and_alternatives():
 
 
 def test_unknown_gpu_still_gets_a_layout_but_no_speed_figure():
-    gpus = tuple(Gpu(i, "NVIDIA RTX PRO 6000 Blackwell", 97887) for i in range(2))
+    gpus = tuple(Gpu(i, "NVIDIA A40", 46068) for i in range(2))
     result = make_plan(PlanRequest(gpus=gpus, model="qwq-32b"))
     assert result.fits and result.gpus_used == [0, 1]
     assert result.decode_tokens_per_s is None and result.layout_reason
+
+
+def test_a_card_operators_buy_now_is_known_by_the_name_nvidia_smi_prints():
+    gpus = tuple(Gpu(i, "NVIDIA RTX PRO 6000 Blackwell Workstation Edition", 97887, compute_cap="12.0")
+                 for i in range(2))
+    result = make_plan(PlanRequest(gpus=gpus, model="qwq-32b"))
+    assert result.fits and result.decode_tokens_per_s is not None
+    assert result.memory_bandwidth_gb_s == 1597
 
 
 def test_every_catalogue_gpu_has_a_bandwidth():

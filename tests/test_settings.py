@@ -69,9 +69,13 @@ def test_secrets_come_from_the_environment_as_secretstr():
     assert empty.api_key is None  # an empty variable is no key
 
 
-def test_port_clash_is_refused():
-    with pytest.raises(SettingsInvalid, match="openwebui_port and api_port are both 8000"):
+def test_port_clash_is_refused_blaming_the_port_that_was_moved():
+    with pytest.raises(SettingsInvalid, match="openwebui_port.*: 8000 is api_port's port too; give openwebui_port "
+                                             "another port \\(default 3000\\)"):
         validate_host_data("box", {"openwebui_port": 8000})
+    with pytest.raises(SettingsInvalid, match="api_port.*: 3000 is openwebui_port's port too; give api_port another "
+                                             "port \\(default 8000\\)"):
+        validate_host_data("box", {"api_port": 3000})
 
 
 @pytest.mark.parametrize("image", ["vllm/vllm-openai", "vllm/vllm-openai:latest space", "UPPER:1"])

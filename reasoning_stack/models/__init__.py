@@ -21,6 +21,18 @@ def is_local(name: str) -> bool:
     return Path(name).expanduser().is_dir() or (not is_repo_id(name) and ("/" in name or name.startswith("~")))
 
 
+def closest_slug(name: str) -> str | None:
+    """The catalogue slug ``name`` most likely means ('GPT-OSS-20B', 'gpt-oss:20b' as Ollama writes it, a letter
+    short), or None."""
+    import difflib
+
+    written = name.strip().lower().replace(":", "-")
+    if written in MODELS:
+        return written
+    close = difflib.get_close_matches(written, MODELS, n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
 def needs_reading(name: str) -> bool:
     """Whether ``name`` is neither auto, a catalogue slug nor a catalogue repo id: a repo or folder to read."""
     return name != "auto" and name not in MODELS and preset_of_repo(name) is None
@@ -39,8 +51,10 @@ def resolve(name: str, revision: str | None = None) -> ModelSpec:
     elif is_local(name):
         files = read_folder(name)
     else:
-        raise ModelError(f"model {name!r} is neither a catalogue slug, a Hugging Face repo id (org/name) nor a "
-                         "folder; see `reasoning-stack plan --help` for the slugs")
+        close = closest_slug(name)
+        hint = f"did you mean {close!r}? " if close else ""
+        raise ModelError(f"{name!r} is neither a catalogue slug, a Hugging Face repo id (org/name) nor a folder; "
+                         f"{hint}see `reasoning-stack plan --help` for the slugs")
     spec = spec_from_files(files, slug=key)
     if revision:  # pinned: serve and download exactly the commit that was planned
         spec = replace(spec, revision=files.revision or revision)

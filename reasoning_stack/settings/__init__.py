@@ -120,9 +120,11 @@ class StackSettings(*reversed(GROUPS)):  # type: ignore[misc]  # reversed: pydan
         """The primary API, Open WebUI, every extra model and a cluster's ports each need a port of their own,
         none of them sshd's; and every instance a name of its own."""
         if self.openwebui_enabled and self.openwebui_port == self.api_port:
-            raise ValueError(
-                f"openwebui_port and api_port are both {self.api_port}; give Open WebUI another port (e.g. 3000)"
-            )
+            fields = type(self).model_fields
+            moved, other = (("api_port", "openwebui_port") if self.api_port != fields["api_port"].default
+                            else ("openwebui_port", "api_port"))
+            raise ValueError(f"{moved}: {self.api_port} is {other}'s port too; give {moved} another port (default "
+                             f"{fields[moved].default}) or move {other}")
         taken = {self.api_port: "api_port"}
         if self.openwebui_enabled:
             taken[self.openwebui_port] = "openwebui_port"

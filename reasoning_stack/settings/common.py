@@ -19,7 +19,8 @@ def env_var_name(value: str) -> str:
     """``value`` when it can name an environment variable; a ValueError saying what would work otherwise."""
     if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", value):
         raise ValueError("must be an environment variable name (letters, digits and '_'), like "
-                         "'REASONING_STACK_VLLM_API_KEY'")
+                         "'REASONING_STACK_VLLM_API_KEY' (the value is not shown: if it was the secret itself, put "
+                         "the secret in that variable of the environment you deploy from)")
     return value
 
 
@@ -78,8 +79,10 @@ def check_model(value: str, allow_auto: bool = True) -> str:
         return value
     if "/" in value or value.startswith(("~", ".")):  # a repo id (org/name) or a folder: read later
         return value
-    close = difflib.get_close_matches(value, MODELS, n=1, cutoff=0.5)
-    hint = f"did you mean {close[0]!r}? " if close else ""
+    from reasoning_stack.models import closest_slug
+
+    close = closest_slug(value)
+    hint = f"did you mean {close!r}? " if close else ""
     valid = (["'auto'"] if allow_auto else []) + [repr(m) for m in MODELS]
     raise ValueError(f"unknown model; {hint}valid: {', '.join(valid)}, a Hugging Face repo id (org/name) or a "
                      "folder holding config.json")

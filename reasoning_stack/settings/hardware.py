@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import difflib
-
 from pydantic import BaseModel, Field, field_validator
 
 from reasoning_stack.catalogue import GPUS
+from reasoning_stack.gpus import closest_gpu
 
 
 class HardwareSettings(BaseModel):
@@ -32,7 +31,9 @@ class HardwareSettings(BaseModel):
     @classmethod
     def _known_gpu(cls, value: str | None) -> str | None:
         if value is not None and value not in GPUS:
-            close = difflib.get_close_matches(value, GPUS, n=1, cutoff=0.5)
-            hint = f"did you mean {close[0]!r}? " if close else ""
-            raise ValueError(f"unknown GPU; {hint}valid: {', '.join(repr(g) for g in GPUS)}")
+            close = closest_gpu(value)
+            hint = f"did you mean {close!r}? " if close else ""
+            raise ValueError(f"unknown GPU; {hint}valid: {', '.join(repr(g) for g in GPUS)}; for a card the "
+                             "catalogue lacks, leave gpu_profile unset (the deploy reads the GPUs from nvidia-smi) "
+                             "and plan it with `reasoning-stack plan --vram-gib N`")
         return value
