@@ -17,6 +17,7 @@ import json
 import os
 import sys
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from reasoning_stack import engines
@@ -350,7 +351,6 @@ def cmd_usage(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     """Measure each deployed endpoint with AIPerf through an SSH tunnel; print the figures beside the plan's, save
     JSON and an HTML plot, record the result on the host (``status`` shows it). Exit 1 when a bench cannot run."""
-    from pathlib import Path
 
     from reasoning_stack.bench import BenchError, Options, bench_inventory, find_aiperf, format_result
     from reasoning_stack.inventory import InventoryInvalid, load_inventory, validate_inventory
@@ -396,8 +396,6 @@ def _concurrencies(text: str) -> list[int]:
 def cmd_render(args: argparse.Namespace) -> int:
     """Write every file the deploy would put on each host under ``--out/<host>/``, secrets as placeholders, the way
     ``helm template`` does: review a change before deploying it. Connects to nothing."""
-    from pathlib import Path
-
     from reasoning_stack import platforms
     from reasoning_stack.arch import PlatformError, declared_arch
     from reasoning_stack.cluster import find_clusters
@@ -450,12 +448,38 @@ def cmd_render(args: argparse.Namespace) -> int:
         platform = platforms.of_engine(host_settings.engine)
         rendered = platform.files(host_settings, host_plan, host_settings.gpu_count or 1, name, cluster,
                                   inventory.get_host(name).data.get("ssh_user"))
-        for path, text in rendered.items():
-            target = out / name / path.lstrip("/")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text)
-        print(f"{name}: {len(rendered)} files under {out / name}")
+        _write_rendered(out / name, rendered)
     return worst
+
+
+RENDERED_LIST = ".rendered-files"  # what the last render wrote into a host's folder, one path a line
+
+
+def _write_rendered(folder: Path, rendered: dict[str, str]) -> None:
+    """Write a host's rendered files under ``folder``; remove those an earlier render wrote there that this one no
+    longer does (a Caddyfile once https is off), and name the secret env files the units read but that only the
+    deploy writes, on the host."""
+    import re
+
+    from reasoning_stack.service_files import CONFIG_DIR
+
+    listed = folder / RENDERED_LIST
+    earlier = set(listed.read_text().splitlines()) if listed.is_file() else set()
+    for path, text in rendered.items():
+        target = folder / path.lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+    gone = sorted(earlier - set(rendered))
+    for path in gone:
+        (folder / path.lstrip("/")).unlink(missing_ok=True)
+    listed.write_text("".join(f"{path}\n" for path in sorted(rendered)))
+    print(f"{folder.name}: {len(rendered)} files under {folder}")
+    if gone:
+        print(f"  removed, as the deploy would not write them now: {', '.join(gone)}")
+    env_file = re.compile(rf"{re.escape(CONFIG_DIR)}/[\w.-]+\.env")
+    secrets = sorted({m for text in rendered.values() for m in env_file.findall(text)} - set(rendered))
+    if secrets:
+        print(f"  not rendered: {', '.join(secrets)}: secrets the deploy generates on the host (root only)")
 
 
 def cmd_settings(args: argparse.Namespace) -> int:

@@ -137,3 +137,25 @@ def test_the_readme_names_every_gpu_the_catalogue_takes():
     text = (REPO / "README.md").read_text()
     listed = text.split("<!--gpu-names-->", 1)[1].split("<!--/gpu-names-->", 1)[0]
     assert sorted(name.strip("`, \n") for name in listed.split(",")) == sorted(GPUS)
+
+
+def test_a_second_render_removes_what_the_deploy_would_no_longer_write_and_names_the_secrets(tmp_path: Path):
+    settings = 'gpu_profile = "rtx-4090"\nfirewall_allow = ["192.168.1.0/24"]\n'
+    check(tmp_path, settings + 'https = "internal"\n')
+    first = cli("render", "inventory.py", "--out", "out", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    caddyfile = tmp_path / "out" / "gpu-box" / "etc" / "caddy" / "Caddyfile"
+    assert caddyfile.is_file()
+    assert ("not rendered: /etc/reasoning-stack/grafana-admin.env, /etc/reasoning-stack/openwebui-admin.env, "
+            "/etc/reasoning-stack/openwebui-secret.env: secrets the deploy generates on the host") in first.stdout
+    (tmp_path / "group_data" / "boxes.py").write_text(settings)  # https off again
+    second = cli("render", "inventory.py", "--out", "out", cwd=tmp_path)
+    assert second.returncode == 0, second.stderr
+    assert not caddyfile.exists()
+    assert "removed, as the deploy would not write them now: /etc/caddy/Caddyfile" in second.stdout
+
+
+def test_a_dgx_spark_may_leave_most_of_its_memory_to_other_work():
+    out = cli("plan", "--gpu", "gb10", "--model", "gpt-oss-20b", "--gpu-memory-utilization", "0.3")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("FITS: gpt-oss-20b")

@@ -104,7 +104,7 @@ class ServingSettings(BaseModel):
     )
 
     gpu_memory_utilization: float | None = Field(
-        None, gt=0.3, le=0.98, description="Share of each GPU's memory vLLM may use (vLLM's own flag); None = 0.90, "
+        None, ge=0.05, le=0.98, description="Share of each GPU's memory vLLM may use (vLLM's own flag); None = 0.90, "
         "or 0.80 where the GPU shares the system's memory (DGX Spark), leaving the system room."
     )
 
