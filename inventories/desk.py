@@ -4,10 +4,11 @@
 #   pyinfra inventories/desk.py deploys/reasoning.py
 #
 # Hardware and engine are set on each host here. The Spark keeps the driver DGX OS ships and pulls the aarch64
-# vLLM image; the Mac runs MLX-LM and Open WebUI as launchd jobs, as the account you connect with.
+# vLLM image; the Mac runs MLX-LM and Open WebUI as launchd jobs, as the account you connect with. model "auto" is
+# the planner's pick for each (`plan` names it: gpt-oss-120b on both today); set a slug or repo id to choose.
 desk = [
     ("spark", {"ssh_hostname": "192.0.2.41", "ssh_user": "ubuntu", "_sudo": True, "gpu_profile": "gb10",
-               "nvidia_driver": "preinstalled", "model": "deepseek-r1-distill-llama-70b"}),
+               "nvidia_driver": "preinstalled", "model": "auto"}),
     ("mac", {"ssh_hostname": "192.0.2.42", "ssh_user": "me", "_sudo": True, "engine": "mlx",
-             "gpu_profile": "m4-max-128", "model": "qwq-32b"}),
+             "gpu_profile": "m4-max-128", "model": "auto"}),
 ]

@@ -38,7 +38,7 @@ def alternatives(req: PlanRequest, chosen: ServingPlan, limit: int = 4) -> list[
                    data_parallel_size=None, max_model_len=None)
     stronger = _first_fit(engine, replace(free, min_context=SHORTEST_USEFUL_CONTEXT),
                           [m for m in _by_strength() if m.strength > strength])
-    if stronger is not None and stronger.max_model_len < chosen.max_model_len:
+    if stronger is not None:  # listed whatever its context: a stronger model may also be longer and faster
         found.append((f"model {stronger.model}", stronger))
     for model in _by_strength():
         if model.strength >= strength:

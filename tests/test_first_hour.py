@@ -5,6 +5,7 @@ pyinfra would not read), and the small commands do not crash."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -159,3 +160,36 @@ def test_a_dgx_spark_may_leave_most_of_its_memory_to_other_work():
     out = cli("plan", "--gpu", "gb10", "--model", "gpt-oss-20b", "--gpu-memory-utilization", "0.3")
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("FITS: gpt-oss-20b")
+
+
+@pytest.mark.parametrize("args, first_way_out", [
+    (["--gpu", "rtx-4090", "--model", "Qwen/Qwen3-30B-A3B-Thinking-2507"],
+     "  instead: engine 'ollama' (Ollama) fits it (q4_k_m, "),  # the model asked for, on the GPUs at hand
+    (["--gpu", "rtx-5090", "--model", "qwen3.5-35b-a3b"], "  instead: model gpt-oss-20b fits (mxfp4, 131072 tokens)"),
+])
+def test_a_refusal_names_first_what_works_on_the_gpus_at_hand(args: list[str], first_way_out: str):
+    out = cli("plan", *args)
+    assert out.returncode == 3, out.stdout + out.stderr
+    ways = [line for line in out.stdout.splitlines() if line.startswith("  instead: ")]
+    assert ways and ways[0].startswith(first_way_out), out.stdout
+    assert "nodes like this one" in ways[-1]  # more hardware comes last
+
+
+def test_a_format_not_published_names_the_repos_that_are():
+    out = cli("plan", "--gpu", "rtx-4090", "--model", "qwq-32b", "--quantization", "gptq")
+    assert out.returncode == 3
+    assert "QwQ-32B is not published as gptq; available: bf16 (Qwen/QwQ-32B), awq (Qwen/QwQ-32B-AWQ)" in out.stdout
+
+
+def test_a_model_that_fits_one_node_is_not_called_the_only_way_across_two():
+    out = cli("plan", "--gpu", "h100", "--count", "8", "--nodes", "2", "--model", "gpt-oss-120b")
+    assert out.returncode == 0, out.stderr
+    assert "the only layout of gpt-oss-120b that fits" not in out.stdout
+    assert "gpt-oss-120b fits one node of these (1x1x8): each node serving it on its own (no cluster)" in out.stdout
+
+
+def test_a_stronger_faster_model_is_offered_beside_a_slow_one():
+    out = cli("plan", "--gpu", "gb10", "--model", "deepseek-r1-distill-llama-70b")
+    assert out.returncode == 0, out.stderr
+    assert re.search(r"- model gpt-oss-120b: stronger reasoning; 131072 tokens of context .* ~47 tokens/s for one "
+                     r"request \(now ~3\)", out.stdout), out.stdout

@@ -204,7 +204,7 @@ def _cli(*args):
     "args",
     [["--gpu", "h100", "--nodes", "0"], ["--gpu", "h100", "--count", "0"], ["--gpu", "h100", "--context", "-5"],
      ["--gpu", "h100", "--context", "512"], ["--vram-gib", "0"], ["--vram-gib", "-3"],
-     ["--gpu", "h100", "--gpu-memory-utilization", "1.5"], ["--gpu", "h100", "--gpu-memory-utilization", "0.2"],
+     ["--gpu", "h100", "--gpu-memory-utilization", "1.5"], ["--gpu", "h100", "--gpu-memory-utilization", "0.01"],
      ["--gpu", "h100", "--count", "two"], ["--gpu", "h100", "--tensor-parallel-size", "0"]],
 )
 def test_what_if_arguments_out_of_bounds_are_usage_errors(args):

@@ -90,7 +90,27 @@ def make_plan(req: PlanRequest) -> ServingPlan:
         other = next((e for e in registered() if e.runs_on(req.gpus)), None)
         served = f"; {req.gpus[0].name} is served by engine {other.name!r} ({other.title})" if other else ""
         return ServingPlan(fits=False, engine=req.engine, reason=f"engine {req.engine!r} needs NVIDIA GPUs{served}")
-    return engine.plan(req)
+    plan = engine.plan(req)
+    if not plan.fits and req.model != "auto":
+        plan.suggestions[:0] = _other_engines(req, engine)  # the same model on the same GPUs comes first
+    return plan
+
+
+def _other_engines(req: PlanRequest, engine: Engine) -> list[str]:
+    """Each other engine that fits the requested model on these GPUs, as a suggestion (its own formats, layout and
+    slots: only the model, the GPUs and a wanted context carry over)."""
+    from dataclasses import replace
+
+    found = []
+    for other in registered():
+        if other is engine or not other.runs_on(req.gpus):
+            continue
+        plan = other.plan(replace(req, engine=other.name, quantization="auto", tensor_parallel_size=None,
+                                  data_parallel_size=None, max_num_seqs=None, max_num_batched_tokens=None))
+        if plan.fits:
+            found.append(f"engine {other.name!r} ({other.title}) fits it ({plan.quantization}, {plan.max_model_len} "
+                         f"tokens): --engine {other.name}, or engine = {other.name!r} in group_data")
+    return found
 
 
 def uses(settings: Any) -> dict[str, Uses]:

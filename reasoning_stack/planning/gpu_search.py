@@ -157,8 +157,10 @@ def _choose(engine: GpuEngine, req: PlanRequest, plans: list[ServingPlan], wante
     winner = ranked[0]
     used = f"GPU(s) {indices_text(winner.gpus_used)}"
     if len(ranked) == 1:
+        only = (f"the only layout of {winner.model} that fits" if req.nodes == 1 else
+                f"the only layout of {winner.model} over {req.nodes} nodes (one pipeline stage on each)")
         why = ("the tensor_parallel_size/data_parallel_size you set" if req.tensor_parallel_size
-               or req.data_parallel_size else f"the only layout of {winner.model} that fits")
+               or req.data_parallel_size else only)
         winner.layout_reason = f"{winner.layout.label} (TPxPPxDP) on {used}: {why}"
     else:
         other = ranked[1]
@@ -171,6 +173,12 @@ def _choose(engine: GpuEngine, req: PlanRequest, plans: list[ServingPlan], wante
             why = (f"serves {mine:.1f} requests of {wanted} tokens at once, {other.layout.label} only "
                    f"{theirs:.1f} (speed decides only between layouts serving {enough:.1f} or more)")
         winner.layout_reason = f"{winner.layout.label} (TPxPPxDP) on {used} over {other.layout.label}: {why}"
+    if req.nodes > 1:
+        one_node = try_model(engine, replace(req, nodes=1, tensor_parallel_size=None, data_parallel_size=None),
+                             find_model(winner.model))
+        if one_node is not None:
+            winner.layout_reason += (f"; {winner.model} fits one node of these ({one_node.layout.label}): each node "
+                                     "serving it on its own (no cluster) serves more people with no network hop")
     if winner.gpus_idle:
         winner.layout_reason += (f"; GPU(s) {indices_text(winner.gpus_idle)} idle: no layout of {winner.model} "
                                  f"{winner.quantization} fits all {len(req.gpus)}")
@@ -302,7 +310,9 @@ def _refusal(engine: GpuEngine, req: PlanRequest, model: ModelSpec | None, why: 
 
 
 def _suggestions(engine: GpuEngine, req: PlanRequest, model: ModelSpec | None) -> list[str]:
-    """What would fit instead: shorter context, fp8 KV cache, more GPUs, a smaller model, more nodes.
+    """What would fit instead, in the order a person weighs them: the same model on the same GPUs (shorter context,
+    fp8 KV cache, more of the memory, another weights format), the strongest model that fits these GPUs, then more
+    GPUs, then more nodes.
 
     Every suggestion is a plan the planner made, so its parallel sizes passed the same checks."""
     out: list[str] = []
@@ -319,6 +329,10 @@ def _suggestions(engine: GpuEngine, req: PlanRequest, model: ModelSpec | None) -
             out.append(higher)
         if req.quantization != "auto" and try_model(engine, replace(req, quantization="auto"), model):
             out.append("quantization auto (another weights format) fits")
+    instead = _auto(engine, replace(req, model="auto"))  # the strongest that fits, weaker or stronger
+    if instead.fits:
+        out.append(f"model {instead.model} fits ({instead.quantization}, {instead.max_model_len} tokens)")
+    if model is not None:
         if req.nodes == 1:
             for count in (2, 4, 8):
                 if count > len(req.gpus):
@@ -337,9 +351,6 @@ def _suggestions(engine: GpuEngine, req: PlanRequest, model: ModelSpec | None) -
                     out.append(f"{nodes} nodes like this one (pipeline parallel {nodes}, tensor parallel "
                                f"{plan.tensor_parallel_size}) fit")
                     break
-    smaller = _auto(engine, replace(req, model="auto"), below=model.strength if model else None)
-    if smaller.fits:
-        out.append(f"model {smaller.model} fits ({smaller.quantization}, {smaller.max_model_len} tokens)")
     return out
 
 
@@ -360,10 +371,9 @@ def _longest_context(engine: GpuEngine, req: PlanRequest, model: ModelSpec) -> S
     return max(found, key=lambda p: p.max_model_len) if found else None
 
 
-def _auto(engine: GpuEngine, req: PlanRequest, below: int | None = None) -> ServingPlan:
+def _auto(engine: GpuEngine, req: PlanRequest) -> ServingPlan:
+    """The strongest catalogue model that fits the request's GPUs."""
     for model in sorted(MODELS.values(), key=lambda m: -m.strength):
-        if below is not None and model.strength >= below:
-            continue
         plan = try_model(engine, req, model)
         if plan is not None:
             plan.reason = f"auto: {plan.reason}"
@@ -460,7 +470,7 @@ def plan(engine: GpuEngine, req: PlanRequest) -> ServingPlan:
         return ServingPlan(fits=False, reason=str(exc.args[0]))
     if req.quantization != "auto" and req.quantization not in model.repos:
         return _refusal(engine, req, model, f"{model.name} is not published as {req.quantization}; "
-                        f"available: {', '.join(model.repos)}")
+                        f"available: {', '.join(f'{q} ({repo})' for q, repo in model.repos.items())}")
     problem = _request_problem(req, model, engine)
     if problem:
         return _refusal(engine, req, model, problem)
