@@ -193,3 +193,11 @@ def test_a_stronger_faster_model_is_offered_beside_a_slow_one():
     assert out.returncode == 0, out.stderr
     assert re.search(r"- model gpt-oss-120b: stronger reasoning; 131072 tokens of context .* ~47 tokens/s for one "
                      r"request \(now ~3\)", out.stdout), out.stdout
+
+
+def test_a_mac_gives_the_whole_context_rather_than_more_slots_and_counts_its_whole_kv_cache():
+    out = cli("plan", "--gpu", "m4-max-64", "--engine", "mlx", "--model", "qwen3-30b-a3b-thinking-2507")
+    assert out.returncode == 0, out.stderr
+    assert "with 1 request(s) at once of 262144 tokens" in out.stdout.splitlines()[0]  # was 4 of 82944
+    kv = re.search(r"KV cache \(bf16\) ([\d.]+) GiB = (\d+) tokens", out.stdout)
+    assert kv and float(kv[1]) > 20, out.stdout  # the pool, not the prompt cache's leftover

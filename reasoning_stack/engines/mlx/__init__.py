@@ -55,7 +55,8 @@ class Mlx(Engine):
     def describe(self, plan: ServingPlan) -> list[str]:
         return [f"  MLX-LM: {plan.model_repo} {plan.weights_gib_per_gpu:.1f} GiB, runtime "
                 f"{plan.reserve_gib_per_gpu:.1f} GiB, KV cache (bf16) {plan.kv_cache_gib_per_gpu:.1f} GiB = "
-                f"{plan.kv_cache_tokens} tokens: {plan.max_num_seqs} request(s) of {plan.max_model_len}"]
+                f"{plan.kv_cache_tokens} tokens: {plan.max_num_seqs} request(s) of {plan.max_model_len}, the rest "
+                "kept as the prompt cache for reuse"]
 
     def status_image(self, settings: Any) -> str:
         return f"mlx-lm=={VERSION}"

@@ -2,8 +2,9 @@
 how many requests decoded at once.
 
 8 bits first (closest to the original weights), 4 bits when 8 do not leave ``min_context``; then the most
-requests at once (4, 2, 1) whose contexts still reach the wanted length, each given the longest context that
-fits, up to the model's native length. The Mac's memory beyond Metal's working set stays macOS's.
+requests at once (4, 2, 1) that each get the model's whole context, else the most whose contexts still reach the
+wanted length, each given the longest context that fits (a reasoning trace is long: one person with the whole
+context beats four with a cut one). The Mac's memory beyond Metal's working set stays macOS's.
 """
 
 from __future__ import annotations
@@ -25,11 +26,14 @@ def _fit(req: PlanRequest, model: ModelSpec) -> tuple[int, int, int, int] | None
         if bits not in mlx.REPOS[model.slug]:
             continue
         tokens = mlx.kv_tokens(model, bits, mac, req.wired_limit_mib)
-        for slots in [req.max_num_seqs] if req.max_num_seqs else mlx.SLOTS:
-            per_slot = tokens // slots
-            if per_slot >= wanted:
-                context = req.max_model_len or min(model.native_context, per_slot // CONTEXT_STEP * CONTEXT_STEP)
-                return bits, context, slots, tokens
+        choices = [req.max_num_seqs] if req.max_num_seqs else mlx.SLOTS
+        # the most requests that each get the whole context; else the most that each reach the wanted one
+        for goal in (req.max_model_len or model.native_context, wanted):
+            for slots in choices:
+                per_slot = tokens // slots
+                if per_slot >= goal:
+                    context = req.max_model_len or min(model.native_context, per_slot // CONTEXT_STEP * CONTEXT_STEP)
+                    return bits, context, slots, tokens
     return None
 
 
@@ -92,7 +96,8 @@ def _make(req: PlanRequest, model: ModelSpec) -> ServingPlan:
         weights_gib_per_gpu=weights,
         kv_bytes_per_token=kv_per_token,
         reserve_gib_per_gpu=mlx.RUNTIME_GIB,
-        kv_cache_gib_per_gpu=cache_bytes / GIB,
+        kv_cache_gib_per_gpu=tokens * kv_per_token / GIB,  # the whole pool; what running requests leave is the
+        # prompt cache (--prompt-cache-bytes)
         kv_cache_tokens=tokens,
         max_concurrent_full_context=min(slots, tokens / context),
         gpu_name=mac.name,
