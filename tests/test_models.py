@@ -123,8 +123,20 @@ def test_a_folder_model_plans_from_its_files(tmp_path: Path):
     assert spec.thinking_switch and spec.checkpoint_bytes == {"bf16": 31_000_000_000}
     plan = make_plan(PlanRequest(gpus=tuple(gpus_from_profile("h100")), model=spec.slug))
     assert plan.fits and plan.vllm_args[0] == str(folder)
+    with pytest.raises(ModelError, match="no such folder on this machine; .* must be at that path on both"):
+        resolve(str(tmp_path / "missing-dir"))
+    (tmp_path / "empty-dir").mkdir()
     with pytest.raises(ModelError, match="no config.json in that folder"):
         resolve(str(tmp_path / "empty-dir"))
+
+
+def test_a_folder_with_the_index_but_not_the_shards_takes_the_index_s_size(tmp_path: Path):
+    folder = tmp_path / "index-only"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps(QWEN_MOE["config"]))
+    (folder / "model.safetensors.index.json").write_text(json.dumps({"metadata": {"total_size": 29_500_000_000},
+                                                                     "weight_map": {}}))
+    assert resolve(str(folder)).checkpoint_bytes == {"bf16": 29_500_000_000}
 
 
 def test_a_preset_s_slug_and_repo_id_plan_the_same():

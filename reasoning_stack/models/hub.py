@@ -133,10 +133,23 @@ def _tokenizer_facts(tokenizer: dict[str, Any]) -> dict[str, Any]:
     return {"chat_template": template} if template else {}
 
 
+def _index_total_size(path: Path) -> int | None:
+    """The weights' size a sharded checkpoint's index states (``metadata.total_size``), for a folder that holds the
+    index and config but not (yet) the shards; None without one."""
+    index = path / "model.safetensors.index.json"
+    if not index.is_file():
+        return None
+    total = _read_json(index).get("metadata", {}).get("total_size")
+    return int(total) if isinstance(total, int | float) and total > 0 else None
+
+
 def read_folder(folder: str) -> ModelFiles:
     """A model's files in a local folder (config.json beside its safetensors)."""
     path = Path(folder).expanduser()
     config = path / "config.json"
+    if not path.is_dir():
+        raise ModelError(f"model {folder}: no such folder on this machine; a folder model is planned here and served "
+                         "from the same path on the host, so it must be at that path on both")
     if not config.is_file():
         raise ModelError(f"model {folder}: no config.json in that folder; point model at a folder holding a "
                          "Hugging Face model (config.json, tokenizer files, *.safetensors)")
@@ -145,7 +158,7 @@ def read_folder(folder: str) -> ModelFiles:
         return _read_json(file) if file.is_file() else {}
     try:
         loaded = _read_json(config)
-        weight_bytes = sum(f.stat().st_size for f in path.glob("*.safetensors")) or None
+        weight_bytes = sum(f.stat().st_size for f in path.glob("*.safetensors")) or _index_total_size(path)
         return ModelFiles(folder, loaded, optional("generation_config.json"),
                           _tokenizer_facts(optional("tokenizer_config.json")), weight_bytes)
     except (OSError, json.JSONDecodeError) as exc:
