@@ -12,8 +12,17 @@ the machine you deploy from (the *_env settings name the variables), never writt
 # host.
 gpu_profile = None
 
-# GPUs per host for gpu_profile; None = every GPU the host reports.
+# GPUs per host for gpu_profile (or gpu_memory_gib); None = every GPU the host reports.
 gpu_count = None
+
+# For a card the catalogue lacks (leave gpu_profile unset): each GPU's memory in GiB, as nvidia-smi's
+# memory.total shows it, so check, plan and render plan before any host is contacted (with gpu_count);
+# the deploy plans from what nvidia-smi reports.
+# gpu_memory_gib = None
+
+# With gpu_memory_gib: the card's CUDA compute capability (nvidia-smi's compute_cap, e.g. '12.0' for a
+# Blackwell RTX card), so the plan uses the kernels it has (FP8, NVFP4); None = none assumed.
+# gpu_compute_capability = None
 
 # GPU indices (as nvidia-smi numbers them) the stack may use, e.g. [0, 1]; None = every GPU. GPUs left
 # out stay free for other work.

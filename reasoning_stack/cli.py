@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -81,7 +82,7 @@ def _host_plans(settings: dict[str, StackSettings]) -> Iterator[tuple[str, Stack
             if host != cluster.head:
                 continue  # the cluster is one serving instance, shown once under its name
             host = f"{cluster.name} ({len(cluster.nodes)} nodes)"
-        if host_settings.gpu_profile is None:
+        if host_settings.declared_gpus() is None:
             yield host, host_settings, cluster, None
             continue
         yield host, host_settings, cluster, plan_host(host_settings, _usable_gpus(host_settings),
@@ -145,6 +146,10 @@ def cmd_plan(args: argparse.Namespace) -> int:
         print("plan: --gpu and --vram-gib describe the GPU twice; give --gpu NAME for a card of the catalogue, or "
               "--vram-gib N alone for one it lacks", file=sys.stderr)
         return EXIT_INVALID
+    if args.compute_cap and (not args.vram_gib or not re.fullmatch(r"\d{1,2}\.\d", args.compute_cap)):
+        print("plan: --compute-cap X.Y (as nvidia-smi prints compute_cap, e.g. 12.0) goes with --vram-gib, for a card "
+              "the catalogue lacks", file=sys.stderr)
+        return EXIT_INVALID
     if args.gpu and args.gpu not in GPUS:
         close = closest_gpu(args.gpu)
         hint = f"did you mean {close!r}? " if close else ""
@@ -154,7 +159,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
     if args.gpu:
         gpus = gpus_from_profile(args.gpu, args.count)
     else:
-        gpus = [Gpu(i, f"GPU with {args.vram_gib:g} GiB", int(args.vram_gib * 1024)) for i in range(args.count)]
+        gpus = [Gpu(i, f"GPU with {args.vram_gib:g} GiB", int(args.vram_gib * 1024), compute_cap=args.compute_cap or "")
+                for i in range(args.count)]
     model = args.model
     if model != "auto":
         from reasoning_stack.models import ModelError, planned_name, resolve, resolve_notes
@@ -196,7 +202,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
 def _what_if_flags(args: argparse.Namespace) -> dict[str, bool]:
     """The what-if flags of ``plan`` and whether each was given (an inventory takes none of them but --engine and
     --json)."""
-    return {"--gpu": args.gpu is not None, "--vram-gib": args.vram_gib is not None, "--count": args.count != 1,
+    return {"--gpu": args.gpu is not None, "--vram-gib": args.vram_gib is not None,
+            "--compute-cap": args.compute_cap is not None, "--count": args.count != 1,
             "--nodes": args.nodes != 1, "--model": args.model != "auto", "--model-revision": bool(args.model_revision),
             "--context": args.context is not None, "--quantization": args.quantization != "auto",
             "--gpu-memory-utilization": args.gpu_memory_utilization is not None,
@@ -300,8 +307,9 @@ def _plan_inventory(args: argparse.Namespace) -> int:
 
 def _usable_gpus(settings: StackSettings) -> list[Gpu]:
     """The declared GPUs of a host that the stack may use (``gpu_indices``; checked by the settings)."""
-    assert settings.gpu_profile is not None
-    return select_gpus(gpus_from_profile(settings.gpu_profile, settings.gpu_count or 1), settings.gpu_indices)
+    declared = settings.declared_gpus()
+    assert declared is not None
+    return select_gpus(declared, settings.gpu_indices)
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -428,9 +436,9 @@ def cmd_render(args: argparse.Namespace) -> int:
     for name, host_settings in settings.items():
         if args.host and name != args.host:
             continue
-        if host_settings.gpu_profile is None:
+        if host_settings.declared_gpus() is None:
             print(f"{name}: not rendered: its GPUs are read from nvidia-smi at deploy; set gpu_profile (and "
-                  "gpu_count) to render it here", file=sys.stderr)
+                  "gpu_count), or gpu_memory_gib for a card the catalogue lacks, to render it here", file=sys.stderr)
             continue
         cluster = clusters.get(host_settings.cluster or "")
         try:
@@ -459,8 +467,6 @@ def _write_rendered(folder: Path, rendered: dict[str, str]) -> None:
     """Write a host's rendered files under ``folder``; remove those an earlier render wrote there that this one no
     longer does (a Caddyfile once https is off), and name the secret env files the units read but that only the
     deploy writes, on the host."""
-    import re
-
     from reasoning_stack.service_files import CONFIG_DIR
 
     listed = folder / RENDERED_LIST
@@ -537,6 +543,8 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("inventory", nargs="?")
     plan.add_argument("--gpu", metavar="NAME", help="GPU for a what-if plan: " + ", ".join(sorted(GPUS)))
     plan.add_argument("--vram-gib", type=_bounded(float, above=0), help="memory of a GPU the catalogue lacks")
+    plan.add_argument("--compute-cap", metavar="X.Y", help="with --vram-gib: its CUDA compute capability (nvidia-smi's "
+                      "compute_cap, e.g. 12.0), for the kernels it has")
     plan.add_argument("--count", type=_bounded(int, setting="gpu_count"), default=1, help="GPUs per node")
     plan.add_argument("--nodes", type=_bounded(int, 1, 64), default=1, help="nodes (pipeline parallel across them)")
     plan.add_argument("--model", default="auto", metavar="MODEL",

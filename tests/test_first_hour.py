@@ -201,3 +201,20 @@ def test_a_mac_gives_the_whole_context_rather_than_more_slots_and_counts_its_who
     assert "with 1 request(s) at once of 262144 tokens" in out.stdout.splitlines()[0]  # was 4 of 82944
     kv = re.search(r"KV cache \(bf16\) ([\d.]+) GiB = (\d+) tokens", out.stdout)
     assert kv and float(kv[1]) > 20, out.stdout  # the pool, not the prompt cache's leftover
+
+
+def test_a_card_the_catalogue_lacks_is_described_by_its_memory_and_planned_before_any_host(tmp_path: Path):
+    settings = 'gpu_memory_gib = 95.6\ngpu_compute_capability = "12.0"\ngpu_count = 2\nmodel = "qwen3.5-35b-a3b"\n'
+    out = check(tmp_path, settings)
+    assert out.returncode == 0, out.stderr
+    plan = cli("plan", "inventory.py", cwd=tmp_path)
+    assert plan.returncode == 0 and re.search(r"^gpu-box +vllm +qwen3.5-35b-a3b .* 2/2 .* yes$", plan.stdout, re.M)
+    rendered = cli("render", "inventory.py", "--out", "out", cwd=tmp_path)
+    assert rendered.returncode == 0 and (tmp_path / "out/gpu-box/etc/systemd/system/reasoning-vllm.service").is_file()
+    both = check(tmp_path, 'gpu_profile = "rtx-4090"\ngpu_memory_gib = 24\n')
+    assert both.returncode == 2 and "gpu_profile 'rtx-4090' already describes the GPU" in both.stderr
+    unknown = check(tmp_path, 'gpu_profile = "rtx-pro-5000"\n')
+    assert unknown.returncode == 2 and "give its memory: gpu_memory_gib = N" in unknown.stderr
+    assert "did you mean" not in unknown.stderr  # no other card with other memory is offered
+    alone = cli("plan", "--compute-cap", "12.0", "--gpu", "h100")
+    assert alone.returncode == 2 and "--compute-cap X.Y" in alone.stderr

@@ -160,8 +160,15 @@ class StackSettings(*reversed(GROUPS)):  # type: ignore[misc]  # reversed: pydan
         if twice:
             raise ValueError(f"served model name {twice[0]!r} is served by two instances of this host; Open WebUI and "
                              "clients would reach only one: give one of them its own served_model_name")
-        if self.gpu_count is not None and self.gpu_profile is None:
-            raise ValueError("gpu_count needs gpu_profile (the GPU model it counts)")
+        if self.gpu_count is not None and self.gpu_profile is None and self.gpu_memory_gib is None:
+            raise ValueError("gpu_count needs gpu_profile (the GPU model it counts), or gpu_memory_gib for a card the "
+                             "catalogue lacks")
+        if self.gpu_profile is not None and self.gpu_memory_gib is not None:
+            raise ValueError(f"gpu_memory_gib: gpu_profile {self.gpu_profile!r} already describes the GPU; "
+                             "gpu_memory_gib is for a card the catalogue lacks: set one of them")
+        if self.gpu_compute_capability is not None and self.gpu_memory_gib is None:
+            raise ValueError("gpu_compute_capability goes with gpu_memory_gib (a card the catalogue lacks); "
+                             "gpu_profile already knows its card's")
 
     def _own_ports(self, taken: dict[int, str], keys: list[str], who: str) -> None:
         """Claim the ports of the settings ``keys`` in ``taken`` (port -> setting), each one free until now."""

@@ -275,11 +275,12 @@ class ServingSettings(BaseModel):
                 raise ValueError(f"gpu_indices {self.gpu_indices}: list each GPU index (0, 1, ...) once, or leave "
                                  "it unset to use every GPU")
             usable = len(self.gpu_indices)
-        if self.gpu_profile is not None:
+        if self.gpu_profile is not None or self.gpu_memory_gib is not None:
             count = self.gpu_count or 1
             outside = [i for i in self.gpu_indices or [] if i >= count]
             if outside:
-                raise ValueError(f"gpu_indices {outside} name GPUs a {count}-GPU {self.gpu_profile} host lacks; "
+                raise ValueError(f"gpu_indices {outside} name GPUs a {count}-GPU "
+                                 f"{self.gpu_profile or f'{self.gpu_memory_gib:g} GiB'} host lacks; "
                                  f"valid indices: 0-{count - 1}")
             usable = usable or count
         wanted = (self.tensor_parallel_size or 1) * (self.data_parallel_size or 1)
