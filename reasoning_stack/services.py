@@ -91,11 +91,13 @@ def ray_service(settings: StackSettings, node: ClusterNode, gpu_count: int, unif
 
 
 def openwebui_service(settings: StackSettings, host_plan: HostPlan, public_url: str | None = None,
-                      database: WebuiDatabase | None = None, webui_data: str = WEBUI_DATA) -> ServiceFiles:
+                      database: WebuiDatabase | None = None, webui_data: str = WEBUI_DATA,
+                      read_by: str = "docker --env-file", sampling_by: str = "vLLM") -> ServiceFiles:
     """The Open WebUI unit and env file, wired to every vLLM instance of the host. ``public_url``: the HTTPS
     proxy's address of it (then it listens on loopback behind the proxy, and its cookies are HTTPS-only).
     ``database``: where it keeps its data (None: as the settings plan it, on a host of unknown size).
-    ``webui_data``: its data folder as Open WebUI sees it (the container's; a Mac's own path)."""
+    ``webui_data``: its data folder as Open WebUI sees it (the container's; a Mac's own path). ``read_by`` and
+    ``sampling_by``: what reads the env file and which engine keeps the sampling, for its comments (a Mac's own)."""
     database = database or database_for(settings)
     listen = "127.0.0.1" if public_url else settings.openwebui_listen
     env_path = f"{CONFIG_DIR}/{OPENWEBUI_UNIT}.env"
@@ -125,6 +127,8 @@ def openwebui_service(settings: StackSettings, host_plan: HostPlan, public_url: 
     env_text = render(
         "openwebui.env.j2",
         unit_name=OPENWEBUI_UNIT,
+        read_by=read_by,
+        sampling_by=sampling_by,
         listen=listen,
         port=settings.openwebui_port,
         public_url=public_url,

@@ -36,6 +36,7 @@ from reasoning_stack.operations import (
 from reasoning_stack.platforms.macos import (
     BREW,
     ENV_EXEC,
+    MAC_WEBUI_COMMENTS,
     MLX_VENV,
     OPENWEBUI_VENV,
     OPENWEBUI_VERSION,
@@ -166,7 +167,7 @@ def mac_stack() -> None:
             tell_where_the_admin_password_is(settings, generated[-1])
         webui_job, webui_env_path, webui_env = openwebui_job(
             settings, openwebui_service(settings, plan, database=host_webui_database(),
-                                        webui_data=f"{settings.data_dir}/open-webui"), user)
+                                        webui_data=f"{settings.data_dir}/open-webui", **MAC_WEBUI_COMMENTS), user)
         env_file = files.put(name="reasoning-openwebui env file (0600)", src=io.StringIO(webui_env),
                              dest=webui_env_path, mode="600", user="root", group="wheel", create_remote_dir=False)
         webui_plist = install_job(webui_job)

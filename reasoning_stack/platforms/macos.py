@@ -46,6 +46,8 @@ LABEL_PREFIX = "com.reasoning-stack."
 MLX_LABEL = LABEL_PREFIX + "mlx"  # the launchd jobs the deploy loads and `status` reads
 OPENWEBUI_LABEL = LABEL_PREFIX + "openwebui"
 ENV_EXEC = f"{HELPER_DIR}/env-exec"
+# what the comments of Open WebUI's env file say on a Mac: its launchd job reads it, MLX-LM keeps the sampling
+MAC_WEBUI_COMMENTS = {"read_by": "env-exec as its launchd job starts", "sampling_by": "MLX-LM"}
 
 
 def mac_gpu(hardware: dict[str, object]) -> Gpu:
@@ -175,7 +177,7 @@ class MacOS(Platform):
                    (OPENWEBUI_SIGNUP, "openwebui-signup.py.j2"), (OPENWEBUI_MODELS, "openwebui-models.py.j2")]
         if settings.openwebui_enabled:
             webui, env_path, env_text = openwebui_job(settings, openwebui_service(
-                settings, plan, webui_data=f"{settings.data_dir}/open-webui"), user)
+                settings, plan, webui_data=f"{settings.data_dir}/open-webui", **MAC_WEBUI_COMMENTS), user)
             out[webui.plist_path] = webui.plist_text
             out[env_path] = env_text
             if settings.openwebui_admin_email is not None:
