@@ -168,7 +168,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         try:
             spec = resolve(model, args.model_revision)
         except ModelError as exc:
-            print(f"plan: --model {exc}", file=sys.stderr)
+            print(f"plan: --model {str(exc).removeprefix('model ')}", file=sys.stderr)
             return EXIT_INVALID
         model = spec.slug  # a preset's repo id names its slug; a repo pinned at a revision is name@revision
         _, args.quantization = planned_name(args.model, args.quantization)

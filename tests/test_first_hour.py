@@ -18,9 +18,10 @@ MAC = 'boxes = [("mac", {"ssh_hostname": "192.0.2.42", "ssh_user": "alice"})]\n'
 MAC_SETTINGS = 'engine = "mlx"\ngpu_profile = "m4-max-128"\nmodel = "gpt-oss-20b"\n'
 
 
-def cli(*args: str, cwd: Path = REPO, stdout: int | None = subprocess.PIPE) -> subprocess.CompletedProcess:
+def cli(*args: str, cwd: Path = REPO, stdout: int | None = subprocess.PIPE,
+        env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     out = subprocess.run([sys.executable, "-m", "reasoning_stack.cli", *args], cwd=cwd, stdout=stdout,
-                         stderr=subprocess.PIPE, text=True, timeout=120)
+                         stderr=subprocess.PIPE, text=True, timeout=120, env={**os.environ, **(env or {})})
     assert "Traceback" not in (out.stdout or "") + out.stderr, out.stderr
     return out
 
@@ -218,3 +219,15 @@ def test_a_card_the_catalogue_lacks_is_described_by_its_memory_and_planned_befor
     assert "did you mean" not in unknown.stderr  # no other card with other memory is offered
     alone = cli("plan", "--compute-cap", "12.0", "--gpu", "h100")
     assert alone.returncode == 2 and "--compute-cap X.Y" in alone.stderr
+
+
+def test_a_model_name_mistyped_or_unreadable_offline_names_the_nearest_catalogue_model(tmp_path: Path):
+    for name in ("GPT-OSS-20B", "gpt-oss:20b", "gpt-oss-20"):
+        out = cli("plan", "--gpu", "rtx-4090", "--model", name)
+        assert out.returncode == 2 and "did you mean 'gpt-oss-20b'?" in out.stderr, out.stderr
+        assert "--model model" not in out.stderr
+    offline = {"HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf"), "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    out = cli("plan", "--gpu", "h100", "--model", "Qwen/Qwen3.6-35B-A3B", env=offline)
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert out.stderr.startswith("plan: --model Qwen/Qwen3.6-35B-A3B: the Hugging Face Hub cannot be read")
+    assert "the nearest catalogue model: 'qwen3.5-35b-a3b'" in out.stderr

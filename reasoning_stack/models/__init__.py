@@ -47,7 +47,13 @@ def resolve(name: str, revision: str | None = None) -> ModelSpec:
     if key in RESOLVED:  # read already this run
         return RESOLVED[key]
     if is_repo_id(name) and not Path(name).is_dir():
-        files = read_repo(name, revision)
+        try:
+            files = read_repo(name, revision)
+        except ModelError as exc:
+            close = closest_slug(name.rsplit("/", 1)[-1])
+            if close is None:
+                raise
+            raise ModelError(f"{exc}; the nearest catalogue model: {close!r}") from None
     elif is_local(name):
         files = read_folder(name)
     else:
