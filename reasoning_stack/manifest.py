@@ -9,12 +9,11 @@ from typing import Any
 
 from reasoning_stack import engines
 from reasoning_stack.planning.types import Instance
-from reasoning_stack.service_files import CONFIG_DIR, local_url
+from reasoning_stack.service_files import CONFIG_DIR, OPENWEBUI_UNIT, local_url
 from reasoning_stack.webui import USAGE_LOG
 from reasoning_stack.webui_database import WebuiDatabase
 
 MANIFEST = f"{CONFIG_DIR}/status.json"
-OPENWEBUI_UNIT = "reasoning-openwebui"
 # The kind of a unit whose engine answers an API status proves with a one-token completion; manifests written
 # before every engine had its package call it "vllm-api", which status still reads.
 API_KINDS = ("model-api", "vllm-api")

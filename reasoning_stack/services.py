@@ -13,6 +13,7 @@ from reasoning_stack.render import render
 from reasoning_stack.service_files import (
     CONFIG_DIR,
     HELPER_DIR,
+    OPENWEBUI_UNIT,
     SMOKE_TEST,
     UNIT_DIR,
     WAIT_HTTP,
@@ -31,7 +32,6 @@ __all__ = ["CONFIG_DIR", "HELPER_DIR", "RAY_CONTAINER", "RAY_UNIT", "SMOKE_TEST"
            "ClusterNode", "ServiceFiles", "engine_service", "gpu_request", "local_url", "openwebui_service",
            "ray_service"]
 
-OPENWEBUI_UNIT = "reasoning-openwebui"
 OPENWEBUI_SECRET_ENV = f"{CONFIG_DIR}/openwebui-secret.env"
 OPENWEBUI_ADMIN_ENV = f"{CONFIG_DIR}/openwebui-admin.env"  # the admin password, when the host generates it
 OPENWEBUI_SIGNUP = f"{HELPER_DIR}/openwebui-signup"
