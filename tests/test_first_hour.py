@@ -133,12 +133,12 @@ def test_version_and_a_closed_pipe_and_a_file_for_out(tmp_path: Path):
     assert target.read_text() == "mine\n"
 
 
-def test_the_readme_names_every_gpu_the_catalogue_takes():
+def test_plan_help_names_every_gpu_the_catalogue_takes():
     from reasoning_stack.catalogue import GPUS
 
-    text = (REPO / "README.md").read_text()
-    listed = text.split("<!--gpu-names-->", 1)[1].split("<!--/gpu-names-->", 1)[0]
-    assert sorted(name.strip("`, \n") for name in listed.split(",")) == sorted(GPUS)
+    text = " ".join(cli("plan", "--help").stdout.split())
+    listed = text.split("GPU for a what-if plan: ", 1)[1].split(" --", 1)[0]
+    assert sorted(name.strip(", ") for name in listed.split(", ")) == sorted(GPUS)
 
 
 def test_a_second_render_removes_what_the_deploy_would_no_longer_write_and_names_the_secrets(tmp_path: Path):
