@@ -89,11 +89,22 @@ def _host_plans(settings: dict[str, StackSettings]) -> Iterator[tuple[str, Stack
                                                       len(cluster.nodes) if cluster else 1)
 
 
+def _print_exposure(inventory: Inventory, settings: dict[str, StackSettings]) -> None:
+    """What each host lets in, from where and how (``check`` and ``plan`` print it)."""
+    from reasoning_stack.exposure import exposure_lines
+
+    for name, host_settings in settings.items():
+        address = _address(inventory, name)
+        print(f"{name} ({address}) lets in:")
+        for line in exposure_lines(host_settings, address):
+            print(line)
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     """Validate every host's settings, then refuse what the deploy would refuse (a platform's limits, a model that
     does not fit) and say what each host lets in, from where; connects to nothing."""
     from reasoning_stack import platforms
-    from reasoning_stack.exposure import exposure_lines, exposure_warnings
+    from reasoning_stack.exposure import exposure_warnings
     from reasoning_stack.inventory import InventoryInvalid
 
     try:
@@ -108,12 +119,9 @@ def cmd_check(args: argparse.Namespace) -> int:
             if host_plan is not None and not host_plan.fits:
                 refusals.append(f"{label}: does not fit: {host_plan.reason}")
                 worst = EXIT_DOES_NOT_FIT
+    _print_exposure(inventory, settings)
     for name, host_settings in settings.items():
-        address = _address(inventory, name)
-        print(f"{name} ({address}) lets in:")
-        for line in exposure_lines(host_settings, address):
-            print(line)
-        for warning in exposure_warnings(name, host_settings, address):
+        for warning in exposure_warnings(name, host_settings, _address(inventory, name)):
             print(f"warning: {warning}", file=sys.stderr)
     if refusals:
         for refusal in refusals:
@@ -257,7 +265,7 @@ def _plan_inventory(args: argparse.Namespace) -> int:
     from reasoning_stack.plan import request_from_settings
 
     try:
-        _inventory, settings = _load(args.inventory)
+        inventory, settings = _load(args.inventory)
     except (SettingsInvalid, FileNotFoundError, InventoryInvalid) as exc:
         print(exc, file=sys.stderr)
         return EXIT_INVALID
@@ -302,6 +310,8 @@ def _plan_inventory(args: argparse.Namespace) -> int:
         _print_alternatives(plan)
     for host, reason in refusals.items():
         print(f"\n{host}: {reason}")
+    print()
+    _print_exposure(inventory, settings)
     return worst
 
 

@@ -113,6 +113,9 @@ def test_every_shipped_inventory_says_what_each_host_lets_in():
         hosts = [line for line in out.stdout.splitlines() if line.endswith(" lets in:")]
         checked = out.stdout.rsplit("settings valid: ", 1)[1].strip().split(", ")
         assert [h.split(" (", 1)[0] for h in hosts] == checked, out.stdout
+        plan = cli("plan", str(inventory.relative_to(REPO)))  # plan says it too, below the plans
+        assert plan.returncode == 0, plan.stderr
+        assert [line for line in plan.stdout.splitlines() if line.endswith(" lets in:")] == hosts
 
 
 def test_version_and_a_closed_pipe_and_a_file_for_out(tmp_path: Path):
