@@ -50,7 +50,8 @@ def doors(settings: StackSettings, address: str) -> list[Door]:
     """Every way into a host with these settings; ``address``: how the inventory reaches it (ssh_hostname)."""
     if settings.cluster_role == "worker":
         return []  # a worker serves nobody directly: its head does
-    filtered = bool(settings.firewall_allow) and platforms.of_engine(settings.engine).firewall
+    platform = platforms.of_engine(settings.engine)
+    filtered = bool(settings.firewall_allow) and platform.firewall
     if filtered:
         beyond = f"{', '.join(settings.firewall_allow or [])} only (the stack's packet filter)"
     else:
@@ -83,7 +84,7 @@ def doors(settings: StackSettings, address: str) -> list[Door]:
                               f"HTTPS, {key}", not filtered))
         else:
             door(service, settings.api_listen, "http", port, f"plain HTTP, {key}")
-    if settings.monitoring_enabled and settings.grafana_enabled and platforms.of_engine(settings.engine).monitoring:
+    if settings.monitoring_enabled and settings.grafana_enabled and platform.monitoring:
         if settings.proxies_grafana():
             found.append(Door("Grafana", _url("https", names[0], settings.grafana_https_port), beyond,
                               "HTTPS, Grafana's admin login", not filtered))
