@@ -13,6 +13,7 @@ status, usage and bench connect to them over SSH and change nothing.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import re
@@ -539,6 +540,7 @@ def _bounded(kind: type, low: float | None = None, high: float | None = None, ab
     return parse
 
 
+@functools.cache  # one parser a process: the golden tests call main() thousands of times
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="reasoning-stack", description=" ".join(__doc__.split("\n\n")[0].split()),
                                      allow_abbrev=False)

@@ -5,5 +5,5 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent / "hosts"))
 sys.path.insert(0, str(Path(__file__).parent / "standins"))  # the Hub stand-in (hub_standin.py)
 # The real vLLM servers of representative hosts, started once per module using them (tests/hosts/real_fixtures.py);
-# where each run's time goes (tests/hosts/timing_report.py).
-pytest_plugins = ["real_fixtures", "timing_report"]
+# where each run's time goes (tests/hosts/timing_report.py); tests that need a tool wait for its build (tools_ready.py).
+pytest_plugins = ["real_fixtures", "timing_report", "tools_ready"]

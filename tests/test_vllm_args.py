@@ -6,6 +6,7 @@ scripts/test builds once and caches). It also rejects abbreviated flags, which v
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 from dataclasses import replace
@@ -21,6 +22,7 @@ from reasoning_stack.gpus import gpus_from_profile
 from reasoning_stack.plan import PlanRequest, make_plan
 
 
+@functools.cache  # two tests read it; planning them all takes half a minute
 def all_planned_arg_lists() -> list[list[str]]:
     """Distinct vllm_args over the catalogue: every model x GPU x count x nodes x weights format x KV dtype,
     data-parallel layouts included (3 and 6 GPUs allow no power-of-two tensor parallel)."""

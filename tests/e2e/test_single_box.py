@@ -186,8 +186,10 @@ def test_docker_layer(stack: Stack):
         assert t.package("docker.io").is_installed
         assert t.service("docker").is_running and t.service("docker").is_enabled
         daemon = json.loads(t.file("/etc/docker/daemon.json").content_string)
-        assert daemon["storage-driver"] == "vfs"
-        assert t.check_output("docker info --format '{{.Driver}}'") == "vfs"
+        assert daemon["storage-driver"] == "overlay2"
+        assert t.check_output("docker info --format '{{.Driver}}'") == "overlay2"
+        # the group's daemon options reached dockerd: the label is no default
+        assert testhosts.INNER_DOCKER_LABEL in t.check_output("docker info --format '{{json .Labels}}'")
     rc, data, text = stack.deploy("docker.py")
     assert rc == 0 and data["results"]["totals"]["success"] == 0, _changed_ops(data)
 
@@ -229,7 +231,8 @@ def test_nvidia_layer_state(stack: Stack):
         daemon = json.loads(t.file("/etc/docker/daemon.json").content_string)
         assert daemon["runtimes"]["nvidia"]["path"] == "nvidia-container-runtime"
         assert daemon["exec-opts"] == ["native.cgroupdriver=cgroupfs"]
-        assert daemon["storage-driver"] == "vfs"  # the user's own key is kept
+        assert daemon["storage-driver"] == "overlay2"  # the user's own keys are kept
+        assert daemon["labels"] == [testhosts.INNER_DOCKER_LABEL]
         assert "kind: nvidia.com/gpu" in t.file("/etc/cdi/nvidia.yaml").content_string
     # Only the fresh box needed a driver: keyring, kernel headers, the pinned branch, nouveau out of the way.
     assert fresh.package("cuda-keyring").is_installed
