@@ -540,8 +540,14 @@ def _bounded(kind: type, low: float | None = None, high: float | None = None, ab
     return parse
 
 
-@functools.cache  # one parser a process: the golden tests call main() thousands of times
 def build_parser() -> argparse.ArgumentParser:
+    """The command line's parser; built once for each set of registered engines (--engine offers them), as the
+    golden tests call main() thousands of times in one process."""
+    return _parser_for(tuple(engines.setting_values()))
+
+
+@functools.cache
+def _parser_for(engine_choices: tuple[str, ...]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="reasoning-stack", description=" ".join(__doc__.split("\n\n")[0].split()),
                                      allow_abbrev=False)
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
@@ -576,7 +582,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="requests decoded at once (default: vLLM's for the GPU, fewer only if needed)")
     plan.add_argument("--max-num-batched-tokens", type=_bounded(int, setting="max_num_batched_tokens"),
                       help="tokens per scheduler step (default: vLLM's for the GPU)")
-    plan.add_argument("--engine", choices=engines.setting_values(), default=None,
+    plan.add_argument("--engine", choices=list(engine_choices), default=None,
                       help="serving engine to plan for (what-if; with an inventory: every host's primary model)")
     plan.add_argument("--json", action="store_true", help="machine-readable output")
     plan.set_defaults(func=cmd_plan)
