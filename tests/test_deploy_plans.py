@@ -82,6 +82,22 @@ def test_the_same_deploy_on_an_x86_64_box_pulls_the_plain_vllm_image(tmp_path: P
     assert not any("cu130" in n for n in names)
 
 
+def test_the_deploy_says_what_the_host_lets_in_before_it_changes_anything(tmp_path: Path):
+    facts = {**FRESH, "Arch": "x86_64", "KernelVersion": "6.8.0-45-generic", "NvidiaPciGpus": "rtx-4090x1.lspci",
+             "NvidiaGpus": {"csv": "rtx-4090x1.csv"}}
+    data = {"nvidia_driver": "preinstalled", "ssh_hostname": "192.0.2.10"}
+    log = _plan(data, facts, tmp=tmp_path)["log"]
+    start = log.index("spark (192.0.2.10) lets in:")
+    assert log[start + 1].split()[:6] == ["Open", "WebUI", "http://192.0.2.10:3000", "from", "every", "network"]
+    assert any("model API" in line and "from this host only" in line for line in log[start:])
+    assert any(line.startswith("warning: host 'spark': Open WebUI answers http://192.0.2.10:3000 from every network")
+               for line in log)
+    # behind a firewall that lets one network in: said so, and no warning
+    log = _plan({**data, "firewall_allow": ["192.0.2.0/24"]}, facts, tmp=tmp_path)["log"]
+    assert any("Open WebUI" in line and "192.0.2.0/24 only" in line for line in log)
+    assert not any(line.startswith("warning:") for line in log)
+
+
 def test_a_fact_the_case_does_not_give_stops_the_tool(tmp_path: Path):
     facts = {k: v for k, v in SPARK.items() if k != "Arch"}
     result = _plan({}, facts, tmp=tmp_path)

@@ -12,7 +12,7 @@ import importlib
 import io
 from collections.abc import Callable
 
-from pyinfra import host
+from pyinfra import host, logger
 from pyinfra.api import deploy
 from pyinfra.operations import files
 
@@ -26,6 +26,7 @@ from reasoning_stack.deploys.monitoring import stack_monitoring
 from reasoning_stack.deploys.nvidia import nvidia_gpus
 from reasoning_stack.deploys.openwebui import open_webui
 from reasoning_stack.deploys.serving import model_servers
+from reasoning_stack.exposure import exposure_lines, exposure_warnings
 from reasoning_stack.manifest import MANIFEST, manifest_text
 
 
@@ -60,10 +61,22 @@ def reasoning_stack() -> None:
     platform = host_platform()  # the host's kind, and its checks (a Mac asked for vLLM stops here)
     host_plan()  # refuses a model that cannot fit, with the numbers, before any host is changed
     host_proxy()  # https on a platform that has no proxy yet (a Mac) stops here
+    _say_what_the_host_lets_in()
     _deploy_of(platform.deploy)()
     manifest = platform.manifest(host_settings(), host_plan()[0], host.name, host_cluster())
     files.put(name="Status manifest", src=io.StringIO(manifest_text(manifest)), dest=MANIFEST, mode="600",
               create_remote_dir=False)  # every platform's layers made the config directory
+
+
+def _say_what_the_host_lets_in() -> None:
+    """Before any operation runs, the lines ``check`` and ``plan`` print for the host: what it will let in, from where
+    and how, and a warning for a door open to every network."""
+    address = str(host.data.get("ssh_hostname") or host.name)
+    logger.info(f"{host.name} ({address}) lets in:")
+    for line in exposure_lines(host_settings(), address):
+        logger.info(line)
+    for warning in exposure_warnings(host.name, host_settings(), address):
+        logger.warning(f"warning: {warning}")
 
 
 @deploy("Remove the reasoning stack")

@@ -202,6 +202,8 @@ def test_full_deploy(stack: Stack):
     print(f"\nfirst full deploy of 2 hosts: {time.monotonic() - start:.1f}s")
     assert rc == 0, _log(text)
     assert data["results"]["totals"]["error"] == 0
+    # Before any change, each host says what it will let in, as check does.
+    assert "root-box (127.0.0.1) lets in:" in text and "sudo-box (127.0.0.1) lets in:" in text
     # Long steps print their progress and the smoke test its figures, whatever the verbosity.
     assert "Fetching model.safetensors for deepseek-ai/DeepSeek-R1-Distill-Qwen-7B" in text
     assert "reasoning-vllm: http://127.0.0.1:8000/health answered after" in text

@@ -53,27 +53,49 @@ def sign_in(browser, url: str, email: str, password: str) -> None:
     next(b for b in browser.find_elements(By.TAG_NAME, "button") if b.text == "Sign in").click()
     wait.until(lambda b: b.find_elements(By.ID, "chat-input"))
 
-    def release_notes(b):
-        return next((x for x in b.find_elements(By.TAG_NAME, "button") if "Let's Go" in x.text), None)
-
     def dismissed(b) -> bool:
-        button = release_notes(b)
+        button = _release_notes(b)
         if button is not None:
             button.click()  # a re-render in between raises a stale element, which the wait retries
         return button is None
 
     with contextlib.suppress(TimeoutException):  # when it is not shown at all, there is nothing to dismiss
-        waiter(browser, 10).until(release_notes)
+        waiter(browser, 10).until(_release_notes)
     wait.until(dismissed)
 
 
+def _release_notes(browser):
+    """The "What's New" dialog's button, when the dialog shows."""
+    from selenium.webdriver.common.by import By
+
+    return next((x for x in browser.find_elements(By.TAG_NAME, "button") if "Let's Go" in x.text), None)
+
+
 def ask(browser, question: str) -> None:
+    """Type the question into the chat box and send it. On a loaded machine "What's New" may show only after
+    sign_in stopped looking for it, covering the box: it is dismissed, and the typing waits until the box takes it."""
+    from selenium.common.exceptions import ElementNotInteractableException, TimeoutException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
-    prompt = browser.find_element(By.ID, "chat-input")
-    prompt.send_keys(question)
-    prompt.send_keys(Keys.ENTER)
+    def typed(b) -> bool:
+        notes = _release_notes(b)
+        if notes is not None:
+            notes.click()
+            return False
+        try:
+            b.find_element(By.ID, "chat-input").send_keys(question)
+        except ElementNotInteractableException:
+            return False
+        return True
+
+    try:
+        waiter(browser).until(typed)
+    except TimeoutException:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        browser.save_screenshot(str(ARTIFACTS / "ask-failed.png"))
+        raise AssertionError(f"the chat box took no typing for 90 s; the page shows:\n{body_text(browser)}") from None
+    browser.find_element(By.ID, "chat-input").send_keys(Keys.ENTER)
 
 
 def thought_toggle(browser):

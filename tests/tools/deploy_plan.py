@@ -7,12 +7,14 @@ CASE.json: {"deploy": "reasoning.py", "host": "spark", "data": {...host data...}
 and the MemTotal they go with. The real deploy file runs through pyinfra's own loader (as the CLI does, in its
 Prepare stage) with every ``host.get_fact`` answered from the case; a fact the case lacks stops the run naming
 it, so a test cannot pass on a fact it never meant to give. Prints JSON: {"operations": [{"name", "commands"}],
-"error": null} or {"error": "..."}. Runs in a process of its own: pyinfra's context is global.
+"error": null, "log": [...]} or {"error": "...", "log": [...]}; "log" holds what the deploy logged while it
+prepared (pyinfra's logger, as the CLI prints it). Runs in a process of its own: pyinfra's context is global.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 from pathlib import Path
@@ -47,6 +49,14 @@ def main(path: str) -> int:
     from pyinfra_cli.util import load_deploy_file
 
     facts = _facts(case)
+    log: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            log.append(record.getMessage())
+
+    logging.getLogger("pyinfra").addHandler(Collect(logging.INFO))
+    logging.getLogger("pyinfra").setLevel(logging.INFO)
 
     def get_fact(_host: Host, cls: type, *_args: object, **_kwargs: object) -> object:
         if cls.__name__ not in facts:
@@ -73,7 +83,7 @@ def main(path: str) -> int:
         inner: BaseException = exc
         while hasattr(inner, "exception"):  # pyinfra_cli's UnexpectedExternalError, once per included file
             inner = inner.exception
-        print(json.dumps({"error": f"{type(inner).__name__}: {inner}"}))
+        print(json.dumps({"error": f"{type(inner).__name__}: {inner}", "log": log}))
         return 0
     host = inventory.get_host(case["host"])
     operations = []
@@ -90,7 +100,7 @@ def main(path: str) -> int:
             except Exception:  # an operation that reads facts at run time: its name is what the plan shows
                 commands = None
         operations.append({"name": sorted(state.op_meta[op_hash].names)[0], "commands": commands})
-    print(json.dumps({"operations": operations, "error": None}))
+    print(json.dumps({"operations": operations, "error": None, "log": log}))
     return 0
 
 
