@@ -66,7 +66,9 @@ def _load(inventory_path: str) -> tuple[Inventory, dict[str, StackSettings]]:
 
 def _address(inventory: Inventory, name: str) -> str:
     """How the inventory reaches a host: its ssh_hostname, else its name."""
-    return str(inventory.get_host(name).data.get("ssh_hostname") or name)
+    from reasoning_stack.inventory import host_address
+
+    return host_address(inventory.get_host(name))
 
 
 def _host_plans(settings: dict[str, StackSettings]) -> Iterator[tuple[str, StackSettings, Cluster | None,
@@ -92,12 +94,10 @@ def _host_plans(settings: dict[str, StackSettings]) -> Iterator[tuple[str, Stack
 
 def _print_exposure(inventory: Inventory, settings: dict[str, StackSettings]) -> None:
     """What each host lets in, from where and how (``check`` and ``plan`` print it)."""
-    from reasoning_stack.exposure import exposure_lines
+    from reasoning_stack.exposure import exposure_report
 
     for name, host_settings in settings.items():
-        address = _address(inventory, name)
-        print(f"{name} ({address}) lets in:")
-        for line in exposure_lines(host_settings, address):
+        for line in exposure_report(name, host_settings, _address(inventory, name)):
             print(line)
 
 

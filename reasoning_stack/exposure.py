@@ -102,6 +102,11 @@ def exposure_lines(settings: StackSettings, address: str) -> list[str]:
     return [f"  {d.service:<{width}}  {d.url}  from {d.reached_from}; {d.how}" for d in found]
 
 
+def exposure_report(name: str, settings: StackSettings, address: str) -> list[str]:
+    """What ``check``, ``plan`` and the deploy print for a host: ``NAME (ADDRESS) lets in:``, then its doors."""
+    return [f"{name} ({address}) lets in:", *exposure_lines(settings, address)]
+
+
 def exposure_warnings(name: str, settings: StackSettings, address: str) -> list[str]:
     """Warnings for doors wide open to every network, and for sign-up open beyond the host, each with the fix."""
     warnings = []

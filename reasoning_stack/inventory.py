@@ -171,15 +171,20 @@ def renamed_settings(inventory: Inventory) -> list[str]:
             "still works" for (old, source), hosts in sorted(found.items())]
 
 
+def host_address(host: Host) -> str:
+    """How the inventory reaches a host: its ssh_hostname, else its name."""
+    return str(host.data.get("ssh_hostname") or host.name)
+
+
 def duplicate_hosts(inventory: Inventory) -> list[SettingError]:
     """Hosts that name the same machine (address and SSH port): one box deployed twice over, at odds with itself."""
     seen: dict[tuple[str, int], str] = {}
     errors = []
     for host in inventory:
-        address = host.data.get("ssh_hostname") or host.name
-        if str(address).startswith("@"):
+        address = host_address(host)
+        if address.startswith("@"):
             continue  # a connector (@local, @docker/...), not an address
-        key = (str(address), int(host.data.get("ssh_port") or 22))
+        key = (address, int(host.data.get("ssh_port") or 22))
         if key in seen:
             errors.append(SettingError(host.name, "ssh_hostname", (
                 f"{key[0]} port {key[1]} is also host {seen[key]!r}: one machine listed twice would be deployed twice "

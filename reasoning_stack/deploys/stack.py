@@ -26,7 +26,8 @@ from reasoning_stack.deploys.monitoring import stack_monitoring
 from reasoning_stack.deploys.nvidia import nvidia_gpus
 from reasoning_stack.deploys.openwebui import open_webui
 from reasoning_stack.deploys.serving import model_servers
-from reasoning_stack.exposure import exposure_lines, exposure_warnings
+from reasoning_stack.exposure import exposure_report, exposure_warnings
+from reasoning_stack.inventory import host_address
 from reasoning_stack.manifest import MANIFEST, manifest_text
 
 
@@ -71,9 +72,8 @@ def reasoning_stack() -> None:
 def _say_what_the_host_lets_in() -> None:
     """Before any operation runs, the lines ``check`` and ``plan`` print for the host: what it will let in, from where
     and how, and a warning for a door open to every network."""
-    address = str(host.data.get("ssh_hostname") or host.name)
-    logger.info(f"{host.name} ({address}) lets in:")
-    for line in exposure_lines(host_settings(), address):
+    address = host_address(host)
+    for line in exposure_report(host.name, host_settings(), address):
         logger.info(line)
     for warning in exposure_warnings(host.name, host_settings(), address):
         logger.warning(f"warning: {warning}")

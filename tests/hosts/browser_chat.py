@@ -53,15 +53,9 @@ def sign_in(browser, url: str, email: str, password: str) -> None:
     next(b for b in browser.find_elements(By.TAG_NAME, "button") if b.text == "Sign in").click()
     wait.until(lambda b: b.find_elements(By.ID, "chat-input"))
 
-    def dismissed(b) -> bool:
-        button = _release_notes(b)
-        if button is not None:
-            button.click()  # a re-render in between raises a stale element, which the wait retries
-        return button is None
-
     with contextlib.suppress(TimeoutException):  # when it is not shown at all, there is nothing to dismiss
         waiter(browser, 10).until(_release_notes)
-    wait.until(dismissed)
+    wait.until(_no_release_notes)
 
 
 def _release_notes(browser):
@@ -69,6 +63,14 @@ def _release_notes(browser):
     from selenium.webdriver.common.by import By
 
     return next((x for x in browser.find_elements(By.TAG_NAME, "button") if "Let's Go" in x.text), None)
+
+
+def _no_release_notes(browser) -> bool:
+    """True when "What's New" is not showing; when it is, it is dismissed and False returned (a wait retries)."""
+    button = _release_notes(browser)
+    if button is not None:
+        button.click()  # a re-render in between raises a stale element, which the wait retries
+    return button is None
 
 
 def ask(browser, question: str) -> None:
@@ -79,9 +81,7 @@ def ask(browser, question: str) -> None:
     from selenium.webdriver.common.keys import Keys
 
     def typed(b) -> bool:
-        notes = _release_notes(b)
-        if notes is not None:
-            notes.click()
+        if not _no_release_notes(b):
             return False
         try:
             b.find_element(By.ID, "chat-input").send_keys(question)
