@@ -2,7 +2,9 @@
 ``openwebui_users = 200`` ('auto' chooses PostgreSQL; workers sized to this machine's cores) on the distribution's
 real PostgreSQL and Redis, in front of a stand-in vLLM answering each request in about half a second: each person
 signs in, lists the models, opens the websocket, asks in a new chat and gets the answer streamed; every answer
-must be saved, none lost.
+must be saved, none lost. For DROPPED of them Open WebUI itself closes the socket as they ask (the moment three
+answers went missing in earlier runs): the driver keeps its socket as the web page does (it connects again and, once
+the answer is done, loads the chat), so they get their answer too.
 
 Slow: about four minutes on two cores. The figures are printed (bench/openwebui_load.py makes the README's table).
 """
@@ -19,16 +21,19 @@ from openwebui_team import run_team
 pytestmark = [pytest.mark.slow, pytest.mark.alone]  # 200 people load both cores: run alone
 
 PEOPLE = 200
+DROPPED = 5
 
 
 def test_200_people_at_once_on_postgresql_every_answer_saved():
     real.require()
     db.require()
-    figures = run_team("auto", PEOPLE, db.workdir("rs-owui-load-"))
+    figures = run_team("auto", PEOPLE, db.workdir("rs-owui-load-"), drop=DROPPED)
     print(f"\n{PEOPLE} people at once: {json.dumps(figures)}")
     assert figures["database"] == "postgresql"  # 200 people: 'auto' chose PostgreSQL
     assert figures["saved"] == PEOPLE, figures
     assert figures["errors"] == {}, figures
     assert figures["database_is_locked"] == 0
-    assert figures["streamed_deltas_min"] > 0  # every answer came over the websocket, not only saved
+    assert figures["streamed_deltas_min"] > 0  # every answer not loaded after a drop came over the websocket
+    assert figures["drops_by_reason"].get("server disconnect", 0) >= DROPPED  # the server closed them, as meant
+    assert figures["loaded_after_reconnect"] <= figures["people_dropped"]
     assert figures["chats_in_database"] == PEOPLE  # one chat each, none lost

@@ -9,7 +9,12 @@ Run with the real Open WebUI's own Python (it carries python-socketio and aiohtt
     (the admin's password is read from the environment variable LOAD_ADMIN_PASSWORD, never the command line)
 
 Accounts are made beforehand by the admin; the clock starts when everyone starts together. Prints one JSON object:
-people, saved, the seconds until saved (p50, p95, max), and every error counted by kind.
+people, saved, the seconds until saved (p50, p95, max), every error counted by kind, and each dropped socket
+counted by why it dropped.
+
+``--drop N``: the first N people have their socket closed by Open WebUI itself as they send their question (the
+admin changes their role, and Open WebUI disconnects every socket of a person whose role changed), to show that a
+person whose socket the server closes still gets the answer, as the page does.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import statistics
 import time
 import uuid
@@ -77,69 +83,142 @@ class LoopLag:
             self.max_s = max(self.max_s, time.monotonic() - before - every)
 
 
-async def one_person(url: str, model: str, email: str, start: asyncio.Event, timeout: float) -> dict:
-    """One person's chat: their outcome (saved or the error) and the seconds from the start until it was saved.
+class Page:
+    """One person's socket.io connection, kept up the way Open WebUI's page keeps it (src/routes/+layout.svelte):
+    the client reconnects by itself after a lost transport (after 1 s, at most 5 s apart, randomised by half), and
+    the page connects again itself when the server closed the socket ('io server disconnect'), which python-socketio
+    leaves closed; on every connect it sends `user-join`, and once a chat is under way it does what the chat page
+    does on a connect (src/lib/components/chat/Chat.svelte, handleSocketConnect): it asks for the chat's tasks and,
+    when none is left, loads the chat, where the finished answer is saved. Each drop is counted by its reason."""
 
-    The websocket behaves as Open WebUI's page sets up its socket.io client (src/routes/+layout.svelte): it
-    reconnects (after 1 s, at most 5 s apart, randomised by half) and joins again on every connect, so that a
-    dropped socket gets the rest of the answer on its new one (Open WebUI sends a chat's events to every socket
-    its person has joined). Each drop is counted."""
+    def __init__(self, url: str, http: aiohttp.ClientSession) -> None:
+        self.url = url
+        self.http = http
+        self.client = socketio.AsyncClient(reconnection=True, reconnection_delay=1, reconnection_delay_max=5,
+                                           randomization_factor=0.5)
+        self.token = ""
+        self.leaving = False
+        self.drops: Counter = Counter()
+        self.connects = 0
+        self.on_reconnect = None  # the chat page's handler, set once a chat is under way
+        self._reconnecting: asyncio.Task | None = None
+        self.client.on("connect", self._connected)
+        self.client.on("disconnect", self._disconnected)
+
+    async def connect(self) -> None:
+        await self.client.connect(self.url, socketio_path="/ws/socket.io", transports=["websocket"],
+                                  auth={"token": self.token}, wait_timeout=60)
+
+    async def _connected(self) -> None:
+        self.connects += 1
+        await self.client.emit("user-join", {"auth": {"token": self.token}})
+        if self.connects > 1 and self.on_reconnect:
+            asyncio.get_running_loop().create_task(self.on_reconnect())
+
+    async def _disconnected(self, reason: str = "unknown") -> None:
+        if self.leaving:
+            return
+        self.drops[reason] += 1
+        if reason == self.client.reason.SERVER_DISCONNECT and not self._reconnecting:
+            self._reconnecting = asyncio.get_running_loop().create_task(self._connect_again())
+
+    async def _connect_again(self) -> None:
+        """The page's `_socket.connect()` after the server closed the socket, retried as its client retries."""
+        delay = 1.0
+        try:
+            while not self.leaving:
+                await asyncio.sleep(delay * random.uniform(0.5, 1.5))
+                if self.leaving or self.client.connected:
+                    return
+                try:
+                    await self.connect()
+                    return
+                except (socketio.exceptions.ConnectionError, ValueError):  # refused, or still closing
+                    delay = min(delay * 2, 5.0)
+        finally:
+            self._reconnecting = None
+
+    async def leave(self) -> None:
+        self.leaving = True
+        if self._reconnecting:
+            self._reconnecting.cancel()
+        await self.client.disconnect()  # also ends a reconnection under way
+
+
+async def one_person(url: str, model: str, email: str, start: asyncio.Event, timeout: float,
+                     drop_by: str | None = None) -> dict:
+    """One person's chat: their outcome (saved or the error), the seconds from the start until it was saved, and
+    how the answer reached them (streamed, or loaded by the page once its socket came back).
+
+    With ``drop_by`` (the admin's token), Open WebUI closes this person's socket just as the question is sent, the
+    moment the lost answers of earlier runs had: the question goes with the id of the socket just closed."""
     outcome: dict = {"saved": False}
-    client = socketio.AsyncClient(reconnection=True, reconnection_delay=1, reconnection_delay_max=5,
-                                  randomization_factor=0.5)
     done = asyncio.Event()
     deltas = 0
-    drops = 0
-    leaving = False
+    loaded = False
     failed: list[str] = []
     answer_id = str(uuid.uuid4())
-    token = ""
-
-    @client.event
-    async def connect() -> None:  # the page: `user-join` on each connect, the first and every reconnect
-        await client.emit("user-join", {"auth": {"token": token}})
-
-    @client.event
-    async def disconnect(*_reason) -> None:
-        nonlocal drops
-        drops += 0 if leaving else 1
-
-    @client.on("events")
-    async def _events(event: dict) -> None:
-        nonlocal deltas
-        data = event.get("data") or {}
-        if event.get("message_id") != answer_id:
-            return
-        if data.get("type") == "chat:completion":
-            deltas += 1
-            if (data.get("data") or {}).get("done"):
-                done.set()
-        elif data.get("type") == "chat:message:error":  # Open WebUI tells the page the answer failed
-            failed.append(str(((data.get("data") or {}).get("error") or {}).get("content", "error"))[:80])
-            done.set()
+    chat_id = ""
 
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as http:
+        page = Page(url, http)
+
+        async def load_if_finished() -> None:
+            """The chat page with an unfinished answer and no task left for it loads the saved chat."""
+            nonlocal loaded
+            if not chat_id or done.is_set():
+                return
+            headers = {"Authorization": f"Bearer {page.token}"}
+            async with http.get(f"{url}/api/tasks/chat/{chat_id}", headers=headers) as response:
+                tasks = await _json(response)
+            if response.status != 200 or not isinstance(tasks, dict) or tasks.get("task_ids"):
+                return
+            message = await saved_answer(http, url, chat_id, answer_id, headers)
+            if message.get("done") and message.get("content") and not done.is_set():
+                loaded = True
+                done.set()
+
+        async def _events(event: dict) -> None:
+            nonlocal deltas
+            data = event.get("data") or {}
+            if event.get("message_id") != answer_id:
+                return
+            if data.get("type") == "chat:completion":
+                deltas += 1
+                if (data.get("data") or {}).get("done"):
+                    done.set()
+            elif data.get("type") == "chat:active" and not (data.get("data") or {}).get("active"):
+                await load_if_finished()  # Chat.svelte: `chat:active` false with the answer pending loads the chat
+            elif data.get("type") == "chat:message:error":  # Open WebUI tells the page the answer failed
+                failed.append(str(((data.get("data") or {}).get("error") or {}).get("content", "error"))[:80])
+                done.set()
+
+        page.client.on("events", _events)
         await start.wait()
         began = time.monotonic()
         step = "sign-in"
         try:
-            token = await signin(http, url, email, PASSWORD)
+            page.token = await signin(http, url, email, PASSWORD)
             step = "models"  # the page lists the models first (and Open WebUI's worker learns them so)
-            async with http.get(f"{url}/api/models", headers={"Authorization": f"Bearer {token}"}) as response:
+            async with http.get(f"{url}/api/models", headers={"Authorization": f"Bearer {page.token}"}) as response:
                 listed = await _json(response)
                 if response.status != 200 or not any(m.get("id") == model for m in listed.get("data", [])):
                     raise RuntimeError(f"models {response.status}: {model} not listed")
             step = "websocket"
-            await client.connect(url, socketio_path="/ws/socket.io", transports=["websocket"],
-                                 auth={"token": token}, wait_timeout=60)
+            await page.connect()
+            session_id = page.client.get_sid("/")
+            if drop_by:
+                step = "socket closed by the server"
+                await close_sockets_of(http, url, drop_by, user_id_of(page))
+                await wait_until(lambda: bool(page.drops), 60)
             step = "completion"
-            user_id = str(uuid.uuid4())
+            user_message_id = str(uuid.uuid4())
             body = {"model": model, "stream": True, "messages": [{"role": "user", "content": QUESTION}],
-                    "parent_id": None, "id": answer_id, "session_id": client.get_sid("/"), "chat_id": "",
-                    "user_message": {"id": user_id, "parentId": None, "childrenIds": [], "role": "user",
+                    "parent_id": None, "id": answer_id, "session_id": session_id, "chat_id": "",
+                    "user_message": {"id": user_message_id, "parentId": None, "childrenIds": [], "role": "user",
                                      "content": QUESTION, "timestamp": int(time.time()), "models": [model]},
                     "background_tasks": {}, "features": {}, "params": {}}
-            headers = {"Authorization": f"Bearer {token}"}
+            headers = {"Authorization": f"Bearer {page.token}"}
             async with http.post(f"{url}/api/chat/completions", json=body, headers=headers) as response:
                 answer = await _json(response)
                 if response.status != 200 or not isinstance(answer, dict) or not answer.get("chat_id"):
@@ -147,6 +226,7 @@ async def one_person(url: str, model: str, email: str, start: asyncio.Event, tim
                     raise RuntimeError(f"completion {response.status} {detail.splitlines()[0][:60] if detail else ''}"
                                        .strip())
             chat_id = answer["chat_id"]
+            page.on_reconnect = load_if_finished  # Chat.svelte's handleSocketConnect, from now on
             step = "streamed answer"
             try:
                 await asyncio.wait_for(done.wait(), timeout)
@@ -157,24 +237,53 @@ async def one_person(url: str, model: str, email: str, start: asyncio.Event, tim
             step = "saved answer"
             deadline = time.monotonic() + 60
             while True:  # the answer is saved as it finishes streaming; allow for a loaded host
-                async with http.get(f"{url}/api/v1/chats/{chat_id}", headers=headers) as response:
-                    chat = await _json(response)
-                message = {}
-                if response.status == 200 and isinstance(chat, dict):
-                    message = ((chat.get("chat") or {}).get("history") or {}).get("messages", {}).get(answer_id, {})
+                message = await saved_answer(http, url, chat_id, answer_id, headers)
                 if message.get("done") and message.get("content"):
                     break
                 if time.monotonic() > deadline:
                     raise RuntimeError("answer streamed but never saved")
                 await asyncio.sleep(1)
-            outcome = {"saved": True, "seconds": time.monotonic() - began, "deltas": deltas}
+            outcome = {"saved": True, "seconds": time.monotonic() - began, "deltas": deltas, "loaded": loaded}
         except Exception as error:  # noqa: BLE001 - every failure is counted by kind, none stops the others
             outcome = {"saved": False, "error": f"{step}: {error}" if step not in str(error) else str(error)}
         finally:
-            outcome["drops"] = drops
-            leaving = True
-            await client.disconnect()  # also ends a reconnection under way
+            outcome["drops"] = page.drops
+            await page.leave()
     return outcome
+
+
+async def wait_until(condition, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"not within {seconds:.0f} s")
+        await asyncio.sleep(0.1)
+
+
+def user_id_of(page: Page) -> str:
+    """The person's id, from their token (Open WebUI's JWT carries it; read, not verified)."""
+    import base64
+
+    payload = page.token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["id"]
+
+
+async def close_sockets_of(http: aiohttp.ClientSession, url: str, admin_token: str, user_id: str) -> None:
+    """The admin changes the person's role; Open WebUI then disconnects each of that person's sockets
+    (events.py: USER_ROLE_UPDATED, socket/main.py: disconnect_user_sessions)."""
+    async with http.post(f"{url}/api/v1/users/{user_id}/update", json={"role": "admin"},
+                         headers={"Authorization": f"Bearer {admin_token}"}) as response:
+        if response.status != 200:
+            raise RuntimeError(f"role change {response.status}")
+
+
+async def saved_answer(http: aiohttp.ClientSession, url: str, chat_id: str, answer_id: str, headers: dict) -> dict:
+    """The answer's message as saved in the chat ({} while there is none)."""
+    async with http.get(f"{url}/api/v1/chats/{chat_id}", headers=headers) as response:
+        chat = await _json(response)
+    if response.status == 200 and isinstance(chat, dict):
+        return ((chat.get("chat") or {}).get("history") or {}).get("messages", {}).get(answer_id, {})
+    return {}
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -190,6 +299,7 @@ async def main() -> None:
     parser.add_argument("--admin-email", default="admin@localhost")
     parser.add_argument("--prefix", default="person")
     parser.add_argument("--timeout", type=float, default=600)
+    parser.add_argument("--drop", type=int, default=0, help="people whose socket Open WebUI closes mid-answer")
     options = parser.parse_args()
     url = options.url.rstrip("/")
     async with aiohttp.ClientSession() as http:
@@ -201,7 +311,8 @@ async def main() -> None:
     lag = LoopLag()
     watcher = asyncio.create_task(lag.watch())
     people = [asyncio.create_task(one_person(url, options.model, f"{options.prefix}{n}@example.com", start,
-                                             options.timeout)) for n in range(options.people)]
+                                             options.timeout, admin if n < options.drop else None))
+              for n in range(options.people)]
     await asyncio.sleep(0.5)  # every task waits at the start line
     began = time.monotonic()
     start.set()
@@ -213,8 +324,12 @@ async def main() -> None:
                       "p50_s": round(statistics.median(seconds), 2) if seconds else None,
                       "p95_s": round(percentile(seconds, 0.95), 2), "max_s": round(max(seconds, default=0), 2),
                       "wall_s": round(time.monotonic() - began, 1), "accounts_s": round(accounts_s, 1),
-                      "streamed_deltas_min": min((o.get("deltas", 0) for o in outcomes if o["saved"]), default=0),
-                      "websocket_drops": sum(o["drops"] for o in outcomes),
+                      "streamed_deltas_min": min((o["deltas"] for o in outcomes if o["saved"] and not o["loaded"]),
+                                                     default=0),
+                      "loaded_after_reconnect": sum(o.get("loaded", False) for o in outcomes),
+                      "websocket_drops": sum(sum(o["drops"].values()) for o in outcomes),
+                      "drops_by_reason": dict(sum((o["drops"] for o in outcomes), Counter())),
+                      "people_dropped": sum(bool(o["drops"]) for o in outcomes),
                       "driver_loop_lag_max_s": round(lag.max_s, 1)}))
 
 

@@ -29,9 +29,10 @@ MODEL = "deepseek-r1-distill-qwen-7b"  # a reasoning model; its entry attaches n
 LOAD = Path(__file__).parent / "openwebui_load.py"
 
 
-def run_team(database_setting: str, people: int, workdir: Path) -> dict:
-    """Start everything in ``workdir``, have ``people`` chat at once, stop; the figures, with Open WebUI's
-    "database is locked" count, its workers and the chats saved in its database."""
+def run_team(database_setting: str, people: int, workdir: Path, drop: int = 0) -> dict:
+    """Start everything in ``workdir``, have ``people`` chat at once (``drop`` of them with their socket closed by
+    Open WebUI as they ask), stop; the figures, with Open WebUI's "database is locked" count, its workers and the
+    chats saved in its database."""
     ports = {"vllm": free_port(), "webui": free_port()}
     settings = validate_host_data("box", {"model": MODEL, "api_port": ports["vllm"], "openwebui_port": ports["webui"],
                                           "openwebui_users": people, "openwebui_database": database_setting},
@@ -55,7 +56,7 @@ def run_team(database_setting: str, people: int, workdir: Path) -> dict:
         if entries.returncode:
             raise RuntimeError(entries.stderr)
         run = subprocess.run([str(real.VENV / "bin" / "python"), str(LOAD), webui.url, MODEL, "--people",
-                              str(people)], capture_output=True, text=True, timeout=1500,
+                              str(people), "--drop", str(drop)], capture_output=True, text=True, timeout=1500,
                              env={**os.environ, "LOAD_ADMIN_PASSWORD": ADMIN_PASSWORD})
         if run.returncode:
             raise RuntimeError(run.stderr[-3000:])
