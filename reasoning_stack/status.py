@@ -21,6 +21,7 @@ from reasoning_stack.manifest import API_KINDS, MANIFEST, manifest_text, smoke_r
 from reasoning_stack.planning.types import HostPlan
 from reasoning_stack.render import render
 from reasoning_stack.settings import StackSettings
+from reasoning_stack.ssh_notes import connection_notes
 from reasoning_stack.topology import Cluster
 
 __all__ = ["MANIFEST", "HostStatus", "format_report", "manifest_text", "probe_hosts", "probe_script", "smoke_record",
@@ -105,13 +106,14 @@ class HostStatus:
 
 def connect_hosts(inventory: Any, timeout: int = 30) -> Any:
     """Connect to every host of a pyinfra inventory in parallel, with pyinfra's connectors and SSH settings; a
-    host that cannot be reached is left out of the state's activated hosts, not raised."""
+    host that cannot be reached is left out of the state's activated hosts, not raised. What the connector logs is
+    said once, in the CLI's words (:mod:`reasoning_stack.ssh_notes`)."""
     from pyinfra.api import Config, State
     from pyinfra.api.connect import connect_all
     from pyinfra.api.exceptions import PyinfraError
 
     state = State(inventory, Config(FAIL_PERCENT=100, CONNECT_TIMEOUT=timeout))
-    with contextlib.suppress(PyinfraError):  # every host failed: the callers name each
+    with connection_notes(), contextlib.suppress(PyinfraError):  # every host failed: the callers name each
         connect_all(state)
     return state
 

@@ -434,6 +434,7 @@ def _units(host_status: dict) -> dict[str, dict]:
 def test_status_reports_a_healthy_stack_then_each_fault(stack: Stack):
     rc, report, text = stack.project.status()
     assert rc == 0, text
+    assert "known_hosts" not in text  # the hosts' key checking is off: pyinfra's line for it is not repeated
     for host_status in report["hosts"]:
         assert host_status["healthy"] and host_status["problems"] == [], host_status
         units = _units(host_status)
