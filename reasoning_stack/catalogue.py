@@ -15,6 +15,7 @@ MoE and hybrids, R1-0528, GLM-4.5-Air) join these eleven in ``MODELS``, built fr
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 GIB = 1024**3
 MIB = 1024**2
@@ -368,6 +369,20 @@ def preset_of_repo(repo: str) -> tuple[ModelSpec, str] | None:
             if published == repo:
                 return model, quant
     return None
+
+
+def served_name(model: str, requested: str | None = None) -> str:
+    """The name a model is served under, by every engine that takes one: ``served_model_name`` when set; a model
+    in a folder under the folder's own name (``/srv/models/my-qwen`` as ``my-qwen``, not its whole path); any other
+    under its slug or repo id."""
+    if requested:
+        return requested
+    if model in MODELS:
+        return model
+    path = Path(model).expanduser()
+    if model.startswith(("/", "~", "./", "../")) or path.is_dir():
+        return path.resolve().name if model.startswith(".") else path.name or model
+    return model
 
 
 def find_model(slug: str) -> ModelSpec:

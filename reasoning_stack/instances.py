@@ -12,6 +12,7 @@ from dataclasses import replace
 from itertools import combinations
 
 from reasoning_stack import engines
+from reasoning_stack.catalogue import served_name
 from reasoning_stack.cuda import default_utilization
 from reasoning_stack.gpus import Gpu
 from reasoning_stack.plan import make_plan, request_from_settings
@@ -40,7 +41,7 @@ def _requests(settings: StackSettings, gpus: list[Gpu], nodes: int = 1,
 def _instances(named: list[tuple[str, PlanRequest]], plans: list[ServingPlan]) -> tuple[Instance, ...]:
     return tuple(
         Instance(name, plan, req.port,
-                 plan.model_repo if _served_as_repo(plan) else req.served_model_name or plan.model)
+                 plan.model_repo if _served_as_repo(plan) else served_name(plan.model, req.served_model_name))
         for (name, req), plan in zip(named, plans, strict=True)
     )
 

@@ -130,6 +130,34 @@ def test_a_folder_model_plans_from_its_files(tmp_path: Path):
         resolve(str(tmp_path / "empty-dir"))
 
 
+def _folder_model(folder: Path) -> Path:
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text(json.dumps(QWEN_MOE["config"]))
+    with open(folder / "model.safetensors", "wb") as weights:
+        weights.truncate(31_000_000_000)
+    return folder
+
+
+def test_a_folder_model_is_served_under_the_folder_s_name(tmp_path: Path):
+    """Its path is where the engine reads it; clients, Open WebUI and the smoke test use the folder's name."""
+    from reasoning_stack.instances import plan_host
+
+    folder = _folder_model(tmp_path / "models" / "my-model")
+    for engine in ("vllm", "sglang"):
+        settings = StackSettings(gpu_profile="h100", model=str(folder), engine=engine)
+        assert settings.served_model_names() == ["my-model"]
+        instance = plan_host(settings, gpus_from_profile("h100")).instances[0]
+        assert instance.served_model_name == "my-model"
+        args = instance.plan.vllm_args if engine == "vllm" else instance.plan.command
+        assert str(folder) in args and args[args.index("--served-model-name") + 1] == "my-model"
+    named = StackSettings(gpu_profile="h100", model=str(folder), served_model_name="team-model")
+    assert plan_host(named, gpus_from_profile("h100")).instances[0].served_model_name == "team-model"
+    other = _folder_model(tmp_path / "elsewhere" / "my-model")
+    with pytest.raises(ValidationError, match="served model name 'my-model' is served by two instances"):
+        StackSettings(gpu_profile="h100", gpu_count=2, model=str(folder),
+                      extra_models=[{"name": "second", "model": str(other), "port": 8001}])
+
+
 def test_a_folder_with_the_index_but_not_the_shards_takes_the_index_s_size(tmp_path: Path):
     folder = tmp_path / "index-only"
     folder.mkdir()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal
 
+from reasoning_stack.catalogue import served_name
 from reasoning_stack.planning import gpu_search
 from reasoning_stack.service_files import HEALTH_PATH, READY_PATH
 
@@ -82,7 +83,7 @@ class Engine:
 
     def served_name(self, model: str, requested: str | None) -> str:
         """The name an instance of catalogue ``model`` is served under (``requested``: served_model_name)."""
-        return requested or model
+        return served_name(model, requested)
 
     def check_settings(self, settings: Any, uses: Uses) -> None:
         """Raise ValueError for what this engine cannot do with ``settings`` (``uses``: how they use it; an engine

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from reasoning_stack.catalogue import ModelSpec
+from reasoning_stack.catalogue import ModelSpec, served_name
 from reasoning_stack.planning.types import PlanRequest, ServingPlan
 
 # SGLang spells its reasoning parsers with a hyphen (docs/advanced_features/separate_reasoning; the
@@ -17,7 +17,7 @@ def command(plan: ServingPlan, model: ModelSpec, req: PlanRequest) -> list[str]:
     args = [
         "-m", "sglang.launch_server",
         "--model-path", plan.model_repo,
-        "--served-model-name", req.served_model_name or model.slug,
+        "--served-model-name", served_name(model.slug, req.served_model_name),
         "--host", req.listen,
         "--port", str(req.port),
         "--tp-size", str(plan.tensor_parallel_size),

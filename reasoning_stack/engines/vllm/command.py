@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from reasoning_stack.catalogue import ModelSpec
+from reasoning_stack.catalogue import ModelSpec, served_name
 from reasoning_stack.planning.types import PlanRequest, ServingPlan
 from reasoning_stack.topology import Cluster
 
@@ -14,7 +14,7 @@ def vllm_args(plan: ServingPlan, model: ModelSpec, req: PlanRequest) -> list[str
     """The exact ``vllm serve`` argument list (the image's entrypoint is already ``vllm serve``)."""
     args = [
         plan.model_repo,
-        "--served-model-name", req.served_model_name or model.slug,
+        "--served-model-name", served_name(model.slug, req.served_model_name),
         "--host", req.listen,
         "--port", str(req.port),
         "--max-model-len", str(plan.max_model_len),
