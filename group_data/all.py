@@ -24,6 +24,10 @@ gpu_count = None
 # Blackwell RTX card), so the plan uses the kernels it has (FP8, NVFP4); None = none assumed.
 # gpu_compute_capability = None
 
+# With gpu_memory_gib: the card's memory bandwidth in GB/s, from its data sheet (an RTX A5000: 768),
+# for the speed estimate; None = no estimate for a card the catalogue lacks.
+# gpu_memory_bandwidth_gb_s = None
+
 # GPU indices (as nvidia-smi numbers them) the stack may use, e.g. [0, 1]; None = every GPU. GPUs left
 # out stay free for other work.
 # gpu_indices = None

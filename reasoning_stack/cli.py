@@ -159,6 +159,10 @@ def cmd_plan(args: argparse.Namespace) -> int:
         print("plan: --compute-cap X.Y (as nvidia-smi prints compute_cap, e.g. 12.0) goes with --vram-gib, for a card "
               "the catalogue lacks", file=sys.stderr)
         return EXIT_INVALID
+    if args.bandwidth_gb_s is not None and (not args.vram_gib or args.bandwidth_gb_s <= 0):
+        print("plan: --bandwidth-gb-s N (the card's memory bandwidth in GB/s, from its data sheet) goes with "
+              "--vram-gib, for a card the catalogue lacks", file=sys.stderr)
+        return EXIT_INVALID
     if args.gpu and args.gpu not in GPUS:
         close = closest_gpu(args.gpu)
         hint = f"did you mean {close!r}? " if close else ""
@@ -168,8 +172,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
     if args.gpu:
         gpus = gpus_from_profile(args.gpu, args.count)
     else:
-        gpus = [Gpu(i, f"GPU with {args.vram_gib:g} GiB", int(args.vram_gib * 1024), compute_cap=args.compute_cap or "")
-                for i in range(args.count)]
+        gpus = [Gpu(i, f"GPU with {args.vram_gib:g} GiB", int(args.vram_gib * 1024), compute_cap=args.compute_cap or "",
+                    bandwidth_gb_s=args.bandwidth_gb_s) for i in range(args.count)]
     model = args.model
     if model != "auto":
         from reasoning_stack.models import ModelError, planned_name, resolve, resolve_notes
@@ -212,7 +216,8 @@ def _what_if_flags(args: argparse.Namespace) -> dict[str, bool]:
     """The what-if flags of ``plan`` and whether each was given (an inventory takes none of them but --engine and
     --json)."""
     return {"--gpu": args.gpu is not None, "--vram-gib": args.vram_gib is not None,
-            "--compute-cap": args.compute_cap is not None, "--count": args.count != 1,
+            "--compute-cap": args.compute_cap is not None, "--bandwidth-gb-s": args.bandwidth_gb_s is not None,
+            "--count": args.count != 1,
             "--nodes": args.nodes != 1, "--model": args.model != "auto", "--model-revision": bool(args.model_revision),
             "--context": args.context is not None, "--quantization": args.quantization != "auto",
             "--gpu-memory-utilization": args.gpu_memory_utilization is not None,
@@ -227,7 +232,9 @@ def _speed_line(plan: ServingPlan) -> str:
     if plan.decode_tokens_per_s is None:
         if plan.speed_caveat:
             return f"  speed: {plan.speed_caveat}"
-        return "  speed: no bandwidth figure for this GPU in the catalogue, so no estimate"
+        return ("  speed: no bandwidth figure for this GPU in the catalogue, so no estimate; give the card's memory "
+                "bandwidth from its data sheet for one (--bandwidth-gb-s N with --vram-gib; gpu_memory_bandwidth_gb_s "
+                "in group_data)")
     assert plan.decode_bound_tokens_per_s is not None and plan.trace_seconds is not None
     link = f", tensor parallel over {plan.interconnect}" if plan.interconnect != "none" else ""
     return (f"  speed, one request: ~{plan.decode_tokens_per_s:.0f} tokens/s estimated (bound "
@@ -563,6 +570,8 @@ def _parser_for(engine_choices: tuple[str, ...]) -> argparse.ArgumentParser:
     plan.add_argument("--vram-gib", type=_bounded(float, above=0), help="memory of a GPU the catalogue lacks")
     plan.add_argument("--compute-cap", metavar="X.Y", help="with --vram-gib: its CUDA compute capability (nvidia-smi's "
                       "compute_cap, e.g. 12.0), for the kernels it has")
+    plan.add_argument("--bandwidth-gb-s", type=float, metavar="N", help="with --vram-gib: its memory bandwidth in "
+                      "GB/s, from its data sheet, for the speed estimate")
     plan.add_argument("--count", type=_bounded(int, setting="gpu_count"), default=1, help="GPUs per node")
     plan.add_argument("--nodes", type=_bounded(int, 1, 64), default=1, help="nodes (pipeline parallel across them)")
     plan.add_argument("--model", default="auto", metavar="MODEL",

@@ -29,6 +29,7 @@ class Gpu:
     compute_cap: str = ""
     pci_bus_id: str = ""
     unified: bool = False  # shares the system's memory (GB10): memory_mib is the system's MemTotal
+    bandwidth_gb_s: float | None = None  # declared for a card the catalogue lacks (its data sheet's GB/s)
 
     @property
     def apple(self) -> bool:

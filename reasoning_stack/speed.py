@@ -78,7 +78,7 @@ def decode_speed(model: ModelSpec, quant: str, gpu: Gpu, tp: int, pp: int, kv_by
     nvlink = gpu_nvlink(gpu.name)
     interconnect = "none" if tp * pp == 1 else "nvlink" if nvlink else "pcie"
     efficiency = EFFICIENCY * QUANT_EFFICIENCY[quant]
-    bandwidth = gpu_bandwidth_gb_s(gpu.name)
+    bandwidth = gpu.bandwidth_gb_s or gpu_bandwidth_gb_s(gpu.name)
     short_kv = 512 * kv_bytes_per_token_per_gpu  # a short prompt already in the cache
 
     def seconds(kv: float, bw: float) -> float:

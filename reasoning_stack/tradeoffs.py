@@ -65,13 +65,15 @@ def _first_fit(engine: GpuEngine, req: PlanRequest, models) -> ServingPlan | Non
 
 
 def _describe(change: str, plan: ServingPlan, chosen: ServingPlan) -> dict[str, object]:
-    speed = "?" if plan.decode_tokens_per_s is None else f"~{plan.decode_tokens_per_s:.0f}"
-    speed_was = "?" if chosen.decode_tokens_per_s is None else f"~{chosen.decode_tokens_per_s:.0f}"
+    speed = ""  # no bandwidth figure for the GPU: no speed to compare
+    if plan.decode_tokens_per_s is not None and chosen.decode_tokens_per_s is not None:
+        speed = (f", ~{plan.decode_tokens_per_s:.0f} tokens/s for one request "
+                 f"(now ~{chosen.decode_tokens_per_s:.0f})")
     strength = find_model(plan.model).strength - find_model(chosen.model).strength
     quality = "" if not strength else ("stronger reasoning; " if strength > 0 else "weaker reasoning; ")
     trade = (f"{quality}{plan.max_model_len} tokens of context (now {chosen.max_model_len}), "
              f"{plan.max_concurrent_full_context:.1f} full-context requests at once (now "
-             f"{chosen.max_concurrent_full_context:.1f}), {speed} tokens/s for one request (now {speed_was})")
+             f"{chosen.max_concurrent_full_context:.1f}){speed}")
     if plan.kv_cache_dtype == "fp8" and chosen.kv_cache_dtype != "fp8":
         trade += "; fp8 KV cache: attention reads 8-bit keys and values"
     return {

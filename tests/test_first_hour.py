@@ -224,6 +224,24 @@ def test_a_card_the_catalogue_lacks_is_described_by_its_memory_and_planned_befor
     assert alone.returncode == 2 and "--compute-cap X.Y" in alone.stderr
 
 
+def test_a_card_described_by_its_memory_gets_a_speed_estimate_once_its_bandwidth_is_given(tmp_path: Path):
+    memory_only = cli("plan", "--vram-gib", "23.5", "--model", "qwen3-8b")
+    assert memory_only.returncode == 0 and "so no estimate; give the card's memory bandwidth" in memory_only.stdout
+    assert "--bandwidth-gb-s N with --vram-gib; gpu_memory_bandwidth_gb_s in group_data" in memory_only.stdout
+    assert "?" not in memory_only.stdout  # the alternatives compare no unknown speed ("? tokens/s")
+    given = cli("plan", "--vram-gib", "23.5", "--bandwidth-gb-s", "768", "--model", "qwen3-8b")
+    assert given.returncode == 0 and re.search(r"speed, one request: ~\d+ tokens/s .*at 768 GB/s", given.stdout)
+    alone = cli("plan", "--gpu", "rtx-4090", "--bandwidth-gb-s", "768")
+    assert alone.returncode == 2 and "--bandwidth-gb-s N" in alone.stderr and "goes with --vram-gib" in alone.stderr
+    out = check(tmp_path, 'gpu_memory_gib = 23.5\ngpu_memory_bandwidth_gb_s = 768\nmodel = "qwen3-8b"\n')
+    assert out.returncode == 0, out.stderr
+    plan = cli("plan", "inventory.py", cwd=tmp_path)
+    assert re.search(r"^gpu-box +vllm +qwen3-8b .* ~\d+ +yes$", plan.stdout, re.M), plan.stdout
+    assert "at 768 GB/s" in plan.stdout
+    wrong = check(tmp_path, 'gpu_profile = "rtx-4090"\ngpu_memory_bandwidth_gb_s = 768\n')
+    assert wrong.returncode == 2 and "gpu_memory_bandwidth_gb_s goes with gpu_memory_gib" in wrong.stderr
+
+
 def test_a_model_name_mistyped_or_unreadable_offline_names_the_nearest_catalogue_model(tmp_path: Path):
     for name in ("GPT-OSS-20B", "gpt-oss:20b", "gpt-oss-20"):
         out = cli("plan", "--gpu", "rtx-4090", "--model", name)

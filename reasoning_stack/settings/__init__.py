@@ -166,6 +166,9 @@ class StackSettings(*reversed(GROUPS)):  # type: ignore[misc]  # reversed: pydan
         if self.gpu_profile is not None and self.gpu_memory_gib is not None:
             raise ValueError(f"gpu_memory_gib: gpu_profile {self.gpu_profile!r} already describes the GPU; "
                              "gpu_memory_gib is for a card the catalogue lacks: set one of them")
+        if self.gpu_memory_bandwidth_gb_s is not None and self.gpu_memory_gib is None:
+            raise ValueError("gpu_memory_bandwidth_gb_s goes with gpu_memory_gib (a card the catalogue lacks); the "
+                             "catalogue's cards carry their own bandwidth")
         if self.gpu_compute_capability is not None and self.gpu_memory_gib is None:
             raise ValueError("gpu_compute_capability goes with gpu_memory_gib (a card the catalogue lacks); "
                              "gpu_profile already knows its card's")

@@ -37,6 +37,12 @@ class HardwareSettings(BaseModel):
         "for a Blackwell RTX card), so the plan uses the kernels it has (FP8, NVFP4); None = none assumed.",
     )
 
+    gpu_memory_bandwidth_gb_s: float | None = Field(
+        None, gt=0, le=100000,
+        description="With gpu_memory_gib: the card's memory bandwidth in GB/s, from its data sheet (an RTX A5000: "
+        "768), for the speed estimate; None = no estimate for a card the catalogue lacks.",
+    )
+
     def declared_gpus(self) -> list[Gpu] | None:
         """The GPUs the settings describe (gpu_profile, or gpu_memory_gib for a card the catalogue lacks), before
         gpu_indices; None when only the host's nvidia-smi will tell."""
@@ -44,7 +50,8 @@ class HardwareSettings(BaseModel):
             return gpus_from_profile(self.gpu_profile, self.gpu_count or 1)
         if self.gpu_memory_gib is not None:
             return [Gpu(i, f"GPU with {self.gpu_memory_gib:g} GiB", int(self.gpu_memory_gib * 1024),
-                        compute_cap=self.gpu_compute_capability or "") for i in range(self.gpu_count or 1)]
+                        compute_cap=self.gpu_compute_capability or "",
+                        bandwidth_gb_s=self.gpu_memory_bandwidth_gb_s) for i in range(self.gpu_count or 1)]
         return None
 
     gpu_indices: list[int] | None = Field(
