@@ -209,8 +209,12 @@ async def one_person(url: str, model: str, email: str, start: asyncio.Event, tim
             session_id = page.client.get_sid("/")
             if drop_by:
                 step = "socket closed by the server"
+                # Open WebUI acknowledges a connect before it has checked the token and filed the socket under its
+                # person (always_connect), so the role change could find no socket to close: wait until the
+                # server has filed this one (its answer to a user-join), then have it closed.
+                await page.client.call("user-join", {"auth": {"token": page.token}}, timeout=120)
                 await close_sockets_of(http, url, drop_by, user_id_of(page))
-                await wait_until(lambda: bool(page.drops), 60)
+                await wait_until(lambda: bool(page.drops), 120)
             step = "completion"
             user_message_id = str(uuid.uuid4())
             body = {"model": model, "stream": True, "messages": [{"role": "user", "content": QUESTION}],
