@@ -42,10 +42,20 @@ EXIT_INVALID = 2
 EXIT_DOES_NOT_FIT = 3
 
 
-def _load(inventory_path: str) -> tuple[Inventory, dict[str, StackSettings]]:
-    """The inventory and every host's validated settings; warnings (unused group_data files, Open WebUI shared
-    over plain HTTP) go to stderr."""
+class _Stop(Exception):
+    """A command stops here with ``code``; what went wrong is printed already."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def _load(inventory_path: str, warn: bool = True) -> tuple[Inventory, dict[str, StackSettings]]:
+    """The inventory and every host's validated settings, for every command that reads one. With ``warn``, what the
+    operator should know goes to stderr (unused group_data files, renamed settings, hosts without an address, Open
+    WebUI shared over plain HTTP). A broken inventory or setting is printed and stops the command (exit 2)."""
     from reasoning_stack.inventory import (
+        InventoryInvalid,
         hosts_without_address,
         load_inventory,
         plain_http_shared,
@@ -54,12 +64,17 @@ def _load(inventory_path: str) -> tuple[Inventory, dict[str, StackSettings]]:
         validate_inventory,
     )
 
-    inventory = load_inventory(inventory_path)
-    for warning in (unused_group_data(inventory, inventory_path) + renamed_settings(inventory)
-                    + hosts_without_address(inventory)):
-        print(f"warning: {warning}", file=sys.stderr)
-    settings = validate_inventory(inventory)
-    for warning in plain_http_shared(settings):
+    try:
+        inventory = load_inventory(inventory_path)
+        warnings = (unused_group_data(inventory, inventory_path) + renamed_settings(inventory)
+                    + hosts_without_address(inventory)) if warn else []
+        for warning in warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+        settings = validate_inventory(inventory)
+    except (SettingsInvalid, FileNotFoundError, InventoryInvalid) as exc:
+        print(exc, file=sys.stderr)
+        raise _Stop(EXIT_INVALID) from None
+    for warning in plain_http_shared(settings) if warn else []:
         print(f"warning: {warning}", file=sys.stderr)
     return inventory, settings
 
@@ -106,13 +121,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     does not fit) and say what each host lets in, from where; connects to nothing."""
     from reasoning_stack import platforms
     from reasoning_stack.exposure import exposure_warnings
-    from reasoning_stack.inventory import InventoryInvalid
 
-    try:
-        inventory, settings = _load(args.inventory)
-    except (SettingsInvalid, FileNotFoundError, InventoryInvalid) as exc:
-        print(exc, file=sys.stderr)
-        return EXIT_INVALID
+    inventory, settings = _load(args.inventory)
     refusals = [f"host {name!r}: {limit}" for name, s in settings.items() for limit in platforms.limits(s)]
     worst = EXIT_INVALID if refusals else 0
     if not refusals:
@@ -269,14 +279,9 @@ def _print_alternatives(plan: ServingPlan) -> None:
 
 
 def _plan_inventory(args: argparse.Namespace) -> int:
-    from reasoning_stack.inventory import InventoryInvalid
     from reasoning_stack.plan import request_from_settings
 
-    try:
-        inventory, settings = _load(args.inventory)
-    except (SettingsInvalid, FileNotFoundError, InventoryInvalid) as exc:
-        print(exc, file=sys.stderr)
-        return EXIT_INVALID
+    inventory, settings = _load(args.inventory)
 
     rows, plans, refusals, worst = [], {}, {}, 0
     if args.engine:
@@ -333,15 +338,9 @@ def _usable_gpus(settings: StackSettings) -> list[Gpu]:
 def cmd_status(args: argparse.Namespace) -> int:
     """Connect to every host and report what runs and whether it answers; exit 1 when something is down."""
     from reasoning_stack.cluster import find_clusters
-    from reasoning_stack.inventory import InventoryInvalid, load_inventory, validate_inventory
     from reasoning_stack.status import format_report, probe_hosts
 
-    try:
-        inventory = load_inventory(args.inventory)
-        settings = validate_inventory(inventory)
-    except (SettingsInvalid, FileNotFoundError, InventoryInvalid) as exc:
-        print(exc, file=sys.stderr)
-        return EXIT_INVALID
+    inventory, settings = _load(args.inventory, warn=False)
     clusters = find_clusters(settings)
     statuses = probe_hosts(inventory, timeout=args.timeout)
     if args.json:
@@ -356,15 +355,9 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_usage(args: argparse.Namespace) -> int:
     """Connect to every host and sum Open WebUI's record of model calls per person and model; exit 1 when a host
     could not be read."""
-    from reasoning_stack.inventory import InventoryInvalid, load_inventory, validate_inventory
     from reasoning_stack.usage import collect_usage, format_usage
 
-    try:
-        inventory = load_inventory(args.inventory)
-        validate_inventory(inventory)
-    except (SettingsInvalid, FileNotFoundError, InventoryInvalid) as exc:
-        print(exc, file=sys.stderr)
-        return EXIT_INVALID
+    inventory, _settings = _load(args.inventory, warn=False)
     results = collect_usage(inventory, args.days, timeout=args.timeout)
     if args.json:
         print(json.dumps({"days": args.days, "hosts": {r.host: {"people": r.people, "error": r.error}
@@ -379,14 +372,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     JSON and an HTML plot, record the result on the host (``status`` shows it). Exit 1 when a bench cannot run."""
 
     from reasoning_stack.bench import BenchError, Options, bench_inventory, find_aiperf, format_result
-    from reasoning_stack.inventory import InventoryInvalid, load_inventory, validate_inventory
 
-    try:
-        inventory = load_inventory(args.inventory)
-        settings = validate_inventory(inventory)
-    except (SettingsInvalid, FileNotFoundError, InventoryInvalid) as exc:
-        print(exc, file=sys.stderr)
-        return EXIT_INVALID
+    inventory, settings = _load(args.inventory, warn=False)
     unknown = [h for h in args.host or [] if h not in settings]
     if unknown:
         print(f"--host {unknown[0]!r} is not in {args.inventory}; hosts: {', '.join(settings)}", file=sys.stderr)
@@ -426,22 +413,8 @@ def cmd_render(args: argparse.Namespace) -> int:
     from reasoning_stack.arch import PlatformError, declared_arch
     from reasoning_stack.cluster import find_clusters
     from reasoning_stack.instances import plan_host
-    from reasoning_stack.inventory import (
-        InventoryInvalid,
-        load_inventory,
-        renamed_settings,
-        unused_group_data,
-        validate_inventory,
-    )
 
-    try:
-        inventory = load_inventory(args.inventory)
-        for warning in unused_group_data(inventory, args.inventory) + renamed_settings(inventory):
-            print(f"warning: {warning}", file=sys.stderr)
-        settings = validate_inventory(inventory)
-    except (SettingsInvalid, FileNotFoundError, InventoryInvalid) as exc:
-        print(exc, file=sys.stderr)
-        return EXIT_INVALID
+    inventory, settings = _load(args.inventory)
     if args.host and args.host not in settings:
         print(f"--host {args.host}: not in {args.inventory}; hosts: {', '.join(settings)}", file=sys.stderr)
         return EXIT_INVALID
@@ -580,7 +553,7 @@ def _parser_for(engine_choices: tuple[str, ...]) -> argparse.ArgumentParser:
     plan.add_argument("--model-revision", help="branch, tag or commit of a Hugging Face repo model")
     plan.add_argument("--context", type=_bounded(int, setting="max_model_len"), help="wanted max_model_len")
     plan.add_argument("--quantization", default="auto",
-                      choices=["auto", "bf16", "fp8", "mxfp4", "nvfp4", "awq", "gptq", "mlx-8bit", "mlx-4bit"])
+                      choices=engines.quantization_values())
     plan.add_argument("--gpu-memory-utilization", type=_bounded(float, setting="gpu_memory_utilization"),
                       default=None, help="default 0.90; 0.80 on unified memory (DGX Spark)")
     plan.add_argument("--kv-cache-dtype", default="auto", choices=["auto", "fp8"])
@@ -660,6 +633,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code = int(args.func(args))
         sys.stdout.flush()
+    except _Stop as stop:
+        return stop.code
     except BrokenPipeError:  # `reasoning-stack plan ... | head`: the reader has what it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python flushes
         return 0

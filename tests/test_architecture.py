@@ -125,3 +125,47 @@ def test_the_readmes_table_and_links_match_the_code():
     links = re.findall(r"\]\((docs/[^)]+)\)", readme)
     assert len(links) >= 8 and [p for p in links if not (REPO / p).exists()] == []
     assert len(readme) < 12000  # a newcomer reads it in two minutes; the long sections are in docs/
+
+
+def import_circles(package: str) -> list[list[str]]:
+    """Every circle of imports among ``package``'s modules (function-level imports included, type-checking ones
+    not), from grimp's graph, the one import-linter reads."""
+    import grimp
+
+    graph = grimp.build_graph(package, exclude_type_checking_imports=True, cache_dir=None)
+    order: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    circles = []
+
+    def visit(module: str) -> None:  # Tarjan's strongly connected components
+        order[module] = low[module] = len(order)
+        stack.append(module)
+        for imported in graph.find_modules_directly_imported_by(module):
+            if imported not in order:
+                visit(imported)
+                low[module] = min(low[module], low[imported])
+            elif imported in stack:
+                low[module] = min(low[module], order[imported])
+        if low[module] == order[module]:
+            component = []
+            while not component or component[-1] != module:
+                component.append(stack.pop())
+            if len(component) > 1:
+                circles.append(sorted(component))
+
+    for module in sorted(graph.modules):
+        if module not in order:
+            visit(module)
+    return circles
+
+
+def test_no_module_imports_itself_in_a_circle(tmp_path, monkeypatch):
+    assert import_circles("reasoning_stack") == []
+    circle = tmp_path / "circle"  # the check finds one: a imports b inside a function, b imports a
+    circle.mkdir()
+    (circle / "__init__.py").write_text("")
+    (circle / "a.py").write_text("def f():\n    from circle import b\n")
+    (circle / "b.py").write_text("from circle import a\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert import_circles("circle") == [["circle.a", "circle.b"]]

@@ -125,6 +125,17 @@ def test_nvidia_smi_names_match_catalogue():
     assert match_gpu("Tesla T4") is None
 
 
+def test_every_profile_s_gpus_are_their_own_card_with_its_figures():
+    """A plan from gpu_profile knows the card as the catalogue does: an A100 or an L4 profile once lost its
+    bandwidth (no speed estimate) and L4's FP8, as its name matched none of the card's nvidia-smi names."""
+    from reasoning_stack.catalogue import GPUS
+
+    for slug, spec in GPUS.items():
+        gpu = gpus_from_profile(slug)[0]
+        assert gpu.slug == slug and match_gpu(gpu.name) is spec
+    assert plan("l4", model="qwen3-8b").decode_tokens_per_s is not None
+
+
 def _cli(*args):
     return subprocess.run([sys.executable, "-m", "reasoning_stack.cli", "plan", *args], capture_output=True, text=True)
 

@@ -18,6 +18,7 @@ from reasoning_stack.engines.ollama import ENGINE as OLLAMA
 from reasoning_stack.engines.sglang import ENGINE as SGLANG
 from reasoning_stack.engines.vllm import ENGINE as VLLM
 from reasoning_stack.gpus import Gpu
+from reasoning_stack.models.quantization import FORMATS
 from reasoning_stack.planning.types import PlanRequest, ServingPlan
 
 __all__ = ["AUTO", "Engine", "Uses", "candidates", "default_for", "get", "make_plan", "names", "register",
@@ -52,6 +53,12 @@ def names() -> tuple[str, ...]:
 def setting_values() -> tuple[str, ...]:
     """Every value the ``engine`` setting takes: each engine's name, and auto."""
     return (*names(), AUTO)
+
+
+def quantization_values() -> tuple[str, ...]:
+    """What the quantization setting takes: auto, the weights formats on NVIDIA GPUs (best first), then the
+    formats of the engines' own."""
+    return ("auto", *FORMATS, *(q for engine in registered() for q in engine.quantizations))
 
 
 def registered() -> tuple[Engine, ...]:

@@ -63,6 +63,7 @@ class Engine:
     served_as_repo: bool = False  # serves under the plan's repository or tag, not served_model_name
     metrics_path: str = ""  # where it serves Prometheus metrics on its API port ('': none the stack scrapes)
     startup: Startup = "weights"
+    quantizations: tuple[str, ...] = ()  # weights formats of its own, beside the NVIDIA ones (MLX's mlx-4bit)
     pull_helper: str = ""  # with startup "pull": the helper (one of helpers()) that pulls through the server
 
     # --- settings ----------------------------------------------------------------------------------------

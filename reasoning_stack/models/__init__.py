@@ -7,9 +7,10 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from reasoning_stack.catalogue import MODELS, RESOLVED, ModelSpec, find_model, preset_of_repo, register
 from reasoning_stack.models.config import ModelError, spec_from_files
 from reasoning_stack.models.hub import is_repo_id, read_folder, read_repo
+from reasoning_stack.models.known import MODELS, RESOLVED, find_model, preset_of_repo, register
+from reasoning_stack.models.spec import ModelSpec
 
 __all__ = ["ModelError", "is_local", "needs_reading", "planned_name", "resolve", "resolve_notes"]
 

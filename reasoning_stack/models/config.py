@@ -8,9 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from reasoning_stack.catalogue import LinearAttention, ModelSpec
 from reasoning_stack.models.architectures import ARCHITECTURES, Architecture
 from reasoning_stack.models.quantization import UnknownQuantization, weights_format
+from reasoning_stack.models.spec import LinearAttention, ModelSpec
 
 SAMPLING_KEYS = ("temperature", "top_p", "top_k", "min_p", "repetition_penalty")
 KNOWN_LAYER_TYPES = {"full_attention", "sliding_attention", "linear_attention"}

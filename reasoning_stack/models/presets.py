@@ -15,8 +15,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from reasoning_stack.catalogue import ModelSpec
 from reasoning_stack.models.config import ModelFiles, spec_from_files
+from reasoning_stack.models.spec import ModelSpec
 
 THINK_SWITCH = "{%- if enable_thinking is defined and enable_thinking is false %}<think>\n\n</think>{% endif %}"
 THINK_ONLY = "<|im_start|>assistant\n<think>\n"

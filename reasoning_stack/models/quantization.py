@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-FORMATS = ("bf16", "fp8", "awq", "gptq", "mxfp4", "nvfp4")
+FORMATS = ("bf16", "fp8", "mxfp4", "nvfp4", "awq", "gptq")  # the weights formats on NVIDIA GPUs, best quality first
 MIN_CAPABILITY = {"mxfp4": 8.0, "nvfp4": 10.0, "awq": 7.5, "gptq": 7.5, "fp8": 8.0}
 
 

@@ -19,11 +19,11 @@ from reasoning_stack.cuda import GpuBudget, batch_defaults, kv_bytes_per_token_p
 from reasoning_stack.gpus import Gpu
 from reasoning_stack.layout import Layout, layouts, tp_problem, valid_tp_sizes
 from reasoning_stack.models.architectures import version_tuple
-from reasoning_stack.models.quantization import gpu_problem, kernel_words
+from reasoning_stack.models.quantization import FORMATS, gpu_problem, kernel_words
 from reasoning_stack.planning.types import CONTEXT_STEP, PlanRequest, ServingPlan, indices_text
 from reasoning_stack.speed import TRACE_TOKENS, decode_speed
 
-QUANT_PREFERENCE = ("bf16", "fp8", "mxfp4", "nvfp4", "awq", "gptq")  # best quality first
+QUANT_PREFERENCE = FORMATS  # best quality first
 # max_num_seqs tried when vLLM's default (256, or 1024 on H100/H200) leaves too little KV cache: its
 # profiling sampler pass holds max_num_seqs rows of logits, ~5.6 MiB each for a 152K vocabulary.
 FEWER_SEQS = (64, 16)

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from reasoning_stack import engines
 from reasoning_stack.catalogue import find_model
 from reasoning_stack.layout import tp_problem, valid_tp_sizes
+from reasoning_stack.models.quantization import FORMATS
 from reasoning_stack.settings.common import NAME_RE, check_engine, check_model
 
 # Sampling defaults vLLM honours, with the values it accepts.
@@ -30,7 +31,7 @@ class ExtraModel(BaseModel):
     name: str = Field(description="Short name: the unit is reasoning-<engine>-<name>, e.g. 'fast'.")
     model: str = Field(description="Catalogue slug, Hugging Face repo id or folder of the model.")
     port: int = Field(ge=1, le=65535, description="Port of this instance's OpenAI-compatible API.")
-    quantization: Literal["auto", "bf16", "fp8", "mxfp4", "nvfp4", "awq", "gptq"] = "auto"
+    quantization: Literal[("auto", *FORMATS)] = "auto"  # type: ignore[valid-type]  # the formats, written once
     max_model_len: int | None = Field(None, ge=1024)
     kv_cache_dtype: Literal["auto", "fp8"] = "auto"
     served_model_name: str | None = None
@@ -79,7 +80,7 @@ class ServingSettings(BaseModel):
         "planned and downloaded."
     )
 
-    quantization: Literal["auto", "bf16", "fp8", "mxfp4", "nvfp4", "awq", "gptq", "mlx-8bit", "mlx-4bit"] = Field(
+    quantization: Literal[engines.quantization_values()] = Field(  # type: ignore[valid-type]
         "auto", description="Weights format; 'auto' picks the best one that fits the GPUs (mlx-8bit and mlx-4bit: "
         "the mlx-community quantizations, engine mlx only)."
     )

@@ -27,6 +27,7 @@ class Mlx(Engine):
     takes_api_key = False
     gpu_layouts = False
     served_as_repo = True
+    quantizations = QUANTIZATIONS
 
     def check_settings(self, settings: Any, uses: Uses) -> None:
         """MLX-LM serves one model on one Mac, on loopback (its server has no API key), from mlx-community weights;

@@ -17,12 +17,12 @@ from reasoning_stack.engines.ollama.service import (
     ollama_manifest,
     ollama_service,
 )
+from reasoning_stack.engines.ollama.settings import DEFAULT_IMAGE
 from reasoning_stack.planning.types import Instance, PlanRequest, ServingPlan
 from reasoning_stack.service_files import ServiceFiles
 from reasoning_stack.topology import ClusterNode
 
-IMAGE_VERSION = "0.32.6"
-IMAGE = f"ollama/ollama:{IMAGE_VERSION}"
+IMAGE = DEFAULT_IMAGE  # pinned once, in settings.py
 PINNED_ARCHES = {IMAGE: (X86_64, AARCH64)}  # a multi-architecture image (linux/amd64 and linux/arm64)
 DEFAULT_PORT = 11434
 

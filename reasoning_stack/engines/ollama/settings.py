@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-DEFAULT_IMAGE = "ollama/ollama:0.32.6"
+IMAGE_VERSION = "0.32.6"
+DEFAULT_IMAGE = f"ollama/ollama:{IMAGE_VERSION}"
 
 
 class OllamaSettings(BaseModel):

@@ -15,13 +15,14 @@ from reasoning_stack.engines.sglang import memory as sglang_memory
 from reasoning_stack.engines.sglang.command import REASONING_PARSERS, command
 from reasoning_stack.engines.sglang.flags import SGLANG_FLAGS, SGLANG_OWNED_FLAGS, SGLANG_VERSION
 from reasoning_stack.engines.sglang.service import sglang_service
+from reasoning_stack.engines.sglang.settings import DEFAULT_IMAGE
 from reasoning_stack.gpus import Gpu
 from reasoning_stack.planning.types import Instance, PlanRequest, ServingPlan
 from reasoning_stack.service_files import ServiceFiles
 from reasoning_stack.topology import ClusterNode
 
 IMAGE_VERSION = SGLANG_VERSION
-IMAGE = f"lmsysorg/sglang:v{IMAGE_VERSION}-cu130"  # CUDA 13 images need driver branch 580 or newer
+IMAGE = DEFAULT_IMAGE  # pinned once, in settings.py
 # SGLang's pinned tag is not known to have an arm64 build with sm_121 kernels.
 PINNED_ARCHES = {IMAGE: (X86_64,)}
 MIN_DRIVER_BRANCH = 580

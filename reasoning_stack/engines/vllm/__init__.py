@@ -14,18 +14,14 @@ from reasoning_stack.engines.vllm import memory as vllm_memory
 from reasoning_stack.engines.vllm.checks import check_pinned_flags, check_release
 from reasoning_stack.engines.vllm.command import vllm_args
 from reasoning_stack.engines.vllm.service import vllm_service
+from reasoning_stack.engines.vllm.settings import DEFAULT_IMAGE, DEFAULT_IMAGE_ARM64
 from reasoning_stack.gpus import Gpu
 from reasoning_stack.planning import gpu_search
 from reasoning_stack.planning.types import Instance, PlanRequest, ServingPlan
 from reasoning_stack.service_files import ServiceFiles
 from reasoning_stack.topology import ClusterNode
 
-IMAGE = "vllm/vllm-openai:v0.17.1"
-# vLLM 0.17.1 built on CUDA 13.0, the CUDA of DGX OS 7 (driver 580): the release publishes the cu130 aarch64 wheel
-# that DGX Spark builds install (vllm-0.17.1+cu130-...-manylinux_2_35_aarch64.whl), and CUDA 13 builds carry the
-# Blackwell family kernels a GB10 (sm_121) runs. The plain tag is the CUDA 12.9 build until vLLM 0.20 made
-# CUDA 13 the default (vllm PR #39878).
-IMAGE_ARM64 = "vllm/vllm-openai:v0.17.1-cu130"
+IMAGE, IMAGE_ARM64 = DEFAULT_IMAGE, DEFAULT_IMAGE_ARM64  # pinned once, with why, in settings.py
 PINNED_ARCHES = {IMAGE: (X86_64,), IMAGE_ARM64: (AARCH64,)}
 
 

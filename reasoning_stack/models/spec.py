@@ -1,0 +1,109 @@
+"""What the planner knows of a model (:class:`ModelSpec`, with :class:`LinearAttention` for a linear-attention
+layer's state) and how much its weights take in each format (:func:`weights_gib`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+GIB = 1024**3
+MIB = 1024**2
+
+
+@dataclass(frozen=True)
+class LinearAttention:
+    """A linear-attention (Gated DeltaNet) layer's geometry: ``linear_*`` keys of Qwen3-Next's and Qwen3.5's
+    config.json. Such a layer keeps a fixed recurrent state per request instead of a KV cache."""
+
+    key_heads: int  # linear_num_key_heads
+    value_heads: int  # linear_num_value_heads
+    key_dim: int  # linear_key_head_dim
+    value_dim: int  # linear_value_head_dim
+    conv_kernel: int  # linear_conv_kernel_dim
+    state_dtype_bytes: int = 2  # the temporal state: the model dtype, or 4 where the config sets mamba_ssm_dtype
+
+    def state_bytes(self, tp: int = 1) -> int:
+        """Bytes of one layer's state for one request on one of ``tp`` GPUs: vLLM 0.17.1's
+        ``MambaStateShapeCalculator.gated_delta_net_state_shape`` (conv state in the model dtype, 2 bytes) plus the
+        temporal state (``gated_delta_net_state_dtype``)."""
+        conv_dim = self.key_dim * self.key_heads * 2 + self.value_dim * self.value_heads
+        conv = (self.conv_kernel - 1) * (conv_dim // tp) * 2
+        temporal = (self.value_heads // tp) * self.value_dim * self.key_dim * self.state_dtype_bytes
+        return conv + temporal
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One reasoning model and the facts the planner and the vLLM service need about it."""
+
+    slug: str
+    name: str
+    family: str  # deepseek-r1-distill | qwq | qwen3 | deepseek-r1
+    strength: int  # AIME pass@1 x 10 from the model card (see STRENGTH below); model: auto ranks by it
+    params_b: float  # total parameters, billions
+    embed_params_b: float  # input embedding + (untied) lm_head parameters, billions; kept 16-bit by quantizers
+    layers: int
+    kv_heads: int
+    head_dim: int
+    hidden_size: int
+    vocab_size: int  # sizes the logits of vLLM's sampler pass (memory.activation_gib)
+    native_context: int  # max_position_embeddings without rope scaling
+    repos: dict[str, str]  # quantization -> Hugging Face repo actually published
+    reasoning_parser: str
+    tool_call_parser: str | None = None
+    mla: tuple[int, int] | None = None  # (kv_lora_rank, qk_rope_head_dim) for MLA attention
+    sampling: dict[str, float | int] = field(default_factory=dict)
+    prompt_advice: str = ""
+    thinking_switch: bool = False  # Qwen3: thinking on/off per request via chat-template kwargs
+    attention_heads: int = 0  # num_attention_heads: vLLM needs it divisible by tensor_parallel_size
+    intermediate_size: int = 0  # MLP width: split by TP, each share whole quantization groups/blocks
+    fp8_block: bool = False  # the fp8 repo is block-quantized (128x128), like AWQ/GPTQ groups of 128
+    active_params_b: float | None = None  # MoE: parameters one token uses (the model card's "activated")
+    # Layer kinds beside full attention (config.json layer_types / full_attention_interval):
+    sliding_layers: int = 0  # sliding-window attention layers (gpt-oss: every other layer)
+    sliding_window: int = 0  # their window in tokens
+    linear_layers: int = 0  # linear-attention layers with a recurrent state (Qwen3-Next, Qwen3.5)
+    linear: LinearAttention | None = None
+    experts: int = 0  # MoE: routed experts (weights count every one; decoding reads the active ones)
+    active_experts: int = 0  # num_experts_per_tok
+    attention_sinks: bool = False  # learned attention sinks (gpt-oss)
+    moe_intermediate_size: int = 0  # an expert's MLP width (split by TP like intermediate_size)
+    checkpoint_bytes: dict[str, int] = field(default_factory=dict)  # quantization -> safetensors bytes
+    min_vllm: str = "0.8.0"  # the first vLLM release that serves the architecture
+    reasoning_effort: bool = False  # gpt-oss: reasoning graded low/medium/high per request
+    strength_source: str = ""  # where ``strength`` comes from
+    source: str = ""  # where the architecture figures come from
+    revision: str = ""  # the commit of a Hugging Face repo model pinned with model_revision
+
+    @property
+    def full_layers(self) -> int:
+        """Layers holding the whole context in their KV cache."""
+        return self.layers - self.sliding_layers - self.linear_layers
+
+    def kv_bytes_per_token(self, dtype_bytes: int = 2) -> int:
+        """KV-cache bytes per token of context for the whole model: the full-attention layers' K and V (MLA: the
+        latent); sliding-window and linear-attention layers keep a fixed amount per request instead."""
+        if self.mla:
+            kv_lora_rank, rope_dim = self.mla
+            return self.full_layers * (kv_lora_rank + rope_dim) * dtype_bytes
+        return 2 * self.full_layers * self.kv_heads * self.head_dim * dtype_bytes
+
+
+# Bytes per parameter by weights format. 4-bit formats store group-128 scales and zero points
+# (AutoAWQ / GPTQ defaults): 0.5 B + 2 B scale / 128 + 0.5 B zero / 128 ~= 0.52 B per parameter.
+# MXFP4: 4 bits + an 8-bit scale per 32 weights; NVFP4: 4 bits + an fp8 scale per 16 weights.
+BYTES_PER_PARAM = {"bf16": 2.0, "fp8": 1.0, "awq": 0.52, "gptq": 0.52, "mxfp4": 0.53, "nvfp4": 0.5625}
+# MXFP4 weights load larger than their safetensors: the MoE kernels pad hidden and intermediate sizes. Measured
+# on an H100 (llm-d-benchmark empirical-vllm-memory-results.md, vLLM 0.11): gpt-oss-20b 13.47 GiB loaded from
+# 12.82 GiB of safetensors (+5.1%), gpt-oss-120b 64.38 GiB from 60.77 GiB (+5.9%).
+LOADED_OVER_CHECKPOINT = {"mxfp4": 1.055}
+
+
+def weights_gib(model: ModelSpec, quantization: str) -> float:
+    """GiB of weights as vLLM loads them: the safetensors' size where it is recorded (MXFP4 padded as loaded),
+    else the parameters at their format with embeddings kept 16-bit."""
+    if quantization in model.checkpoint_bytes:
+        loaded = model.checkpoint_bytes[quantization] * LOADED_OVER_CHECKPOINT.get(quantization, 1.0)
+        return loaded / GIB
+    body = (model.params_b - model.embed_params_b) * 1e9 * BYTES_PER_PARAM[quantization]
+    embed = model.embed_params_b * 1e9 * (1.0 if quantization == "fp8" and model.family == "deepseek-r1" else 2.0)
+    return (body + embed) / GIB
