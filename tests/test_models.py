@@ -150,6 +150,9 @@ def test_a_folder_model_is_served_under_the_folder_s_name(tmp_path: Path):
         assert instance.served_model_name == "my-model"
         args = instance.plan.vllm_args if engine == "vllm" else instance.plan.command
         assert str(folder) in args and args[args.index("--served-model-name") + 1] == "my-model"
+    printed = subprocess.run([sys.executable, "-m", "reasoning_stack.cli", "plan", "--gpu", "h100", "--model",
+                              str(folder)], capture_output=True, text=True, timeout=120)
+    assert f"vllm serve {folder} --served-model-name my-model " in printed.stdout, printed.stdout + printed.stderr
     named = StackSettings(gpu_profile="h100", model=str(folder), served_model_name="team-model")
     assert plan_host(named, gpus_from_profile("h100")).instances[0].served_model_name == "team-model"
     other = _folder_model(tmp_path / "elsewhere" / "my-model")
