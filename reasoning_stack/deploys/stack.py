@@ -72,10 +72,10 @@ def reasoning_stack() -> None:
 def _say_what_the_host_lets_in() -> None:
     """Before any operation runs, the lines ``check`` and ``plan`` print for the host: what it will let in, from where
     and how, and a warning for a door open to every network."""
-    address = host_address(host)
-    for line in exposure_report(host.name, host_settings(), address):
+    address, settings = host_address(host), host_settings()
+    for line in exposure_report(host.name, settings, address):
         logger.info(line)
-    for warning in exposure_warnings(host.name, host_settings(), address):
+    for warning in exposure_warnings(host.name, settings, address):
         logger.warning(f"warning: {warning}")
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
 import os
 import random
@@ -102,6 +103,7 @@ class Page:
         self.connects = 0
         self.on_reconnect = None  # the chat page's handler, set once a chat is under way
         self._reconnecting: asyncio.Task | None = None
+        self._reconnected: set[asyncio.Task] = set()  # the chat page's handlers under way (the loop keeps weak refs)
         self.client.on("connect", self._connected)
         self.client.on("disconnect", self._disconnected)
 
@@ -113,7 +115,9 @@ class Page:
         self.connects += 1
         await self.client.emit("user-join", {"auth": {"token": self.token}})
         if self.connects > 1 and self.on_reconnect:
-            asyncio.get_running_loop().create_task(self.on_reconnect())
+            task = asyncio.get_running_loop().create_task(self.on_reconnect())
+            self._reconnected.add(task)
+            task.add_done_callback(self._reconnected.discard)
 
     async def _disconnected(self, reason: str = "unknown") -> None:
         if self.leaving:
@@ -266,8 +270,6 @@ async def wait_until(condition, seconds: float) -> None:
 
 def user_id_of(page: Page) -> str:
     """The person's id, from their token (Open WebUI's JWT carries it; read, not verified)."""
-    import base64
-
     payload = page.token.split(".")[1]
     return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["id"]
 
