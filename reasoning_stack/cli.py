@@ -18,24 +18,31 @@ import json
 import os
 import re
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from reasoning_stack import engines
 from reasoning_stack.catalogue import GPUS, MODELS
-from reasoning_stack.gpus import Gpu, closest_gpu, gpus_from_profile, select_gpus
-from reasoning_stack.plan import SUMMARY_HEADER, PlanRequest, ServingPlan, make_plan, plan_summary_row
+from reasoning_stack.gpus import Gpu, closest_gpu, gpus_from_profile
+from reasoning_stack.planner import (
+    SUMMARY_HEADER,
+    NotRendered,
+    PlanRequest,
+    ServingPlan,
+    find_clusters,
+    plan_inventory,
+    plan_summary_row,
+    plan_what_if,
+    render_host,
+)
 from reasoning_stack.render import text_table
 from reasoning_stack.settings import StackSettings, group_data_all_py, settings_reference_markdown
-from reasoning_stack.tradeoffs import alternatives
 from reasoning_stack.validation import SettingsInvalid
 
 if TYPE_CHECKING:
     from pyinfra.api.inventory import Inventory
 
-    from reasoning_stack.planning.types import HostPlan
-    from reasoning_stack.topology import Cluster
 
 EXIT_DOWN = 1
 EXIT_INVALID = 2
@@ -86,27 +93,6 @@ def _address(inventory: Inventory, name: str) -> str:
     return host_address(inventory.get_host(name))
 
 
-def _host_plans(settings: dict[str, StackSettings]) -> Iterator[tuple[str, StackSettings, Cluster | None,
-                                                                      HostPlan | None]]:
-    """(label, settings, cluster, plan) for every serving unit of an inventory: each host, a cluster once under its
-    head as "name (N nodes)"; the plan is None for a host whose GPUs are read only at deploy (no gpu_profile)."""
-    from reasoning_stack.cluster import find_clusters
-    from reasoning_stack.instances import plan_host
-
-    clusters = find_clusters(settings)
-    for host, host_settings in settings.items():
-        cluster = clusters.get(host_settings.cluster or "")
-        if cluster is not None:
-            if host != cluster.head:
-                continue  # the cluster is one serving instance, shown once under its name
-            host = f"{cluster.name} ({len(cluster.nodes)} nodes)"
-        if host_settings.declared_gpus() is None:
-            yield host, host_settings, cluster, None
-            continue
-        yield host, host_settings, cluster, plan_host(host_settings, _usable_gpus(host_settings),
-                                                      len(cluster.nodes) if cluster else 1)
-
-
 def _print_exposure(inventory: Inventory, settings: dict[str, StackSettings]) -> None:
     """What each host lets in, from where and how (``check`` and ``plan`` print it)."""
     from reasoning_stack.exposure import exposure_report
@@ -126,9 +112,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     refusals = [f"host {name!r}: {limit}" for name, s in settings.items() for limit in platforms.limits(s)]
     worst = EXIT_INVALID if refusals else 0
     if not refusals:
-        for label, _host_settings, _cluster, host_plan in _host_plans(settings):
-            if host_plan is not None and not host_plan.fits:
-                refusals.append(f"{label}: does not fit: {host_plan.reason}")
+        for unit in plan_inventory(settings, with_alternatives=False):
+            if unit.plan is not None and not unit.plan.fits:
+                refusals.append(f"{unit.label}: does not fit: {unit.plan.reason}")
                 worst = EXIT_DOES_NOT_FIT
     _print_exposure(inventory, settings)
     for name, host_settings in settings.items():
@@ -213,8 +199,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         max_num_seqs=args.max_num_seqs,
         max_num_batched_tokens=args.max_num_batched_tokens,
     )
-    plan = make_plan(req)
-    plan.alternatives = alternatives(req, plan)  # layout trade-offs, for the engines that plan GPU layouts
+    plan = plan_what_if(req)
     if args.json:
         print(json.dumps(plan.to_json(), indent=2))
     else:
@@ -264,8 +249,8 @@ def _print_plan(plan: ServingPlan) -> None:
         if engine.gpu_layouts:
             print(_speed_line(plan))
         print(f"  {plan.engine} runs: " + " ".join(plan.command))
-        for key, value in sorted(plan.environment.items()):
-            print(f"    {key}={value}")
+        for line in plan.output.command_lines():
+            print(line)
     for tip in plan.suggestions:
         print(f"  instead: {tip}")
     _print_alternatives(plan)
@@ -279,8 +264,6 @@ def _print_alternatives(plan: ServingPlan) -> None:
 
 
 def _plan_inventory(args: argparse.Namespace) -> int:
-    from reasoning_stack.plan import request_from_settings
-
     inventory, settings = _load(args.inventory)
 
     rows, plans, refusals, worst = [], {}, {}, 0
@@ -291,28 +274,21 @@ def _plan_inventory(args: argparse.Namespace) -> int:
         except ValueError as exc:
             print(f"--engine {args.engine}: {exc}", file=sys.stderr)
             return EXIT_INVALID
-    for host, host_settings, cluster, host_plan in _host_plans(settings):
+    for unit in plan_inventory(settings):
+        host, host_plan = unit.label, unit.plan
         if host_plan is None:
-            rows.append([host, host_settings.engine, host_settings.model, *["-"] * 7,
+            rows.append([host, unit.settings.engine, unit.settings.model, *["-"] * 7,
                          "at deploy (GPUs from nvidia-smi)"])
             continue
-        gpus = _usable_gpus(host_settings)
         if not host_plan.fits:
             refusals[host] = host_plan.reason
-            rows.append([host, host_settings.engine, host_settings.model, *["-"] * 7, "NO"])
+            rows.append([host, unit.settings.engine, unit.settings.model, *["-"] * 7, "NO"])
             worst = EXIT_DOES_NOT_FIT
             continue
         for instance in host_plan.instances:
             label = host if not instance.name else f"{host}/{instance.name}"
             plans[label] = instance.plan
             rows.append(plan_summary_row(label, instance.plan))
-        if len(host_plan.instances) == 1 and cluster is None:
-            plan = host_plan.instances[0].plan
-            plan.alternatives = alternatives(request_from_settings(host_settings, gpus), plan)
-        if cluster is not None:
-            plan = host_plan.instances[0].plan
-            plan.layout_reason += "; nodes: " + ", ".join(
-                f"{node} (rank {rank}{', API' if rank == 0 else ''})" for rank, node in enumerate(cluster.nodes))
     if args.json:
         print(json.dumps({"plans": {h: p.to_json() for h, p in plans.items()}, "refused": refusals}, indent=2))
         return worst
@@ -328,16 +304,8 @@ def _plan_inventory(args: argparse.Namespace) -> int:
     return worst
 
 
-def _usable_gpus(settings: StackSettings) -> list[Gpu]:
-    """The declared GPUs of a host that the stack may use (``gpu_indices``; checked by the settings)."""
-    declared = settings.declared_gpus()
-    assert declared is not None
-    return select_gpus(declared, settings.gpu_indices)
-
-
 def cmd_status(args: argparse.Namespace) -> int:
     """Connect to every host and report what runs and whether it answers; exit 1 when something is down."""
-    from reasoning_stack.cluster import find_clusters
     from reasoning_stack.status import format_report, probe_hosts
 
     inventory, settings = _load(args.inventory, warn=False)
@@ -355,7 +323,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_usage(args: argparse.Namespace) -> int:
     """Connect to every host and sum Open WebUI's record of model calls per person and model; exit 1 when a host
     could not be read."""
-    from reasoning_stack.usage import collect_usage, format_usage
+    from reasoning_stack.openwebui.usage import collect_usage, format_usage
 
     inventory, _settings = _load(args.inventory, warn=False)
     results = collect_usage(inventory, args.days, timeout=args.timeout)
@@ -409,11 +377,6 @@ def _concurrencies(text: str) -> list[int]:
 def cmd_render(args: argparse.Namespace) -> int:
     """Write every file the deploy would put on each host under ``--out/<host>/``, secrets as placeholders, the way
     ``helm template`` does: review a change before deploying it. Connects to nothing."""
-    from reasoning_stack import platforms
-    from reasoning_stack.arch import PlatformError, declared_arch
-    from reasoning_stack.cluster import find_clusters
-    from reasoning_stack.instances import plan_host
-
     inventory, settings = _load(args.inventory)
     if args.host and args.host not in settings:
         print(f"--host {args.host}: not in {args.inventory}; hosts: {', '.join(settings)}", file=sys.stderr)
@@ -427,26 +390,13 @@ def cmd_render(args: argparse.Namespace) -> int:
     for name, host_settings in settings.items():
         if args.host and name != args.host:
             continue
-        if host_settings.declared_gpus() is None:
-            print(f"{name}: not rendered: its GPUs are read from nvidia-smi at deploy; set gpu_profile (and "
-                  "gpu_count), or gpu_memory_gib for a card the catalogue lacks, to render it here", file=sys.stderr)
-            continue
-        cluster = clusters.get(host_settings.cluster or "")
         try:
-            host_settings = host_settings.for_arch(declared_arch(host_settings.gpu_profile))
-        except PlatformError as exc:
+            rendered = render_host(name, host_settings, clusters, inventory.get_host(name).data.get("ssh_user"))
+        except NotRendered as exc:
             print(f"{name}: not rendered: {exc}", file=sys.stderr)
-            worst = EXIT_INVALID
+            if exc.why != "gpus_at_deploy":  # a host whose GPUs the deploy reads is not at fault
+                worst = EXIT_DOES_NOT_FIT if exc.why == "does_not_fit" else EXIT_INVALID
             continue
-        gpus = _usable_gpus(host_settings)
-        host_plan = plan_host(host_settings, gpus, len(cluster.nodes) if cluster else 1)
-        if not host_plan.fits:
-            print(f"{name}: not rendered: {host_plan.reason}", file=sys.stderr)
-            worst = EXIT_DOES_NOT_FIT
-            continue
-        platform = platforms.of_engine(host_settings.engine)
-        rendered = platform.files(host_settings, host_plan, host_settings.gpu_count or 1, name, cluster,
-                                  inventory.get_host(name).data.get("ssh_user"))
         _write_rendered(out / name, rendered)
     return worst
 

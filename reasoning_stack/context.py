@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import ValidationError
 from pyinfra import host, logger
 from pyinfra.api.exceptions import PyinfraError
 from pyinfra.api.host import Host
@@ -23,13 +24,13 @@ from reasoning_stack.gpus import Gpu, select_gpus
 from reasoning_stack.instances import HostPlan, plan_host
 from reasoning_stack.inventory import renamed_settings, unread_group_data, validate_inventory
 from reasoning_stack.monitoring import Monitoring, monitoring_for
+from reasoning_stack.openwebui.database import WebuiDatabase, database_for
 from reasoning_stack.platforms import Platform
 from reasoning_stack.platforms.linux import nvidia_smi_failed as linux_nvidia_smi_failed
 from reasoning_stack.prepared import prepared_fact
 from reasoning_stack.proxy import Proxy, proxy_for
 from reasoning_stack.settings import StackSettings
 from reasoning_stack.validation import SettingsInvalid
-from reasoning_stack.webui_database import WebuiDatabase, database_for
 
 _settings_cache: dict[int, dict[str, StackSettings]] = {}
 _platform_cache: dict[tuple[int, str], StackSettings] = {}
@@ -57,6 +58,20 @@ def host_settings() -> StackSettings:
         except PlatformError as exc:
             raise PyinfraError(f"host {host.name!r}: {exc}") from None
     return _platform_cache[(key, host.name)]
+
+
+def with_settings(settings: StackSettings, **values: object) -> StackSettings:
+    """``settings`` with the values a ``@deploy`` function was given (None: keep the host's), checked as the same
+    settings in group_data are; a bad one stops the run naming the host, the setting and what would work."""
+    given = {key: value for key, value in values.items() if value is not None}
+    if not given:
+        return settings
+    try:
+        return StackSettings.model_validate({**dict(settings), **given})
+    except ValidationError as exc:
+        problems = "; ".join(("{}: ".format(".".join(str(p) for p in err["loc"])) if err["loc"] else "")
+                             + err["msg"].removeprefix("Value error, ") for err in exc.errors())
+        raise PyinfraError(f"host {host.name!r}: {problems}") from None
 
 
 def host_cluster() -> Cluster | None:

@@ -19,9 +19,8 @@ from reasoning_stack.plan import make_plan, request_from_settings
 from reasoning_stack.planning.types import UNIT_PREFIX, HostPlan, Instance, PlanRequest, ServingPlan, unit_name
 from reasoning_stack.settings import ExtraModel, StackSettings
 
-__all__ = ["PRIMARY_UNIT", "UNIT_PREFIX", "HostPlan", "Instance", "plan_host", "unit_name"]
+__all__ = ["UNIT_PREFIX", "HostPlan", "Instance", "plan_host", "unit_name"]
 
-PRIMARY_UNIT = unit_name("vllm")  # the default engine's primary unit (a cluster's one server)
 
 
 def _extra_request(base: PlanRequest, extra: ExtraModel, extra_args: list[str]) -> PlanRequest:

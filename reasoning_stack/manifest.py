@@ -8,10 +8,11 @@ import json
 from typing import Any
 
 from reasoning_stack import engines
+from reasoning_stack.openwebui.database import WebuiDatabase
+from reasoning_stack.openwebui.entries import USAGE_LOG
+from reasoning_stack.openwebui.paths import OPENWEBUI_UNIT, data_dir
 from reasoning_stack.planning.types import Instance
-from reasoning_stack.service_files import CONFIG_DIR, OPENWEBUI_UNIT, local_url
-from reasoning_stack.webui import USAGE_LOG
-from reasoning_stack.webui_database import WebuiDatabase
+from reasoning_stack.service_files import CONFIG_DIR, local_url
 
 MANIFEST = f"{CONFIG_DIR}/status.json"
 # The kind of a unit whose engine answers an API status proves with a one-token completion; manifests written
@@ -53,7 +54,7 @@ def openwebui_entry(settings: Any, image: str, **where: str) -> dict[str, Any]:
     entry = {"unit": OPENWEBUI_UNIT, "kind": "openwebui", **where, "image": image,
              "url": local_url(settings.openwebui_listen, settings.openwebui_port)}
     if settings.openwebui_api_keys != "off":
-        entry["usage_log"] = f"{settings.data_dir}/open-webui/{USAGE_LOG}"
+        entry["usage_log"] = f"{data_dir(settings)}/{USAGE_LOG}"
     return entry
 
 

@@ -22,7 +22,6 @@ __all__ = [
 CONFIG_DIR = "/etc/reasoning-stack"
 UNIT_DIR = "/etc/systemd/system"
 HELPER_DIR = "/usr/local/libexec/reasoning-stack"
-OPENWEBUI_UNIT = "reasoning-openwebui"  # Open WebUI's unit (a Mac's launchd job takes its env file's name from it)
 WAIT_HTTP = f"{HELPER_DIR}/wait-http"
 SMOKE_TEST = f"{HELPER_DIR}/smoke-test"
 HEALTH_PATH = "/health"  # an OpenAI-compatible server's health and readiness (the model listed) paths

@@ -13,6 +13,7 @@ from pyinfra.operations.util import any_changed
 
 from reasoning_stack.catalogue import find_model
 from reasoning_stack.context import host_settings
+from reasoning_stack.openwebui.paths import data_dir
 from reasoning_stack.operations import (
     apt_installed,
     apt_lists_updated,
@@ -81,10 +82,10 @@ def stack_directories(config: bool = True, helpers: bool = False) -> None:
         files.directory(name="Helper directory", path=HELPER_DIR, mode="755")
 
 
-def prepare_vllm_host(settings: StackSettings, extra_helpers: Iterable[tuple[str, str]] = ()) -> None:
-    """What every host running vLLM needs first: the private config directory, the helper scripts
-    (``(path, template)`` pairs beyond wait-http and smoke-test), the data directory with the Hugging Face
-    cache, and the pinned image."""
+def prepare_serving_host(settings: StackSettings, extra_helpers: Iterable[tuple[str, str]] = ()) -> None:
+    """What every host serving a model needs first, whatever its engines: the private config directory, the helper
+    scripts (``(path, template)`` pairs beyond wait-http and smoke-test: its engines' own, a cluster's), the data
+    directory with the Hugging Face cache, and each engine's pinned image."""
     stack_directories(config=True, helpers=True)
     helpers = [(WAIT_HTTP, "wait-http.py.j2"), (SMOKE_TEST, "smoke-test.py.j2"), *extra_helpers]
     for helper, template in helpers:
@@ -177,7 +178,7 @@ def remove_stack_files(settings: StackSettings, state_dirs: Iterable[str]) -> No
         files.directory(name="Remove the model weights (asked for)", path=f"{settings.data_dir}/huggingface",
                         present=False)
     if settings.remove_openwebui_data:
-        files.directory(name="Remove Open WebUI's data (asked for)", path=f"{settings.data_dir}/open-webui",
+        files.directory(name="Remove Open WebUI's data (asked for)", path=data_dir(settings),
                         present=False)
 
 

@@ -18,11 +18,11 @@ from reasoning_stack.cli import main
 from reasoning_stack.gpus import gpus_from_profile
 from reasoning_stack.instances import plan_host
 from reasoning_stack.manifest import openwebui_entry
+from reasoning_stack.openwebui.entries import USAGE_LOG, model_entries
+from reasoning_stack.openwebui.service import openwebui_service
+from reasoning_stack.openwebui.usage import HostUsage, format_usage, usage_script
 from reasoning_stack.render import render
-from reasoning_stack.services import openwebui_service
-from reasoning_stack.usage import HostUsage, format_usage, usage_script
 from reasoning_stack.validation import validate_host_data
-from reasoning_stack.webui import USAGE_LOG, model_entries
 
 ENGINE_KEY = "sk-engine-0123456789abcdef"
 

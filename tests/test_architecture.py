@@ -5,7 +5,7 @@ by import-linter (``pyproject.toml``, run by ``scripts/test``)."""
 from __future__ import annotations
 
 import ast
-import importlib
+import re
 from pathlib import Path
 
 from reasoning_stack import engines, platforms
@@ -79,11 +79,12 @@ def test_every_platform_implements_the_interface():
     for platform in platforms.PLATFORMS:
         for method in ("detect", "gpus", "manifest", "files", "report_gpus", "report_gpu_problem", "hardware_line"):
             assert getattr(type(platform), method) is not getattr(Platform, method), f"{platform.name}: {method}"
-        module, _, name = platform.deploy.partition(":")
-        assert callable(getattr(importlib.import_module(module), name))
-        module, _, name = platform.remove.partition(":")
-        assert callable(getattr(importlib.import_module(module), name))
     assert {e.platform for e in engines.registered()} <= PLATFORM_NAMES
+    # each platform's layers and removal are @deploy functions the deploys import (no module named in a string)
+    from reasoning_stack.deploys.stack import PLATFORM_DEPLOYS
+
+    assert set(PLATFORM_DEPLOYS) == set(platforms.PLATFORMS)
+    assert all(callable(f) for pair in PLATFORM_DEPLOYS.values() for f in pair)
 
 
 def test_every_shipped_engine_implements_the_interface():
@@ -169,3 +170,128 @@ def test_no_module_imports_itself_in_a_circle(tmp_path, monkeypatch):
     (circle / "b.py").write_text("from circle import a\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     assert import_circles("circle") == [["circle.a", "circle.b"]]
+
+
+# What only Open WebUI's room (reasoning_stack/openwebui/) may spell: its templates, its files on a host and the
+# variables of its env file. Its settings (reasoning_stack/settings/) name their own environment variables.
+OPENWEBUI_ONLY = (
+    "openwebui.env.j2", "openwebui-signup.py.j2", "openwebui-models.py.j2", "cloud-models.py.j2",
+    "openwebui-usage.py.j2", "openwebui-db.py.j2",
+    "reasoning-openwebui", "openwebui-secret.env", "openwebui-admin.env", "openwebui-models.json", "openwebui-db",
+    "/open-webui", "/app/backend/data",
+    "WEBUI_SECRET_KEY", "WEBUI_ADMIN_PASSWORD", "DATABASE_URL", "REDIS_URL", "OPENAI_API_BASE_URLS", "TASK_MODEL",
+)
+
+
+def _code_strings(tree: ast.AST) -> list[tuple[int, str]]:
+    """Every string constant in the code (f-strings' literal parts included), docstrings left out."""
+    docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                  if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+                  and node.body and isinstance(node.body[0], ast.Expr)
+                  and isinstance(node.body[0].value, ast.Constant)}
+    return [(node.lineno, node.value) for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings]
+
+
+def _spelled_outside_the_room(root: Path) -> list[str]:
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        rel = path.relative_to(root)
+        if rel.parts[0] in ("openwebui", "settings"):
+            continue
+        for line, text in _code_strings(ast.parse(path.read_text())):
+            found += [f"{rel}:{line}: {word}" for word in OPENWEBUI_ONLY if word in text]
+    return found
+
+
+def test_nothing_outside_open_webuis_room_builds_its_files_or_environment():
+    assert _spelled_outside_the_room(REPO / "reasoning_stack") == []
+
+
+def test_the_room_check_finds_what_it_looks_for(tmp_path: Path):
+    (tmp_path / "openwebui").mkdir()
+    (tmp_path / "openwebui" / "service.py").write_text('ENV = "/etc/reasoning-stack/reasoning-openwebui.env"\n')
+    (tmp_path / "status.py").write_text('"""Reads WEBUI_SECRET_KEY (a docstring may say so)."""\n'
+                                        'x = render("openwebui.env.j2")\ny = f"{data}/open-webui/webui.db"\n')
+    assert _spelled_outside_the_room(tmp_path) == ["status.py:2: openwebui.env.j2", "status.py:3: /open-webui"]
+
+
+# The planner's internals: the CLI reaches them only through reasoning_stack.planner, its one entry point.
+PLANNING_INTERNALS = ("reasoning_stack.planning", "reasoning_stack.plan", "reasoning_stack.instances",
+                      "reasoning_stack.tradeoffs", "reasoning_stack.layout", "reasoning_stack.kv_pool",
+                      "reasoning_stack.speed", "reasoning_stack.cuda", "reasoning_stack.cluster")
+
+
+def _imports(source: str) -> set[str]:
+    """Every module a file imports (function-level imports included)."""
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+    return found
+
+
+def _planning_internals(source: str) -> list[str]:
+    return sorted(m for m in _imports(source) if any(m == p or m.startswith(p + ".") for p in PLANNING_INTERNALS))
+
+
+def test_the_cli_only_prints_what_the_planners_entry_point_returns():
+    source = (REPO / "reasoning_stack" / "cli.py").read_text()
+    assert "reasoning_stack.planner" in _imports(source)
+    assert _planning_internals(source) == []
+    assert _planning_internals("from reasoning_stack.plan import make_plan\n"
+                               "def f():\n    from reasoning_stack.tradeoffs import alternatives\n"
+                               "from reasoning_stack.planner import plan_what_if\n") == [
+        "reasoning_stack.plan", "reasoning_stack.tradeoffs"]
+
+
+def _defined_names() -> set[str]:
+    """Every name the package defines: modules, classes, functions, module constants, fields and attributes set."""
+    names = set()
+    for path in (REPO / "reasoning_stack").rglob("*.py"):
+        names.add(path.stem)
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                names.add(node.name)
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(
+                node, ast.AnnAssign) else []
+            for target in targets:
+                names.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+                names.update(n.attr for n in ast.walk(target) if isinstance(n, ast.Attribute))
+            if targets and isinstance(node.value, ast.Dict):  # a table's keys: RENAMED_SETTINGS' old names
+                names.update(k.value for k in node.value.keys
+                             if isinstance(k, ast.Constant) and isinstance(k.value, str))
+    return names
+
+
+def _cited_but_missing(text: str, names: set[str]) -> list[str]:
+    """The paths and code names a document cites in backticks that the repository does not have."""
+    import re
+
+    missing = []
+    for cited in re.findall(r"`([^`\n]+)`", text):
+        path = re.fullmatch(r"((?:reasoning_stack|deploys|templates|docs|group_data|tests)/[^ <>*]*)", cited)
+        if path:
+            if not (REPO / path.group(1).rstrip("/")).exists():
+                missing.append(cited)
+            continue
+        if re.fullmatch(r"[\w-]+\.(py|toml|md|j2|json)", cited):  # a file named alone: somewhere in the repository
+            if not any(REPO.glob(f"**/{cited}")):
+                missing.append(cited)
+            continue
+        name = re.fullmatch(r"@?([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)(?:\(\))?", cited)
+        if name and name.group(1).split(".")[-1] not in names:
+            missing.append(cited)
+    return missing
+
+
+def test_the_architecture_doc_cites_only_paths_and_names_the_code_has():
+    names = _defined_names()
+    text = (REPO / "docs" / "architecture.md").read_text()
+    assert len(re.findall(r"`[^`\n]+`", text)) > 100
+    assert _cited_but_missing(text, names) == []
+    assert _cited_but_missing("`reasoning_stack/openwebui/after_start.py` and `Engine.default_port`, "
+                              "`reasoning_stack/webui.py`, `plan_inventory`, `output.py`, `gone.py`", names) == [
+        "Engine.default_port", "reasoning_stack/webui.py", "gone.py"]

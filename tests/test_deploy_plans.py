@@ -340,3 +340,58 @@ def test_per_person_keys_keep_the_usage_record_for_root(tmp_path: Path):
     record = "Open WebUI usage record (root only)"
     assert names.index("Open WebUI data") < names.index(record) < names.index("reasoning-openwebui running and enabled")
     assert any("chmod 700 /var/lib/reasoning-stack/open-webui/audit" in c for c in ops[record]["commands"]), ops[record]
+
+
+LINUX_4090 = {**FRESH, "Arch": "x86_64", "KernelVersion": "6.8.0-45-generic", "NvidiaPciGpus": "rtx-4090x1.lspci",
+              "NvidiaGpus": {"csv": "rtx-4090x1.csv"}}
+WEBUI_ADMIN_AND_CLOUD = {
+    "openwebui_admin_email": "admin@localhost",
+    "openwebui_cloud": [{"name": "deepseek", "base_url": "https://api.deepseek.com/v1",
+                         "models": ["deepseek-reasoner"]}],
+}
+# Open WebUI's steps around its start (reasoning_stack/openwebui/after_start.py), in their order, on every platform.
+BEFORE_START = ["Open WebUI secret key (generated once, kept)", "Open WebUI admin password (generated once, kept)",
+                "Where the Open WebUI admin password is"]
+AFTER_START = ["Open WebUI sign-up policy 'pending' holds after its first account",
+               "Open WebUI model entries (names and advice)",
+               "Open WebUI shows each model by a name a person understands, with its prompting advice",
+               "Cloud connections offer their listed models (a warning, never a failure)"]
+
+
+def test_both_platforms_run_open_webuis_one_after_start_step(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A Linux box and a Mac get the same steps around Open WebUI's start, in the same order: the secrets before it
+    starts, then once it answers the sign-up policy, the model entries and the cloud connections' check."""
+    monkeypatch.setenv("REASONING_STACK_DEEPSEEK_API_KEY", "sk-test-not-real")
+    linux = _ops(_plan({"nvidia_driver": "preinstalled", **WEBUI_ADMIN_AND_CLOUD}, LINUX_4090, tmp=tmp_path))
+    mac = _ops(_plan({**MAC_DATA, **WEBUI_ADMIN_AND_CLOUD}, MAC, tmp=tmp_path))
+    for ops in (linux, mac):
+        names = list(ops)
+        steps = [n for n in names if n in BEFORE_START + AFTER_START]
+        assert steps == BEFORE_START + AFTER_START
+        health = names.index("Wait for Open WebUI /health")
+        assert all(names.index(n) < health for n in BEFORE_START)
+        assert all(names.index(n) > health for n in AFTER_START)
+        (check,) = ops[AFTER_START[-1]]  # type: ignore[misc]
+        assert ("/usr/local/libexec/reasoning-stack/cloud-models /etc/reasoning-stack/reasoning-openwebui.env "
+                "deepseek=1:deepseek-reasoner") in check  # after the one local model's connection
+        assert "cloud-models helper" in ops  # the helper it runs is on the host
+
+
+def test_a_users_own_deploy_gives_open_webui_its_port(tmp_path: Path):
+    """``open_webui(port=3001)`` from one's own deploy file: Open WebUI's env file and health wait use 3001. The
+    value is checked as the same setting in group_data is: beside monitoring (Grafana's default port is 3001) the
+    deploy stops before any operation, naming the host, both settings and Grafana's default."""
+    mine = tmp_path / "my_deploy.py"
+    mine.write_text("from reasoning_stack.deploys import open_webui\n\nopen_webui(port=3001)\n")
+    data = {"nvidia_driver": "preinstalled", "monitoring_enabled": False}
+    result = _plan(data, LINUX_4090, deploy=str(mine), tmp=tmp_path)
+    ops = _ops(result)
+    assert {op["name"].split(" | ")[0] for op in result["operations"]} == {"Open WebUI"}
+    (wait,) = ops["Wait for Open WebUI /health"]  # type: ignore[misc]
+    assert "http://127.0.0.1:3001/health" in wait and ":3000" not in wait
+    default = _ops(_plan(data, LINUX_4090, tmp=tmp_path))
+    (wait,) = default["Wait for Open WebUI /health"]  # type: ignore[misc]
+    assert "http://127.0.0.1:3000/health" in wait
+    beside_grafana = _plan({"nvidia_driver": "preinstalled"}, LINUX_4090, deploy=str(mine), tmp=tmp_path)
+    assert beside_grafana["error"] == ("PyinfraError: host 'spark': grafana_port 3001 is already "
+                                       "openwebui_port's port; monitoring needs a port of its own (default 3001)")

@@ -53,7 +53,7 @@ def test_70b_distill_at_fp8_fits_one_spark_leaving_the_system_a_fifth():
     assert plan.fits and plan.quantization == "fp8" and plan.gpu_memory_utilization == 0.8
     # bf16 (131 GiB of weights) cannot fit 121.7 GiB; fp8 weights ~67.7 GiB leave KV cache for 79872 tokens
     assert 67 < plan.weights_gib_per_gpu < 68.5 and plan.max_model_len >= 65536
-    assert "--gpu-memory-utilization 0.8" in " ".join(plan.vllm_args)
+    assert "--gpu-memory-utilization 0.8" in " ".join(plan.output.args)
     bf16 = make_plan(_spark(model="deepseek-r1-distill-llama-70b", quantization="bf16"))
     assert not bf16.fits and "GiB" in bf16.reason
 
@@ -122,7 +122,7 @@ def test_two_sparks_linked_serve_the_70b_distill_at_bf16_across_both():
     plan = plan_host(settings["spark-1"], gpus_from_profile("gb10"), len(cluster.nodes))
     assert plan.fits, plan.reason
     (instance,) = plan.instances
-    args = " ".join(instance.plan.vllm_args)
+    args = " ".join(instance.plan.output.args)
     assert instance.plan.quantization == "bf16" and "--gpu-memory-utilization 0.8" in args
     assert instance.plan.tensor_parallel_size * instance.plan.pipeline_parallel_size == 2
     # one Spark alone cannot hold it at bf16

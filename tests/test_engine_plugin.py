@@ -18,10 +18,11 @@ from reasoning_stack import engines
 from reasoning_stack.cli import main
 from reasoning_stack.gpus import NVIDIA_SMI_QUERY, gpus_from_profile
 from reasoning_stack.instances import plan_host
-from reasoning_stack.services import engine_service, openwebui_service
+from reasoning_stack.openwebui.entries import model_entries
+from reasoning_stack.openwebui.service import openwebui_service
+from reasoning_stack.services import engine_service
 from reasoning_stack.status import HostStatus, format_report, manifest_text, status_manifest
 from reasoning_stack.validation import SettingsInvalid, validate_host_data
-from reasoning_stack.webui import model_entries
 
 sys.path.insert(0, str(Path(__file__).parent))
 from engines.lite import ENGINE as LITE  # noqa: E402

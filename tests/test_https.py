@@ -22,9 +22,9 @@ from reasoning_stack.gpus import gpus_from_profile
 from reasoning_stack.instances import plan_host
 from reasoning_stack.inventory import plain_http_shared
 from reasoning_stack.monitoring.services import grafana_service
+from reasoning_stack.openwebui.service import openwebui_service
 from reasoning_stack.platforms.linux import LINUX
 from reasoning_stack.proxy import CADDYFILE, Proxy, proxy_for
-from reasoning_stack.services import openwebui_service
 from reasoning_stack.validation import SettingsInvalid, validate_host_data
 
 KEY = {"REASONING_STACK_VLLM_API_KEY": "sk-test"}

@@ -81,7 +81,7 @@ def test_rule_speed_decides_once_enough_requests_fit():
     result = plan("rtx-4090", 2, model="qwen3-14b", quantization="awq")
     assert (result.tensor_parallel_size, result.data_parallel_size) == (1, 2)
     assert "over 2x1x1: decodes one request faster" in result.layout_reason
-    assert result.vllm_args[result.vllm_args.index("--data-parallel-size") + 1] == "2"
+    assert result.output.args[result.output.args.index("--data-parallel-size") + 1] == "2"
     served = re.search(r"serves ([\d.]+) requests of 16384 tokens at once \(([\d.]+) for 2x1x1", result.layout_reason)
     assert served and min(float(served[1]), float(served[2])) >= ENOUGH_REQUESTS
 
@@ -91,7 +91,7 @@ def test_rule_concurrency_decides_when_a_layout_serves_too_few():
     result = plan("rtx-4090", 2, model="qwq-32b", quantization="awq", kv_cache_dtype="fp8", max_model_len=16384)
     assert (result.tensor_parallel_size, result.data_parallel_size) == (2, 1)
     assert "over 1x1x2: serves" in result.layout_reason and "speed decides only between" in result.layout_reason
-    assert "--data-parallel-size" not in result.vllm_args
+    assert "--data-parallel-size" not in result.output.args
 
 
 def test_only_layout_that_fits_says_so():

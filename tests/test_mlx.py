@@ -18,20 +18,14 @@ from engine_parsers import parser_command
 from reasoning_stack.catalogue import GIB, MODELS
 from reasoning_stack.engines.mlx import VERSION as MLX_VERSION
 from reasoning_stack.engines.mlx import memory as mlx
+from reasoning_stack.engines.mlx.service import mlx_job
 from reasoning_stack.gpus import gpus_from_profile
 from reasoning_stack.instances import plan_host
+from reasoning_stack.launchd import ENV_EXEC, MLX_VENV
+from reasoning_stack.openwebui.mac import OPENWEBUI_VENV, openwebui_job
 from reasoning_stack.plan import PlanRequest, make_plan
-from reasoning_stack.platforms.macos import (
-    ENV_EXEC,
-    MLX_VENV,
-    OPENWEBUI_VENV,
-    helper_text,
-    mac_gpu,
-    mlx_job,
-    openwebui_job,
-)
+from reasoning_stack.platforms.macos import helper_text, mac_gpu
 from reasoning_stack.render import render
-from reasoning_stack.services import openwebui_service
 from reasoning_stack.settings import StackSettings
 from reasoning_stack.validation import SettingsInvalid, validate_host_data
 
@@ -169,7 +163,7 @@ def test_the_open_webui_job_keeps_every_secret_out_of_its_plist(monkeypatch: pyt
     monkeypatch.setenv("REASONING_STACK_OPENWEBUI_SECRET_KEY", "s3cret-signing-key")
     settings = _settings(openwebui_admin_email="admin@localhost")
     plan = plan_host(settings, gpus_from_profile("m4-max-128"))
-    job, env_path, env_text = openwebui_job(settings, openwebui_service(settings, plan), "alice")
+    job, env_path, env_text = openwebui_job(settings, plan, "alice")
     plist = plistlib.loads(job.plist_text.encode())
     assert "s3cret" not in job.plist_text and "s3cret-admin-pw" in env_text
     args = plist["ProgramArguments"]

@@ -62,7 +62,7 @@ def test_a_repo_is_read_from_the_hub_planned_and_kept_under_its_revision(hub: Hu
     assert spec.checkpoint_bytes == {"bf16": 61_070_000_000}  # the safetensors' sizes the Hub lists
     assert spec.sampling == {"temperature": 0.6, "top_p": 0.95, "top_k": 20} and not spec.thinking_switch
     plan = make_plan(PlanRequest(gpus=tuple(gpus_from_profile("h100")), model=THINKER))
-    assert plan.fits and plan.vllm_args[0] == THINKER and "--reasoning-parser" in plan.vllm_args
+    assert plan.fits and plan.output.args[0] == THINKER and "--reasoning-parser" in plan.output.args
     cached = tmp_path / "cache" / "reasoning-stack" / "models" / THINKER
     assert (cached / f"{HubStandin.sha(THINKER)}.json").is_file() and (cached / "main.json").is_file()
 
@@ -100,7 +100,7 @@ def test_a_pinned_revision_reaches_the_command_line(hub: HubStandin):
     sha = HubStandin.sha(THINKER)
     spec = resolve(THINKER, sha)
     plan = make_plan(PlanRequest(gpus=tuple(gpus_from_profile("h100")), model=spec.slug))
-    assert plan.fits and plan.vllm_args[plan.vllm_args.index("--revision") + 1] == sha
+    assert plan.fits and plan.output.args[plan.output.args.index("--revision") + 1] == sha
 
 
 def test_settings_refuse_a_repo_that_cannot_be_read_naming_the_key(hub: HubStandin):
@@ -122,7 +122,7 @@ def test_a_folder_model_plans_from_its_files(tmp_path: Path):
     spec = resolve(str(folder))
     assert spec.thinking_switch and spec.checkpoint_bytes == {"bf16": 31_000_000_000}
     plan = make_plan(PlanRequest(gpus=tuple(gpus_from_profile("h100")), model=spec.slug))
-    assert plan.fits and plan.vllm_args[0] == str(folder)
+    assert plan.fits and plan.output.args[0] == str(folder)
     with pytest.raises(ModelError, match="no such folder on this machine; .* must be at that path on both"):
         resolve(str(tmp_path / "missing-dir"))
     (tmp_path / "empty-dir").mkdir()
@@ -148,7 +148,7 @@ def test_a_folder_model_is_served_under_the_folder_s_name(tmp_path: Path):
         assert settings.served_model_names() == ["my-model"]
         instance = plan_host(settings, gpus_from_profile("h100")).instances[0]
         assert instance.served_model_name == "my-model"
-        args = instance.plan.vllm_args if engine == "vllm" else instance.plan.command
+        args = instance.plan.output.args if engine == "vllm" else instance.plan.command
         assert str(folder) in args and args[args.index("--served-model-name") + 1] == "my-model"
     printed = subprocess.run([sys.executable, "-m", "reasoning_stack.cli", "plan", "--gpu", "h100", "--model",
                               str(folder)], capture_output=True, text=True, timeout=120)
@@ -249,7 +249,7 @@ def test_moe_fp8_blocks_limit_tensor_parallel():
 def test_what_if_batch_flags_change_the_plan_and_the_command():
     base = _plan("rtx-4090", "gpt-oss-20b")
     fewer = _plan("rtx-4090", "gpt-oss-20b", max_num_seqs=32, max_num_batched_tokens=8192)
-    assert fewer.max_num_seqs == 32 and "--max-num-batched-tokens" in fewer.vllm_args
+    assert fewer.max_num_seqs == 32 and "--max-num-batched-tokens" in fewer.output.args
     assert fewer.activation_gib_per_gpu < base.activation_gib_per_gpu  # fewer rows in the sampler pass
 
 

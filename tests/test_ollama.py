@@ -16,10 +16,11 @@ from reasoning_stack.engines.ollama import library
 from reasoning_stack.engines.ollama.service import ollama_manifest
 from reasoning_stack.gpus import Gpu, gpus_from_profile
 from reasoning_stack.instances import plan_host
+from reasoning_stack.openwebui.entries import model_entries
+from reasoning_stack.openwebui.service import openwebui_service
 from reasoning_stack.plan import PlanRequest, make_plan
-from reasoning_stack.services import engine_service, openwebui_service
+from reasoning_stack.services import engine_service
 from reasoning_stack.validation import SettingsInvalid, validate_host_data
-from reasoning_stack.webui import model_entries
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -47,7 +48,7 @@ def test_slots_and_context_come_from_the_tag_s_size():
     assert plan.kv_cache_tokens == int(kv_gib * GIB // per_token)
     assert plan.max_num_seqs == 4  # four slots still reach the wanted 16384 tokens each
     assert plan.max_model_len == plan.kv_cache_tokens // 4 // 1024 * 1024
-    env = plan.environment
+    env = plan.output.environment
     assert env["OLLAMA_NUM_PARALLEL"] == "4" and env["OLLAMA_CONTEXT_LENGTH"] == str(plan.max_model_len)
     assert env["OLLAMA_KV_CACHE_TYPE"] == "f16" and env["OLLAMA_FLASH_ATTENTION"] == "1"
     assert env["OLLAMA_HOST"] == "127.0.0.1:8000" and env["OLLAMA_KEEP_ALIVE"] == "-1"
@@ -55,7 +56,7 @@ def test_slots_and_context_come_from_the_tag_s_size():
 
 def test_a_big_model_gets_fewer_slots_then_a_q8_kv_cache():
     qwq = _plan(gpus_from_profile("rtx-4090"), model="qwq-32b")
-    assert qwq.fits and qwq.max_num_seqs == 1 and qwq.environment["OLLAMA_KV_CACHE_TYPE"] == "q8_0"
+    assert qwq.fits and qwq.max_num_seqs == 1 and qwq.output.environment["OLLAMA_KV_CACHE_TYPE"] == "q8_0"
     assert qwq.max_model_len >= 16384
     two = _plan(gpus_from_profile("rtx-4090", 2), model="qwq-32b")  # layers split over both cards
     assert two.fits and two.gpus_used == [0, 1] and two.max_num_seqs > 1

@@ -18,11 +18,12 @@ from testhosts import free_port
 
 from reasoning_stack.gpus import gpus_from_profile
 from reasoning_stack.instances import plan_host
-from reasoning_stack.services import OPENWEBUI_UNIT, openwebui_service
+from reasoning_stack.openwebui.database import database_for, helper_text
+from reasoning_stack.openwebui.entries import model_entries
+from reasoning_stack.openwebui.paths import OPENWEBUI_UNIT
+from reasoning_stack.openwebui.service import openwebui_service
 from reasoning_stack.settings import SECRET_ENV_VARS
 from reasoning_stack.validation import validate_host_data
-from reasoning_stack.webui import model_entries
-from reasoning_stack.webui_database import database_for, helper_text
 
 pytestmark = pytest.mark.slow
 

@@ -20,11 +20,11 @@ from testhosts import free_port
 
 from reasoning_stack.gpus import gpus_from_profile
 from reasoning_stack.instances import plan_host
+from reasoning_stack.openwebui.entries import TASK_SWITCHES
+from reasoning_stack.openwebui.service import openwebui_service
 from reasoning_stack.render import render
-from reasoning_stack.services import openwebui_service
 from reasoning_stack.settings import SECRET_ENV_VARS
 from reasoning_stack.validation import validate_host_data
-from reasoning_stack.webui import TASK_SWITCHES
 
 pytestmark = pytest.mark.slow
 

@@ -56,8 +56,8 @@ def test_dual_4090_runs_qwq_32k_with_tensor_parallel_2_and_bf16_kv():
     assert result.fits
     assert result.tensor_parallel_size == 2 and result.kv_cache_dtype == "auto"
     assert result.kv_cache_tokens >= 32768
-    assert result.vllm_args[:1] == ["Qwen/QwQ-32B-AWQ"]
-    assert "--tensor-parallel-size" in result.vllm_args
+    assert result.output.args[:1] == ["Qwen/QwQ-32B-AWQ"]
+    assert "--tensor-parallel-size" in result.output.args
 
 
 def test_fp8_kv_only_when_needed():
@@ -65,7 +65,7 @@ def test_fp8_kv_only_when_needed():
     assert short.fits and short.kv_cache_dtype == "auto"
     long = plan("rtx-4090", model="deepseek-r1-distill-qwen-14b", quantization="awq", max_model_len=65536)
     assert long.fits and long.kv_cache_dtype == "fp8"
-    assert "--kv-cache-dtype" in long.vllm_args
+    assert "--kv-cache-dtype" in long.output.args
 
 
 def test_full_r1_needs_two_h100_nodes():
@@ -74,10 +74,10 @@ def test_full_r1_needs_two_h100_nodes():
     assert any("2 nodes" in s for s in one.suggestions)
     two = plan("h100", 8, model="deepseek-r1", nodes=2)
     assert two.fits and (two.tensor_parallel_size, two.pipeline_parallel_size) == (8, 2)
-    args = two.vllm_args
+    args = two.output.args
     assert args[args.index("--pipeline-parallel-size") + 1] == "2"
     assert "--distributed-executor-backend" not in args  # mp: the node arguments come per node
-    ray = plan("h100", 8, model="deepseek-r1", nodes=2, cluster_backend="ray").vllm_args
+    ray = plan("h100", 8, model="deepseek-r1", nodes=2, cluster_backend="ray").output.args
     assert ray[ray.index("--distributed-executor-backend") + 1] == "ray"
     assert plan("h200", 8, model="deepseek-r1").fits
 
@@ -171,7 +171,7 @@ def test_fewer_sequences_before_fp8_kv_cache():
     result = plan("rtx-4090", model="qwq-32b", quantization="awq", max_model_len=8192)
     assert result.fits and result.kv_cache_dtype == "auto"
     assert result.max_num_seqs in (64, 16)
-    args = result.vllm_args
+    args = result.output.args
     assert args[args.index("--max-num-seqs") + 1] == str(result.max_num_seqs)
     assert result.activation_gib_per_gpu < 0.5
 
@@ -180,7 +180,7 @@ def test_users_max_num_seqs_is_kept_and_counted():
     result = plan("rtx-4090", model="qwq-32b", quantization="awq", max_model_len=8192,
                   extra_args=("--max-num-seqs", "8"))
     assert result.fits and result.max_num_seqs is None
-    assert result.vllm_args.count("--max-num-seqs") == 1
+    assert result.output.args.count("--max-num-seqs") == 1
     assert result.activation_gib_per_gpu < 0.1
 
 
@@ -189,7 +189,7 @@ def test_eager_only_when_cuda_graphs_lack_room_beside_the_budget():
     assert default.fits and not default.enforce_eager
     assert default.headroom_gib_per_gpu >= default.headroom_needed_gib_per_gpu
     tight = plan("rtx-4090", model="qwen3-8b", max_model_len=16384, gpu_memory_utilization=0.96)
-    assert tight.fits and tight.enforce_eager and "--enforce-eager" in tight.vllm_args
+    assert tight.fits and tight.enforce_eager and "--enforce-eager" in tight.output.args
     assert tight.cuda_graph_gib_per_gpu == 0
 
 

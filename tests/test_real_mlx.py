@@ -22,10 +22,10 @@ import real_openwebui
 import tiny_models
 from testhosts import free_port
 
+from reasoning_stack.engines.mlx.service import mlx_job
 from reasoning_stack.gpus import gpus_from_profile
 from reasoning_stack.instances import plan_host
-from reasoning_stack.platforms.macos import mlx_job
-from reasoning_stack.services import openwebui_service
+from reasoning_stack.openwebui.service import openwebui_service
 from reasoning_stack.settings import SECRET_ENV_VARS
 from reasoning_stack.validation import validate_host_data
 

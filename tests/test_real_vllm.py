@@ -42,7 +42,7 @@ def _chat(server: real_engines.Server, served: str, **extra: object) -> dict:
 def test_the_planned_command_lines_start_the_real_vllm(real_vllm_hosts):
     for host, unit, server in real_vllm_hosts.all_servers():
         instance = next(i for i in real_vllm_hosts.hosts[host].plan.instances if i.unit == unit)
-        assert server.planned == instance.plan.vllm_args  # the unit runs the plan's arguments, unchanged
+        assert server.planned == instance.plan.output.args  # the unit runs the plan's arguments, unchanged
         # what differs on this CPU-only machine is the entry point alone (VLLM_CPU_CHANGES); fp8 KV is not planned
         assert server.command[:5] == [str(real_engines.VLLM_PYTHON), "-m", "vllm.entrypoints.openai.api_server",
                                       "--model", server.planned[0]]

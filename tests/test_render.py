@@ -5,10 +5,10 @@ import pytest
 from reasoning_stack.engines.vllm.service import vllm_service
 from reasoning_stack.gpus import gpus_from_profile
 from reasoning_stack.instances import plan_host
+from reasoning_stack.openwebui.service import openwebui_service
 from reasoning_stack.plan import PlanRequest, make_plan
 from reasoning_stack.render import env_quote, systemd_quote
 from reasoning_stack.service_files import gpu_request, local_url
-from reasoning_stack.services import openwebui_service
 from reasoning_stack.settings import SECRET_ENV_VARS
 from reasoning_stack.validation import validate_host_data
 

@@ -51,7 +51,7 @@ def test_kv_cache_is_the_static_share_minus_the_weights():
     plan = _plan("rtx-4090", model="deepseek-r1-distill-qwen-7b", quantization="bf16")
     assert plan.fits and plan.engine == "sglang"
     pre_load = (24564 - 480) / 1024 - 0.5  # CUDA's total less the CUDA context
-    kv = pre_load * plan.mem_fraction_static - plan.weights_gib_per_gpu
+    kv = pre_load * plan.output.mem_fraction_static - plan.weights_gib_per_gpu
     assert plan.kv_cache_gib_per_gpu == pytest.approx(kv, abs=1e-6)
     per_token = 2 * 28 * 4 * 128 * 2  # layers x KV heads x head_dim x K,V x bf16
     assert plan.kv_cache_tokens == int(kv * 1024**3 // per_token)
@@ -91,8 +91,8 @@ def test_command_line_spells_sglang_s_names():
     assert cmd[cmd.index("--tp-size") + 1] == "2"
     assert cmd[cmd.index("--reasoning-parser") + 1] == "deepseek-r1"  # vLLM's spelling is deepseek_r1
     assert cmd[cmd.index("--context-length") + 1] == str(plan.max_model_len)
-    assert cmd[cmd.index("--mem-fraction-static") + 1] == f"{plan.mem_fraction_static:g}"
-    assert "--enable-metrics" in cmd and "--api-key" not in cmd and plan.vllm_args == []
+    assert cmd[cmd.index("--mem-fraction-static") + 1] == f"{plan.output.mem_fraction_static:g}"
+    assert "--enable-metrics" in cmd and "--api-key" not in cmd and not hasattr(plan.output, "args")
     qwen3 = _plan("h100", model="qwen3-32b", thinking_default=False)
     assert qwen3.command[qwen3.command.index("--reasoning-parser") + 1] == "qwen3"
     assert json.loads(qwen3.command[qwen3.command.index("--default-chat-template-kwargs") + 1]) == {

@@ -296,9 +296,9 @@ def test_openwebui_standin_keys_and_usage_record_behave_like_the_real_ones(tmp_p
 
     from reasoning_stack.gpus import gpus_from_profile
     from reasoning_stack.instances import plan_host
-    from reasoning_stack.services import openwebui_service
+    from reasoning_stack.openwebui.entries import USAGE_LOG
+    from reasoning_stack.openwebui.service import openwebui_service
     from reasoning_stack.validation import validate_host_data
-    from reasoning_stack.webui import USAGE_LOG
 
     engine_port, port = free_port(), free_port()
     vllm = real.StandinVllm("qwen3-8b", engine_port, "sk-engine-0123", tmp_path).start()

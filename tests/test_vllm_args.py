@@ -41,13 +41,13 @@ def all_planned_arg_lists() -> list[list[str]]:
                                           if count == 4 else ())
                         plan = make_plan(req)
                         if plan.fits:
-                            seen.setdefault(json.dumps(plan.vllm_args), plan.vllm_args)
+                            seen.setdefault(json.dumps(plan.output.args), plan.output.args)
                         if plan.fits and nodes > 1:  # what each node of a cluster runs, both backends
                             for backend in ("mp", "ray"):
                                 cluster = Cluster("c", "head", ("w1",), backend)
                                 node_plan = make_plan(replace(req, cluster_backend=backend))
                                 for host in cluster.nodes:
-                                    args = node_plan.vllm_args + node_args(cluster, host, "192.0.2.1", 29501)
+                                    args = node_plan.output.args + node_args(cluster, host, "192.0.2.1", 29501)
                                     seen.setdefault(json.dumps(args), args)
     return list(seen.values())
 

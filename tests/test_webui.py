@@ -1,4 +1,4 @@
-"""Which model runs Open WebUI's background tasks, and which tasks run (reasoning_stack/webui.py)."""
+"""Which model runs Open WebUI's background tasks, and which tasks run (reasoning_stack/openwebui/entries.py)."""
 
 import json
 
@@ -6,9 +6,9 @@ import pytest
 
 from reasoning_stack.gpus import gpus_from_profile
 from reasoning_stack.instances import plan_host
-from reasoning_stack.services import openwebui_service
+from reasoning_stack.openwebui.entries import model_entries, task_config
+from reasoning_stack.openwebui.service import openwebui_service
 from reasoning_stack.validation import SettingsInvalid, validate_host_data
-from reasoning_stack.webui import model_entries, task_config
 
 FAST = {"name": "fast", "model": "qwen3-8b", "port": 8001}
 

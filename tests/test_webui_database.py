@@ -12,10 +12,11 @@ import pytest
 from reasoning_stack.firewall import firewall_rules
 from reasoning_stack.gpus import gpus_from_profile
 from reasoning_stack.instances import plan_host
-from reasoning_stack.services import OPENWEBUI_UNIT, openwebui_service
+from reasoning_stack.openwebui.database import DB_ENV, database_for, helper_text, workers_for
+from reasoning_stack.openwebui.paths import OPENWEBUI_UNIT
+from reasoning_stack.openwebui.service import openwebui_service
 from reasoning_stack.status import HostStatus, format_report, status_manifest
 from reasoning_stack.validation import SettingsInvalid, validate_host_data
-from reasoning_stack.webui_database import DB_ENV, database_for, helper_text, workers_for
 
 SECRET = "s3cret-admin-password-value"
 
@@ -122,7 +123,7 @@ def test_the_helper_is_valid_python_and_holds_no_secret(tmp_path: Path):
 
 def test_render_shows_the_helper_only_on_postgresql():
     from reasoning_stack import platforms
-    from reasoning_stack.webui_database import DB_HELPER
+    from reasoning_stack.openwebui.database import DB_HELPER
 
     for data, expected in (({}, False), ({"openwebui_users": 100}, True)):
         settings = _settings(**data)

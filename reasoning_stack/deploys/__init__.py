@@ -4,6 +4,11 @@
 
     reasoning_stack()      # everything, as `pyinfra INVENTORY deploys/reasoning.py` does
     open_webui()           # or one layer (each reads the host's validated settings and plan itself)
+    open_webui(port=3001)  # a layer's typed arguments win over the host's data, checked as group_data is
+
+Typed arguments, each defaulting to the host's setting of the same meaning: ``open_webui(port, listen, image,
+enabled)``, ``docker_engine(daemon_options)``, ``nvidia_gpus(driver, driver_branch, allow_reboot)``,
+``remove_from_linux(weights, openwebui_data, driver)``; every ``@deploy`` also takes pyinfra's own (``_sudo=True``).
 
 ``deploys/*.py`` at the top of the repository are the entry points the pyinfra CLI runs; each calls one of these.
 """
@@ -13,11 +18,11 @@ from reasoning_stack.deploys.docker import docker_engine
 from reasoning_stack.deploys.firewall import stack_firewall
 from reasoning_stack.deploys.macos import mac_stack
 from reasoning_stack.deploys.nvidia import nvidia_gpus
-from reasoning_stack.deploys.openwebui import open_webui
 from reasoning_stack.deploys.remove_linux import remove_from_linux
 from reasoning_stack.deploys.remove_macos import remove_from_mac
 from reasoning_stack.deploys.serving import model_servers
 from reasoning_stack.deploys.stack import linux_stack, reasoning_stack, remove_stack
+from reasoning_stack.openwebui.deploy import open_webui
 
 __all__ = ["cluster_node", "docker_engine", "linux_stack", "mac_stack", "model_servers", "nvidia_gpus", "open_webui",
            "reasoning_stack", "remove_from_linux", "remove_from_mac", "remove_stack", "stack_firewall"]

@@ -24,7 +24,7 @@ from pyinfra.operations import files
 from reasoning_stack.context import cluster_address, host_cluster, host_plan, host_settings
 from reasoning_stack.deploys.preflight import cluster_preflight, same_image_after_pull
 from reasoning_stack.facts import ImageRayVersion, RayClusterNodes, TcpPeers
-from reasoning_stack.instances import PRIMARY_UNIT
+from reasoning_stack.instances import unit_name
 from reasoning_stack.operations import (
     image_has_ray,
     mp_cluster_ready,
@@ -46,7 +46,7 @@ from reasoning_stack.services import (
 from reasoning_stack.units import (
     install_env_file,
     install_service,
-    prepare_vllm_host,
+    prepare_serving_host,
     retire_service,
     serving_checks,
     weights_before_start,
@@ -72,18 +72,19 @@ def cluster_node() -> None:
 
     # Before anything changes on any node: the network, /dev/shm, clocks, image and disk of every node.
     reports = cluster_preflight(settings, cluster, instance)
-    prepare_vllm_host(settings, extra_helpers=CLUSTER_HELPERS)
+    prepare_serving_host(settings, extra_helpers=CLUSTER_HELPERS)
     same_image_after_pull(settings, cluster, reports)
 
+    primary = unit_name(instance.engine)  # the cluster's one server (engines serving across nodes: vLLM)
     # Units of a single box or of the other backend: retired, so switching converges.
-    extras = prepared_fact(host, FindFiles, path=UNIT_DIR, fname=f"{PRIMARY_UNIT}-*.service", maxdepth=1) or []
+    extras = prepared_fact(host, FindFiles, path=UNIT_DIR, fname=f"{primary}-*.service", maxdepth=1) or []
     for path in sorted(extras):
         retire_service(path, f"{CONFIG_DIR}/{path.rsplit('/', 1)[1].removesuffix('.service')}.env")
     if not ray and prepared_fact(host, File, path=f"{UNIT_DIR}/{RAY_UNIT}.service"):
         retire_service(f"{UNIT_DIR}/{RAY_UNIT}.service", f"{CONFIG_DIR}/{RAY_UNIT}.env")
     serves_here = node.is_head or not ray  # with Ray only the head runs vllm serve
-    if not serves_here and prepared_fact(host, File, path=f"{UNIT_DIR}/{PRIMARY_UNIT}.service"):
-        retire_service(f"{UNIT_DIR}/{PRIMARY_UNIT}.service", f"{CONFIG_DIR}/{PRIMARY_UNIT}.env")
+    if not serves_here and prepared_fact(host, File, path=f"{UNIT_DIR}/{primary}.service"):
+        retire_service(f"{UNIT_DIR}/{primary}.service", f"{CONFIG_DIR}/{primary}.env")
 
     service = engine_service(settings, instance, len(gpus), node)
     env = install_env_file(service)  # the weights download reads HF_TOKEN from it

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.facts.deb import DebPackages
 from pyinfra.operations import files, systemd
 
-from reasoning_stack.context import host_settings
+from reasoning_stack.context import host_settings, with_settings
 from reasoning_stack.operations import json_file_merged, unit_running
 from reasoning_stack.platforms.linux import check_os
 from reasoning_stack.prepared import prepared_fact
@@ -16,9 +18,16 @@ from reasoning_stack.units import packages_present
 
 
 @deploy("Docker engine")
-def docker_engine() -> None:
-    """Docker engine from the distribution's packages, with the daemon options from group_data."""
-    settings = host_settings()
+def docker_engine(daemon_options: dict[str, Any] | None = None) -> None:
+    """Docker engine from the distribution's packages, with the daemon options from group_data.
+
+    + daemon_options: Docker's ``daemon.json`` keys (default: the host's ``docker_daemon_options``)
+
+    .. code:: python
+
+        docker_engine(daemon_options={"log-driver": "local"})
+    """
+    settings = with_settings(host_settings(), docker_daemon_options=daemon_options)
     check_os(host)
 
     # apt steps wait (up to apt_lock_timeout) for a lock that unattended upgrades holds: see units.packages_present.

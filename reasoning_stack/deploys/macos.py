@@ -15,55 +15,33 @@ import io
 from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.api.exceptions import PyinfraError
+from pyinfra.api.operation import OperationMeta
 from pyinfra.facts.files import File
 from pyinfra.operations import files, pip, server
 
+from reasoning_stack import engines
 from reasoning_stack.catalogue import find_model
 from reasoning_stack.context import host_plan, host_settings, host_webui_database
-from reasoning_stack.deploys.openwebui import tell_where_the_admin_password_is
 from reasoning_stack.engines.mlx import VERSION as MLX_VERSION
 from reasoning_stack.facts import MacHardware
+from reasoning_stack.launchd import ENV_EXEC, MLX_VENV, ROOT, LaunchdJob
+from reasoning_stack.openwebui.after_start import after_start, generated_secrets
+from reasoning_stack.openwebui.entries import USAGE_DIR
+from reasoning_stack.openwebui.mac import OPENWEBUI_VENV, openwebui_job
+from reasoning_stack.openwebui.paths import ADMIN_HELPERS, OPENWEBUI_UNIT, data_dir
 from reasoning_stack.operations import (
     launchd_job,
     launchd_reload,
     model_weights,
-    openwebui_models,
-    openwebui_signup_policy,
-    secret_env_file,
     smoke_test,
     wait_http,
 )
-from reasoning_stack.platforms.macos import (
-    BREW,
-    ENV_EXEC,
-    MAC_WEBUI_COMMENTS,
-    MLX_VENV,
-    OPENWEBUI_VENV,
-    OPENWEBUI_VERSION,
-    PYTHON,
-    PYTHON_FORMULA,
-    ROOT,
-    LaunchdJob,
-    helper_text,
-    mlx_job,
-    openwebui_job,
-    weights_env_text,
-)
+from reasoning_stack.planning.types import Instance
+from reasoning_stack.platforms.macos import BREW, PYTHON, PYTHON_FORMULA, helper_text, weights_env_text
 from reasoning_stack.prepared import prepared_fact
-from reasoning_stack.services import (
-    CONFIG_DIR,
-    HELPER_DIR,
-    OPENWEBUI_ADMIN_ENV,
-    OPENWEBUI_MODELS,
-    OPENWEBUI_MODELS_JSON,
-    OPENWEBUI_SECRET_ENV,
-    OPENWEBUI_SIGNUP,
-    SMOKE_TEST,
-    WAIT_HTTP,
-    openwebui_service,
-)
+from reasoning_stack.services import CONFIG_DIR, HELPER_DIR, SMOKE_TEST, WAIT_HTTP
+from reasoning_stack.settings import OPENWEBUI_VERSION, StackSettings
 from reasoning_stack.status import smoke_record
-from reasoning_stack.webui import USAGE_DIR, model_entries_json
 
 
 @deploy("Apple Silicon Mac")
@@ -88,9 +66,8 @@ def mac_stack() -> None:
         server.shell(name=f"Homebrew {PYTHON_FORMULA}", commands=[f"{BREW} install {PYTHON_FORMULA}"], **as_user)
     files.directory(name="Stack config directory", path=CONFIG_DIR, mode="700", user="root", group="wheel")
     files.directory(name="Helper directory", path=HELPER_DIR, mode="755", user="root", group="wheel")
-    for helper, template in ((WAIT_HTTP, "wait-http.py.j2"), (SMOKE_TEST, "smoke-test.py.j2"),
-                             (ENV_EXEC, "env-exec.py.j2"), (OPENWEBUI_SIGNUP, "openwebui-signup.py.j2"),
-                             (OPENWEBUI_MODELS, "openwebui-models.py.j2")):
+    helpers = ((WAIT_HTTP, "wait-http.py.j2"), (SMOKE_TEST, "smoke-test.py.j2"), (ENV_EXEC, "env-exec.py.j2"))
+    for helper, template in helpers + (ADMIN_HELPERS if settings.openwebui_enabled else ()):
         files.put(name=f"{helper.rsplit('/', 1)[1]} helper", src=io.StringIO(helper_text(template)), dest=helper,
                   mode="755", user="root", group="wheel", create_remote_dir=False)
     for name, path in (("Stack directory", ROOT), ("Data directory", settings.data_dir),
@@ -105,9 +82,8 @@ def mac_stack() -> None:
     pip.packages(name=f"MLX-LM {MLX_VERSION}", packages=[f"mlx-lm=={MLX_VERSION}"], pip=f"{MLX_VENV}/bin/pip",
                  **as_user)
     env_path = f"{CONFIG_DIR}/{instance.unit}.env"  # where `status` reads the instance's files, as on Linux
-    files.put(name=f"{instance.unit} env file (0600: the Hugging Face token for the download)",
-              src=io.StringIO(weights_env_text(settings)),
-              dest=env_path, mode="600", user="root", group="wheel", create_remote_dir=False)
+    _root_file(f"{instance.unit} env file (0600: the Hugging Face token for the download)", env_path,
+               weights_env_text(settings))
     model_weights(
         name=f"Weights of {instance.plan.model_repo} (~{instance.plan.weights_gib_per_gpu:.1f} GiB, resumable)",
         repo=instance.plan.model_repo,
@@ -129,7 +105,7 @@ def mac_stack() -> None:
         launchd_job(name=f"{job.label} loaded in launchd", label=job.label, plist=job.plist_path)
         return plist
 
-    server_job = mlx_job(settings, instance, user, MLX_VERSION)
+    server_job = host_engine_job(settings, instance, user)
     server_plist = install_job(server_job)
     wait_http(name=f"Wait for MLX-LM to load {instance.plan.model} (/health, up to {settings.health_timeout}s)",
               helper=WAIT_HTTP, url=server_job.health_url, timeout=settings.health_timeout, unit=server_job.label,
@@ -146,51 +122,38 @@ def mac_stack() -> None:
 
     # Open WebUI from PyPI, the release the Linux hosts run, in front of MLX-LM
     if settings.openwebui_enabled:
-        files.directory(name="Open WebUI data", path=f"{settings.data_dir}/open-webui", mode="755", user=user,
-                        group="staff")
+        files.directory(name="Open WebUI data", path=data_dir(settings), mode="755", user=user, group="staff")
         if settings.openwebui_api_keys != "off":  # its record of who used which model: the Mac user's alone
             files.directory(name="Open WebUI usage record (its user only)", mode="700", user=user, group="staff",
-                            path=f"{settings.data_dir}/open-webui/{USAGE_DIR}")
+                            path=f"{data_dir(settings)}/{USAGE_DIR}")
         if not prepared_fact(host, File, path=f"{OPENWEBUI_VENV}/bin/python"):
             server.shell(name="Open WebUI virtual environment", commands=[f"{PYTHON} -m venv {OPENWEBUI_VENV}"],
                          **as_user)
         pip.packages(name=f"Open WebUI {OPENWEBUI_VERSION}", packages=[f"open-webui=={OPENWEBUI_VERSION}"],
                      pip=f"{OPENWEBUI_VENV}/bin/pip", **as_user)
-        generated = []
-        if settings.openwebui_secret_key is None:
-            generated.append(secret_env_file(name="Open WebUI secret key (generated once, kept)",
-                                             path=OPENWEBUI_SECRET_ENV, variable="WEBUI_SECRET_KEY", **stack_python))
-        if settings.openwebui_admin_email is not None and settings.openwebui_admin_password is None:
-            generated.append(secret_env_file(name="Open WebUI admin password (generated once, kept)",
-                                             path=OPENWEBUI_ADMIN_ENV, variable="WEBUI_ADMIN_PASSWORD", nbytes=18,
-                                             **stack_python))
-            tell_where_the_admin_password_is(settings, generated[-1])
-        webui_job, webui_env_path, webui_env = openwebui_job(
-            settings, openwebui_service(settings, plan, database=host_webui_database(),
-                                        webui_data=f"{settings.data_dir}/open-webui", **MAC_WEBUI_COMMENTS), user)
-        env_file = files.put(name="reasoning-openwebui env file (0600)", src=io.StringIO(webui_env),
-                             dest=webui_env_path, mode="600", user="root", group="wheel", create_remote_dir=False)
+        generated = generated_secrets(settings, **stack_python)
+        webui_job, webui_env_path, webui_env = openwebui_job(settings, plan, user, host_webui_database())
+        env_file = _root_file(f"{OPENWEBUI_UNIT} env file (0600)", webui_env_path, webui_env)
         webui_plist = install_job(webui_job)
         launchd_reload(name=f"Restart {webui_job.label} for its changed settings", label=webui_job.label,
                        plist=webui_job.plist_path,
                        _if=lambda: not webui_plist.did_change() and (env_file.did_change()
                                                                      or any(g.did_change() for g in generated)))
+
+        def came_up() -> bool:
+            return webui_plist.did_change() or env_file.did_change() or any(g.did_change() for g in generated)
+
         wait_http(name="Wait for Open WebUI /health", helper=WAIT_HTTP, url=webui_job.health_url, timeout=600,
-                  unit=webui_job.label, log=webui_job.log_path,
-                  _if=lambda: webui_plist.did_change() or env_file.did_change())
-        if settings.openwebui_admin_email is not None:
-            admin_env_files = [webui_env_path]
-            if settings.openwebui_admin_password is None:
-                admin_env_files.append(OPENWEBUI_ADMIN_ENV)
-            openwebui_signup_policy(
-                name=f"Open WebUI sign-up policy {settings.openwebui_signup!r} holds after its first account",
-                helper=OPENWEBUI_SIGNUP, url=webui_job.base_url, policy=settings.openwebui_signup,
-                env_files=admin_env_files, _if=lambda: webui_plist.did_change() or env_file.did_change())
-            entries = files.put(name="Open WebUI model entries (names and advice)",
-                                src=io.StringIO(model_entries_json(settings, plan)),
-                                dest=OPENWEBUI_MODELS_JSON, mode="600", user="root", group="wheel",
-                                create_remote_dir=False)
-            openwebui_models(
-                name="Open WebUI shows each model by a name a person understands, with its prompting advice",
-                helper=OPENWEBUI_MODELS, url=webui_job.base_url, models_file=OPENWEBUI_MODELS_JSON,
-                env_files=admin_env_files, _if=lambda: webui_plist.did_change() or entries.did_change())
+                  unit=webui_job.label, log=webui_job.log_path, _if=came_up)
+        after_start(settings, plan, webui_job.base_url, came_up, _root_file)
+
+
+def host_engine_job(settings: StackSettings, instance: Instance, user: str) -> LaunchdJob:
+    """The instance's launchd job, from its engine (MLX-LM's: ``engines/mlx/service.py``)."""
+    return engines.get(instance.engine).launchd_job(settings, instance, user)
+
+
+def _root_file(name: str, dest: str, content: str) -> OperationMeta:
+    """A root-only file (0600, root:wheel) from the deploy's text."""
+    return files.put(name=name, src=io.StringIO(content), dest=dest, mode="600", user="root", group="wheel",
+                     create_remote_dir=False)

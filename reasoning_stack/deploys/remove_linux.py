@@ -18,7 +18,7 @@ from pyinfra.facts.deb import DebPackages
 from pyinfra.facts.files import FileContents, FindFiles, FindInFile
 from pyinfra.operations import apt, files, server, systemd
 
-from reasoning_stack.context import host_settings
+from reasoning_stack.context import host_settings, with_settings
 from reasoning_stack.driver import NVIDIA_FILES
 from reasoning_stack.facts import HeldPackages, StackManifest
 from reasoning_stack.monitoring import (
@@ -28,19 +28,31 @@ from reasoning_stack.monitoring import (
     PROMETHEUS_DEFAULTS,
     PROMETHEUS_PACKAGES,
 )
+from reasoning_stack.openwebui.database import DB_MARKER, DB_MARKER_TEXT, DB_NAME, POSTGRES_CONF, REDIS_CONF
+from reasoning_stack.openwebui.paths import data_dir
 from reasoning_stack.operations import docker_image
 from reasoning_stack.prepared import prepared_fact
 from reasoning_stack.proxy import CADDY_PACKAGES, CADDYFILE, CADDYFILE_MARK
 from reasoning_stack.services import LEGACY_APT_LOCK_CONF, UNIT_DIR
 from reasoning_stack.settings import StackSettings
 from reasoning_stack.units import remove_stack_files
-from reasoning_stack.webui_database import DB_MARKER, DB_MARKER_TEXT, DB_NAME, POSTGRES_CONF, REDIS_CONF
 
 
 @deploy("Remove the stack from a Linux host")
-def remove_from_linux() -> None:
-    """Take the stack off a Linux host: its systemd units, containers' images, helpers, config and secrets."""
-    settings = host_settings()
+def remove_from_linux(weights: bool | None = None, openwebui_data: bool | None = None,
+                      driver: bool | None = None) -> None:
+    """Take the stack off a Linux host: its systemd units, containers' images, helpers, config and secrets.
+
+    + weights: also remove the model weights (default: ``remove_weights``)
+    + openwebui_data: also remove Open WebUI's accounts and chats (default: ``remove_openwebui_data``)
+    + driver: also remove the NVIDIA driver (default: ``remove_driver``)
+
+    .. code:: python
+
+        remove_from_linux(weights=True)
+    """
+    settings = with_settings(host_settings(), remove_weights=weights, remove_openwebui_data=openwebui_data,
+                             remove_driver=driver)
 
     units = sorted(prepared_fact(host, FindFiles, path=UNIT_DIR, fname="reasoning-*.service", maxdepth=1) or [])
     for path in units:
@@ -106,7 +118,7 @@ def _webui_database_removed(settings: StackSettings, deployed: bool) -> None:
     (``deployed``: the manifest lists them). Only with ``remove_openwebui_data`` (now or on a later removal: the
     marker in Open WebUI's data directory says its data is in PostgreSQL) the database and its role are dropped
     and both packages purged with their data."""
-    marker = prepared_fact(host, FindInFile, path=f"{settings.data_dir}/open-webui/{DB_MARKER}",
+    marker = prepared_fact(host, FindInFile, path=f"{data_dir(settings)}/{DB_MARKER}",
                            pattern=DB_MARKER_TEXT)
     installed = prepared_fact(host, DebPackages) or {}
     if deployed:

@@ -16,8 +16,8 @@ from pyinfra.facts.launchd import LaunchdStatus
 from pyinfra.operations import files
 
 from reasoning_stack.context import host_settings
+from reasoning_stack.launchd import LABEL_PREFIX, LAUNCHD_DIR, ROOT
 from reasoning_stack.operations import launchd_job
-from reasoning_stack.platforms.macos import LABEL_PREFIX, LAUNCHD_DIR, ROOT
 from reasoning_stack.prepared import prepared_fact
 from reasoning_stack.units import remove_stack_files
 

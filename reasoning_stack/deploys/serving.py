@@ -21,7 +21,7 @@ from reasoning_stack.units import (
     any_changed_or,
     install_env_file,
     install_service,
-    prepare_vllm_host,
+    prepare_serving_host,
     retire_service,
     serving_checks,
     weights_before_start,
@@ -34,7 +34,7 @@ def model_servers() -> None:
     settings = host_settings()
     plan, gpus = host_plan()
     used = list(dict.fromkeys(engines.get(i.engine) for i in plan.instances))
-    prepare_vllm_host(settings, [helper for engine in used for helper in engine.helpers()])
+    prepare_serving_host(settings, [helper for engine in used for helper in engine.helpers()])
     for engine in used:
         for title, path in engine.data_dirs(settings):
             files.directory(name=title, path=path, mode="755")

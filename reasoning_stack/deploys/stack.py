@@ -8,7 +8,6 @@ Settings of every host are validated and every host's serving plan is made befor
 
 from __future__ import annotations
 
-import importlib
 import io
 from collections.abc import Callable
 
@@ -22,19 +21,16 @@ from reasoning_stack.deploys.cluster import cluster_node
 from reasoning_stack.deploys.docker import docker_engine
 from reasoning_stack.deploys.firewall import stack_firewall
 from reasoning_stack.deploys.https import stack_https
+from reasoning_stack.deploys.macos import mac_stack
 from reasoning_stack.deploys.monitoring import stack_monitoring
 from reasoning_stack.deploys.nvidia import nvidia_gpus
-from reasoning_stack.deploys.openwebui import open_webui
+from reasoning_stack.deploys.remove_linux import remove_from_linux
+from reasoning_stack.deploys.remove_macos import remove_from_mac
 from reasoning_stack.deploys.serving import model_servers
 from reasoning_stack.exposure import exposure_report, exposure_warnings
 from reasoning_stack.inventory import host_address
 from reasoning_stack.manifest import MANIFEST, manifest_text
-
-
-def _deploy_of(path: str) -> Callable[[], None]:
-    """The @deploy function a platform names (``module:function``)."""
-    module, _, name = path.partition(":")
-    return getattr(importlib.import_module(module), name)
+from reasoning_stack.openwebui.deploy import open_webui
 
 
 @deploy("Linux host")
@@ -63,10 +59,17 @@ def reasoning_stack() -> None:
     host_plan()  # refuses a model that cannot fit, with the numbers, before any host is changed
     host_proxy()  # https on a platform that has no proxy yet (a Mac) stops here
     _say_what_the_host_lets_in()
-    _deploy_of(platform.deploy)()
+    PLATFORM_DEPLOYS[platform][0]()
     manifest = platform.manifest(host_settings(), host_plan()[0], host.name, host_cluster())
     files.put(name="Status manifest", src=io.StringIO(manifest_text(manifest)), dest=MANIFEST, mode="600",
               create_remote_dir=False)  # every platform's layers made the config directory
+
+
+# Each platform's layers and its removal, by platform (every one of reasoning_stack.platforms.PLATFORMS).
+PLATFORM_DEPLOYS: dict[platforms.Platform, tuple[Callable[[], None], Callable[[], None]]] = {
+    platforms.LINUX: (linux_stack, remove_from_linux),
+    platforms.MACOS: (mac_stack, remove_from_mac),
+}
 
 
 def _say_what_the_host_lets_in() -> None:
@@ -84,4 +87,4 @@ def remove_stack() -> None:
     """Take the stack off the current host, as its platform removes it: its services, units, helpers, config and
     images (weights, Open WebUI's data and the NVIDIA driver only when asked; Docker and Homebrew stay)."""
     host_settings()  # validates every host of the inventory before any is changed
-    _deploy_of(platforms.detect(host).remove)()
+    PLATFORM_DEPLOYS[platforms.detect(host)][1]()

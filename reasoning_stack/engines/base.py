@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from reasoning_stack.catalogue import ModelSpec
     from reasoning_stack.cuda import GpuBudget
     from reasoning_stack.gpus import Gpu
+    from reasoning_stack.launchd import LaunchdJob
     from reasoning_stack.planning.types import Instance, PlanRequest, ServingPlan
     from reasoning_stack.service_files import ClusterNode, ServiceFiles
 
@@ -109,6 +110,10 @@ class Engine:
                 node: ClusterNode | None = None) -> ServiceFiles:
         """The files of one instance's service (unit, env file, options) on a Linux host."""
         raise NotImplementedError(f"engine {self.name!r} has no service on Linux hosts")
+
+    def launchd_job(self, settings: Any, instance: Instance, user: str) -> LaunchdJob:
+        """One instance's launchd job on a Mac (engines of the macOS platform)."""
+        raise NotImplementedError(f"engine {self.name!r} has no launchd job on a Mac")
 
     def helpers(self) -> list[tuple[str, str]]:
         """Helper scripts its hosts need beyond the health wait and smoke test: ``(path, template)`` pairs."""

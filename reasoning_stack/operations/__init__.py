@@ -1,5 +1,5 @@
 """pyinfra operations of this stack that pyinfra does not ship, one module per tool (apt, Docker, files and
-secrets, HTTP helpers, Open WebUI, models, launchd, Ray). Each yields nothing when nothing is to do."""
+secrets, HTTP helpers, models, launchd, Ray). Each yields nothing when nothing is to do."""
 
 from reasoning_stack.operations.apt import (
     APT_ENV,
@@ -44,13 +44,6 @@ from reasoning_stack.operations.models import (
     model_weights,
     ollama_model,
 )
-from reasoning_stack.operations.openwebui import (
-    cloud_models_check,
-    openwebui_database_ready,
-    openwebui_models,
-    openwebui_signup_policy,
-    openwebui_sqlite_moved,
-)
 from reasoning_stack.operations.ray import (
     image_has_ray,
     ray_cluster_ready,
@@ -71,7 +64,6 @@ __all__ = [
     "apt_installed",
     "apt_lists_updated",
     "apt_waiting_for_lock",
-    "cloud_models_check",
     "deb_from_url",
     "deep_merge",
     "directory_owned",
@@ -88,10 +80,6 @@ __all__ = [
     "model_folder",
     "model_weights",
     "ollama_model",
-    "openwebui_database_ready",
-    "openwebui_models",
-    "openwebui_sqlite_moved",
-    "openwebui_signup_policy",
     "mp_cluster_ready",
     "ray_cluster_ready",
     "secret_env_file",

@@ -5,6 +5,7 @@ host's instances. Engines build these (``reasoning_stack.engines``); the rest of
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import ClassVar
 
 from reasoning_stack.cuda import default_utilization
 from reasoning_stack.gpus import Gpu
@@ -48,6 +49,32 @@ class PlanRequest:
     def __post_init__(self) -> None:
         if self.gpu_memory_utilization is None:
             object.__setattr__(self, "gpu_memory_utilization", default_utilization(self.gpus))
+
+
+@dataclass(frozen=True)
+class EngineOutput:
+    """What one engine's planner adds to a plan beyond the shared fields, in that engine's own small frozen type (vLLM's
+    argument list, SGLang's memory fraction, Ollama's environment), the way vLLM's ``kv_cache_interface.py`` gives
+    each layer kind its own spec. An engine with nothing to add leaves this base: empty."""
+
+    kinds: ClassVar[list[type[EngineOutput]]] = []  # every engine's type, as each engine module defines it
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        EngineOutput.kinds.append(cls)
+
+    @classmethod
+    def json_defaults(cls) -> dict[str, object]:
+        """Its keys in ``plan --json`` when the plan is another engine's (every plan lists every engine's keys)."""
+        return {}
+
+    def json_fields(self) -> dict[str, object]:
+        """Its keys in ``plan --json``."""
+        return {}
+
+    def command_lines(self) -> list[str]:
+        """What ``plan`` prints after the command line (an environment the server reads)."""
+        return []
 
 
 @dataclass
@@ -98,9 +125,7 @@ class ServingPlan:
     memory_bandwidth_gb_s: float | None = None
     reasoning_parser: str = ""
     engine: str = "vllm"
-    mem_fraction_static: float | None = None  # SGLang: share of memory for weights + KV cache
-    environment: dict[str, str] = field(default_factory=dict)  # Ollama: the server's settings
-    vllm_args: list[str] = field(default_factory=list)  # vLLM: the `vllm serve` arguments
+    output: EngineOutput = field(default_factory=EngineOutput)  # the engine's own part (its type: the engine's)
     command: list[str] = field(default_factory=list)  # the exact command line the service runs
     alternatives: list[dict[str, object]] = field(default_factory=list)
     decode_rank_s: float = field(default=0.0, repr=False)  # layout ranking, also for unknown GPUs; not shown
@@ -128,6 +153,10 @@ class ServingPlan:
                     "trace_seconds"):
             data[key] = None if data[key] is None else round(data[key], 1)
         data["layout"] = self.layout.label
+        data.pop("output")
+        for kind in EngineOutput.kinds:
+            data.update(kind.json_defaults())
+        data.update(self.output.json_fields())
         data.pop("decode_rank_s")
         data.pop("kv_pool")
         return data

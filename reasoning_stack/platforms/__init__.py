@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
     from reasoning_stack.settings import StackSettings
 
-__all__ = ["PLATFORMS", "Platform", "detect", "get", "limits", "of_engine"]
+__all__ = ["LINUX", "MACOS", "PLATFORMS", "Platform", "detect", "get", "limits", "of_engine"]
 
 PLATFORMS: tuple[Platform, ...] = (LINUX, MACOS)
 

@@ -19,13 +19,11 @@ if TYPE_CHECKING:
 
 
 class Platform:
-    """One kind of host. Subclasses implement every method; ``deploy`` and ``remove`` name the @deploy functions
-    (``module:function``) of its layers, which live with the other deploys in ``reasoning_stack.deploys``."""
+    """One kind of host. Subclasses implement every method; the @deploy functions of its layers and its removal
+    live with the other deploys, registered for it in ``reasoning_stack.deploys.stack.PLATFORM_DEPLOYS``."""
 
     name: str = ""  # what engines name as theirs (Engine.platform)
     title: str = ""
-    deploy: str = ""  # "reasoning_stack.deploys.<module>:<function>": every layer on a host of this platform
-    remove: str = ""  # the same for its removal
     probe_path: str = ""  # folders put before PATH when the status probe runs there (its python3)
     needs: str = ""  # what an engine of this platform needs, for messages: "needs NVIDIA GPUs"
     is_: str = ""  # what a host of this platform is, for messages: "is a Mac (macOS)"

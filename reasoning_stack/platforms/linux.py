@@ -37,26 +37,16 @@ from reasoning_stack.monitoring import (
 )
 from reasoning_stack.monitoring.dashboard import DASHBOARD_UID
 from reasoning_stack.monitoring.services import dcgm_counters_path, grafana_dirs
+from reasoning_stack.openwebui.database import database_for
+from reasoning_stack.openwebui.paths import ADMIN_HELPERS
+from reasoning_stack.openwebui.service import host_files as webui_host_files
+from reasoning_stack.openwebui.service import openwebui_service
 from reasoning_stack.platforms.base import Platform
 from reasoning_stack.prepared import prepared_fact
 from reasoning_stack.proxy import CADDY_UNIT, CADDYFILE, proxy_for
 from reasoning_stack.render import render
 from reasoning_stack.service_files import SMOKE_TEST, UNIT_DIR, WAIT_HTTP, local_url
-from reasoning_stack.services import (
-    CLOUD_MODELS,
-    CLUSTER_HELPERS,
-    CONFIG_DIR,
-    OPENWEBUI_MODELS,
-    OPENWEBUI_MODELS_JSON,
-    OPENWEBUI_SIGNUP,
-    OPENWEBUI_UNIT,
-    RAY_UNIT,
-    ClusterNode,
-    openwebui_service,
-    ray_service,
-)
-from reasoning_stack.webui import model_entries_json
-from reasoning_stack.webui_database import DB_HELPER, database_for, helper_text
+from reasoning_stack.services import CLUSTER_HELPERS, CONFIG_DIR, RAY_UNIT, ClusterNode, ray_service
 
 if TYPE_CHECKING:
     from pyinfra.api.host import Host
@@ -94,8 +84,6 @@ class Linux(Platform):
 
     name = "linux"
     title = "Linux (NVIDIA GPUs, systemd, Docker)"
-    deploy = "reasoning_stack.deploys.stack:linux_stack"
-    remove = "reasoning_stack.deploys.remove_linux:remove_from_linux"
     needs = "needs NVIDIA GPUs on Linux"
     is_ = "is not macOS"
     monitoring = True
@@ -186,15 +174,11 @@ class Linux(Platform):
         if proxy is not None:
             out[CADDYFILE] = proxy.caddyfile()
         if settings.openwebui_enabled and head:
-            helpers += [(OPENWEBUI_SIGNUP, "openwebui-signup.py.j2"), (CLOUD_MODELS, "cloud-models.py.j2"),
-                        (OPENWEBUI_MODELS, "openwebui-models.py.j2")]
+            helpers += ADMIN_HELPERS
             webui = openwebui_service(settings, plan, proxy.url_for("Open WebUI") if proxy else None)
             out[webui.unit_path] = webui.unit_text
             out[webui.env_path] = webui.env_text
-            if database_for(settings).postgresql:
-                out[DB_HELPER] = helper_text(OPENWEBUI_UNIT)
-            if settings.openwebui_admin_email is not None:
-                out[OPENWEBUI_MODELS_JSON] = model_entries_json(settings, plan)
+            out.update(webui_host_files(settings, plan))
         nodes: tuple[str, ...] = ()
         if cluster is not None and settings.firewall_allow is not None:
             assert settings.cluster_interface is not None

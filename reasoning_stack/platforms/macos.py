@@ -1,15 +1,11 @@
-"""Apple Silicon Macs as a platform: the Mac as the planner sees it, where the stack's files go, the launchd jobs it
-renders, its status manifest and how ``status`` reads the Mac in the probe's report.
-
-pyinfra has Homebrew operations and reads launchd's state, but writes no plists: the stack renders each job
-(``templates/launchd.plist.j2``) into /Library/LaunchDaemons, so MLX-LM and Open WebUI start at boot without anyone
-logged in, restart when they exit, and log to a file under ``data_dir``. Nothing here runs Docker: MLX-LM and Open
-WebUI are pinned PyPI releases in virtual environments made from Homebrew's Python.
+"""Apple Silicon Macs as a platform: the Mac as the planner sees it, the files a Mac gets (each instance's launchd
+job from its engine, Open WebUI's from its room, the helpers), its status manifest and how ``status`` reads the Mac in
+the probe's report. launchd jobs are rendered by ``reasoning_stack.launchd``. Nothing here runs Docker: MLX-LM and
+Open WebUI are pinned PyPI releases in virtual environments made from Homebrew's Python.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pyinfra.api.exceptions import PyinfraError
@@ -19,14 +15,18 @@ from reasoning_stack.catalogue import GIB, MIB
 from reasoning_stack.facts import MacHardware
 from reasoning_stack.gpus import Gpu, gpus_from_profile
 from reasoning_stack.host_files import helper_files, without_secrets
+from reasoning_stack.launchd import ENV_EXEC, MLX_VENV
 from reasoning_stack.manifest import MANIFEST, api_entry, manifest_text, openwebui_entry
-from reasoning_stack.planning.types import HostPlan, Instance
+from reasoning_stack.openwebui.database import database_for
+from reasoning_stack.openwebui.mac import OPENWEBUI_LABEL, openwebui_job
+from reasoning_stack.openwebui.paths import ADMIN_HELPERS
+from reasoning_stack.openwebui.service import host_files as webui_host_files
+from reasoning_stack.planning.types import HostPlan
 from reasoning_stack.platforms.base import Platform
 from reasoning_stack.prepared import prepared_fact
 from reasoning_stack.render import render
-from reasoning_stack.service_files import CONFIG_DIR, HELPER_DIR, SMOKE_TEST, WAIT_HTTP, ServiceFiles, local_url
-from reasoning_stack.services import OPENWEBUI_MODELS, OPENWEBUI_MODELS_JSON, OPENWEBUI_SIGNUP, openwebui_service
-from reasoning_stack.webui import model_entries_json
+from reasoning_stack.service_files import CONFIG_DIR, SMOKE_TEST, WAIT_HTTP
+from reasoning_stack.settings import OPENWEBUI_VERSION
 
 if TYPE_CHECKING:
     from pyinfra.api.host import Host
@@ -37,17 +37,6 @@ if TYPE_CHECKING:
 BREW = "/opt/homebrew/bin/brew"  # Homebrew's prefix on Apple Silicon
 PYTHON_FORMULA = "python@3.12"  # Homebrew's Python the virtual environments are made from
 PYTHON = f"/opt/homebrew/bin/{PYTHON_FORMULA.replace('@', '')}"  # python3.12
-ROOT = "/opt/reasoning-stack"
-MLX_VENV = f"{ROOT}/mlx"
-OPENWEBUI_VENV = f"{ROOT}/open-webui"
-OPENWEBUI_VERSION = "0.12.4"  # the release the Linux hosts run as an image, from PyPI here
-LAUNCHD_DIR = "/Library/LaunchDaemons"
-LABEL_PREFIX = "com.reasoning-stack."
-MLX_LABEL = LABEL_PREFIX + "mlx"  # the launchd jobs the deploy loads and `status` reads
-OPENWEBUI_LABEL = LABEL_PREFIX + "openwebui"
-ENV_EXEC = f"{HELPER_DIR}/env-exec"
-# what the comments of Open WebUI's env file say on a Mac: its launchd job reads it, MLX-LM keeps the sampling
-MAC_WEBUI_COMMENTS = {"read_by": "env-exec as its launchd job starts", "sampling_by": "MLX-LM"}
 
 
 def mac_gpu(hardware: dict[str, object]) -> Gpu:
@@ -55,62 +44,6 @@ def mac_gpu(hardware: dict[str, object]) -> Gpu:
     memsize = int(hardware["memsize"])  # type: ignore[call-overload]
     gib = round(memsize / GIB)
     return Gpu(0, f"{hardware['brand']} {gib} GB", memsize // MIB, unified=True)
-
-
-@dataclass(frozen=True)
-class LaunchdJob:
-    """One launchd job: its label, plist, log file and where it answers."""
-
-    label: str
-    plist_text: str
-    log_path: str
-    health_url: str
-    ready_url: str = ""
-
-    @property
-    def plist_path(self) -> str:
-        return f"{LAUNCHD_DIR}/{self.label}.plist"
-
-    @property
-    def base_url(self) -> str:
-        return self.health_url.removesuffix("/health")
-
-
-def _job(label: str, description: str, arguments: list[str], user: str | None, settings: StackSettings,
-         environment: dict[str, str], health_url: str, ready_url: str = "") -> LaunchdJob:
-    log = f"{settings.data_dir}/logs/{label.removeprefix(LABEL_PREFIX)}.log"
-    plist = render("launchd.plist.j2", label=label, description=description, arguments=arguments, user=user,
-                   working_directory=settings.data_dir, environment=environment, log=log)
-    return LaunchdJob(label, plist, log, health_url, ready_url)
-
-
-def mlx_job(settings: StackSettings, instance: Instance, user: str, version: str) -> LaunchdJob:
-    """MLX-LM's server for the planned instance, as ``user``, offline (the deploy downloads the weights first)."""
-    plan = instance.plan
-    args = [f"{MLX_VENV}/bin/mlx_lm.server", *plan.command[1:]]
-    base = local_url(settings.api_listen, instance.port)
-    environment = {"HF_HOME": f"{settings.data_dir}/huggingface", "HF_HUB_OFFLINE": "1", "HOME": settings.data_dir,
-                   "PATH": "/usr/bin:/bin:/usr/sbin:/sbin"}
-    return _job(MLX_LABEL, f"MLX-LM {version} serving {plan.model_repo}", args, user, settings,
-                environment, f"{base}/health", f"{base}/v1/models")
-
-
-def openwebui_job(settings: StackSettings, service: ServiceFiles, user: str) -> tuple[LaunchdJob, str, str]:
-    """Open WebUI from PyPI in front of the Mac's MLX-LM: (job, env-file path, env-file text); ``service``: Open
-    WebUI's service files as on Linux (the same settings and secrets, in the same files). The job starts env-exec as
-    root, which reads the root-only env files and drops to ``user`` before Open WebUI starts."""
-    files = [service.env_path]
-    if settings.openwebui_secret_key is None:
-        files.append(f"{CONFIG_DIR}/openwebui-secret.env")
-    if settings.openwebui_admin_email is not None and settings.openwebui_admin_password is None:
-        files.append(f"{CONFIG_DIR}/openwebui-admin.env")
-    args = [f"{MLX_VENV}/bin/python", ENV_EXEC, "--user", user, *files, "--", f"{OPENWEBUI_VENV}/bin/open-webui",
-            "serve", "--host", settings.openwebui_listen, "--port", str(settings.openwebui_port)]
-    environment = {"DATA_DIR": f"{settings.data_dir}/open-webui", "PATH": "/usr/bin:/bin:/usr/sbin:/sbin"}
-    health = local_url(settings.openwebui_listen, settings.openwebui_port) + "/health"
-    job = _job(OPENWEBUI_LABEL, f"Open WebUI {OPENWEBUI_VERSION} in front of MLX-LM", args, None,
-               settings, environment, health)
-    return job, service.env_path, service.env_text
 
 
 def weights_env_text(settings: StackSettings) -> str:
@@ -126,13 +59,15 @@ def helper_text(template: str) -> str:
     return f"#!{MLX_VENV}/bin/python\n{rest}" if first.startswith("#!") else text
 
 
+# The helpers every Mac carries: the health wait, the smoke test and env-exec (Open WebUI's are in its room).
+MAC_HELPERS = ((WAIT_HTTP, "wait-http.py.j2"), (SMOKE_TEST, "smoke-test.py.j2"), (ENV_EXEC, "env-exec.py.j2"))
+
+
 class MacOS(Platform):
     """An Apple Silicon Mac: launchd jobs, virtual environments from Homebrew's Python, the Mac's unified memory."""
 
     name = "macos"
     title = "macOS (Apple Silicon, launchd)"
-    deploy = "reasoning_stack.deploys.macos:mac_stack"
-    remove = "reasoning_stack.deploys.remove_macos:remove_from_mac"
     needs = "runs on Apple Silicon Macs"
     is_ = "is a Mac (macOS)"
     probe_path = f"{MLX_VENV}/bin"  # the stack's own python3 first (macOS's /usr/bin/python3 may be a stub)
@@ -160,7 +95,8 @@ class MacOS(Platform):
 
     def manifest(self, settings: Any, plan: HostPlan, host_name: str, cluster: Cluster | None) -> dict[str, Any]:
         """MLX-LM and Open WebUI as the launchd jobs the Mac's deploy loads."""
-        units = [{**api_entry(settings, instance), "launchd": MLX_LABEL} for instance in plan.instances]
+        units = [{**api_entry(settings, instance), "launchd": engines.get(instance.engine).launchd_job(
+            settings, instance, "").label} for instance in plan.instances]
         if settings.openwebui_enabled:
             units.append(openwebui_entry(settings, f"open-webui=={OPENWEBUI_VERSION}", launchd=OPENWEBUI_LABEL))
         return {"host": host_name, "cluster": None, "role": None, "platform": self.name, "units": units}
@@ -171,17 +107,15 @@ class MacOS(Platform):
         user = settings.mac_user or ssh_user or "<mac_user>"
         instance = plan.instances[0]
         out = {f"{CONFIG_DIR}/{instance.unit}.env": weights_env_text(settings)}
-        job = mlx_job(settings, instance, user, engines.get(instance.engine).version)
+        job = engines.get(instance.engine).launchd_job(settings, instance, user)
         out[job.plist_path] = job.plist_text
-        helpers = [(WAIT_HTTP, "wait-http.py.j2"), (SMOKE_TEST, "smoke-test.py.j2"), (ENV_EXEC, "env-exec.py.j2"),
-                   (OPENWEBUI_SIGNUP, "openwebui-signup.py.j2"), (OPENWEBUI_MODELS, "openwebui-models.py.j2")]
+        helpers = list(MAC_HELPERS)
         if settings.openwebui_enabled:
-            webui, env_path, env_text = openwebui_job(settings, openwebui_service(
-                settings, plan, webui_data=f"{settings.data_dir}/open-webui", **MAC_WEBUI_COMMENTS), user)
+            helpers += ADMIN_HELPERS
+            webui, env_path, env_text = openwebui_job(settings, plan, user, database_for(settings))
             out[webui.plist_path] = webui.plist_text
             out[env_path] = env_text
-            if settings.openwebui_admin_email is not None:
-                out[OPENWEBUI_MODELS_JSON] = model_entries_json(settings, plan)
+            out.update(webui_host_files(settings, plan))
         out[MANIFEST] = manifest_text(self.manifest(settings, plan, host_name, None))
         out.update(helper_files(helpers, first_line=f"#!{MLX_VENV}/bin/python"))
         return dict(sorted(out.items()))

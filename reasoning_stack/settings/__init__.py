@@ -44,6 +44,7 @@ from reasoning_stack.settings.nvidia import NvidiaSettings
 from reasoning_stack.settings.openwebui import (
     DEFAULT_OPENWEBUI_IMAGE,
     OPENWEBUI_ARCHES,
+    OPENWEBUI_VERSION,
     CloudConnection,
     OpenWebUISettings,
 )
@@ -52,7 +53,7 @@ from reasoning_stack.settings.serving import ExtraModel, ServingSettings
 from reasoning_stack.settings.webui_database import WebuiDatabaseSettings
 
 __all__ = ["DEFAULT_DCGM_EXPORTER_IMAGE", "DEFAULT_GRAFANA_IMAGE", "DEFAULT_OLLAMA_IMAGE", "DEFAULT_OPENWEBUI_IMAGE",
-           "DEFAULT_SGLANG_IMAGE", "DEFAULT_VLLM_IMAGE",
+           "DEFAULT_SGLANG_IMAGE", "OPENWEBUI_VERSION", "DEFAULT_VLLM_IMAGE",
            "DEFAULT_VLLM_IMAGE_ARM64", "GROUPS", "RENAMED_SETTINGS", "SECRET_ENV_VARS", "SECRET_SETTINGS",
            "CloudConnection", "ExtraModel", "StackSettings", "env_var_name", "group_data_all_py", "setting_names",
            "settings_reference_markdown"]

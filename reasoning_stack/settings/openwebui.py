@@ -10,7 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from reasoning_stack.arch import AARCH64, X86_64
 from reasoning_stack.settings.common import NAME_RE, env_var_name
 
-DEFAULT_OPENWEBUI_IMAGE = "ghcr.io/open-webui/open-webui:v0.12.4"
+# The Open WebUI release the stack pins: its image on Linux, the same release from PyPI on a Mac.
+OPENWEBUI_VERSION = "0.12.4"
+DEFAULT_OPENWEBUI_IMAGE = f"ghcr.io/open-webui/open-webui:v{OPENWEBUI_VERSION}"
 OPENWEBUI_ARCHES = {DEFAULT_OPENWEBUI_IMAGE: (X86_64, AARCH64)}  # a multi-architecture image
 
 

@@ -22,7 +22,7 @@ import testhosts
 
 from reasoning_stack.gpus import gpus_from_profile
 from reasoning_stack.instances import plan_host
-from reasoning_stack.services import openwebui_service
+from reasoning_stack.openwebui.service import openwebui_service
 from reasoning_stack.settings import DEFAULT_OPENWEBUI_IMAGE, DEFAULT_VLLM_IMAGE, SECRET_ENV_VARS
 from reasoning_stack.validation import validate_host_data
 

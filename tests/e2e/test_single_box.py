@@ -700,7 +700,7 @@ def test_small_box_on_ollama_then_back_to_vllm(stack: Stack):
     assert t.service("reasoning-ollama").is_running and t.service("reasoning-ollama").is_enabled
     env = t.file("/etc/reasoning-stack/reasoning-ollama.env")
     assert env.mode == 0o600
-    for key, value in plan.environment.items():
+    for key, value in plan.output.environment.items():
         assert f"{key}={value}\n" in env.content_string
     assert "OLLAMA_HOST=127.0.0.1:8000" in env.content_string and "OLLAMA_KEEP_ALIVE=-1" in env.content_string
     assert "--entrypoint /usr/bin/ollama" in t.file("/etc/systemd/system/reasoning-ollama.service").content_string

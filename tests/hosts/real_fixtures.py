@@ -23,9 +23,10 @@ from testhosts import free_port
 
 from reasoning_stack.gpus import gpus_from_profile
 from reasoning_stack.instances import plan_host
+from reasoning_stack.openwebui.service import openwebui_service
 from reasoning_stack.planning.types import HostPlan
 from reasoning_stack.service_files import ServiceFiles
-from reasoning_stack.services import engine_service, openwebui_service
+from reasoning_stack.services import engine_service
 from reasoning_stack.settings import SECRET_ENV_VARS, StackSettings
 from reasoning_stack.validation import validate_host_data
 

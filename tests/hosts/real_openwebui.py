@@ -206,8 +206,8 @@ def apply_model_entries(webui: OpenWebUI, host_plan: object, workdir: Path,
     """Run the deploy's own model-entries helper against ``webui`` for ``host_plan`` (``model_groups``: the
     settings' openwebui_model_groups), as the deploy does after Open WebUI starts (the admin's credentials from the
     rendered env file); returns the helper's run."""
+    from reasoning_stack.openwebui.entries import model_entries
     from reasoning_stack.render import render
-    from reasoning_stack.webui import model_entries
 
     helper, env_file, models = workdir / "openwebui-models", workdir / "openwebui.env", workdir / "models.json"
     helper.write_text(render("openwebui-models.py.j2"))

@@ -41,6 +41,8 @@ REPOS: dict[str, dict[int, str]] = {
     "qwen3-next-80b-a3b-thinking": {4: "mlx-community/Qwen3-Next-80B-A3B-Thinking-4bit"},
     "qwen3.5-35b-a3b": {4: "mlx-community/Qwen3.5-35B-A3B-4bit"},
 }
+# The mlx-community formats, best first, and the bits of each (quantization values of engine 'mlx').
+QUANTIZATIONS = {"mlx-8bit": 8, "mlx-4bit": 4}
 BITS_PER_PARAM = {4: 4.5, 8: 8.5}  # group size 64: a 16-bit scale and a 16-bit bias per 64 weights
 
 SMALL_MAC_GIB = 36

@@ -21,7 +21,8 @@ def _fit(req: PlanRequest, model: ModelSpec) -> tuple[int, int, int, int] | None
     if model.slug not in mlx.REPOS or wanted > model.native_context:
         return None
     mac = req.gpus[0]
-    quants = {"auto": (8, 4), "mlx-8bit": (8,), "mlx-4bit": (4,)}.get(req.quantization, ())
+    quants = tuple(mlx.QUANTIZATIONS.values()) if req.quantization == "auto" else (
+        (mlx.QUANTIZATIONS[req.quantization],) if req.quantization in mlx.QUANTIZATIONS else ())
     for bits in quants:
         if bits not in mlx.REPOS[model.slug]:
             continue
@@ -46,9 +47,9 @@ def plan_mlx(req: PlanRequest) -> ServingPlan:
     if req.nodes > 1 or req.tensor_parallel_size or req.data_parallel_size:
         return ServingPlan(fits=False, engine="mlx", reason="MLX-LM serves a model on one Mac: leave "
                            "tensor_parallel_size, data_parallel_size and clusters unset")
-    if req.quantization not in ("auto", "mlx-4bit", "mlx-8bit"):
+    if req.quantization not in ("auto", *mlx.QUANTIZATIONS):
         return ServingPlan(fits=False, engine="mlx", reason=f"quantization {req.quantization!r} is not an "
-                           "mlx-community format; use 'auto', 'mlx-8bit' or 'mlx-4bit'")
+                           f"mlx-community format; use {_choices()}")
     if req.model == "auto":
         best = strongest((MODELS[s] for s in mlx.REPOS), lambda m: _fit(req, m) is not None)
         if best is None:
@@ -128,3 +129,9 @@ def _refusal(req: PlanRequest, model: ModelSpec) -> ServingPlan:
     if smaller.fits and smaller.model != model.slug:
         plan.suggestions.append(f"model {smaller.model} fits ({smaller.model_repo}, {smaller.max_model_len} tokens)")
     return plan
+
+
+def _choices() -> str:
+    """"'auto', 'mlx-8bit' or 'mlx-4bit'": the quantization values of engine 'mlx', for a message."""
+    names = [repr(q) for q in ("auto", *mlx.QUANTIZATIONS)]
+    return ", ".join(names[:-1]) + " or " + names[-1]

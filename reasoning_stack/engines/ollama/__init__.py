@@ -9,6 +9,7 @@ from typing import Any
 from reasoning_stack.arch import AARCH64, X86_64, check_image
 from reasoning_stack.engines.base import Engine, Uses
 from reasoning_stack.engines.ollama.library import TAGS
+from reasoning_stack.engines.ollama.output import OllamaOutput
 from reasoning_stack.engines.ollama.planner import plan_ollama
 from reasoning_stack.engines.ollama.service import (
     HEALTH_PATH,
@@ -64,7 +65,8 @@ class Ollama(Engine):
         return plan_ollama(req)
 
     def describe(self, plan: ServingPlan) -> list[str]:
-        env = plan.environment
+        assert isinstance(plan.output, OllamaOutput)
+        env = plan.output.environment
         return [f"  Ollama: {plan.model_repo} {plan.weights_gib_per_gpu:.1f} GiB/GPU, compute graph "
                 f"{plan.reserve_gib_per_gpu:.1f} GiB/GPU, KV cache ({env['OLLAMA_KV_CACHE_TYPE']}) "
                 f"{plan.kv_cache_tokens} tokens: {env['OLLAMA_NUM_PARALLEL']} slot(s) of {plan.max_model_len}"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from reasoning_stack.catalogue import MODELS, ModelSpec, find_model
 from reasoning_stack.engines.ollama import library as ollama
+from reasoning_stack.engines.ollama.output import OllamaOutput
 from reasoning_stack.planning.slots import context_setting, strongest, wanted_context
 from reasoning_stack.planning.types import CONTEXT_STEP, PlanRequest, ServingPlan
 
@@ -87,7 +88,7 @@ def _make(req: PlanRequest, model: ModelSpec) -> ServingPlan:
         speed_caveat="no Ollama speed figure: the estimate is vLLM's",
         engine="ollama",
         command=["ollama", "serve"],
-        environment=env,
+        output=OllamaOutput(env),
     )
 
 

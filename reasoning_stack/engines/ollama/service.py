@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from reasoning_stack.engines.ollama.output import OllamaOutput
 from reasoning_stack.planning.types import Instance
 from reasoning_stack.service_files import (
     CONFIG_DIR,
@@ -35,7 +36,8 @@ def ollama_service(settings: Any, instance: Instance, host_gpu_count: int) -> Se
     ]
     unit_text = container_unit("Ollama", instance, settings.ollama_image, docker_args, plan.command[1:], 30)
     lines = [f"# Managed by reasoning-stack. Settings for {instance.unit} (from the serving plan); mode 0600."]
-    lines += [f"{key}={value}" for key, value in sorted(plan.environment.items())]
+    assert isinstance(plan.output, OllamaOutput)
+    lines += [f"{key}={value}" for key, value in sorted(plan.output.environment.items())]
     if settings.offline:
         lines.append("# offline: models are pre-staged under <data_dir>/ollama; nothing is pulled")
     base = local_url(settings.api_listen, instance.port)

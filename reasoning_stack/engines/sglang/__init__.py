@@ -14,6 +14,7 @@ from reasoning_stack.engines.base import LayoutEngine, Uses
 from reasoning_stack.engines.sglang import memory as sglang_memory
 from reasoning_stack.engines.sglang.command import REASONING_PARSERS, command
 from reasoning_stack.engines.sglang.flags import SGLANG_FLAGS, SGLANG_OWNED_FLAGS, SGLANG_VERSION
+from reasoning_stack.engines.sglang.output import SglangOutput
 from reasoning_stack.engines.sglang.service import sglang_service
 from reasoning_stack.engines.sglang.settings import DEFAULT_IMAGE
 from reasoning_stack.gpus import Gpu
@@ -92,8 +93,10 @@ class Sglang(LayoutEngine):
     # --- planning: the layout search with SGLang's memory model ------------------------------------------
     def finish(self, plan: ServingPlan, model: ModelSpec, req: PlanRequest, gpu: Gpu, eager: bool,
                seqs: int | None) -> None:
-        plan.gpu_memory_utilization = plan.mem_fraction_static = sglang_memory.mem_fraction_static(
-            model, gpu, plan.tensor_parallel_size, plan.pipeline_parallel_size, eager, seqs)
+        fraction = sglang_memory.mem_fraction_static(model, gpu, plan.tensor_parallel_size,
+                                                     plan.pipeline_parallel_size, eager, seqs)
+        plan.gpu_memory_utilization = fraction
+        plan.output = SglangOutput(fraction)
         plan.reasoning_parser = REASONING_PARSERS[model.reasoning_parser]
         plan.cuda_graph_gib_per_gpu = 0.0  # inside SGLang's reserve
         plan.command = ["python3", *command(plan, model, req)]
@@ -116,7 +119,8 @@ class Sglang(LayoutEngine):
         return None  # SGLang's own rule sets its share of the memory
 
     def describe(self, plan: ServingPlan) -> list[str]:
-        return [f"  SGLang: mem_fraction_static {plan.mem_fraction_static:g} (its own rule) keeps weights "
+        assert isinstance(plan.output, SglangOutput)
+        return [f"  SGLang: mem_fraction_static {plan.output.mem_fraction_static:g} (its own rule) keeps weights "
                 f"{plan.weights_gib_per_gpu:.1f} GiB/GPU + KV cache {plan.kv_cache_gib_per_gpu:.1f} GiB/GPU = "
                 f"{plan.kv_cache_tokens} tokens; {plan.reserve_gib_per_gpu:.1f} GiB/GPU left for activations "
                 f"and CUDA graphs; {plan.max_concurrent_full_context:.1f} full-context requests at once"]

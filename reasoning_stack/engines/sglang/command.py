@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from reasoning_stack.catalogue import ModelSpec, served_name
+from reasoning_stack.engines.sglang.output import SglangOutput
 from reasoning_stack.planning.types import PlanRequest, ServingPlan
 
 # SGLang spells its reasoning parsers with a hyphen (docs/advanced_features/separate_reasoning; the
@@ -14,6 +15,7 @@ REASONING_PARSERS = {"deepseek_r1": "deepseek-r1", "qwen3": "qwen3", "glm45": "g
 
 def command(plan: ServingPlan, model: ModelSpec, req: PlanRequest) -> list[str]:
     """The exact command the SGLang container runs (after ``--entrypoint python3``'s ``python3``)."""
+    assert isinstance(plan.output, SglangOutput)
     args = [
         "-m", "sglang.launch_server",
         "--model-path", plan.model_repo,
@@ -22,7 +24,7 @@ def command(plan: ServingPlan, model: ModelSpec, req: PlanRequest) -> list[str]:
         "--port", str(req.port),
         "--tp-size", str(plan.tensor_parallel_size),
         "--context-length", str(plan.max_model_len),
-        "--mem-fraction-static", f"{plan.mem_fraction_static:g}",
+        "--mem-fraction-static", f"{plan.output.mem_fraction_static:g}",
         "--reasoning-parser", REASONING_PARSERS[model.reasoning_parser],
         "--enable-metrics",
     ]

@@ -13,6 +13,7 @@ from reasoning_stack.engines.base import LayoutEngine, Uses
 from reasoning_stack.engines.vllm import memory as vllm_memory
 from reasoning_stack.engines.vllm.checks import check_pinned_flags, check_release
 from reasoning_stack.engines.vllm.command import vllm_args
+from reasoning_stack.engines.vllm.output import VllmOutput
 from reasoning_stack.engines.vllm.service import vllm_service
 from reasoning_stack.engines.vllm.settings import DEFAULT_IMAGE, DEFAULT_IMAGE_ARM64
 from reasoning_stack.gpus import Gpu
@@ -59,8 +60,8 @@ class Vllm(LayoutEngine):
     def finish(self, plan: ServingPlan, model: ModelSpec, req: PlanRequest, gpu: Gpu, eager: bool,
                seqs: int | None) -> None:
         plan.cuda_graph_gib_per_gpu = vllm_memory.cuda_graph_gib(model, eager)
-        plan.vllm_args = vllm_args(plan, model, req)
-        plan.command = ["vllm", "serve", *plan.vllm_args]
+        plan.output = VllmOutput(vllm_args(plan, model, req))
+        plan.command = ["vllm", "serve", *plan.output.args]
 
     def budget_words(self, model: ModelSpec, gpu: Gpu, tp: int, req: PlanRequest, eager: bool,
                      budget: GpuBudget) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from reasoning_stack.engines.vllm.command import node_args
+from reasoning_stack.engines.vllm.output import VllmOutput
 from reasoning_stack.planning.types import Instance, unit_name
 from reasoning_stack.render import render
 from reasoning_stack.service_files import (
@@ -27,7 +28,8 @@ def vllm_service(settings: Any, instance: Instance, host_gpu_count: int,
     plan = instance.plan
     env_path = f"{CONFIG_DIR}/{instance.unit}.env"
     docker_args = hf_container_args(settings, instance, host_gpu_count, env_path)
-    args, part_of = list(plan.vllm_args), []
+    assert isinstance(plan.output, VllmOutput)
+    args, part_of = list(plan.output.args), []
     if node is not None:
         docker_args += node.env_args()
         if node.cluster.backend == "ray":

@@ -1,0 +1,21 @@
+"""What vLLM's planner adds to a plan: the ``vllm serve`` arguments."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from reasoning_stack.planning.types import EngineOutput
+
+
+@dataclass(frozen=True)
+class VllmOutput(EngineOutput):
+    """The ``vllm serve`` arguments of the plan (the model first; the service adds its port, key and node flags)."""
+
+    args: list[str] = field(default_factory=list)
+
+    @classmethod
+    def json_defaults(cls) -> dict[str, object]:
+        return {"vllm_args": []}
+
+    def json_fields(self) -> dict[str, object]:
+        return {"vllm_args": list(self.args)}
