@@ -1,6 +1,6 @@
-"""Every `vllm serve` argument list the planner can produce is accepted by vLLM 0.17.1's own parser.
+"""Every `vllm serve` argument list the planner can produce is accepted by each supported vLLM release's own parser.
 
-The parser runs from shared/tools/vllm-argcheck (a CPU-only install of the pinned vLLM release that
+The parsers run from shared/tools/vllm-argcheck (a CPU-only install of each supported vLLM release that
 scripts/test builds once and caches). It also rejects abbreviated flags, which vLLM itself would accept.
 """
 
@@ -13,11 +13,12 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from engine_parsers import parser_command
+from engine_parsers import parser_command, vllm_argcheck
 
 from reasoning_stack.catalogue import GPUS, MODELS
 from reasoning_stack.cluster import Cluster
 from reasoning_stack.engines.vllm.command import node_args
+from reasoning_stack.engines.vllm.releases import RELEASES
 from reasoning_stack.gpus import gpus_from_profile
 from reasoning_stack.plan import PlanRequest, make_plan
 
@@ -75,12 +76,18 @@ def argcheck() -> list[str]:
     return parser_command("vLLM", "VLLM_ARGCHECK_PYTHON", script_var="VLLM_ARGCHECK")
 
 
-def test_planned_args_pass_vllm_parser(tmp_path: Path, argcheck: list[str]):
+@pytest.mark.parametrize("version", list(RELEASES))
+def test_planned_args_pass_vllm_parser(tmp_path: Path, version: str):
+    """Every planned list is accepted by each supported release's own parser, with none of the flags it removed
+    (an operator may pin any of them in vllm_image today)."""
     arg_lists = all_planned_arg_lists()
+    removed = RELEASES[version].removed_flags
+    assert [a for a in arg_lists if removed & set(a)] == []
     batch = tmp_path / "args.json"
     batch.write_text(json.dumps(arg_lists))
-    out = subprocess.run([*argcheck, "--batch", str(batch)], capture_output=True, text=True, timeout=600)
-    print(f"{len(arg_lists)} distinct argument lists checked")
+    out = subprocess.run([*vllm_argcheck(version), "--batch", str(batch)], capture_output=True, text=True,
+                         timeout=900)
+    print(f"{len(arg_lists)} distinct argument lists checked by vLLM {version}'s parser")
     assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-4000:]
     assert out.stdout.count("ok ") == len(arg_lists)
 

