@@ -15,6 +15,7 @@ from reasoning_stack.engines.vllm import releases
 from reasoning_stack.engines.vllm.flags import VLLM_VERSION
 from reasoning_stack.engines.vllm.releases import RELEASES, VllmRelease
 from reasoning_stack.engines.vllm.settings import DEFAULT_IMAGE, DEFAULT_IMAGE_ARM64
+from reasoning_stack.validation import SettingsInvalid, validate_host_data
 
 MODEL = "Qwen/Qwen3-8B"
 # A value for each removed flag that takes one (the others are switches).
@@ -69,10 +70,36 @@ def test_the_release_data_derives_what_each_release_changed():
     # the images: 0.17.1's plain tag is CUDA 12.9, its DGX Spark build the -cu130 one; from 0.20 one multi-arch tag
     assert (old.image, old.image_arm64) == ("vllm/vllm-openai:v0.17.1", "vllm/vllm-openai:v0.17.1-cu130")
     assert (newest.image, newest.image_arm64) == ("vllm/vllm-openai:v0.34.0",) * 2
-    assert (old.driver_branch, newest.driver_branch) == (575, 580)
+    assert (old.driver_branch, newest.driver_branch) == (525, 580)
+
+
+@pytest.mark.parametrize("image, branch, problem", [
+    ("vllm/vllm-openai:v0.17.1", 535, None),  # CUDA 12.9 on Debian 12's 535, through minor-version compatibility
+    ("vllm/vllm-openai:v0.34.0", 580, None),
+    ("vllm/vllm-openai:v0.34.0", 570, "vllm/vllm-openai:v0.34.0 is built on CUDA 13.0, which needs driver branch 580 "
+     "or newer; use a driver of branch 580 or newer, or vllm/vllm-openai:v0.17.1 (CUDA 12.9)"),
+    ("vllm/vllm-openai:v0.17.1-cu130", 570, "vllm/vllm-openai:v0.17.1-cu130 is built on CUDA 13.0, which needs"),
+    ("registry.example/vllm@sha256:" + "a" * 64, 470, None),  # a digest: no release to read
+])
+def test_a_driver_too_old_for_a_releases_cuda_is_named_with_what_works(image: str, branch: int, problem: str | None):
+    found = releases.driver_problem(image, branch)
+    assert found == problem if problem is None else found is not None and found.startswith(problem)
 
 
 def test_the_pinned_release_is_one_of_the_data_and_its_images_are_the_defaults():
     pinned: VllmRelease = RELEASES[VLLM_VERSION]
     assert (pinned.image, pinned.image_arm64) == (DEFAULT_IMAGE, DEFAULT_IMAGE_ARM64)
 
+
+
+@pytest.mark.parametrize("data, key", [
+    ({"vllm_image": "vllm/vllm-openai:v0.34.0", "nvidia_driver": "debian"}, "nvidia_driver"),
+    ({"vllm_image": "vllm/vllm-openai:v0.34.0", "nvidia_driver_branch": 570}, "nvidia_driver_branch"),
+])
+def test_check_refuses_a_release_the_hosts_driver_cannot_run(data: dict, key: str):
+    with pytest.raises(SettingsInvalid) as caught:
+        validate_host_data("box", {"gpu_profile": "rtx-4090", **data})
+    message = str(caught.value)
+    assert f"host 'box': {key}: branch " in message, message
+    assert "needs driver branch 580 or newer" in message and "vllm/vllm-openai:v0.17.1 (CUDA 12.9)" in message
+    assert validate_host_data("box", {"gpu_profile": "rtx-4090", "nvidia_driver": "debian"})  # 0.17.1 runs on 535

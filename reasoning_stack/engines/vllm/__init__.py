@@ -9,11 +9,13 @@ from typing import Any
 from reasoning_stack.arch import AARCH64, X86_64, check_image
 from reasoning_stack.catalogue import ModelSpec
 from reasoning_stack.cuda import GpuBudget
+from reasoning_stack.driver import DEBIAN_BRANCH
 from reasoning_stack.engines.base import LayoutEngine, Uses
 from reasoning_stack.engines.vllm import memory as vllm_memory
 from reasoning_stack.engines.vllm.checks import check_pinned_flags, check_release
 from reasoning_stack.engines.vllm.command import vllm_args
 from reasoning_stack.engines.vllm.output import VllmOutput
+from reasoning_stack.engines.vllm.releases import driver_problem
 from reasoning_stack.engines.vllm.service import vllm_service
 from reasoning_stack.engines.vllm.settings import DEFAULT_IMAGE, DEFAULT_IMAGE_ARM64
 from reasoning_stack.gpus import Gpu
@@ -52,6 +54,12 @@ class Vllm(LayoutEngine):
         check_pinned_flags(settings.vllm_image, settings.vllm_extra_args)
         if uses.any:
             check_release(settings.vllm_image)
+            # the driver the host will have: the pinned branch, or Debian 12's own (its non-free package)
+            branch = settings.nvidia_driver_branch or (DEBIAN_BRANCH if settings.nvidia_driver == "debian" else None)
+            problem = driver_problem(settings.vllm_image, branch)
+            if problem:
+                setting = "nvidia_driver_branch" if settings.nvidia_driver_branch else "nvidia_driver"
+                raise ValueError(f"{setting}: branch {branch}: {problem}")
 
     # --- planning: the layout search with vLLM's memory model --------------------------------------------
     def memory_options(self, req: PlanRequest) -> dict[str, Any]:

