@@ -3,6 +3,8 @@ that talk to its admin API, and its data folder in the container. Every other mo
 
 from __future__ import annotations
 
+from typing import Any
+
 from reasoning_stack.service_files import CONFIG_DIR, HELPER_DIR
 
 OPENWEBUI_UNIT = "reasoning-openwebui"  # its systemd unit (a Mac's launchd job takes its env file's name from it)
@@ -19,6 +21,6 @@ ADMIN_HELPERS = ((OPENWEBUI_SIGNUP, "openwebui-signup.py.j2"), (OPENWEBUI_MODELS
                  (CLOUD_MODELS, "cloud-models.py.j2"))
 
 
-def data_dir(settings: object) -> str:
+def data_dir(settings: Any) -> str:
     """Open WebUI's data folder on the host (``<data_dir>/open-webui``)."""
-    return f"{settings.data_dir}/open-webui"  # type: ignore[attr-defined]
+    return f"{settings.data_dir}/open-webui"
