@@ -30,7 +30,7 @@ from reasoning_stack.platforms.linux import nvidia_smi_failed as linux_nvidia_sm
 from reasoning_stack.prepared import prepared_fact
 from reasoning_stack.proxy import Proxy, proxy_for
 from reasoning_stack.settings import StackSettings
-from reasoning_stack.validation import SettingsInvalid
+from reasoning_stack.validation import SettingsInvalid, setting_errors
 
 _settings_cache: dict[int, dict[str, StackSettings]] = {}
 _platform_cache: dict[tuple[int, str], StackSettings] = {}
@@ -69,9 +69,7 @@ def with_settings(settings: StackSettings, **values: object) -> StackSettings:
     try:
         return StackSettings.model_validate({**dict(settings), **given})
     except ValidationError as exc:
-        problems = "; ".join(("{}: ".format(".".join(str(p) for p in err["loc"])) if err["loc"] else "")
-                             + err["msg"].removeprefix("Value error, ") for err in exc.errors())
-        raise PyinfraError(f"host {host.name!r}: {problems}") from None
+        raise PyinfraError("\n".join(str(e) for e in setting_errors(host.name, exc))) from None
 
 
 def host_cluster() -> Cluster | None:

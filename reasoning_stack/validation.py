@@ -132,27 +132,37 @@ def validate_host_data(host: str, data: Mapping[str, Any], sources: Mapping[str,
     try:
         settings = StackSettings.model_validate(settings_data)
     except ValidationError as exc:
-        for err in exc.errors():
-            key = ".".join(str(p) for p in err["loc"]) or "(settings)"
-            top = str(err["loc"][0]) if err["loc"] else ""
-            bad = f"got {_describe_value(err.get('input'))}; " if top and "input" in err else ""
-            if top in SECRET_SETTINGS or top in _NO_ECHO or top.endswith("_env"):  # *_env: the secret by mistake
-                bad = ""  # never echo a secret back (extra arguments may carry one: the message names the flag)
-            message = err["msg"].removeprefix("Value error, ")
-            if not top and message.split(" ", 1)[0].rstrip(":") in names:
-                # a check across several settings: its message starts with the setting at fault
-                key = top = message.split(" ", 1)[0].rstrip(":")
-                message = message.removeprefix(f"{key}: ")
-            if err["type"] == "extra_forbidden" and top in _NESTED:
-                valid = list(_NESTED[top].model_fields)
-                suggestion = _closest(str(err["loc"][-1]), valid)
-                hint = f"did you mean {suggestion!r}?" if suggestion else f"valid keys: {', '.join(valid)}"
-                bad, message = "", f"unknown key; {hint}"
-            errors.append(SettingError(host, key, f"{bad}{message}", sources.get(top, "")))
-        raise SettingsInvalid(errors) from None
+        raise SettingsInvalid(errors + setting_errors(host, exc, sources)) from None
     if errors:
         raise SettingsInvalid(errors)
     return settings
+
+
+def setting_errors(host: str, exc: ValidationError, sources: Mapping[str, str] | None = None) -> list[SettingError]:
+    """pydantic's errors for one host's settings as the stack says them: the key at fault (a check across several
+    settings names it first in its message), the value given unless it may be a secret, a suggestion for an unknown
+    nested key, and where the key was set (``sources``)."""
+    sources = sources or {}
+    names = setting_names()
+    errors = []
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"]) or "(settings)"
+        top = str(err["loc"][0]) if err["loc"] else ""
+        bad = f"got {_describe_value(err.get('input'))}; " if top and "input" in err else ""
+        if top in SECRET_SETTINGS or top in _NO_ECHO or top.endswith("_env"):  # *_env: the secret by mistake
+            bad = ""  # never echo a secret back (extra arguments may carry one: the message names the flag)
+        message = err["msg"].removeprefix("Value error, ")
+        if not top and message.split(" ", 1)[0].rstrip(":") in names:
+            # a check across several settings: its message starts with the setting at fault
+            key = top = message.split(" ", 1)[0].rstrip(":")
+            message = message.removeprefix(f"{key}: ")
+        if err["type"] == "extra_forbidden" and top in _NESTED:
+            valid = list(_NESTED[top].model_fields)
+            suggestion = _closest(str(err["loc"][-1]), valid)
+            hint = f"did you mean {suggestion!r}?" if suggestion else f"valid keys: {', '.join(valid)}"
+            bad, message = "", f"unknown key; {hint}"
+        errors.append(SettingError(host, key, f"{bad}{message}", sources.get(top, "")))
+    return errors
 
 
 def validate_hosts(hosts: Iterable[tuple[str, Mapping[str, Any], Mapping[str, str]]]) -> dict[str, StackSettings]:

@@ -393,5 +393,5 @@ def test_a_users_own_deploy_gives_open_webui_its_port(tmp_path: Path):
     (wait,) = default["Wait for Open WebUI /health"]  # type: ignore[misc]
     assert "http://127.0.0.1:3000/health" in wait
     beside_grafana = _plan({"nvidia_driver": "preinstalled"}, LINUX_4090, deploy=str(mine), tmp=tmp_path)
-    assert beside_grafana["error"] == ("PyinfraError: host 'spark': grafana_port 3001 is already "
+    assert beside_grafana["error"] == ("PyinfraError: host 'spark': grafana_port: grafana_port 3001 is already "
                                        "openwebui_port's port; monitoring needs a port of its own (default 3001)")

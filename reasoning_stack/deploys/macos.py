@@ -24,7 +24,7 @@ from reasoning_stack.catalogue import find_model
 from reasoning_stack.context import host_plan, host_settings, host_webui_database
 from reasoning_stack.engines.mlx import VERSION as MLX_VERSION
 from reasoning_stack.facts import MacHardware
-from reasoning_stack.launchd import ENV_EXEC, MLX_VENV, ROOT, LaunchdJob
+from reasoning_stack.launchd import MLX_VENV, ROOT, LaunchdJob
 from reasoning_stack.openwebui.after_start import after_start, generated_secrets
 from reasoning_stack.openwebui.entries import USAGE_DIR
 from reasoning_stack.openwebui.mac import OPENWEBUI_VENV, openwebui_job
@@ -37,7 +37,14 @@ from reasoning_stack.operations import (
     wait_http,
 )
 from reasoning_stack.planning.types import Instance
-from reasoning_stack.platforms.macos import BREW, PYTHON, PYTHON_FORMULA, helper_text, weights_env_text
+from reasoning_stack.platforms.macos import (
+    BREW,
+    MAC_HELPERS,
+    PYTHON,
+    PYTHON_FORMULA,
+    helper_text,
+    weights_env_text,
+)
 from reasoning_stack.prepared import prepared_fact
 from reasoning_stack.services import CONFIG_DIR, HELPER_DIR, SMOKE_TEST, WAIT_HTTP
 from reasoning_stack.settings import OPENWEBUI_VERSION, StackSettings
@@ -66,8 +73,7 @@ def mac_stack() -> None:
         server.shell(name=f"Homebrew {PYTHON_FORMULA}", commands=[f"{BREW} install {PYTHON_FORMULA}"], **as_user)
     files.directory(name="Stack config directory", path=CONFIG_DIR, mode="700", user="root", group="wheel")
     files.directory(name="Helper directory", path=HELPER_DIR, mode="755", user="root", group="wheel")
-    helpers = ((WAIT_HTTP, "wait-http.py.j2"), (SMOKE_TEST, "smoke-test.py.j2"), (ENV_EXEC, "env-exec.py.j2"))
-    for helper, template in helpers + (ADMIN_HELPERS if settings.openwebui_enabled else ()):
+    for helper, template in MAC_HELPERS + (ADMIN_HELPERS if settings.openwebui_enabled else ()):
         files.put(name=f"{helper.rsplit('/', 1)[1]} helper", src=io.StringIO(helper_text(template)), dest=helper,
                   mode="755", user="root", group="wheel", create_remote_dir=False)
     for name, path in (("Stack directory", ROOT), ("Data directory", settings.data_dir),

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from reasoning_stack.models.architectures import version_tuple
+
 MemoryRegime = Literal["profiled", "cudagraph-profiled", "free-memory", "extensible"]
 
 # Reasoning parsers of 0.17.1 (vllm/reasoning/__init__.py), then those each later release added.
@@ -49,11 +51,6 @@ FLAGS_REMOVED = {
     "0.27.0": {"--max-num-partial-prefills", "--max-long-partial-prefills"},
     "0.28.0": {"--calculate-kv-scales", "--override-attention-dtype"},
 }
-
-
-def version_tuple(version: str) -> tuple[int, ...]:
-    """``"0.34.0"`` -> (0, 34, 0)."""
-    return tuple(int(part) for part in version.split("."))
 
 
 def _up_to(version: str, changes: dict[str, set[str]]) -> set[str]:
