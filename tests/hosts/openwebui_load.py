@@ -113,11 +113,20 @@ class Page:
 
     async def _connected(self) -> None:
         self.connects += 1
-        await self.client.emit("user-join", {"auth": {"token": self.token}})
-        if self.connects > 1 and self.on_reconnect:
-            task = asyncio.get_running_loop().create_task(self.on_reconnect())
-            self._reconnected.add(task)
-            task.add_done_callback(self._reconnected.discard)
+        if self.connects == 1 or not self.on_reconnect:
+            await self.client.emit("user-join", {"auth": {"token": self.token}})
+            return
+        task = asyncio.get_running_loop().create_task(self.catch_up())
+        self._reconnected.add(task)
+        task.add_done_callback(self._reconnected.discard)
+
+    async def catch_up(self) -> None:
+        """The chat page's handler on a connect: once this socket is in its person's room (Open WebUI acknowledges
+        the connect before it files the socket, so the join is awaited), events reach it again; what finished
+        while it was away is loaded from the saved chat."""
+        await self.client.call("user-join", {"auth": {"token": self.token}}, timeout=120)
+        if self.on_reconnect:
+            await self.on_reconnect()
 
     async def _disconnected(self, reason: str = "unknown") -> None:
         if self.leaving:
@@ -227,6 +236,7 @@ async def one_person(url: str, model: str, email: str, start: asyncio.Event, tim
                                      "content": QUESTION, "timestamp": int(time.time()), "models": [model]},
                     "background_tasks": {}, "features": {}, "params": {}}
             headers = {"Authorization": f"Bearer {page.token}"}
+            connects_when_asked = page.connects
             async with http.post(f"{url}/api/chat/completions", json=body, headers=headers) as response:
                 answer = await _json(response)
                 if response.status != 200 or not isinstance(answer, dict) or not answer.get("chat_id"):
@@ -235,6 +245,11 @@ async def one_person(url: str, model: str, email: str, start: asyncio.Event, tim
                                        .strip())
             chat_id = answer["chat_id"]
             page.on_reconnect = load_if_finished  # Chat.svelte's handleSocketConnect, from now on
+            if page.connects > connects_when_asked:
+                # The page knows its chat before it asks; here the chat's id comes with the answer to the question,
+                # so a socket that came back while the question was under way catches up now, as the page would
+                # have on that connect (an answer may have finished while the socket was away).
+                await page.catch_up()
             step = "streamed answer"
             try:
                 await asyncio.wait_for(done.wait(), timeout)
