@@ -136,11 +136,17 @@ hf_token_env = 'HF_TOKEN'
 
 # --- vLLM ------------------------------------------------------------------------------------------------
 
-# vLLM OpenAI-server image, pinned by tag.
+# The vLLM release the host runs: its memory accounting, flags and defaults are planned for it and its
+# image pulled (0.17.1, 0.32.0 or 0.34.0). Changing it is a day-2 move: the new image is pulled before
+# the old unit stops.
+# vllm_version = '0.17.1'
+
+# vLLM OpenAI-server image, pinned by tag; follows vllm_version when not set (set it for a mirror or a
+# digest: a release tag must then name vllm_version's release).
 # vllm_image = 'vllm/vllm-openai:v0.17.1'
 
 # vLLM image on aarch64 hosts (DGX Spark): the same release built on CUDA 13, with kernels for the
-# GB10.
+# GB10; follows vllm_version when not set.
 # vllm_image_arm64 = 'vllm/vllm-openai:v0.17.1-cu130'
 
 # Extra `vllm serve` arguments, full flag names only (checked before deploy).

@@ -18,6 +18,7 @@ import json
 import os
 import re
 import sys
+import typing
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -198,6 +199,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         engine=args.engine or engines.default_for(gpus),
         max_num_seqs=args.max_num_seqs,
         max_num_batched_tokens=args.max_num_batched_tokens,
+        release=args.vllm_version or "",
     )
     plan = plan_what_if(req)
     if args.json:
@@ -220,7 +222,8 @@ def _what_if_flags(args: argparse.Namespace) -> dict[str, bool]:
             "--tensor-parallel-size": args.tensor_parallel_size is not None,
             "--data-parallel-size": args.data_parallel_size is not None,
             "--max-num-seqs": args.max_num_seqs is not None,
-            "--max-num-batched-tokens": args.max_num_batched_tokens is not None}
+            "--max-num-batched-tokens": args.max_num_batched_tokens is not None,
+            "--vllm-version": args.vllm_version is not None}
 
 
 def _speed_line(plan: ServingPlan) -> str:
@@ -505,7 +508,8 @@ def _parser_for(engine_choices: tuple[str, ...]) -> argparse.ArgumentParser:
     plan.add_argument("--quantization", default="auto",
                       choices=engines.quantization_values())
     plan.add_argument("--gpu-memory-utilization", type=_bounded(float, setting="gpu_memory_utilization"),
-                      default=None, help="default 0.90; 0.80 on unified memory (DGX Spark)")
+                      default=None, help="default: the vLLM release's own (0.17.1: 0.90, 0.32.0: 0.92, 0.34.0: "
+                      "the whole GPU, its KV cache sized after warm-up); 0.80 on unified memory (DGX Spark)")
     plan.add_argument("--kv-cache-dtype", default="auto", choices=["auto", "fp8"])
     plan.add_argument("--enforce-eager", type=_bool, default=None)
     plan.add_argument("--tensor-parallel-size", type=_bounded(int, setting="tensor_parallel_size"))
@@ -514,6 +518,10 @@ def _parser_for(engine_choices: tuple[str, ...]) -> argparse.ArgumentParser:
                       help="requests decoded at once (default: vLLM's for the GPU, fewer only if needed)")
     plan.add_argument("--max-num-batched-tokens", type=_bounded(int, setting="max_num_batched_tokens"),
                       help="tokens per scheduler step (default: vLLM's for the GPU)")
+    vllm_field = StackSettings.model_fields["vllm_version"]
+    plan.add_argument("--vllm-version", choices=typing.get_args(vllm_field.annotation), default=None,
+                      help=f"the vLLM release to plan for: its memory accounting, defaults and flags (default "
+                           f"{vllm_field.default}, the vllm_version setting's)")
     plan.add_argument("--engine", choices=list(engine_choices), default=None,
                       help="serving engine to plan for (what-if; with an inventory: every host's primary model)")
     plan.add_argument("--json", action="store_true", help="machine-readable output")

@@ -20,6 +20,7 @@ SAME_ON_EVERY_NODE = {
     "gpu_profile": "each pipeline stage is planned for the same GPUs",
     "gpu_count": "each pipeline stage is planned for the same GPUs",
     "gpu_indices": "each pipeline stage is planned for the same GPUs",
+    "vllm_version": "every node must run the same vLLM release (its ranks meet, and its memory is planned, alike)",
     "vllm_image": "every node must run the identical image (Ray refuses mixed versions)",
     "model": "the nodes serve one model together",
     "quantization": "the nodes serve one model together",
@@ -71,6 +72,8 @@ def cluster_errors(settings: Mapping[str, StackSettings],
         for host in members:
             for key, why in SAME_ON_EVERY_NODE.items():
                 mine, theirs = getattr(settings[host], key), getattr(head, key)
+                if key == "vllm_image" and settings[host].vllm_version != head.vllm_version:
+                    continue  # the image follows the release, whose difference is said already
                 if mine != theirs:
                     errors.append(SettingError(host, key, f"{mine!r} differs from the head {heads[0]!r} "
                                                f"({theirs!r}): {why}", sources.get(host, {}).get(key, "")))

@@ -43,14 +43,22 @@ def cuda_total_gib(gpu: Gpu) -> float:
     return (gpu.memory_mib - (0 if gpu.unified else CUDA_HIDDEN_MIB)) * MIB / GIB
 
 
-def batch_defaults(gpu: Gpu, max_num_batched_tokens: int | None = None) -> tuple[int, int]:
-    """vLLM 0.17.1's ``vllm serve`` defaults (max_num_batched_tokens, max_num_seqs) for this GPU.
+def batch_defaults(gpu: Gpu, max_num_batched_tokens: int | None = None, big_gpu_tier: bool = False,
+                   unified_small_tier: bool = False) -> tuple[int, int]:
+    """vLLM's ``vllm serve`` defaults (max_num_batched_tokens, max_num_seqs) for this GPU.
 
     ``EngineArgs.get_batch_defaults``: 8192 and 1024 on GPUs with at least 70 GiB that are not A100s, 2048 and 256
-    on every other GPU. The layout search counts every GPU engine's requests at once by these.
-    ``max_num_batched_tokens``, when the user sets it, replaces the first.
+    on every other GPU (0.17.1). Later releases add a tier of 16384 and 1024 on GPUs of 160 GiB or more
+    (``big_gpu_tier``, 0.28+) and keep a GB10 on the small tier (``unified_small_tier``, 0.33+). The layout search
+    counts every GPU engine's requests at once by these. ``max_num_batched_tokens``, when the user sets it, replaces
+    the first.
     """
-    if cuda_total_gib(gpu) >= 70 and "a100" not in gpu.name.lower():
+    total = cuda_total_gib(gpu)
+    if unified_small_tier and gpu.unified:
+        return max_num_batched_tokens or 2048, 256
+    if big_gpu_tier and total >= 160:
+        return max_num_batched_tokens or 16384, 1024
+    if total >= 70 and "a100" not in gpu.name.lower():
         return max_num_batched_tokens or 8192, 1024
     return max_num_batched_tokens or 2048, 256
 

@@ -7,12 +7,21 @@ import sys
 from pathlib import Path
 
 
-def module_text(path: str, start: str, flags: list[str]) -> str:
-    """The source of the module at ``path`` with ``flags`` (one per line, sorted) after the ``start`` line."""
-    source = Path(path).read_text(encoding="utf-8")
+def module_text(path: str, start: str, flags: list[str], source: str | None = None) -> str:
+    """The source of the module at ``path`` (or ``source``) with ``flags`` (one per line, sorted) after the ``start``
+    line."""
+    source = Path(path).read_text(encoding="utf-8") if source is None else source
     begin = source.index(start) + len(start)
     end = source.index("))\n", begin)
     return source[:begin] + "".join(f'    "{flag}",\n' for flag in sorted(set(flags))) + source[end:]
+
+
+def regenerate_changes(path: str, base: frozenset[str], added_start: str, removed_start: str) -> None:
+    """Print the module at ``path`` with the flags a later release added to and removed from ``base``, from its
+    parser's flags read from standard input (lines starting with ``--``)."""
+    flags = {line.strip() for line in sys.stdin if line.strip().startswith("--")}
+    text = module_text(path, added_start, sorted(flags - base))
+    sys.stdout.write(module_text(path, removed_start, sorted(base - flags), source=text))
 
 
 def regenerate(path: str, start: str) -> None:

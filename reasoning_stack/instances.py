@@ -13,7 +13,6 @@ from itertools import combinations
 
 from reasoning_stack import engines
 from reasoning_stack.catalogue import served_name
-from reasoning_stack.cuda import default_utilization
 from reasoning_stack.gpus import Gpu
 from reasoning_stack.plan import make_plan, request_from_settings
 from reasoning_stack.planning.types import UNIT_PREFIX, HostPlan, Instance, PlanRequest, ServingPlan, unit_name
@@ -81,7 +80,7 @@ def plan_host(settings: StackSettings, gpus: list[Gpu], nodes: int = 1, wired_li
         return HostPlan(False, f"the {count} models do not fit {len(gpus)}x {gpus[0].name if gpus else 'GPU'} "
                         "together: " + " | ".join(attempts) + "; drop an extra model, pick smaller ones or shorter "
                         "contexts")
-    util = round((settings.gpu_memory_utilization or default_utilization(gpus)) / count, 3)
+    util = round(named[0][1].gpu_memory_utilization / count, 3)  # the primary's share (its release's default)
     shared = [replace(req, gpu_memory_utilization=util, colocated=count) for _n, req in named]
     plans = [make_plan(req) for req in shared]
     if all(p.fits for p in plans):

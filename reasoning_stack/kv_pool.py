@@ -93,15 +93,16 @@ def _group_size(counts: list[int]) -> int:
 
 
 def kv_pool(model: ModelSpec, tp: int, pp: int, kv_dtype: str, batched_tokens: int,
-            prefix_caching: bool = True) -> KvPool:
-    """The pool vLLM builds for ``model`` split ``tp`` x ``pp`` ways (each stage holds 1/pp of every kind)."""
+            prefix_caching: bool = True, block_size: int = BLOCK) -> KvPool:
+    """The pool vLLM builds for ``model`` split ``tp`` x ``pp`` ways (each stage holds 1/pp of every kind), in blocks
+    of ``block_size`` tokens (the release's default; a hybrid model's block grows to hold its state)."""
     per_token = attention_bytes_per_token(model, tp, kv_dtype)
     full = _cdiv(model.full_layers, pp)
     sliding = _cdiv(model.sliding_layers, pp) if model.sliding_layers else 0
     linear = _cdiv(model.linear_layers, pp) if model.linear_layers and model.linear else 0
     kinds = [n for n in (full, sliding, linear) if n]
     size = _group_size(kinds)
-    block = BLOCK
+    block = block_size
     if linear:
         state = model.linear.state_bytes(tp)
         block = BLOCK * _cdiv(state, BLOCK * per_token)

@@ -38,6 +38,7 @@ def api_entry(settings: Any, instance: Instance) -> dict[str, Any]:
         "served_model_name": instance.served_model_name, "model": instance.plan.model,
         "repo": instance.plan.model_repo, "max_model_len": instance.plan.max_model_len,
         "engine": instance.engine,
+        "release": instance.plan.output.release_text(),  # the engine release it was planned for ('' for none)
         "health_path": engine.health_path,
         "image": engine.status_image(settings),
         "env_file": f"{CONFIG_DIR}/{instance.unit}.env",

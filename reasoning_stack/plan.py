@@ -65,4 +65,5 @@ def request_from_settings(settings: StackSettings, gpus: list[Gpu], nodes: int =
         sampling_overrides=tuple(sorted(settings.sampling_overrides.items())),
         max_num_seqs=settings.max_num_seqs,
         max_num_batched_tokens=settings.max_num_batched_tokens,
+        release=settings.vllm_version,
     )

@@ -212,7 +212,8 @@ def _unit_detail(unit: dict[str, Any], manifest: dict[str, Any]) -> str:
     spec = next(u for u in manifest["units"] if u["unit"] == unit["unit"])
     done = unit["completion"]
     context = unit.get("max_model_len") or f"{spec['max_model_len']} (planned)"  # MLX-LM and Ollama do not say
-    text = (f", serves {spec['served_model_name']} ({spec['repo']}), context {context}"
+    release = f" on {spec['release']}" if spec.get("release") else ""  # manifests of older deploys name none
+    text = (f", serves {spec['served_model_name']} ({spec['repo']}){release}, context {context}"
             f", /health {unit['health'] or 'no answer'}, one-token completion "
             + (f"{done['seconds']:.2f}s" if done["status"] == 200 else "FAILED"))
     smoke = unit.get("smoke_test")

@@ -69,7 +69,8 @@ def _check(tmp_path: Path, settings: str, env: dict[str, str] | None = None, inv
          "min_context 65536 is longer than max_model_len 32768: lower min_context to 32768 or less"),
         ('health_timeout = 999999\n', "14400"),
         ('vllm_image = "vllm/vllm-openai:v0.10.2"\n',
-         "vLLM 0.10.2 is older than 0.17.1, the release the planned arguments are checked against"),
+         "vllm/vllm-openai:v0.10.2 is vLLM 0.10.2, a release the stack does not plan for: its memory accounting "
+         "and flags are known for 0.17.1, 0.32.0, 0.34.0"),
         ('served_model_name = "team"\nextra_models = [{"name": "fast", "model": "qwen3-8b", "port": 8001, '
          '"served_model_name": "team"}]\n', "served model name 'team' is served by two instances of this host"),
         ('vllm_extra_args = ["--max-num-seqs", "8; rm -rf /"]\n', "holds the shell character(s) ';'"),
@@ -201,7 +202,7 @@ def test_a_group_data_file_of_no_group_is_warned_about(tmp_path: Path):
 @pytest.mark.parametrize(
     ("args", "words"),
     [
-        ('["--max-num-seq", "64"]', "'--max-num-seq' is not a flag of `vllm serve` in vLLM 0.17.1 (the pinned image); "
+        ('["--max-num-seq", "64"]', "'--max-num-seq' is not a flag of `vllm serve` in vLLM 0.17.1 (vllm_version); "
                                     "did you mean '--max-num-seqs'?"),
         ('["--enable-prefix-cache"]', "did you mean '--enable-prefix-caching'?"),
         ('["--no-such-thing=1"]', "'--no-such-thing' is not a flag of `vllm serve`"),
@@ -216,9 +217,13 @@ def test_extra_flags_unknown_to_the_pinned_vllm_are_refused(tmp_path: Path, args
 def test_extra_flags_of_the_pinned_vllm_pass(tmp_path: Path):
     good = '["--max-num-seqs", "64", "--enable_expert_parallel", "--compilation-config.cudagraph_mode=PIECEWISE"]'
     assert _check(tmp_path, f"vllm_extra_args = {good}\n").returncode == 0
-    # another vLLM release may have other flags: only the pinned image's are known
-    other = 'vllm_image = "vllm/vllm-openai:v0.18.0"\nvllm_extra_args = ["--a-newer-flag"]\n'
-    assert _check(tmp_path, other).returncode == 0
+    # another release has other flags, each checked by that release's own list (a mirror's digest runs vllm_version)
+    digest = 'vllm_image = "mirror.example:5000/vllm/vllm-openai@sha256:' + "b" * 64 + '"\n'
+    newer = 'vllm_version = "0.34.0"\nvllm_extra_args = ["--enable-extensible-kv-cache"]\n'
+    assert _check(tmp_path, digest + newer).returncode == 0
+    assert _check(tmp_path, newer.replace("--enable-extensible-kv-cache", "--a-newer-flag")).returncode == 2
+    out = _check(tmp_path, 'vllm_image = "vllm/vllm-openai:v0.18.0"\n')  # a release the stack does not plan for
+    assert out.returncode == 2 and "is vLLM 0.18.0, a release the stack does not plan for" in out.stderr
 
 
 @pytest.mark.parametrize(

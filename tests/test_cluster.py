@@ -54,7 +54,8 @@ def test_exactly_one_head():
 
 @pytest.mark.parametrize(("key", "value", "why"), [
     ("gpu_profile", "a100-80", "planned for the same GPUs"),
-    ("vllm_image", "vllm/vllm-openai:v0.18.0", "Ray refuses mixed versions"),
+    ("vllm_image", "vllm/vllm-openai@sha256:" + "5" * 64, "Ray refuses mixed versions"),
+    ("vllm_version", "0.32.0", "same vLLM release"),
     ("data_dir", "/srv/models", "same path on every node"),
     ("model", "qwq-32b", "serve one model together"),
 ])

@@ -228,7 +228,10 @@ def test_unknown_layer_kinds_and_quantizations_are_refused():
 def test_a_model_newer_than_the_pinned_vllm_is_refused_naming_the_release():
     register(replace(MODELS["gpt-oss-20b"], slug="acme/future", min_vllm="0.19.0"))
     plan = make_plan(PlanRequest(gpus=tuple(gpus_from_profile("h100")), model="acme/future"))
-    assert not plan.fits and "needs vLLM 0.19.0 or newer" in plan.reason and "0.17.1" in plan.reason
+    assert not plan.fits and "needs vLLM 0.19.0 or newer" in plan.reason and "vLLM 0.17.1 is planned" in plan.reason
+    assert "set vllm_version = '0.32.0' (plan --vllm-version 0.32.0)" in plan.reason  # the first release serving it
+    newer = make_plan(PlanRequest(gpus=tuple(gpus_from_profile("h100")), model="acme/future", release="0.32.0"))
+    assert newer.fits, newer.reason
     RESOLVED.pop("acme/future")
 
 

@@ -72,6 +72,19 @@ def test_a_healthy_report_has_no_problem():
     assert "reasoning-grafana: active, /api/health 200" in text and "prometheus: active, /-/ready 200" in text
 
 
+def test_each_instance_shows_the_release_it_runs():
+    """The vLLM release each instance was planned and deployed for (vllm_version), on its status line; a manifest
+    written before releases were recorded shows none."""
+    for version in ("0.17.1", "0.34.0"):
+        text = format_report([HostStatus("box", True, _report(_manifest(vllm_version=version)))], {})
+        assert f"serves deepseek-r1-distill-qwen-7b (deepseek-ai/DeepSeek-R1-Distill-Qwen-7B) on vLLM {version}, " \
+               "context" in text, text
+    old = _manifest()
+    for unit in old["units"]:
+        unit.pop("release", None)
+    assert " on vLLM" not in format_report([HostStatus("box", True, _report(old))], {})
+
+
 def test_the_https_proxy_is_reported_with_what_it_serves():
     manifest = _manifest(https="internal", https_names=["chat.lab.test"], grafana_listen="0.0.0.0")
     assert manifest["units"][-1] == {"unit": "caddy", "kind": "proxy", "sites": {"Open WebUI": 443, "Grafana": 3443}}

@@ -13,20 +13,22 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from engine_parsers import parser_command, vllm_argcheck
+from engine_parsers import vllm_argcheck
 
 from reasoning_stack.catalogue import GPUS, MODELS
 from reasoning_stack.cluster import Cluster
+from reasoning_stack.engines.vllm.checks import FLAGS_BY_RELEASE
 from reasoning_stack.engines.vllm.command import node_args
 from reasoning_stack.engines.vllm.releases import RELEASES
 from reasoning_stack.gpus import gpus_from_profile
 from reasoning_stack.plan import PlanRequest, make_plan
 
 
-@functools.cache  # two tests read it; planning them all takes half a minute
-def all_planned_arg_lists() -> list[list[str]]:
-    """Distinct vllm_args over the catalogue: every model x GPU x count x nodes x weights format x KV dtype,
-    data-parallel layouts included (3 and 6 GPUs allow no power-of-two tensor parallel)."""
+@functools.cache  # several tests read it; planning them all takes half a minute a release
+def all_planned_arg_lists(release: str = "") -> list[list[str]]:
+    """Distinct vllm_args over the catalogue, planned for ``release`` ('' : the default): every model x GPU x count x
+    nodes x weights format x KV dtype, data-parallel layouts included (3 and 6 GPUs allow no power-of-two tensor
+    parallel), prefix caching and chunked prefill off on 6 GPUs (the release's own spelling of off)."""
     seen: dict[str, list[str]] = {}
     for model, spec in MODELS.items():
         for gpu in GPUS:
@@ -39,7 +41,8 @@ def all_planned_arg_lists() -> list[list[str]]:
                                           thinking_default=count != 2,
                                           max_num_batched_tokens=4096 if count == 3 else None,
                                           sampling_overrides=(("temperature", 0.6), ("top_p", 0.95))
-                                          if count == 4 else ())
+                                          if count == 4 else (), release=release,
+                                          enable_prefix_caching=count != 6, enable_chunked_prefill=count != 6)
                         plan = make_plan(req)
                         if plan.fits:
                             seen.setdefault(json.dumps(plan.output.args), plan.output.args)
@@ -70,17 +73,11 @@ def test_arg_lists_cover_the_catalogue():
     assert any("--data-parallel-size" in a and a[a.index("--tensor-parallel-size") + 1] != "1" for a in arg_lists)
 
 
-@pytest.fixture(scope="module")
-def argcheck() -> list[str]:
-    """The command of vLLM 0.17.1's own parser (scripts/test sets it up); fails under CI when missing."""
-    return parser_command("vLLM", "VLLM_ARGCHECK_PYTHON", script_var="VLLM_ARGCHECK")
-
-
 @pytest.mark.parametrize("version", list(RELEASES))
 def test_planned_args_pass_vllm_parser(tmp_path: Path, version: str):
-    """Every planned list is accepted by each supported release's own parser, with none of the flags it removed
-    (an operator may pin any of them in vllm_image today)."""
-    arg_lists = all_planned_arg_lists()
+    """Every list planned for a release is accepted by that release's own parser, with none of the flags it
+    removed."""
+    arg_lists = all_planned_arg_lists(version)
     removed = RELEASES[version].removed_flags
     assert [a for a in arg_lists if removed & set(a)] == []
     batch = tmp_path / "args.json"
@@ -92,11 +89,27 @@ def test_planned_args_pass_vllm_parser(tmp_path: Path, version: str):
     assert out.stdout.count("ok ") == len(arg_lists)
 
 
-def test_the_shipped_flag_list_is_the_pinned_vllm_s(argcheck: list[str]):
-    """reasoning_stack/vllm_flags.py (what `check` knows without vLLM) is exactly vLLM 0.17.1's `vllm serve` flags;
-    regenerate it with scripts/vllm-flags when the pin moves."""
-    from reasoning_stack.engines.vllm.flags import VLLM_SERVE_FLAGS
-
-    out = subprocess.run([*argcheck, "--list-flags"], capture_output=True, text=True, timeout=300, check=True)
+@pytest.mark.parametrize("version", list(RELEASES))
+def test_each_shipped_flag_list_is_its_release_s(version: str):
+    """Each release's generated flag list (what `check` knows of vllm_extra_args without vLLM) is exactly that
+    release's `vllm serve` flags; regenerate one with scripts/vllm-flags VERSION."""
+    out = subprocess.run([*vllm_argcheck(version), "--list-flags"], capture_output=True, text=True, timeout=300,
+                         check=True)
     flags = {line.strip() for line in out.stdout.splitlines() if line.strip().startswith("--")}
-    assert flags == set(VLLM_SERVE_FLAGS)
+    assert flags == set(FLAGS_BY_RELEASE[version])
+
+
+def test_each_release_plans_its_own_defaults_and_spelling():
+    """0.34 sizes its KV cache after warm-up with the whole GPU: no --gpu-memory-utilization unless one is set, and
+    its flags turned off as --disable-x; 0.32 has its own default share (0.92); 0.17.1 keeps the stack's 0.9."""
+    lists = {version: all_planned_arg_lists(version) for version in RELEASES}
+    single = {v: [a for a in lists[v] if "--nnodes" not in a and "--distributed-executor-backend" not in a]
+              for v in RELEASES}
+    assert all("--gpu-memory-utilization" not in a or a[a.index("--gpu-memory-utilization") + 1] == "0.8"
+               for a in single["0.34.0"])  # 0.8: a GB10's unified memory keeps the stack's share
+    assert any("--gpu-memory-utilization" not in a for a in single["0.34.0"])
+    assert any(a[a.index("--gpu-memory-utilization") + 1] == "0.92" for a in single["0.32.0"])
+    assert all(a[a.index("--gpu-memory-utilization") + 1] in ("0.9", "0.8") for a in single["0.17.1"])
+    assert any("--disable-prefix-caching" in a for a in lists["0.34.0"])
+    assert not any("--disable-prefix-caching" in a for a in lists["0.17.1"] + lists["0.32.0"])
+    assert any("--no-enable-prefix-caching" in a for a in lists["0.32.0"])

@@ -77,7 +77,7 @@ def test_the_release_data_derives_what_each_release_changed():
     ("vllm/vllm-openai:v0.17.1", 535, None),  # CUDA 12.9 on Debian 12's 535, through minor-version compatibility
     ("vllm/vllm-openai:v0.34.0", 580, None),
     ("vllm/vllm-openai:v0.34.0", 570, "vllm/vllm-openai:v0.34.0 is built on CUDA 13.0, which needs driver branch 580 "
-     "or newer; use a driver of branch 580 or newer, or vllm/vllm-openai:v0.17.1 (CUDA 12.9)"),
+     "or newer; use a driver of branch 580 or newer, or vllm_version '0.17.1' (vllm/vllm-openai:v0.17.1, CUDA 12.9)"),
     ("vllm/vllm-openai:v0.17.1-cu130", 570, "vllm/vllm-openai:v0.17.1-cu130 is built on CUDA 13.0, which needs"),
     ("registry.example/vllm@sha256:" + "a" * 64, 470, None),  # a digest: no release to read
 ])
@@ -101,5 +101,78 @@ def test_check_refuses_a_release_the_hosts_driver_cannot_run(data: dict, key: st
         validate_host_data("box", {"gpu_profile": "rtx-4090", **data})
     message = str(caught.value)
     assert f"host 'box': {key}: branch " in message, message
-    assert "needs driver branch 580 or newer" in message and "vllm/vllm-openai:v0.17.1 (CUDA 12.9)" in message
+    assert "needs driver branch 580 or newer" in message
+    assert "vllm_version '0.17.1' (vllm/vllm-openai:v0.17.1, CUDA 12.9)" in message
     assert validate_host_data("box", {"gpu_profile": "rtx-4090", "nvidia_driver": "debian"})  # 0.17.1 runs on 535
+
+
+BOX = {"gpu_profile": "rtx-4090", "gpu_count": 1, "model": "qwen3-8b"}
+
+
+def test_the_setting_offers_exactly_the_releases_of_the_data():
+    import typing
+
+    from reasoning_stack.settings import StackSettings
+
+    assert set(typing.get_args(StackSettings.model_fields["vllm_version"].annotation)) == set(RELEASES)
+
+
+@pytest.mark.parametrize("version", list(RELEASES))
+def test_the_images_follow_vllm_version(version: str):
+    settings = validate_host_data("box", {**BOX, "vllm_version": version})
+    assert (settings.vllm_image, settings.vllm_image_arm64) == (RELEASES[version].image, RELEASES[version].image_arm64)
+
+
+def test_an_image_pinned_before_vllm_version_existed_names_its_release():
+    settings = validate_host_data("box", {**BOX, "vllm_image": "vllm/vllm-openai:v0.32.0"})
+    assert settings.vllm_version == "0.32.0" and settings.vllm_image_arm64 == "vllm/vllm-openai:v0.32.0"
+
+
+@pytest.mark.parametrize("data, words", [
+    ({"vllm_image": "vllm/vllm-openai:v0.32.0", "vllm_version": "0.34.0"},
+     "vllm_image: vllm/vllm-openai:v0.32.0 is vLLM 0.32.0 but vllm_version is 0.34.0: set vllm_version = '0.32.0'"),
+    ({"vllm_image": "mirror.example:5000/vllm/vllm-openai:v0.33.0"},
+     "is vLLM 0.33.0, a release the stack does not plan for"),
+    ({"vllm_version": "0.33.0"}, "vllm_version: got '0.33.0'; Input should be '0.17.1', '0.32.0' or '0.34.0'"),
+    ({"vllm_version": "0.34.0", "vllm_extra_args": ["--swap-space", "4"]},
+     "'--swap-space' is not a flag of `vllm serve` in vLLM 0.34.0 (vllm_version); vLLM 0.17.1 has it"),
+    ({"vllm_extra_args": ["--enable-extensible-kv-cache"]}, "vLLM 0.34.0 has it"),
+    ({"vllm_version": "0.34.0", "cluster": "c", "cluster_role": "head", "cluster_backend": "ray",
+      "cluster_interface": "eth0"}, "cluster_backend: 'ray' needs Ray inside the vLLM image; vLLM 0.34.0"),
+])
+def test_a_release_mismatch_is_refused_naming_what_works(data: dict, words: str):
+    with pytest.raises(SettingsInvalid) as caught:
+        validate_host_data("box", {**BOX, **data})
+    assert words in str(caught.value), str(caught.value)
+
+
+def test_a_mirror_digest_runs_the_release_vllm_version_names():
+    digest = "mirror.example:5000/vllm/vllm-openai@sha256:" + "a" * 64
+    settings = validate_host_data("box", {**BOX, "vllm_version": "0.34.0", "vllm_image": digest})
+    assert settings.vllm_image == digest and settings.vllm_image_arm64 == RELEASES["0.34.0"].image
+
+
+def test_plan_says_the_release_it_planned_for():
+    import io
+    from contextlib import redirect_stdout
+
+    from reasoning_stack.cli import main
+
+    out = io.StringIO()
+    with redirect_stdout(out):
+        assert main(["plan", "--gpu", "h100", "--model", "qwen3-8b", "--vllm-version", "0.34.0"]) == 0
+    text = out.getvalue()
+    assert "vLLM 0.34.0:" in text and "extensible KV cache" in text and "--gpu-memory-utilization" not in text
+    out = io.StringIO()
+    with redirect_stdout(out):
+        main(["plan", "--gpu", "h100", "--model", "qwen3-8b", "--vllm-version", "0.32.0", "--json"])
+    plan = json.loads(out.getvalue())
+    assert plan["vllm_version"] == "0.32.0" and plan["gpu_memory_utilization"] == 0.92
+
+
+@pytest.mark.parametrize("image, planned", [("vllm/vllm-openai:v0.17.2", "0.17.1"),
+                                            ("vllm/vllm-openai:v0.34.1", "0.34.0"),
+                                            ("vllm/vllm-openai:v0.17.1-rebuild", "0.17.1")])
+def test_a_patch_release_or_a_rebuild_is_planned_as_its_release(image: str, planned: str):
+    settings = validate_host_data("box", {**BOX, "vllm_image": image})
+    assert settings.vllm_version == planned and settings.vllm_image == image

@@ -15,6 +15,10 @@ from reasoning_stack.planning.types import PlanRequest, ServingPlan
 
 NAME = "auto"
 CANDIDATES = (VLLM, OLLAMA)  # what auto may resolve to on NVIDIA GPUs: its settings are checked for both
+# A request for auto takes vLLM's default share, the one engine of the two that reads it.
+PlanRequest.DEFAULT_UTILIZATION.update(
+    {(NAME, release): share for (engine, release), share in list(PlanRequest.DEFAULT_UTILIZATION.items())
+     if engine == VLLM.name})
 
 
 def plan(req: PlanRequest) -> ServingPlan:

@@ -158,6 +158,14 @@ class LayoutEngine(Engine):
         """Why this engine's planning does not cover ``model`` (at ``quant``), or None when it does."""
         return None
 
+    def release_for(self, req: PlanRequest) -> str:
+        """The engine release ``req`` is planned for, when the engine plans per release ('' otherwise)."""
+        return ""
+
+    def first_release(self, version: str) -> str | None:
+        """The oldest supported release at or after ``version`` (None: none is supported)."""
+        return None
+
     def memory_options(self, req: PlanRequest) -> dict[str, Any]:
         """Keyword arguments of the request the engine's ``memory.gpu_budget`` also takes (vLLM: the batch and
         prefix caching)."""

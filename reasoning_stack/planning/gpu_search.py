@@ -124,8 +124,9 @@ def _fit_layout(engine: GpuEngine, req: PlanRequest, model: ModelSpec, quant: st
                 wanted: int) -> ServingPlan | None:
     """``layout`` at its cheapest concession that reaches the wanted context, or None.
 
-    Fewer concurrent sequences come before eager mode: eager changes no KV-cache figure, it only frees the
-    CUDA-graph pool beside the budget, so it is used only when that room is short.
+    Fewer concurrent sequences come before eager mode: it costs decode speed, so it is used only when the room is
+    short (beside the budget under vLLM 0.17.1, where the CUDA-graph pool lives; inside it from 0.20, where the
+    pool takes KV cache).
     """
     eager_choices = [False, True] if req.enforce_eager is None else [req.enforce_eager]
     for seqs in _seq_choices(engine, req):
@@ -404,10 +405,13 @@ def _request_problem(req: PlanRequest, model: ModelSpec | None, engine: GpuEngin
     problem = engine.model_problem(model, req.quantization if req.quantization != "auto" else None) if engine else None
     if problem:
         return problem
-    release = getattr(engine, "release", "")
+    release = engine.release_for(req) if engine else ""
     if release and version_tuple(model.min_vllm) > version_tuple(release):
-        return (f"{model.name} needs vLLM {model.min_vllm} or newer (its architecture's first release); the pinned "
-                f"vLLM is {release}: set vllm_image to a newer release")
+        serves = engine.first_release(model.min_vllm)
+        way = (f"set vllm_version = {serves!r} (plan --vllm-version {serves})" if serves
+               else "no supported vLLM release serves it yet")
+        return (f"{model.name} needs vLLM {model.min_vllm} or newer (its architecture's first release); vLLM "
+                f"{release} is planned: {way}")
     gpu = smallest_gpu(req)
     quants = [req.quantization] if req.quantization != "auto" else list(model.repos)
     unsupported = [gpu_problem(q, gpu.compute_cap) for q in quants]

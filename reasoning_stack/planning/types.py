@@ -45,10 +45,19 @@ class PlanRequest:
     max_num_batched_tokens: int | None = None  # fixed by the caller; None = the engine's default for the GPU
     engine: str = "vllm"  # a registered engine's name, or auto: whose memory model and command line
     wired_limit_mib: int = 0  # a Mac's raised iogpu.wired_limit_mb (0: Metal's default working set)
+    release: str = ""  # the engine release planned for ("": the engine's default; vLLM: the vllm_version setting)
+
+    # gpu_memory_utilization an engine release takes when none is set, on GPUs of their own memory, as each engine
+    # registers it: (engine, release) -> share ("" : the engine's default release). Unified memory keeps the
+    # stack's 0.80 whatever the release.
+    DEFAULT_UTILIZATION: ClassVar[dict[tuple[str, str], float]] = {}
 
     def __post_init__(self) -> None:
         if self.gpu_memory_utilization is None:
-            object.__setattr__(self, "gpu_memory_utilization", default_utilization(self.gpus))
+            util = default_utilization(self.gpus)
+            if not any(g.unified for g in self.gpus):
+                util = self.DEFAULT_UTILIZATION.get((self.engine, self.release), util)
+            object.__setattr__(self, "gpu_memory_utilization", util)
 
 
 @dataclass(frozen=True)
@@ -75,6 +84,10 @@ class EngineOutput:
     def command_lines(self) -> list[str]:
         """What ``plan`` prints after the command line (an environment the server reads)."""
         return []
+
+    def release_text(self) -> str:
+        """The engine release the plan is for, as ``status`` shows it ('' when the engine plans no release)."""
+        return ""
 
 
 @dataclass

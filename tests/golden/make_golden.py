@@ -22,6 +22,7 @@ from reasoning_stack.catalogue import GPUS, MODELS
 from reasoning_stack.cli import main
 
 HERE = Path(__file__).parent
+OTHER_VLLM_RELEASES = ("0.32.0", "0.34.0")  # planned besides the default release (whose cases name none)
 REPO = HERE.parents[1]
 RENDER_INVENTORIES = [*sorted((REPO / "inventories").glob("*.py")), HERE / "render_cases.py"]
 # Secrets of the rendered hosts: any value will do, render replaces each with a placeholder naming its variable.
@@ -39,6 +40,9 @@ def plan_cases() -> list[list[str]]:
             for engine in engines:
                 for model in ["auto", *MODELS]:
                     cases.append(["--gpu", slug, "--count", str(count), "--engine", engine, "--model", model])
+                    if engine == "vllm":  # each other vLLM release, keyed by it (its memory regime and flags)
+                        cases += [["--gpu", slug, "--count", str(count), "--engine", engine, "--model", model,
+                                   "--vllm-version", version] for version in OTHER_VLLM_RELEASES]
     return cases
 
 

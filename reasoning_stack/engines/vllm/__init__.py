@@ -12,20 +12,29 @@ from reasoning_stack.cuda import GpuBudget
 from reasoning_stack.driver import DEBIAN_BRANCH
 from reasoning_stack.engines.base import LayoutEngine, Uses
 from reasoning_stack.engines.vllm import memory as vllm_memory
-from reasoning_stack.engines.vllm.checks import check_pinned_flags, check_release
+from reasoning_stack.engines.vllm.checks import check_release_flags
 from reasoning_stack.engines.vllm.command import vllm_args
 from reasoning_stack.engines.vllm.output import VllmOutput
-from reasoning_stack.engines.vllm.releases import driver_problem
+from reasoning_stack.engines.vllm.releases import DEFAULT_RELEASE, RELEASES, driver_problem
 from reasoning_stack.engines.vllm.service import vllm_service
 from reasoning_stack.engines.vllm.settings import DEFAULT_IMAGE, DEFAULT_IMAGE_ARM64
 from reasoning_stack.gpus import Gpu
+from reasoning_stack.models.architectures import version_tuple
 from reasoning_stack.planning import gpu_search
 from reasoning_stack.planning.types import Instance, PlanRequest, ServingPlan
 from reasoning_stack.service_files import ServiceFiles
 from reasoning_stack.topology import ClusterNode
 
 IMAGE, IMAGE_ARM64 = DEFAULT_IMAGE, DEFAULT_IMAGE_ARM64  # pinned once, with why, in settings.py
-PINNED_ARCHES = {IMAGE: (X86_64,), IMAGE_ARM64: (AARCH64,)}
+# Each supported release's images and the machines they are built for (release tags are multi-arch from 0.21).
+PINNED_ARCHES = {IMAGE: (X86_64,), IMAGE_ARM64: (AARCH64,),
+                 **{r.image: (X86_64, AARCH64) for r in RELEASES.values() if r.at_least("0.21.0")}}
+# How each later regime divides the memory, said under a plan's figures.
+MEMORY_WORDS = {
+    "cudagraph-profiled": "CUDA graphs counted inside vLLM's budget (0.20+); context and NCCL beside it",
+    "free-memory": "everything but the KV cache counted inside vLLM's budget from the GPU's free memory (0.27+)",
+    "extensible": "KV cache sized after warm-up from what is free, less a margin (0.34's extensible KV cache)",
+}
 
 
 class Vllm(LayoutEngine):
@@ -39,7 +48,15 @@ class Vllm(LayoutEngine):
     max_seqs_flag = "--max-num-seqs"
     metrics_path = "/metrics"  # on the API port, never behind the API key (vLLM's security docs)
     memory = vllm_memory
-    release = "0.17.1"  # the pinned image's release: models needing a newer one are refused
+
+    def release_for(self, req: PlanRequest) -> str:
+        """The vLLM release ``req`` is planned for (the vllm_version setting, or the default release)."""
+        return req.release or DEFAULT_RELEASE
+
+    def first_release(self, version: str) -> str | None:
+        """The oldest supported release at or after ``version`` (what serves a model that needs ``version``)."""
+        newer = [v for v in RELEASES if version_tuple(v) >= version_tuple(version)]
+        return min(newer, key=version_tuple) if newer else None
 
     def images(self, settings: Any) -> list[str]:
         return [settings.vllm_image]
@@ -51,9 +68,14 @@ class Vllm(LayoutEngine):
         return {"vllm_image": image} if arch == AARCH64 else {}
 
     def check_settings(self, settings: Any, uses: Uses) -> None:
-        check_pinned_flags(settings.vllm_image, settings.vllm_extra_args)
+        check_release_flags(settings.vllm_version, settings.vllm_extra_args)
+        release = RELEASES[settings.vllm_version]
+        ray = settings.cluster is not None and settings.cluster_backend == "ray"
+        if uses.any and ray and not release.ray_dependency:
+            raise ValueError(f"cluster_backend: 'ray' needs Ray inside the vLLM image; vLLM {release.version} no "
+                             "longer depends on Ray (since 0.18) and its image is not known to carry it: use "
+                             "cluster_backend 'mp' (vLLM's own multi-node mode, no Ray) or vllm_version '0.17.1'")
         if uses.any:
-            check_release(settings.vllm_image)
             # the driver the host will have: the pinned branch, or Debian 12's own (its non-free package)
             branch = settings.nvidia_driver_branch or (DEBIAN_BRANCH if settings.nvidia_driver == "debian" else None)
             problem = driver_problem(settings.vllm_image, branch)
@@ -63,26 +85,31 @@ class Vllm(LayoutEngine):
 
     # --- planning: the layout search with vLLM's memory model --------------------------------------------
     def memory_options(self, req: PlanRequest) -> dict[str, Any]:
-        return {"max_num_batched_tokens": req.max_num_batched_tokens, "prefix_caching": req.enable_prefix_caching}
+        return {"max_num_batched_tokens": req.max_num_batched_tokens, "prefix_caching": req.enable_prefix_caching,
+                "release": self.release_for(req)}
 
     def finish(self, plan: ServingPlan, model: ModelSpec, req: PlanRequest, gpu: Gpu, eager: bool,
                seqs: int | None) -> None:
         plan.cuda_graph_gib_per_gpu = vllm_memory.cuda_graph_gib(model, eager)
-        plan.output = VllmOutput(vllm_args(plan, model, req))
+        release = RELEASES[self.release_for(req)]
+        plan.output = VllmOutput(vllm_args(plan, model, req, release), release.version)
         plan.command = ["vllm", "serve", *plan.output.args]
 
     def budget_words(self, model: ModelSpec, gpu: Gpu, tp: int, req: PlanRequest, eager: bool,
                      budget: GpuBudget) -> str:
+        others = "non-torch memory" if RELEASES[self.release_for(req)].memory == "profiled" else (
+            "context, graphs and margins")
         return (
             f"weights take {budget.weights:.1f} GiB per GPU, vLLM's profiling pass {budget.activation:.1f} GiB and "
-            f"non-torch memory {budget.non_torch:.1f} GiB of the {budget.requested:.1f} GiB vLLM may use "
+            f"{others} {budget.non_torch:.1f} GiB of the {budget.requested:.1f} GiB vLLM may use "
             f"(gpu_memory_utilization {req.gpu_memory_utilization:g}), leaving {max(0.0, budget.kv_gib):.1f} GiB = "
             f"{budget.tokens} tokens of KV cache ({budget.kv_per_token // 1024} KiB per token per GPU)"
         )
 
     def headroom_words(self, model: ModelSpec, gpu: Gpu, tp: int, req: PlanRequest, eager: bool,
                        budget: GpuBudget) -> str:
-        safe = vllm_memory.max_safe_utilization(model, gpu, tp, req.nodes, eager, req.colocated)
+        safe = vllm_memory.max_safe_utilization(model, gpu, tp, req.nodes, eager, req.colocated,
+                                                self.release_for(req))
         return (f"the KV cache would fit, but beside the {budget.requested:.1f} GiB vLLM may use "
                 f"(gpu_memory_utilization {req.gpu_memory_utilization:g}) only {budget.headroom:.2f} GiB remain for "
                 f"CUDA context, NCCL and CUDA graphs, which need {budget.headroom_needed:.2f} GiB; "
@@ -96,7 +123,8 @@ class Vllm(LayoutEngine):
         layout = gpu_search.most_generous(req, model, next(iter(model.repos)))
         if layout is None:
             return None
-        safe = min(0.98, vllm_memory.max_safe_utilization(model, gpu, layout.tp, req.nodes, True, req.colocated))
+        safe = min(0.98, vllm_memory.max_safe_utilization(model, gpu, layout.tp, req.nodes, True, req.colocated,
+                                                          self.release_for(req)))
         if safe <= req.gpu_memory_utilization:
             return None
         found = gpu_search.try_model(self, replace(req, gpu_memory_utilization=safe, enforce_eager=True), model)
@@ -107,6 +135,16 @@ class Vllm(LayoutEngine):
                 "without CUDA graphs the context needs less room beside vLLM's budget")
 
     def describe(self, plan: ServingPlan) -> list[str]:
+        release = RELEASES[getattr(plan.output, "release", "") or DEFAULT_RELEASE]
+        if release.memory != "profiled":
+            return [
+                f"  vLLM {release.version}: weights {plan.weights_gib_per_gpu:.1f} GiB/GPU, profiling peak, context, "
+                f"graphs and margins {plan.reserve_gib_per_gpu:.1f} GiB/GPU, KV cache "
+                f"{plan.kv_cache_gib_per_gpu:.1f} GiB/GPU = {plan.kv_cache_tokens} tokens, "
+                f"{plan.max_concurrent_full_context:.1f} full-context requests at once",
+                f"  {MEMORY_WORDS[release.memory]}" + ("; CUDA graphs off (--enforce-eager)" if plan.enforce_eager
+                                                      else ""),
+            ]
         return [
             f"  weights {plan.weights_gib_per_gpu:.1f} GiB/GPU, profiling peak + non-torch "
             f"{plan.reserve_gib_per_gpu:.1f} GiB/GPU, KV cache {plan.kv_cache_gib_per_gpu:.1f} GiB/GPU = "
@@ -123,3 +161,7 @@ class Vllm(LayoutEngine):
 
 
 ENGINE = Vllm()
+# Each release's own gpu_memory_utilization default where none is set (0.34: 1.0, the extensible KV cache).
+PlanRequest.DEFAULT_UTILIZATION.update(
+    {(ENGINE.name, version): release.default_utilization or 1.0 for version, release in RELEASES.items()})
+PlanRequest.DEFAULT_UTILIZATION[ENGINE.name, ""] = PlanRequest.DEFAULT_UTILIZATION[ENGINE.name, DEFAULT_RELEASE]

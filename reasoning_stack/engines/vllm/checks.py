@@ -1,12 +1,15 @@
 """What ``check`` refuses in ``vllm_extra_args``: flags the stack sets itself (naming the setting to use; a secret
-never goes on a command line) and flags the pinned vLLM's ``vllm serve`` does not have."""
+never goes on a command line) and flags the chosen release's ``vllm serve`` does not have."""
 
 from __future__ import annotations
 
 import difflib
 
-from reasoning_stack.engines.vllm.flags import VLLM_SERVE_FLAGS, VLLM_VERSION
+from reasoning_stack.engines.vllm import flags, flags_0_32_0, flags_0_34_0
 from reasoning_stack.flag_lists import no_shell_metacharacters
+
+# Each supported release's `vllm serve` flags, generated from its own parser (scripts/vllm-flags VERSION).
+FLAGS_BY_RELEASE = {module.VLLM_VERSION: module.VLLM_SERVE_FLAGS for module in (flags, flags_0_32_0, flags_0_34_0)}
 
 # vLLM flags the stack sets itself, and the setting to use instead (a secret never goes on a command line).
 OWNED_FLAGS = {
@@ -38,32 +41,19 @@ def check_owned_flags(value: list[str]) -> list[str]:
     return value
 
 
-def check_release(image: str) -> None:
-    """An image of a vLLM release older than the pinned one: the planned arguments were checked against the pinned
-    release's parser, and the presets' architectures need it."""
-    tag = image.rsplit(":", 1)[-1] if "@" not in image else ""
-    digits = tag.lstrip("v").split("-", 1)[0].split(".")
-    if len(digits) < 2 or not all(d.isdigit() for d in digits):
-        return  # a digest or a custom tag: not a release number to compare
-    have = tuple(int(d) for d in digits)
-    pinned = tuple(int(d) for d in VLLM_VERSION.split("."))
-    if have < pinned:
-        raise ValueError(f"vllm_image {image}: vLLM {'.'.join(digits)} is older than {VLLM_VERSION}, the release "
-                         f"the planned arguments are checked against; use vllm/vllm-openai:v{VLLM_VERSION} or newer")
-
-
-def check_pinned_flags(image: str, extra_args: list[str]) -> None:
-    """Flags of vllm_extra_args the pinned vLLM's `vllm serve` does not have (a typo would stop vLLM at start,
-    after the image pull). An image of another release may have other flags: only the pinned one is checked."""
-    if not image.endswith(f":v{VLLM_VERSION}"):
-        return
+def check_release_flags(version: str, extra_args: list[str]) -> None:
+    """Flags of vllm_extra_args that release ``version``'s `vllm serve` does not have (a typo, or a flag a later
+    release removed, would stop vLLM at start, after the image pull)."""
+    known = FLAGS_BY_RELEASE[version]
     for arg in extra_args:
         if not arg.startswith("--"):
             continue
         flag = arg.split("=", 1)[0].replace("_", "-")
         base = flag.split(".", 1)[0]  # --compilation-config.level: vLLM's dotted JSON keys
-        if flag not in VLLM_SERVE_FLAGS and base not in VLLM_SERVE_FLAGS:
-            close = difflib.get_close_matches(flag, sorted(VLLM_SERVE_FLAGS), n=1, cutoff=0.7)
+        if flag not in known and base not in known:
+            close = difflib.get_close_matches(flag, sorted(known), n=1, cutoff=0.7)
             hint = f"did you mean {close[0]!r}? " if close else ""
+            elsewhere = [v for v, flags in FLAGS_BY_RELEASE.items() if v != version and flag in flags]
+            also = f"vLLM {', '.join(elsewhere)} has it; " if elsewhere else ""
             raise ValueError(f"vllm_extra_args: {arg.split('=', 1)[0]!r} is not a flag of `vllm serve` in vLLM "
-                             f"{VLLM_VERSION} (the pinned image); {hint}see `vllm serve --help`")
+                             f"{version} (vllm_version); {hint}{also}see `vllm serve --help`")

@@ -6,21 +6,27 @@ from __future__ import annotations
 import json
 
 from reasoning_stack.catalogue import ModelSpec, served_name
+from reasoning_stack.engines.vllm.releases import RELEASES, VllmRelease
 from reasoning_stack.planning.types import PlanRequest, ServingPlan
 from reasoning_stack.topology import Cluster
 
 
-def vllm_args(plan: ServingPlan, model: ModelSpec, req: PlanRequest) -> list[str]:
-    """The exact ``vllm serve`` argument list (the image's entrypoint is already ``vllm serve``)."""
+def vllm_args(plan: ServingPlan, model: ModelSpec, req: PlanRequest,
+              release: VllmRelease = RELEASES["0.17.1"]) -> list[str]:
+    """The exact ``vllm serve`` argument list for ``release`` (the image's entrypoint is already ``vllm serve``).
+
+    A release whose own default is the whole GPU (0.34's extensible KV cache) gets no --gpu-memory-utilization when
+    the plan uses that default: an explicit share below 1 would only withhold memory (and vLLM warns of it)."""
     args = [
         plan.model_repo,
         "--served-model-name", served_name(model.slug, req.served_model_name),
         "--host", req.listen,
         "--port", str(req.port),
         "--max-model-len", str(plan.max_model_len),
-        "--gpu-memory-utilization", f"{plan.gpu_memory_utilization:g}",
-        "--tensor-parallel-size", str(plan.tensor_parallel_size),
     ]
+    if not (release.default_utilization is None and plan.gpu_memory_utilization >= 1.0):
+        args += ["--gpu-memory-utilization", f"{plan.gpu_memory_utilization:g}"]
+    args += ["--tensor-parallel-size", str(plan.tensor_parallel_size)]
     if plan.data_parallel_size > 1:
         args += ["--data-parallel-size", str(plan.data_parallel_size)]
     if plan.pipeline_parallel_size > 1:
@@ -37,8 +43,8 @@ def vllm_args(plan: ServingPlan, model: ModelSpec, req: PlanRequest) -> list[str
         args += ["--max-num-batched-tokens", str(req.max_num_batched_tokens)]
     if model.revision:
         args += ["--revision", model.revision]
-    args.append("--enable-chunked-prefill" if req.enable_chunked_prefill else "--no-enable-chunked-prefill")
-    args.append("--enable-prefix-caching" if req.enable_prefix_caching else "--no-enable-prefix-caching")
+    args.append("--enable-chunked-prefill" if req.enable_chunked_prefill else release.off("--enable-chunked-prefill"))
+    args.append("--enable-prefix-caching" if req.enable_prefix_caching else release.off("--enable-prefix-caching"))
     args += ["--reasoning-parser", model.reasoning_parser]
     if model.tool_call_parser:
         args += ["--enable-auto-tool-choice", "--tool-call-parser", model.tool_call_parser]

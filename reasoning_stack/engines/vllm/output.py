@@ -1,4 +1,4 @@
-"""What vLLM's planner adds to a plan: the ``vllm serve`` arguments."""
+"""What vLLM's planner adds to a plan: the release it planned for and the ``vllm serve`` arguments."""
 
 from __future__ import annotations
 
@@ -12,10 +12,14 @@ class VllmOutput(EngineOutput):
     """The ``vllm serve`` arguments of the plan (the model first; the service adds its port, key and node flags)."""
 
     args: list[str] = field(default_factory=list)
+    release: str = ""  # the vLLM release planned for (its memory regime, flags and defaults)
 
     @classmethod
     def json_defaults(cls) -> dict[str, object]:
-        return {"vllm_args": []}
+        return {"vllm_args": [], "vllm_version": None}
 
     def json_fields(self) -> dict[str, object]:
-        return {"vllm_args": list(self.args)}
+        return {"vllm_args": list(self.args), "vllm_version": self.release}
+
+    def release_text(self) -> str:
+        return f"vLLM {self.release}" if self.release else ""

@@ -75,6 +75,26 @@ class VllmRelease:
     disable_spelling: Literal["--no-", "--disable-"]  # how it spells a boolean flag off: --no-enable-x / --disable-x
     cors_open_by_default: bool  # --allowed-origins defaults to ["*"] (until 0.32: CORS off by default since)
 
+    def at_least(self, version: str) -> bool:
+        """Whether this release is ``version`` or newer (a behaviour that release brought, by the release notes'
+        table in ../shared/reference/vllm-releases.md)."""
+        return version_tuple(self.version) >= version_tuple(version)
+
+    @property
+    def big_gpu_batch_tier(self) -> bool:
+        """Batch defaults of 1024 requests / 16384 tokens on GPUs of 160 GiB or more (B200, B300): 0.28+."""
+        return self.at_least("0.28.0")
+
+    @property
+    def unified_small_batch_tier(self) -> bool:
+        """A GB10 (unified memory) kept on the small batch tier whatever its memory: 0.33+."""
+        return self.at_least("0.33.0")
+
+    @property
+    def null_block(self) -> int:
+        """KV blocks the block pool holds back (the null block, 0.29+): not for requests."""
+        return 1 if self.at_least("0.29.0") else 0
+
     @property
     def image(self) -> str:
         return f"vllm/vllm-openai:v{self.version}"
@@ -121,17 +141,35 @@ RELEASES: dict[str, VllmRelease] = {
                           default_utilization=None, block_size=64, memory="extensible", ray_dependency=False,
                           disable_spelling="--disable-", cors_open_by_default=False),
 }
+# The release a host runs when its group_data names none (``vllm_version``).
+DEFAULT_RELEASE = "0.17.1"
 OLDER_DRIVER_BRANCH = 525  # what a -cu129 tag (CUDA 12.9) needs
 
 
+def _tag(image: str) -> tuple[str, str]:
+    """(the version, the suffix) of an image's ``vX.Y.Z[-suffix]`` tag (``("", "")`` for a digest or no tag)."""
+    if "@" in image or ":" not in image.rsplit("/", 1)[-1]:
+        return "", ""
+    version, _, suffix = image.rsplit(":", 1)[1].removeprefix("v").partition("-")
+    return version, suffix
+
+
+def tagged_release(image: str) -> str:
+    """The vLLM release an image's tag names (``vX.Y.Z``, on any registry), or '' when its tag names none."""
+    version, _suffix = _tag(image)
+    parts = version.split(".")
+    return version if len(parts) == 3 and all(p.isdigit() for p in parts) else ""
+
+
 def release_of_image(image: str) -> tuple[VllmRelease, str] | None:
-    """(the release, its tag's suffix) of a ``vllm/vllm-openai:vX.Y.Z[-suffix]`` image the data knows; None for
-    another image (a mirror, a digest, a release not supported)."""
-    if "@" in image or ":" not in image:
-        return None
-    tag = image.rsplit(":", 1)[1]
-    version, _, suffix = tag.removeprefix("v").partition("-")
-    release = RELEASES.get(version)
+    """(the release, its tag's suffix) of an image whose ``vX.Y.Z[-suffix]`` tag names a release the data knows
+    (``vllm/vllm-openai`` or a mirror of it), or a patch release of one (``v0.34.1`` is planned as 0.34.0: a patch
+    release keeps its minor release's flags and memory accounting); None for a digest, a custom tag or a release not
+    supported."""
+    version, suffix = _tag(image)
+    release = RELEASES.get(version) or next(
+        (r for v, r in RELEASES.items() if tagged_release(image) and v.rsplit(".", 1)[0] == version.rsplit(".", 1)[0]),
+        None)
     return (release, f"-{suffix}" if suffix else "") if release else None
 
 
@@ -158,5 +196,6 @@ def driver_problem(image: str, branch: int | None) -> str | None:
         way = (f"use {release.image}{release.older_driver_suffix} (CUDA 12.9, branch {OLDER_DRIVER_BRANCH} or newer) "
                f"or a driver of branch {needs}")
     else:
-        way = f"use a driver of branch {needs} or newer, or {RELEASES['0.17.1'].image} (CUDA 12.9)"
+        way = (f"use a driver of branch {needs} or newer, or vllm_version '0.17.1' ({RELEASES['0.17.1'].image}, "
+               "CUDA 12.9)")
     return f"{image} is built on CUDA {cuda}, which needs driver branch {needs} or newer; {way}"
