@@ -19,16 +19,21 @@ from reasoning_stack.catalogue import GPUS, MODELS
 from reasoning_stack.cluster import Cluster
 from reasoning_stack.engines.vllm.checks import FLAGS_BY_RELEASE
 from reasoning_stack.engines.vllm.command import node_args
-from reasoning_stack.engines.vllm.releases import RELEASES
+from reasoning_stack.engines.vllm.releases import DEFAULT_RELEASE, RELEASES
 from reasoning_stack.gpus import gpus_from_profile
 from reasoning_stack.plan import PlanRequest, make_plan
 
 
-@functools.cache  # several tests read it; planning them all takes half a minute a release
 def all_planned_arg_lists(release: str = "") -> list[list[str]]:
-    """Distinct vllm_args over the catalogue, planned for ``release`` ('' : the default): every model x GPU x count x
-    nodes x weights format x KV dtype, data-parallel layouts included (3 and 6 GPUs allow no power-of-two tensor
-    parallel), prefix caching and chunked prefill off on 6 GPUs (the release's own spelling of off)."""
+    """Distinct vllm_args over the catalogue, planned for ``release`` ('' : the default release)."""
+    return _planned_arg_lists(release or DEFAULT_RELEASE)  # the default's lists are planned once, whichever way named
+
+
+@functools.cache  # several tests read it; planning them all takes about a minute a release
+def _planned_arg_lists(release: str) -> list[list[str]]:
+    """Distinct vllm_args over the catalogue, planned for ``release``: every model x GPU x count x nodes x weights
+    format x KV dtype, data-parallel layouts included (3 and 6 GPUs allow no power-of-two tensor parallel), prefix
+    caching and chunked prefill off on 6 GPUs (the release's own spelling of off)."""
     seen: dict[str, list[str]] = {}
     for model, spec in MODELS.items():
         for gpu in GPUS:

@@ -69,13 +69,12 @@ class Vllm(LayoutEngine):
 
     def check_settings(self, settings: Any, uses: Uses) -> None:
         check_release_flags(settings.vllm_version, settings.vllm_extra_args)
-        release = RELEASES[settings.vllm_version]
-        ray = settings.cluster is not None and settings.cluster_backend == "ray"
-        if uses.any and ray and not release.ray_dependency:
-            raise ValueError(f"cluster_backend: 'ray' needs Ray inside the vLLM image; vLLM {release.version} no "
-                             "longer depends on Ray (since 0.18) and its image is not known to carry it: use "
-                             "cluster_backend 'mp' (vLLM's own multi-node mode, no Ray) or vllm_version '0.17.1'")
         if uses.any:
+            release = RELEASES[settings.vllm_version]
+            if settings.cluster is not None and settings.cluster_backend == "ray" and not release.ray_dependency:
+                raise ValueError(f"cluster_backend: 'ray' needs Ray inside the vLLM image; vLLM {release.version} no "
+                                 "longer depends on Ray (since 0.18) and its image is not known to carry it: use "
+                                 "cluster_backend 'mp' (vLLM's own multi-node mode, no Ray) or vllm_version '0.17.1'")
             # the driver the host will have: the pinned branch, or Debian 12's own (its non-free package)
             branch = settings.nvidia_driver_branch or (DEBIAN_BRANCH if settings.nvidia_driver == "debian" else None)
             problem = driver_problem(settings.vllm_image, branch)

@@ -53,7 +53,7 @@ def check_release_flags(version: str, extra_args: list[str]) -> None:
         if flag not in known and base not in known:
             close = difflib.get_close_matches(flag, sorted(known), n=1, cutoff=0.7)
             hint = f"did you mean {close[0]!r}? " if close else ""
-            elsewhere = [v for v, flags in FLAGS_BY_RELEASE.items() if v != version and flag in flags]
+            elsewhere = [v for v, theirs in FLAGS_BY_RELEASE.items() if v != version and flag in theirs]
             also = f"vLLM {', '.join(elsewhere)} has it; " if elsewhere else ""
             raise ValueError(f"vllm_extra_args: {arg.split('=', 1)[0]!r} is not a flag of `vllm serve` in vLLM "
                              f"{version} (vllm_version); {hint}{also}see `vllm serve --help`")

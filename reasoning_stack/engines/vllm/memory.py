@@ -103,26 +103,28 @@ def cuda_graph_gib(model: ModelSpec, eager: bool) -> float:
     return 0.0 if eager else 0.3 + model.layers * 10 * MIB / GIB
 
 
-def headroom_needed_gib(model: ModelSpec, tp: int, pp: int, eager: bool, colocated: int = 1,
-                        release: str = DEFAULT_RELEASE) -> float:
-    """Memory outside vLLM's budget that each GPU must have for every instance: context, NCCL and graphs under
-    0.17.1; context and NCCL once graphs are profiled (0.20+); nothing once the budget is read from free memory
-    (0.27+)."""
-    regime = RELEASES[release].memory
-    if regime in ("free-memory", "extensible"):
-        return 0.0
-    graphs = cuda_graph_gib(model, eager) if regime == "profiled" else 0.0
-    return (CUDA_CONTEXT_GIB + (NCCL_GIB if tp * pp > 1 else 0.0) + graphs) * colocated
+def _beside_weights(model: ModelSpec, tp: int, pp: int, eager: bool) -> float:
+    """One instance's CUDA context, NCCL and CUDA-graph pool: what each regime counts either inside its budget or
+    beside it."""
+    return CUDA_CONTEXT_GIB + (NCCL_GIB if tp * pp > 1 else 0.0) + cuda_graph_gib(model, eager)
 
 
 def _inside(model: ModelSpec, tp: int, pp: int, eager: bool, regime: str) -> float:
-    """What the regime counts inside the budget beside weights, profiling peak and non-torch memory."""
-    nccl = NCCL_GIB if tp * pp > 1 else 0.0
+    """The part of context, NCCL and graphs the regime counts inside the budget: none under 0.17.1, the graph pool
+    once graphs are profiled (0.20+), all of it once the budget is read from free memory (0.27+)."""
     if regime == "cudagraph-profiled":
         return cuda_graph_gib(model, eager)
     if regime in ("free-memory", "extensible"):
-        return CUDA_CONTEXT_GIB + nccl + cuda_graph_gib(model, eager)
+        return _beside_weights(model, tp, pp, eager)
     return 0.0
+
+
+def headroom_needed_gib(model: ModelSpec, tp: int, pp: int, eager: bool, colocated: int = 1,
+                        release: str = DEFAULT_RELEASE) -> float:
+    """Memory outside vLLM's budget that each GPU must have for every instance: the part of context, NCCL and
+    graphs its release's regime does not count inside (``_inside``)."""
+    outside = _beside_weights(model, tp, pp, eager) - _inside(model, tp, pp, eager, RELEASES[release].memory)
+    return outside * colocated
 
 
 def kv_gib_of(regime: str, total: float, requested: float, weights: float, activation: float, inside: float,

@@ -166,10 +166,11 @@ def release_of_image(image: str) -> tuple[VllmRelease, str] | None:
     (``vllm/vllm-openai`` or a mirror of it), or a patch release of one (``v0.34.1`` is planned as 0.34.0: a patch
     release keeps its minor release's flags and memory accounting); None for a digest, a custom tag or a release not
     supported."""
+    if not tagged_release(image):
+        return None
     version, suffix = _tag(image)
-    release = RELEASES.get(version) or next(
-        (r for v, r in RELEASES.items() if tagged_release(image) and v.rsplit(".", 1)[0] == version.rsplit(".", 1)[0]),
-        None)
+    minor = version.rsplit(".", 1)[0]
+    release = RELEASES.get(version) or next((r for v, r in RELEASES.items() if v.rsplit(".", 1)[0] == minor), None)
     return (release, f"-{suffix}" if suffix else "") if release else None
 
 
