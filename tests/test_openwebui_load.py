@@ -33,6 +33,7 @@ def test_200_people_at_once_on_postgresql_every_answer_saved():
     assert figures["saved"] == PEOPLE, figures
     assert figures["errors"] == {}, figures
     assert figures["database_is_locked"] == 0
+    assert figures["model_list_failures"] == 0  # every page listed the engine's model, none fell back to none
     assert figures["streamed_deltas_min"] > 0  # every answer not loaded after a drop came over the websocket
     assert figures["drops_by_reason"].get("server disconnect", 0) >= DROPPED  # the server closed them, as meant
     assert figures["loaded_after_reconnect"] <= figures["people_dropped"]

@@ -336,3 +336,40 @@ def test_openwebui_standin_keys_and_usage_record_behave_like_the_real_ones(tmp_p
         server.terminate()
         server.wait(5)
         vllm.stop()
+
+
+def test_vllm_standin_takes_a_burst_of_connections_as_uvicorn_does(tmp_path: Path):
+    """300 people's pages asking at the same moment: the real servers (uvicorn, backlog 2048) accept them all at
+    once; a listen backlog of 5 left a third waiting for SYN retries past Open WebUI's 10 s model-list timeout."""
+    import threading
+    import urllib.request
+
+    port = free_port()
+    env = {**_fake_nvidia_smi(tmp_path, 1), "VLLM_API_KEY": "k"}
+    server = subprocess.Popen([sys.executable, str(STANDINS / "vllm_standin.py"), "m", "--host", "127.0.0.1",
+                               "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, env=env)
+    url = f"http://127.0.0.1:{port}/v1/models"
+    try:
+        for _ in range(150):
+            try:
+                urllib.request.urlopen(urllib.request.Request(url, headers={"Authorization": "Bearer k"}), timeout=2)
+                break
+            except OSError:
+                time.sleep(0.2)
+        start, late = threading.Barrier(300), []
+
+        def ask() -> None:
+            start.wait()
+            try:
+                urllib.request.urlopen(urllib.request.Request(url, headers={"Authorization": "Bearer k"}), timeout=10)
+            except OSError as error:
+                late.append(str(error))
+
+        people = [threading.Thread(target=ask) for _ in range(300)]
+        for person in people:
+            person.start()
+        for person in people:
+            person.join(timeout=60)
+    finally:
+        server.kill()
+    assert late == [], f"{len(late)} of 300 not answered within 10 s: {late[:3]}"

@@ -64,7 +64,9 @@ def run_team(database_setting: str, people: int, workdir: Path, drop: int = 0) -
         webui.stop()
         log = (workdir / "data" / "open-webui.log").read_text(errors="replace")
         figures.update(database=database.kind, workers=database.workers,
-                       database_is_locked=log.count("database is locked"))
+                       database_is_locked=log.count("database is locked"),
+                       # a model list that failed (Open WebUI logs it and lists no model of that connection)
+                       model_list_failures=log.count("Connection error"))
         if database.postgresql:
             figures["chats_in_database"] = int(postgres.psql('SELECT count(*) FROM "chat"', "openwebui"))
         return figures

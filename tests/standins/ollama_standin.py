@@ -165,4 +165,12 @@ class Handler(BaseHTTPRequestHandler):
 
 
 signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-ThreadingHTTPServer((host.strip("[]"), int(port)), Handler).serve_forever()
+
+
+class Server(ThreadingHTTPServer):
+    """Accepts a burst as Ollama's own server does (the kernel's backlog, not the standard library's 5)."""
+
+    request_queue_size = 4096
+
+
+Server((host.strip("[]"), int(port)), Handler).serve_forever()

@@ -360,4 +360,14 @@ class Handler(BaseHTTPRequestHandler):
 ENGINE_NAMES = {"vllm": "vLLM", "sglang": "SGLang", "mlx": "MLX-LM"}
 # PID 1 in a container ignores SIGTERM unless it handles it: stop like the real servers do.
 signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-ThreadingHTTPServer((args.host, args.port), Handler).serve_forever()
+
+
+class Server(ThreadingHTTPServer):
+    """Accepts as the real servers' uvicorn does: a listen backlog of 2048 (``--backlog``'s default). The standard
+    library's 5 made a burst of connections wait for SYN retries (1, 3, 7 s...): 200 people listing models at once
+    then saw Open WebUI's 10 s model-list timeout, which no real engine would cause."""
+
+    request_queue_size = 2048
+
+
+Server((args.host, args.port), Handler).serve_forever()
