@@ -176,3 +176,24 @@ def test_plan_says_the_release_it_planned_for():
 def test_a_patch_release_or_a_rebuild_is_planned_as_its_release(image: str, planned: str):
     settings = validate_host_data("box", {**BOX, "vllm_image": image})
     assert settings.vllm_version == planned and settings.vllm_image == image
+
+
+@pytest.mark.parametrize("profile, caps", [("gb10", {"0.17.1": 1024, "0.32.0": 1024, "0.34.0": 256}),
+                                           ("b200", {"0.17.1": 1024, "0.32.0": 1024, "0.34.0": 1024}),
+                                           ("rtx-4090", {"0.17.1": 256, "0.32.0": 256, "0.34.0": 256})])
+def test_the_layout_search_counts_requests_at_once_by_the_releases_own_batch_defaults(profile: str, caps: dict):
+    """The search weighs layouts by the requests each serves at once, capped by max_num_seqs: each release's own
+    default (0.33+ keeps a GB10 on the small tier of 256), and the operator's when set."""
+    from reasoning_stack import engines
+    from reasoning_stack.gpus import gpus_from_profile
+    from reasoning_stack.planning import gpu_search
+    from reasoning_stack.planning.types import PlanRequest
+
+    vllm = engines.get("vllm")
+    gpu = gpus_from_profile(profile, 1)[0]
+    for version, cap in caps.items():
+        req = PlanRequest(gpus=(gpu,), model="qwen3-8b", release=version)
+        assert vllm.default_max_seqs(gpu, req) == cap, version
+    assert engines.get("sglang").default_max_seqs(gpu, PlanRequest(gpus=(gpu,), model="qwen3-8b")) == caps["0.17.1"]
+    mine = PlanRequest(gpus=(gpu,), model="qwen3-8b", release="0.34.0", extra_args=("--max-num-seqs", "48"))
+    assert gpu_search._seq_cap(vllm, mine, gpu, None) == 48

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Literal
 
 from reasoning_stack.catalogue import served_name
+from reasoning_stack.cuda import batch_defaults
 from reasoning_stack.planning import gpu_search
 from reasoning_stack.service_files import HEALTH_PATH, READY_PATH
 
@@ -161,6 +162,11 @@ class LayoutEngine(Engine):
     def release_for(self, req: PlanRequest) -> str:
         """The engine release ``req`` is planned for, when the engine plans per release ('' otherwise)."""
         return ""
+
+    def default_max_seqs(self, gpu: Gpu, req: PlanRequest) -> int:
+        """Requests at once the engine admits on ``gpu`` when the operator sets no cap: vLLM 0.17.1's batch
+        defaults unless the engine knows its own."""
+        return batch_defaults(gpu, req.max_num_batched_tokens)[1]
 
     def first_release(self, version: str) -> str | None:
         """The oldest supported release at or after ``version`` (None: none is supported)."""

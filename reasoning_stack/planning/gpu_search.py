@@ -15,7 +15,7 @@ from dataclasses import replace
 from typing import Protocol
 
 from reasoning_stack.catalogue import MODELS, ModelSpec, find_model
-from reasoning_stack.cuda import GpuBudget, batch_defaults, kv_bytes_per_token_per_gpu
+from reasoning_stack.cuda import GpuBudget, kv_bytes_per_token_per_gpu
 from reasoning_stack.gpus import Gpu
 from reasoning_stack.layout import Layout, layouts, tp_problem, valid_tp_sizes
 from reasoning_stack.models.architectures import version_tuple
@@ -69,6 +69,10 @@ class GpuEngine(Protocol):
         """Why the engine's planning does not cover the model (at the weights format), or None."""
         ...
 
+    def default_max_seqs(self, gpu: Gpu, req: PlanRequest) -> int:
+        """The engine's own cap on requests at once on ``gpu`` when none is set (its release's batch defaults)."""
+        ...
+
 
 def _budget(engine: GpuEngine, model: ModelSpec, quant: str, gpu: Gpu, tp: int, pp: int, req: PlanRequest,
             kv_dtype: str, eager: bool, seqs: int | None = None) -> GpuBudget:
@@ -117,7 +121,7 @@ def wanted_context(req: PlanRequest, model: ModelSpec) -> int:
 
 
 def _seq_cap(engine: GpuEngine, req: PlanRequest, gpu: Gpu, seqs: int | None) -> int:
-    return seqs or _user_max_num_seqs(engine, req) or batch_defaults(gpu, req.max_num_batched_tokens)[1]
+    return seqs or _user_max_num_seqs(engine, req) or engine.default_max_seqs(gpu, req)
 
 
 def _fit_layout(engine: GpuEngine, req: PlanRequest, model: ModelSpec, quant: str, kv: str, layout: Layout, gpu: Gpu,

@@ -87,6 +87,11 @@ class Vllm(LayoutEngine):
         return {"max_num_batched_tokens": req.max_num_batched_tokens, "prefix_caching": req.enable_prefix_caching,
                 "release": self.release_for(req)}
 
+    def default_max_seqs(self, gpu: Gpu, req: PlanRequest) -> int:
+        """The planned release's own default (a 160 GiB tier from 0.28, a GB10 on the small tier from 0.33)."""
+        return vllm_memory.release_batch_defaults(gpu, req.max_num_batched_tokens,
+                                                  RELEASES[self.release_for(req)])[1]
+
     def finish(self, plan: ServingPlan, model: ModelSpec, req: PlanRequest, gpu: Gpu, eager: bool,
                seqs: int | None) -> None:
         plan.cuda_graph_gib_per_gpu = vllm_memory.cuda_graph_gib(model, eager)
