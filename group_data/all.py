@@ -69,8 +69,9 @@ model = 'auto'
 # Shortest context the planner accepts; reasoning traces need room.
 # min_context = 16384
 
-# Share of each GPU's memory vLLM may use (vLLM's own flag); None = 0.90, or 0.80 where the GPU shares
-# the system's memory (DGX Spark), leaving the system room.
+# Share of each GPU's memory vLLM may use (vLLM's own flag); None = the release's own (0.90 on 0.17.1,
+# 0.92 on 0.32.0; on 0.34.0 the whole GPU less a margin, no flag), or 0.80 where the GPU shares the
+# system's memory (DGX Spark), leaving the system room.
 # gpu_memory_utilization = None
 
 # KV-cache dtype; 'auto' uses the model dtype and falls back to fp8 only if needed.
@@ -139,15 +140,15 @@ hf_token_env = 'HF_TOKEN'
 # The vLLM release the host runs: its memory accounting, flags and defaults are planned for it and its
 # image pulled (0.17.1, 0.32.0 or 0.34.0). Changing it is a day-2 move: the new image is pulled before
 # the old unit stops.
-# vllm_version = '0.17.1'
+# vllm_version = '0.34.0'
 
 # vLLM OpenAI-server image, pinned by tag; follows vllm_version when not set (set it for a mirror or a
 # digest: a release tag must then name vllm_version's release).
-# vllm_image = 'vllm/vllm-openai:v0.17.1'
+# vllm_image = 'vllm/vllm-openai:v0.34.0'
 
 # vLLM image on aarch64 hosts (DGX Spark): the same release built on CUDA 13, with kernels for the
 # GB10; follows vllm_version when not set.
-# vllm_image_arm64 = 'vllm/vllm-openai:v0.17.1-cu130'
+# vllm_image_arm64 = 'vllm/vllm-openai:v0.34.0'
 
 # Extra `vllm serve` arguments, full flag names only (checked before deploy).
 # vllm_extra_args = []

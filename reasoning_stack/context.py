@@ -19,10 +19,10 @@ from pyinfra.facts.server import Arch
 from reasoning_stack import engines, platforms
 from reasoning_stack.arch import PlatformError
 from reasoning_stack.cluster import Cluster, find_clusters
-from reasoning_stack.facts import InterfaceAddress
+from reasoning_stack.facts import InterfaceAddress, StackManifest
 from reasoning_stack.gpus import Gpu, select_gpus
 from reasoning_stack.instances import HostPlan, plan_host
-from reasoning_stack.inventory import renamed_settings, unread_group_data, validate_inventory
+from reasoning_stack.inventory import host_sources, renamed_settings, unread_group_data, validate_inventory
 from reasoning_stack.monitoring import Monitoring, monitoring_for
 from reasoning_stack.openwebui.database import WebuiDatabase, database_for
 from reasoning_stack.platforms import Platform
@@ -30,7 +30,7 @@ from reasoning_stack.platforms.linux import nvidia_smi_failed as linux_nvidia_sm
 from reasoning_stack.prepared import prepared_fact
 from reasoning_stack.proxy import Proxy, proxy_for
 from reasoning_stack.settings import StackSettings
-from reasoning_stack.validation import SettingsInvalid, setting_errors
+from reasoning_stack.validation import SettingsInvalid, setting_errors, validate_host_data
 
 _settings_cache: dict[int, dict[str, StackSettings]] = {}
 _platform_cache: dict[tuple[int, str], StackSettings] = {}
@@ -53,11 +53,36 @@ def host_settings() -> StackSettings:
         for warning in renamed_settings(inventory):
             logger.warning(f"reasoning-stack: {warning}")
     if (key, host.name) not in _platform_cache:
+        settings = _kept_from_last_deploy(_settings_cache[key][host.name])
         try:
-            _platform_cache[(key, host.name)] = _settings_cache[key][host.name].for_arch(prepared_fact(host, Arch))
+            _platform_cache[(key, host.name)] = settings.for_arch(prepared_fact(host, Arch))
         except PlatformError as exc:
             raise PyinfraError(f"host {host.name!r}: {exc}") from None
     return _platform_cache[(key, host.name)]
+
+
+def _kept_from_last_deploy(settings: StackSettings) -> StackSettings:
+    """``settings`` with what the host keeps from its last deploy where its group_data names nothing (an engine
+    release it runs, when the stack's default has moved on since), said aloud with the setting that moves it."""
+    data = host.data.dict()
+    manifest = None
+    kept: dict[str, str] = {}
+    used = engines.uses(settings)
+    for engine in engines.registered():
+        if used[engine.name].any:
+            manifest = manifest if manifest is not None else (prepared_fact(host, StackManifest) or {})
+            kept.update(engine.kept_from_last_deploy(data, manifest))
+    if not kept:
+        return settings
+    for setting, value in kept.items():
+        default = StackSettings.model_fields[setting].default
+        logger.warning(f"reasoning-stack: host {host.name!r} keeps {setting} = {value!r}, what its last deploy runs "
+                       f"(its group_data names none; the default is now {default!r}): set {setting} = {default!r} "
+                       f"to move it, or {setting} = {value!r} to keep it")
+    try:  # validated again from the host's data, so that what follows the kept setting (its images) follows it
+        return validate_host_data(host.name, {**data, **kept}, host_sources(ctx_inventory.get(), host))
+    except SettingsInvalid as exc:
+        raise PyinfraError(str(exc)) from None
 
 
 def with_settings(settings: StackSettings, **values: object) -> StackSettings:

@@ -115,7 +115,8 @@ def test_the_real_aiperf_measures_the_real_vllm_beside_the_plan(tmp_path: Path, 
             pytest.fail(message)
         pytest.skip(message)
     key = "sk-bench-0123456789"
-    settings = validate_host_data("box", {"model": "qwen3-8b", "api_port": free_port()},
+    settings = validate_host_data("box", {"model": "qwen3-8b", "api_port": free_port(),
+                                          "vllm_version": real_engines.VLLM_RELEASE},
                                   environ={"REASONING_STACK_VLLM_API_KEY": key})
     plan = plan_host(settings, gpus_from_profile("rtx-4090", 1))
     instance = plan.instances[0]

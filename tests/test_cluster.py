@@ -78,8 +78,9 @@ def test_cluster_settings_need_their_cluster():
 
 
 def _node(backend: str, host: str) -> tuple[object, ClusterNode, object]:
-    settings = _settings(head={"cluster_role": "head", "cluster_backend": backend},
-                         w1={"cluster_role": "worker", "cluster_backend": backend})
+    release = {"vllm_version": "0.17.1"} if backend == "ray" else {}  # Ray: the release whose image carries it
+    settings = _settings(head={"cluster_role": "head", "cluster_backend": backend, **release},
+                         w1={"cluster_role": "worker", "cluster_backend": backend, **release})
     cluster = find_clusters(settings)["r1"]
     plan = plan_host(settings[host], gpus_from_profile("h100", 8), len(cluster.nodes))
     assert plan.fits, plan.reason

@@ -47,8 +47,8 @@ def _names(result: dict) -> list[str]:
 def test_a_spark_as_dgx_os_ships_it_keeps_its_driver_and_pulls_the_arm64_vllm(tmp_path: Path):
     result = _plan({"nvidia_driver": "preinstalled"}, SPARK, tmp=tmp_path)
     names = _names(result)
-    assert "Serving image vllm/vllm-openai:v0.17.1-cu130" in names
-    assert not any("v0.17.1'" in n or n.endswith("vllm/vllm-openai:v0.17.1") for n in names)
+    assert "Serving image vllm/vllm-openai:v0.34.0" in names  # one multi-arch tag, built on CUDA 13
+    assert not any("v0.17.1" in n for n in names)
     assert not any("NVIDIA driver" in n or "nouveau" in n or "CUDA repository" in n for n in names)
     assert "Weights of openai/gpt-oss-120b (~64.1 GiB, resumable)" in names
     assert "Open WebUI image ghcr.io/open-webui/open-webui:v0.12.4" in names
@@ -63,8 +63,7 @@ def test_an_arm64_box_without_a_driver_gets_nvidias_sbsa_repository(tmp_path: Pa
     (keyring,) = ops["NVIDIA CUDA repository keyring"]["commands"]
     assert "/compute/cuda/repos/ubuntu2404/sbsa/cuda-keyring_1.1-1_all.deb" in keyring
     assert "nvidia-open-580" in ops["NVIDIA driver 580 (open kernel modules)"]["commands"][0]
-    assert "docker pull vllm/vllm-openai:v0.17.1-cu130" in ops["Serving image vllm/vllm-openai:v0.17.1-cu130"][
-        "commands"][0]
+    assert "docker pull vllm/vllm-openai:v0.34.0" in ops["Serving image vllm/vllm-openai:v0.34.0"]["commands"][0]
 
 
 def test_sglang_on_a_spark_found_by_its_facts_is_refused_before_any_operation(tmp_path: Path):
@@ -78,7 +77,7 @@ def test_the_same_deploy_on_an_x86_64_box_pulls_the_plain_vllm_image(tmp_path: P
     facts = {**FRESH, "Arch": "x86_64", "KernelVersion": "6.8.0-45-generic", "NvidiaPciGpus": "rtx-4090x1.lspci",
              "NvidiaGpus": {"csv": "rtx-4090x1.csv"}}
     names = _names(_plan({"nvidia_driver": "preinstalled"}, facts, tmp=tmp_path))
-    assert "Serving image vllm/vllm-openai:v0.17.1" in names
+    assert "Serving image vllm/vllm-openai:v0.34.0" in names
     assert not any("cu130" in n for n in names)
 
 
@@ -216,7 +215,9 @@ def test_removing_from_a_mac_that_has_nothing_left_changes_nothing(tmp_path: Pat
 def test_removing_from_a_linux_box_stops_its_units_and_keeps_the_driver(tmp_path: Path):
     facts = {**FRESH, "Arch": "x86_64", "FindFiles": ["/etc/systemd/system/reasoning-vllm.service"],
              "Directory": {"mode": 755}, "File": {"mode": 644}, "SystemdStatus": {"reasoning-vllm.service": True},
-             "SystemdEnabled": {"reasoning-vllm.service": True}}
+             "SystemdEnabled": {"reasoning-vllm.service": True},
+             # deployed on 0.17.1 before the default moved: that is the image to remove
+             "StackManifest": {"units": [{"unit": "reasoning-vllm", "engine": "vllm", "release": "vLLM 0.17.1"}]}}
     ops = {op["name"].split(" | ")[-1]: op["commands"] for op in _plan_ok(
         _plan({}, facts, deploy="remove.py", tmp=tmp_path))}
     assert "Stop and disable reasoning-vllm.service" in ops and "Remove image vllm/vllm-openai:v0.17.1" in ops
@@ -395,3 +396,28 @@ def test_a_users_own_deploy_gives_open_webui_its_port(tmp_path: Path):
     beside_grafana = _plan({"nvidia_driver": "preinstalled"}, LINUX_4090, deploy=str(mine), tmp=tmp_path)
     assert beside_grafana["error"] == ("PyinfraError: host 'spark': grafana_port: grafana_port 3001 is already "
                                        "openwebui_port's port; monitoring needs a port of its own (default 3001)")
+
+
+BOX_4090 = {**FRESH, "Arch": "x86_64", "KernelVersion": "6.8.0-45-generic", "NvidiaPciGpus": "rtx-4090x1.lspci",
+            "NvidiaGpus": {"csv": "rtx-4090x1.csv"}}
+RAN_0_17_1 = {"units": [{"unit": "reasoning-vllm", "kind": "openai", "engine": "vllm", "release": "vLLM 0.17.1",
+                         "image": "vllm/vllm-openai:v0.17.1"}]}
+# A manifest from before releases were recorded: the image's tag names it.
+RAN_0_17_1_UNRECORDED = {"units": [{"unit": "reasoning-vllm", "kind": "openai", "image": "vllm/vllm-openai:v0.17.1"}]}
+
+
+@pytest.mark.parametrize("manifest", [RAN_0_17_1, RAN_0_17_1_UNRECORDED], ids=["recorded", "before-releases"])
+def test_a_host_deployed_on_an_older_vllm_keeps_it_until_its_operator_moves_it(manifest: dict, tmp_path: Path):
+    """The stack's default release moved to 0.34.0: a host whose last deploy runs 0.17.1 and whose group_data names
+    no release keeps 0.17.1 (its image, its command line) and the deploy says how to move; naming a release moves
+    it; a new host gets the default."""
+    kept = _plan({"nvidia_driver": "preinstalled"}, {**BOX_4090, "StackManifest": manifest}, tmp=tmp_path)
+    names = _names(kept)
+    assert "Serving image vllm/vllm-openai:v0.17.1" in names and not any("v0.34.0" in n for n in names)
+    assert ("host 'spark' keeps vllm_version = '0.17.1', what its last deploy runs (its group_data names none; the "
+            "default is now '0.34.0'): set vllm_version = '0.34.0' to move it") in "\n".join(kept["log"])
+    moved = _plan({"nvidia_driver": "preinstalled", "vllm_version": "0.34.0"},
+                  {**BOX_4090, "StackManifest": manifest}, tmp=tmp_path)
+    assert "Serving image vllm/vllm-openai:v0.34.0" in _names(moved) and "keeps vllm_version" not in str(moved["log"])
+    fresh = _plan({"nvidia_driver": "preinstalled"}, BOX_4090, tmp=tmp_path)
+    assert "Serving image vllm/vllm-openai:v0.34.0" in _names(fresh) and "keeps vllm_version" not in str(fresh["log"])

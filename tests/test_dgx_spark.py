@@ -71,23 +71,28 @@ def test_unified_memory_keeps_the_systems_share_unless_the_operator_sets_another
     assert make_plan(_spark(model="qwq-32b", gpu_memory_utilization=0.7)).gpu_memory_utilization == 0.7
     # the "higher utilization" trade-off never offers more than the system's share on unified memory
     assert max_safe_utilization(MODELS["qwq-32b"], gpus_from_profile("gb10")[0], 1, 1, True) == 0.8
-    # discrete GPUs are unchanged: 0.90
-    assert make_plan(PlanRequest(gpus=tuple(gpus_from_profile("h100")), model="qwq-32b")).gpu_memory_utilization == 0.9
+    # discrete GPUs keep their release's own: the whole GPU on 0.34.0 (the default), 0.90 on 0.17.1
+    h100 = tuple(gpus_from_profile("h100"))
+    assert make_plan(PlanRequest(gpus=h100, model="qwq-32b")).gpu_memory_utilization == 1.0
+    assert make_plan(PlanRequest(gpus=h100, model="qwq-32b", release="0.17.1")).gpu_memory_utilization == 0.9
 
 
 def test_aarch64_hosts_run_the_cuda_13_vllm_build_and_refuse_images_without_one():
-    settings = StackSettings()
-    assert settings.for_arch("x86_64").vllm_image == "vllm/vllm-openai:v0.17.1"
-    assert settings.for_arch("aarch64").vllm_image == "vllm/vllm-openai:v0.17.1-cu130"
-    assert settings.for_arch("arm64").vllm_image == "vllm/vllm-openai:v0.17.1-cu130"
+    settings = StackSettings()  # 0.34.0: one multi-arch tag built on CUDA 13
+    assert settings.for_arch("x86_64").vllm_image == "vllm/vllm-openai:v0.34.0"
+    assert settings.for_arch("aarch64").vllm_image == "vllm/vllm-openai:v0.34.0"
+    seed = StackSettings(vllm_version="0.17.1")  # 0.17.1's plain tag is CUDA 12.9 amd64: its -cu130 build on aarch64
+    assert seed.for_arch("x86_64").vllm_image == "vllm/vllm-openai:v0.17.1"
+    assert seed.for_arch("aarch64").vllm_image == "vllm/vllm-openai:v0.17.1-cu130"
+    assert seed.for_arch("arm64").vllm_image == "vllm/vllm-openai:v0.17.1-cu130"
     with pytest.raises(PlatformError, match="ppc64le"):
         settings.for_arch("ppc64le")
     # the amd64-only vLLM build named for aarch64 hosts is refused, naming the setting
-    pinned_wrong = StackSettings(vllm_image_arm64="vllm/vllm-openai:v0.17.1")
+    pinned_wrong = StackSettings(vllm_version="0.17.1", vllm_image_arm64="vllm/vllm-openai:v0.17.1")
     with pytest.raises(PlatformError, match="vllm_image_arm64: vllm/vllm-openai:v0.17.1 has no aarch64 build"):
         pinned_wrong.for_arch("aarch64")
     # an image the stack does not pin is the operator's choice
-    own = StackSettings(vllm_image_arm64="example/vllm-spark:0.17.1")
+    own = StackSettings(vllm_version="0.17.1", vllm_image_arm64="example/vllm-spark:0.17.1")
     assert own.for_arch("aarch64").vllm_image == "example/vllm-spark:0.17.1"
     assert StackSettings(engine="ollama").for_arch("aarch64").ollama_image == "ollama/ollama:0.32.6"
 
@@ -112,7 +117,8 @@ SPARKS = {"cluster": "sparks", "cluster_interface": "enp1s0f1np1", "gpu_profile"
 
 
 def _two_sparks(backend: str) -> tuple[dict[str, StackSettings], object]:
-    settings = {name: validate_host_data(name, {**SPARKS, "cluster_role": role, "cluster_backend": backend})
+    release = {"vllm_version": "0.17.1"} if backend == "ray" else {}  # Ray: the release whose image carries it
+    settings = {name: validate_host_data(name, {**SPARKS, "cluster_role": role, "cluster_backend": backend, **release})
                 for name, role in (("spark-1", "head"), ("spark-2", "worker"))}
     return settings, find_clusters(settings)["sparks"]
 
@@ -129,7 +135,7 @@ def test_two_sparks_linked_serve_the_70b_distill_at_bf16_across_both():
     assert not plan_host(settings["spark-1"], gpus_from_profile("gb10"), 1).fits
     node = ClusterNode(cluster, "spark-2", "192.168.100.11", "192.168.100.10", "enp1s0f1np1")
     unit = vllm_service(settings["spark-2"].for_arch("aarch64"), instance, 1, node).unit_text
-    assert "vllm/vllm-openai:v0.17.1-cu130" in unit and "--node-rank 1" in unit and "--headless" in unit
+    assert "vllm/vllm-openai:v0.34.0" in unit and "--node-rank 1" in unit and "--headless" in unit
     assert "NCCL_SOCKET_IFNAME=enp1s0f1np1" in unit
 
 

@@ -43,7 +43,8 @@ def test_cluster_ports_only_between_the_nodes():
     text = _rules(2, cluster, ("10.9.0.2", "10.9.0.1"), **settings).text()
     assert "ip saddr { 10.9.0.1, 10.9.0.2 } tcp dport { 29501 } accept" in text
     assert "tcp dport { 29501 } drop" in text
-    ray = _rules(2, Cluster("c", "box", ("w1",), "ray"), ("10.9.0.1",), **settings, cluster_backend="ray").text()
+    ray = _rules(2, Cluster("c", "box", ("w1",), "ray"), ("10.9.0.1",), **settings, cluster_backend="ray",
+                 vllm_version="0.17.1").text()
     assert "tcp dport { 6379, 8265, 10001 } drop" in ray
 
 

@@ -19,6 +19,8 @@ from reasoning_stack.gpus import Gpu, gpus_from_profile
 from reasoning_stack.plan import PlanRequest, make_plan
 from reasoning_stack.speed import decode_speed
 
+SEED = "0.17.1"  # the release these start-up logs are of (later releases: test_known_answers_releases.py)
+
 # llm-d/llm-d-benchmark, config_explorer/empirical-vllm-memory-results.md: vLLM 0.11.0 on H100
 # (79.18 GiB), gpu_memory_utilization 0.9, max-model-len 16000, VLLM_LOGGING_LEVEL=DEBUG start-up lines.
 LLMD = "llm-d/llm-d-benchmark config_explorer/empirical-vllm-memory-results.md"
@@ -56,7 +58,7 @@ STARTS = [
 
 def _budget(case: Observed):
     gpu = gpus_from_profile(case.gpu)[0]
-    return gpu_budget(MODELS[case.model], case.quant, gpu, case.tp, 1, case.util, "auto", eager=False)
+    return gpu_budget(MODELS[case.model], case.quant, gpu, case.tp, 1, case.util, "auto", eager=False, release=SEED)
 
 
 def _label(case: Observed) -> str:
@@ -105,19 +107,20 @@ def test_sampler_pass_scales_with_vocabulary_and_requests():
     fake_oss = MODELS["qwen3-8b"].__class__(**{**MODELS["qwen3-8b"].__dict__, "vocab_size": 201088,
                                                 "hidden_size": 2880})
     fake_06b = MODELS["qwen3-8b"].__class__(**{**MODELS["qwen3-8b"].__dict__, "hidden_size": 1024})
-    assert activation_gib(fake_oss, gpu) == pytest.approx(7.38, rel=0.02)
-    assert activation_gib(fake_06b, gpu) == pytest.approx(5.56, rel=0.02)
-    assert activation_gib(fake_06b, gpu, max_num_seqs=64) < 0.5
+    assert activation_gib(fake_oss, gpu, release=SEED) == pytest.approx(7.38, rel=0.02)
+    assert activation_gib(fake_06b, gpu, release=SEED) == pytest.approx(5.56, rel=0.02)
+    assert activation_gib(fake_06b, gpu, max_num_seqs=64, release=SEED) < 0.5
 
 
 def test_refusals_vllm_also_refused():
     h100 = gpus_from_profile("h100")[0]
     # llm-d: Llama-3.3-70B-FP8 on one H100 left -1.44 GiB for KV cache ("No KV cache room").
-    llama = gpu_budget(MODELS["deepseek-r1-distill-llama-70b"], "fp8", h100, 1, 1, 0.9, "auto", eager=False)
+    llama = gpu_budget(MODELS["deepseek-r1-distill-llama-70b"], "fp8", h100, 1, 1, 0.9, "auto", eager=False,
+                       release=SEED)
     assert llama.kv_gib < 0
     assert weights_gib(MODELS["deepseek-r1-distill-llama-70b"], "fp8") == pytest.approx(67.72, rel=0.02)
     # llm-d: Qwen3-32B on one H100 could not hold max-model-len 32000 with vLLM's defaults.
-    qwen = gpu_budget(MODELS["qwen3-32b"], "bf16", h100, 1, 1, 0.9, "auto", eager=False)
+    qwen = gpu_budget(MODELS["qwen3-32b"], "bf16", h100, 1, 1, 0.9, "auto", eager=False, release=SEED)
     assert qwen.tokens < 32000
     # llm-d: DeepSeek-R1 (FP8) ran out of memory loading on one H100.
     assert not make_plan(PlanRequest(gpus=(h100,), model="deepseek-r1")).fits

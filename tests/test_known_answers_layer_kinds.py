@@ -32,6 +32,8 @@ from reasoning_stack.engines.vllm.memory import activation_gib, gpu_budget
 from reasoning_stack.gpus import Gpu, gpus_from_profile
 from reasoning_stack.kv_pool import kv_pool
 
+SEED = "0.17.1"  # the release these start-up logs are of (later releases: test_known_answers_releases.py)
+
 H100 = gpus_from_profile("h100")[0]
 A10 = Gpu(0, "NVIDIA A10", 23028, compute_cap="8.6")  # nvidia-smi's memory.total of an A10
 
@@ -39,8 +41,8 @@ A10 = Gpu(0, "NVIDIA A10", 23028, compute_cap="8.6")  # nvidia-smi's memory.tota
 def test_gpt_oss_20b_on_an_h100_matches_llmd():
     model = MODELS["gpt-oss-20b"]
     assert weights_gib(model, "mxfp4") == pytest.approx(13.47, rel=0.02)
-    assert activation_gib(model, H100) == pytest.approx(7.38, rel=0.02)
-    budget = gpu_budget(model, "mxfp4", H100, 1, 1, 0.9, "auto", eager=False)
+    assert activation_gib(model, H100, release=SEED) == pytest.approx(7.38, rel=0.02)
+    budget = gpu_budget(model, "mxfp4", H100, 1, 1, 0.9, "auto", eager=False, release=SEED)
     assert budget.kv_gib == pytest.approx(50.28, rel=0.15)
     assert abs(budget.kv_gib - 50.28) / 50.28 < 0.02  # in fact within 2%
 
@@ -55,7 +57,7 @@ def test_gpt_oss_120b_weights_as_loaded():
 
 
 def test_qwen3_moe_weights_per_gpu_at_tensor_parallel_4():
-    budget = gpu_budget(MODELS["qwen3-30b-a3b"], "bf16", A10, 4, 1, 0.9, "auto", eager=True)
+    budget = gpu_budget(MODELS["qwen3-30b-a3b"], "bf16", A10, 4, 1, 0.9, "auto", eager=True, release=SEED)
     assert budget.weights == pytest.approx(14.2474, rel=0.02)
 
 

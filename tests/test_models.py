@@ -225,13 +225,14 @@ def test_unknown_layer_kinds_and_quantizations_are_refused():
         spec_from_files(ModelFiles("acme/x", config))
 
 
-def test_a_model_newer_than_the_pinned_vllm_is_refused_naming_the_release():
+def test_a_model_newer_than_the_chosen_vllm_is_refused_naming_the_release():
     register(replace(MODELS["gpt-oss-20b"], slug="acme/future", min_vllm="0.19.0"))
-    plan = make_plan(PlanRequest(gpus=tuple(gpus_from_profile("h100")), model="acme/future"))
+    plan = make_plan(PlanRequest(gpus=tuple(gpus_from_profile("h100")), model="acme/future", release="0.17.1"))
     assert not plan.fits and "needs vLLM 0.19.0 or newer" in plan.reason and "vLLM 0.17.1 is planned" in plan.reason
     assert "set vllm_version = '0.32.0' (plan --vllm-version 0.32.0)" in plan.reason  # the first release serving it
     newer = make_plan(PlanRequest(gpus=tuple(gpus_from_profile("h100")), model="acme/future", release="0.32.0"))
     assert newer.fits, newer.reason
+    assert make_plan(PlanRequest(gpus=tuple(gpus_from_profile("h100")), model="acme/future")).fits  # the default
     RESOLVED.pop("acme/future")
 
 

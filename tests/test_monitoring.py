@@ -77,7 +77,7 @@ def test_engines_without_metrics_are_not_scraped_and_switches_are_honoured():
 
 def _cluster_node(name: str, role: str):
     data = {"model": "qwq-32b", "cluster": "c", "cluster_role": role, "cluster_interface": "eth1",
-            "cluster_backend": "ray", "firewall_allow": ["192.168.1.0/24"]}
+            "cluster_backend": "ray", "vllm_version": "0.17.1", "firewall_allow": ["192.168.1.0/24"]}
     settings = validate_host_data(name, data, environ={})
     return settings, plan_host(settings, gpus_from_profile("rtx-4090", 1), 2)
 

@@ -66,7 +66,7 @@ def monitored():
     workdir = Path(tempfile.mkdtemp(prefix="rs-monitoring-"))
     data = {"model": "qwen3-8b", "api_port": free_port(), "openwebui_port": free_port(),
             "prometheus_port": free_port(), "node_exporter_port": free_port(), "dcgm_exporter_port": free_port(),
-            "monitoring_scrape_interval": "2s"}
+            "monitoring_scrape_interval": "2s", "vllm_version": real_engines.VLLM_RELEASE}
     settings = validate_host_data("box", data, environ={SECRET_ENV_VARS["api_key"]: API_KEY})
     plan = plan_host(settings, gpus_from_profile("rtx-4090", 1))
     monitoring = monitoring_for(settings, plan, "box", None)

@@ -50,7 +50,7 @@ def test_vllm_unit_runs_the_plan():
     _s, plan, vllm, _w = _files(model="qwq-32b", max_model_len=32768)
     exec_start = next(line for line in vllm.unit_text.splitlines() if line.startswith("ExecStart="))
     assert exec_start.startswith("ExecStart=/usr/bin/docker run --rm --name vllm --network host --ipc host")
-    assert " vllm/vllm-openai:v0.17.1 Qwen/QwQ-32B-AWQ " in exec_start  # image entrypoint is `vllm serve`
+    assert " vllm/vllm-openai:v0.34.0 Qwen/QwQ-32B-AWQ " in exec_start  # image entrypoint is `vllm serve`
     assert " serve " not in exec_start
     assert "--max-model-len 32768" in exec_start and "--reasoning-parser deepseek_r1" in exec_start
     assert "Restart=on-failure" in vllm.unit_text and "TimeoutStopSec=" in vllm.unit_text

@@ -16,7 +16,7 @@ REPO = Path(__file__).resolve().parents[1]
 def test_defaults_are_valid():
     settings = validate_host_data("box", {})
     assert settings == StackSettings()
-    assert settings.vllm_image == "vllm/vllm-openai:v0.17.1"
+    assert settings.vllm_image == "vllm/vllm-openai:v0.34.0" and settings.vllm_version == "0.34.0"
     assert settings.api_listen == "127.0.0.1"
 
 
@@ -151,7 +151,7 @@ def test_group_data_all_py_sets_only_what_a_user_decides():
     active = [line.split(" = ")[0] for line in text.splitlines() if line and not line.startswith(("#", " ", '"'))
               and " = " in line]
     assert active == ["gpu_profile", "gpu_count", "model", "api_key_env", "hf_token_env"]
-    assert "# vllm_image = 'vllm/vllm-openai:v0.17.1'" in text and "# --- Open WebUI ---" in text
+    assert "# vllm_image = 'vllm/vllm-openai:v0.34.0'" in text and "# --- Open WebUI ---" in text
     namespace: dict[str, object] = {}
     exec(compile(text, "all.py", "exec"), namespace)  # noqa: S102 (the repository's own file)
     assert "vllm_image" not in namespace and namespace["model"] == "auto"

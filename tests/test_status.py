@@ -52,7 +52,8 @@ def test_manifest_names_every_unit_and_no_secret():
 
 def test_cluster_workers_list_their_own_units():
     s = validate_host_data("w", {"model": "qwq-32b", "cluster": "c", "cluster_role": "worker",
-                                 "cluster_interface": "eth0", "cluster_backend": "ray"}, environ={})
+                                 "cluster_interface": "eth0", "cluster_backend": "ray", "vllm_version": "0.17.1"},
+                          environ={})
     plan = plan_host(s, gpus_from_profile("rtx-4090", 1), 2)
     manifest = status_manifest(s, plan, "w", Cluster("c", "h", ("w",), "ray"))
     # a worker's Prometheus is the head's: it runs only the exporters the head scrapes

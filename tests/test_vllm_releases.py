@@ -13,8 +13,9 @@ from engine_parsers import VLLM_ARGCHECK_PYTHONS, vllm_argcheck
 
 from reasoning_stack.engines.vllm import releases
 from reasoning_stack.engines.vllm.flags import VLLM_VERSION
-from reasoning_stack.engines.vllm.releases import RELEASES, VllmRelease
+from reasoning_stack.engines.vllm.releases import DEFAULT_RELEASE, RELEASES, VllmRelease
 from reasoning_stack.engines.vllm.settings import DEFAULT_IMAGE, DEFAULT_IMAGE_ARM64
+from reasoning_stack.models.architectures import version_tuple
 from reasoning_stack.validation import SettingsInvalid, validate_host_data
 
 MODEL = "Qwen/Qwen3-8B"
@@ -86,14 +87,17 @@ def test_a_driver_too_old_for_a_releases_cuda_is_named_with_what_works(image: st
     assert found == problem if problem is None else found is not None and found.startswith(problem)
 
 
-def test_the_pinned_release_is_one_of_the_data_and_its_images_are_the_defaults():
-    pinned: VllmRelease = RELEASES[VLLM_VERSION]
-    assert (pinned.image, pinned.image_arm64) == (DEFAULT_IMAGE, DEFAULT_IMAGE_ARM64)
+def test_the_default_release_is_the_newest_of_the_data_and_its_images_are_the_defaults():
+    pinned: VllmRelease = RELEASES[DEFAULT_RELEASE]
+    assert DEFAULT_RELEASE == max(RELEASES, key=version_tuple) == "0.34.0"
+    assert (pinned.image, pinned.image_arm64) == (DEFAULT_IMAGE, DEFAULT_IMAGE_ARM64) == (
+        "vllm/vllm-openai:v0.34.0", "vllm/vllm-openai:v0.34.0")  # multi-arch from 0.2x: one tag for both
+    assert RELEASES[VLLM_VERSION].version == "0.17.1"  # flags.py: the seed's release, still selectable
 
 
 
 @pytest.mark.parametrize("data, key", [
-    ({"vllm_image": "vllm/vllm-openai:v0.34.0", "nvidia_driver": "debian"}, "nvidia_driver"),
+    ({"nvidia_driver": "debian"}, "nvidia_driver"),  # the default release, 0.34.0
     ({"vllm_image": "vllm/vllm-openai:v0.34.0", "nvidia_driver_branch": 570}, "nvidia_driver_branch"),
 ])
 def test_check_refuses_a_release_the_hosts_driver_cannot_run(data: dict, key: str):
@@ -103,7 +107,8 @@ def test_check_refuses_a_release_the_hosts_driver_cannot_run(data: dict, key: st
     assert f"host 'box': {key}: branch " in message, message
     assert "needs driver branch 580 or newer" in message
     assert "vllm_version '0.17.1' (vllm/vllm-openai:v0.17.1, CUDA 12.9)" in message
-    assert validate_host_data("box", {"gpu_profile": "rtx-4090", "nvidia_driver": "debian"})  # 0.17.1 runs on 535
+    assert validate_host_data("box", {"gpu_profile": "rtx-4090", "nvidia_driver": "debian",
+                                      "vllm_version": "0.17.1"})  # 0.17.1 runs on 535, as the refusal says
 
 
 BOX = {"gpu_profile": "rtx-4090", "gpu_count": 1, "model": "qwen3-8b"}
@@ -136,7 +141,7 @@ def test_an_image_pinned_before_vllm_version_existed_names_its_release():
     ({"vllm_version": "0.33.0"}, "vllm_version: got '0.33.0'; Input should be '0.17.1', '0.32.0' or '0.34.0'"),
     ({"vllm_version": "0.34.0", "vllm_extra_args": ["--swap-space", "4"]},
      "'--swap-space' is not a flag of `vllm serve` in vLLM 0.34.0 (vllm_version); vLLM 0.17.1 has it"),
-    ({"vllm_extra_args": ["--enable-extensible-kv-cache"]}, "vLLM 0.34.0 has it"),
+    ({"vllm_version": "0.17.1", "vllm_extra_args": ["--enable-extensible-kv-cache"]}, "vLLM 0.34.0 has it"),
     ({"vllm_version": "0.34.0", "cluster": "c", "cluster_role": "head", "cluster_backend": "ray",
       "cluster_interface": "eth0"}, "cluster_backend: 'ray' needs Ray inside the vLLM image; vLLM 0.34.0"),
 ])

@@ -8,6 +8,7 @@ what differs. ``reasoning_stack.engines`` registers the engines and resolves ``e
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 from reasoning_stack.catalogue import served_name
@@ -78,6 +79,11 @@ class Engine:
     def for_arch(self, settings: Any, arch: str) -> dict[str, object]:
         """Setting changes for a host whose CPU is ``arch`` (an image built for it); checks that the images it
         runs have a build for ``arch`` (a PlatformError naming the setting)."""
+        return {}
+
+    def kept_from_last_deploy(self, data: Mapping[str, Any], manifest: Mapping[str, Any] | None) -> dict[str, str]:
+        """Settings the host keeps from its last deploy (``manifest``: what runs there) because its group_data
+        (``data``) names none, so that a new default of the stack does not move a running host by itself."""
         return {}
 
     def extra_args(self, settings: Any) -> list[str]:

@@ -133,8 +133,8 @@ def _fit_layout(engine: GpuEngine, req: PlanRequest, model: ModelSpec, quant: st
     pool takes KV cache).
     """
     eager_choices = [False, True] if req.enforce_eager is None else [req.enforce_eager]
-    for seqs in _seq_choices(engine, req):
-        for eager in eager_choices:
+    for eager in eager_choices:
+        for seqs in _seq_choices(engine, req):
             budget = _budget(engine, model, quant, gpu, layout.tp, layout.pp, req, kv, eager, seqs)
             if budget.tokens < wanted or not budget.headroom_ok:
                 continue

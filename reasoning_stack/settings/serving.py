@@ -105,8 +105,9 @@ class ServingSettings(BaseModel):
     )
 
     gpu_memory_utilization: float | None = Field(
-        None, ge=0.05, le=0.98, description="Share of each GPU's memory vLLM may use (vLLM's own flag); None = 0.90, "
-        "or 0.80 where the GPU shares the system's memory (DGX Spark), leaving the system room."
+        None, ge=0.05, le=0.98, description="Share of each GPU's memory vLLM may use (vLLM's own flag); None = the "
+        "release's own (0.90 on 0.17.1, 0.92 on 0.32.0; on 0.34.0 the whole GPU less a margin, no flag), or 0.80 "
+        "where the GPU shares the system's memory (DGX Spark), leaving the system room."
     )
 
     kv_cache_dtype: Literal["auto", "fp8"] = Field(

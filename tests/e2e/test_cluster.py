@@ -21,14 +21,16 @@ import standin_repo
 import testhosts
 import testinfra
 
+from reasoning_stack.engines.vllm.releases import RELEASES
 from reasoning_stack.settings import (
     DEFAULT_DCGM_EXPORTER_IMAGE,
     DEFAULT_GRAFANA_IMAGE,
     DEFAULT_OPENWEBUI_IMAGE,
-    DEFAULT_VLLM_IMAGE,
 )
 
 pytestmark = pytest.mark.slow
+
+VLLM_IMAGE = RELEASES["0.17.1"].image  # the cluster runs vLLM 0.17.1 (SETTINGS: Ray)
 
 API_KEY = "sk-cluster-SECRET-42"
 SETTINGS: dict[str, object] = {
@@ -41,6 +43,7 @@ SETTINGS: dict[str, object] = {
     "cluster": "lab",
     "cluster_interface": "eth0",
     "cluster_backend": "ray",
+    "vllm_version": "0.17.1",  # the release whose image carries Ray (0.18+ no longer depends on it)
     "cluster_join_timeout": 60,
     "api_key": API_KEY,
     "health_timeout": 120,
@@ -100,7 +103,7 @@ def cluster():
         rc, _data, text = stack.project.pyinfra("docker.py")  # Docker first: the stand-in images go into it
         assert rc == 0, text[-4000:]
         rootfs = testhosts.standin_rootfs(image)
-        images = [DEFAULT_VLLM_IMAGE, DEFAULT_OPENWEBUI_IMAGE]
+        images = [VLLM_IMAGE, DEFAULT_OPENWEBUI_IMAGE]
         testhosts.load_standin_images(hosts[0], rootfs, images, ray=ray)
         testhosts.share_images(hosts[0], hosts[1:], images)  # one image ID on every node, as from one registry
         yield stack
@@ -125,8 +128,8 @@ def test_preflight_refuses_before_anything_changes(cluster: Cluster):
                 "ip link set rs0 up && ip link set rs0-peer up")
     first.sh("mount -o remount,size=64m /dev/shm")  # Docker's default
     # another build under the same tag on one node
-    original = second.sh(f"docker image inspect --format '{{{{.Id}}}}' {DEFAULT_VLLM_IMAGE}").strip()
-    second.sh(f"docker create --name rebuilt {DEFAULT_VLLM_IMAGE} && docker commit rebuilt {DEFAULT_VLLM_IMAGE} && "
+    original = second.sh(f"docker image inspect --format '{{{{.Id}}}}' {VLLM_IMAGE}").strip()
+    second.sh(f"docker create --name rebuilt {VLLM_IMAGE} && docker commit rebuilt {VLLM_IMAGE} && "
               "docker rm rebuilt")
     try:
         rc, _data, text = cluster.deploy(cluster_interface="rs0")
@@ -135,7 +138,7 @@ def test_preflight_refuses_before_anything_changes(cluster: Cluster):
         assert "host 'node-1' cannot reach 'node-0' at 10.77.0.1:6379 over rs0" in text
         assert "host 'node-0' cannot reach 'node-2' at 10.77.0.3:6379 over rs0" in text
         assert "host 'node-1': /dev/shm is 64 MiB, below the 1 GiB" in text
-        assert f"host 'node-2': {DEFAULT_VLLM_IMAGE} there is image" in text
+        assert f"host 'node-2': {VLLM_IMAGE} there is image" in text
         assert "Traceback" not in text
         for host in cluster.hosts:  # refused before any download or start
             t = cluster.t(host)
@@ -146,7 +149,7 @@ def test_preflight_refuses_before_anything_changes(cluster: Cluster):
         for host in cluster.hosts:
             host.sh("ip link del rs0")
         first.sh(f"mount -o remount,size={SHM} /dev/shm")
-        second.sh(f"docker tag {original} {DEFAULT_VLLM_IMAGE}")
+        second.sh(f"docker tag {original} {VLLM_IMAGE}")
         cluster.settings["cluster_interface"] = "eth0"
 
 
@@ -262,7 +265,7 @@ def _get_from(host: testhosts.TestHost, url: str) -> int:
 def test_monitoring_lets_the_head_scrape_every_node_and_nobody_else(cluster: Cluster):
     for host in cluster.hosts:  # the stand-in image under the monitoring images' names too
         for image in (DEFAULT_GRAFANA_IMAGE, DEFAULT_DCGM_EXPORTER_IMAGE):
-            host.exec("docker", "tag", DEFAULT_VLLM_IMAGE, image)
+            host.exec("docker", "tag", VLLM_IMAGE, image)
     rc, data, text = cluster.deploy(monitoring_enabled=True, monitoring_scrape_interval="2s",
                                     firewall_allow=["192.0.2.0/24"])
     assert rc == 0, _log(text)

@@ -30,8 +30,9 @@ def project():
     try:
         standin_repo.add_kernel_headers_source(host)
         project = testhosts.new_project([host])
+        # Debian's 535 driver runs CUDA 12 images: vLLM 0.17.1, as check's refusal of the default release says
         project.write({"nvidia_driver": "debian", "nvidia_container_toolkit": False, "gpu_profile": "rtx-4090",
-                       "model": "deepseek-r1-distill-qwen-7b"})
+                       "model": "deepseek-r1-distill-qwen-7b", "vllm_version": "0.17.1"})
         yield project
     finally:
         testhosts.remove_hosts([host])

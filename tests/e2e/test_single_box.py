@@ -333,7 +333,7 @@ def test_rotated_secret_stays_out_of_diff_output(stack: Stack):
     assert "--gpu-memory-utilization 0.8" in text  # --diff is on: the unit-file diff still shows
     t = stack.testinfra(stack.hosts[1])
     assert rotated in t.file("/etc/reasoning-stack/reasoning-vllm.env").content_string
-    rc, data, text = stack.deploy(api_key=API_KEY, gpu_memory_utilization=0.9)
+    rc, data, text = stack.deploy(api_key=API_KEY, gpu_memory_utilization=None)  # the release's own again
     assert rc == 0, _log(text)
 
 
@@ -372,7 +372,7 @@ def test_a_hugging_face_repo_model_deploys_planned_from_its_own_config(stack: St
         assert rc == 0, _log(text)
         assert any(r.startswith("GET /api/models/acme/Qwen3-8B-Thinker") for r in hub.requests)
         unit = t.file("/etc/systemd/system/reasoning-vllm.service").content_string
-        assert f"vllm/vllm-openai:v0.17.1 {repo} --served-model-name {repo}" in unit
+        assert f"{VLLM_IMAGE} {repo} --served-model-name {repo}" in unit
         assert "--reasoning-parser qwen3" in unit and "--tool-call-parser hermes" in unit
         snapshot = "/var/lib/reasoning-stack/huggingface/hub/models--acme--Qwen3-8B-Thinker/snapshots"
         assert t.file(snapshot).is_directory  # the weights were downloaded into the host's cache
@@ -614,6 +614,54 @@ def test_second_model_gets_its_own_gpu_unit_and_port(stack: Stack):
     assert data["results"]["totals"]["success"] == 0, _changed_ops(data)
 
 
+def test_moving_to_the_seed_vllm_release_and_back_is_day_two(stack: Stack):
+    """``vllm_version`` moved from the default (0.34.0) to 0.17.1 runs 0.17.1's image with the command line planned
+    by its rules, and ``status`` names the release; a re-run changes nothing. Taking the setting out again keeps
+    0.17.1 (what the host runs), says so, and changes nothing; naming 0.34.0 moves it back to exactly the unit it
+    had."""
+    dual = stack.hosts[1]
+    t = stack.testinfra(dual)
+    unit_path = "/etc/systemd/system/reasoning-vllm.service"
+    before = t.file(unit_path).content_string
+    assert VLLM_IMAGE in before
+    seed = VLLM_IMAGE.rsplit(":", 1)[0] + ":v0.17.1"  # the stand-in under the seed release's tag, as pulled
+    dual.exec("docker", "tag", VLLM_IMAGE, seed)
+
+    def on(version: str, image: str, other: str) -> None:
+        unit = t.file(unit_path).content_string
+        assert image in unit and other not in unit
+        assert t.service("reasoning-vllm").is_running
+        rc, report, text = stack.project.status()
+        assert rc == 0, text
+        releases = {u["unit"]: u.get("release") for u in report["hosts"][1]["report"]["manifest"]["units"]}
+        assert releases.get("reasoning-vllm") == f"vLLM {version}", releases
+
+    try:
+        dual.extra_data["vllm_version"] = "0.17.1"
+        rc, data, text = stack.deploy()
+        assert rc == 0, _log(text)
+        on("0.17.1", seed, VLLM_IMAGE)
+        rc, data, _ = stack.deploy()
+        assert data["results"]["totals"]["success"] == 0, _changed_ops(data)
+        del dual.extra_data["vllm_version"]  # the group_data names no release again: the host keeps what it runs
+        rc, data, text = stack.deploy()
+        assert rc == 0, _log(text)
+        assert data["results"]["totals"]["success"] == 0, _changed_ops(data)
+        assert "host 'sudo-box' keeps vllm_version = '0.17.1', what its last deploy runs" in text
+        assert "keeps vllm_version" not in text.replace("host 'sudo-box' keeps", "")  # the other runs the default
+        on("0.17.1", seed, VLLM_IMAGE)
+        dual.extra_data["vllm_version"] = "0.34.0"
+        rc, data, text = stack.deploy()
+        assert rc == 0, _log(text)
+        on("0.34.0", VLLM_IMAGE, seed)
+        assert t.file(unit_path).content_string == before  # back on the default: exactly the unit it had
+        rc, data, _ = stack.deploy()
+        assert data["results"]["totals"]["success"] == 0, _changed_ops(data)
+    finally:
+        dual.extra_data.pop("vllm_version", None)
+        dual.exec("docker", "rmi", seed)
+
+
 _ASK_OPENWEBUI = """
 import json, sys, urllib.request as u
 password = [l.split("=", 1)[1].strip() for l in open("/etc/reasoning-stack/openwebui-admin.env")
@@ -750,7 +798,7 @@ def _starts_since(t, unit: str, since: str) -> int:
 def _new_vllm_image_restarts_each_instance_in_turn(stack: Stack, t) -> None:
     """A new vLLM tag on a host with two instances: each restarts once, the second only after the first
     answered again; weights and data stay. Rolling back is setting the previous tag."""
-    new_image = VLLM_IMAGE.rsplit(":", 1)[0] + ":v0.17.2"
+    new_image = VLLM_IMAGE.rsplit(":", 1)[0] + ":v0.34.1"  # a patch release: planned as 0.34.0
     for host in stack.hosts:
         host.exec("docker", "tag", VLLM_IMAGE, new_image)
     for image, previous in ((new_image, VLLM_IMAGE), (VLLM_IMAGE, new_image)):

@@ -22,7 +22,7 @@ from reasoning_stack.catalogue import GPUS, MODELS
 from reasoning_stack.cli import main
 
 HERE = Path(__file__).parent
-OTHER_VLLM_RELEASES = ("0.32.0", "0.34.0")  # planned besides the default release (whose cases name none)
+OTHER_VLLM_RELEASES = ("0.17.1", "0.32.0")  # planned besides the default release (whose cases name none)
 REPO = HERE.parents[1]
 RENDER_INVENTORIES = [*sorted((REPO / "inventories").glob("*.py")), HERE / "render_cases.py"]
 # Secrets of the rendered hosts: any value will do, render replaces each with a placeholder naming its variable.

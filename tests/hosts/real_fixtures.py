@@ -83,7 +83,7 @@ def real_vllm_hosts():
     for name, (profile, count, data) in host_data().items():
         environ = {SECRET_ENV_VARS["api_key"]: API_KEY,
                    SECRET_ENV_VARS["openwebui_admin_password"]: ADMIN_PASSWORD}
-        settings = validate_host_data(name, data, environ=environ)
+        settings = validate_host_data(name, {**data, "vllm_version": real_engines.VLLM_RELEASE}, environ=environ)
         plan = plan_host(settings, gpus_from_profile(profile, count))
         assert plan.fits, plan.reason
         services = {i.unit: engine_service(settings, i, count) for i in plan.instances}

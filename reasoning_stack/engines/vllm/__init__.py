@@ -3,6 +3,7 @@ its pinned release (``flags``, generated) and what ``check`` refuses of them (``
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -15,9 +16,8 @@ from reasoning_stack.engines.vllm import memory as vllm_memory
 from reasoning_stack.engines.vllm.checks import check_release_flags
 from reasoning_stack.engines.vllm.command import vllm_args
 from reasoning_stack.engines.vllm.output import VllmOutput
-from reasoning_stack.engines.vllm.releases import DEFAULT_RELEASE, RELEASES, driver_problem
+from reasoning_stack.engines.vllm.releases import DEFAULT_RELEASE, RELEASES, driver_problem, running_release
 from reasoning_stack.engines.vllm.service import vllm_service
-from reasoning_stack.engines.vllm.settings import DEFAULT_IMAGE, DEFAULT_IMAGE_ARM64
 from reasoning_stack.gpus import Gpu
 from reasoning_stack.models.architectures import version_tuple
 from reasoning_stack.planning import gpu_search
@@ -25,10 +25,13 @@ from reasoning_stack.planning.types import Instance, PlanRequest, ServingPlan
 from reasoning_stack.service_files import ServiceFiles
 from reasoning_stack.topology import ClusterNode
 
-IMAGE, IMAGE_ARM64 = DEFAULT_IMAGE, DEFAULT_IMAGE_ARM64  # pinned once, with why, in settings.py
-# Each supported release's images and the machines they are built for (release tags are multi-arch from 0.21).
-PINNED_ARCHES = {IMAGE: (X86_64,), IMAGE_ARM64: (AARCH64,),
-                 **{r.image: (X86_64, AARCH64) for r in RELEASES.values() if r.at_least("0.21.0")}}
+# Each supported release's images and the machines they are built for: release tags are multi-arch from 0.21;
+# before, the plain tag was amd64 only and the arm64 build a tag of its own (0.17.1's -cu130).
+PINNED_ARCHES = {
+    **{r.image: (X86_64,) for r in RELEASES.values() if r.image != r.image_arm64},
+    **{r.image_arm64: (AARCH64,) for r in RELEASES.values() if r.image != r.image_arm64},
+    **{r.image: (X86_64, AARCH64) for r in RELEASES.values() if r.image == r.image_arm64},
+}
 # How each later regime divides the memory, said under a plan's figures.
 MEMORY_WORDS = {
     "cudagraph-profiled": "CUDA graphs counted inside vLLM's budget (0.20+); context and NCCL beside it",
@@ -66,6 +69,14 @@ class Vllm(LayoutEngine):
             settings.vllm_image, "vllm_image")
         check_image(setting, image, arch, PINNED_ARCHES.get(image))
         return {"vllm_image": image} if arch == AARCH64 else {}
+
+    def kept_from_last_deploy(self, data: Mapping[str, Any], manifest: Mapping[str, Any] | None) -> dict[str, str]:
+        """The release the host runs, when its group_data names neither a release nor an image: a host deployed
+        on 0.17.1 stays there when the stack's default moves, until its operator moves it."""
+        if {"vllm_version", "vllm_image", "vllm_image_arm64"} & set(data):
+            return {}
+        running = running_release(manifest)
+        return {"vllm_version": running} if running and running != DEFAULT_RELEASE else {}
 
     def check_settings(self, settings: Any, uses: Uses) -> None:
         check_release_flags(settings.vllm_version, settings.vllm_extra_args)

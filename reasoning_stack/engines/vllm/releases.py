@@ -9,8 +9,9 @@ the boolean spelling against each release's own parser. Adding a release is an e
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from reasoning_stack.models.architectures import version_tuple
 
@@ -142,7 +143,7 @@ RELEASES: dict[str, VllmRelease] = {
                           disable_spelling="--disable-", cors_open_by_default=False),
 }
 # The release a host runs when its group_data names none (``vllm_version``).
-DEFAULT_RELEASE = "0.17.1"
+DEFAULT_RELEASE = "0.34.0"
 OLDER_DRIVER_BRANCH = 525  # what a -cu129 tag (CUDA 12.9) needs
 
 
@@ -172,6 +173,21 @@ def release_of_image(image: str) -> tuple[VllmRelease, str] | None:
     minor = version.rsplit(".", 1)[0]
     release = RELEASES.get(version) or next((r for v, r in RELEASES.items() if v.rsplit(".", 1)[0] == minor), None)
     return (release, f"-{suffix}" if suffix else "") if release else None
+
+
+def running_release(manifest: Mapping[str, Any] | None) -> str | None:
+    """The vLLM release a host's last deploy runs, from its status manifest: the release its vLLM instances were
+    planned for, or, in a manifest written before releases were recorded, the one their image's tag names."""
+    for unit in (manifest or {}).get("units", []):
+        if not isinstance(unit, Mapping) or unit.get("engine", "vllm") != "vllm":
+            continue
+        recorded = str(unit.get("release") or "").removeprefix("vLLM ")
+        if recorded in RELEASES:
+            return recorded
+        found = release_of_image(str(unit.get("image") or ""))
+        if found is not None:
+            return found[0].version
+    return None
 
 
 def _cuda_of(release: VllmRelease, suffix: str) -> tuple[str, int]:

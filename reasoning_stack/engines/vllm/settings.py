@@ -11,12 +11,11 @@ from reasoning_stack.engines.vllm.releases import DEFAULT_RELEASE, RELEASES, rel
 
 VllmVersion = Literal["0.17.1", "0.32.0", "0.34.0"]  # the keys of releases.RELEASES (a test keeps them equal)
 
-DEFAULT_IMAGE = RELEASES[DEFAULT_RELEASE].image  # vllm/vllm-openai:v0.17.1
-# vLLM 0.17.1 built on CUDA 13.0, the CUDA of DGX OS 7 (driver 580): the release publishes the cu130 aarch64 wheel
-# that DGX Spark builds install (vllm-0.17.1+cu130-...-manylinux_2_35_aarch64.whl), and CUDA 13 builds carry the
-# Blackwell family kernels a GB10 (sm_121) runs. The plain tag is the CUDA 12.9 build until vLLM 0.20 made
-# CUDA 13 the default (vllm PR #39878); from then the plain tag serves both.
-DEFAULT_IMAGE_ARM64 = RELEASES[DEFAULT_RELEASE].image_arm64  # vllm/vllm-openai:v0.17.1-cu130
+DEFAULT_IMAGE = RELEASES[DEFAULT_RELEASE].image  # vllm/vllm-openai:v0.34.0
+# On aarch64 (DGX Spark, a GB10: sm_121) the image must be built on CUDA 13.0, the CUDA of DGX OS 7 (driver 580),
+# with the Blackwell family kernels. From vLLM 0.20 the plain tag is that build and multi-arch (vllm PR #39878);
+# 0.17.1's plain tag was CUDA 12.9, so its arm64 image is the -cu130 tag.
+DEFAULT_IMAGE_ARM64 = RELEASES[DEFAULT_RELEASE].image_arm64  # the same multi-arch tag
 
 
 class VllmSettings(BaseModel):
