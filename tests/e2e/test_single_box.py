@@ -819,6 +819,7 @@ def _new_vllm_image_restarts_each_instance_in_turn(stack: Stack, t) -> None:
         started = {u: int(t.check_output(f"systemctl show -p ExecMainStartTimestampMonotonic --value {u}"))
                    for u in ("reasoning-vllm", "reasoning-vllm-fast")}
         assert started["reasoning-vllm"] < started["reasoning-vllm-fast"]
+    del stack.settings["vllm_image"]  # back to following vllm_version, as before the test
     rc, data, _ = stack.deploy()
     assert data["results"]["totals"]["success"] == 0, _changed_ops(data)
 
