@@ -202,7 +202,7 @@ def test_a_group_data_file_of_no_group_is_warned_about(tmp_path: Path):
 @pytest.mark.parametrize(
     ("args", "words"),
     [
-        ('["--max-num-seq", "64"]', "'--max-num-seq' is not a flag of `vllm serve` in vLLM 0.17.1 (vllm_version); "
+        ('["--max-num-seq", "64"]', "'--max-num-seq' is not a flag of `vllm serve` in vLLM 0.34.0 (vllm_version); "
                                     "did you mean '--max-num-seqs'?"),
         ('["--enable-prefix-cache"]', "did you mean '--enable-prefix-caching'?"),
         ('["--no-such-thing=1"]', "'--no-such-thing' is not a flag of `vllm serve`"),
@@ -248,8 +248,10 @@ def test_driver_settings_that_cannot_drive_the_gpu_are_refused(tmp_path: Path, s
 
 
 def test_driver_settings_that_suit_the_gpu_pass(tmp_path: Path):
-    for settings in ('gpu_profile = "rtx-5090"\nnvidia_driver_branch = 575\n',
-                     'gpu_profile = "rtx-4090"\nnvidia_driver = "debian"\n',
+    for settings in ('gpu_profile = "rtx-5090"\nnvidia_driver_branch = 580\n',
+                     # a driver the GPU takes but the default vLLM (CUDA 13) does not: the release that runs on it
+                     'gpu_profile = "rtx-5090"\nnvidia_driver_branch = 575\nvllm_version = "0.17.1"\n',
+                     'gpu_profile = "rtx-4090"\nnvidia_driver = "debian"\nvllm_version = "0.17.1"\n',
                      'gpu_profile = "rtx-3090"\nnvidia_kernel_modules = "proprietary"\n'):
         out = _check(tmp_path, settings)
         assert out.returncode == 0, settings + out.stderr

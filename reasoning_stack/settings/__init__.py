@@ -109,8 +109,8 @@ class StackSettings(*reversed(GROUPS)):  # type: ignore[misc]  # reversed: pydan
         for check in (self._signup_policy_can_hold, self._cloud_connections_apart, self._task_model_served_here,
                       self._check_api_keys, self._check_webui_workers, self._ports_differ,
                       self._check_context, self._check_model_files,
-                      self._check_parallel_sizes, self._check_cluster, self._check_engines,
-                      self._check_exposure, self._check_https, self._check_daemon_options, self._check_driver):
+                      self._check_parallel_sizes, self._check_cluster, self._check_driver, self._check_engines,
+                      self._check_exposure, self._check_https, self._check_daemon_options):
             check()
         arch = declared_arch(self.gpu_profile)
         if arch is not None:  # a GB10 is an aarch64 machine: its images are known before connecting
