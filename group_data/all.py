@@ -100,8 +100,9 @@ model = 'auto'
 # Qwen3 only: think unless a request sends enable_thinking false; False flips the default.
 # thinking_default = True
 
-# Server-side sampling defaults (temperature, top_p, top_k, min_p, repetition_penalty,
-# max_new_tokens); the model's own generation config applies otherwise.
+# Server-side sampling defaults (temperature, top_p, top_k, min_p, repetition_penalty, max_new_tokens;
+# from vLLM 0.32 also presence_penalty, frequency_penalty); the model's own generation config applies
+# otherwise.
 # sampling_overrides = {}
 
 # More models on the same host, each its own unit and port: one per GPU, or (vLLM only) sharing the

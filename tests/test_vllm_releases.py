@@ -202,3 +202,26 @@ def test_the_layout_search_counts_requests_at_once_by_the_releases_own_batch_def
     assert engines.get("sglang").default_max_seqs(gpu, PlanRequest(gpus=(gpu,), model="qwen3-8b")) == caps["0.17.1"]
     mine = PlanRequest(gpus=(gpu,), model="qwen3-8b", release="0.34.0", extra_args=("--max-num-seqs", "48"))
     assert gpu_search._seq_cap(vllm, mine, gpu, None) == 48
+
+
+def test_sampling_overrides_are_the_keys_the_chosen_release_honours():
+    """--override-generation-config honours presence_penalty and frequency_penalty from 0.32 (read from each
+    release's wheel); on 0.17.1 they would be ignored silently, so they are refused naming the release that takes
+    them; the default renders them."""
+    from reasoning_stack.gpus import gpus_from_profile
+    from reasoning_stack.instances import plan_host
+
+    wanted = {"temperature": 0.6, "presence_penalty": 1.5}
+    settings = validate_host_data("box", {**BOX, "sampling_overrides": wanted})
+    args = plan_host(settings, gpus_from_profile("rtx-4090", 1)).instances[0].plan.output.args
+    assert json.loads(args[args.index("--override-generation-config") + 1]) == wanted
+    with pytest.raises(SettingsInvalid) as caught:
+        validate_host_data("box", {**BOX, "sampling_overrides": wanted, "vllm_version": "0.17.1"})
+    assert ("sampling_overrides: 'presence_penalty' is not honoured by vLLM 0.17.1 (vllm_version; it takes "
+            "repetition_penalty, temperature, top_k, top_p, min_p, max_new_tokens); vLLM 0.32.0 honours it") in str(
+        caught.value)
+    with pytest.raises(SettingsInvalid, match="presence_penalty 3.0 is out of range: must be -2 to 2"):
+        validate_host_data("box", {**BOX, "sampling_overrides": {"presence_penalty": 3.0}})
+    for version, release in RELEASES.items():  # every key a release honours is accepted for it
+        validate_host_data("box", {**BOX, "vllm_version": version,
+                                   "sampling_overrides": {key: 1 for key in release.sampling_keys}})

