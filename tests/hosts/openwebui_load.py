@@ -34,6 +34,7 @@ import aiohttp
 import socketio
 
 PASSWORD = "Load-pass-123!"
+JOIN_WAIT_S = 20  # how long a socket that came back waits for Open WebUI to file it before the page goes on
 QUESTION = "What is the sum of the first 50 odd numbers?"
 
 
@@ -101,6 +102,7 @@ class Page:
         self.leaving = False
         self.drops: Counter = Counter()
         self.connects = 0
+        self.joins_unanswered = 0  # user-joins Open WebUI never answered (their socket's session lost meanwhile)
         self.on_reconnect = None  # the chat page's handler, set once a chat is under way
         self._reconnecting: asyncio.Task | None = None
         self._reconnected: set[asyncio.Task] = set()  # the chat page's handlers under way (the loop keeps weak refs)
@@ -124,7 +126,12 @@ class Page:
         """The chat page's handler on a connect: once this socket is in its person's room (Open WebUI acknowledges
         the connect before it files the socket, so the join is awaited), events reach it again; what finished
         while it was away is loaded from the saved chat."""
-        await self.client.call("user-join", {"auth": {"token": self.token}}, timeout=120)
+        try:
+            await self.client.call("user-join", {"auth": {"token": self.token}}, timeout=JOIN_WAIT_S)
+        except (socketio.exceptions.TimeoutError, socketio.exceptions.BadNamespaceError):
+            # no answer: Open WebUI lost this socket's session as it joined ('Session not found' in its log, the
+            # socket closed under it); the page runs its connect handler all the same
+            self.joins_unanswered += 1
         if self.on_reconnect:
             await self.on_reconnect()
 
@@ -271,6 +278,7 @@ async def one_person(url: str, model: str, email: str, start: asyncio.Event, tim
             outcome = {"saved": False, "error": f"{step}: {error}" if step not in str(error) else str(error)}
         finally:
             outcome["drops"] = page.drops
+            outcome["joins_unanswered"] = page.joins_unanswered
             await page.leave()
     return outcome
 
@@ -351,6 +359,7 @@ async def main() -> None:
                       "websocket_drops": sum(sum(o["drops"].values()) for o in outcomes),
                       "drops_by_reason": dict(sum((o["drops"] for o in outcomes), Counter())),
                       "people_dropped": sum(bool(o["drops"]) for o in outcomes),
+                      "joins_unanswered": sum(o["joins_unanswered"] for o in outcomes),
                       "driver_loop_lag_max_s": round(lag.max_s, 1)}))
 
 
