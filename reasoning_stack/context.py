@@ -65,13 +65,10 @@ def _kept_from_last_deploy(settings: StackSettings) -> StackSettings:
     """``settings`` with what the host keeps from its last deploy where its group_data names nothing (an engine
     release it runs, when the stack's default has moved on since), said aloud with the setting that moves it."""
     data = host.data.dict()
-    manifest = None
-    kept: dict[str, str] = {}
+    manifest = prepared_fact(host, StackManifest) or {}
     used = engines.uses(settings)
-    for engine in engines.registered():
-        if used[engine.name].any:
-            manifest = manifest if manifest is not None else (prepared_fact(host, StackManifest) or {})
-            kept.update(engine.kept_from_last_deploy(data, manifest))
+    kept = {setting: value for engine in engines.registered() if used[engine.name].any
+            for setting, value in engine.kept_from_last_deploy(data, manifest).items()}
     if not kept:
         return settings
     for setting, value in kept.items():

@@ -16,7 +16,13 @@ from reasoning_stack.engines.vllm import memory as vllm_memory
 from reasoning_stack.engines.vllm.checks import check_release_flags
 from reasoning_stack.engines.vllm.command import vllm_args
 from reasoning_stack.engines.vllm.output import VllmOutput
-from reasoning_stack.engines.vllm.releases import DEFAULT_RELEASE, RELEASES, driver_problem, running_release
+from reasoning_stack.engines.vllm.releases import (
+    DEFAULT_RELEASE,
+    RELEASES,
+    VllmRelease,
+    driver_problem,
+    running_release,
+)
 from reasoning_stack.engines.vllm.service import vllm_service
 from reasoning_stack.gpus import Gpu
 from reasoning_stack.models.architectures import version_tuple
@@ -25,13 +31,16 @@ from reasoning_stack.planning.types import Instance, PlanRequest, ServingPlan
 from reasoning_stack.service_files import ServiceFiles
 from reasoning_stack.topology import ClusterNode
 
-# Each supported release's images and the machines they are built for: release tags are multi-arch from 0.21;
-# before, the plain tag was amd64 only and the arm64 build a tag of its own (0.17.1's -cu130).
-PINNED_ARCHES = {
-    **{r.image: (X86_64,) for r in RELEASES.values() if r.image != r.image_arm64},
-    **{r.image_arm64: (AARCH64,) for r in RELEASES.values() if r.image != r.image_arm64},
-    **{r.image: (X86_64, AARCH64) for r in RELEASES.values() if r.image == r.image_arm64},
-}
+
+def _image_arches(release: VllmRelease) -> dict[str, tuple[str, ...]]:
+    """A release's images and the machines each is built for: one multi-arch tag from 0.21; before, the plain tag
+    was amd64 only and the arm64 build a tag of its own (0.17.1's -cu130)."""
+    if release.image == release.image_arm64:
+        return {release.image: (X86_64, AARCH64)}
+    return {release.image: (X86_64,), release.image_arm64: (AARCH64,)}
+
+
+PINNED_ARCHES = {image: arches for r in RELEASES.values() for image, arches in _image_arches(r).items()}
 # How each later regime divides the memory, said under a plan's figures.
 MEMORY_WORDS = {
     "cudagraph-profiled": "CUDA graphs counted inside vLLM's budget (0.20+); context and NCCL beside it",

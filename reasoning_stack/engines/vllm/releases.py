@@ -75,7 +75,7 @@ class VllmRelease:
     ray_dependency: bool  # its wheel requires Ray (its image then carries it for the Ray cluster path)
     disable_spelling: Literal["--no-", "--disable-"]  # how it spells a boolean flag off: --no-enable-x / --disable-x
     cors_open_by_default: bool  # --allowed-origins defaults to ["*"] (until 0.32: CORS off by default since)
-    sampling_keys: tuple[str, ...] = ()  # the sampling_overrides keys its --override-generation-config honours
+    sampling_keys: tuple[str, ...]  # the sampling_overrides keys its --override-generation-config honours
 
     def at_least(self, version: str) -> bool:
         """Whether this release is ``version`` or newer (a behaviour that release brought, by the release notes'
