@@ -1,7 +1,8 @@
 """The real Prometheus (Debian 12's package) on the config and alert rules the deploy renders, scraping the real
-vLLM 0.17.1 (CPU build, a tiny Qwen3 model), the real node exporter and the DCGM exporter stand-in (no GPU here),
-all started from the rendered files: every dashboard panel's queries return data from what was scraped, the live
-figures ``status`` shows come back per instance, and the engine-down alert fires once the engine stops.
+vLLM (its CPU builds: 0.17.1, then 0.32.0, the current line's; a tiny Qwen3 model), the real node exporter and the
+DCGM exporter stand-in (no GPU here), all started from the rendered files: every dashboard panel's queries return
+data from what was scraped, the live figures ``status`` shows come back per instance, and the engine-down alert
+fires once the engine stops.
 
 What differs from a host: the ports are free loopback ports (set as settings, so the rendered files carry them),
 the rule file sits in the test's folder (the config names it there), and scrapes run every 2 s
@@ -59,14 +60,15 @@ def _args(defaults_text: str) -> list[str]:
     return shlex.split(line.removeprefix("ARGS=").strip('"'))
 
 
-@pytest.fixture(scope="module")
-def monitored():
-    real_engines.require_vllm()
+@pytest.fixture(scope="module", params=real_engines.VLLM_RELEASES)
+def monitored(request):
+    release = request.param
+    real_engines.require_vllm(release)
     prometheus_tools.tool("prometheus")
     workdir = Path(tempfile.mkdtemp(prefix="rs-monitoring-"))
     data = {"model": "qwen3-8b", "api_port": free_port(), "openwebui_port": free_port(),
             "prometheus_port": free_port(), "node_exporter_port": free_port(), "dcgm_exporter_port": free_port(),
-            "monitoring_scrape_interval": "2s", "vllm_version": real_engines.VLLM_RELEASE}
+            "monitoring_scrape_interval": "2s", "vllm_version": release}
     settings = validate_host_data("box", data, environ={SECRET_ENV_VARS["api_key"]: API_KEY})
     plan = plan_host(settings, gpus_from_profile("rtx-4090", 1))
     monitoring = monitoring_for(settings, plan, "box", None)

@@ -1,7 +1,8 @@
-"""The real vLLM 0.17.1 (its CPU build) started with the command lines the deploy renders for representative hosts
-(tests/hosts/real_fixtures.py), on tiny reasoning models made in the test: the plans start, the reasoning comes
-apart from the answer, the deploy's own readiness wait, smoke test and status probe pass against it, and the
-stand-in vLLM the end-to-end tests use answers every request in the same shape (tests/hosts/contract.py).
+"""The real vLLM, 0.17.1 and 0.32.0 (their CPU builds), each started with the command lines the deploy renders
+for representative hosts planned for that release (tests/hosts/real_fixtures.py), on tiny reasoning models made in
+the test: the plans start, the reasoning comes apart from the answer, the deploy's own readiness wait, smoke test
+and status probe pass against it, the real Open WebUI in a browser shows the reasoning collapsed, and the stand-in
+vLLM the end-to-end tests use answers every request in the same shape as that release (tests/hosts/contract.py).
 
 Slow: the servers take about a minute to start on two cores; each test's requests take seconds.
 """
@@ -44,8 +45,9 @@ def test_the_planned_command_lines_start_the_real_vllm(real_vllm_hosts):
         instance = next(i for i in real_vllm_hosts.hosts[host].plan.instances if i.unit == unit)
         assert server.planned == instance.plan.output.args  # the unit runs the plan's arguments, unchanged
         # what differs on this CPU-only machine is the entry point alone (VLLM_CPU_CHANGES); fp8 KV is not planned
-        assert server.command[:5] == [str(real_engines.VLLM_PYTHON), "-m", "vllm.entrypoints.openai.api_server",
-                                      "--model", server.planned[0]]
+        python = real_engines.vllm_python(real_vllm_hosts.release)
+        assert server.command[:5] == [str(python), "-m", "vllm.entrypoints.openai.api_server", "--model",
+                                      server.planned[0]]
         assert server.command[5:] == server.planned[1:]
         status, _headers, raw = real_engines.http("GET", f"{server.url}/v1/models", key=server.key)
         card = json.loads(raw)["data"][0]
@@ -82,11 +84,13 @@ def test_the_sampling_overrides_reach_the_real_server(real_vllm_hosts):
 
 
 def _standin_for(server: real_engines.Server, port: int, workdir: Path, **env: str) -> real_engines.Server:
-    """The stand-in vLLM with the same planned arguments and env (on another port)."""
+    """The stand-in vLLM with the same planned arguments and env (on another port), answering in the layout of
+    the real server's release."""
     args = list(server.planned)
     args[args.index("--port") + 1] = str(port)
-    return real_engines.Server(f"standin-{server.name}-{port}", [sys.executable, str(STANDIN), *args],
-                               {"VLLM_API_KEY": server.key, **env}, port, workdir, server.key, planned=args)
+    env = {"VLLM_API_KEY": server.key, "STANDIN_VLLM_RELEASE": server.release, **env}
+    return real_engines.Server(f"standin-{server.name}-{port}", [sys.executable, str(STANDIN), *args], env, port,
+                               workdir, server.key, planned=args)
 
 
 @pytest.mark.parametrize("host,unit", [("dual-gpu", "reasoning-vllm"), ("dual-gpu", "reasoning-vllm-fast"),
@@ -116,7 +120,7 @@ def test_the_standin_answers_in_the_real_servers_shape(real_vllm_hosts, host, un
 
 def test_the_contract_catches_a_drifting_standin(real_vllm_hosts):
     """A stand-in that streams ``reasoning_content`` (as older vLLM and cloud APIs do), or the answer before the
-    reasoning, no longer matches the real server."""
+    reasoning, or answers in the other real release's layout, no longer matches the real server."""
     server = real_vllm_hosts.server("dual-gpu")
     served = "deepseek-r1-distill-qwen-7b"
     real = contract.observe(server.url, server.key, served, False)
@@ -128,6 +132,14 @@ def test_the_contract_catches_a_drifting_standin(real_vllm_hosts):
                                 key=drifted.key)[2]
     finally:
         drifted.stop()
+    other = next(r for r in real_engines.VLLM_RELEASES if r != real_vllm_hosts.release)
+    other_layout = _standin_for(server, free_port(), real_vllm_hosts.workdir, STANDIN_VLLM_RELEASE=other).start(60)
+    try:
+        in_other_layout = contract.observe(other_layout.url, other_layout.key, served, False)
+    finally:
+        other_layout.stop()
+    # the other real release's layout (0.32 added a fingerprint and reasoning_tokens, dropped empty tool_calls)
+    assert any("system_fingerprint" in line for line in contract.compare(real, in_other_layout))
     found = contract.compare(real, renamed)
     assert any("reasoning_content" in line for line in found) and any("completion" in line for line in found)
     events = contract.sse_events(raw)
@@ -218,7 +230,7 @@ def test_a_command_line_the_real_vllm_refuses_fails_at_start(real_vllm_hosts):
     args = list(server.planned)
     args[args.index("--reasoning-parser") + 1] = "qwen-three"
     args[args.index("--port") + 1] = str(free_port())
-    broken = real_engines.Server("refused", real_engines.vllm_cpu_command(args), server.env,
+    broken = real_engines.Server("refused", real_engines.vllm_cpu_command(args, real_vllm_hosts.release), server.env,
                                  int(args[args.index("--port") + 1]), real_vllm_hosts.workdir, server.key)
     with pytest.raises(RuntimeError, match="qwen-three"):
         broken.start()

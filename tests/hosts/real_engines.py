@@ -1,4 +1,5 @@
-"""The real engines on this CPU-only machine: vLLM 0.17.1's own CPU build and MLX-LM 0.32.2's ``mlx_lm.server``
+"""The real engines on this CPU-only machine: vLLM's own CPU builds (0.17.1, the seed's release, and 0.32.0, the
+newest CPU build of the current line) and MLX-LM 0.32.2's ``mlx_lm.server``
 on MLX's CPU build, each started with the command line the deploy renders for a host (the unit's ``docker run``
 arguments, the launchd job's ProgramArguments), on a tiny model made in the test (``tiny_models``) and laid out in
 a Hugging Face cache as the deploy's weight download leaves it.
@@ -6,7 +7,8 @@ a Hugging Face cache as the deploy's weight download leaves it.
 What has to change for a CPU-only machine is listed once, in ``VLLM_CPU_CHANGES`` and ``MLX_CPU_CHANGES``, and
 applied only by ``vllm_cpu_command`` and ``mlx_cpu_command``; everything else on the command line is the plan's.
 The venvs are built once into the user cache by ``scripts/test`` (``tests/tools/vllm-cpu/setup.sh``,
-``tests/tools/mlx-argcheck/setup.sh``); ``VLLM_CPU_PYTHON`` and ``MLX_ARGCHECK_PYTHON`` point elsewhere.
+``tests/tools/mlx-argcheck/setup.sh``); ``VLLM_CPU_PYTHON`` (0.17.1), ``VLLM_CPU_PYTHON_0_32_0`` and
+``MLX_ARGCHECK_PYTHON`` point elsewhere.
 """
 
 from __future__ import annotations
@@ -27,10 +29,21 @@ from pathlib import Path
 import tiny_models
 from real_openwebui import parse_env_file, wait_answering
 
+from reasoning_stack.engines.vllm.releases import tagged_release
+
 HERE = Path(__file__).resolve().parent
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "reasoning-stack"
-VLLM_RELEASE = "0.17.1"  # the release of the real CPU server: a host it stands for is planned for it (vllm_version)
-VLLM_PYTHON = Path(os.environ.get("VLLM_CPU_PYTHON", CACHE / f"vllm-cpu-{VLLM_RELEASE}" / "bin" / "python"))
+VLLM_RELEASES = ("0.17.1", "0.32.0")  # the real CPU servers: a host one stands for is planned for it (vllm_version)
+VLLM_RELEASE = VLLM_RELEASES[0]  # the one a test needing a single real vLLM starts (and the tiny models' builder)
+
+
+def vllm_python(release: str) -> Path:
+    """The Python of the real vLLM ``release`` (its CPU build), as scripts/test builds and exports it."""
+    var = "VLLM_CPU_PYTHON" if release == "0.17.1" else "VLLM_CPU_PYTHON_" + release.replace(".", "_")
+    return Path(os.environ.get(var, CACHE / f"vllm-cpu-{release}" / "bin" / "python"))
+
+
+VLLM_PYTHON = vllm_python(VLLM_RELEASE)
 MLX_PYTHON = Path(os.environ.get("MLX_ARGCHECK_PYTHON", CACHE / "mlx-argcheck-0.32.2" / "bin" / "python"))
 START_TIMEOUT = 600  # seconds: 30-110 s measured on the 2-core CI machine, several servers starting at once
 
@@ -39,8 +52,9 @@ VLLM_CPU_CHANGES = (
     "CPU build's package is `vllm-cpu`, and the `vllm` command looks up the metadata of one named `vllm`",
     "--kv-cache-dtype fp8 is dropped: vLLM's CPU backend refuses it together with chunked prefill or prefix "
     "caching (the GPU plans keep it)",
-    "VLLM_CPU_KVCACHE_SPACE=1: the CPU backend sizes its KV cache in GiB from this variable; "
-    "--gpu-memory-utilization stays on the command line and is not used on CPU",
+    "VLLM_CPU_KVCACHE_SPACE=1: the CPU backend sizes its KV cache in GiB from this variable (0.17.1: the KV "
+    "cache's size; 0.32: its KV memory, in place of a share of the machine's RAM that a 2-core test machine "
+    "may not have free); --gpu-memory-utilization stays on the command line",
     "HF_HOME: the test's Hugging Face cache in place of the container's mount of the host's cache",
 )
 MLX_CPU_CHANGES = (
@@ -59,9 +73,9 @@ def _require(python: Path, what: str) -> None:
         pytest.skip(message)
 
 
-def require_vllm() -> None:
-    """Fail (under CI) or skip a test that needs the real vLLM when it is not built."""
-    _require(VLLM_PYTHON, "the real vLLM 0.17.1 (CPU build)")
+def require_vllm(release: str = VLLM_RELEASE) -> None:
+    """Fail (under CI) or skip a test that needs the real vLLM ``release`` when it is not built."""
+    _require(vllm_python(release), f"the real vLLM {release} (CPU build)")
 
 
 def require_mlx() -> None:
@@ -76,13 +90,13 @@ def unit_server_args(unit_text: str, image: str) -> list[str]:
     return words[words.index(image) + 1:]
 
 
-def vllm_cpu_command(planned: list[str]) -> list[str]:
-    """The planned ``vllm serve`` arguments as vLLM's CPU build starts them here (``VLLM_CPU_CHANGES``)."""
+def vllm_cpu_command(planned: list[str], release: str = VLLM_RELEASE) -> list[str]:
+    """The planned ``vllm serve`` arguments as vLLM ``release``'s CPU build starts them here (``VLLM_CPU_CHANGES``)."""
     model, rest = planned[0], list(planned[1:])
     if "--kv-cache-dtype" in rest and rest[rest.index("--kv-cache-dtype") + 1] == "fp8":
         at = rest.index("--kv-cache-dtype")
         del rest[at:at + 2]
-    return [str(VLLM_PYTHON), "-m", "vllm.entrypoints.openai.api_server", "--model", model, *rest]
+    return [str(vllm_python(release)), "-m", "vllm.entrypoints.openai.api_server", "--model", model, *rest]
 
 
 def mlx_cpu_command(program_arguments: list[str]) -> list[str]:
@@ -149,6 +163,7 @@ class Server:
     process: subprocess.Popen | None = None
     started_s: float = 0.0
     planned: list[str] = field(default_factory=list)
+    release: str = ""  # a real vLLM's release
 
     @property
     def url(self) -> str:
@@ -208,17 +223,24 @@ def flag(args: list[str], name: str) -> str:
     return args[args.index(name) + 1]
 
 
+def release_of(image: str) -> str:
+    """The real vLLM release that serves a unit planned for ``image`` (its tag's release, one of VLLM_RELEASES)."""
+    release = tagged_release(image)
+    if release not in VLLM_RELEASES:
+        raise AssertionError(f"a unit planned for {image}: the real servers are vLLM {', '.join(VLLM_RELEASES)}; set "
+                             f"vllm_version to one of them in its settings")
+    return release
+
+
 def real_vllm(name: str, unit_text: str, image: str, env_text: str, hf_home: Path, workdir: Path) -> Server:
-    """The real vLLM for one rendered unit and env file (not yet started), on the planned port. The unit must be
-    planned for the real server's release: another release's command line is not this parser's to judge."""
-    if not image.endswith(f":v{VLLM_RELEASE}"):
-        raise AssertionError(f"{name} is planned for {image}; the real server is vLLM {VLLM_RELEASE}: set "
-                             f"vllm_version = {VLLM_RELEASE!r} in its settings")
+    """The real vLLM for one rendered unit and env file (not yet started), on the planned port, of the release the
+    unit is planned for (its image's tag): another release's command line is not this server's to judge."""
+    release = release_of(image)
     planned = unit_server_args(unit_text, image)
     env = {**parse_env_file(env_text), "HF_HOME": str(hf_home), "HF_HUB_OFFLINE": "1",
            "VLLM_CPU_KVCACHE_SPACE": "1", "VLLM_NO_USAGE_STATS": "1", "DO_NOT_TRACK": "1"}
-    return Server(name, vllm_cpu_command(planned), env, int(flag(planned, "--port")), workdir,
-                  env.get("VLLM_API_KEY", ""), planned=planned)
+    return Server(name, vllm_cpu_command(planned, release), env, int(flag(planned, "--port")), workdir,
+                  env.get("VLLM_API_KEY", ""), planned=planned, release=release)
 
 
 def real_mlx(name: str, plist_text: str, hf_home: Path, workdir: Path) -> Server:

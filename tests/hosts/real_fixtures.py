@@ -1,5 +1,6 @@
-"""The real vLLM 0.17.1 servers of two representative hosts, started once for a test module (about a minute on two
-cores, all at once) from the units and env files the deploy renders, on tiny models in a Hugging Face cache laid
+"""The real vLLM servers of two representative hosts, started once per real release for a test module (about a
+minute on two cores, all at once; the 0.17.1 servers, then the 0.32.0 ones: each host planned with that
+``vllm_version``) from the units and env files the deploy renders, on tiny models in a Hugging Face cache laid
 out as the deploy's download leaves it:
 
 - ``one-gpu``: one RTX 4090, Qwen3-8B with thinking off by default (``thinking_default: false``);
@@ -63,6 +64,7 @@ class RealHost:
 
 @dataclass
 class RealVllmHosts:
+    release: str  # the vLLM release the hosts are planned for and the real servers run
     hosts: dict[str, RealHost]
     hf_home: Path
     workdir: Path
@@ -74,16 +76,17 @@ class RealVllmHosts:
         return [(h.name, unit, server) for h in self.hosts.values() for unit, server in h.servers.items()]
 
 
-@pytest.fixture(scope="module")
-def real_vllm_hosts():
-    real_engines.require_vllm()
+@pytest.fixture(scope="module", params=real_engines.VLLM_RELEASES)
+def real_vllm_hosts(request):
+    release = request.param
+    real_engines.require_vllm(release)
     workdir = Path(tempfile.mkdtemp(prefix="rs-real-vllm-"))
     hf_home = workdir / "huggingface"
     hosts: dict[str, RealHost] = {}
     for name, (profile, count, data) in host_data().items():
         environ = {SECRET_ENV_VARS["api_key"]: API_KEY,
                    SECRET_ENV_VARS["openwebui_admin_password"]: ADMIN_PASSWORD}
-        settings = validate_host_data(name, {**data, "vllm_version": real_engines.VLLM_RELEASE}, environ=environ)
+        settings = validate_host_data(name, {**data, "vllm_version": release}, environ=environ)
         plan = plan_host(settings, gpus_from_profile(profile, count))
         assert plan.fits, plan.reason
         services = {i.unit: engine_service(settings, i, count) for i in plan.instances}
@@ -101,8 +104,8 @@ def real_vllm_hosts():
             server.launch()
         for server in servers:
             server.wait()
-        print("\nreal vLLM 0.17.1 started: " + ", ".join(f"{s.name} {s.started_s:.0f} s" for s in servers))
-        yield RealVllmHosts(hosts, hf_home, workdir)
+        print(f"\nreal vLLM {release} started: " + ", ".join(f"{s.name} {s.started_s:.0f} s" for s in servers))
+        yield RealVllmHosts(release, hosts, hf_home, workdir)
     finally:
         for server in servers:
             server.stop()

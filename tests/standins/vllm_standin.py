@@ -60,6 +60,11 @@ REQUEST_LOG = os.environ.get("STANDIN_REQUEST_LOG")  # tests only: a JSON line p
 # The field reasoning arrives in: vLLM 0.17.1's "reasoning"; cloud APIs such as DeepSeek's send "reasoning_content".
 REASONING_FIELD = os.environ.get("STANDIN_REASONING_FIELD", "reasoning")
 ENGINE = os.environ.get("STANDIN_ENGINE", "vllm")  # sglang: started by sglang_standin.py; mlx: for mlx_lm.server
+# Whose answers' layout: the current line's (the real 0.32.0 server's, the nearest real one to the default 0.34.0),
+# or "0.17.1", the seed's. tests/test_real_vllm.py holds each against its real server.
+SHAPE = os.environ.get("STANDIN_VLLM_RELEASE", "0.32.0")
+CURRENT = SHAPE != "0.17.1"
+FINGERPRINT = f"vllm-{SHAPE}-standin"  # the real one is vllm-<release>-<build hash>
 if "fail-to-start" in args.model or args.max_num_seqs < 1:
     print(f"stand-in vLLM: cannot load {args.model}: CUDA out of memory (stand-in failure)", flush=True)
     sys.exit(1)
@@ -215,7 +220,7 @@ def model_card() -> dict:
 
 
 def completion(reasoning: str, answer: str, usage: dict) -> dict:
-    """A whole chat completion, field for field as vLLM 0.17.1 (or MLX-LM 0.32.2) sends one."""
+    """A whole chat completion, field for field as vLLM (SHAPE's release) or MLX-LM 0.32.2 sends one."""
     reasoning_value = reasoning or None
     if ENGINE == "mlx":
         message = {"role": "assistant", "content": answer, **({REASONING_FIELD: reasoning} if reasoning else {})}
@@ -225,15 +230,22 @@ def completion(reasoning: str, answer: str, usage: dict) -> dict:
                 "usage": {**usage, "prompt_tokens_details": {"cached_tokens": 0}}}
     message = {"role": "assistant", "content": answer, "refusal": None, "annotations": None, "audio": None,
                "function_call": None, "tool_calls": [], REASONING_FIELD: reasoning_value}
-    return {"id": "chatcmpl-standin", "object": "chat.completion", "created": int(time.time()), "model": served,
-            "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": "stop",
-                         "stop_reason": None, "token_ids": None}],
-            "service_tier": None, "system_fingerprint": None, "usage": {**usage, "prompt_tokens_details": None},
-            "prompt_logprobs": None, "prompt_token_ids": None, "kv_transfer_params": None}
+    choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": "stop", "stop_reason": None,
+              "token_ids": None}
+    whole = {"id": "chatcmpl-standin", "object": "chat.completion", "created": int(time.time()), "model": served,
+             "choices": [choice], "service_tier": None, "system_fingerprint": None,
+             "usage": {**usage, "prompt_tokens_details": None},
+             "prompt_logprobs": None, "prompt_token_ids": None, "kv_transfer_params": None}
+    if CURRENT:  # 0.32: no empty tool_calls, a fingerprint, reasoning tokens counted, four more null fields
+        del message["tool_calls"]
+        choice["routed_experts"] = None
+        whole.update(system_fingerprint=FINGERPRINT, prompt_text=None, ec_transfer_params=None, metrics=None)
+        whole["usage"]["completion_tokens_details"] = {"reasoning_tokens": len(reasoning.split())}
+    return whole
 
 
 def stream_chunks(reasoning: str, answer: str, usage: dict | None) -> list[dict]:
-    """The chunks of a streamed completion in vLLM 0.17.1's order and layout: the role first (with an empty
+    """The chunks of a streamed completion in vLLM's order and layout (SHAPE's release): the role first (with an empty
     content), reasoning deltas, content deltas (no chunk for the end-of-thinking marker), a last delta with the
     finish reason, then, when asked for, the usage with no choices. MLX-LM 0.32.2: the role in every delta, the
     finish with the role alone, the usage chunk's object "chat.completion"."""
@@ -249,14 +261,18 @@ def stream_chunks(reasoning: str, answer: str, usage: dict | None) -> list[dict]
             chunks.append({**base, "object": "chat.completion", "choices": [],
                            "usage": {**usage, "prompt_tokens_details": {"cached_tokens": 0}}})
         return chunks
-    chunks = [{**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "logprobs": None,
-                                    "finish_reason": None}], "prompt_token_ids": None}]
+    first = {**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "logprobs": None,
+                                  "finish_reason": None}], "prompt_token_ids": None}
+    chunks = [{**first, "prompt_text": None} if CURRENT else first]
     chunks += [{**base, "choices": [{"index": 0, "delta": {name: text}, "logprobs": None, "finish_reason": None,
                                      "token_ids": None}]} for name, text in words]
     chunks.append({**base, "choices": [{"index": 0, "delta": {"content": ""}, "logprobs": None,
                                         "finish_reason": "stop", "stop_reason": None, "token_ids": None}]})
     if usage is not None:
-        chunks.append({**base, "choices": [], "usage": usage})
+        details = {"completion_tokens_details": {"reasoning_tokens": len(reasoning.split())}} if CURRENT else {}
+        chunks.append({**base, "choices": [], "usage": {**usage, **details}})
+    if CURRENT:  # 0.32: the fingerprint on the last chunk (the usage when asked for, else the finish)
+        chunks[-1]["system_fingerprint"] = FINGERPRINT
     return chunks
 
 
