@@ -1,8 +1,9 @@
 """What the chosen plan costs: the best few other choices for the same GPUs, so a person sees the trade.
 
 Shown by ``reasoning-stack plan`` (and under ``alternatives`` in ``--json``): another layout of the same
-model, an fp8 KV cache, a stronger model at a shorter context, and a smaller model with much more context or
-concurrency. Each is a plan the planner made, so it fits and its parallel sizes passed the same checks.
+model, an fp8 KV cache, a stronger model whatever its context, and the same model in a smaller weights format or a
+smaller model, each of these two only when it serves much more context or many more requests at once. Each is a
+plan the planner made, so it fits and its parallel sizes passed the same checks.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from dataclasses import replace
 
 from reasoning_stack import engines
 from reasoning_stack.catalogue import MODELS, find_model
-from reasoning_stack.planning.gpu_search import GpuEngine, layout_plans, plan_model
+from reasoning_stack.planning.gpu_search import QUANT_PREFERENCE, GpuEngine, layout_plans, plan_model
 from reasoning_stack.planning.types import PlanRequest, ServingPlan
 
 MUCH_MORE = 2.0  # a smaller model is worth showing when it serves this many times the context or requests
@@ -33,6 +34,9 @@ def alternatives(req: PlanRequest, chosen: ServingPlan, limit: int = 4) -> list[
         fp8 = plan_model(engine, replace(pinned, kv_cache_dtype="fp8"), chosen.model)
         if fp8 is not None and fp8.kv_cache_tokens > chosen.kv_cache_tokens:
             found.append(("kv_cache_dtype fp8", fp8))
+    smaller_weights = _smaller_format(engine, pinned, chosen)
+    if smaller_weights is not None:
+        found.append((f"quantization {smaller_weights.quantization}", smaller_weights))
     strength = find_model(chosen.model).strength
     free = replace(req, quantization="auto", kv_cache_dtype="auto", tensor_parallel_size=None,
                    data_parallel_size=None, max_model_len=None)
@@ -41,15 +45,32 @@ def alternatives(req: PlanRequest, chosen: ServingPlan, limit: int = 4) -> list[
     if stronger is not None:  # listed whatever its context: a stronger model may also be longer and faster
         found.append((f"model {stronger.model}", stronger))
     for model in _by_strength():
-        if model.strength >= strength:
+        if model.strength >= strength or not model.strength:  # an unranked model is not known to be the weaker
             continue
         smaller = plan_model(engine, free, model.slug)
-        if smaller is not None and (
-                smaller.max_model_len >= MUCH_MORE * chosen.max_model_len
-                or smaller.max_concurrent_full_context >= MUCH_MORE * max(chosen.max_concurrent_full_context, 0.1)):
+        if smaller is not None and _much_more(smaller, chosen):
             found.append((f"model {smaller.model}", smaller))
             break
     return [_describe(change, plan, chosen) for change, plan in found[:limit]]
+
+
+def _much_more(plan: ServingPlan, chosen: ServingPlan) -> bool:
+    return (plan.max_model_len >= MUCH_MORE * chosen.max_model_len
+            or plan.max_concurrent_full_context >= MUCH_MORE * max(chosen.max_concurrent_full_context, 0.1))
+
+
+def _smaller_format(engine: GpuEngine, pinned: PlanRequest, chosen: ServingPlan) -> ServingPlan | None:
+    """The same model in a smaller weights format of its own (the planner picks the best-quality format that
+    fits the shortest useful context) when that serves much more context or many more requests."""
+    formats = list(find_model(chosen.model).repos)
+    later = [f for f in QUANT_PREFERENCE if f in formats and QUANT_PREFERENCE.index(f) >
+             QUANT_PREFERENCE.index(chosen.quantization)] if chosen.quantization in QUANT_PREFERENCE else []
+    free = replace(pinned, tensor_parallel_size=None, data_parallel_size=None, max_model_len=None)
+    for fmt in later:
+        plan = plan_model(engine, replace(free, quantization=fmt), chosen.model)
+        if plan is not None and _much_more(plan, chosen):
+            return plan
+    return None
 
 
 def _by_strength():
@@ -69,8 +90,9 @@ def _describe(change: str, plan: ServingPlan, chosen: ServingPlan) -> dict[str, 
     if plan.decode_tokens_per_s is not None and chosen.decode_tokens_per_s is not None:
         speed = (f", ~{plan.decode_tokens_per_s:.0f} tokens/s for one request "
                  f"(now ~{chosen.decode_tokens_per_s:.0f})")
-    strength = find_model(plan.model).strength - find_model(chosen.model).strength
-    quality = "" if not strength else ("stronger reasoning; " if strength > 0 else "weaker reasoning; ")
+    theirs, ours = find_model(plan.model).strength, find_model(chosen.model).strength
+    quality = ("" if theirs == ours else "reasoning not ranked here (no AIME figure recorded); "
+               if not theirs or not ours else "stronger reasoning; " if theirs > ours else "weaker reasoning; ")
     trade = (f"{quality}{plan.max_model_len} tokens of context (now {chosen.max_model_len}), "
              f"{plan.max_concurrent_full_context:.1f} full-context requests at once (now "
              f"{chosen.max_concurrent_full_context:.1f}){speed}")

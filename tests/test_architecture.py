@@ -124,7 +124,12 @@ def test_the_readmes_table_and_links_match_the_code():
     missing = [p for p in paths if not (REPO / p.rstrip("/")).exists()]
     assert missing == []
     links = re.findall(r"\]\((docs/[^)]+)\)", readme)
-    assert len(links) >= 8 and [p for p in links if not (REPO / p).exists()] == []
+    assert len(links) >= 8 and [p for p in links if not (REPO / p.split("#")[0]).exists()] == []
+    for link in [p for p in links if "#" in p]:  # a section's anchor: GitHub's slug of one of its headings
+        path, anchor = link.split("#")
+        slugs = {re.sub(r"[^\w\- ]", "", h.lower()).replace(" ", "-")
+                 for h in re.findall(r"^#+ (.+)$", (REPO / path).read_text(), re.M)}
+        assert anchor in slugs, (link, sorted(slugs))
     assert len(readme) < 12000  # a newcomer reads it in two minutes; the long sections are in docs/
 
 

@@ -248,7 +248,7 @@ def test_a_model_name_mistyped_or_unreadable_offline_names_the_nearest_catalogue
         assert out.returncode == 2 and "did you mean 'gpt-oss-20b'?" in out.stderr, out.stderr
         assert "--model model" not in out.stderr
     offline = {"HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf"), "XDG_CACHE_HOME": str(tmp_path / "cache")}
-    out = cli("plan", "--gpu", "h100", "--model", "Qwen/Qwen3.6-35B-A3B", env=offline)
+    out = cli("plan", "--gpu", "h100", "--model", "Qwen/Qwen3.5-122B-A10B", env=offline)
     assert out.returncode == 2, out.stdout + out.stderr
-    assert out.stderr.startswith("plan: --model Qwen/Qwen3.6-35B-A3B: the Hugging Face Hub cannot be read")
+    assert out.stderr.startswith("plan: --model Qwen/Qwen3.5-122B-A10B: the Hugging Face Hub cannot be read")
     assert "the nearest catalogue model: 'qwen3.5-35b-a3b'" in out.stderr

@@ -160,6 +160,28 @@ def test_alternatives_show_what_the_choice_costs():
                 alt["max_model_len"] >= 2 * chosen.max_model_len or other.strength > MODELS[chosen.model].strength
 
 
+def test_a_smaller_weights_format_of_the_same_model_is_shown_when_it_serves_much_more():
+    """Qwen3.8-27B on one RTX 5090: the planner keeps FP8 (the better format that fits 16K), and the plan shows
+    that its NVFP4 checkpoint holds several times the context, as operators run it."""
+    req = PlanRequest(gpus=tuple(gpus_from_profile("rtx-5090")), model="qwen3.8-27b")
+    chosen = make_plan(req)
+    assert chosen.fits and chosen.quantization == "fp8"
+    nvfp4 = next(a for a in alternatives(req, chosen) if a["change"] == "quantization nvfp4")
+    assert nvfp4["quantization"] == "nvfp4" and nvfp4["max_model_len"] >= 4 * chosen.max_model_len
+    h100 = PlanRequest(gpus=tuple(gpus_from_profile("h100")), model="gpt-oss-20b")
+    assert not [a for a in alternatives(h100, make_plan(h100)) if a["change"].startswith("quantization")]
+
+
+def test_a_model_without_a_rank_is_neither_stronger_nor_weaker():
+    """Presets whose cards report no AIME figure rank last for ``auto``, but an alternative does not call them
+    weaker (or another model stronger than them): the plan says they are not ranked."""
+    req = PlanRequest(gpus=tuple(gpus_from_profile("rtx-5090")), model="qwen3.8-27b")
+    trades = [a["trade"] for a in alternatives(req, make_plan(req)) if a["change"].startswith("model ")]
+    assert trades and all(t.startswith("reasoning not ranked here") for t in trades)
+    ranked = PlanRequest(gpus=tuple(gpus_from_profile("rtx-5090")), model="gpt-oss-20b")
+    assert not [a for a in alternatives(ranked, make_plan(ranked)) if MODELS[a["model"]].strength == 0]
+
+
 def test_extra_models_leave_no_gpu_idle():
     settings = validate_host_data("box", {"model": "deepseek-r1-distill-qwen-14b", "quantization": "awq",
                                           "extra_models": [{"name": "fast", "model": "qwen3-8b", "port": 8001}]})

@@ -5,11 +5,16 @@ size (weights). An architecture or a layer kind the planner does not know is ref
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from reasoning_stack.models.architectures import ARCHITECTURES, Architecture
-from reasoning_stack.models.quantization import UnknownQuantization, weights_format
+from reasoning_stack.models.quantization import (
+    UnknownQuantization,
+    module_algos,
+    module_bytes_per_param,
+    weights_format,
+)
 from reasoning_stack.models.spec import LinearAttention, ModelSpec
 
 SAMPLING_KEYS = ("temperature", "top_p", "top_k", "min_p", "repetition_penalty")
@@ -112,6 +117,26 @@ def parameters(c: dict[str, Any], kinds: list[str], linear: LinearAttention | No
     return total / 1e9
 
 
+def mixed_precision_bytes(c: dict[str, Any], kinds: list[str], linear: LinearAttention | None,
+                          quant: dict[str, Any]) -> int:
+    """Weights of a ModelOpt MIXED_PRECISION checkpoint as vLLM loads them: attention, MLP and lm_head each at the
+    format ``quantized_layers`` gives them, the input embedding 16-bit (the MTP head it ignores is not loaded)."""
+    formats = module_algos(quant)
+    hidden, heads = int(c["hidden_size"]), int(c["num_attention_heads"])
+    kv_heads = int(c.get("num_key_value_heads") or heads)
+    head_dim = int(c.get("head_dim") or hidden // heads)
+    moe, dense = _mlp_params(c, hidden, None)
+    first_dense = int(c.get("first_k_dense_replace") or 0)
+    attention = sum(_linear_params(linear, hidden) if kind == "linear_attention" and linear
+                    else _attention_params(c, hidden, heads, kv_heads, head_dim) for kind in kinds)
+    mlp = sum(dense if i < first_dense else moe for i in range(len(kinds)))
+    embedding = int(c["vocab_size"]) * hidden
+    head = 0 if c.get("tie_word_embeddings") else embedding
+    return int(attention * module_bytes_per_param(formats.get("attention", ""))
+               + mlp * module_bytes_per_param(formats.get("mlp", ""))
+               + head * module_bytes_per_param(formats.get("lm_head", "")) + embedding * 2)
+
+
 def _linear(c: dict[str, Any], name: str) -> LinearAttention:
     ssm = str(c.get("mamba_ssm_dtype") or "")
     return LinearAttention(
@@ -184,6 +209,9 @@ def spec_from_files(files: ModelFiles, *, slug: str | None = None, strength: int
     active = parameters(c, kinds, linear, active=True) if experts else None
     sampling = {k: files.generation_config[k] for k in SAMPLING_KEYS if k in files.generation_config}
     repos = {fmt: name, **(extra_repos or {})}
+    quant = top.get("quantization_config") or c.get("quantization_config") or {}
+    if str(quant.get("quant_algo", "")).upper() == "MIXED_PRECISION" and not files.weight_bytes:
+        files = replace(files, weight_bytes=mixed_precision_bytes(c, kinds, linear, quant))
     sizes = {fmt: files.weight_bytes} if files.weight_bytes else {}
     sizes.update(extra_bytes or {})
     return ModelSpec(

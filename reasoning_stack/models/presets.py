@@ -48,6 +48,30 @@ _QWEN3_NEXT = {
     "linear_value_head_dim": 128, "linear_conv_kernel_dim": 4, "tie_word_embeddings": False,
 }
 _QWEN35_LAYERS = ["linear_attention", "linear_attention", "linear_attention", "full_attention"]
+# Qwen3.5's hybrid geometries, which Qwen3.6 and Qwen3.8 keep (aiconfigurator's copies of NVIDIA's Qwen3.6 NVFP4
+# config.json; Qwen3.8-27B: vllm-project/recipes Qwen/Qwen3.8-27B.yaml and its logged block size of 1568).
+_QWEN35_35B = {"architectures": ["Qwen3_5MoeForConditionalGeneration"], "text_config": {
+    "num_hidden_layers": 40, "layer_types": _QWEN35_LAYERS * 10, "num_attention_heads": 16,
+    "num_key_value_heads": 2, "head_dim": 256, "hidden_size": 2048, "moe_intermediate_size": 512,
+    "shared_expert_intermediate_size": 512, "num_experts": 256, "num_experts_per_tok": 8,
+    "vocab_size": 248320, "max_position_embeddings": 262144, "linear_num_key_heads": 16,
+    "linear_num_value_heads": 32, "linear_key_head_dim": 128, "linear_value_head_dim": 128,
+    "linear_conv_kernel_dim": 4, "mamba_ssm_dtype": "float32", "tie_word_embeddings": False}}
+_QWEN35_27B = {"architectures": ["Qwen3_5ForConditionalGeneration"], "text_config": {
+    "num_hidden_layers": 64, "layer_types": _QWEN35_LAYERS * 16, "num_attention_heads": 24,
+    "num_key_value_heads": 4, "head_dim": 256, "hidden_size": 5120, "intermediate_size": 17408,
+    "vocab_size": 248320, "max_position_embeddings": 262144, "linear_num_key_heads": 16,
+    "linear_num_value_heads": 48, "linear_key_head_dim": 128, "linear_value_head_dim": 128,
+    "linear_conv_kernel_dim": 4, "mamba_ssm_dtype": "float32", "tie_word_embeddings": False}}
+# NVIDIA's NVFP4 checkpoints of Qwen3.6 (and Inferact's of Qwen3.8): ModelOpt MIXED_PRECISION, the attention and
+# Gated DeltaNet projections FP8, the MLP (or experts) and lm_head NVFP4 weight-only, the MTP head left out; one
+# module per kind stands for every layer's (the formats are uniform per kind in the published quantized_layers).
+_QWEN_NVFP4_MIXED = {"quant_method": "modelopt", "quant_algo": "MIXED_PRECISION", "quantized_layers": {
+    "model.language_model.layers.0.linear_attn.in_proj_qkv": {"quant_algo": "FP8"},
+    "model.language_model.layers.3.self_attn.q_proj": {"quant_algo": "FP8"},
+    "model.language_model.layers.0.mlp": {"quant_algo": "W4A16_NVFP4", "group_size": 16},
+    "lm_head": {"quant_algo": "W4A16_NVFP4", "group_size": 16}}}
+NO_AIME = "no AIME figure recorded for it here: model: auto ranks it last; name it to serve it"
 _DEEPSEEK_V3 = {
     "architectures": ["DeepseekV3ForCausalLM"], "num_hidden_layers": 61, "hidden_size": 7168,
     "num_attention_heads": 128, "num_key_value_heads": 128, "q_lora_rank": 1536, "kv_lora_rank": 512,
@@ -58,8 +82,9 @@ _DEEPSEEK_V3 = {
     "tie_word_embeddings": False, **_FP8_BLOCK,
 }
 
-# slug, display name, repos by format, recorded safetensors bytes by format, strength, its source, config,
-# generation config, chat template marker.
+# slug, display name, repos by format, recorded safetensors bytes by format, strength, its source, config, the
+# quantization_config of a quantized repo sized module by module (``quantized``), generation config, chat template
+# marker.
 PRESETS: list[dict[str, Any]] = [
     {"slug": "gpt-oss-20b", "display": "gpt-oss-20b", "repos": {"mxfp4": "openai/gpt-oss-20b"},
      "bytes": {"mxfp4": 13_761_264_768}, "strength": 921,
@@ -97,25 +122,31 @@ PRESETS: list[dict[str, Any]] = [
      "generation": QWEN3_THINKING, "template": THINK_ONLY, "fp8_block": True},
     {"slug": "qwen3.5-35b-a3b", "display": "Qwen3.5-35B-A3B",
      "repos": {"bf16": "Qwen/Qwen3.5-35B-A3B", "fp8": "Qwen/Qwen3.5-35B-A3B-FP8"}, "bytes": {}, "strength": 0,
-     "strength_source": "no AIME figure recorded for it here: model: auto ranks it last; name it to serve it",
-     "config": {"architectures": ["Qwen3_5MoeForConditionalGeneration"], "text_config": {
-         "num_hidden_layers": 40, "layer_types": _QWEN35_LAYERS * 10, "num_attention_heads": 16,
-         "num_key_value_heads": 2, "head_dim": 256, "hidden_size": 2048, "moe_intermediate_size": 512,
-         "shared_expert_intermediate_size": 512, "num_experts": 256, "num_experts_per_tok": 8,
-         "vocab_size": 248320, "max_position_embeddings": 262144, "linear_num_key_heads": 16,
-         "linear_num_value_heads": 32, "linear_key_head_dim": 128, "linear_value_head_dim": 128,
-         "linear_conv_kernel_dim": 4, "mamba_ssm_dtype": "float32", "tie_word_embeddings": False}},
+     "strength_source": NO_AIME,
+     "config": _QWEN35_35B,
      "generation": QWEN3_THINKING, "template": THINK_SWITCH, "fp8_block": True},
     {"slug": "qwen3.5-27b", "display": "Qwen3.5-27B",
      "repos": {"bf16": "Qwen/Qwen3.5-27B", "fp8": "Qwen/Qwen3.5-27B-FP8"}, "bytes": {}, "strength": 0,
-     "strength_source": "no AIME figure recorded for it here: model: auto ranks it last; name it to serve it",
-     "config": {"architectures": ["Qwen3_5ForConditionalGeneration"], "text_config": {
-         "num_hidden_layers": 64, "layer_types": _QWEN35_LAYERS * 16, "num_attention_heads": 24,
-         "num_key_value_heads": 4, "head_dim": 256, "hidden_size": 5120, "intermediate_size": 17408,
-         "vocab_size": 248320, "max_position_embeddings": 262144, "linear_num_key_heads": 16,
-         "linear_num_value_heads": 48, "linear_key_head_dim": 128, "linear_value_head_dim": 128,
-         "linear_conv_kernel_dim": 4, "mamba_ssm_dtype": "float32", "tie_word_embeddings": False}},
+     "strength_source": NO_AIME,
+     "config": _QWEN35_27B,
      "generation": QWEN3_THINKING, "template": THINK_SWITCH, "fp8_block": True},
+    {"slug": "qwen3.6-35b-a3b", "display": "Qwen3.6-35B-A3B",
+     "repos": {"bf16": "Qwen/Qwen3.6-35B-A3B", "fp8": "Qwen/Qwen3.6-35B-A3B-FP8",
+               "nvfp4": "nvidia/Qwen3.6-35B-A3B-NVFP4"}, "bytes": {}, "strength": 0,
+     "strength_source": NO_AIME + " (its card reports SWE-bench and GPQA, not AIME)",
+     "config": _QWEN35_35B, "quantized": {"nvfp4": _QWEN_NVFP4_MIXED},
+     "generation": {}, "template": THINK_SWITCH, "fp8_block": True},  # sampling: the repo's generation_config
+    {"slug": "qwen3.6-27b", "display": "Qwen3.6-27B",
+     "repos": {"bf16": "Qwen/Qwen3.6-27B", "fp8": "Qwen/Qwen3.6-27B-FP8", "nvfp4": "nvidia/Qwen3.6-27B-NVFP4"},
+     "bytes": {}, "strength": 0, "strength_source": NO_AIME + " (its card reports SWE-bench, not AIME)",
+     "config": _QWEN35_27B, "quantized": {"nvfp4": _QWEN_NVFP4_MIXED},
+     "generation": {}, "template": THINK_SWITCH, "fp8_block": True},
+    {"slug": "qwen3.8-27b", "display": "Qwen3.8-27B",
+     "repos": {"bf16": "Qwen/Qwen3.8-27B", "fp8": "Qwen/Qwen3.8-27B-FP8", "nvfp4": "Inferact/Qwen3.8-27B-NVFP4"},
+     "bytes": {}, "strength": 0, "strength_source": NO_AIME,
+     "config": _QWEN35_27B, "quantized": {"nvfp4": _QWEN_NVFP4_MIXED},
+     "generation": {"temperature": 1.0, "top_p": 0.95, "top_k": 20},  # recipes: Qwen/Qwen3.8-27B.yaml
+     "template": THINK_SWITCH, "fp8_block": True},
     {"slug": "deepseek-r1-0528", "display": "DeepSeek-R1-0528 (671B MoE)",
      "repos": {"fp8": "deepseek-ai/DeepSeek-R1-0528"},
      "bytes": {}, "strength": 914, "strength_source": "DeepSeek-R1-0528 model card: AIME 2024 91.4",
@@ -151,8 +182,13 @@ def preset_specs() -> list[ModelSpec]:
             config.update(_FP8_BLOCK)
         files = ModelFiles(first_repo, config, p["generation"], {"chat_template": p["template"]},
                            p["bytes"].get(first_fmt))
+        sizes = dict(p["bytes"])
+        for fmt, quantization_config in p.get("quantized", {}).items():  # a quantized repo's own config sizes it
+            quantized = spec_from_files(ModelFiles(p["repos"][fmt], {**config, "quantization_config":
+                                                                      quantization_config}))
+            sizes.setdefault(fmt, quantized.checkpoint_bytes[fmt])
         spec = spec_from_files(files, slug=p["slug"], strength=p["strength"], strength_source=p["strength_source"],
-                               display=p["display"], extra_repos=p["repos"], extra_bytes=p["bytes"],
+                               display=p["display"], extra_repos=p["repos"], extra_bytes=sizes,
                                source=f"{first_repo} config.json (shipped with the stack)")
         if p.get("fp8_block") and "fp8" in spec.repos:  # the FP8 repos are block-quantized (128x128)
             spec = replace(spec, fp8_block=True)

@@ -3,7 +3,8 @@
 Formats, named as ``quantization`` settings: bf16 (none), fp8 (``quant_method: fp8``, block FP8 when it has
 ``weight_block_size``; compressed-tensors with 8-bit float weights; ModelOpt FP8), awq, gptq (also
 compressed-tensors W4A16, which vLLM runs with the same Marlin kernels), mxfp4 (gpt-oss) and nvfp4 (ModelOpt or
-compressed-tensors FP4).
+compressed-tensors FP4; ModelOpt MIXED_PRECISION is named by its lowest-bit module format, and its weights are
+sized module by module, ``models/config.py``).
 
 Which GPUs run them (vLLM 0.17.1 ``vllm/model_executor/layers/quantization``): MXFP4 needs compute capability 8.0
 (``Mxfp4Config.get_min_capability``): FlashInfer/Triton kernels on Hopper and Blackwell, the Marlin fallback on
@@ -14,6 +15,8 @@ planner refuses it below, where vLLM falls back to emulation. FP8 weights run on
 from __future__ import annotations
 
 from typing import Any
+
+from reasoning_stack.models.spec import BYTES_PER_PARAM
 
 FORMATS = ("bf16", "fp8", "mxfp4", "nvfp4", "awq", "gptq")  # the weights formats on NVIDIA GPUs, best quality first
 MIN_CAPABILITY = {"mxfp4": 8.0, "nvfp4": 10.0, "awq": 7.5, "gptq": 7.5, "fp8": 8.0}
@@ -58,11 +61,37 @@ def weights_format(config: dict[str, Any]) -> tuple[str, bool]:
         return _compressed_tensors(quant)
     if method == "modelopt":
         algo = str(quant.get("quant_algo", "")).upper()
+        if algo == "MIXED_PRECISION":  # per-module formats (NVIDIA's Qwen3.6 NVFP4: FP8 attention, NVFP4 MLP)
+            algo = " ".join(sorted(module_algos(quant).values()))
         if "FP4" in algo:
             return "nvfp4", False
         if "FP8" in algo:
             return "fp8", False
     raise UnknownQuantization(f"quant_method {method or '(none)'}")
+
+
+def module_algos(quant: dict[str, Any]) -> dict[str, str]:
+    """ModelOpt MIXED_PRECISION: the format of each kind of module (``attention``, ``mlp``, ``lm_head``) from
+    ``quantized_layers`` (each layer's modules of a kind share one format in the published checkpoints); a kind
+    not listed stays 16-bit."""
+    kinds: dict[str, str] = {}
+    for module, entry in (quant.get("quantized_layers") or {}).items():
+        kind = ("lm_head" if module.endswith("lm_head") else "attention" if "attn" in module
+                else "mlp" if ".mlp" in module else "")
+        if kind:
+            kinds.setdefault(kind, str((entry or {}).get("quant_algo", "")).upper())
+    if not kinds:
+        raise UnknownQuantization("modelopt MIXED_PRECISION with no quantized_layers")
+    return kinds
+
+
+def module_bytes_per_param(algo: str) -> float:
+    """Bytes per weight of a module in ModelOpt format ``algo`` (16-bit when it is none the planner knows)."""
+    if "FP4" in algo:
+        return BYTES_PER_PARAM["nvfp4"]
+    if "FP8" in algo:
+        return BYTES_PER_PARAM["fp8"]
+    return BYTES_PER_PARAM["bf16"]
 
 
 def gpu_problem(fmt: str, compute_cap: str) -> str | None:

@@ -60,7 +60,7 @@ TAGS: dict[str, OllamaTag] = {
     "qwen3-32b": OllamaTag("qwen3:32b", 20.0),
     "deepseek-r1": OllamaTag("deepseek-r1:671b", 404.0),
     # The presets Ollama's library carries (gpt-oss ships as MXFP4, as OpenAI published it; the rest Q4_K_M).
-    # GLM-4.5-Air, Qwen3-Next and Qwen3.5 have no tag the stack has recorded: Ollama refuses them by name.
+    # GLM-4.5-Air, Qwen3-Next, Qwen3.5, 3.6 and 3.8 have no tag the stack has recorded: Ollama refuses them by name.
     "gpt-oss-20b": OllamaTag("gpt-oss:20b", 14.0),
     "gpt-oss-120b": OllamaTag("gpt-oss:120b", 65.0),
     "qwen3-30b-a3b": OllamaTag("qwen3:30b-a3b", 19.0),
