@@ -35,6 +35,7 @@ import socketio
 
 PASSWORD = "Load-pass-123!"
 JOIN_WAIT_S = 60  # how long a socket that came back waits for Open WebUI to file it before the page goes on
+LOOK_AGAIN_S = 2  # a page whose answer is still pending after its socket came back looks again (a person's reload)
 # (generous: a join answered late on a loaded machine must still come first; an unanswered one costs a minute of 10)
 QUESTION = "What is the sum of the first 50 odd numbers?"
 
@@ -180,24 +181,34 @@ async def one_person(url: str, model: str, email: str, start: asyncio.Event, tim
     failed: list[str] = []
     answer_id = str(uuid.uuid4())
     chat_id = ""
+    looked_again = 0  # the page's second and later looks at a pending answer's tasks
+    looks: set[asyncio.Task] = set()
 
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as http:
         page = Page(url, http)
 
         async def load_if_finished() -> None:
-            """The chat page with an unfinished answer and no task left for it loads the saved chat."""
-            nonlocal loaded
-            if not chat_id or done.is_set():
-                return
+            """The chat page with an unfinished answer and no task left for it loads the saved chat. While the
+            answer's task is still listed it looks again every LOOK_AGAIN_S: the answer's last events and its
+            `chat:active` false can all go out while the socket is away (between its return and Open WebUI filing
+            it in the person's room), and the task is taken off the list only after them, so one look can find
+            the task still there and nothing would come after; in a browser the person reloads the page."""
+            nonlocal loaded, looked_again
             headers = {"Authorization": f"Bearer {page.token}"}
-            async with http.get(f"{url}/api/tasks/chat/{chat_id}", headers=headers) as response:
-                tasks = await _json(response)
-            if response.status != 200 or not isinstance(tasks, dict) or tasks.get("task_ids"):
-                return
-            message = await saved_answer(http, url, chat_id, answer_id, headers)
-            if message.get("done") and message.get("content") and not done.is_set():
-                loaded = True
-                done.set()
+            first = True
+            while chat_id and not done.is_set() and not page.leaving:
+                if not first:
+                    looked_again += 1
+                    await asyncio.sleep(LOOK_AGAIN_S)
+                first = False
+                async with http.get(f"{url}/api/tasks/chat/{chat_id}", headers=headers) as response:
+                    tasks = await _json(response)
+                if response.status != 200 or not isinstance(tasks, dict) or tasks.get("task_ids"):
+                    continue
+                message = await saved_answer(http, url, chat_id, answer_id, headers)
+                if message.get("done") and message.get("content") and not done.is_set():
+                    loaded = True
+                    done.set()
 
         async def _events(event: dict) -> None:
             nonlocal deltas
@@ -209,7 +220,9 @@ async def one_person(url: str, model: str, email: str, start: asyncio.Event, tim
                 if (data.get("data") or {}).get("done"):
                     done.set()
             elif data.get("type") == "chat:active" and not (data.get("data") or {}).get("active"):
-                await load_if_finished()  # Chat.svelte: `chat:active` false with the answer pending loads the chat
+                look = asyncio.get_running_loop().create_task(load_if_finished())  # Chat.svelte: `chat:active`
+                looks.add(look)  # false with the answer pending loads the chat (the loop keeps weak references)
+                look.add_done_callback(looks.discard)
             elif data.get("type") == "chat:message:error":  # Open WebUI tells the page the answer failed
                 failed.append(str(((data.get("data") or {}).get("error") or {}).get("content", "error"))[:80])
                 done.set()
@@ -256,8 +269,11 @@ async def one_person(url: str, model: str, email: str, start: asyncio.Event, tim
             if page.connects > connects_when_asked:
                 # The page knows its chat before it asks; here the chat's id comes with the answer to the question,
                 # so a socket that came back while the question was under way catches up now, as the page would
-                # have on that connect (an answer may have finished while the socket was away).
-                await page.catch_up()
+                # have on that connect (an answer may have finished while the socket was away); beside the wait
+                # below, which bounds it.
+                catching_up = asyncio.get_running_loop().create_task(page.catch_up())
+                looks.add(catching_up)
+                catching_up.add_done_callback(looks.discard)
             step = "streamed answer"
             try:
                 await asyncio.wait_for(done.wait(), timeout)
@@ -280,7 +296,10 @@ async def one_person(url: str, model: str, email: str, start: asyncio.Event, tim
         finally:
             outcome["drops"] = page.drops
             outcome["joins_unanswered"] = page.joins_unanswered
+            outcome["looked_again"] = looked_again
             await page.leave()
+            for look in list(looks):  # the page is closed: no more looks
+                look.cancel()
     return outcome
 
 
@@ -361,6 +380,7 @@ async def main() -> None:
                       "drops_by_reason": dict(sum((o["drops"] for o in outcomes), Counter())),
                       "people_dropped": sum(bool(o["drops"]) for o in outcomes),
                       "joins_unanswered": sum(o["joins_unanswered"] for o in outcomes),
+                      "looked_again": sum(o["looked_again"] for o in outcomes),
                       "driver_loop_lag_max_s": round(lag.max_s, 1)}))
 
 
