@@ -40,14 +40,27 @@ def waiter(browser, seconds: float = 90):
     return WebDriverWait(browser, seconds, ignored_exceptions=[StaleElementReferenceException])
 
 
+# Seconds for the sign-in page's form to show, then again after a reload: the page loads Open WebUI's whole bundle,
+# which on the 2-core CI machine, beside three real vLLM servers and the other lanes, once took over 90 s.
+SIGN_IN_PAGE_WAITS = (120, 240)
+
+
 def sign_in(browser, url: str, email: str, password: str) -> None:
     """Sign in on Open WebUI's page and dismiss "What's New" (shown once after the first sign-in)."""
     from selenium.common.exceptions import TimeoutException
     from selenium.webdriver.common.by import By
 
     wait = waiter(browser)
-    browser.get(f"{url}/auth")
-    wait.until(lambda b: b.find_elements(By.ID, "email"))
+    for attempt, seconds in enumerate(SIGN_IN_PAGE_WAITS):
+        browser.get(f"{url}/auth")
+        try:
+            waiter(browser, seconds).until(lambda b: b.find_elements(By.ID, "email"))
+            break
+        except TimeoutException:  # the page stayed blank: a person reloads it
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            browser.save_screenshot(str(ARTIFACTS / f"sign-in-page-not-shown-{attempt + 1}.png"))
+            if attempt + 1 == len(SIGN_IN_PAGE_WAITS):
+                raise
     browser.find_element(By.ID, "email").send_keys(email)
     browser.find_element(By.ID, "password").send_keys(password)
     next(b for b in browser.find_elements(By.TAG_NAME, "button") if b.text == "Sign in").click()
