@@ -35,8 +35,8 @@ import socketio
 
 PASSWORD = "Load-pass-123!"
 JOIN_WAIT_S = 60  # how long a socket that came back waits for Open WebUI to file it before the page goes on
-LOOK_AGAIN_S = 2  # a page whose answer is still pending after its socket came back looks again (a person's reload)
 # (generous: a join answered late on a loaded machine must still come first; an unanswered one costs a minute of 10)
+LOOK_AGAIN_S = 2  # a page whose answer is still pending after its socket came back looks again (a person's reload)
 QUESTION = "What is the sum of the first 50 odd numbers?"
 
 
@@ -107,7 +107,7 @@ class Page:
         self.joins_unanswered = 0  # user-joins Open WebUI never answered (their socket's session lost meanwhile)
         self.on_reconnect = None  # the chat page's handler, set once a chat is under way
         self._reconnecting: asyncio.Task | None = None
-        self._reconnected: set[asyncio.Task] = set()  # the chat page's handlers under way (the loop keeps weak refs)
+        self._handlers: set[asyncio.Task] = set()  # the chat page's handlers under way (the loop keeps weak refs)
         self.client.on("connect", self._connected)
         self.client.on("disconnect", self._disconnected)
 
@@ -120,9 +120,13 @@ class Page:
         if self.connects == 1 or not self.on_reconnect:
             await self.client.emit("user-join", {"auth": {"token": self.token}})
             return
-        task = asyncio.get_running_loop().create_task(self.catch_up())
-        self._reconnected.add(task)
-        task.add_done_callback(self._reconnected.discard)
+        self.handle(self.catch_up())
+
+    def handle(self, handler) -> None:
+        """Run one of the chat page's handlers beside the page's other work, until it ends or the page closes."""
+        task = asyncio.get_running_loop().create_task(handler)
+        self._handlers.add(task)
+        task.add_done_callback(self._handlers.discard)
 
     async def catch_up(self) -> None:
         """The chat page's handler on a connect: once this socket is in its person's room (Open WebUI acknowledges
@@ -164,6 +168,8 @@ class Page:
         self.leaving = True
         if self._reconnecting:
             self._reconnecting.cancel()
+        for handler in list(self._handlers):  # the page is closed: its handlers end with it
+            handler.cancel()
         await self.client.disconnect()  # also ends a reconnection under way
 
 
@@ -182,7 +188,6 @@ async def one_person(url: str, model: str, email: str, start: asyncio.Event, tim
     answer_id = str(uuid.uuid4())
     chat_id = ""
     looked_again = 0  # the page's second and later looks at a pending answer's tasks
-    looks: set[asyncio.Task] = set()
 
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as http:
         page = Page(url, http)
@@ -220,9 +225,7 @@ async def one_person(url: str, model: str, email: str, start: asyncio.Event, tim
                 if (data.get("data") or {}).get("done"):
                     done.set()
             elif data.get("type") == "chat:active" and not (data.get("data") or {}).get("active"):
-                look = asyncio.get_running_loop().create_task(load_if_finished())  # Chat.svelte: `chat:active`
-                looks.add(look)  # false with the answer pending loads the chat (the loop keeps weak references)
-                look.add_done_callback(looks.discard)
+                page.handle(load_if_finished())  # Chat.svelte: `chat:active` false with the answer pending loads it
             elif data.get("type") == "chat:message:error":  # Open WebUI tells the page the answer failed
                 failed.append(str(((data.get("data") or {}).get("error") or {}).get("content", "error"))[:80])
                 done.set()
@@ -271,9 +274,7 @@ async def one_person(url: str, model: str, email: str, start: asyncio.Event, tim
                 # so a socket that came back while the question was under way catches up now, as the page would
                 # have on that connect (an answer may have finished while the socket was away); beside the wait
                 # below, which bounds it.
-                catching_up = asyncio.get_running_loop().create_task(page.catch_up())
-                looks.add(catching_up)
-                catching_up.add_done_callback(looks.discard)
+                page.handle(page.catch_up())
             step = "streamed answer"
             try:
                 await asyncio.wait_for(done.wait(), timeout)
@@ -298,8 +299,6 @@ async def one_person(url: str, model: str, email: str, start: asyncio.Event, tim
             outcome["joins_unanswered"] = page.joins_unanswered
             outcome["looked_again"] = looked_again
             await page.leave()
-            for look in list(looks):  # the page is closed: no more looks
-                look.cancel()
     return outcome
 
 
