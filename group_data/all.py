@@ -97,7 +97,8 @@ model = 'auto'
 # vLLM chunked prefill.
 # enable_chunked_prefill = True
 
-# Qwen3 only: think unless a request sends enable_thinking false; False flips the default.
+# Models with a thinking switch (Qwen3, Gemma 4): think unless a request sends enable_thinking false;
+# False flips the default.
 # thinking_default = True
 
 # Server-side sampling defaults (temperature, top_p, top_k, min_p, repetition_penalty, max_new_tokens;

@@ -15,6 +15,12 @@ The v1 KV cache manager (``vllm/v1/core/kv_cache_utils.py``, ``vllm/v1/kv_cache_
 - with state layers, vLLM raises the attention block size until one attention page holds a state page
   (``HybridAttentionMambaModelConfig``: ``16 x cdiv(state page, 16 x attention bytes per token)``) and pads the
   state page to it;
+- layers of one token size fewer bytes than another's (Gemma 4's global layers: 2 x 512 against 8 x 256 sliding)
+  get a block of more tokens, so every page is the same size (``unify_kv_cache_spec_page_size``): their block
+  is the ratio times larger;
+- from 0.26 a sliding group holds ``window - 1 + in-flight tokens``, the tokens of every batch not yet settled:
+  ``(pipeline stages + 1) x max_num_batched_tokens`` under async scheduling, on by default
+  (``VllmConfig.max_in_flight_tokens``; vllm#49878); before, one batch's;
 - maximum concurrency is blocks / blocks per request (``get_max_concurrency_for_kv_cache_config``).
 """
 
@@ -44,7 +50,12 @@ class KvPool:
     sliding_window: int = 0
     state_groups: int = 0
     state_pages: int = 1  # state pages each request holds per state group (2 with prefix caching)
-    batched_tokens: int = 2048  # max_num_batched_tokens: what a sliding group holds beyond its window
+    batched_tokens: int = 2048  # the in-flight tokens a sliding group holds beyond its window
+    sliding_block_size: int = 0  # tokens per sliding block where they differ from the full layers' (0: the same)
+
+    @property
+    def sliding_block(self) -> int:
+        return self.sliding_block_size or self.block_size
 
     @property
     def block_bytes(self) -> int:
@@ -60,7 +71,7 @@ class KvPool:
         sliding = 0
         if self.sliding_groups:
             held = min(self.sliding_window - 1 + self.batched_tokens, context)
-            sliding = self.sliding_groups * (_cdiv(held, self.block_size) + 1)
+            sliding = self.sliding_groups * (_cdiv(held, self.sliding_block) + 1)
         return full + sliding + self.state_groups * self.state_pages
 
     def longest_request(self, blocks: int) -> int:
@@ -79,12 +90,21 @@ class KvPool:
 
 
 def attention_bytes_per_token(model: ModelSpec, tp: int, kv_dtype: str) -> int:
-    """One attention layer's KV bytes per token on one GPU (KV heads split by TP; MLA's latent kept whole)."""
+    """One full-attention layer's KV bytes per token on one GPU (KV heads split by TP; MLA's latent kept whole)."""
     dtype_bytes = 1 if kv_dtype == "fp8" else 2
     if model.mla:
         kv_lora_rank, rope_dim = model.mla
         return (kv_lora_rank + rope_dim) * dtype_bytes
     return 2 * max(1, model.kv_heads // tp) * model.head_dim * dtype_bytes
+
+
+def sliding_bytes_per_token(model: ModelSpec, tp: int, kv_dtype: str) -> int:
+    """One sliding-window layer's KV bytes per token on one GPU: its own heads and head size where the model gives
+    them (Gemma 4), else the full layers'."""
+    if not model.sliding_head_dim:
+        return attention_bytes_per_token(model, tp, kv_dtype)
+    dtype_bytes = 1 if kv_dtype == "fp8" else 2
+    return 2 * max(1, model.sliding_kv_heads // tp) * model.sliding_head_dim * dtype_bytes
 
 
 def _group_size(counts: list[int]) -> int:
@@ -95,8 +115,12 @@ def _group_size(counts: list[int]) -> int:
 def kv_pool(model: ModelSpec, tp: int, pp: int, kv_dtype: str, batched_tokens: int,
             prefix_caching: bool = True, block_size: int = BLOCK) -> KvPool:
     """The pool vLLM builds for ``model`` split ``tp`` x ``pp`` ways (each stage holds 1/pp of every kind), in blocks
-    of ``block_size`` tokens (the release's default; a hybrid model's block grows to hold its state)."""
+    of ``block_size`` tokens (the release's default; a hybrid model's block grows to hold its state, and the kind
+    with fewer bytes a token gets the larger block); ``batched_tokens`` is what a sliding group holds beyond its
+    window (``in_flight_tokens`` of the release)."""
     per_token = attention_bytes_per_token(model, tp, kv_dtype)
+    sliding_per_token = sliding_bytes_per_token(model, tp, kv_dtype) if model.sliding_layers else per_token
+    page_per_token = max(per_token, sliding_per_token)
     full = _cdiv(model.full_layers, pp)
     sliding = _cdiv(model.sliding_layers, pp) if model.sliding_layers else 0
     linear = _cdiv(model.linear_layers, pp) if model.linear_layers and model.linear else 0
@@ -106,9 +130,10 @@ def kv_pool(model: ModelSpec, tp: int, pp: int, kv_dtype: str, batched_tokens: i
     if linear:
         state = model.linear.state_bytes(tp)
         block = BLOCK * _cdiv(state, BLOCK * per_token)
+    page = block * page_per_token
     return KvPool(
-        block_size=block,
-        page_bytes=block * per_token,
+        block_size=page // per_token,
+        page_bytes=page,
         group_size=size,
         full_groups=_cdiv(full, size),
         sliding_groups=_cdiv(sliding, size) if sliding else 0,
@@ -116,4 +141,5 @@ def kv_pool(model: ModelSpec, tp: int, pp: int, kv_dtype: str, batched_tokens: i
         state_groups=_cdiv(linear, size) if linear else 0,
         state_pages=2 if prefix_caching else 1,
         batched_tokens=batched_tokens,
+        sliding_block_size=page // sliding_per_token if sliding_per_token != per_token else 0,
     )

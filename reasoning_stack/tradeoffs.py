@@ -1,8 +1,9 @@
 """What the chosen plan costs: the best few other choices for the same GPUs, so a person sees the trade.
 
 Shown by ``reasoning-stack plan`` (and under ``alternatives`` in ``--json``): another layout of the same
-model, an fp8 KV cache, a stronger model whatever its context, and the same model in a smaller weights format or a
-smaller model, each of these two only when it serves much more context or many more requests at once. Each is a
+model, an fp8 KV cache, fewer requests at once or (a model with sliding-window layers) a smaller batch, a stronger
+model whatever its context, and the same model in a smaller weights format or a smaller model; the requests, the
+batch, the format and the smaller model only when they serve much more context or many more requests at once. Each is a
 plan the planner made, so it fits and its parallel sizes passed the same checks.
 """
 
@@ -12,11 +13,14 @@ from dataclasses import replace
 
 from reasoning_stack import engines
 from reasoning_stack.catalogue import MODELS, find_model
-from reasoning_stack.planning.gpu_search import QUANT_PREFERENCE, GpuEngine, layout_plans, plan_model
+from reasoning_stack.planning.gpu_search import FEWER_SEQS, QUANT_PREFERENCE, GpuEngine, layout_plans, plan_model
 from reasoning_stack.planning.types import PlanRequest, ServingPlan
 
 MUCH_MORE = 2.0  # a smaller model is worth showing when it serves this many times the context or requests
 SHORTEST_USEFUL_CONTEXT = 8192  # a stronger model below this context is no real choice for reasoning
+# Each request's sliding-window layers hold their window plus every batched token in flight (twice the batch under
+# vLLM 0.26+'s async scheduling): a model with many sliding layers serves far more context with a small batch.
+SLIDING_MODEL_BATCH = 2048
 
 
 def alternatives(req: PlanRequest, chosen: ServingPlan, limit: int = 4) -> list[dict[str, object]]:
@@ -34,6 +38,14 @@ def alternatives(req: PlanRequest, chosen: ServingPlan, limit: int = 4) -> list[
         fp8 = plan_model(engine, replace(pinned, kv_cache_dtype="fp8"), chosen.model)
         if fp8 is not None and fp8.kv_cache_tokens > chosen.kv_cache_tokens:
             found.append(("kv_cache_dtype fp8", fp8))
+    if chosen.max_num_seqs is None and not req.max_num_seqs:  # vLLM's default sampler peak, kept while 16K fit
+        fewer = plan_model(engine, replace(pinned, max_num_seqs=FEWER_SEQS[0]), chosen.model)
+        if fewer is not None and fewer.max_model_len >= MUCH_MORE * chosen.max_model_len:
+            found.append((f"max_num_seqs {FEWER_SEQS[0]}", fewer))
+    if find_model(chosen.model).sliding_layers and req.max_num_batched_tokens is None:
+        batch = plan_model(engine, replace(pinned, max_num_batched_tokens=SLIDING_MODEL_BATCH), chosen.model)
+        if batch is not None and _much_more(batch, chosen):
+            found.append((f"max_num_batched_tokens {SLIDING_MODEL_BATCH}", batch))
     smaller_weights = _smaller_format(engine, pinned, chosen)
     if smaller_weights is not None:
         found.append((f"quantization {smaller_weights.quantization}", smaller_weights))
@@ -98,6 +110,11 @@ def _describe(change: str, plan: ServingPlan, chosen: ServingPlan) -> dict[str, 
              f"{chosen.max_concurrent_full_context:.1f}){speed}")
     if plan.kv_cache_dtype == "fp8" and chosen.kv_cache_dtype != "fp8":
         trade += "; fp8 KV cache: attention reads 8-bit keys and values"
+    if change.startswith("max_num_seqs"):
+        trade += f"; at most {plan.max_num_seqs} requests decode at once"
+    if change.startswith("max_num_batched_tokens"):
+        trade += (f"; prompts are read {SLIDING_MODEL_BATCH} tokens a step, so a long prompt's first token comes "
+                  "later")
     return {
         "change": change,
         "model": plan.model,

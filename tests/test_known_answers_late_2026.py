@@ -11,29 +11,82 @@ their quantized repos planning as the presets do.
   prefix caching: "GPU KV cache size: 302,921 tokens", "Maximum concurrency for 131,072 tokens per request: 2.31x"
   from 4.99 GiB of KV cache per GPU.
 
+- GEMMA4_5090: a published vLLM 0.20.2 log of nvidia/Gemma-4-26B-A4B-NVFP4 (NVFP4 experts; attention, the dense
+  MLPs, the routers, lm_head and the vision tower 16-bit by its ignore list) on one RTX 5090 (public code index,
+  file id 56816929356): checkpoint 17.50 GiB, "Model loading took 17.89 GiB", kv-cache fp8_e4m3, prefix caching,
+  max-num-batched-tokens 16384, max-model-len 256000, TRITON_ATTN forced: "Available KV cache memory: 4.58 GiB",
+  "GPU KV cache size: 286,007 tokens", "Maximum concurrency for 256,000 tokens per request: 1.12x".
+- GEMMA4_49878: vllm-project/vllm#49878 (frank-2077's arithmetic, "exactly matches the reported v0.26.0 error"):
+  gemma-4-31B at max-num-batched-tokens 32768, 262144 tokens, 16-bit KV: one request needs 45.79 GiB before 0.26
+  and 70.79 GiB from it, async scheduling's two batches in flight doubling each sliding group's reservation.
+- GEMMA4_SAFETENSORS: the safetensors' parameter totals of google/gemma-4-26B-A4B-it (25,805,936,206) and
+  google/gemma-4-31B-it (31,273,088,876), vision tower included (Hugging Face's listing, public code index file id
+  71355564543).
+
 The issue's bounds: weights within 10%, KV blocks per request within 5% of what the log's concurrency implies.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from reasoning_stack.catalogue import GIB, MODELS, weights_gib
+from reasoning_stack.engines.vllm.releases import RELEASES
 from reasoning_stack.kv_pool import kv_pool
 from reasoning_stack.models import resolve
+from reasoning_stack.models.presets import GEMMA4_THINK, THINK_SWITCH
 from reasoning_stack.models.spec import BYTES_PER_PARAM
 
-NVIDIA_QWEN36_27B = Path(__file__).parent / "fixtures" / "models" / "nvidia--Qwen3.6-27B-NVFP4"  # its config.json
+
+def _qwen36_27b_nvfp4_folder(root: Path) -> Path:
+    """A folder laid out as nvidia/Qwen3.6-27B-NVFP4 ships its config.json: the vision tower's and the language
+    model's own sections, and ModelOpt MIXED_PRECISION naming each module of each layer (401 quantized_layers
+    entries: every Gated DeltaNet and attention projection FP8, every MLP projection and lm_head W4A16_NVFP4; the
+    MTP head in the ignore list)."""
+    layers, layer_types = 64, (["linear_attention"] * 3 + ["full_attention"]) * 16
+    fp8, nvfp4 = {"quant_algo": "FP8"}, {"quant_algo": "W4A16_NVFP4", "group_size": 16}
+    modules: dict[str, dict] = {"lm_head": nvfp4}
+    for i, kind in enumerate(layer_types):
+        prefix = f"model.language_model.layers.{i}"
+        attention = (("linear_attn", ("in_proj_qkv", "in_proj_z", "out_proj")) if kind == "linear_attention"
+                     else ("self_attn", ("q_proj", "k_proj", "v_proj", "o_proj")))
+        modules.update({f"{prefix}.{attention[0]}.{proj}": fp8 for proj in attention[1]})
+        modules.update({f"{prefix}.mlp.{proj}": nvfp4 for proj in ("gate_proj", "up_proj", "down_proj")})
+    config = {
+        "architectures": ["Qwen3_5ForConditionalGeneration"], "model_type": "qwen3_5", "language_model_only": False,
+        "tie_word_embeddings": False,
+        "vision_config": {"model_type": "qwen3_5_vision", "depth": 27, "hidden_size": 1152, "intermediate_size": 4304,
+                          "num_heads": 16, "out_hidden_size": 5120, "spatial_merge_size": 2, "hidden_act":
+                          "gelu_pytorch_tanh"},
+        "text_config": {
+            "model_type": "qwen3_5_text", "num_hidden_layers": layers, "layer_types": layer_types,
+            "full_attention_interval": 4, "hidden_size": 5120, "intermediate_size": 17408, "num_attention_heads": 24,
+            "num_key_value_heads": 4, "head_dim": 256, "linear_num_key_heads": 16, "linear_num_value_heads": 48,
+            "linear_key_head_dim": 128, "linear_value_head_dim": 128, "linear_conv_kernel_dim": 4,
+            "mamba_ssm_dtype": "float32", "mtp_num_hidden_layers": 1, "vocab_size": 248320,
+            "max_position_embeddings": 262144, "tie_word_embeddings": False},
+        "quantization_config": {"quant_method": "modelopt", "quant_algo": "MIXED_PRECISION",
+                                "quantized_layers": modules, "ignore": ["mtp*", "mtp.layers.0*"],
+                                "kv_cache_scheme": {"num_bits": 8, "type": "float", "dynamic": False}},
+    }
+    assert len(modules) == 401
+    folder = root / "Qwen3.6-27B-NVFP4"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps(config))
+    (folder / "tokenizer_config.json").write_text(json.dumps({"chat_template": THINK_SWITCH}))
+    return folder
 
 
 def test_qwen38_27b_nvfp4_weights_within_10_percent_of_the_log():
-    """Module by module (FP8 attention, NVFP4 MLP): 18.3 GiB against 19.78 loaded (the vision tower, about 0.8
-    GiB, is not counted yet); every module at NVFP4, as the format's name suggests, would plan 17.2 GiB."""
+    """Module by module (FP8 attention, NVFP4 MLP) with the 16-bit vision tower: 19.1 GiB against 19.78 loaded
+    (the MTP head vLLM may also load is not counted); every module at NVFP4, as the format's name suggests, would
+    plan 17.2 GiB."""
     model = MODELS["qwen3.8-27b"]
     planned = weights_gib(model, "nvfp4")
-    assert planned == pytest.approx(19.78, rel=0.10)
+    assert planned == pytest.approx(19.78, rel=0.05)
     all_nvfp4 = ((model.params_b - model.embed_params_b) * BYTES_PER_PARAM["nvfp4"] + model.embed_params_b * 2)
     assert planned - all_nvfp4 * 1e9 / GIB > 1.0  # the FP8 projections weigh a gigabyte more
 
@@ -51,10 +104,10 @@ def test_qwen38_27b_kv_concurrency_at_tensor_parallel_2():
     assert pool.concurrency(pool.blocks(4.99 * GIB), 131072) == pytest.approx(2.31, rel=0.05)
 
 
-def test_nvidias_own_qwen36_27b_nvfp4_config_plans_as_the_preset():
-    """The repo's real config.json (its 290 quantized_layers entries, from aiconfigurator's copy) in a folder: the
-    same format, the same weights and the same KV geometry as the preset's compact description."""
-    folder = resolve(str(NVIDIA_QWEN36_27B))
+def test_a_qwen36_27b_nvfp4_folder_plans_as_the_preset(tmp_path: Path):
+    """A folder with the repo's config.json, every module named: the same format, the same weights and the same
+    KV geometry as the preset's compact description."""
+    folder = resolve(str(_qwen36_27b_nvfp4_folder(tmp_path)))
     preset = MODELS["qwen3.6-27b"]
     assert list(folder.repos) == ["nvfp4"]
     assert weights_gib(folder, "nvfp4") == pytest.approx(weights_gib(preset, "nvfp4"), rel=1e-9)
@@ -74,3 +127,91 @@ def test_a_mixed_precision_checkpoint_needs_blackwell_for_its_nvfp4_modules():
     fp8_only = {"quantization_config": {**config["quantization_config"], "quantized_layers": {
         "model.layers.0.mlp": {"quant_algo": "FP8"}}}}
     assert weights_format(fp8_only) == ("fp8", False)
+
+
+def test_gemma4_26b_nvfp4_weights_within_10_percent_of_the_log():
+    """Module by module: NVFP4 experts, the 16-bit attention, dense MLPs and routers its ignore list keeps, and the
+    vision tower: 17.45 GiB against 17.89 loaded. Every module at NVFP4 would plan 2.9 GiB too little."""
+    model = MODELS["gemma-4-26b-a4b"]
+    planned = weights_gib(model, "nvfp4")
+    assert planned == pytest.approx(17.89, rel=0.05)
+    all_nvfp4 = ((model.params_b - model.embed_params_b) * BYTES_PER_PARAM["nvfp4"] + model.embed_params_b * 2)
+    assert planned - all_nvfp4 * 1e9 / GIB > 2.5
+
+
+def test_gemma4_parameters_match_their_safetensors():
+    """The geometry (two head sizes, V read from K in the global layers, experts beside a dense MLP) and the gated
+    vision tower's estimate add up to the checkpoints' own parameter totals."""
+    for slug, total in (("gemma-4-26b-a4b", 25.806), ("gemma-4-31b", 31.273)):
+        model = MODELS[slug]
+        assert model.params_b + model.vision_params_b == pytest.approx(total, rel=0.005), slug
+    assert MODELS["gemma-4-26b-a4b"].active_params_b == pytest.approx(3.8, rel=0.02)  # the card's "3.8B active"
+
+
+def test_gemma4_26b_kv_concurrency_on_an_rtx_5090():
+    """Five sliding groups (8 KV heads x 256) and one global group (2 x 512, half the bytes a token, so blocks of 32
+    tokens for pages of one size); each sliding group holds window - 1 + 16384 batched tokens per request."""
+    pool = kv_pool(MODELS["gemma-4-26b-a4b"], 1, 1, "fp8", batched_tokens=16384, prefix_caching=True, block_size=16)
+    assert (pool.block_size, pool.sliding_block, pool.full_groups, pool.sliding_groups) == (32, 16, 1, 5)
+    blocks = pool.blocks(4.58 * GIB)
+    assert pool.concurrency(blocks, 256000) == pytest.approx(1.12, rel=0.05)
+    assert pool.concurrency(blocks, 256000) * 256000 == pytest.approx(286007, rel=0.01)  # "GPU KV cache size"
+
+
+def test_gemma4_31b_sliding_reservation_doubles_from_vllm_0_26():
+    pool = kv_pool(MODELS["gemma-4-31b"], 1, 1, "auto", batched_tokens=32768, block_size=16)
+    assert pool.request_blocks(262144) * pool.block_bytes / GIB == pytest.approx(45.79, abs=0.005)
+    in_flight = RELEASES["0.34.0"].in_flight_tokens(32768)
+    assert (in_flight, RELEASES["0.32.0"].in_flight_tokens(32768, pp=2)) == (65536, 98304)
+    assert RELEASES["0.17.1"].in_flight_tokens(32768, pp=2) == 32768
+    doubled = kv_pool(MODELS["gemma-4-31b"], 1, 1, "auto", batched_tokens=in_flight, block_size=16)
+    assert doubled.request_blocks(262144) * doubled.block_bytes / GIB == pytest.approx(70.79, abs=0.005)
+
+
+def _gemma4_nvfp4_folder(root: Path) -> Path:
+    """A folder laid out as nvidia/Gemma-4-26B-A4B-NVFP4 ships: config.json with its text_config, vision_config
+    and a quantization_config whose ignore list names each layer's modules one by one (93 entries), and the
+    generation config."""
+    layers = 30
+    ignore = ["lm_head", "model.embed_vision*",
+              *(f"model.language_model.layers.{i}.{module}*" for i in range(layers)
+                for module in ("mlp", "router", "self_attn")), "model.vision_tower*"]
+    config = {
+        "architectures": ["Gemma4ForConditionalGeneration"], "model_type": "gemma4", "tie_word_embeddings": True,
+        "vision_soft_tokens_per_image": 280,
+        "text_config": {
+            "model_type": "gemma4_text", "num_hidden_layers": layers, "hidden_size": 2816,
+            "layer_types": (["sliding_attention"] * 5 + ["full_attention"]) * 5, "sliding_window": 1024,
+            "num_attention_heads": 16, "num_key_value_heads": 8, "head_dim": 256, "num_global_key_value_heads": 2,
+            "global_head_dim": 512, "attention_k_eq_v": True, "num_kv_shared_layers": 0, "intermediate_size": 2112,
+            "enable_moe_block": True, "num_experts": 128, "top_k_experts": 8, "moe_intermediate_size": 704,
+            "vocab_size": 262144, "max_position_embeddings": 262144, "tie_word_embeddings": True,
+            "hidden_size_per_layer_input": 0, "final_logit_softcapping": 30.0},
+        "vision_config": {"model_type": "gemma4_vision", "num_hidden_layers": 27, "hidden_size": 1152,
+                          "intermediate_size": 4304, "num_attention_heads": 16, "patch_size": 16,
+                          "hidden_activation": "gelu_pytorch_tanh"},
+        "quantization_config": {
+            "quant_method": "modelopt", "quant_algo": "NVFP4", "ignore": ignore,
+            "config_groups": {"group_0": {"weights": {"num_bits": 4, "type": "float", "group_size": 16},
+                                          "input_activations": {"num_bits": 4, "type": "float", "group_size": 16},
+                                          "targets": ["Linear"]}},
+            "kv_cache_scheme": {"num_bits": 8, "type": "float", "dynamic": False}},
+    }
+    folder = root / "Gemma-4-26B-A4B-NVFP4"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps(config))
+    (folder / "generation_config.json").write_text(json.dumps({"temperature": 1.0, "top_k": 64, "top_p": 0.95}))
+    (folder / "tokenizer_config.json").write_text(json.dumps({"chat_template": GEMMA4_THINK}))
+    return folder
+
+
+def test_a_gemma4_nvfp4_folder_plans_as_the_preset(tmp_path: Path):
+    folder = resolve(str(_gemma4_nvfp4_folder(tmp_path)))
+    preset = MODELS["gemma-4-26b-a4b"]
+    assert list(folder.repos) == ["nvfp4"]
+    assert weights_gib(folder, "nvfp4") == pytest.approx(weights_gib(preset, "nvfp4"), rel=1e-9)
+    for field in ("layers", "sliding_layers", "kv_heads", "head_dim", "sliding_kv_heads", "sliding_head_dim",
+                  "sliding_window", "experts", "active_experts", "native_context", "reasoning_parser",
+                  "tool_call_parser", "thinking_switch", "thinks_by_default", "sampling", "min_vllm"):
+        assert getattr(folder, field) == getattr(preset, field), field
+    assert kv_pool(folder, 2, 1, "fp8", 8192) == kv_pool(preset, 2, 1, "fp8", 8192)

@@ -16,6 +16,7 @@ from hub_standin import HubStandin
 from pydantic import ValidationError
 
 from reasoning_stack.catalogue import MODELS, RESOLVED, register
+from reasoning_stack.engines.vllm.releases import RELEASES
 from reasoning_stack.gpus import Gpu, gpus_from_profile
 from reasoning_stack.models import ModelError, planned_name, resolve
 from reasoning_stack.models.config import ModelFiles, spec_from_files
@@ -184,7 +185,11 @@ def test_a_preset_s_slug_and_repo_id_plan_the_same():
 def test_presets_carry_their_sources_and_reasoning_behaviour(preset: dict):
     spec = MODELS[preset["slug"]]
     assert spec.strength_source and spec.source and spec.min_vllm
-    assert spec.reasoning_parser in ("openai_gptoss", "qwen3", "deepseek_r1", "glm45")
+    serving = [r for r in RELEASES.values() if r.at_least(spec.min_vllm)]
+    assert serving, "no supported vLLM release serves it"
+    for release in serving:  # each release that serves the architecture knows its parsers
+        assert spec.reasoning_parser in release.reasoning_parsers, release.version
+        assert spec.tool_call_parser is None or spec.tool_call_parser in release.tool_parsers, release.version
     assert set(spec.repos) == set(preset["repos"])
 
 

@@ -4,7 +4,8 @@ needs for them, the first vLLM release that serves them, and how their thinking 
 Parsers are names in vLLM 0.17.1's ``vllm/reasoning/__init__.py`` (``qwen3`` handles both Qwen3 chat templates:
 the model writing ``<think>`` itself, and the 2507/3.5 templates opening it in the prompt); classes are in its
 ``vllm/model_executor/models/registry.py``. First releases: gpt-oss v0.10.1, Qwen3 and Qwen3 MoE v0.8.5,
-Qwen3-Next v0.10.2, Qwen3.5 v0.17.0, GLM-4.5 v0.10.0, DeepSeek-V3/R1 v0.7.1 (vLLM release notes).
+Qwen3-Next v0.10.2, Qwen3.5 v0.17.0, GLM-4.5 v0.10.0, DeepSeek-V3/R1 v0.7.1 (vLLM release notes), Gemma 4 v0.19.0
+(its registry and its ``gemma4`` parsers; read from the 0.19 wheel, ../shared/reference/vllm-releases.md).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ class Architecture:
     linear_attention: bool = False  # Gated DeltaNet layers (linear_* keys)
     text_config: bool = False  # the language model's keys sit under "text_config"
     trust_remote_code: bool = False
+    thinks_by_default: bool = True  # with a thinking switch: False where the template thinks only when asked
 
 
 ARCHITECTURES: dict[str, Architecture] = {
@@ -35,6 +37,10 @@ ARCHITECTURES: dict[str, Architecture] = {
                                                     linear_attention=True, text_config=True),
     "Qwen3_5MoeForConditionalGeneration": Architecture("qwen3", "qwen3", "0.17.0", "qwen3_coder",
                                                        linear_attention=True, text_config=True),
+    # Gemma 4: thinking on the <|channel>thought channel only when enable_thinking is true (vllm-project/recipes
+    # Google/Gemma4.md); sliding 1024 / global layers of two head sizes; vision tower (gemma4_mm)
+    "Gemma4ForConditionalGeneration": Architecture("gemma4", "gemma4", "0.19.0", "gemma4", text_config=True,
+                                                   thinks_by_default=False),
     "Glm4MoeForCausalLM": Architecture("glm45", "glm45", "0.10.0", "glm45"),
     "DeepseekV3ForCausalLM": Architecture("deepseek-r1", "deepseek_r1", "0.7.1", trust_remote_code=True),
     # Dense models whose chat template opens a <think> section (the R1 distills, QwQ)

@@ -9,10 +9,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from reasoning_stack.models.architectures import ARCHITECTURES, Architecture
+from reasoning_stack.models.params import ParamCounts, expert_count, experts_per_token, param_counts
 from reasoning_stack.models.quantization import (
     UnknownQuantization,
-    module_algos,
-    module_bytes_per_param,
+    is_per_module,
+    kind_bytes_per_param,
     weights_format,
 )
 from reasoning_stack.models.spec import LinearAttention, ModelSpec
@@ -71,70 +72,13 @@ def native_context(config: dict[str, Any], name: str) -> int:
     return positions
 
 
-def _attention_params(c: dict[str, Any], hidden: int, heads: int, kv_heads: int, head_dim: int) -> int:
-    if c.get("kv_lora_rank"):  # MLA (DeepSeek-V3): low-rank query and key/value projections
-        q_rank, kv_rank = c.get("q_lora_rank") or 0, c["kv_lora_rank"]
-        nope, rope, v = c["qk_nope_head_dim"], c["qk_rope_head_dim"], c["v_head_dim"]
-        q = hidden * q_rank + q_rank * heads * (nope + rope) if q_rank else hidden * heads * (nope + rope)
-        return q + hidden * (kv_rank + rope) + kv_rank * heads * (nope + v) + heads * v * hidden
-    return hidden * head_dim * (2 * heads + 2 * kv_heads)
-
-
-def _linear_params(linear: LinearAttention, hidden: int) -> int:
-    qkvz = hidden * (2 * linear.key_heads * linear.key_dim + 2 * linear.value_heads * linear.value_dim)
-    return qkvz + hidden * 2 * linear.value_heads + linear.value_heads * linear.value_dim * hidden
-
-
-def _mlp_params(c: dict[str, Any], hidden: int, experts_used: int | None) -> tuple[int, int]:
-    """(parameters of one MoE layer's MLP, of one dense layer's MLP); ``experts_used`` None counts every expert."""
-    dense = 3 * hidden * int(c.get("intermediate_size") or 0)
-    experts = int(c.get("num_local_experts") or c.get("num_experts") or c.get("n_routed_experts") or 0)
-    if not experts:
-        return dense, dense
-    width = int(c.get("moe_intermediate_size") or c.get("intermediate_size") or 0)
-    shared = int(c.get("shared_expert_intermediate_size") or 0) or int(c.get("n_shared_experts") or 0) * width
-    count = experts if experts_used is None else experts_used
-    return 3 * hidden * width * count + 3 * hidden * shared + hidden * experts, dense
-
-
-def parameters(c: dict[str, Any], kinds: list[str], linear: LinearAttention | None, active: bool) -> float:
-    """Parameters in billions from the geometry (every expert, or only the active ones)."""
-    hidden, heads = int(c["hidden_size"]), int(c["num_attention_heads"])
-    kv_heads = int(c.get("num_key_value_heads") or heads)
-    head_dim = int(c.get("head_dim") or hidden // heads)
-    used = int(c.get("num_experts_per_tok") or 0) if active else None
-    moe, dense = _mlp_params(c, hidden, used)
-    first_dense = int(c.get("first_k_dense_replace") or 0)
-    total = 0
-    for i, kind in enumerate(kinds):
-        if kind == "linear_attention" and linear:
-            total += _linear_params(linear, hidden)
-        else:
-            total += _attention_params(c, hidden, heads, kv_heads, head_dim)
-        total += dense if i < first_dense else moe
-    vocab = int(c["vocab_size"])
-    total += vocab * hidden * (1 if c.get("tie_word_embeddings") else 2)
-    return total / 1e9
-
-
-def mixed_precision_bytes(c: dict[str, Any], kinds: list[str], linear: LinearAttention | None,
-                          quant: dict[str, Any]) -> int:
-    """Weights of a ModelOpt MIXED_PRECISION checkpoint as vLLM loads them: attention, MLP and lm_head each at the
-    format ``quantized_layers`` gives them, the input embedding 16-bit (the MTP head it ignores is not loaded)."""
-    formats = module_algos(quant)
-    hidden, heads = int(c["hidden_size"]), int(c["num_attention_heads"])
-    kv_heads = int(c.get("num_key_value_heads") or heads)
-    head_dim = int(c.get("head_dim") or hidden // heads)
-    moe, dense = _mlp_params(c, hidden, None)
-    first_dense = int(c.get("first_k_dense_replace") or 0)
-    attention = sum(_linear_params(linear, hidden) if kind == "linear_attention" and linear
-                    else _attention_params(c, hidden, heads, kv_heads, head_dim) for kind in kinds)
-    mlp = sum(dense if i < first_dense else moe for i in range(len(kinds)))
-    embedding = int(c["vocab_size"]) * hidden
-    head = 0 if c.get("tie_word_embeddings") else embedding
-    return int(attention * module_bytes_per_param(formats.get("attention", ""))
-               + mlp * module_bytes_per_param(formats.get("mlp", ""))
-               + head * module_bytes_per_param(formats.get("lm_head", "")) + embedding * 2)
+def per_module_bytes(counts: ParamCounts, quant: dict[str, Any], fmt: str, layers: int,
+                     experts_beside_mlp: bool) -> int:
+    """Weights of a checkpoint that quantizes module kinds differently, as vLLM loads them: each kind at its own
+    format (ModelOpt MIXED_PRECISION's ``quantized_layers``, or ``fmt`` less what the ignore list keeps 16-bit),
+    the input embedding and the vision tower 16-bit (an MTP head vLLM ignores is not loaded)."""
+    weights = kind_bytes_per_param(quant, fmt, layers, experts_beside_mlp)
+    return int(sum(count * weights[kind] for kind, count in counts.by_kind().items()))
 
 
 def _linear(c: dict[str, Any], name: str) -> LinearAttention:
@@ -156,13 +100,16 @@ def _thinking(arch: Architecture, template: str) -> tuple[str, str, bool]:
     return arch.family, arch.reasoning_parser, "enable_thinking" in template
 
 
-def _advice(family: str, effort: bool, switch: bool) -> str:
+def _advice(family: str, effort: bool, switch: bool, thinks_by_default: bool = True) -> str:
     if effort:
         return ("Reasoning effort is graded per chat: low, medium (the default) or high; high thinks longest. "
                 "The reasoning is returned apart from the answer.")
     if family in ("deepseek-r1", "deepseek-r1-distill"):
         return ("No system prompt: put every instruction in the user turn. For maths, ask for the final answer "
                 "in \\boxed{}. Temperature 0.5-0.7 (0.6 recommended).")
+    if switch and not thinks_by_default:
+        return ("Its chat template thinks only when asked; the stack asks by default (thinking_default). Send "
+                "enable_thinking=false in chat_template_kwargs for quick chat.")
     if switch:
         return "Thinking is on by default; send enable_thinking=false in chat_template_kwargs for quick chat."
     return "A thinking-only model: every answer starts with its reasoning. Leave room for long traces."
@@ -190,6 +137,10 @@ def spec_from_files(files: ModelFiles, *, slug: str | None = None, strength: int
         raise ModelError(f"{name}: linear-attention layers in a {arch_names[0]}, which the planner does not know")
     if "sliding_attention" in kinds and not c.get("sliding_window"):
         raise ModelError(f"{name}: sliding-window layers but no 'sliding_window' in config.json")
+    if int(c.get("num_kv_shared_layers") or 0):  # Gemma 4 E2B/E4B: late layers read earlier layers' KV
+        raise ModelError(f"{name}: its last {c['num_kv_shared_layers']} layers share the KV cache of earlier ones "
+                         "(num_kv_shared_layers), which the planner cannot size yet; the gemma-4-26b-a4b and "
+                         "gemma-4-31b presets share none")
     try:
         fmt, block = weights_format(top)
     except UnknownQuantization as exc:
@@ -203,15 +154,20 @@ def spec_from_files(files: ModelFiles, *, slug: str | None = None, strength: int
                          "stack can split into reasoning and answer")
     hidden, heads = int(c["hidden_size"]), int(c["num_attention_heads"])
     mla = (int(c["kv_lora_rank"]), int(c["qk_rope_head_dim"])) if c.get("kv_lora_rank") else None
-    experts = int(c.get("num_local_experts") or c.get("num_experts") or c.get("n_routed_experts") or 0)
+    kv_heads, head_dim = int(c.get("num_key_value_heads") or heads), int(c.get("head_dim") or hidden // heads)
+    # Gemma 4: the global (full-attention) layers have their own KV heads and head size beside the sliding ones'
+    global_geometry = bool(c.get("global_head_dim")) and "sliding_attention" in kinds
+    full_kv_heads = int(c.get("num_global_key_value_heads") or kv_heads) if global_geometry else kv_heads
+    full_head_dim = int(c["global_head_dim"]) if global_geometry else head_dim
+    experts = expert_count(c)
     vocab = int(c["vocab_size"])
-    total = parameters(c, kinds, linear, active=False)
-    active = parameters(c, kinds, linear, active=True) if experts else None
+    counts = param_counts(top, c, kinds, linear)
     sampling = {k: files.generation_config[k] for k in SAMPLING_KEYS if k in files.generation_config}
     repos = {fmt: name, **(extra_repos or {})}
     quant = top.get("quantization_config") or c.get("quantization_config") or {}
-    if str(quant.get("quant_algo", "")).upper() == "MIXED_PRECISION" and not files.weight_bytes:
-        files = replace(files, weight_bytes=mixed_precision_bytes(c, kinds, linear, quant))
+    if is_per_module(quant) and not files.weight_bytes:
+        files = replace(files, weight_bytes=per_module_bytes(counts, quant, fmt, len(kinds),
+                                                             bool(c.get("enable_moe_block"))))
     sizes = {fmt: files.weight_bytes} if files.weight_bytes else {}
     sizes.update(extra_bytes or {})
     return ModelSpec(
@@ -219,11 +175,11 @@ def spec_from_files(files: ModelFiles, *, slug: str | None = None, strength: int
         name=display or name.rstrip("/").split("/")[-1],
         family=family,
         strength=strength,
-        params_b=round(total, 2),
-        embed_params_b=round(vocab * hidden * (1 if c.get("tie_word_embeddings") else 2) / 1e9, 3),
+        params_b=round(counts.language() / 1e9, 2),
+        embed_params_b=round((counts.embedding + counts.lm_head) / 1e9, 3),
         layers=len(kinds),
-        kv_heads=1 if mla else int(c.get("num_key_value_heads") or heads),
-        head_dim=sum(mla) if mla else int(c.get("head_dim") or hidden // heads),
+        kv_heads=1 if mla else full_kv_heads,
+        head_dim=sum(mla) if mla else full_head_dim,
         hidden_size=hidden,
         vocab_size=vocab,
         native_context=native_context(c, name),
@@ -232,18 +188,20 @@ def spec_from_files(files: ModelFiles, *, slug: str | None = None, strength: int
         tool_call_parser=arch.tool_call_parser,
         mla=mla,
         sampling=sampling,
-        prompt_advice=_advice(family, arch.effort, switch),
+        prompt_advice=_advice(family, arch.effort, switch, arch.thinks_by_default),
         thinking_switch=switch,
         attention_heads=heads,
         intermediate_size=int(c.get("intermediate_size") or 0),
         fp8_block=block,
-        active_params_b=round(active, 2) if active else None,
+        active_params_b=round(counts.language(active=True) / 1e9, 2) if experts else None,
         sliding_layers=kinds.count("sliding_attention"),
         sliding_window=int(c.get("sliding_window") or 0) if "sliding_attention" in kinds else 0,
+        sliding_kv_heads=kv_heads if global_geometry else 0,
+        sliding_head_dim=head_dim if global_geometry else 0,
         linear_layers=kinds.count("linear_attention"),
         linear=linear,
         experts=experts,
-        active_experts=int(c.get("num_experts_per_tok") or 0),
+        active_experts=experts_per_token(c),
         attention_sinks=arch_names[0] == "GptOssForCausalLM",
         moe_intermediate_size=int(c.get("moe_intermediate_size") or 0),
         checkpoint_bytes=sizes,
@@ -251,4 +209,6 @@ def spec_from_files(files: ModelFiles, *, slug: str | None = None, strength: int
         reasoning_effort=arch.effort,
         strength_source=strength_source,
         source=source or (f"{name}@{files.revision}" if files.revision else name),
+        vision_params_b=round(counts.vision / 1e9, 3),
+        thinks_by_default=arch.thinks_by_default,
     )

@@ -50,14 +50,17 @@ _QWEN3_NEXT = {
 _QWEN35_LAYERS = ["linear_attention", "linear_attention", "linear_attention", "full_attention"]
 # Qwen3.5's hybrid geometries, which Qwen3.6 and Qwen3.8 keep (aiconfigurator's copies of NVIDIA's Qwen3.6 NVFP4
 # config.json; Qwen3.8-27B: vllm-project/recipes Qwen/Qwen3.8-27B.yaml and its logged block size of 1568).
-_QWEN35_35B = {"architectures": ["Qwen3_5MoeForConditionalGeneration"], "text_config": {
+_QWEN35_VISION = {"depth": 27, "hidden_size": 1152, "intermediate_size": 4304, "spatial_merge_size": 2}
+_QWEN35_35B = {"architectures": ["Qwen3_5MoeForConditionalGeneration"],
+               "vision_config": {**_QWEN35_VISION, "out_hidden_size": 2048}, "text_config": {
     "num_hidden_layers": 40, "layer_types": _QWEN35_LAYERS * 10, "num_attention_heads": 16,
     "num_key_value_heads": 2, "head_dim": 256, "hidden_size": 2048, "moe_intermediate_size": 512,
     "shared_expert_intermediate_size": 512, "num_experts": 256, "num_experts_per_tok": 8,
     "vocab_size": 248320, "max_position_embeddings": 262144, "linear_num_key_heads": 16,
     "linear_num_value_heads": 32, "linear_key_head_dim": 128, "linear_value_head_dim": 128,
     "linear_conv_kernel_dim": 4, "mamba_ssm_dtype": "float32", "tie_word_embeddings": False}}
-_QWEN35_27B = {"architectures": ["Qwen3_5ForConditionalGeneration"], "text_config": {
+_QWEN35_27B = {"architectures": ["Qwen3_5ForConditionalGeneration"],
+               "vision_config": {**_QWEN35_VISION, "out_hidden_size": 5120}, "text_config": {
     "num_hidden_layers": 64, "layer_types": _QWEN35_LAYERS * 16, "num_attention_heads": 24,
     "num_key_value_heads": 4, "head_dim": 256, "hidden_size": 5120, "intermediate_size": 17408,
     "vocab_size": 248320, "max_position_embeddings": 262144, "linear_num_key_heads": 16,
@@ -71,6 +74,39 @@ _QWEN_NVFP4_MIXED = {"quant_method": "modelopt", "quant_algo": "MIXED_PRECISION"
     "model.language_model.layers.3.self_attn.q_proj": {"quant_algo": "FP8"},
     "model.language_model.layers.0.mlp": {"quant_algo": "W4A16_NVFP4", "group_size": 16},
     "lm_head": {"quant_algo": "W4A16_NVFP4", "group_size": 16}}}
+# Gemma 4 (aiconfigurator's copies of google/gemma-4-26B-A4B and nvidia/Gemma-4-31B-IT-NVFP4 config.json): five
+# sliding layers (window 1024, head size 256) to one global layer (head size 512, its own KV heads, V read from K's
+# projection), a gated vision tower; the 26B-A4B runs 128 experts beside a dense MLP in every layer.
+GEMMA4_THINK = "{%- if enable_thinking is defined and enable_thinking %}<|channel>thought{% endif %}"
+GEMMA4_SAMPLING = {"temperature": 1.0, "top_p": 0.95, "top_k": 64}  # its generation_config.json, as vLLM logs it
+_GEMMA4_VISION = {"model_type": "gemma4_vision", "num_hidden_layers": 27, "hidden_size": 1152,
+                  "intermediate_size": 4304, "hidden_activation": "gelu_pytorch_tanh"}
+_GEMMA4_TEXT = {"head_dim": 256, "global_head_dim": 512, "attention_k_eq_v": True, "sliding_window": 1024,
+                "num_kv_shared_layers": 0, "vocab_size": 262144, "max_position_embeddings": 262144,
+                "tie_word_embeddings": True}
+_GEMMA4_LAYERS = ["sliding_attention"] * 5 + ["full_attention"]
+_GEMMA4_26B = {"architectures": ["Gemma4ForConditionalGeneration"], "tie_word_embeddings": True,
+               "vision_config": _GEMMA4_VISION, "text_config": {
+                   **_GEMMA4_TEXT, "num_hidden_layers": 30, "layer_types": _GEMMA4_LAYERS * 5, "hidden_size": 2816,
+                   "num_attention_heads": 16, "num_key_value_heads": 8, "num_global_key_value_heads": 2,
+                   "intermediate_size": 2112, "enable_moe_block": True, "num_experts": 128, "top_k_experts": 8,
+                   "moe_intermediate_size": 704}}
+_GEMMA4_31B = {"architectures": ["Gemma4ForConditionalGeneration"], "tie_word_embeddings": True,
+               "vision_config": _GEMMA4_VISION, "text_config": {
+                   **_GEMMA4_TEXT, "num_hidden_layers": 60, "layer_types": _GEMMA4_LAYERS * 10, "hidden_size": 5376,
+                   "num_attention_heads": 32, "num_key_value_heads": 16, "num_global_key_value_heads": 4,
+                   "intermediate_size": 21504}}
+
+
+def _nvidia_gemma4_nvfp4(*kept: str) -> dict[str, Any]:
+    """NVIDIA's Gemma 4 NVFP4 quantization_config: NVFP4 (group 16) but for the modules its ignore list keeps
+    16-bit, every layer's (``layers.*`` stands for the per-layer entries it lists)."""
+    return {"quant_method": "modelopt", "quant_algo": "NVFP4", "config_groups": {"group_0": {"weights": {
+        "num_bits": 4, "type": "float", "group_size": 16}}},
+        "ignore": ["lm_head", "model.embed_vision*", "model.vision_tower*",
+                   *(f"model.language_model.layers.*.{module}*" for module in kept)]}
+
+
 NO_AIME = "no AIME figure recorded for it here: model: auto ranks it last; name it to serve it"
 _DEEPSEEK_V3 = {
     "architectures": ["DeepseekV3ForCausalLM"], "num_hidden_layers": 61, "hidden_size": 7168,
@@ -147,6 +183,20 @@ PRESETS: list[dict[str, Any]] = [
      "config": _QWEN35_27B, "quantized": {"nvfp4": _QWEN_NVFP4_MIXED},
      "generation": {"temperature": 1.0, "top_p": 0.95, "top_k": 20},  # recipes: Qwen/Qwen3.8-27B.yaml
      "template": THINK_SWITCH, "fp8_block": True},
+    {"slug": "gemma-4-26b-a4b", "display": "Gemma 4 26B-A4B",
+     "repos": {"bf16": "google/gemma-4-26B-A4B-it", "fp8": "RedHatAI/gemma-4-26B-A4B-it-FP8-dynamic",
+               "nvfp4": "nvidia/Gemma-4-26B-A4B-NVFP4"},
+     "bytes": {"bf16": 51_611_872_412}, "strength": 883,  # bf16: its safetensors' 25,805,936,206 parameters
+     "strength_source": "Gemma 4 model card (Hugging Face blog): AIME 2026 (no tools) 88.3",
+     "config": _GEMMA4_26B, "quantized": {"nvfp4": _nvidia_gemma4_nvfp4("mlp", "router", "self_attn")},
+     "generation": GEMMA4_SAMPLING, "template": GEMMA4_THINK},
+    {"slug": "gemma-4-31b", "display": "Gemma 4 31B",
+     "repos": {"bf16": "google/gemma-4-31B-it", "fp8": "RedHatAI/gemma-4-31B-it-FP8-dynamic",
+               "nvfp4": "nvidia/Gemma-4-31B-IT-NVFP4"},
+     "bytes": {"bf16": 62_546_177_752}, "strength": 892,  # bf16: its safetensors' 31,273,088,876 parameters
+     "strength_source": "Gemma 4 model card (Hugging Face blog): AIME 2026 (no tools) 89.2",
+     "config": _GEMMA4_31B, "quantized": {"nvfp4": _nvidia_gemma4_nvfp4("self_attn")},
+     "generation": GEMMA4_SAMPLING, "template": GEMMA4_THINK},
     {"slug": "deepseek-r1-0528", "display": "DeepSeek-R1-0528 (671B MoE)",
      "repos": {"fp8": "deepseek-ai/DeepSeek-R1-0528"},
      "bytes": {}, "strength": 914, "strength_source": "DeepSeek-R1-0528 model card: AIME 2024 91.4",

@@ -14,6 +14,7 @@ planner refuses it below, where vLLM falls back to emulation. FP8 weights run on
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from reasoning_stack.models.spec import BYTES_PER_PARAM
@@ -92,6 +93,69 @@ def module_bytes_per_param(algo: str) -> float:
     if "FP8" in algo:
         return BYTES_PER_PARAM["fp8"]
     return BYTES_PER_PARAM["bf16"]
+
+
+def is_per_module(quant: dict[str, Any]) -> bool:
+    """Whether a checkpoint quantizes module kinds differently: ModelOpt MIXED_PRECISION, or an ``ignore`` /
+    ``exclude_modules`` list (compressed-tensors, ModelOpt) keeping some modules 16-bit."""
+    if not quant or str(quant.get("quant_method", "")).lower() not in ("modelopt", "compressed-tensors"):
+        return False
+    return str(quant.get("quant_algo", "")).upper() == "MIXED_PRECISION" or bool(_ignored(quant))
+
+
+def _ignored(quant: dict[str, Any]) -> list[str]:
+    return [str(m) for m in (quant.get("ignore") or quant.get("exclude_modules") or [])]
+
+
+def _ignored_kinds(entry: str, experts_beside_mlp: bool) -> tuple[str, ...]:
+    """The module kinds an ignore-list entry keeps 16-bit (embeddings and vision towers are 16-bit anyway)."""
+    name = entry.lower()
+    if name.endswith("lm_head"):
+        return ("lm_head",)
+    if any(word in name for word in ("vision", "visual", "audio", "embed")):
+        return ()
+    if "attn" in name:
+        return ("attention",)
+    if "experts" in name and "shared_expert" not in name:
+        return ("experts",)
+    if "router" in name or name.endswith(".gate") or "shared_expert" in name:
+        return ("mlp",)
+    if "mlp" in name:  # a whole MLP: its experts too, unless they sit beside it (Gemma 4's enable_moe_block)
+        return ("mlp",) if experts_beside_mlp else ("mlp", "experts")
+    return ()
+
+
+def ignored_shares(quant: dict[str, Any], layers: int, experts_beside_mlp: bool) -> dict[str, float]:
+    """The share of each module kind an ignore list keeps 16-bit: the layers it names (``layers.N.``) over all,
+    or all of them for an entry naming no layer."""
+    named: dict[str, set[int]] = {}
+    whole: set[str] = set()
+    for entry in _ignored(quant):
+        found = re.search(r"layers\.(\d+)\.", entry)
+        for kind in _ignored_kinds(entry, experts_beside_mlp):
+            if found and kind != "lm_head":
+                named.setdefault(kind, set()).add(int(found.group(1)))
+            else:
+                whole.add(kind)
+    shares = {kind: min(1.0, len(indices) / max(1, layers)) for kind, indices in named.items()}
+    return {**shares, **dict.fromkeys(whole, 1.0)}
+
+
+def kind_bytes_per_param(quant: dict[str, Any], fmt: str, layers: int, experts_beside_mlp: bool) -> dict[str, float]:
+    """Bytes per parameter of each module kind (``models/params.py KINDS``) in a per-module checkpoint: ModelOpt
+    MIXED_PRECISION's formats from ``quantized_layers`` (the experts at the MLP's), else ``fmt`` with what the
+    ignore list names kept 16-bit; the input embedding and the vision tower 16-bit."""
+    sixteen = BYTES_PER_PARAM["bf16"]
+    if str(quant.get("quant_algo", "")).upper() == "MIXED_PRECISION":
+        algos = module_algos(quant)
+        mlp = module_bytes_per_param(algos.get("mlp", ""))
+        return {"attention": module_bytes_per_param(algos.get("attention", "")), "mlp": mlp, "experts": mlp,
+                "lm_head": module_bytes_per_param(algos.get("lm_head", "")), "embedding": sixteen, "vision": sixteen}
+    base = BYTES_PER_PARAM[fmt]
+    shares = ignored_shares(quant, layers, experts_beside_mlp)
+    quantized = {kind: sixteen * shares.get(kind, 0.0) + base * (1 - shares.get(kind, 0.0))
+                 for kind in ("attention", "mlp", "experts", "lm_head")}
+    return {**quantized, "embedding": sixteen, "vision": sixteen}
 
 
 def gpu_problem(fmt: str, compute_cap: str) -> str | None:

@@ -39,7 +39,7 @@ class ModelSpec:
     name: str
     family: str  # deepseek-r1-distill | qwq | qwen3 | deepseek-r1
     strength: int  # AIME pass@1 x 10 from the model card (see STRENGTH below); model: auto ranks by it
-    params_b: float  # total parameters, billions
+    params_b: float  # the language model's parameters, billions (every expert; the vision tower apart)
     embed_params_b: float  # input embedding + (untied) lm_head parameters, billions; kept 16-bit by quantizers
     layers: int
     kv_heads: int
@@ -61,6 +61,8 @@ class ModelSpec:
     # Layer kinds beside full attention (config.json layer_types / full_attention_interval):
     sliding_layers: int = 0  # sliding-window attention layers (gpt-oss: every other layer)
     sliding_window: int = 0  # their window in tokens
+    sliding_kv_heads: int = 0  # the sliding layers' own KV heads and head size where they differ from the full
+    sliding_head_dim: int = 0  # layers' (Gemma 4: 8 x 256 beside the global layers' 2 x 512); 0 = the same
     linear_layers: int = 0  # linear-attention layers with a recurrent state (Qwen3-Next, Qwen3.5)
     linear: LinearAttention | None = None
     experts: int = 0  # MoE: routed experts (weights count every one; decoding reads the active ones)
@@ -73,6 +75,8 @@ class ModelSpec:
     strength_source: str = ""  # where ``strength`` comes from
     source: str = ""  # where the architecture figures come from
     revision: str = ""  # the commit of a Hugging Face repo model pinned with model_revision
+    vision_params_b: float = 0.0  # the vision tower vLLM loads beside the language model, billions (kept 16-bit)
+    thinks_by_default: bool = True  # thinking_switch models: whether the chat template thinks unless told not to
 
     @property
     def full_layers(self) -> int:
@@ -100,10 +104,10 @@ LOADED_OVER_CHECKPOINT = {"mxfp4": 1.055}
 
 def weights_gib(model: ModelSpec, quantization: str) -> float:
     """GiB of weights as vLLM loads them: the safetensors' size where it is recorded (MXFP4 padded as loaded),
-    else the parameters at their format with embeddings kept 16-bit."""
+    else the parameters at their format with embeddings and the vision tower kept 16-bit."""
     if quantization in model.checkpoint_bytes:
         loaded = model.checkpoint_bytes[quantization] * LOADED_OVER_CHECKPOINT.get(quantization, 1.0)
         return loaded / GIB
     body = (model.params_b - model.embed_params_b) * 1e9 * BYTES_PER_PARAM[quantization]
     embed = model.embed_params_b * 1e9 * (1.0 if quantization == "fp8" and model.family == "deepseek-r1" else 2.0)
-    return (body + embed) / GIB
+    return (body + embed + model.vision_params_b * 1e9 * 2.0) / GIB

@@ -438,6 +438,8 @@ def _why_not(engine: GpuEngine, req: PlanRequest, model: ModelSpec) -> str:
     """The numbers behind a refusal, for the most generous configuration the user allowed."""
     gpu = smallest_gpu(req)
     quants = [q for q in QUANT_PREFERENCE if q in model.repos] if req.quantization == "auto" else [req.quantization]
+    runnable = [q for q in quants if gpu_problem(q, gpu.compute_cap) is None]  # NVFP4 is no "best" below Blackwell
+    quants = runnable or quants
     layout = most_generous(req, model, quants[-1])
     if layout is None:
         return (f"{model.name} {quants[-1]} has no tensor-parallel size that suits {len(req.gpus)} GPU(s): "

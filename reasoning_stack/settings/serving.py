@@ -141,7 +141,8 @@ class ServingSettings(BaseModel):
     enable_chunked_prefill: bool = Field(True, description="vLLM chunked prefill.")
 
     thinking_default: bool = Field(
-        True, description="Qwen3 only: think unless a request sends enable_thinking false; False flips the default."
+        True, description="Models with a thinking switch (Qwen3, Gemma 4): think unless a request sends "
+        "enable_thinking false; False flips the default."
     )
 
     sampling_overrides: dict[str, float] = Field(

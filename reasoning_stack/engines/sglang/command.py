@@ -38,8 +38,8 @@ def command(plan: ServingPlan, model: ModelSpec, req: PlanRequest) -> list[str]:
         args += ["--max-running-requests", str(plan.max_num_seqs)]
     if not req.enable_prefix_caching:
         args.append("--disable-radix-cache")
-    if model.thinking_switch and not req.thinking_default:
-        args += ["--default-chat-template-kwargs", json.dumps({"enable_thinking": False})]
+    if model.thinking_switch and req.thinking_default != model.thinks_by_default:  # the template's default flipped
+        args += ["--default-chat-template-kwargs", json.dumps({"enable_thinking": req.thinking_default})]
     if model.family == "deepseek-r1":
         args.append("--trust-remote-code")
     return args + list(req.extra_args)

@@ -48,8 +48,8 @@ def vllm_args(plan: ServingPlan, model: ModelSpec, req: PlanRequest,
     args += ["--reasoning-parser", model.reasoning_parser]
     if model.tool_call_parser:
         args += ["--enable-auto-tool-choice", "--tool-call-parser", model.tool_call_parser]
-    if model.thinking_switch and not req.thinking_default:
-        args += ["--default-chat-template-kwargs", json.dumps({"enable_thinking": False})]
+    if model.thinking_switch and req.thinking_default != model.thinks_by_default:  # the template's default flipped
+        args += ["--default-chat-template-kwargs", json.dumps({"enable_thinking": req.thinking_default})]
     if req.sampling_overrides:
         args += ["--override-generation-config", json.dumps(dict(req.sampling_overrides), sort_keys=True)]
     if model.family == "deepseek-r1":

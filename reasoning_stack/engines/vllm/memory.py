@@ -161,7 +161,7 @@ def gpu_budget(model: ModelSpec, quant: str, gpu: Gpu, tp: int, pp: int, util: f
         non_torch = requested - weights - activation - kv_gib  # shown as one figure: all that is not KV
     per_token = kv_bytes_per_token_per_gpu(model, tp, pp, kv_dtype)
     batched = release_batch_defaults(gpu, max_num_batched_tokens, rel)[0]
-    pool = kv_pool(model, tp, pp, kv_dtype, batched, prefix_caching, rel.block_size)
+    pool = kv_pool(model, tp, pp, kv_dtype, rel.in_flight_tokens(batched, pp), prefix_caching, rel.block_size)
     blocks = max(0, pool.blocks(max(0.0, kv_gib) * GIB) - rel.null_block)
     return GpuBudget(total, requested, weights, activation, non_torch, kv_gib, per_token,
                      pool.longest_request(blocks), total - requested * colocated,

@@ -92,6 +92,12 @@ class VllmRelease:
         """A GB10 (unified memory) kept on the small batch tier whatever its memory: 0.33+."""
         return self.at_least("0.33.0")
 
+    def in_flight_tokens(self, max_num_batched_tokens: int, pp: int = 1) -> int:
+        """The tokens scheduled but not yet settled that a sliding-window layer keeps beside its window: one batch
+        before 0.26; from 0.26 one batch per concurrent step, ``pipeline stages + 1`` under async scheduling (on by
+        default with every executor the stack starts: ``VllmConfig.max_in_flight_tokens``, vllm PR #47728)."""
+        return max_num_batched_tokens * (pp + 1 if self.at_least("0.26.0") else 1)
+
     @property
     def null_block(self) -> int:
         """KV blocks the block pool holds back (the null block, 0.29+): not for requests."""

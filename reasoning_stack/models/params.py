@@ -1,0 +1,115 @@
+"""A model's parameters by module kind, from its ``config.json`` geometry: attention (or Gated DeltaNet), the dense
+MLPs (with shared experts and routers), the routed experts, the input embedding, the lm_head and the vision tower.
+
+The planner sums them for the model's size, and weighs each kind at its own format where a checkpoint quantizes
+modules differently (ModelOpt ``MIXED_PRECISION``, an ``ignore`` list that keeps attention 16-bit).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from reasoning_stack.models.spec import LinearAttention
+
+KINDS = ("attention", "mlp", "experts", "embedding", "lm_head", "vision")
+
+
+@dataclass(frozen=True)
+class ParamCounts:
+    """Parameters of one model, kind by kind (``experts`` counts every routed expert, ``active_experts`` those one
+    token uses)."""
+
+    attention: int
+    mlp: int
+    experts: int
+    active_experts: int
+    embedding: int
+    lm_head: int
+    vision: int
+
+    def language(self, active: bool = False) -> int:
+        """The language model's parameters (every expert, or only the active ones); the vision tower apart."""
+        experts = self.active_experts if active else self.experts
+        return self.attention + self.mlp + experts + self.embedding + self.lm_head
+
+    def by_kind(self) -> dict[str, int]:
+        return {kind: getattr(self, kind) for kind in KINDS}
+
+
+def expert_count(c: dict[str, Any]) -> int:
+    """Routed experts (0 for a dense model), by whichever key the family names them."""
+    return int(c.get("num_local_experts") or c.get("num_experts") or c.get("n_routed_experts") or 0)
+
+
+def experts_per_token(c: dict[str, Any]) -> int:
+    """Experts one token is routed to (Gemma 4 names it ``top_k_experts``)."""
+    return int(c.get("num_experts_per_tok") or c.get("top_k_experts") or 0)
+
+
+def _projections(hidden: int, heads: int, kv_heads: int, head_dim: int, kv_projections: int = 2) -> int:
+    """Q, K, V and O of one attention layer; ``kv_projections`` 1 where V reuses K (Gemma 4's ``attention_k_eq_v``
+    global layers)."""
+    return hidden * head_dim * (2 * heads + kv_projections * kv_heads)
+
+
+def _attention(c: dict[str, Any], kind: str, linear: LinearAttention | None) -> int:
+    hidden, heads = int(c["hidden_size"]), int(c["num_attention_heads"])
+    kv_heads = int(c.get("num_key_value_heads") or heads)
+    head_dim = int(c.get("head_dim") or hidden // heads)
+    if kind == "linear_attention" and linear:
+        qkvz = hidden * (2 * linear.key_heads * linear.key_dim + 2 * linear.value_heads * linear.value_dim)
+        return qkvz + hidden * 2 * linear.value_heads + linear.value_heads * linear.value_dim * hidden
+    if c.get("kv_lora_rank"):  # MLA (DeepSeek-V3): low-rank query and key/value projections
+        q_rank, kv_rank = c.get("q_lora_rank") or 0, c["kv_lora_rank"]
+        nope, rope, v = c["qk_nope_head_dim"], c["qk_rope_head_dim"], c["v_head_dim"]
+        q = hidden * q_rank + q_rank * heads * (nope + rope) if q_rank else hidden * heads * (nope + rope)
+        return q + hidden * (kv_rank + rope) + kv_rank * heads * (nope + v) + heads * v * hidden
+    if kind == "full_attention" and c.get("global_head_dim"):  # Gemma 4's global layers: their own KV geometry
+        global_kv = int(c.get("num_global_key_value_heads") or kv_heads)
+        return _projections(hidden, heads, global_kv, int(c["global_head_dim"]),
+                            1 if c.get("attention_k_eq_v") else 2)
+    return _projections(hidden, heads, kv_heads, head_dim)
+
+
+def _vision(top: dict[str, Any], text_hidden: int) -> int:
+    """A vision tower's parameters from ``vision_config``: per layer the attention (4 h^2) and the MLP (two
+    matrices, three where the config names a ``hidden_activation``, Gemma's gated GeLU), and the projection into
+    the language model (after merging 2x2 patches where ``spatial_merge_size`` says so). An estimate to a few
+    percent: norms, patch and position embeddings are left out."""
+    vc = top.get("vision_config")
+    if not isinstance(vc, dict) or top.get("language_model_only"):
+        return 0
+    layers = int(vc.get("depth") or vc.get("num_hidden_layers") or 0)
+    hidden, inter = int(vc.get("hidden_size") or 0), int(vc.get("intermediate_size") or 0)
+    matrices = 3 if vc.get("hidden_activation") else 2
+    merged = hidden * int(vc.get("spatial_merge_size") or 1) ** 2
+    projection = merged * merged + merged * int(vc.get("out_hidden_size") or text_hidden) if merged != hidden \
+        else hidden * text_hidden
+    return layers * (4 * hidden * hidden + matrices * hidden * inter) + projection
+
+
+def param_counts(top: dict[str, Any], c: dict[str, Any], kinds: list[str],
+                 linear: LinearAttention | None) -> ParamCounts:
+    """The parameters of the model whose whole config is ``top`` and language-model config ``c`` (the same dict,
+    or ``text_config``), with ``kinds`` its layers' attention kinds."""
+    hidden = int(c["hidden_size"])
+    dense = 3 * hidden * int(c.get("intermediate_size") or 0)
+    experts, used = expert_count(c), experts_per_token(c)
+    width = int(c.get("moe_intermediate_size") or c.get("intermediate_size") or 0)
+    shared = int(c.get("shared_expert_intermediate_size") or 0) or int(c.get("n_shared_experts") or 0) * width
+    first_dense = int(c.get("first_k_dense_replace") or 0) if experts else len(kinds)
+    moe_layers = len(kinds) - first_dense
+    # a MoE layer: its shared expert and router, and (Gemma 4's enable_moe_block) a dense MLP beside the experts
+    moe_mlp = 3 * hidden * shared + hidden * experts + (dense if c.get("enable_moe_block") else 0)
+    vocab = int(c["vocab_size"])
+    tied = bool(c.get("tie_word_embeddings", top.get("tie_word_embeddings")))
+    return ParamCounts(
+        attention=sum(_attention(c, kind, linear) for kind in kinds),
+        mlp=first_dense * dense + moe_layers * moe_mlp,
+        experts=moe_layers * 3 * hidden * width * experts,
+        active_experts=moe_layers * 3 * hidden * width * used,
+        embedding=vocab * hidden,
+        lm_head=0 if tied else vocab * hidden,
+        vision=_vision(top, hidden),
+    )

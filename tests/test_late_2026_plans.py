@@ -1,0 +1,82 @@
+"""The late-2026 presets planned as a new operator meets them (issue 40): on the hardware their users have, each
+gives a plan or a refusal with a way out, and Gemma 4's thinking, off in its chat template, is on by default."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from reasoning_stack.gpus import gpus_from_profile
+from reasoning_stack.plan import PlanRequest, make_plan
+
+LATE_2026 = ("qwen3.6-35b-a3b", "qwen3.6-27b", "qwen3.8-27b", "gemma-4-26b-a4b", "gemma-4-31b")
+HARDWARE = (("rtx-5090", 1), ("rtx-4090", 1), ("rtx-4090", 2), ("rtx-pro-6000", 1), ("gb10", 1), ("h100", 1),
+            ("h200", 1))
+
+
+@pytest.mark.parametrize("slug", LATE_2026)
+@pytest.mark.parametrize(("gpu", "count"), HARDWARE)
+def test_each_plans_or_is_refused_with_a_way_out(slug: str, gpu: str, count: int):
+    plan = make_plan(PlanRequest(gpus=tuple(gpus_from_profile(gpu, count)), model=slug))
+    if plan.fits:
+        assert plan.max_model_len >= 16384 and plan.output.args[0] in plan.model_repo
+    else:
+        assert plan.suggestions, plan.reason
+        assert "nvfp4" not in plan.reason or not gpu.startswith("rtx-40"), plan.reason  # no Blackwell format on Ada
+
+
+def test_gemma4_fits_the_cards_its_users_have():
+    """One RTX 5090 serves the 26B-A4B (fp8 or NVFP4); the 31B needs a 96 GB card or two 5090s."""
+    assert make_plan(PlanRequest(gpus=tuple(gpus_from_profile("rtx-5090", 1)), model="gemma-4-26b-a4b")).fits
+    assert make_plan(PlanRequest(gpus=tuple(gpus_from_profile("rtx-pro-6000", 1)), model="gemma-4-31b")).fits
+    assert make_plan(PlanRequest(gpus=tuple(gpus_from_profile("rtx-5090", 2)), model="gemma-4-31b")).fits
+
+
+def _kwargs(args: list[str]) -> dict | None:
+    flag = "--default-chat-template-kwargs"
+    return json.loads(args[args.index(flag) + 1]) if flag in args else None
+
+
+@pytest.mark.parametrize("engine", ["vllm"])
+def test_gemma4_thinks_by_default_though_its_template_does_not(engine: str):
+    gpus = tuple(gpus_from_profile("rtx-pro-6000", 1))
+    thinking = make_plan(PlanRequest(gpus=gpus, model="gemma-4-26b-a4b", engine=engine))
+    assert _kwargs(thinking.output.args) == {"enable_thinking": True}
+    assert thinking.output.args[thinking.output.args.index("--reasoning-parser") + 1] == "gemma4"
+    quiet = make_plan(PlanRequest(gpus=gpus, model="gemma-4-26b-a4b", engine=engine, thinking_default=False))
+    assert _kwargs(quiet.output.args) is None  # the template's own default: no thinking
+    qwen = make_plan(PlanRequest(gpus=gpus, model="qwen3.6-27b", engine=engine))
+    assert _kwargs(qwen.output.args) is None  # Qwen's template thinks unless told not to
+
+
+def test_gemma4_needs_vllm_0_19_or_newer():
+    plan = make_plan(PlanRequest(gpus=tuple(gpus_from_profile("h100", 1)), model="gemma-4-26b-a4b",
+                                 release="0.17.1"))
+    assert not plan.fits and "0.19.0" in plan.reason and "vllm_version" in plan.reason
+
+
+def test_a_sliding_window_model_is_shown_the_context_a_smaller_batch_buys():
+    """Gemma 4 31B on a 96 GB card: each request's 50 sliding layers hold their window plus two batches in flight
+    (vLLM 0.34), so 2048 batched tokens serve three times the context of the default batch."""
+    from reasoning_stack.tradeoffs import alternatives
+
+    req = PlanRequest(gpus=tuple(gpus_from_profile("rtx-pro-6000", 1)), model="gemma-4-31b")
+    chosen = make_plan(req)
+    batch = next(a for a in alternatives(req, chosen) if a["change"] == "max_num_batched_tokens 2048")
+    assert batch["max_model_len"] >= 3 * chosen.max_model_len and "first token comes later" in batch["trade"]
+    dense = PlanRequest(gpus=tuple(gpus_from_profile("rtx-pro-6000", 1)), model="qwen3.6-27b")
+    assert not [a for a in alternatives(dense, make_plan(dense)) if "batched" in str(a["change"])]
+
+
+def test_fewer_requests_at_once_are_shown_when_they_buy_much_more_context():
+    """The planner keeps vLLM's default max_num_seqs (and its sampler peak) while the shortest useful context
+    fits; the plan then shows what 64 requests at once would buy: Qwen3.5-35B-A3B on two A100 40GB, 30720 tokens
+    at the default, the whole 262144 at 64."""
+    from reasoning_stack.tradeoffs import alternatives
+
+    req = PlanRequest(gpus=tuple(gpus_from_profile("a100-40", 2)), model="qwen3.5-35b-a3b")
+    chosen = make_plan(req)
+    assert chosen.max_num_seqs is None
+    fewer = next(a for a in alternatives(req, chosen) if a["change"] == "max_num_seqs 64")
+    assert fewer["max_model_len"] >= 2 * chosen.max_model_len and "64 requests decode at once" in fewer["trade"]
