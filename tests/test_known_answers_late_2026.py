@@ -23,6 +23,13 @@ their quantized repos planning as the presets do.
   google/gemma-4-31B-it (31,273,088,876), vision tower included (Hugging Face's listing, public code index file id
   71355564543).
 
+- NEMOTRON_CASCADE: a published vLLM 0.20.1 (nightly) log of chankhavu/Nemotron-Cascade-2-30B-A3B-NVFP4, a
+  Nemotron-3-Nano-30B-A3B derivative of the same geometry (public code index, file id 51923877316): kv-cache
+  fp8_e4m3, mamba-ssm-cache-dtype float32, prefix caching off (the release's default for it), max-num-batched-tokens
+  32768, max-model-len 256000: checkpoint 18.01 GiB, "Model loading took 18.54 GiB", "Setting attention block size
+  to 4176 tokens", "Add 1 padding layers", "Available KV cache memory: 3.72 GiB", "GPU KV cache size: 1,206,303
+  tokens", "Maximum concurrency for 256,000 tokens per request: 4.71x".
+
 The issue's bounds: weights within 10%, KV blocks per request within 5% of what the log's concurrency implies.
 """
 
@@ -37,7 +44,7 @@ from reasoning_stack.catalogue import GIB, MODELS, weights_gib
 from reasoning_stack.engines.vllm.releases import RELEASES
 from reasoning_stack.kv_pool import kv_pool
 from reasoning_stack.models import resolve
-from reasoning_stack.models.presets import GEMMA4_THINK, THINK_SWITCH
+from reasoning_stack.models.presets import GEMMA4_THINK, NEMOTRON3_PATTERN, THINK_SWITCH
 from reasoning_stack.models.spec import BYTES_PER_PARAM
 
 
@@ -213,5 +220,77 @@ def test_a_gemma4_nvfp4_folder_plans_as_the_preset(tmp_path: Path):
     for field in ("layers", "sliding_layers", "kv_heads", "head_dim", "sliding_kv_heads", "sliding_head_dim",
                   "sliding_window", "experts", "active_experts", "native_context", "reasoning_parser",
                   "tool_call_parser", "thinking_switch", "thinks_by_default", "sampling", "min_vllm"):
+        assert getattr(folder, field) == getattr(preset, field), field
+    assert kv_pool(folder, 2, 1, "fp8", 8192) == kv_pool(preset, 2, 1, "fp8", 8192)
+
+
+def test_nemotron_h_state_block_and_groups_as_logged():
+    """23 Mamba-2 layers of 2,134,016 bytes a request (fp32 SSM state), padded to 24 in four groups of six beside one
+    group of the six attention layers; one attention page (512 bytes a token at fp8) holds a state: 4176 tokens."""
+    model = MODELS["nemotron-3-nano-30b-a3b"]
+    assert (model.full_layers, model.linear_layers, model.mlp_only_layers) == (6, 23, 23)
+    assert model.linear.state_bytes(1) == 2_134_016
+    pool = kv_pool(model, 1, 1, "fp8", batched_tokens=32768, prefix_caching=False, block_size=16)
+    assert (pool.block_size, pool.group_size, pool.full_groups, pool.state_groups) == (4176, 6, 1, 4)
+    assert model.params_b == pytest.approx(31.6, rel=0.01)  # the card's 31.6B; 3.6B active with embeddings
+    assert model.active_params_b == pytest.approx(3.6, rel=0.02)
+
+
+def test_nemotron_h_kv_concurrency_as_logged():
+    pool = kv_pool(MODELS["nemotron-3-nano-30b-a3b"], 1, 1, "fp8", batched_tokens=32768, prefix_caching=False,
+                   block_size=16)
+    blocks = pool.blocks(3.72 * GIB)
+    assert pool.concurrency(blocks, 256000) == pytest.approx(4.71, rel=0.05)
+    assert pool.concurrency(blocks, 256000) * 256000 == pytest.approx(1_206_303, rel=0.01)
+
+
+def test_nemotron_h_nvfp4_weights_within_10_percent_of_the_log():
+    """NVIDIA's NVFP4 checkpoint keeps attention, six Mamba layers' projections and lm_head 16-bit: 18.9 GiB planned;
+    the logged derivative, quantized by its author, loaded 18.54 GiB."""
+    assert weights_gib(MODELS["nemotron-3-nano-30b-a3b"], "nvfp4") == pytest.approx(18.54, rel=0.10)
+
+
+def _nemotron3_nano_nvfp4_folder(root: Path) -> Path:
+    """A folder laid out as nvidia/NVIDIA-Nemotron-3-Nano-30B-A3B-NVFP4 ships: config.json without a
+    quantization_config, and ModelOpt's hf_quant_config.json naming each module it keeps 16-bit (60 entries)."""
+    mamba = [i for i, kind in enumerate(NEMOTRON3_PATTERN) if kind == "M"]
+    attention = [i for i, kind in enumerate(NEMOTRON3_PATTERN) if kind == "*"]
+    exclude = ["lm_head"]
+    for i in sorted(mamba + attention):
+        if i in attention:
+            exclude += [f"backbone.layers.{i}.mixer.{p}" for p in ("q_proj", "k_proj", "v_proj", "o_proj")]
+        else:
+            exclude.append(f"backbone.layers.{i}.mixer.conv1d")
+            if i in (4, 11, 18, 25, 32, 41):
+                exclude += [f"backbone.layers.{i}.mixer.in_proj", f"backbone.layers.{i}.mixer.out_proj"]
+    assert len(exclude) == 60
+    config = {
+        "architectures": ["NemotronHForCausalLM"], "model_type": "nemotron_h", "num_hidden_layers": 52,
+        "hybrid_override_pattern": NEMOTRON3_PATTERN, "hidden_size": 2688, "num_attention_heads": 32,
+        "num_key_value_heads": 2, "head_dim": 128, "mamba_num_heads": 64, "mamba_head_dim": 64, "expand": 2,
+        "ssm_state_size": 128, "n_groups": 8, "conv_kernel": 4, "chunk_size": 128, "mamba_hidden_act": "silu",
+        "mamba_ssm_cache_dtype": "float32", "n_routed_experts": 128, "n_shared_experts": 1,
+        "num_experts_per_tok": 6, "moe_intermediate_size": 1856, "moe_shared_expert_intermediate_size": 3712,
+        "intermediate_size": 1856, "mlp_hidden_act": "relu2", "vocab_size": 131072,
+        "max_position_embeddings": 262144, "tie_word_embeddings": False, "torch_dtype": "bfloat16"}
+    folder = root / "NVIDIA-Nemotron-3-Nano-30B-A3B-NVFP4"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps(config))
+    (folder / "hf_quant_config.json").write_text(json.dumps({
+        "producer": {"name": "modelopt"}, "quantization": {
+            "quant_algo": "NVFP4", "kv_cache_quant_algo": "FP8", "group_size": 16, "exclude_modules": exclude}}))
+    (folder / "generation_config.json").write_text(json.dumps({"temperature": 1.0, "top_p": 1.0}))
+    (folder / "tokenizer_config.json").write_text(json.dumps({"chat_template": THINK_SWITCH}))
+    return folder
+
+
+def test_a_nemotron3_nano_nvfp4_folder_plans_as_the_preset(tmp_path: Path):
+    folder = resolve(str(_nemotron3_nano_nvfp4_folder(tmp_path)))
+    preset = MODELS["nemotron-3-nano-30b-a3b"]
+    assert list(folder.repos) == ["nvfp4"]  # read from hf_quant_config.json, as vLLM reads it
+    assert weights_gib(folder, "nvfp4") == pytest.approx(weights_gib(preset, "nvfp4"), rel=1e-9)
+    for field in ("layers", "linear_layers", "mlp_only_layers", "linear", "kv_heads", "head_dim", "experts",
+                  "active_experts", "params_b", "native_context", "reasoning_parser", "tool_call_parser",
+                  "thinking_switch", "sampling"):
         assert getattr(folder, field) == getattr(preset, field), field
     assert kv_pool(folder, 2, 1, "fp8", 8192) == kv_pool(preset, 2, 1, "fp8", 8192)

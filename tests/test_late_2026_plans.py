@@ -10,7 +10,8 @@ import pytest
 from reasoning_stack.gpus import gpus_from_profile
 from reasoning_stack.plan import PlanRequest, make_plan
 
-LATE_2026 = ("qwen3.6-35b-a3b", "qwen3.6-27b", "qwen3.8-27b", "gemma-4-26b-a4b", "gemma-4-31b")
+LATE_2026 = ("qwen3.6-35b-a3b", "qwen3.6-27b", "qwen3.8-27b", "gemma-4-26b-a4b", "gemma-4-31b",
+             "nemotron-3-nano-30b-a3b")
 HARDWARE = (("rtx-5090", 1), ("rtx-4090", 1), ("rtx-4090", 2), ("rtx-pro-6000", 1), ("gb10", 1), ("h100", 1),
             ("h200", 1))
 
@@ -48,6 +49,13 @@ def test_gemma4_thinks_by_default_though_its_template_does_not(engine: str):
     assert _kwargs(quiet.output.args) is None  # the template's own default: no thinking
     qwen = make_plan(PlanRequest(gpus=gpus, model="qwen3.6-27b", engine=engine))
     assert _kwargs(qwen.output.args) is None  # Qwen's template thinks unless told not to
+
+
+def test_nemotron3_nano_fits_one_5090_and_a_spark():
+    for gpu in ("rtx-5090", "gb10"):
+        plan = make_plan(PlanRequest(gpus=tuple(gpus_from_profile(gpu, 1)), model="nemotron-3-nano-30b-a3b"))
+        assert plan.fits and plan.max_model_len == 262144, gpu
+        assert plan.output.args[plan.output.args.index("--reasoning-parser") + 1] == "nemotron_v3"
 
 
 def test_gemma4_needs_vllm_0_19_or_newer():

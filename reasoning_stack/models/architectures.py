@@ -5,7 +5,8 @@ Parsers are names in vLLM 0.17.1's ``vllm/reasoning/__init__.py`` (``qwen3`` han
 the model writing ``<think>`` itself, and the 2507/3.5 templates opening it in the prompt); classes are in its
 ``vllm/model_executor/models/registry.py``. First releases: gpt-oss v0.10.1, Qwen3 and Qwen3 MoE v0.8.5,
 Qwen3-Next v0.10.2, Qwen3.5 v0.17.0, GLM-4.5 v0.10.0, DeepSeek-V3/R1 v0.7.1 (vLLM release notes), Gemma 4 v0.19.0
-(its registry and its ``gemma4`` parsers; read from the 0.19 wheel, ../shared/reference/vllm-releases.md).
+(its registry and its ``gemma4`` parsers; read from the 0.19 wheel, ../shared/reference/vllm-releases.md),
+Nemotron-H with Nemotron 3 Nano v0.11.2 (vllm-project/recipes' floor).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ class Architecture:
     text_config: bool = False  # the language model's keys sit under "text_config"
     trust_remote_code: bool = False
     thinks_by_default: bool = True  # with a thinking switch: False where the template thinks only when asked
+    gated_mlp: bool = True  # MLPs of three matrices (gate, up, down); Nemotron-H's squared-ReLU MLPs have two
 
 
 ARCHITECTURES: dict[str, Architecture] = {
@@ -41,6 +43,10 @@ ARCHITECTURES: dict[str, Architecture] = {
     # Google/Gemma4.md); sliding 1024 / global layers of two head sizes; vision tower (gemma4_mm)
     "Gemma4ForConditionalGeneration": Architecture("gemma4", "gemma4", "0.19.0", "gemma4", text_config=True,
                                                    thinks_by_default=False),
+    # Nemotron-H (Nemotron 3): Mamba-2, attention and MoE layers, one mixer each; its chat template switches
+    # thinking with enable_thinking, on by default (NVIDIA's model card)
+    "NemotronHForCausalLM": Architecture("nemotron", "nemotron_v3", "0.11.2", "qwen3_coder", linear_attention=True,
+                                         gated_mlp=False),
     "Glm4MoeForCausalLM": Architecture("glm45", "glm45", "0.10.0", "glm45"),
     "DeepseekV3ForCausalLM": Architecture("deepseek-r1", "deepseek_r1", "0.7.1", trust_remote_code=True),
     # Dense models whose chat template opens a <think> section (the R1 distills, QwQ)

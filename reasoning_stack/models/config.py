@@ -16,10 +16,13 @@ from reasoning_stack.models.quantization import (
     kind_bytes_per_param,
     weights_format,
 )
-from reasoning_stack.models.spec import LinearAttention, ModelSpec
+from reasoning_stack.models.spec import LinearAttention, Mamba2State, ModelSpec
 
 SAMPLING_KEYS = ("temperature", "top_p", "top_k", "min_p", "repetition_penalty")
-KNOWN_LAYER_TYPES = {"full_attention", "sliding_attention", "linear_attention"}
+KNOWN_LAYER_TYPES = {"full_attention", "sliding_attention", "linear_attention", "mlp_only"}
+# Nemotron-H's layer pattern: one mixer a layer (hybrid_override_pattern's letters, layers_block_type's words)
+PATTERN_KINDS = {"M": "linear_attention", "*": "full_attention", "E": "mlp_only", "-": "mlp_only",
+                 "mamba": "linear_attention", "attention": "full_attention", "moe": "mlp_only", "mlp": "mlp_only"}
 
 
 class ModelError(ValueError):
@@ -46,9 +49,17 @@ def _need(config: dict[str, Any], key: str, name: str) -> Any:
 
 
 def layer_kinds(config: dict[str, Any], name: str) -> list[str]:
-    """Each layer's attention kind: ``layer_types`` when the config lists them, else Qwen3-Next's
+    """Each layer's attention kind: ``layer_types`` when the config lists them, Nemotron-H's pattern (Mamba-2 layers
+    hold a recurrent state like linear attention, MoE and MLP layers no cache), else Qwen3-Next's
     ``full_attention_interval`` (every n-th layer full, the rest linear), else full attention throughout."""
     layers = int(_need(config, "num_hidden_layers", name))
+    pattern = config.get("hybrid_override_pattern") or config.get("layers_block_type")
+    if pattern:
+        unknown = sorted({str(p) for p in pattern} - set(PATTERN_KINDS))
+        if unknown:
+            raise ModelError(f"{name}: layer kind(s) {', '.join(unknown)} in its layer pattern are not ones the "
+                             f"planner can size")
+        return [PATTERN_KINDS[p] for p in list(pattern)[:layers]]
     types = config.get("layer_types")
     if types:
         unknown = sorted(set(types) - KNOWN_LAYER_TYPES)
@@ -72,17 +83,21 @@ def native_context(config: dict[str, Any], name: str) -> int:
     return positions
 
 
-def per_module_bytes(counts: ParamCounts, quant: dict[str, Any], fmt: str, layers: int,
-                     experts_beside_mlp: bool) -> int:
+def per_module_bytes(counts: ParamCounts, quant: dict[str, Any], fmt: str, experts_beside_mlp: bool) -> int:
     """Weights of a checkpoint that quantizes module kinds differently, as vLLM loads them: each kind at its own
     format (ModelOpt MIXED_PRECISION's ``quantized_layers``, or ``fmt`` less what the ignore list keeps 16-bit),
     the input embedding and the vision tower 16-bit (an MTP head vLLM ignores is not loaded)."""
-    weights = kind_bytes_per_param(quant, fmt, layers, experts_beside_mlp)
+    weights = kind_bytes_per_param(quant, fmt, counts.layers_with, experts_beside_mlp)
     return int(sum(count * weights[kind] for kind, count in counts.by_kind().items()))
 
 
-def _linear(c: dict[str, Any], name: str) -> LinearAttention:
-    ssm = str(c.get("mamba_ssm_dtype") or "")
+def _linear(c: dict[str, Any], name: str) -> LinearAttention | Mamba2State:
+    ssm = str(c.get("mamba_ssm_dtype") or c.get("mamba_ssm_cache_dtype") or "")
+    if c.get("mamba_num_heads"):  # Mamba-2 (Nemotron-H)
+        return Mamba2State(heads=int(c["mamba_num_heads"]), head_dim=int(_need(c, "mamba_head_dim", name)),
+                           state_size=int(_need(c, "ssm_state_size", name)), groups=int(c.get("n_groups") or 1),
+                           conv_kernel=int(_need(c, "conv_kernel", name)),
+                           state_dtype_bytes=4 if ssm in ("float32", "fp32") else 2)
     return LinearAttention(
         key_heads=int(_need(c, "linear_num_key_heads", name)),
         value_heads=int(_need(c, "linear_num_value_heads", name)),
@@ -161,13 +176,12 @@ def spec_from_files(files: ModelFiles, *, slug: str | None = None, strength: int
     full_head_dim = int(c["global_head_dim"]) if global_geometry else head_dim
     experts = expert_count(c)
     vocab = int(c["vocab_size"])
-    counts = param_counts(top, c, kinds, linear)
+    counts = param_counts(top, c, kinds, linear, arch.gated_mlp)
     sampling = {k: files.generation_config[k] for k in SAMPLING_KEYS if k in files.generation_config}
     repos = {fmt: name, **(extra_repos or {})}
     quant = top.get("quantization_config") or c.get("quantization_config") or {}
     if is_per_module(quant) and not files.weight_bytes:
-        files = replace(files, weight_bytes=per_module_bytes(counts, quant, fmt, len(kinds),
-                                                             bool(c.get("enable_moe_block"))))
+        files = replace(files, weight_bytes=per_module_bytes(counts, quant, fmt, bool(c.get("enable_moe_block"))))
     sizes = {fmt: files.weight_bytes} if files.weight_bytes else {}
     sizes.update(extra_bytes or {})
     return ModelSpec(
@@ -200,6 +214,7 @@ def spec_from_files(files: ModelFiles, *, slug: str | None = None, strength: int
         sliding_head_dim=head_dim if global_geometry else 0,
         linear_layers=kinds.count("linear_attention"),
         linear=linear,
+        mlp_only_layers=kinds.count("mlp_only"),
         experts=experts,
         active_experts=experts_per_token(c),
         attention_sinks=arch_names[0] == "GptOssForCausalLM",

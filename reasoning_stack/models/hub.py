@@ -1,7 +1,8 @@
 """Reading a model's files: from the Hugging Face Hub (``huggingface_hub``, on the machine running ``check``,
 ``plan`` or the deploy) or from a folder.
 
-A repo's ``config.json``, ``generation_config.json``, ``tokenizer_config.json`` and its safetensors' sizes are kept
+A repo's ``config.json`` (with a ModelOpt ``hf_quant_config.json``), ``generation_config.json``,
+``tokenizer_config.json`` and its safetensors' sizes are kept
 in the user cache under the revision they came from (``~/.cache/reasoning-stack/models/<org>/<name>/``), with the
 requested ref pointing at that revision, so a later run without a network plans from the cache and says so.
 ``HF_TOKEN`` from the environment opens gated repos; ``HF_ENDPOINT`` points at another Hub (a mirror, or a test's
@@ -19,7 +20,7 @@ from typing import Any
 
 from reasoning_stack.models.config import ModelError, ModelFiles
 
-FILES = ("config.json", "generation_config.json", "tokenizer_config.json")
+FILES = ("config.json", "generation_config.json", "tokenizer_config.json", "hf_quant_config.json")
 REPO_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
 TIMEOUT_S = 20.0
 
@@ -119,10 +120,20 @@ def read_repo(repo: str, revision: str | None = None) -> ModelFiles:
         raise
     except Exception as exc:  # noqa: BLE001 - connection refused, timeouts, DNS, offline mode: try the cache
         return _from_cache(repo, ref, f"{type(exc).__name__}: {exc}"[:160])
-    files = ModelFiles(repo, loaded["config.json"], loaded.get("generation_config.json", {}),
+    config = with_modelopt_quantization(loaded["config.json"], loaded.get("hf_quant_config.json", {}))
+    files = ModelFiles(repo, config, loaded.get("generation_config.json", {}),
                        _tokenizer_facts(loaded.get("tokenizer_config.json", {})), sum(sizes) or None, sha)
     _store(files, ref)
     return files
+
+
+def with_modelopt_quantization(config: dict[str, Any], hf_quant: dict[str, Any]) -> dict[str, Any]:
+    """``config`` with the quantization a ModelOpt checkpoint states in ``hf_quant_config.json`` instead (NVIDIA's
+    Nemotron NVFP4 repos: no quantization_config in config.json; vLLM reads that file the same way)."""
+    quantization = hf_quant.get("quantization")
+    if not isinstance(quantization, dict) or config.get("quantization_config"):
+        return config
+    return {**config, "quantization_config": {"quant_method": "modelopt", **quantization}}
 
 
 def _tokenizer_facts(tokenizer: dict[str, Any]) -> dict[str, Any]:
@@ -157,7 +168,7 @@ def read_folder(folder: str) -> ModelFiles:
         file = path / name
         return _read_json(file) if file.is_file() else {}
     try:
-        loaded = _read_json(config)
+        loaded = with_modelopt_quantization(_read_json(config), optional("hf_quant_config.json"))
         weight_bytes = sum(f.stat().st_size for f in path.glob("*.safetensors")) or _index_total_size(path)
         return ModelFiles(folder, loaded, optional("generation_config.json"),
                           _tokenizer_facts(optional("tokenizer_config.json")), weight_bytes)

@@ -7,10 +7,10 @@ modules differently (ModelOpt ``MIXED_PRECISION``, an ``ignore`` list that keeps
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from reasoning_stack.models.spec import LinearAttention
+from reasoning_stack.models.spec import LinearAttention, Mamba2State
 
 KINDS = ("attention", "mlp", "experts", "embedding", "lm_head", "vision")
 
@@ -27,6 +27,7 @@ class ParamCounts:
     embedding: int
     lm_head: int
     vision: int
+    layers_with: dict[str, int] = field(default_factory=dict)  # how many layers carry each kind
 
     def language(self, active: bool = False) -> int:
         """The language model's parameters (every expert, or only the active ones); the vision tower apart."""
@@ -53,10 +54,16 @@ def _projections(hidden: int, heads: int, kv_heads: int, head_dim: int, kv_proje
     return hidden * head_dim * (2 * heads + kv_projections * kv_heads)
 
 
-def _attention(c: dict[str, Any], kind: str, linear: LinearAttention | None) -> int:
+def _attention(c: dict[str, Any], kind: str, linear: LinearAttention | Mamba2State | None) -> int:
+    """One layer's mixer: attention, Gated DeltaNet or Mamba-2 (none for an MLP-only layer)."""
     hidden, heads = int(c["hidden_size"]), int(c["num_attention_heads"])
     kv_heads = int(c.get("num_key_value_heads") or heads)
     head_dim = int(c.get("head_dim") or hidden // heads)
+    if kind == "mlp_only":
+        return 0
+    if kind == "linear_attention" and isinstance(linear, Mamba2State):  # in_proj (z, x, B, C, dt), conv, out_proj
+        inner, bc = linear.heads * linear.head_dim, 2 * linear.groups * linear.state_size
+        return hidden * (2 * inner + bc + linear.heads) + (inner + bc) * linear.conv_kernel + inner * hidden
     if kind == "linear_attention" and linear:
         qkvz = hidden * (2 * linear.key_heads * linear.key_dim + 2 * linear.value_heads * linear.value_dim)
         return qkvz + hidden * 2 * linear.value_heads + linear.value_heads * linear.value_dim * hidden
@@ -90,26 +97,34 @@ def _vision(top: dict[str, Any], text_hidden: int) -> int:
 
 
 def param_counts(top: dict[str, Any], c: dict[str, Any], kinds: list[str],
-                 linear: LinearAttention | None) -> ParamCounts:
+                 linear: LinearAttention | Mamba2State | None, gated_mlp: bool = True) -> ParamCounts:
     """The parameters of the model whose whole config is ``top`` and language-model config ``c`` (the same dict,
-    or ``text_config``), with ``kinds`` its layers' attention kinds."""
+    or ``text_config``), with ``kinds`` its layers' attention kinds. Every layer has a mixer and an MLP, unless the
+    model gives each layer one of them (Nemotron-H: ``mlp_only`` layers carry the MLP or experts, the others only
+    their mixer)."""
     hidden = int(c["hidden_size"])
-    dense = 3 * hidden * int(c.get("intermediate_size") or 0)
+    matrices = 3 if gated_mlp else 2
+    dense = matrices * hidden * int(c.get("intermediate_size") or 0)
     experts, used = expert_count(c), experts_per_token(c)
     width = int(c.get("moe_intermediate_size") or c.get("intermediate_size") or 0)
-    shared = int(c.get("shared_expert_intermediate_size") or 0) or int(c.get("n_shared_experts") or 0) * width
+    shared = (int(c.get("shared_expert_intermediate_size") or c.get("moe_shared_expert_intermediate_size") or 0)
+              or int(c.get("n_shared_experts") or 0) * width)
+    one_mixer = "mlp_only" in kinds
+    with_mlp = [i for i, kind in enumerate(kinds) if kind == "mlp_only" or not one_mixer]
     first_dense = int(c.get("first_k_dense_replace") or 0) if experts else len(kinds)
-    moe_layers = len(kinds) - first_dense
+    moe_layers = sum(1 for i in with_mlp if i >= first_dense)
     # a MoE layer: its shared expert and router, and (Gemma 4's enable_moe_block) a dense MLP beside the experts
-    moe_mlp = 3 * hidden * shared + hidden * experts + (dense if c.get("enable_moe_block") else 0)
+    moe_mlp = matrices * hidden * shared + hidden * experts + (dense if c.get("enable_moe_block") else 0)
     vocab = int(c["vocab_size"])
     tied = bool(c.get("tie_word_embeddings", top.get("tie_word_embeddings")))
     return ParamCounts(
         attention=sum(_attention(c, kind, linear) for kind in kinds),
-        mlp=first_dense * dense + moe_layers * moe_mlp,
-        experts=moe_layers * 3 * hidden * width * experts,
-        active_experts=moe_layers * 3 * hidden * width * used,
+        mlp=(len(with_mlp) - moe_layers) * dense + moe_layers * moe_mlp,
+        experts=moe_layers * matrices * hidden * width * experts,
+        active_experts=moe_layers * matrices * hidden * width * used,
         embedding=vocab * hidden,
         lm_head=0 if tied else vocab * hidden,
         vision=_vision(top, hidden),
+        layers_with={"attention": sum(1 for kind in kinds if kind != "mlp_only"), "mlp": len(with_mlp),
+                     "experts": moe_layers if experts else 0},
     )

@@ -107,6 +107,29 @@ def _nvidia_gemma4_nvfp4(*kept: str) -> dict[str, Any]:
                    *(f"model.language_model.layers.*.{module}*" for module in kept)]}
 
 
+# Nemotron 3 Nano (aiconfigurator's copy of nvidia/NVIDIA-Nemotron-3-Nano-30B-A3B-BF16 config.json): 23 Mamba-2,
+# 23 MoE and 6 attention layers, one mixer a layer; squared-ReLU MLPs of two matrices; fp32 SSM state.
+NEMOTRON3_PATTERN = "MEMEM*EMEMEM*EMEMEM*EMEMEM*EMEMEM*EMEMEMEM*EMEMEMEME"
+_NEMOTRON3_NANO = {
+    "architectures": ["NemotronHForCausalLM"], "num_hidden_layers": 52, "hybrid_override_pattern": NEMOTRON3_PATTERN,
+    "hidden_size": 2688, "num_attention_heads": 32, "num_key_value_heads": 2, "head_dim": 128,
+    "mamba_num_heads": 64, "mamba_head_dim": 64, "ssm_state_size": 128, "n_groups": 8, "conv_kernel": 4,
+    "mamba_ssm_cache_dtype": "float32", "n_routed_experts": 128, "num_experts_per_tok": 6,
+    "moe_intermediate_size": 1856, "moe_shared_expert_intermediate_size": 3712, "intermediate_size": 1856,
+    "mlp_hidden_act": "relu2", "vocab_size": 131072, "max_position_embeddings": 262144, "tie_word_embeddings": False}
+
+
+def _nvidia_nemotron3_nano_nvfp4() -> dict[str, Any]:
+    """NVIDIA's NVFP4 checkpoint's quantization (its hf_quant_config.json): NVFP4 but for lm_head, every
+    convolution, six Mamba layers' projections and every attention layer."""
+    attention = [i for i, kind in enumerate(NEMOTRON3_PATTERN) if kind == "*"]
+    mamba = [i for i, kind in enumerate(NEMOTRON3_PATTERN) if kind == "M"]
+    kept = ["lm_head", *(f"backbone.layers.{i}.mixer.conv1d" for i in mamba),
+            *(f"backbone.layers.{i}.mixer.{p}" for i in (4, 11, 18, 25, 32, 41) for p in ("in_proj", "out_proj")),
+            *(f"backbone.layers.{i}.mixer.{p}" for i in attention for p in ("q_proj", "k_proj", "v_proj", "o_proj"))]
+    return {"quant_method": "modelopt", "quant_algo": "NVFP4", "group_size": 16, "exclude_modules": kept}
+
+
 NO_AIME = "no AIME figure recorded for it here: model: auto ranks it last; name it to serve it"
 _DEEPSEEK_V3 = {
     "architectures": ["DeepseekV3ForCausalLM"], "num_hidden_layers": 61, "hidden_size": 7168,
@@ -197,6 +220,14 @@ PRESETS: list[dict[str, Any]] = [
      "strength_source": "Gemma 4 model card (Hugging Face blog): AIME 2026 (no tools) 89.2",
      "config": _GEMMA4_31B, "quantized": {"nvfp4": _nvidia_gemma4_nvfp4("self_attn")},
      "generation": GEMMA4_SAMPLING, "template": GEMMA4_THINK},
+    {"slug": "nemotron-3-nano-30b-a3b", "display": "Nemotron 3 Nano 30B-A3B",
+     "repos": {"bf16": "nvidia/NVIDIA-Nemotron-3-Nano-30B-A3B-BF16", "fp8": "nvidia/NVIDIA-Nemotron-3-Nano-30B-A3B-FP8",
+               "nvfp4": "nvidia/NVIDIA-Nemotron-3-Nano-30B-A3B-NVFP4"},
+     "bytes": {}, "strength": 891,
+     "strength_source": "NVIDIA Nemotron 3 Nano model card: AIME 2025 (no tools) 89.1",
+     "config": _NEMOTRON3_NANO, "quantized": {"nvfp4": _nvidia_nemotron3_nano_nvfp4()},
+     "generation": {"temperature": 1.0, "top_p": 1.0},  # NVIDIA's recommendation for reasoning and chat
+     "template": THINK_SWITCH},
     {"slug": "deepseek-r1-0528", "display": "DeepSeek-R1-0528 (671B MoE)",
      "repos": {"fp8": "deepseek-ai/DeepSeek-R1-0528"},
      "bytes": {}, "strength": 914, "strength_source": "DeepSeek-R1-0528 model card: AIME 2024 91.4",

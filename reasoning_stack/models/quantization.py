@@ -114,7 +114,8 @@ def _ignored_kinds(entry: str, experts_beside_mlp: bool) -> tuple[str, ...]:
         return ("lm_head",)
     if any(word in name for word in ("vision", "visual", "audio", "embed")):
         return ()
-    if "attn" in name:
+    mixer = ("q_proj", "k_proj", "v_proj", "o_proj", "in_proj", "out_proj", "conv1d")
+    if "attn" in name or (".mixer." in name and any(part in name for part in mixer)):  # Nemotron-H: mixer.*
         return ("attention",)
     if "experts" in name and "shared_expert" not in name:
         return ("experts",)
@@ -125,9 +126,9 @@ def _ignored_kinds(entry: str, experts_beside_mlp: bool) -> tuple[str, ...]:
     return ()
 
 
-def ignored_shares(quant: dict[str, Any], layers: int, experts_beside_mlp: bool) -> dict[str, float]:
-    """The share of each module kind an ignore list keeps 16-bit: the layers it names (``layers.N.``) over all,
-    or all of them for an entry naming no layer."""
+def ignored_shares(quant: dict[str, Any], layers_with: dict[str, int], experts_beside_mlp: bool) -> dict[str, float]:
+    """The share of each module kind an ignore list keeps 16-bit: the layers it names (``layers.N.``) over the
+    layers that have that kind (``layers_with``), or all of them for an entry naming no layer."""
     named: dict[str, set[int]] = {}
     whole: set[str] = set()
     for entry in _ignored(quant):
@@ -137,11 +138,12 @@ def ignored_shares(quant: dict[str, Any], layers: int, experts_beside_mlp: bool)
                 named.setdefault(kind, set()).add(int(found.group(1)))
             else:
                 whole.add(kind)
-    shares = {kind: min(1.0, len(indices) / max(1, layers)) for kind, indices in named.items()}
+    shares = {kind: min(1.0, len(indices) / max(1, layers_with.get(kind, 0))) for kind, indices in named.items()}
     return {**shares, **dict.fromkeys(whole, 1.0)}
 
 
-def kind_bytes_per_param(quant: dict[str, Any], fmt: str, layers: int, experts_beside_mlp: bool) -> dict[str, float]:
+def kind_bytes_per_param(quant: dict[str, Any], fmt: str, layers_with: dict[str, int],
+                         experts_beside_mlp: bool) -> dict[str, float]:
     """Bytes per parameter of each module kind (``models/params.py KINDS``) in a per-module checkpoint: ModelOpt
     MIXED_PRECISION's formats from ``quantized_layers`` (the experts at the MLP's), else ``fmt`` with what the
     ignore list names kept 16-bit; the input embedding and the vision tower 16-bit."""
@@ -152,7 +154,7 @@ def kind_bytes_per_param(quant: dict[str, Any], fmt: str, layers: int, experts_b
         return {"attention": module_bytes_per_param(algos.get("attention", "")), "mlp": mlp, "experts": mlp,
                 "lm_head": module_bytes_per_param(algos.get("lm_head", "")), "embedding": sixteen, "vision": sixteen}
     base = BYTES_PER_PARAM[fmt]
-    shares = ignored_shares(quant, layers, experts_beside_mlp)
+    shares = ignored_shares(quant, layers_with, experts_beside_mlp)
     quantized = {kind: sixteen * shares.get(kind, 0.0) + base * (1 - shares.get(kind, 0.0))
                  for kind in ("attention", "mlp", "experts", "lm_head")}
     return {**quantized, "embedding": sixteen, "vision": sixteen}

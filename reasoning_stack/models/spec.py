@@ -32,6 +32,36 @@ class LinearAttention:
 
 
 @dataclass(frozen=True)
+class Mamba2State:
+    """A Mamba-2 layer's geometry (Nemotron-H's ``mamba_*``, ``ssm_state_size``, ``n_groups``, ``conv_kernel``): like a
+    Gated DeltaNet layer it keeps a fixed state per request instead of a KV cache."""
+
+    heads: int  # mamba_num_heads
+    head_dim: int  # mamba_head_dim
+    state_size: int  # ssm_state_size
+    groups: int  # n_groups
+    conv_kernel: int  # conv_kernel
+    state_dtype_bytes: int = 4  # the SSM state: fp32 where the config sets mamba_ssm_cache_dtype float32
+
+    @property
+    def key_heads(self) -> int:  # what tensor parallelism must divide, as for a Gated DeltaNet layer
+        return self.groups
+
+    @property
+    def value_heads(self) -> int:
+        return self.heads
+
+    def state_bytes(self, tp: int = 1) -> int:
+        """Bytes of one layer's state for one request on one of ``tp`` GPUs: vLLM's
+        ``MambaStateShapeCalculator.mamba2_state_shape``: the conv state (``conv_kernel - 1`` steps of the inner
+        width plus the groups' B and C, in the model dtype) and the SSM state (heads x head size x state size)."""
+        conv_dim = self.heads * self.head_dim + 2 * self.groups * self.state_size
+        conv = (self.conv_kernel - 1) * (conv_dim // tp) * 2
+        ssm = (self.heads // tp) * self.head_dim * self.state_size * self.state_dtype_bytes
+        return conv + ssm
+
+
+@dataclass(frozen=True)
 class ModelSpec:
     """One reasoning model and the facts the planner and the vLLM service need about it."""
 
@@ -63,8 +93,9 @@ class ModelSpec:
     sliding_window: int = 0  # their window in tokens
     sliding_kv_heads: int = 0  # the sliding layers' own KV heads and head size where they differ from the full
     sliding_head_dim: int = 0  # layers' (Gemma 4: 8 x 256 beside the global layers' 2 x 512); 0 = the same
-    linear_layers: int = 0  # linear-attention layers with a recurrent state (Qwen3-Next, Qwen3.5)
-    linear: LinearAttention | None = None
+    linear_layers: int = 0  # layers with a recurrent state (Qwen3-Next and Qwen3.5's Gated DeltaNet, Mamba-2)
+    linear: LinearAttention | Mamba2State | None = None
+    mlp_only_layers: int = 0  # layers with neither attention nor a state (Nemotron-H's MoE and MLP layers)
     experts: int = 0  # MoE: routed experts (weights count every one; decoding reads the active ones)
     active_experts: int = 0  # num_experts_per_tok
     attention_sinks: bool = False  # learned attention sinks (gpt-oss)
@@ -81,7 +112,7 @@ class ModelSpec:
     @property
     def full_layers(self) -> int:
         """Layers holding the whole context in their KV cache."""
-        return self.layers - self.sliding_layers - self.linear_layers
+        return self.layers - self.sliding_layers - self.linear_layers - self.mlp_only_layers
 
     def kv_bytes_per_token(self, dtype_bytes: int = 2) -> int:
         """KV-cache bytes per token of context for the whole model: the full-attention layers' K and V (MLA: the
