@@ -88,3 +88,15 @@ def test_fewer_requests_at_once_are_shown_when_they_buy_much_more_context():
     assert chosen.max_num_seqs is None
     fewer = next(a for a in alternatives(req, chosen) if a["change"] == "max_num_seqs 64")
     assert fewer["max_model_len"] >= 2 * chosen.max_model_len and "64 requests decode at once" in fewer["trade"]
+
+
+def test_another_engine_is_offered_at_its_own_default_share_of_the_gpu():
+    """Ollama has no Gemma 4 tag; the vLLM plan it points to is the one `--engine vllm` makes (0.34 plans the whole
+    GPU, where Ollama's request held 0.90), not a smaller one."""
+    gpus = tuple(gpus_from_profile("rtx-5090", 1))
+    refused = make_plan(PlanRequest(gpus=gpus, model="gemma-4-26b-a4b", engine="ollama"))
+    direct = make_plan(PlanRequest(gpus=gpus, model="gemma-4-26b-a4b", engine="vllm"))
+    assert not refused.fits and direct.fits
+    assert f"fits it ({direct.quantization}, {direct.max_model_len} tokens)" in refused.suggestions[0]
+    chosen = PlanRequest(gpus=gpus, model="gemma-4-26b-a4b", engine="ollama", gpu_memory_utilization=0.7)
+    assert chosen.for_engine("vllm").gpu_memory_utilization == 0.7  # a share the operator chose carries over

@@ -106,14 +106,12 @@ def make_plan(req: PlanRequest) -> ServingPlan:
 def _other_engines(req: PlanRequest, engine: Engine) -> list[str]:
     """Each other engine that fits the requested model on these GPUs, as a suggestion (its own formats, layout and
     slots: only the model, the GPUs and a wanted context carry over)."""
-    from dataclasses import replace
-
     found = []
     for other in registered():
         if other is engine or not other.runs_on(req.gpus):
             continue
-        plan = other.plan(replace(req, engine=other.name, quantization="auto", tensor_parallel_size=None,
-                                  data_parallel_size=None, max_num_seqs=None, max_num_batched_tokens=None))
+        plan = other.plan(req.for_engine(other.name, quantization="auto", tensor_parallel_size=None,
+                                         data_parallel_size=None, max_num_seqs=None, max_num_batched_tokens=None))
         if plan.fits:
             found.append(f"engine {other.name!r} ({other.title}) fits it ({plan.quantization}, {plan.max_model_len} "
                          f"tokens): --engine {other.name}, or engine = {other.name!r} in group_data")

@@ -4,8 +4,8 @@ host's instances. Engines build these (``reasoning_stack.engines``); the rest of
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import ClassVar
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, ClassVar
 
 from reasoning_stack.cuda import default_utilization
 from reasoning_stack.gpus import Gpu
@@ -54,10 +54,21 @@ class PlanRequest:
 
     def __post_init__(self) -> None:
         if self.gpu_memory_utilization is None:
-            util = default_utilization(self.gpus)
-            if not any(g.unified for g in self.gpus):
-                util = self.DEFAULT_UTILIZATION.get((self.engine, self.release), util)
-            object.__setattr__(self, "gpu_memory_utilization", util)
+            object.__setattr__(self, "gpu_memory_utilization", self._default_utilization(self.engine, self.release))
+
+    def _default_utilization(self, engine: str, release: str) -> float:
+        util = default_utilization(self.gpus)
+        if not any(g.unified for g in self.gpus):
+            util = self.DEFAULT_UTILIZATION.get((engine, release), util)
+        return util
+
+    def for_engine(self, engine: str, **changes: Any) -> PlanRequest:
+        """The same request for another engine: a gpu_memory_utilization left at this engine's default takes that
+        engine's own (vLLM 0.34 plans the whole GPU where Ollama's request held 0.90)."""
+        util = self.gpu_memory_utilization
+        if util == self._default_utilization(self.engine, self.release):
+            util = None
+        return replace(self, engine=engine, gpu_memory_utilization=util, **changes)
 
 
 @dataclass(frozen=True)
