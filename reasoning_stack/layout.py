@@ -49,9 +49,9 @@ def tp_problem(model: ModelSpec, tp: int, quant: str) -> str | None:
         return f"{model.name}'s {model.attention_heads} attention heads do not divide by {tp}"
     if not model.mla and model.kv_heads % tp and tp % model.kv_heads:
         return f"{model.name}'s {model.kv_heads} KV heads and tensor_parallel_size {tp} do not divide each other"
-    if model.linear and (model.linear.key_heads % tp or model.linear.value_heads % tp):
-        return (f"{model.name}'s linear-attention heads ({model.linear.key_heads} key, {model.linear.value_heads} "
-                f"value) do not divide by {tp}")
+    if model.linear and any(count % tp for _, count in model.linear.tp_heads):
+        heads = ", ".join(f"{count} {what}" for what, count in model.linear.tp_heads)
+        return f"{model.name}'s {model.linear.kind} heads ({heads}) do not divide by {tp}"
     grouped = quant in ("awq", "gptq") or (quant == "fp8" and model.fp8_block)
     width = model.moe_intermediate_size or model.intermediate_size  # MoE: each expert's MLP is split by TP
     if grouped and (width % tp or (width // tp) % QUANT_GROUP):

@@ -39,8 +39,8 @@ ARCHITECTURES: dict[str, Architecture] = {
                                                     linear_attention=True, text_config=True),
     "Qwen3_5MoeForConditionalGeneration": Architecture("qwen3", "qwen3", "0.17.0", "qwen3_coder",
                                                        linear_attention=True, text_config=True),
-    # Gemma 4: thinking on the <|channel>thought channel only when enable_thinking is true (vllm-project/recipes
-    # Google/Gemma4.md); sliding 1024 / global layers of two head sizes; vision tower (gemma4_mm)
+    # Gemma 4 thinks (its <|channel>thought channel) only when enable_thinking is true: vllm-project/recipes' Gemma 4
+    # recipe turns it on with --default-chat-template-kwargs
     "Gemma4ForConditionalGeneration": Architecture("gemma4", "gemma4", "0.19.0", "gemma4", text_config=True,
                                                    thinks_by_default=False),
     # Nemotron-H (Nemotron 3): Mamba-2, attention and MoE layers, one mixer each; its chat template switches

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from reasoning_stack.models.architectures import ARCHITECTURES, Architecture
-from reasoning_stack.models.params import ParamCounts, expert_count, experts_per_token, param_counts
+from reasoning_stack.models.params import ParamCounts, expert_count, experts_per_token, kv_geometry, param_counts
 from reasoning_stack.models.quantization import (
     UnknownQuantization,
     is_per_module,
@@ -169,11 +169,8 @@ def spec_from_files(files: ModelFiles, *, slug: str | None = None, strength: int
                          "stack can split into reasoning and answer")
     hidden, heads = int(c["hidden_size"]), int(c["num_attention_heads"])
     mla = (int(c["kv_lora_rank"]), int(c["qk_rope_head_dim"])) if c.get("kv_lora_rank") else None
-    kv_heads, head_dim = int(c.get("num_key_value_heads") or heads), int(c.get("head_dim") or hidden // heads)
-    # Gemma 4: the global (full-attention) layers have their own KV heads and head size beside the sliding ones'
-    global_geometry = bool(c.get("global_head_dim")) and "sliding_attention" in kinds
-    full_kv_heads = int(c.get("num_global_key_value_heads") or kv_heads) if global_geometry else kv_heads
-    full_head_dim = int(c["global_head_dim"]) if global_geometry else head_dim
+    full, sliding = kv_geometry(c, "full_attention")[:2], kv_geometry(c, "sliding_attention")[:2]
+    own_sliding = sliding if "sliding_attention" in kinds and sliding != full else (0, 0)  # Gemma 4's two geometries
     experts = expert_count(c)
     vocab = int(c["vocab_size"])
     counts = param_counts(top, c, kinds, linear, arch.gated_mlp)
@@ -192,8 +189,8 @@ def spec_from_files(files: ModelFiles, *, slug: str | None = None, strength: int
         params_b=round(counts.language() / 1e9, 2),
         embed_params_b=round((counts.embedding + counts.lm_head) / 1e9, 3),
         layers=len(kinds),
-        kv_heads=1 if mla else full_kv_heads,
-        head_dim=sum(mla) if mla else full_head_dim,
+        kv_heads=1 if mla else full[0],
+        head_dim=sum(mla) if mla else full[1],
         hidden_size=hidden,
         vocab_size=vocab,
         native_context=native_context(c, name),
@@ -210,8 +207,8 @@ def spec_from_files(files: ModelFiles, *, slug: str | None = None, strength: int
         active_params_b=round(counts.language(active=True) / 1e9, 2) if experts else None,
         sliding_layers=kinds.count("sliding_attention"),
         sliding_window=int(c.get("sliding_window") or 0) if "sliding_attention" in kinds else 0,
-        sliding_kv_heads=kv_heads if global_geometry else 0,
-        sliding_head_dim=head_dim if global_geometry else 0,
+        sliding_kv_heads=own_sliding[0],
+        sliding_head_dim=own_sliding[1],
         linear_layers=kinds.count("linear_attention"),
         linear=linear,
         mlp_only_layers=kinds.count("mlp_only"),

@@ -54,11 +54,21 @@ def _projections(hidden: int, heads: int, kv_heads: int, head_dim: int, kv_proje
     return hidden * head_dim * (2 * heads + kv_projections * kv_heads)
 
 
+def kv_geometry(c: dict[str, Any], kind: str) -> tuple[int, int, int]:
+    """(KV heads, head size, K/V projections) of one attention layer of ``kind``: Gemma 4's global layers have their
+    own (``num_global_key_value_heads``, ``global_head_dim``, V read from K's projection where
+    ``attention_k_eq_v``); every other layer the config's ``num_key_value_heads`` and ``head_dim``."""
+    hidden, heads = int(c["hidden_size"]), int(c["num_attention_heads"])
+    kv_heads = int(c.get("num_key_value_heads") or heads)
+    if kind == "full_attention" and c.get("global_head_dim"):
+        return (int(c.get("num_global_key_value_heads") or kv_heads), int(c["global_head_dim"]),
+                1 if c.get("attention_k_eq_v") else 2)
+    return kv_heads, int(c.get("head_dim") or hidden // heads), 2
+
+
 def _attention(c: dict[str, Any], kind: str, linear: LinearAttention | Mamba2State | None) -> int:
     """One layer's mixer: attention, Gated DeltaNet or Mamba-2 (none for an MLP-only layer)."""
     hidden, heads = int(c["hidden_size"]), int(c["num_attention_heads"])
-    kv_heads = int(c.get("num_key_value_heads") or heads)
-    head_dim = int(c.get("head_dim") or hidden // heads)
     if kind == "mlp_only":
         return 0
     if kind == "linear_attention" and isinstance(linear, Mamba2State):  # in_proj (z, x, B, C, dt), conv, out_proj
@@ -72,11 +82,7 @@ def _attention(c: dict[str, Any], kind: str, linear: LinearAttention | Mamba2Sta
         nope, rope, v = c["qk_nope_head_dim"], c["qk_rope_head_dim"], c["v_head_dim"]
         q = hidden * q_rank + q_rank * heads * (nope + rope) if q_rank else hidden * heads * (nope + rope)
         return q + hidden * (kv_rank + rope) + kv_rank * heads * (nope + v) + heads * v * hidden
-    if kind == "full_attention" and c.get("global_head_dim"):  # Gemma 4's global layers: their own KV geometry
-        global_kv = int(c.get("num_global_key_value_heads") or kv_heads)
-        return _projections(hidden, heads, global_kv, int(c["global_head_dim"]),
-                            1 if c.get("attention_k_eq_v") else 2)
-    return _projections(hidden, heads, kv_heads, head_dim)
+    return _projections(hidden, heads, *kv_geometry(c, kind))
 
 
 def _vision(top: dict[str, Any], text_hidden: int) -> int:

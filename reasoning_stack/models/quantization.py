@@ -20,6 +20,7 @@ from typing import Any
 from reasoning_stack.models.spec import BYTES_PER_PARAM
 
 FORMATS = ("bf16", "fp8", "mxfp4", "nvfp4", "awq", "gptq")  # the weights formats on NVIDIA GPUs, best quality first
+QUANTIZABLE = ("attention", "mlp", "experts", "lm_head")  # the module kinds a checkpoint may quantize
 MIN_CAPABILITY = {"mxfp4": 8.0, "nvfp4": 10.0, "awq": 7.5, "gptq": 7.5, "fp8": 8.0}
 
 
@@ -72,14 +73,12 @@ def weights_format(config: dict[str, Any]) -> tuple[str, bool]:
 
 
 def module_algos(quant: dict[str, Any]) -> dict[str, str]:
-    """ModelOpt MIXED_PRECISION: the format of each kind of module (``attention``, ``mlp``, ``lm_head``) from
-    ``quantized_layers`` (each layer's modules of a kind share one format in the published checkpoints); a kind
-    not listed stays 16-bit."""
+    """ModelOpt MIXED_PRECISION: the format of each kind of module (``attention``, ``mlp``, ``experts``,
+    ``lm_head``) from ``quantized_layers`` (each layer's modules of a kind share one format in the published
+    checkpoints); a kind not listed stays 16-bit."""
     kinds: dict[str, str] = {}
     for module, entry in (quant.get("quantized_layers") or {}).items():
-        kind = ("lm_head" if module.endswith("lm_head") else "attention" if "attn" in module
-                else "mlp" if ".mlp" in module else "")
-        if kind:
+        for kind in module_kinds(module, experts_beside_mlp=False):
             kinds.setdefault(kind, str((entry or {}).get("quant_algo", "")).upper())
     if not kinds:
         raise UnknownQuantization("modelopt MIXED_PRECISION with no quantized_layers")
@@ -107,8 +106,9 @@ def _ignored(quant: dict[str, Any]) -> list[str]:
     return [str(m) for m in (quant.get("ignore") or quant.get("exclude_modules") or [])]
 
 
-def _ignored_kinds(entry: str, experts_beside_mlp: bool) -> tuple[str, ...]:
-    """The module kinds an ignore-list entry keeps 16-bit (embeddings and vision towers are 16-bit anyway)."""
+def module_kinds(entry: str, experts_beside_mlp: bool) -> tuple[str, ...]:
+    """The module kinds (``models/params.py KINDS``) a module name or pattern of a quantization config names: a
+    ``quantized_layers`` key or an ignore-list entry. Embeddings and vision towers name none: they stay 16-bit."""
     name = entry.lower()
     if name.endswith("lm_head"):
         return ("lm_head",)
@@ -133,7 +133,7 @@ def ignored_shares(quant: dict[str, Any], layers_with: dict[str, int], experts_b
     whole: set[str] = set()
     for entry in _ignored(quant):
         found = re.search(r"layers\.(\d+)\.", entry)
-        for kind in _ignored_kinds(entry, experts_beside_mlp):
+        for kind in module_kinds(entry, experts_beside_mlp):
             if found and kind != "lm_head":
                 named.setdefault(kind, set()).add(int(found.group(1)))
             else:
@@ -150,13 +150,12 @@ def kind_bytes_per_param(quant: dict[str, Any], fmt: str, layers_with: dict[str,
     sixteen = BYTES_PER_PARAM["bf16"]
     if str(quant.get("quant_algo", "")).upper() == "MIXED_PRECISION":
         algos = module_algos(quant)
-        mlp = module_bytes_per_param(algos.get("mlp", ""))
-        return {"attention": module_bytes_per_param(algos.get("attention", "")), "mlp": mlp, "experts": mlp,
-                "lm_head": module_bytes_per_param(algos.get("lm_head", "")), "embedding": sixteen, "vision": sixteen}
+        return {**{kind: module_bytes_per_param(algos.get(kind, "")) for kind in QUANTIZABLE},
+                "embedding": sixteen, "vision": sixteen}
     base = BYTES_PER_PARAM[fmt]
     shares = ignored_shares(quant, layers_with, experts_beside_mlp)
     quantized = {kind: sixteen * shares.get(kind, 0.0) + base * (1 - shares.get(kind, 0.0))
-                 for kind in ("attention", "mlp", "experts", "lm_head")}
+                 for kind in QUANTIZABLE}
     return {**quantized, "embedding": sixteen, "vision": sixteen}
 
 

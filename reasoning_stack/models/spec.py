@@ -4,6 +4,7 @@ layer's state) and how much its weights take in each format (:func:`weights_gib`
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 GIB = 1024**3
 MIB = 1024**2
@@ -20,6 +21,12 @@ class LinearAttention:
     value_dim: int  # linear_value_head_dim
     conv_kernel: int  # linear_conv_kernel_dim
     state_dtype_bytes: int = 2  # the temporal state: the model dtype, or 4 where the config sets mamba_ssm_dtype
+    kind: ClassVar[str] = "linear-attention"  # what a message calls its heads
+
+    @property
+    def tp_heads(self) -> tuple[tuple[str, int], ...]:
+        """The head counts tensor parallelism splits, by name."""
+        return ("key", self.key_heads), ("value", self.value_heads)
 
     def state_bytes(self, tp: int = 1) -> int:
         """Bytes of one layer's state for one request on one of ``tp`` GPUs: vLLM 0.17.1's
@@ -43,13 +50,12 @@ class Mamba2State:
     conv_kernel: int  # conv_kernel
     state_dtype_bytes: int = 4  # the SSM state: fp32 where the config sets mamba_ssm_cache_dtype float32
 
-    @property
-    def key_heads(self) -> int:  # what tensor parallelism must divide, as for a Gated DeltaNet layer
-        return self.groups
+    kind: ClassVar[str] = "Mamba-2"
 
     @property
-    def value_heads(self) -> int:
-        return self.heads
+    def tp_heads(self) -> tuple[tuple[str, int], ...]:
+        """The head counts tensor parallelism splits, by name."""
+        return ("group", self.groups), ("head", self.heads)
 
     def state_bytes(self, tp: int = 1) -> int:
         """Bytes of one layer's state for one request on one of ``tp`` GPUs: vLLM's
