@@ -4,7 +4,8 @@ real PostgreSQL and Redis, in front of a stand-in vLLM answering each request in
 signs in, lists the models, opens the websocket, asks in a new chat and gets the answer streamed; every answer
 must be saved, none lost. For DROPPED of them Open WebUI itself closes the socket as they ask (the moment three
 answers went missing in earlier runs): the driver keeps its socket as the web page does (it connects again and, once
-the answer is done, loads the chat), so they get their answer too.
+the answer is done, loads the chat), and a person whose answer then stalls for 30 s reloads the page, as a person
+would, so they get their answer too.
 
 Slow: about four minutes on two cores. The figures are printed (bench/openwebui_load.py makes the README's table).
 """

@@ -37,6 +37,7 @@ PASSWORD = "Load-pass-123!"
 JOIN_WAIT_S = 60  # how long a socket that came back waits for Open WebUI to file it before the page goes on
 # (generous: a join answered late on a loaded machine must still come first; an unanswered one costs a minute of 10)
 LOOK_AGAIN_S = 2  # a page whose answer is still pending after its socket came back looks again (a person's reload)
+RELOAD_AFTER_S = 30  # a person whose socket dropped and whose answer shows nothing new for this long reloads the page
 QUESTION = "What is the sum of the first 50 odd numbers?"
 
 
@@ -188,6 +189,7 @@ async def one_person(url: str, model: str, email: str, start: asyncio.Event, tim
     answer_id = str(uuid.uuid4())
     chat_id = ""
     looked_again = 0  # the page's second and later looks at a pending answer's tasks
+    reloaded = False  # whether the person reloaded a page whose answer stalled after its socket dropped
 
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as http:
         page = Page(url, http)
@@ -276,10 +278,21 @@ async def one_person(url: str, model: str, email: str, start: asyncio.Event, tim
                 # below, which bounds it.
                 page.handle(page.catch_up())
             step = "streamed answer"
-            try:
-                await asyncio.wait_for(done.wait(), timeout)
-            except TimeoutError:
-                raise RuntimeError("no streamed answer") from None
+            waited = 0.0
+            while not done.is_set():
+                try:
+                    await asyncio.wait_for(done.wait(), RELOAD_AFTER_S)
+                except TimeoutError:
+                    waited += RELOAD_AFTER_S
+                    if waited >= timeout:
+                        raise RuntimeError("no streamed answer") from None
+                    if page.drops and not reloaded:
+                        # A person whose connection dropped and whose answer then stalls reloads the page, which
+                        # loads the chat once its answer's task is gone: the page's own catch-up on a connect can
+                        # miss it (the answer's last events and chat:active false can go out before Open WebUI
+                        # files the returning socket, or before the question's reply names the chat).
+                        reloaded = True
+                        page.handle(load_if_finished())
             if failed:
                 raise RuntimeError(f"answer failed: {failed[0]}")
             step = "saved answer"
@@ -298,6 +311,7 @@ async def one_person(url: str, model: str, email: str, start: asyncio.Event, tim
             outcome["drops"] = page.drops
             outcome["joins_unanswered"] = page.joins_unanswered
             outcome["looked_again"] = looked_again
+            outcome["reloaded"] = reloaded
             await page.leave()
     return outcome
 
@@ -380,6 +394,7 @@ async def main() -> None:
                       "people_dropped": sum(bool(o["drops"]) for o in outcomes),
                       "joins_unanswered": sum(o["joins_unanswered"] for o in outcomes),
                       "looked_again": sum(o["looked_again"] for o in outcomes),
+                      "reloaded_after_stall": sum(o["reloaded"] for o in outcomes),
                       "driver_loop_lag_max_s": round(lag.max_s, 1)}))
 
 
