@@ -21,6 +21,9 @@ The v1 KV cache manager (``vllm/v1/core/kv_cache_utils.py``, ``vllm/v1/kv_cache_
 - from 0.26 a sliding group holds ``window - 1 + in-flight tokens``, the tokens of every batch not yet settled:
   ``(pipeline stages + 1) x max_num_batched_tokens`` under async scheduling, on by default
   (``VllmConfig.max_in_flight_tokens``; vllm#49878); before, one batch's;
+- an MLA model with a sparse indexer (DeepSeek V3.2, GLM-5's DSA) caches each layer's indexer key beside its
+  latent: two specs of one type, so one block count over both pages (``UniformTypeKVCacheSpecs``), in the 64-token
+  blocks its backend sets ("Setting kv cache block size to 64 for DEEPSEEK_V32_INDEXER backend");
 - maximum concurrency is blocks / blocks per request (``get_max_concurrency_for_kv_cache_config``).
 """
 
@@ -92,9 +95,8 @@ class KvPool:
 def attention_bytes_per_token(model: ModelSpec, tp: int, kv_dtype: str) -> int:
     """One full-attention layer's KV bytes per token on one GPU (KV heads split by TP; MLA's latent kept whole)."""
     dtype_bytes = 1 if kv_dtype == "fp8" else 2
-    if model.mla:
-        kv_lora_rank, rope_dim = model.mla
-        return (kv_lora_rank + rope_dim) * dtype_bytes
+    if model.mla:  # with a sparse indexer, its key beside the latent (one page a layer each, one block count)
+        return model.mla_bytes(dtype_bytes) + model.indexer_bytes
     return 2 * max(1, model.kv_heads // tp) * model.head_dim * dtype_bytes
 
 
@@ -126,7 +128,7 @@ def kv_pool(model: ModelSpec, tp: int, pp: int, kv_dtype: str, batched_tokens: i
     linear = _cdiv(model.linear_layers, pp) if model.linear_layers and model.linear else 0
     kinds = [n for n in (full, sliding, linear) if n]
     size = _group_size(kinds)
-    block = block_size
+    block = model.kv_block or block_size
     if linear:
         state = model.linear.state_bytes(tp)
         block = BLOCK * _cdiv(state, BLOCK * per_token)

@@ -30,6 +30,23 @@ their quantized repos planning as the presets do.
   to 4176 tokens", "Add 1 padding layers", "Available KV cache memory: 3.72 GiB", "GPU KV cache size: 1,206,303
   tokens", "Maximum concurrency for 256,000 tokens per request: 4.71x".
 
+- MINIMAX_SPARK: eugr/spark-vllm-docker#396: vLLM 0.29.1 on two DGX Sparks (tensor parallel 2), MiniMax-M2.7 AWQ
+  (the attention of MiniMax-M2.5: 62 layers of 8 KV heads of 128), 16-bit KV cache, max-model-len 196608: at
+  utilization 0.80 "Available KV cache memory: 22.5 GiB", "To serve at least one request with the model's max seq
+  len (196608), 23.25 GiB KV cache is needed", "the estimated maximum model length is 190272"; at 0.85 28.74 GiB
+  of KV cache, 240,816 tokens, 1.22x at 196,608.
+- MINIMAX_H100: MiniMax-AI/MiniMax-M2.5#30: the FP8 release on four nodes of four H100s (tensor parallel 4,
+  pipeline parallel 4): "Model loading took 13.2 GiB memory" on each of the 16 workers.
+
+- KIMI_K2: moonshotai/Kimi-K2-Thinking "weighs in at 594GB" (its native INT4 release; banandre.com, November 2025);
+  vllm-project/recipes' Kimi-K2 tensor parallel 8: 715,072 tokens of KV cache from 46.8 GiB a GPU (MLA's latent,
+  whole on every rank; ../shared/reference/models-late-2026.md section 3.5).
+
+- GLM51_H200: a vLLM 0.19.1 (nightly) start-up log of zai-org/GLM-5.1-FP8 at tensor parallel 8 on eight H200s,
+  enforce-eager, 16-bit KV cache (public code index, file id 60894650985): "Setting kv cache block size to 64 for
+  DEEPSEEK_V32_INDEXER backend", "Model loading took 89.34 GiB", "Available KV cache memory: 32.11 GiB", "GPU KV
+  cache size: 344,192 tokens", "Maximum concurrency for 202,752 tokens per request: 1.70x".
+
 The issue's bounds: weights within 10%, KV blocks per request within 5% of what the log's concurrency implies.
 """
 
@@ -45,6 +62,7 @@ from reasoning_stack.engines.vllm.releases import RELEASES
 from reasoning_stack.kv_pool import kv_pool
 from reasoning_stack.models import resolve
 from reasoning_stack.models.presets import GEMMA4_THINK, NEMOTRON3_PATTERN, THINK_SWITCH
+from reasoning_stack.models.quantization import module_kinds
 from reasoning_stack.models.spec import BYTES_PER_PARAM
 
 
@@ -294,3 +312,184 @@ def test_a_nemotron3_nano_nvfp4_folder_plans_as_the_preset(tmp_path: Path):
                   "thinking_switch", "sampling"):
         assert getattr(folder, field) == getattr(preset, field), field
     assert kv_pool(folder, 2, 1, "fp8", 8192) == kv_pool(preset, 2, 1, "fp8", 8192)
+
+
+def test_minimax_kv_per_request_as_logged_on_two_sparks():
+    """62 layers of 4 KV heads a rank (8 over tensor parallel 2) of 128 at 16 bits: 126,976 bytes a token, so a
+    196,608-token request needs 23.25 GiB, and 22.5 GiB holds 190,256 tokens (the log's estimate: 190,272)."""
+    pool = kv_pool(MODELS["minimax-m2.5"], 2, 1, "auto", batched_tokens=8192, prefix_caching=True)
+    assert round(pool.request_blocks(196608) * pool.block_bytes / GIB, 2) == 23.25
+    assert pool.longest_request(pool.blocks(22.5 * GIB)) == pytest.approx(190272, rel=0.001)
+    blocks = pool.blocks(28.74 * GIB)
+    assert pool.concurrency(blocks, 196608) == pytest.approx(1.22, rel=0.05)
+    assert pool.concurrency(blocks, 196608) * 196608 == pytest.approx(240816, rel=0.02)
+
+
+def test_minimax_fp8_weights_within_10_percent_of_the_log():
+    """The FP8 release, 228.7B parameters in blocks of 128 (its router, embedding and lm_head 16-bit): 214.1 GiB,
+    13.4 GiB on each of 16 ranks against the 13.2 GiB each worker loaded."""
+    model = MODELS["minimax-m2.5"]
+    assert model.params_b == pytest.approx(229, rel=0.01)  # the model card's 229B
+    assert weights_gib(model, "fp8") / 16 == pytest.approx(13.2, rel=0.10)
+
+
+def _minimax_m25_nvfp4_folder(root: Path) -> Path:
+    """A folder laid out as nvidia/MiniMax-M2.5-NVFP4 ships its config.json: ModelOpt NVFP4 through
+    compressed-tensors-style config_groups, an ignore list of 125 entries (lm_head, each layer's attention and
+    router), FP8 KV scales, and the repo's own config class in auto_map."""
+    ignore = ["lm_head"] + [f"model.layers.{i}.{m}" for i in range(62) for m in ("block_sparse_moe.gate", "self_attn*")]
+    assert len(ignore) == 125
+    config = {
+        "architectures": ["MiniMaxM2ForCausalLM"], "model_type": "minimax_m2", "attn_type_list": [1] * 62,
+        "auto_map": {"AutoConfig": "configuration_minimax_m2.MiniMaxM2Config"}, "head_dim": 128,
+        "hidden_size": 3072, "intermediate_size": 1536, "max_position_embeddings": 196608, "num_attention_heads": 48,
+        "num_experts_per_tok": 8, "num_hidden_layers": 62, "num_key_value_heads": 8, "num_local_experts": 256,
+        "num_mtp_modules": 3, "partial_rotary_factor": 0.5, "rotary_dim": 64, "scoring_func": "sigmoid",
+        "shared_intermediate_size": 0, "tie_word_embeddings": False, "use_mtp": True, "vocab_size": 200064,
+        "quantization_config": {
+            "config_groups": {"group_0": {"input_activations": {"num_bits": 4, "type": "float", "group_size": 16},
+                                          "weights": {"num_bits": 4, "type": "float", "group_size": 16},
+                                          "targets": ["Linear"]}},
+            "ignore": ignore, "quant_algo": "NVFP4", "kv_cache_scheme": {"num_bits": 8, "type": "float"},
+            "producer": {"name": "modelopt"}, "quant_method": "modelopt"}}
+    folder = root / "MiniMax-M2.5-NVFP4"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps(config))
+    (folder / "tokenizer_config.json").write_text(json.dumps({"chat_template": "<think>"}))
+    return folder
+
+
+def test_a_minimax_m25_nvfp4_folder_plans_as_the_preset(tmp_path: Path):
+    folder = resolve(str(_minimax_m25_nvfp4_folder(tmp_path)))
+    preset = MODELS["minimax-m2.5"]
+    assert list(folder.repos) == ["nvfp4"]
+    assert weights_gib(folder, "nvfp4") == pytest.approx(weights_gib(preset, "nvfp4"), rel=1e-9)
+    for field in ("layers", "kv_heads", "head_dim", "experts", "active_experts", "moe_intermediate_size", "params_b",
+                  "native_context", "reasoning_parser", "tool_call_parser", "thinking_switch", "trust_remote_code"):
+        assert getattr(folder, field) == getattr(preset, field), field
+    assert kv_pool(folder, 4, 1, "auto", 8192) == kv_pool(preset, 4, 1, "auto", 8192)
+
+
+def test_a_glm47_flash_folder_plans_as_the_preset(tmp_path: Path):
+    """zai-org/GLM-4.7-Flash's config.json (MLA: kv_lora_rank 512, qk_rope_head_dim 64), its template's thinking
+    switch: the same MLA geometry, experts and weights as the preset."""
+    folder = tmp_path / "GLM-4.7-Flash"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps({
+        "architectures": ["Glm4MoeLiteForCausalLM"], "model_type": "glm4_moe_lite", "num_hidden_layers": 47,
+        "hidden_size": 2048, "num_attention_heads": 20, "num_key_value_heads": 20, "head_dim": 64,
+        "intermediate_size": 10240, "vocab_size": 154880, "max_position_embeddings": 202752, "n_routed_experts": 64,
+        "n_shared_experts": 1, "num_experts_per_tok": 4, "moe_intermediate_size": 1536, "first_k_dense_replace": 1,
+        "kv_lora_rank": 512, "q_lora_rank": 768, "qk_nope_head_dim": 192, "qk_rope_head_dim": 64,
+        "v_head_dim": 256, "routed_scaling_factor": 1.8, "torch_dtype": "bfloat16", "tie_word_embeddings": False}))
+    (folder / "tokenizer_config.json").write_text(json.dumps({"chat_template": THINK_SWITCH}))
+    (folder / "generation_config.json").write_text(json.dumps({"temperature": 1.0, "top_p": 0.95}))
+    model, preset = resolve(str(folder)), MODELS["glm-4.7-flash"]
+    assert model.mla == preset.mla == (512, 64)
+    assert weights_gib(model, "bf16") == pytest.approx(weights_gib(preset, "bf16"), rel=1e-9)
+    for field in ("layers", "experts", "active_experts", "params_b", "active_params_b", "native_context",
+                  "reasoning_parser", "tool_call_parser", "thinking_switch", "sampling", "min_vllm"):
+        assert getattr(model, field) == getattr(preset, field), field
+    pool = kv_pool(model, 2, 1, "auto", 8192)
+    assert pool == kv_pool(preset, 2, 1, "auto", 8192)
+    assert pool.block_bytes // pool.block_size == 47 * 576 * 2  # one latent a token, whole on each rank
+
+
+def test_kimi_k2_ignore_patterns_keep_all_but_the_routed_experts_16_bit():
+    """Kimi's compressed-tensors ignore list is regular expressions; matched against module names, they keep
+    attention, the shared experts, the first layer's dense MLP and lm_head 16-bit, the routed experts INT4."""
+    assert module_kinds("re:.*self_attn.*", False) == ("attention",)
+    assert module_kinds("re:.*shared_experts.*", False) == ("mlp",)
+    assert module_kinds("re:.*mlp\\.(gate|up|gate_up|down)_proj.*", False) == ("mlp",)
+    assert module_kinds("lm_head", False) == ("lm_head",)
+
+
+def test_kimi_k2_thinking_int4_weights_as_published():
+    """1.03 trillion parameters, the routed experts in 4-bit groups of 32 (a 16-bit scale each: 0.5625 bytes a
+    parameter), the rest 16-bit: 594.2 GB against the 594 GB published."""
+    model = MODELS["kimi-k2-thinking"]
+    assert weights_gib(model, "gptq") * GIB / 1e9 == pytest.approx(594, rel=0.02)
+    assert model.active_params_b == pytest.approx(32.9, rel=0.01)  # the card's 32B activated
+
+
+def test_kimi_k2_kv_tokens_at_tensor_parallel_8():
+    """61 MLA layers cache 576 values a token, 70,272 bytes at 16 bits on every rank: 46.8 GiB a GPU hold 715,072."""
+    pool = kv_pool(MODELS["kimi-k2-thinking"], 8, 1, "auto", batched_tokens=8192, prefix_caching=True)
+    assert pool.block_bytes // pool.block_size == 61 * 576 * 2
+    assert pool.blocks(46.8 * GIB) * pool.block_size == pytest.approx(715072, rel=0.001)
+
+
+def test_a_kimi_k2_folder_is_told_apart_from_deepseek_by_its_model_type(tmp_path: Path):
+    """Kimi K2 reuses DeepseekV3ForCausalLM; its model_type kimi_k2 gives it Kimi's parsers, not DeepSeek-R1's."""
+    from reasoning_stack.models.presets import _KIMI_K2_THINKING
+
+    folder = tmp_path / "Kimi-K2-Thinking"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps(_KIMI_K2_THINKING))
+    model, preset = resolve(str(folder)), MODELS["kimi-k2-thinking"]
+    assert (model.reasoning_parser, model.tool_call_parser, model.trust_remote_code) == ("kimi_k2", "kimi_k2", True)
+    assert list(model.repos) == ["gptq"]
+    assert weights_gib(model, "gptq") == pytest.approx(weights_gib(preset, "gptq"), rel=1e-9)
+    other = tmp_path / "DeepSeek-geometry"
+    other.mkdir()
+    (other / "config.json").write_text(json.dumps(dict(_KIMI_K2_THINKING, model_type="deepseek_v3")))
+    assert resolve(str(other)).reasoning_parser == "deepseek_r1"
+
+
+def test_glm51_mla_with_its_indexer_as_logged_on_eight_h200s():
+    """78 MLA layers each cache a 576-value latent (1,152 bytes at 16 bits) and the indexer's 8-bit key (128 values
+    and a 4-byte scale): 100,152 bytes a token on every rank, in 64-token blocks; 32.11 GiB hold 344,192 tokens."""
+    model = MODELS["glm-5.1"]
+    pool = kv_pool(model, 8, 1, "auto", batched_tokens=8192, prefix_caching=True)
+    assert pool.block_size == 64 and pool.block_bytes // pool.block_size == 78 * (1152 + 132)
+    blocks = pool.blocks(32.11 * GIB)
+    assert blocks * pool.block_size == 344192
+    assert pool.concurrency(blocks, 202752) == pytest.approx(1.70, abs=0.005)
+    assert model.kv_bytes_per_token() == 100152
+
+
+def test_glm51_fp8_weights_within_10_percent_of_the_log():
+    model = MODELS["glm-5.1"]
+    assert model.params_b == pytest.approx(744, rel=0.01)  # the card's 744B, 40B active
+    assert weights_gib(model, "fp8") / 8 == pytest.approx(89.34, rel=0.10)
+
+
+def test_glm51_fp8_cache_is_deepseek_s_record():
+    """At fp8 a sparse model's latent is the fp8_ds_mla record (656 bytes), not 576; the indexer key is 8-bit
+    whatever the cache."""
+    pool = kv_pool(MODELS["glm-5.1"], 8, 1, "fp8", batched_tokens=8192, prefix_caching=True)
+    assert pool.block_bytes // pool.block_size == 78 * (656 + 132)
+
+
+def test_a_glm51_fp8_folder_plans_as_the_preset(tmp_path: Path):
+    """zai-org/GLM-5.1-FP8's config.json (its modules_to_not_convert trimmed to a few of its 712 entries): the same
+    geometry, indexer, block size and weights as the preset."""
+    from reasoning_stack.models.presets import _GLM51
+
+    folder = tmp_path / "GLM-5.1-FP8"
+    folder.mkdir()
+    config = dict(_GLM51, num_nextn_predict_layers=1, rope_parameters={"rope_theta": 1000000},
+                  quantization_config={"activation_scheme": "dynamic", "fmt": "e4m3", "quant_method": "fp8",
+                                       "weight_block_size": [128, 128], "modules_to_not_convert": [
+                                           "lm_head", "model.embed_tokens", "model.layers.0.self_attn.indexers_proj"]})
+    (folder / "config.json").write_text(json.dumps(config))
+    (folder / "tokenizer_config.json").write_text(json.dumps({"chat_template": THINK_SWITCH}))
+    model, preset = resolve(str(folder)), MODELS["glm-5.1"]
+    assert list(model.repos) == ["fp8"] and model.fp8_block
+    assert weights_gib(model, "fp8") == pytest.approx(weights_gib(preset, "fp8"), rel=1e-9)
+    for field in ("mla", "indexer_bytes", "kv_block", "fp8_kv_on", "layers", "experts", "min_vllm",
+                  "reasoning_parser", "tool_call_parser", "thinking_switch"):
+        assert getattr(model, field) == getattr(preset, field), field
+
+
+def test_nvidia_glm51_nvfp4_keeps_whole_dense_layers_16_bit():
+    """The exclusions name three dense layers whole ("model.layers.0*", "model.layers.1.*") and the MTP layer 78,
+    which vLLM does not load: every attention and shared-expert MLP 16-bit, the routed experts NVFP4 only."""
+    from reasoning_stack.models.params import param_counts
+    from reasoning_stack.models.presets import _GLM51, _nvidia_glm51_nvfp4
+    from reasoning_stack.models.quantization import ignored_shares
+
+    kinds = ["full_attention"] * 78
+    counts = param_counts(_GLM51, _GLM51, kinds, None, True)
+    shares = ignored_shares(_nvidia_glm51_nvfp4(), counts.layers_with, False)
+    assert shares == {"lm_head": 1.0, "attention": 1.0, "mlp": 1.0, "experts": 0.0}

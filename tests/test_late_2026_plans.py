@@ -11,7 +11,7 @@ from reasoning_stack.gpus import gpus_from_profile
 from reasoning_stack.plan import PlanRequest, make_plan
 
 LATE_2026 = ("qwen3.6-35b-a3b", "qwen3.6-27b", "qwen3.8-27b", "gemma-4-26b-a4b", "gemma-4-31b",
-             "nemotron-3-nano-30b-a3b")
+             "nemotron-3-nano-30b-a3b", "glm-4.7-flash", "minimax-m2.5")
 HARDWARE = (("rtx-5090", 1), ("rtx-4090", 1), ("rtx-4090", 2), ("rtx-pro-6000", 1), ("gb10", 1), ("h100", 1),
             ("h200", 1))
 
@@ -100,3 +100,51 @@ def test_another_engine_is_offered_at_its_own_default_share_of_the_gpu():
     assert f"fits it ({direct.quantization}, {direct.max_model_len} tokens)" in refused.suggestions[0]
     chosen = PlanRequest(gpus=gpus, model="gemma-4-26b-a4b", engine="ollama", gpu_memory_utilization=0.7)
     assert chosen.for_engine("vllm").gpu_memory_utilization == 0.7  # a share the operator chose carries over
+
+
+def test_glm47_flash_caches_its_mla_latent_once_per_token():
+    """GLM-4.7-Flash's 47 MLA layers cache 576 values a token (54,144 bytes at 16 bits, the same on every tensor
+    parallel rank): a 96 GB card holds its whole 202,752-token context at 16-bit weights."""
+    plan = make_plan(PlanRequest(gpus=tuple(gpus_from_profile("rtx-pro-6000", 1)), model="glm-4.7-flash"))
+    assert plan.fits and plan.max_model_len == 202752
+    args = plan.output.args
+    assert args[args.index("--reasoning-parser") + 1] == "glm45"
+    assert args[args.index("--tool-call-parser") + 1] == "glm47"
+
+
+def test_glm47_flash_needs_a_release_whose_transformers_reads_its_config():
+    plan = make_plan(PlanRequest(gpus=tuple(gpus_from_profile("h100", 1)), model="glm-4.7-flash", release="0.17.1"))
+    assert not plan.fits and "0.24.0" in plan.reason and "vllm_version" in plan.reason
+
+
+def test_minimax_m25_is_never_split_eight_ways():
+    """MiniMax-M2.5's experts are 1536 wide in FP8 blocks of 128: eight ways leaves 192, not whole blocks (the
+    recipe's "TP8 is not supported"); eight H100s run two replicas of four, and the repo's own config class is
+    trusted, as its recipe does."""
+    plan = make_plan(PlanRequest(gpus=tuple(gpus_from_profile("h100", 8)), model="minimax-m2.5"))
+    assert plan.fits and plan.tensor_parallel_size == 4, plan.reason
+    args = plan.output.args
+    assert "--trust-remote-code" in args
+    assert args[args.index("--reasoning-parser") + 1] == "minimax_m2"
+    one_box = make_plan(PlanRequest(gpus=tuple(gpus_from_profile("rtx-pro-6000", 2)), model="minimax-m2.5"))
+    assert one_box.fits and one_box.quantization == "nvfp4", one_box.reason
+
+
+def test_kimi_k2_thinking_serves_its_whole_context_on_eight_h200s():
+    plan = make_plan(PlanRequest(gpus=tuple(gpus_from_profile("h200", 8)), model="kimi-k2-thinking"))
+    assert plan.fits and plan.max_model_len == 262144 and plan.tensor_parallel_size == 8, plan.reason
+    args = plan.output.args
+    assert args[args.index("--reasoning-parser") + 1] == "kimi_k2" and "--trust-remote-code" in args
+    assert not make_plan(PlanRequest(gpus=tuple(gpus_from_profile("h200", 4)), model="kimi-k2-thinking")).fits
+
+
+def test_glm51_is_cached_at_fp8_where_vllm_itself_would():
+    """vLLM 0.32/0.34 cache GLM-5's sparse MLA at fp8 on Blackwell when left to choose: the plan sizes that cache
+    and says so on the command line; on H200s the 16-bit cache is the default and the whole context fits."""
+    hopper = make_plan(PlanRequest(gpus=tuple(gpus_from_profile("h200", 8)), model="glm-5.1"))
+    assert hopper.fits and hopper.kv_cache_dtype == "auto" and hopper.max_model_len == 202752, hopper.reason
+    blackwell = make_plan(PlanRequest(gpus=tuple(gpus_from_profile("b200", 8)), model="glm-5.1"))
+    assert blackwell.fits and blackwell.kv_cache_dtype == "fp8" and "what vLLM itself chooses" in blackwell.reason
+    assert blackwell.output.args[blackwell.output.args.index("--kv-cache-dtype") + 1] == "fp8"
+    older = make_plan(PlanRequest(gpus=tuple(gpus_from_profile("h200", 8)), model="glm-5.1", release="0.17.1"))
+    assert not older.fits and "0.24.0" in older.reason

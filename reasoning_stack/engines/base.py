@@ -152,6 +152,7 @@ class LayoutEngine(Engine):
 
     memory: Any = None  # the engine's memory-model module
     max_seqs_flag: str = ""
+    fp8_kv_by_model: bool = False  # left to choose, it caches a model at fp8 where the model says (ModelSpec.fp8_kv_on)
 
     def plan(self, req: PlanRequest) -> ServingPlan:
         return gpu_search.plan(self, req)  # type: ignore[arg-type]

@@ -6,7 +6,10 @@ the model writing ``<think>`` itself, and the 2507/3.5 templates opening it in t
 ``vllm/model_executor/models/registry.py``. First releases: gpt-oss v0.10.1, Qwen3 and Qwen3 MoE v0.8.5,
 Qwen3-Next v0.10.2, Qwen3.5 v0.17.0, GLM-4.5 v0.10.0, DeepSeek-V3/R1 v0.7.1 (vLLM release notes), Gemma 4 v0.19.0
 (its registry and its ``gemma4`` parsers; read from the 0.19 wheel, ../shared/reference/vllm-releases.md),
-Nemotron-H with Nemotron 3 Nano v0.11.2 (vllm-project/recipes' floor).
+Nemotron-H with Nemotron 3 Nano v0.11.2 and MiniMax-M2 v0.11.0 (vllm-project/recipes' floors), GLM-4.7-Flash
+(``glm4_moe_lite``) and GLM-5 (``glm_moe_dsa``) v0.24.0: the first release whose requirements hold a transformers
+that reads their configs (5.5.3, read in that wheel; 0.17.1 pins transformers<5, which has neither, and the repos
+ship no config class).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ class Architecture:
     trust_remote_code: bool = False
     thinks_by_default: bool = True  # with a thinking switch: False where the template thinks only when asked
     gated_mlp: bool = True  # MLPs of three matrices (gate, up, down); Nemotron-H's squared-ReLU MLPs have two
+    fp8_kv_on: tuple[str, ...] = ()  # compute capability majors where vLLM's "auto" KV cache is fp8 for it
 
 
 ARCHITECTURES: dict[str, Architecture] = {
@@ -48,11 +52,33 @@ ARCHITECTURES: dict[str, Architecture] = {
     "NemotronHForCausalLM": Architecture("nemotron", "nemotron_v3", "0.11.2", "qwen3_coder", linear_attention=True,
                                          gated_mlp=False),
     "Glm4MoeForCausalLM": Architecture("glm45", "glm45", "0.10.0", "glm45"),
+    # GLM-4.7-Flash: MLA attention (vLLM sizes it as MLA in 0.17.1's model_arch_config_convertor), glm47 tools
+    "Glm4MoeLiteForCausalLM": Architecture("glm45", "glm45", "0.24.0", "glm47"),
+    # GLM-5 / 5.1: MLA with DeepSeek's sparse-attention indexer (DSA). vLLM 0.32 and 0.34 cache it at fp8 unless
+    # told otherwise on SM10x (GlmMoeDsaForCausalLM.verify_and_update_config) and SM12x (the SM120 sparse backend
+    # takes "auto" as fp8_ds_mla: _canonicalize_sparse_mla_kv_cache_dtype); transformers 5 reads its config
+    "GlmMoeDsaForCausalLM": Architecture("glm45", "glm45", "0.24.0", "glm47", fp8_kv_on=("10", "12")),
+    # MiniMax-M2.x: thinking-only; its repos ship their config class (auto_map), which vLLM's recipe loads
+    "MiniMaxM2ForCausalLM": Architecture("minimax", "minimax_m2", "0.11.0", "minimax_m2", trust_remote_code=True),
     "DeepseekV3ForCausalLM": Architecture("deepseek-r1", "deepseek_r1", "0.7.1", trust_remote_code=True),
     # Dense models whose chat template opens a <think> section (the R1 distills, QwQ)
     "Qwen2ForCausalLM": Architecture("deepseek-r1-distill", "deepseek_r1", "0.7.0"),
     "LlamaForCausalLM": Architecture("deepseek-r1-distill", "deepseek_r1", "0.7.0"),
 }
+
+# Models that reuse another's architecture class but not its parsers, by config.json's model_type.
+MODEL_TYPES: dict[str, Architecture] = {
+    # Kimi K2 (Thinking): DeepSeek-V3's geometry (DeepseekV3ForCausalLM) with its own template and parsers; thinking
+    # only; its repo ships its config class
+    "kimi_k2": Architecture("kimi", "kimi_k2", "0.12.0", "kimi_k2", trust_remote_code=True),
+}
+
+
+def architecture_of(config: dict) -> Architecture | None:
+    """The planner's facts about a ``config.json``'s model: by its model_type where that is told apart, else by
+    ``architectures[0]``."""
+    names = config.get("architectures") or []
+    return MODEL_TYPES.get(str(config.get("model_type", ""))) or (ARCHITECTURES.get(names[0]) if names else None)
 
 
 def version_tuple(version: str) -> tuple[int, ...]:

@@ -8,8 +8,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from reasoning_stack.models.architectures import ARCHITECTURES, Architecture
-from reasoning_stack.models.params import ParamCounts, expert_count, experts_per_token, kv_geometry, param_counts
+from reasoning_stack.models.architectures import ARCHITECTURES, Architecture, architecture_of
+from reasoning_stack.models.params import (
+    ParamCounts,
+    expert_count,
+    expert_width,
+    experts_per_token,
+    kv_geometry,
+    param_counts,
+)
 from reasoning_stack.models.quantization import (
     UnknownQuantization,
     is_per_module,
@@ -23,6 +30,16 @@ KNOWN_LAYER_TYPES = {"full_attention", "sliding_attention", "linear_attention", 
 # Nemotron-H's layer pattern: one mixer a layer (hybrid_override_pattern's letters, layers_block_type's words)
 PATTERN_KINDS = {"M": "linear_attention", "*": "full_attention", "E": "mlp_only", "-": "mlp_only",
                  "mamba": "linear_attention", "attention": "full_attention", "moe": "mlp_only", "mlp": "mlp_only"}
+
+
+SPARSE_MLA_BLOCK = 64  # the block size vLLM's sparse MLA backends set (DEEPSEEK_V32_INDEXER)
+
+
+def _indexer_bytes(c: dict[str, Any]) -> int:
+    """A sparse-attention indexer's key a token a layer (DeepSeek V3.2, GLM-5): its head size in fp8 and a 4-byte
+    scale for each 128 (vLLM's DeepseekV32IndexerCache); 0 without an indexer."""
+    head = int(c.get("index_head_dim") or 0)
+    return head + head // 128 * 4 if head and c.get("index_topk") else 0
 
 
 class ModelError(ValueError):
@@ -137,7 +154,7 @@ def spec_from_files(files: ModelFiles, *, slug: str | None = None, strength: int
     name = files.name
     top = files.config
     arch_names = top.get("architectures") or []
-    arch = ARCHITECTURES.get(arch_names[0]) if arch_names else None
+    arch = architecture_of(top)
     if arch is None:
         known = ", ".join(sorted(ARCHITECTURES))
         raise ModelError(f"{name}: architecture {arch_names[0] if arch_names else '(none in config.json)'} is not "
@@ -215,7 +232,7 @@ def spec_from_files(files: ModelFiles, *, slug: str | None = None, strength: int
         experts=experts,
         active_experts=experts_per_token(c),
         attention_sinks=arch_names[0] == "GptOssForCausalLM",
-        moe_intermediate_size=int(c.get("moe_intermediate_size") or 0),
+        moe_intermediate_size=expert_width(c),
         checkpoint_bytes=sizes,
         min_vllm=arch.min_vllm,
         reasoning_effort=arch.effort,
@@ -223,4 +240,8 @@ def spec_from_files(files: ModelFiles, *, slug: str | None = None, strength: int
         source=source or (f"{name}@{files.revision}" if files.revision else name),
         vision_params_b=round(counts.vision / 1e9, 3),
         thinks_by_default=arch.thinks_by_default,
+        trust_remote_code=arch.trust_remote_code,
+        indexer_bytes=_indexer_bytes(c) if mla else 0,
+        kv_block=SPARSE_MLA_BLOCK if mla and _indexer_bytes(c) else 0,
+        fp8_kv_on=arch.fp8_kv_on,
     )

@@ -154,6 +154,7 @@ MODELS: dict[str, ModelSpec] = {
             {"fp8": "deepseek-ai/DeepSeek-R1"},
             "deepseek_r1", None, (512, 64), _R1_SAMPLING, _R1_ADVICE,
             attention_heads=128, intermediate_size=18432, fp8_block=True, active_params_b=37.0,
+            trust_remote_code=True,  # its repo ships its own modeling code (DeepseekV3ForCausalLM)
         ),
     ]
 }

@@ -27,7 +27,7 @@ class ParamCounts:
     embedding: int
     lm_head: int
     vision: int
-    layers_with: dict[str, int] = field(default_factory=dict)  # how many layers carry each kind
+    layers_with: dict[str, frozenset[int]] = field(default_factory=dict)  # the layers carrying each kind
 
     def language(self, active: bool = False) -> int:
         """The language model's parameters (every expert, or only the active ones); the vision tower apart."""
@@ -41,6 +41,14 @@ class ParamCounts:
 def expert_count(c: dict[str, Any]) -> int:
     """Routed experts (0 for a dense model), by whichever key the family names them."""
     return int(c.get("num_local_experts") or c.get("num_experts") or c.get("n_routed_experts") or 0)
+
+
+def expert_width(c: dict[str, Any]) -> int:
+    """One expert's MLP width: ``moe_intermediate_size``, or ``intermediate_size`` in the configs that name no other
+    (gpt-oss, MiniMax-M2); 0 without experts."""
+    if not expert_count(c):
+        return 0
+    return int(c.get("moe_intermediate_size") or c.get("intermediate_size") or 0)
 
 
 def experts_per_token(c: dict[str, Any]) -> int:
@@ -112,7 +120,7 @@ def param_counts(top: dict[str, Any], c: dict[str, Any], kinds: list[str],
     matrices = 3 if gated_mlp else 2
     dense = matrices * hidden * int(c.get("intermediate_size") or 0)
     experts, used = expert_count(c), experts_per_token(c)
-    width = int(c.get("moe_intermediate_size") or c.get("intermediate_size") or 0)
+    width = expert_width(c) or int(c.get("intermediate_size") or 0)
     shared = (int(c.get("shared_expert_intermediate_size") or c.get("moe_shared_expert_intermediate_size") or 0)
               or int(c.get("n_shared_experts") or 0) * width)
     one_mixer = "mlp_only" in kinds
@@ -131,6 +139,7 @@ def param_counts(top: dict[str, Any], c: dict[str, Any], kinds: list[str],
         embedding=vocab * hidden,
         lm_head=0 if tied else vocab * hidden,
         vision=_vision(top, hidden),
-        layers_with={"attention": sum(1 for kind in kinds if kind != "mlp_only"), "mlp": len(with_mlp),
-                     "experts": moe_layers if experts else 0},
+        layers_with={"attention": frozenset(i for i, kind in enumerate(kinds) if kind != "mlp_only"),
+                     "mlp": frozenset(with_mlp),
+                     "experts": frozenset(i for i in with_mlp if i >= first_dense) if experts else frozenset()},
     )

@@ -130,6 +130,73 @@ def _nvidia_nemotron3_nano_nvfp4() -> dict[str, Any]:
     return {"quant_method": "modelopt", "quant_algo": "NVFP4", "group_size": 16, "exclude_modules": kept}
 
 
+# MiniMax-M2.5 (its config.json, as aiconfigurator copies it): 62 full-attention layers (48 query, 8 KV heads of
+# 128), 256 experts of width 1536, top-8, no shared expert; the release is FP8 in blocks of 128 but for the router
+# and lm_head. NVIDIA's NVFP4 repo keeps every layer's attention and router and lm_head 16-bit.
+_MINIMAX_M25 = {
+    "architectures": ["MiniMaxM2ForCausalLM"], "num_hidden_layers": 62, "hidden_size": 3072,
+    "num_attention_heads": 48, "num_key_value_heads": 8, "head_dim": 128, "intermediate_size": 1536,
+    "num_local_experts": 256, "num_experts_per_tok": 8, "vocab_size": 200064, "max_position_embeddings": 196608,
+    "tie_word_embeddings": False, "quantization_config": {
+        "quant_method": "fp8", "fmt": "float8_e4m3fn", "activation_scheme": "dynamic", "weight_block_size": [128, 128],
+        "modules_to_not_convert": ["gate", "e_score_correction_bias", "lm_head"]}}
+
+
+def _nvidia_minimax_nvfp4() -> dict[str, Any]:
+    """NVIDIA's MiniMax-M2.5 NVFP4 quantization_config: the experts NVFP4 (group 16), each layer's attention and
+    router and lm_head kept 16-bit."""
+    kept = ["lm_head", *(f"model.layers.{i}.{module}" for i in range(62)
+                         for module in ("block_sparse_moe.gate", "self_attn*"))]
+    return {"quant_method": "modelopt", "quant_algo": "NVFP4", "config_groups": {"group_0": {"weights": {
+        "num_bits": 4, "type": "float", "group_size": 16}}}, "ignore": kept}
+
+
+# GLM-4.7-Flash (its config.json, aiconfigurator's copy): 47 layers of MLA (KV latent 512 + RoPE 64 a token),
+# the first dense, then 64 experts of width 1536 and one shared, top-4.
+_GLM47_FLASH = {
+    "architectures": ["Glm4MoeLiteForCausalLM"], "num_hidden_layers": 47, "hidden_size": 2048,
+    "num_attention_heads": 20, "num_key_value_heads": 20, "head_dim": 64, "intermediate_size": 10240,
+    "vocab_size": 154880, "max_position_embeddings": 202752, "n_routed_experts": 64, "n_shared_experts": 1,
+    "num_experts_per_tok": 4, "moe_intermediate_size": 1536, "first_k_dense_replace": 1, "kv_lora_rank": 512,
+    "q_lora_rank": 768, "qk_nope_head_dim": 192, "qk_rope_head_dim": 64, "v_head_dim": 256,
+    "tie_word_embeddings": False}
+
+# Kimi-K2-Thinking (its config.json, model_type kimi_k2): DeepSeek-V3's MLA geometry with 64 heads, 384 experts of
+# width 2048 and one shared, top-8; natively INT4 (compressed-tensors, groups of 32) in the routed experts only.
+_KIMI_K2_THINKING = {
+    "architectures": ["DeepseekV3ForCausalLM"], "model_type": "kimi_k2", "num_hidden_layers": 61,
+    "hidden_size": 7168, "num_attention_heads": 64, "num_key_value_heads": 64, "intermediate_size": 18432,
+    "vocab_size": 163840, "max_position_embeddings": 262144, "n_routed_experts": 384, "n_shared_experts": 1,
+    "num_experts_per_tok": 8, "moe_intermediate_size": 2048, "first_k_dense_replace": 1, "kv_lora_rank": 512,
+    "q_lora_rank": 1536, "qk_nope_head_dim": 128, "qk_rope_head_dim": 64, "v_head_dim": 128,
+    "tie_word_embeddings": False, "quantization_config": {
+        "quant_method": "compressed-tensors", "format": "pack-quantized", "config_groups": {"group_0": {
+            "targets": ["Linear"], "weights": {"num_bits": 4, "type": "int", "symmetric": True, "strategy": "group",
+                                               "group_size": 32}}},
+        "ignore": ["lm_head", "re:.*self_attn.*", "re:.*shared_experts.*", "re:.*mlp\\.(gate|up|gate_up|down)_proj.*"]}}
+
+# GLM-5.1 (zai-org/GLM-5.1-FP8's config.json, aiconfigurator's copy): 78 MLA layers (latent 512 + RoPE 64), each
+# with DeepSeek's sparse-attention indexer (32 heads of 128, top 2048), the first 3 dense, then 256 experts of
+# width 2048 and one shared, top-8; FP8 in blocks of 128. NVIDIA's NVFP4 repo keeps attention, the shared experts,
+# the dense layers and lm_head 16-bit (its hf_quant_config.json's 155 exclusions).
+_GLM51 = {
+    "architectures": ["GlmMoeDsaForCausalLM"], "model_type": "glm_moe_dsa", "num_hidden_layers": 78,
+    "hidden_size": 6144, "num_attention_heads": 64, "num_key_value_heads": 64, "head_dim": 64,
+    "intermediate_size": 12288, "moe_intermediate_size": 2048, "n_routed_experts": 256, "n_shared_experts": 1,
+    "num_experts_per_tok": 8, "first_k_dense_replace": 3, "kv_lora_rank": 512, "q_lora_rank": 2048,
+    "qk_nope_head_dim": 192, "qk_rope_head_dim": 64, "v_head_dim": 256, "index_head_dim": 128, "index_n_heads": 32,
+    "index_topk": 2048, "vocab_size": 154880, "max_position_embeddings": 202752, "tie_word_embeddings": False,
+    **_FP8_BLOCK}
+
+
+def _nvidia_glm51_nvfp4() -> dict[str, Any]:
+    """NVIDIA's GLM-5.1 NVFP4 quantization (its hf_quant_config.json): the routed experts NVFP4 (group 16); each MoE
+    layer's attention and shared expert, the three dense layers whole, the MTP layer and lm_head kept 16-bit."""
+    kept = ["lm_head", "model.layers.0*", "model.layers.1.*", "model.layers.2.*", "model.layers.78*",
+            *(f"model.layers.{i}.{m}" for i in range(3, 78) for m in ("mlp.shared_experts*", "self_attn*"))]
+    return {"quant_method": "modelopt", "quant_algo": "NVFP4", "group_size": 16, "exclude_modules": kept}
+
+
 NO_AIME = "no AIME figure recorded for it here: model: auto ranks it last; name it to serve it"
 _DEEPSEEK_V3 = {
     "architectures": ["DeepseekV3ForCausalLM"], "num_hidden_layers": 61, "hidden_size": 7168,
@@ -228,6 +295,26 @@ PRESETS: list[dict[str, Any]] = [
      "config": _NEMOTRON3_NANO, "quantized": {"nvfp4": _nvidia_nemotron3_nano_nvfp4()},
      "generation": {"temperature": 1.0, "top_p": 1.0},  # NVIDIA's recommendation for reasoning and chat
      "template": THINK_SWITCH},
+    {"slug": "glm-4.7-flash", "display": "GLM-4.7-Flash",
+     "repos": {"bf16": "zai-org/GLM-4.7-Flash", "fp8": "unsloth/GLM-4.7-Flash-FP8-Dynamic"}, "bytes": {},
+     "strength": 916, "strength_source": "GLM-4.7-Flash model card: AIME 2025 91.6",
+     "config": _GLM47_FLASH, "generation": {"temperature": 1.0, "top_p": 0.95},  # its card's default sampling
+     "template": THINK_SWITCH},
+    {"slug": "minimax-m2.5", "display": "MiniMax-M2.5 (230B MoE)",
+     "repos": {"fp8": "MiniMaxAI/MiniMax-M2.5", "nvfp4": "nvidia/MiniMax-M2.5-NVFP4"}, "bytes": {}, "strength": 0,
+     "strength_source": NO_AIME + " (its card names AIME 2025 without a figure)",
+     "config": _MINIMAX_M25, "quantized": {"nvfp4": _nvidia_minimax_nvfp4()},
+     "generation": {}, "template": "", "fp8_block": True},  # sampling: the repo's generation_config
+    {"slug": "glm-5.1", "display": "GLM-5.1 (744B MoE)",
+     "repos": {"fp8": "zai-org/GLM-5.1-FP8", "nvfp4": "nvidia/GLM-5.1-NVFP4"}, "bytes": {}, "strength": 0,
+     "strength_source": NO_AIME, "config": _GLM51, "quantized": {"nvfp4": _nvidia_glm51_nvfp4()},
+     "generation": {"temperature": 1.0, "top_p": 0.95},  # its generation_config.json, as vLLM logs it
+     "template": THINK_SWITCH, "fp8_block": True},
+    {"slug": "kimi-k2-thinking", "display": "Kimi-K2-Thinking (1T MoE)",
+     "repos": {"gptq": "moonshotai/Kimi-K2-Thinking"}, "bytes": {}, "strength": 0,
+     "strength_source": NO_AIME, "config": _KIMI_K2_THINKING,
+     "generation": {"temperature": 1.0},  # its card: every benchmark run at temperature 1.0
+     "template": ""},
     {"slug": "deepseek-r1-0528", "display": "DeepSeek-R1-0528 (671B MoE)",
      "repos": {"fp8": "deepseek-ai/DeepSeek-R1-0528"},
      "bytes": {}, "strength": 914, "strength_source": "DeepSeek-R1-0528 model card: AIME 2024 91.4",

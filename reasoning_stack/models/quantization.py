@@ -106,9 +106,23 @@ def _ignored(quant: dict[str, Any]) -> list[str]:
     return [str(m) for m in (quant.get("ignore") or quant.get("exclude_modules") or [])]
 
 
+# One module name of each kind in DeepSeek-V3's naming (Kimi K2, GLM), which a compressed-tensors ignore list's
+# regular expressions ("re:.*shared_experts.*") are matched against.
+_KIND_SAMPLES = {
+    "attention": ("model.layers.1.self_attn.q_a_proj", "model.layers.1.self_attn.o_proj"),
+    "mlp": ("model.layers.0.mlp.gate_proj", "model.layers.1.mlp.shared_experts.gate_proj"),
+    "experts": ("model.layers.1.mlp.experts.0.gate_proj",),
+    "lm_head": ("lm_head",),
+}
+
+
 def module_kinds(entry: str, experts_beside_mlp: bool) -> tuple[str, ...]:
     """The module kinds (``models/params.py KINDS``) a module name or pattern of a quantization config names: a
-    ``quantized_layers`` key or an ignore-list entry. Embeddings and vision towers name none: they stay 16-bit."""
+    ``quantized_layers`` key or an ignore-list entry (``re:`` entries by the sample names they match). Embeddings
+    and vision towers name none: they stay 16-bit."""
+    if entry.startswith("re:"):
+        pattern = re.compile(entry[3:])
+        return tuple(kind for kind, names in _KIND_SAMPLES.items() if any(pattern.match(n) for n in names))
     name = entry.lower()
     if name.endswith("lm_head"):
         return ("lm_head",)
@@ -126,23 +140,40 @@ def module_kinds(entry: str, experts_beside_mlp: bool) -> tuple[str, ...]:
     return ()
 
 
-def ignored_shares(quant: dict[str, Any], layers_with: dict[str, int], experts_beside_mlp: bool) -> dict[str, float]:
-    """The share of each module kind an ignore list keeps 16-bit: the layers it names (``layers.N.``) over the
-    layers that have that kind (``layers_with``), or all of them for an entry naming no layer."""
+def ignored_shares(quant: dict[str, Any], layers_with: dict[str, frozenset[int]],
+                   experts_beside_mlp: bool) -> dict[str, float]:
+    """The share of each module kind an ignore list keeps 16-bit: the layers it names (``layers.N.``) among the
+    layers that have that kind (``layers_with``; a layer beyond them, an MTP head, counts for none), or all of them
+    for an entry naming no layer; ``layers.N.*`` names every kind of its layer."""
     named: dict[str, set[int]] = {}
     whole: set[str] = set()
     for entry in _ignored(quant):
-        found = re.search(r"layers\.(\d+)\.", entry)
-        for kind in module_kinds(entry, experts_beside_mlp):
+        found = re.search(r"layers\.(\d+)(\.|\*)", entry)
+        whole_layer = bool(re.search(r"layers\.\d+(\.\*|\*)$", entry))
+        kinds = [k for k in QUANTIZABLE if k != "lm_head"] if whole_layer else module_kinds(entry, experts_beside_mlp)
+        for kind in kinds:
             if found and kind != "lm_head":
                 named.setdefault(kind, set()).add(int(found.group(1)))
             else:
                 whole.add(kind)
-    shares = {kind: min(1.0, len(indices) / max(1, layers_with.get(kind, 0))) for kind, indices in named.items()}
+    shares = {kind: len(indices & layers_with.get(kind, frozenset())) / max(1, len(layers_with.get(kind, ())))
+              for kind, indices in named.items()}
     return {**shares, **dict.fromkeys(whole, 1.0)}
 
 
-def kind_bytes_per_param(quant: dict[str, Any], fmt: str, layers_with: dict[str, int],
+def _int4_bytes(quant: dict[str, Any]) -> float:
+    """Bytes per parameter of 4-bit integer weights in groups: half a byte, a 16-bit scale a group and, when
+    asymmetric, a 4-bit zero point a group (Kimi K2's groups of 32: 0.5625); the format's usual figure without a
+    group size."""
+    for group in (quant.get("config_groups") or {}).values():
+        weights = group.get("weights") or {}
+        size = int(weights.get("group_size") or 0)
+        if weights.get("num_bits") == 4 and weights.get("type", "int") == "int" and size > 0:
+            return 0.5 + 2 / size + (0 if weights.get("symmetric", True) else 0.5 / size)
+    return BYTES_PER_PARAM["gptq"]
+
+
+def kind_bytes_per_param(quant: dict[str, Any], fmt: str, layers_with: dict[str, frozenset[int]],
                          experts_beside_mlp: bool) -> dict[str, float]:
     """Bytes per parameter of each module kind (``models/params.py KINDS``) in a per-module checkpoint: ModelOpt
     MIXED_PRECISION's formats from ``quantized_layers`` (the experts at the MLP's), else ``fmt`` with what the
@@ -152,7 +183,7 @@ def kind_bytes_per_param(quant: dict[str, Any], fmt: str, layers_with: dict[str,
         algos = module_algos(quant)
         return {**{kind: module_bytes_per_param(algos.get(kind, "")) for kind in QUANTIZABLE},
                 "embedding": sixteen, "vision": sixteen}
-    base = BYTES_PER_PARAM[fmt]
+    base = _int4_bytes(quant) if fmt in ("awq", "gptq") else BYTES_PER_PARAM[fmt]
     shares = ignored_shares(quant, layers_with, experts_beside_mlp)
     quantized = {kind: sixteen * shares.get(kind, 0.0) + base * (1 - shares.get(kind, 0.0))
                  for kind in QUANTIZABLE}

@@ -114,6 +114,12 @@ class ModelSpec:
     revision: str = ""  # the commit of a Hugging Face repo model pinned with model_revision
     vision_params_b: float = 0.0  # the vision tower vLLM loads beside the language model, billions (kept 16-bit)
     thinks_by_default: bool = True  # thinking_switch models: whether the chat template thinks unless told not to
+    trust_remote_code: bool = False  # the engine loads the repo's own Python (its config or model class)
+    # Sparse attention (DeepSeek V3.2, GLM-5's DSA): each MLA layer's lightning indexer keeps an 8-bit key a token
+    # (its head size plus a 4-byte scale a 128), whole on every rank, beside the latent
+    indexer_bytes: int = 0
+    kv_block: int = 0  # the KV block size the model's attention backend sets (0: the release's default)
+    fp8_kv_on: tuple[str, ...] = ()  # compute capability majors where vLLM's "auto" KV cache is fp8 for it
 
     @property
     def full_layers(self) -> int:
@@ -124,10 +130,22 @@ class ModelSpec:
         """KV-cache bytes per token of context for the whole model: the full-attention layers' K and V (MLA: the
         latent); sliding-window and linear-attention layers keep a fixed amount per request instead."""
         if self.mla:
-            kv_lora_rank, rope_dim = self.mla
-            return self.full_layers * (kv_lora_rank + rope_dim) * dtype_bytes
+            return self.full_layers * (self.mla_bytes(dtype_bytes) + self.indexer_bytes)
         return 2 * self.full_layers * self.kv_heads * self.head_dim * dtype_bytes
 
+    def mla_bytes(self, dtype_bytes: int = 2) -> int:
+        """One MLA layer's latent a token: the rank and the RoPE part at ``dtype_bytes``; a sparse model's 8-bit
+        cache is DeepSeek's fp8_ds_mla record (the NoPE part fp8 with its scales, the RoPE part 16-bit)."""
+        assert self.mla
+        kv_lora_rank, rope_dim = self.mla
+        if self.indexer_bytes and dtype_bytes == 1:
+            return FP8_DS_MLA_BYTES
+        return (kv_lora_rank + rope_dim) * dtype_bytes
+
+
+# vLLM's fp8_ds_mla record for a 512-wide latent: 512 fp8 NoPE values, 4 fp32 scales, 64 bf16 RoPE values
+# (MLAAttentionImpl.get_fp8_ds_mla_row_bytes, 0.32 and 0.34)
+FP8_DS_MLA_BYTES = 656
 
 # Bytes per parameter by weights format. 4-bit formats store group-128 scales and zero points
 # (AutoAWQ / GPTQ defaults): 0.5 B + 2 B scale / 128 + 0.5 B zero / 128 ~= 0.52 B per parameter.

@@ -40,6 +40,7 @@ class GpuEngine(Protocol):
     name: str
     title: str
     max_seqs_flag: str  # the flag that caps requests at once (vLLM --max-num-seqs, SGLang --max-running-requests)
+    fp8_kv_by_model: bool  # left to choose, it caches a model at fp8 on the GPUs the model names (vLLM: GLM-5)
 
     def gpu_budget(self, model: ModelSpec, quant: str, gpu: Gpu, tp: int, pp: int, req: PlanRequest, kv_dtype: str,
                    eager: bool, seqs: int | None) -> GpuBudget:
@@ -200,6 +201,17 @@ def _speed_text(plan: ServingPlan) -> str:
     return f"~{plan.decode_tokens_per_s:.0f} tokens/s"
 
 
+def kv_choices(engine: GpuEngine, req: PlanRequest, model: ModelSpec, gpu: Gpu) -> list[str]:
+    """The KV-cache dtypes to try, best first: the model dtype, then fp8, or only the one the operator set. Where
+    vLLM itself caches the model at fp8 on this GPU when left to choose (GLM-5 on Blackwell), fp8 only: the plan
+    sizes what the release will allocate."""
+    if req.kv_cache_dtype != "auto":
+        return [req.kv_cache_dtype]
+    if engine.fp8_kv_by_model and gpu.compute_cap.split(".")[0] in model.fp8_kv_on:
+        return ["fp8"]
+    return ["auto", "fp8"]
+
+
 def try_model(engine: GpuEngine, req: PlanRequest, model: ModelSpec) -> ServingPlan | None:
     """The best configuration of ``model`` that reaches the wanted context, or None.
 
@@ -211,12 +223,12 @@ def try_model(engine: GpuEngine, req: PlanRequest, model: ModelSpec) -> ServingP
     wanted = wanted_context(req, model)
     if wanted > model.native_context or engine.model_problem(model):
         return None
-    kv_choices = ["auto", "fp8"] if req.kv_cache_dtype == "auto" else [req.kv_cache_dtype]
+    kvs = kv_choices(engine, req, model, gpu)
     for quant in quants:
         if quant not in model.repos or gpu_problem(quant, gpu.compute_cap) or engine.model_problem(model, quant):
             continue
         for group in _by_gpus_used(_layouts(req, model, quant)):
-            for kv in kv_choices:
+            for kv in kvs:
                 plans = [p for layout in group
                          if (p := _fit_layout(engine, req, model, quant, kv, layout, gpu, wanted)) is not None]
                 if plans:
@@ -256,7 +268,9 @@ def _make_plan(engine: GpuEngine, req: PlanRequest, model: ModelSpec, quant: str
     plan = ServingPlan(
         fits=True,
         reason=f"{model.name} {quant} fits {tp * pp * dp}x {gpu.name} with {context} tokens of context"
-        + (f" ({words})" if (words := kernel_words(quant, gpu.compute_cap)) else ""),
+        + (f" ({words})" if (words := kernel_words(quant, gpu.compute_cap)) else "")
+        + (f" (kv-cache fp8: what vLLM itself chooses for {model.name} on this GPU)"
+           if req.kv_cache_dtype == "auto" and kv_choices(engine, req, model, gpu) == ["fp8"] else ""),
         model=model.slug,
         model_repo=model.repos[quant],
         quantization=quant,
@@ -367,11 +381,10 @@ def most_generous(req: PlanRequest, model: ModelSpec, quant: str) -> Layout | No
 
 def _longest_context(engine: GpuEngine, req: PlanRequest, model: ModelSpec) -> ServingPlan | None:
     """The configuration of ``model`` with the longest context these GPUs allow (at least 4096 tokens)."""
-    kv_choices = ["auto", "fp8"] if req.kv_cache_dtype == "auto" else [req.kv_cache_dtype]
     eager = True if req.enforce_eager is None else req.enforce_eager
     plans = [try_model(engine, replace(req, max_model_len=None, min_context=4096, kv_cache_dtype=kv,
                                        enforce_eager=eager, max_num_seqs=seqs), model)
-             for kv in kv_choices for seqs in _seq_choices(engine, req)]
+             for kv in kv_choices(engine, req, model, smallest_gpu(req)) for seqs in _seq_choices(engine, req)]
     found = [p for p in plans if p is not None]
     return max(found, key=lambda p: p.max_model_len) if found else None
 

@@ -52,7 +52,7 @@ def vllm_args(plan: ServingPlan, model: ModelSpec, req: PlanRequest,
         args += ["--default-chat-template-kwargs", json.dumps({"enable_thinking": req.thinking_default})]
     if req.sampling_overrides:
         args += ["--override-generation-config", json.dumps(dict(req.sampling_overrides), sort_keys=True)]
-    if model.family == "deepseek-r1":
+    if model.trust_remote_code:
         args.append("--trust-remote-code")
     return args + list(req.extra_args)
 
