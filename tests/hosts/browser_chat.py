@@ -43,6 +43,9 @@ def waiter(browser, seconds: float = 90):
 # Seconds for the sign-in page's form to show, then again after a reload: the page loads Open WebUI's whole bundle,
 # which on the 2-core CI machine, beside three real vLLM servers and the other lanes, once took over 90 s.
 SIGN_IN_PAGE_WAITS = (120, 240)
+# Seconds for the chat page after "Sign in", then again after a second click where the form still shows: the CI run
+# on the 2-core machine once waited out 90 s here (the chat page loads the models and the user's chats).
+SIGNED_IN_WAITS = (120, 180)
 
 
 def sign_in(browser, url: str, email: str, password: str) -> None:
@@ -63,8 +66,19 @@ def sign_in(browser, url: str, email: str, password: str) -> None:
                 raise
     browser.find_element(By.ID, "email").send_keys(email)
     browser.find_element(By.ID, "password").send_keys(password)
-    next(b for b in browser.find_elements(By.TAG_NAME, "button") if b.text == "Sign in").click()
-    wait.until(lambda b: b.find_elements(By.ID, "chat-input"))
+    for attempt, seconds in enumerate(SIGNED_IN_WAITS):
+        button = next((b for b in browser.find_elements(By.TAG_NAME, "button") if b.text == "Sign in"), None)
+        if button is not None:  # still on the form: the last click went nowhere (a person clicks again)
+            button.click()
+        try:
+            waiter(browser, seconds).until(lambda b: b.find_elements(By.ID, "chat-input"))
+            break
+        except TimeoutException:
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            browser.save_screenshot(str(ARTIFACTS / f"sign-in-not-done-{attempt + 1}.png"))
+            if attempt + 1 == len(SIGNED_IN_WAITS):
+                raise AssertionError(f"no chat page {sum(SIGNED_IN_WAITS)} s after signing in; the page shows:\n"
+                                     f"{body_text(browser)}") from None
 
     with contextlib.suppress(TimeoutException):  # when it is not shown at all, there is nothing to dismiss
         waiter(browser, 10).until(_release_notes)

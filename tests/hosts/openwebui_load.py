@@ -38,6 +38,11 @@ JOIN_WAIT_S = 60  # how long a socket that came back waits for Open WebUI to fil
 # (generous: a join answered late on a loaded machine must still come first; an unanswered one costs a minute of 10)
 LOOK_AGAIN_S = 2  # a page whose answer is still pending after its socket came back looks again (a person's reload)
 RELOAD_AFTER_S = 30  # a person whose socket dropped and whose answer shows nothing new for this long reloads the page
+# A page that gets a server error (5xx) tries again after a pause, as a person reloads: on the 2-core machine a burst
+# of 200 sign-ins once held every connection of Open WebUI's database pool past its 60 s wait (QueuePool timeouts,
+# "models 500"). Each retry is counted and printed.
+SERVER_ERROR_TRIES = 3
+SERVER_ERROR_PAUSE_S = 5
 QUESTION = "What is the sum of the first 50 odd numbers?"
 
 
@@ -49,12 +54,31 @@ async def _json(response: aiohttp.ClientResponse) -> object:
         return text
 
 
-async def signin(http: aiohttp.ClientSession, url: str, email: str, password: str) -> str:
-    async with http.post(f"{url}/api/v1/auths/signin", json={"email": email, "password": password}) as response:
-        body = await _json(response)
-        if response.status != 200:
-            raise RuntimeError(f"sign-in {response.status}")
-        return body["token"]
+class Retries:
+    """Server errors a person's page met and tried again after (SERVER_ERROR_TRIES at most for each request)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    async def request(self, http: aiohttp.ClientSession, method: str, url: str, **kwargs) -> tuple[int, object]:
+        """(status, body) of the request, tried again after a pause while the server answers 5xx."""
+        for attempt in range(SERVER_ERROR_TRIES):
+            async with http.request(method, url, **kwargs) as response:
+                body = await _json(response)
+                if response.status < 500 or attempt + 1 == SERVER_ERROR_TRIES:
+                    return response.status, body
+            self.count += 1
+            await asyncio.sleep(SERVER_ERROR_PAUSE_S)
+        raise AssertionError("unreachable")
+
+
+async def signin(http: aiohttp.ClientSession, url: str, email: str, password: str,
+                 retries: Retries | None = None) -> str:
+    status, body = await (retries or Retries()).request(http, "POST", f"{url}/api/v1/auths/signin",
+                                                        json={"email": email, "password": password})
+    if status != 200 or not isinstance(body, dict):
+        raise RuntimeError(f"sign-in {status}")
+    return body["token"]
 
 
 async def make_accounts(http: aiohttp.ClientSession, url: str, admin_token: str, people: int, prefix: str) -> None:
@@ -190,6 +214,7 @@ async def one_person(url: str, model: str, email: str, start: asyncio.Event, tim
     chat_id = ""
     looked_again = 0  # the page's second and later looks at a pending answer's tasks
     reloaded = False  # whether the person reloaded a page whose answer stalled after its socket dropped
+    retries = Retries()
 
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as http:
         page = Page(url, http)
@@ -237,12 +262,13 @@ async def one_person(url: str, model: str, email: str, start: asyncio.Event, tim
         began = time.monotonic()
         step = "sign-in"
         try:
-            page.token = await signin(http, url, email, PASSWORD)
+            page.token = await signin(http, url, email, PASSWORD, retries)
             step = "models"  # the page lists the models first (and Open WebUI's worker learns them so)
-            async with http.get(f"{url}/api/models", headers={"Authorization": f"Bearer {page.token}"}) as response:
-                listed = await _json(response)
-                if response.status != 200 or not any(m.get("id") == model for m in listed.get("data", [])):
-                    raise RuntimeError(f"models {response.status}: {model} not listed")
+            status, listed = await retries.request(http, "GET", f"{url}/api/models",
+                                                   headers={"Authorization": f"Bearer {page.token}"})
+            if status != 200 or not isinstance(listed, dict) or not any(
+                    m.get("id") == model for m in listed.get("data", [])):
+                raise RuntimeError(f"models {status}: {model} not listed")
             step = "websocket"
             await page.connect()
             session_id = page.client.get_sid("/")
@@ -251,8 +277,12 @@ async def one_person(url: str, model: str, email: str, start: asyncio.Event, tim
                 # Open WebUI acknowledges a connect before it has checked the token and filed the socket under its
                 # person (always_connect), so the role change could find no socket to close: wait until the
                 # server has filed this one (its answer to a user-join), then have it closed.
-                await page.client.call("user-join", {"auth": {"token": page.token}}, timeout=120)
-                await close_sockets_of(http, url, drop_by, user_id_of(page))
+                try:
+                    await page.client.call("user-join", {"auth": {"token": page.token}}, timeout=120)
+                except (socketio.exceptions.TimeoutError, socketio.exceptions.BadNamespaceError):
+                    page.joins_unanswered += 1  # a loaded server lost the socket first, or has not answered yet
+                if not page.drops:  # still up: have Open WebUI close it (a socket it has not filed stays open)
+                    await close_sockets_of(http, url, drop_by, user_id_of(page), retries)
                 await wait_until(lambda: bool(page.drops), 120)
             step = "completion"
             user_message_id = str(uuid.uuid4())
@@ -312,6 +342,7 @@ async def one_person(url: str, model: str, email: str, start: asyncio.Event, tim
             outcome["joins_unanswered"] = page.joins_unanswered
             outcome["looked_again"] = looked_again
             outcome["reloaded"] = reloaded
+            outcome["server_errors_retried"] = retries.count
             await page.leave()
     return outcome
 
@@ -330,13 +361,14 @@ def user_id_of(page: Page) -> str:
     return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["id"]
 
 
-async def close_sockets_of(http: aiohttp.ClientSession, url: str, admin_token: str, user_id: str) -> None:
+async def close_sockets_of(http: aiohttp.ClientSession, url: str, admin_token: str, user_id: str,
+                           retries: Retries) -> None:
     """The admin changes the person's role; Open WebUI then disconnects each of that person's sockets
     (events.py: USER_ROLE_UPDATED, socket/main.py: disconnect_user_sessions)."""
-    async with http.post(f"{url}/api/v1/users/{user_id}/update", json={"role": "admin"},
-                         headers={"Authorization": f"Bearer {admin_token}"}) as response:
-        if response.status != 200:
-            raise RuntimeError(f"role change {response.status}")
+    status, _ = await retries.request(http, "POST", f"{url}/api/v1/users/{user_id}/update", json={"role": "admin"},
+                                      headers={"Authorization": f"Bearer {admin_token}"})
+    if status != 200:
+        raise RuntimeError(f"role change {status}")
 
 
 async def saved_answer(http: aiohttp.ClientSession, url: str, chat_id: str, answer_id: str, headers: dict) -> dict:
@@ -395,6 +427,7 @@ async def main() -> None:
                       "joins_unanswered": sum(o["joins_unanswered"] for o in outcomes),
                       "looked_again": sum(o["looked_again"] for o in outcomes),
                       "reloaded_after_stall": sum(o["reloaded"] for o in outcomes),
+                      "server_errors_retried": sum(o["server_errors_retried"] for o in outcomes),
                       "driver_loop_lag_max_s": round(lag.max_s, 1)}))
 
 
