@@ -66,6 +66,12 @@ model = 'auto'
 # Context length in tokens; None = the longest that fits (at least min_context).
 # max_model_len = None
 
+# Tokens the model's own multi-token-prediction (MTP) head drafts each step, checked by the model in
+# one pass (vLLM --speculative-config, method 'mtp'): faster decoding for one request; 0 = off. Only
+# models whose checkpoint ships an MTP head (Qwen3.5/3.6/3.8, GLM, DeepSeek-R1); the head's weights
+# and KV cache are planned. The primary model only.
+# speculative_tokens = 0
+
 # Shortest context the planner accepts; reasoning traces need room.
 # min_context = 16384
 

@@ -185,6 +185,12 @@ def cmd_plan(args: argparse.Namespace) -> int:
         note = resolve_notes().get(model)
         if note:
             print(f"note: {args.model}: {note}", file=sys.stderr)
+    engine = args.engine or engines.default_for(gpus)
+    unable = [e for e in engines.candidates(engine) if not e.mtp_drafts]
+    if args.speculative_tokens and unable:
+        print(f"plan: --speculative-tokens: {unable[0].title} (engine {engine!r}) does not draft with the model's MTP "
+              "head here; plan it with --engine vllm", file=sys.stderr)
+        return EXIT_INVALID
     req = PlanRequest(
         gpus=tuple(gpus),
         model=model,
@@ -196,9 +202,10 @@ def cmd_plan(args: argparse.Namespace) -> int:
         tensor_parallel_size=args.tensor_parallel_size,
         data_parallel_size=args.data_parallel_size,
         nodes=args.nodes,
-        engine=args.engine or engines.default_for(gpus),
+        engine=engine,
         max_num_seqs=args.max_num_seqs,
         max_num_batched_tokens=args.max_num_batched_tokens,
+        speculative_tokens=args.speculative_tokens,
         release=args.vllm_version or "",
     )
     plan = plan_what_if(req)
@@ -223,6 +230,7 @@ def _what_if_flags(args: argparse.Namespace) -> dict[str, bool]:
             "--data-parallel-size": args.data_parallel_size is not None,
             "--max-num-seqs": args.max_num_seqs is not None,
             "--max-num-batched-tokens": args.max_num_batched_tokens is not None,
+            "--speculative-tokens": args.speculative_tokens != 0,
             "--vllm-version": args.vllm_version is not None}
 
 
@@ -518,6 +526,8 @@ def _parser_for(engine_choices: tuple[str, ...]) -> argparse.ArgumentParser:
                       help="requests decoded at once (default: vLLM's for the GPU, fewer only if needed)")
     plan.add_argument("--max-num-batched-tokens", type=_bounded(int, setting="max_num_batched_tokens"),
                       help="tokens per scheduler step (default: vLLM's for the GPU)")
+    plan.add_argument("--speculative-tokens", type=_bounded(int, setting="speculative_tokens"), default=0,
+                      help="tokens the model's own MTP head drafts a step (vLLM; default 0: off)")
     vllm_field = StackSettings.model_fields["vllm_version"]
     plan.add_argument("--vllm-version", choices=typing.get_args(vllm_field.annotation), default=None,
                       help=f"the vLLM release to plan for: its memory accounting, defaults and flags (default "

@@ -26,7 +26,7 @@ def _extra_request(base: PlanRequest, extra: ExtraModel, extra_args: list[str]) 
     return replace(base, model=extra.model, quantization=extra.quantization, max_model_len=extra.max_model_len,
                    kv_cache_dtype=extra.kv_cache_dtype, served_model_name=extra.served_model_name,
                    port=extra.port, tensor_parallel_size=None, engine=extra.engine,
-                   extra_args=tuple(extra_args))
+                   extra_args=tuple(extra_args), speculative_tokens=0)  # the primary model's setting only
 
 
 def _requests(settings: StackSettings, gpus: list[Gpu], nodes: int = 1,

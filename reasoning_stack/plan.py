@@ -65,5 +65,6 @@ def request_from_settings(settings: StackSettings, gpus: list[Gpu], nodes: int =
         sampling_overrides=tuple(sorted(settings.sampling_overrides.items())),
         max_num_seqs=settings.max_num_seqs,
         max_num_batched_tokens=settings.max_num_batched_tokens,
+        speculative_tokens=settings.speculative_tokens,
         release=settings.vllm_version,
     )

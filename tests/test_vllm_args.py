@@ -33,7 +33,7 @@ def all_planned_arg_lists(release: str = "") -> list[list[str]]:
 def _planned_arg_lists(release: str) -> list[list[str]]:
     """Distinct vllm_args over the catalogue, planned for ``release``: every model x GPU x count x nodes x weights
     format x KV dtype, data-parallel layouts included (3 and 6 GPUs allow no power-of-two tensor parallel), prefix
-    caching and chunked prefill off on 6 GPUs (the release's own spelling of off)."""
+    caching and chunked prefill off on 6 GPUs (the release's own spelling of off), the MTP head drafting on 3."""
     seen: dict[str, list[str]] = {}
     for model, spec in MODELS.items():
         for gpu in GPUS:
@@ -45,6 +45,7 @@ def _planned_arg_lists(release: str) -> list[list[str]]:
                                           extra_args=("--max-num-seqs", "64") if count == 8 else (),
                                           thinking_default=count != 2,
                                           max_num_batched_tokens=4096 if count == 3 else None,
+                                          speculative_tokens=2 if count == 3 and spec.mtp_layers else 0,
                                           sampling_overrides=(("temperature", 0.6), ("top_p", 0.95))
                                           if count == 4 else (), release=release,
                                           enable_prefix_caching=count != 6, enable_chunked_prefill=count != 6)
@@ -74,6 +75,7 @@ def test_arg_lists_cover_the_catalogue():
     assert any("--headless" in a and "--nnodes" in a for a in arg_lists)
     assert any("--distributed-executor-backend" in a for a in arg_lists)
     assert any("--max-num-batched-tokens" in a for a in arg_lists)
+    assert any("--speculative-config" in a for a in arg_lists)
     assert any("openai_gptoss" in a for a in arg_lists) and any("glm45" in a for a in arg_lists)
     assert any("--data-parallel-size" in a and a[a.index("--tensor-parallel-size") + 1] != "1" for a in arg_lists)
 

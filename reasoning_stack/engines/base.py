@@ -60,6 +60,7 @@ class Engine:
     multi_node: bool = False  # serves one model across the nodes of a cluster
     takes_api_key: bool = True  # False: no key, so it stays on loopback
     server_sampling: bool = True  # honours sampling_overrides as server-side defaults
+    mtp_drafts: bool = False  # drafts tokens with the model's own MTP head (speculative_tokens)
     sampling_source: str = ""  # where its sampling comes from instead, for messages: "applies the model's ..."
     thinking_off_per_request: bool = True  # a request's chat_template_kwargs switch Qwen3's thinking off
     gpu_layouts: bool = True  # plans tensor-parallel / data-parallel layouts (with their trade-offs and speed)

@@ -197,6 +197,8 @@ def spec_from_files(files: ModelFiles, *, slug: str | None = None, strength: int
     if is_per_module(quant) and not files.weight_bytes:
         files = replace(files, weight_bytes=per_module_bytes(counts, quant, fmt, bool(c.get("enable_moe_block"))))
     sizes = {fmt: files.weight_bytes} if files.weight_bytes else {}
+    indexer = _indexer_bytes(c) if mla else 0
+    mtp = int(c.get("num_nextn_predict_layers") or c.get("mtp_num_hidden_layers") or 0)
     sizes.update(extra_bytes or {})
     return ModelSpec(
         slug=slug or name,
@@ -241,7 +243,9 @@ def spec_from_files(files: ModelFiles, *, slug: str | None = None, strength: int
         vision_params_b=round(counts.vision / 1e9, 3),
         thinks_by_default=arch.thinks_by_default,
         trust_remote_code=arch.trust_remote_code,
-        indexer_bytes=_indexer_bytes(c) if mla else 0,
-        kv_block=SPARSE_MLA_BLOCK if mla and _indexer_bytes(c) else 0,
+        indexer_bytes=indexer,
+        kv_block=SPARSE_MLA_BLOCK if indexer else 0,
         fp8_kv_on=arch.fp8_kv_on,
+        mtp_layers=mtp,
+        mtp_params_b=round(mtp * counts.mtp_module / 1e9, 3),
     )

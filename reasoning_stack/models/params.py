@@ -28,6 +28,7 @@ class ParamCounts:
     lm_head: int
     vision: int
     layers_with: dict[str, frozenset[int]] = field(default_factory=dict)  # the layers carrying each kind
+    mtp_module: int = 0  # one multi-token-prediction module: a full-attention layer like the last, and its eh_proj
 
     def language(self, active: bool = False) -> int:
         """The language model's parameters (every expert, or only the active ones); the vision tower apart."""
@@ -139,6 +140,8 @@ def param_counts(top: dict[str, Any], c: dict[str, Any], kinds: list[str],
         embedding=vocab * hidden,
         lm_head=0 if tied else vocab * hidden,
         vision=_vision(top, hidden),
+        mtp_module=(_attention(c, "full_attention", linear) + 2 * hidden * hidden
+                    + (moe_mlp + matrices * hidden * width * experts if experts else dense)),
         layers_with={"attention": frozenset(i for i, kind in enumerate(kinds) if kind != "mlp_only"),
                      "mlp": frozenset(with_mlp),
                      "experts": frozenset(i for i in with_mlp if i >= first_dense) if experts else frozenset()},

@@ -58,14 +58,16 @@ _QWEN35_35B = {"architectures": ["Qwen3_5MoeForConditionalGeneration"],
     "shared_expert_intermediate_size": 512, "num_experts": 256, "num_experts_per_tok": 8,
     "vocab_size": 248320, "max_position_embeddings": 262144, "linear_num_key_heads": 16,
     "linear_num_value_heads": 32, "linear_key_head_dim": 128, "linear_value_head_dim": 128,
-    "linear_conv_kernel_dim": 4, "mamba_ssm_dtype": "float32", "tie_word_embeddings": False}}
+    "linear_conv_kernel_dim": 4, "mamba_ssm_dtype": "float32", "mtp_num_hidden_layers": 1,
+    "tie_word_embeddings": False}}
 _QWEN35_27B = {"architectures": ["Qwen3_5ForConditionalGeneration"],
                "vision_config": {**_QWEN35_VISION, "out_hidden_size": 5120}, "text_config": {
     "num_hidden_layers": 64, "layer_types": _QWEN35_LAYERS * 16, "num_attention_heads": 24,
     "num_key_value_heads": 4, "head_dim": 256, "hidden_size": 5120, "intermediate_size": 17408,
     "vocab_size": 248320, "max_position_embeddings": 262144, "linear_num_key_heads": 16,
     "linear_num_value_heads": 48, "linear_key_head_dim": 128, "linear_value_head_dim": 128,
-    "linear_conv_kernel_dim": 4, "mamba_ssm_dtype": "float32", "tie_word_embeddings": False}}
+    "linear_conv_kernel_dim": 4, "mamba_ssm_dtype": "float32", "mtp_num_hidden_layers": 1,
+    "tie_word_embeddings": False}}
 # NVIDIA's NVFP4 checkpoints of Qwen3.6 (and Inferact's of Qwen3.8): ModelOpt MIXED_PRECISION, the attention and
 # Gated DeltaNet projections FP8, the MLP (or experts) and lm_head NVFP4 weight-only, the MTP head left out; one
 # module per kind stands for every layer's (the formats are uniform per kind in the published quantized_layers).
@@ -159,7 +161,7 @@ _GLM47_FLASH = {
     "vocab_size": 154880, "max_position_embeddings": 202752, "n_routed_experts": 64, "n_shared_experts": 1,
     "num_experts_per_tok": 4, "moe_intermediate_size": 1536, "first_k_dense_replace": 1, "kv_lora_rank": 512,
     "q_lora_rank": 768, "qk_nope_head_dim": 192, "qk_rope_head_dim": 64, "v_head_dim": 256,
-    "tie_word_embeddings": False}
+    "num_nextn_predict_layers": 1, "tie_word_embeddings": False}
 
 # Kimi-K2-Thinking (its config.json, model_type kimi_k2): DeepSeek-V3's MLA geometry with 64 heads, 384 experts of
 # width 2048 and one shared, top-8; natively INT4 (compressed-tensors, groups of 32) in the routed experts only.
@@ -185,8 +187,8 @@ _GLM51 = {
     "intermediate_size": 12288, "moe_intermediate_size": 2048, "n_routed_experts": 256, "n_shared_experts": 1,
     "num_experts_per_tok": 8, "first_k_dense_replace": 3, "kv_lora_rank": 512, "q_lora_rank": 2048,
     "qk_nope_head_dim": 192, "qk_rope_head_dim": 64, "v_head_dim": 256, "index_head_dim": 128, "index_n_heads": 32,
-    "index_topk": 2048, "vocab_size": 154880, "max_position_embeddings": 202752, "tie_word_embeddings": False,
-    **_FP8_BLOCK}
+    "index_topk": 2048, "vocab_size": 154880, "max_position_embeddings": 202752, "num_nextn_predict_layers": 1,
+    "tie_word_embeddings": False, **_FP8_BLOCK}
 
 
 def _nvidia_glm51_nvfp4() -> dict[str, Any]:
@@ -205,7 +207,7 @@ _DEEPSEEK_V3 = {
     "moe_intermediate_size": 2048, "n_routed_experts": 256, "n_shared_experts": 1, "num_experts_per_tok": 8,
     "first_k_dense_replace": 3, "vocab_size": 129280, "max_position_embeddings": 163840,
     "rope_scaling": {"type": "yarn", "factor": 40, "original_max_position_embeddings": 4096},
-    "tie_word_embeddings": False, **_FP8_BLOCK,
+    "num_nextn_predict_layers": 1, "tie_word_embeddings": False, **_FP8_BLOCK,
 }
 
 # slug, display name, repos by format, recorded safetensors bytes by format, strength, its source, config, the
@@ -335,7 +337,7 @@ PRESETS: list[dict[str, Any]] = [
                 "num_key_value_heads": 8, "head_dim": 128, "hidden_size": 4096, "intermediate_size": 10944,
                 "moe_intermediate_size": 1408, "n_routed_experts": 128, "n_shared_experts": 1,
                 "num_experts_per_tok": 8, "first_k_dense_replace": 1, "vocab_size": 151552,
-                "max_position_embeddings": 131072, "tie_word_embeddings": False},
+                "max_position_embeddings": 131072, "num_nextn_predict_layers": 1, "tie_word_embeddings": False},
      "generation": {"temperature": 0.6, "top_p": 0.95}, "template": THINK_SWITCH},
 ]
 

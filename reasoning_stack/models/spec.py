@@ -3,7 +3,7 @@ layer's state) and how much its weights take in each format (:func:`weights_gib`
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import ClassVar
 
 GIB = 1024**3
@@ -120,6 +120,8 @@ class ModelSpec:
     indexer_bytes: int = 0
     kv_block: int = 0  # the KV block size the model's attention backend sets (0: the release's default)
     fp8_kv_on: tuple[str, ...] = ()  # compute capability majors where vLLM's "auto" KV cache is fp8 for it
+    mtp_layers: int = 0  # multi-token-prediction modules the checkpoint ships (num_nextn_predict_layers)
+    mtp_params_b: float = 0.0  # their parameters, billions; loaded only when they draft (speculative_tokens)
 
     @property
     def full_layers(self) -> int:
@@ -141,6 +143,18 @@ class ModelSpec:
         if self.indexer_bytes and dtype_bytes == 1:
             return FP8_DS_MLA_BYTES
         return (kv_lora_rank + rope_dim) * dtype_bytes
+
+
+def with_draft_head(model: ModelSpec, speculative_tokens: int) -> ModelSpec:
+    """The model as vLLM serves it drafting with its MTP head: each module one more full-attention layer in the KV
+    cache and its parameters in the weights (at the checkpoint's average bytes a parameter where its size is
+    recorded). Unchanged when nothing drafts."""
+    if not speculative_tokens or not model.mtp_layers:
+        return model
+    grown = (model.params_b + model.mtp_params_b) / model.params_b
+    return replace(model, layers=model.layers + model.mtp_layers,
+                   params_b=round(model.params_b + model.mtp_params_b, 2),
+                   checkpoint_bytes={fmt: int(size * grown) for fmt, size in model.checkpoint_bytes.items()})
 
 
 # vLLM's fp8_ds_mla record for a 512-wide latent: 512 fp8 NoPE values, 4 fp32 scales, 64 bf16 RoPE values

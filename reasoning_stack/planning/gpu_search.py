@@ -20,6 +20,7 @@ from reasoning_stack.gpus import Gpu
 from reasoning_stack.layout import Layout, layouts, tp_problem, valid_tp_sizes
 from reasoning_stack.models.architectures import version_tuple
 from reasoning_stack.models.quantization import FORMATS, gpu_problem, kernel_words
+from reasoning_stack.models.spec import with_draft_head
 from reasoning_stack.planning.types import CONTEXT_STEP, PlanRequest, ServingPlan, indices_text
 from reasoning_stack.speed import TRACE_TOKENS, decode_speed
 
@@ -218,6 +219,9 @@ def try_model(engine: GpuEngine, req: PlanRequest, model: ModelSpec) -> ServingP
     Degrade the cheapest way first: the best weights format, then every GPU serving (fewer GPUs only when
     no layout of all of them fits), then fewer concurrent sequences, then an fp8 KV cache.
     """
+    if req.speculative_tokens and not model.mtp_layers:
+        return None
+    model = with_draft_head(model, req.speculative_tokens)
     gpu = smallest_gpu(req)
     quants = [req.quantization] if req.quantization != "auto" else list(QUANT_PREFERENCE)
     wanted = wanted_context(req, model)
@@ -246,7 +250,7 @@ def plan_model(engine: GpuEngine, req: PlanRequest, slug: str) -> ServingPlan | 
 
 def layout_plans(engine: GpuEngine, req: PlanRequest, plan: ServingPlan) -> list[ServingPlan]:
     """The plan's model, weights format and KV dtype in each other layout that uses the same GPUs."""
-    model = find_model(plan.model)
+    model = with_draft_head(find_model(plan.model), req.speculative_tokens)
     gpu = smallest_gpu(req)
     wanted = wanted_context(req, model)
     found = []
@@ -270,7 +274,9 @@ def _make_plan(engine: GpuEngine, req: PlanRequest, model: ModelSpec, quant: str
         reason=f"{model.name} {quant} fits {tp * pp * dp}x {gpu.name} with {context} tokens of context"
         + (f" ({words})" if (words := kernel_words(quant, gpu.compute_cap)) else "")
         + (f" (kv-cache fp8: what vLLM itself chooses for {model.name} on this GPU)"
-           if req.kv_cache_dtype == "auto" and kv_choices(engine, req, model, gpu) == ["fp8"] else ""),
+           if req.kv_cache_dtype == "auto" and kv_choices(engine, req, model, gpu) == ["fp8"] else "")
+        + (f" (its MTP head drafting {req.speculative_tokens} token(s) a step: {model.mtp_params_b:g}B parameters "
+           "and one more layer of KV cache counted)" if req.speculative_tokens else ""),
         model=model.slug,
         model_repo=model.repos[quant],
         quantization=quant,
@@ -422,6 +428,12 @@ def _request_problem(req: PlanRequest, model: ModelSpec | None, engine: GpuEngin
     problem = engine.model_problem(model, req.quantization if req.quantization != "auto" else None) if engine else None
     if problem:
         return problem
+    if req.speculative_tokens and engine and not engine.mtp_drafts:
+        return f"speculative_tokens {req.speculative_tokens}: {engine.title} does not draft with an MTP head here"
+    if req.speculative_tokens and not model.mtp_layers:
+        drafting = ", ".join(m.slug for m in MODELS.values() if m.mtp_layers)
+        return (f"speculative_tokens {req.speculative_tokens}: {model.name} ships no multi-token-prediction (MTP) "
+                f"head to draft with; set speculative_tokens = 0, or serve a model that ships one ({drafting})")
     release = engine.release_for(req) if engine else ""
     if release and version_tuple(model.min_vllm) > version_tuple(release):
         serves = engine.first_release(model.min_vllm)
@@ -449,6 +461,7 @@ def _request_problem(req: PlanRequest, model: ModelSpec | None, engine: GpuEngin
 
 def _why_not(engine: GpuEngine, req: PlanRequest, model: ModelSpec) -> str:
     """The numbers behind a refusal, for the most generous configuration the user allowed."""
+    model = with_draft_head(model, req.speculative_tokens)
     gpu = smallest_gpu(req)
     quants = [q for q in QUANT_PREFERENCE if q in model.repos] if req.quantization == "auto" else [req.quantization]
     runnable = [q for q in quants if gpu_problem(q, gpu.compute_cap) is None]  # NVFP4 is no "best" below Blackwell

@@ -43,6 +43,7 @@ class PlanRequest:
     colocated: int = 1  # vLLM instances sharing these GPUs (each with this gpu_memory_utilization)
     max_num_seqs: int | None = None  # fixed by the caller; None = vLLM's default, fewer only if needed
     max_num_batched_tokens: int | None = None  # fixed by the caller; None = the engine's default for the GPU
+    speculative_tokens: int = 0  # tokens the model's MTP head drafts a step (0: none)
     engine: str = "vllm"  # a registered engine's name, or auto: whose memory model and command line
     wired_limit_mib: int = 0  # a Mac's raised iogpu.wired_limit_mb (0: Metal's default working set)
     release: str = ""  # the engine release planned for ("": the engine's default; vLLM: the vllm_version setting)

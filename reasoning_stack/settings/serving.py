@@ -102,6 +102,13 @@ class ServingSettings(BaseModel):
         None, ge=1024, description="Context length in tokens; None = the longest that fits (at least min_context)."
     )
 
+    speculative_tokens: int = Field(
+        0, ge=0, le=8, description="Tokens the model's own multi-token-prediction (MTP) head drafts each step, "
+        "checked by the model in one pass (vLLM --speculative-config, method 'mtp'): faster decoding for one "
+        "request; 0 = off. Only models whose checkpoint ships an MTP head (Qwen3.5/3.6/3.8, GLM, DeepSeek-R1); the "
+        "head's weights and KV cache are planned. The primary model only."
+    )
+
     min_context: int = Field(
         16384, ge=1024, description="Shortest context the planner accepts; reasoning traces need room."
     )
@@ -242,6 +249,12 @@ class ServingSettings(BaseModel):
         if self.sampling_overrides and fixed:
             raise ValueError(f"sampling_overrides: {fixed[0].title} has no server-side sampling override (it "
                              f"{fixed[0].sampling_source}); remove them or serve with engine 'vllm'")
+        unable = [e for e in engines.candidates(self.engine) if not e.mtp_drafts]
+        if self.speculative_tokens and unable:
+            able = " or ".join(f"engine {e.name!r}" for e in engines.registered() if e.mtp_drafts)
+            raise ValueError(f"speculative_tokens {self.speculative_tokens}: {unable[0].title} (engine "
+                             f"{self.engine!r}) does not draft with the model's MTP head here; set "
+                             f"speculative_tokens = 0, or serve with {able}")
         for name, use in uses.items():
             engines.get(name).check_settings(self, use)
 

@@ -58,6 +58,7 @@ class Vllm(LayoutEngine):
     multi_node = True
     extra_args_setting = "vllm_extra_args"
     max_seqs_flag = "--max-num-seqs"
+    mtp_drafts = True  # --speculative-config method mtp
     fp8_kv_by_model = True  # GLM-5 on Blackwell (0.32/0.34: models/config.py, the SM120 sparse MLA backend)
     metrics_path = "/metrics"  # on the API port, never behind the API key (vLLM's security docs)
     memory = vllm_memory

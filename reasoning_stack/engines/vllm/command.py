@@ -52,6 +52,9 @@ def vllm_args(plan: ServingPlan, model: ModelSpec, req: PlanRequest,
         args += ["--default-chat-template-kwargs", json.dumps({"enable_thinking": req.thinking_default})]
     if req.sampling_overrides:
         args += ["--override-generation-config", json.dumps(dict(req.sampling_overrides), sort_keys=True)]
+    if req.speculative_tokens:  # the checkpoint's own MTP head drafts (vLLM picks the model's MTP class)
+        draft = {"method": "mtp", "num_speculative_tokens": req.speculative_tokens}
+        args += ["--speculative-config", json.dumps(draft)]
     if model.trust_remote_code:
         args.append("--trust-remote-code")
     return args + list(req.extra_args)

@@ -1,0 +1,81 @@
+"""The checkpoint's own multi-token-prediction (MTP) head drafting tokens (speculative_tokens, issue 40): off by
+default; on, its weights and the KV cache of its layer are planned, vLLM is told to draft with it, and a model or
+engine that cannot is refused naming the setting and what works."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from reasoning_stack.catalogue import GIB, MODELS
+from reasoning_stack.cuda import kv_bytes_per_token_per_gpu
+from reasoning_stack.gpus import gpus_from_profile
+from reasoning_stack.models.spec import with_draft_head
+from reasoning_stack.plan import PlanRequest, make_plan
+from reasoning_stack.settings import StackSettings
+
+
+def _plan(model: str, gpu: str = "rtx-pro-6000", count: int = 1, tokens: int = 0, **kw):
+    return make_plan(PlanRequest(gpus=tuple(gpus_from_profile(gpu, count)), model=model, speculative_tokens=tokens,
+                                 **kw))
+
+
+def test_off_by_default_and_nothing_changes():
+    plan = _plan("qwen3.6-27b")
+    assert plan.fits and "--speculative-config" not in plan.output.args
+
+
+def test_the_head_s_weights_and_kv_layer_are_planned_and_vllm_drafts_with_it():
+    """Qwen3.6-27B's MTP module (0.39B parameters, one full-attention layer): 0.73 GiB more weights at 16 bits and
+    one more attention layer's KV a token (17 where the model has 16), so fewer tokens fit."""
+    off, on = _plan("qwen3.6-27b"), _plan("qwen3.6-27b", tokens=3)
+    model = MODELS["qwen3.6-27b"]
+    assert model.mtp_layers == 1 and model.mtp_params_b == pytest.approx(0.393, abs=0.001)
+    assert on.weights_gib_per_gpu - off.weights_gib_per_gpu == pytest.approx(model.mtp_params_b * 2e9 / GIB, rel=0.02)
+    drafted = with_draft_head(model, 3)
+    assert drafted.full_layers == model.full_layers + 1
+    assert kv_bytes_per_token_per_gpu(drafted, 1, 1, "auto") * 16 == kv_bytes_per_token_per_gpu(model, 1, 1,
+                                                                                              "auto") * 17
+    assert on.kv_cache_tokens < off.kv_cache_tokens
+    args = on.output.args
+    assert json.loads(args[args.index("--speculative-config") + 1]) == {"method": "mtp", "num_speculative_tokens": 3}
+    assert "MTP head drafting 3" in on.reason
+
+
+def test_glm51_draft_layer_is_a_whole_moe_layer():
+    """GLM-5.1's MTP module is a full MoE layer with its indexer: 9.9B parameters (the 754B its card counts with
+    it), 1.2 GiB a GPU at FP8 over eight H200s."""
+    off, on = _plan("glm-5.1", "h200", 8), _plan("glm-5.1", "h200", 8, tokens=1)
+    assert MODELS["glm-5.1"].params_b + MODELS["glm-5.1"].mtp_params_b == pytest.approx(754, rel=0.01)
+    assert on.fits and on.weights_gib_per_gpu - off.weights_gib_per_gpu == pytest.approx(1.16, abs=0.05)
+
+
+def test_a_model_without_a_head_is_refused_with_those_that_have_one():
+    plan = _plan("gemma-4-26b-a4b", tokens=1)
+    assert not plan.fits and "speculative_tokens 1" in plan.reason and "no multi-token-prediction" in plan.reason
+    assert "qwen3.6-27b" in plan.reason and "speculative_tokens = 0" in plan.reason
+
+
+def test_auto_picks_only_among_models_that_draft():
+    plan = _plan("auto", tokens=2)
+    assert plan.fits and MODELS[plan.model].mtp_layers
+
+
+def test_an_engine_that_does_not_draft_is_refused_before_any_host_is_touched():
+    with pytest.raises(ValueError, match="speculative_tokens 2: SGLang .* does not draft"):
+        StackSettings(engine="sglang", speculative_tokens=2)
+    with pytest.raises(ValueError):
+        StackSettings(speculative_tokens=9)  # at most 8
+    assert StackSettings(speculative_tokens=2).speculative_tokens == 2
+
+
+def test_extra_models_do_not_inherit_the_primary_s_drafting():
+    from reasoning_stack.instances import plan_host
+
+    settings = StackSettings(model="qwen3.6-27b", speculative_tokens=2, extra_models=[
+        {"name": "fast", "model": "gemma-4-26b-a4b", "port": 8001}])
+    host = plan_host(settings, gpus_from_profile("rtx-pro-6000", 2))
+    assert host.fits, host.reason
+    primary, extra = (i.plan.output.args for i in host.instances)
+    assert "--speculative-config" in primary and "--speculative-config" not in extra
