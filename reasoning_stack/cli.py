@@ -186,10 +186,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
         if note:
             print(f"note: {args.model}: {note}", file=sys.stderr)
     engine = args.engine or engines.default_for(gpus)
-    unable = [e for e in engines.candidates(engine) if not e.mtp_drafts]
-    if args.speculative_tokens and unable:
-        print(f"plan: --speculative-tokens: {unable[0].title} (engine {engine!r}) does not draft with the model's MTP "
-              "head here; plan it with --engine vllm", file=sys.stderr)
+    refusal = engines.drafting_refusal(engine)
+    if args.speculative_tokens and refusal:
+        print(f"plan: --speculative-tokens: {refusal}; plan it with --engine vllm", file=sys.stderr)
         return EXIT_INVALID
     req = PlanRequest(
         gpus=tuple(gpus),

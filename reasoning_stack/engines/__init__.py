@@ -82,6 +82,13 @@ def shares_gpus(name: str) -> bool:
     return all(e.shares_gpus for e in candidates(name))
 
 
+def drafting_refusal(name: str) -> str | None:
+    """Why engine setting ``name`` cannot draft with a model's MTP head (speculative_tokens): the first engine it
+    may run that does not, in words; None when every one does."""
+    unable = next((e for e in candidates(name) if not e.mtp_drafts), None)
+    return f"{unable.title} (engine {name!r}) does not draft with the model's MTP head here" if unable else None
+
+
 def default_for(gpus: Iterable[Gpu]) -> str:
     """The engine a what-if plan uses when none is named: the first that runs on these GPUs."""
     found = tuple(gpus)

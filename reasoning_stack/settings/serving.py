@@ -249,12 +249,11 @@ class ServingSettings(BaseModel):
         if self.sampling_overrides and fixed:
             raise ValueError(f"sampling_overrides: {fixed[0].title} has no server-side sampling override (it "
                              f"{fixed[0].sampling_source}); remove them or serve with engine 'vllm'")
-        unable = [e for e in engines.candidates(self.engine) if not e.mtp_drafts]
-        if self.speculative_tokens and unable:
+        refusal = engines.drafting_refusal(self.engine)
+        if self.speculative_tokens and refusal:
             able = " or ".join(f"engine {e.name!r}" for e in engines.registered() if e.mtp_drafts)
-            raise ValueError(f"speculative_tokens {self.speculative_tokens}: {unable[0].title} (engine "
-                             f"{self.engine!r}) does not draft with the model's MTP head here; set "
-                             f"speculative_tokens = 0, or serve with {able}")
+            raise ValueError(f"speculative_tokens {self.speculative_tokens}: {refusal}; set speculative_tokens = 0, "
+                             f"or serve with {able}")
         for name, use in uses.items():
             engines.get(name).check_settings(self, use)
 
