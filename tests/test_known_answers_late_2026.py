@@ -66,6 +66,15 @@ from reasoning_stack.models.quantization import module_kinds
 from reasoning_stack.models.spec import BYTES_PER_PARAM
 
 
+def _model_folder(root: Path, name: str, **files: object) -> Path:
+    """A model folder as a repo ships it: each keyword a JSON file of that name (config, tokenizer_config, ...)."""
+    folder = root / name
+    folder.mkdir()
+    for stem, content in files.items():
+        (folder / f"{stem}.json").write_text(json.dumps(content))
+    return folder
+
+
 def _qwen36_27b_nvfp4_folder(root: Path) -> Path:
     """A folder laid out as nvidia/Qwen3.6-27B-NVFP4 ships its config.json: the vision tower's and the language
     model's own sections, and ModelOpt MIXED_PRECISION naming each module of each layer (401 quantized_layers
@@ -98,11 +107,7 @@ def _qwen36_27b_nvfp4_folder(root: Path) -> Path:
                                 "kv_cache_scheme": {"num_bits": 8, "type": "float", "dynamic": False}},
     }
     assert len(modules) == 401
-    folder = root / "Qwen3.6-27B-NVFP4"
-    folder.mkdir()
-    (folder / "config.json").write_text(json.dumps(config))
-    (folder / "tokenizer_config.json").write_text(json.dumps({"chat_template": THINK_SWITCH}))
-    return folder
+    return _model_folder(root, "Qwen3.6-27B-NVFP4", config=config, tokenizer_config={"chat_template": THINK_SWITCH})
 
 
 def test_qwen38_27b_nvfp4_weights_within_10_percent_of_the_log():
@@ -222,12 +227,9 @@ def _gemma4_nvfp4_folder(root: Path) -> Path:
                                           "targets": ["Linear"]}},
             "kv_cache_scheme": {"num_bits": 8, "type": "float", "dynamic": False}},
     }
-    folder = root / "Gemma-4-26B-A4B-NVFP4"
-    folder.mkdir()
-    (folder / "config.json").write_text(json.dumps(config))
-    (folder / "generation_config.json").write_text(json.dumps({"temperature": 1.0, "top_k": 64, "top_p": 0.95}))
-    (folder / "tokenizer_config.json").write_text(json.dumps({"chat_template": GEMMA4_THINK}))
-    return folder
+    return _model_folder(root, "Gemma-4-26B-A4B-NVFP4", config=config,
+                         generation_config={"temperature": 1.0, "top_k": 64, "top_p": 0.95},
+                         tokenizer_config={"chat_template": GEMMA4_THINK})
 
 
 def test_a_gemma4_nvfp4_folder_plans_as_the_preset(tmp_path: Path):
@@ -291,15 +293,10 @@ def _nemotron3_nano_nvfp4_folder(root: Path) -> Path:
         "num_experts_per_tok": 6, "moe_intermediate_size": 1856, "moe_shared_expert_intermediate_size": 3712,
         "intermediate_size": 1856, "mlp_hidden_act": "relu2", "vocab_size": 131072,
         "max_position_embeddings": 262144, "tie_word_embeddings": False, "torch_dtype": "bfloat16"}
-    folder = root / "NVIDIA-Nemotron-3-Nano-30B-A3B-NVFP4"
-    folder.mkdir()
-    (folder / "config.json").write_text(json.dumps(config))
-    (folder / "hf_quant_config.json").write_text(json.dumps({
+    return _model_folder(root, "NVIDIA-Nemotron-3-Nano-30B-A3B-NVFP4", config=config, hf_quant_config={
         "producer": {"name": "modelopt"}, "quantization": {
-            "quant_algo": "NVFP4", "kv_cache_quant_algo": "FP8", "group_size": 16, "exclude_modules": exclude}}))
-    (folder / "generation_config.json").write_text(json.dumps({"temperature": 1.0, "top_p": 1.0}))
-    (folder / "tokenizer_config.json").write_text(json.dumps({"chat_template": THINK_SWITCH}))
-    return folder
+            "quant_algo": "NVFP4", "kv_cache_quant_algo": "FP8", "group_size": 16, "exclude_modules": exclude}},
+        generation_config={"temperature": 1.0, "top_p": 1.0}, tokenizer_config={"chat_template": THINK_SWITCH})
 
 
 def test_a_nemotron3_nano_nvfp4_folder_plans_as_the_preset(tmp_path: Path):
@@ -352,11 +349,7 @@ def _minimax_m25_nvfp4_folder(root: Path) -> Path:
                                           "targets": ["Linear"]}},
             "ignore": ignore, "quant_algo": "NVFP4", "kv_cache_scheme": {"num_bits": 8, "type": "float"},
             "producer": {"name": "modelopt"}, "quant_method": "modelopt"}}
-    folder = root / "MiniMax-M2.5-NVFP4"
-    folder.mkdir()
-    (folder / "config.json").write_text(json.dumps(config))
-    (folder / "tokenizer_config.json").write_text(json.dumps({"chat_template": "<think>"}))
-    return folder
+    return _model_folder(root, "MiniMax-M2.5-NVFP4", config=config, tokenizer_config={"chat_template": "<think>"})
 
 
 def test_a_minimax_m25_nvfp4_folder_plans_as_the_preset(tmp_path: Path):
@@ -373,17 +366,14 @@ def test_a_minimax_m25_nvfp4_folder_plans_as_the_preset(tmp_path: Path):
 def test_a_glm47_flash_folder_plans_as_the_preset(tmp_path: Path):
     """zai-org/GLM-4.7-Flash's config.json (MLA: kv_lora_rank 512, qk_rope_head_dim 64), its template's thinking
     switch: the same MLA geometry, experts and weights as the preset."""
-    folder = tmp_path / "GLM-4.7-Flash"
-    folder.mkdir()
-    (folder / "config.json").write_text(json.dumps({
+    folder = _model_folder(tmp_path, "GLM-4.7-Flash", config={
         "architectures": ["Glm4MoeLiteForCausalLM"], "model_type": "glm4_moe_lite", "num_hidden_layers": 47,
         "hidden_size": 2048, "num_attention_heads": 20, "num_key_value_heads": 20, "head_dim": 64,
         "intermediate_size": 10240, "vocab_size": 154880, "max_position_embeddings": 202752, "n_routed_experts": 64,
         "n_shared_experts": 1, "num_experts_per_tok": 4, "moe_intermediate_size": 1536, "first_k_dense_replace": 1,
         "kv_lora_rank": 512, "q_lora_rank": 768, "qk_nope_head_dim": 192, "qk_rope_head_dim": 64,
-        "v_head_dim": 256, "routed_scaling_factor": 1.8, "torch_dtype": "bfloat16", "tie_word_embeddings": False}))
-    (folder / "tokenizer_config.json").write_text(json.dumps({"chat_template": THINK_SWITCH}))
-    (folder / "generation_config.json").write_text(json.dumps({"temperature": 1.0, "top_p": 0.95}))
+        "v_head_dim": 256, "routed_scaling_factor": 1.8, "torch_dtype": "bfloat16", "tie_word_embeddings": False},
+        tokenizer_config={"chat_template": THINK_SWITCH}, generation_config={"temperature": 1.0, "top_p": 0.95})
     model, preset = resolve(str(folder)), MODELS["glm-4.7-flash"]
     assert model.mla == preset.mla == (512, 64)
     assert weights_gib(model, "bf16") == pytest.approx(weights_gib(preset, "bf16"), rel=1e-9)
@@ -423,16 +413,12 @@ def test_a_kimi_k2_folder_is_told_apart_from_deepseek_by_its_model_type(tmp_path
     """Kimi K2 reuses DeepseekV3ForCausalLM; its model_type kimi_k2 gives it Kimi's parsers, not DeepSeek-R1's."""
     from reasoning_stack.models.presets import _KIMI_K2_THINKING
 
-    folder = tmp_path / "Kimi-K2-Thinking"
-    folder.mkdir()
-    (folder / "config.json").write_text(json.dumps(_KIMI_K2_THINKING))
+    folder = _model_folder(tmp_path, "Kimi-K2-Thinking", config=_KIMI_K2_THINKING)
     model, preset = resolve(str(folder)), MODELS["kimi-k2-thinking"]
     assert (model.reasoning_parser, model.tool_call_parser, model.trust_remote_code) == ("kimi_k2", "kimi_k2", True)
     assert list(model.repos) == ["gptq"]
     assert weights_gib(model, "gptq") == pytest.approx(weights_gib(preset, "gptq"), rel=1e-9)
-    other = tmp_path / "DeepSeek-geometry"
-    other.mkdir()
-    (other / "config.json").write_text(json.dumps(dict(_KIMI_K2_THINKING, model_type="deepseek_v3")))
+    other = _model_folder(tmp_path, "DeepSeek-geometry", config=dict(_KIMI_K2_THINKING, model_type="deepseek_v3"))
     assert resolve(str(other)).reasoning_parser == "deepseek_r1"
 
 
@@ -466,14 +452,11 @@ def test_a_glm51_fp8_folder_plans_as_the_preset(tmp_path: Path):
     geometry, indexer, block size and weights as the preset."""
     from reasoning_stack.models.presets import _GLM51
 
-    folder = tmp_path / "GLM-5.1-FP8"
-    folder.mkdir()
     config = dict(_GLM51, num_nextn_predict_layers=1, rope_parameters={"rope_theta": 1000000},
                   quantization_config={"activation_scheme": "dynamic", "fmt": "e4m3", "quant_method": "fp8",
                                        "weight_block_size": [128, 128], "modules_to_not_convert": [
                                            "lm_head", "model.embed_tokens", "model.layers.0.self_attn.indexers_proj"]})
-    (folder / "config.json").write_text(json.dumps(config))
-    (folder / "tokenizer_config.json").write_text(json.dumps({"chat_template": THINK_SWITCH}))
+    folder = _model_folder(tmp_path, "GLM-5.1-FP8", config=config, tokenizer_config={"chat_template": THINK_SWITCH})
     model, preset = resolve(str(folder)), MODELS["glm-5.1"]
     assert list(model.repos) == ["fp8"] and model.fp8_block
     assert weights_gib(model, "fp8") == pytest.approx(weights_gib(preset, "fp8"), rel=1e-9)
