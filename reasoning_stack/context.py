@@ -6,9 +6,14 @@ operation is added for any host. Errors are raised as PyinfraError naming the ho
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
+from typing import Any, TypeVar
 
-from pydantic import ValidationError
 from pyinfra import host, logger
 from pyinfra.api.exceptions import PyinfraError
 from pyinfra.api.host import Host
@@ -19,27 +24,40 @@ from pyinfra.facts.server import Arch
 from reasoning_stack import engines, platforms
 from reasoning_stack.arch import PlatformError
 from reasoning_stack.cluster import Cluster, find_clusters
+from reasoning_stack.exposure import exposure_report, exposure_warnings
 from reasoning_stack.facts import InterfaceAddress, StackManifest
 from reasoning_stack.gpus import Gpu, select_gpus
 from reasoning_stack.instances import HostPlan, plan_host
-from reasoning_stack.inventory import host_sources, renamed_settings, unread_group_data, validate_inventory
+from reasoning_stack.inventory import (
+    host_address,
+    host_sources,
+    renamed_settings,
+    unread_group_data,
+    validate_inventory,
+)
 from reasoning_stack.monitoring import Monitoring, monitoring_for
 from reasoning_stack.openwebui.database import WebuiDatabase, database_for
 from reasoning_stack.platforms import Platform
 from reasoning_stack.platforms.linux import nvidia_smi_failed as linux_nvidia_smi_failed
 from reasoning_stack.prepared import prepared_fact
 from reasoning_stack.proxy import Proxy, proxy_for
-from reasoning_stack.settings import StackSettings
-from reasoning_stack.validation import SettingsInvalid, setting_errors, validate_host_data
+from reasoning_stack.settings import SECRET_SETTINGS, StackSettings
+from reasoning_stack.validation import SettingsInvalid, validate_host_data
 
 _settings_cache: dict[int, dict[str, StackSettings]] = {}
 _platform_cache: dict[tuple[int, str], StackSettings] = {}
-_plan_cache: dict[tuple[int, str], tuple[HostPlan, list[Gpu]]] = {}
+_kept_cache: dict[tuple[int, str], dict[str, Any]] = {}
+_given_cache: dict[tuple[int, str, str], StackSettings] = {}
+_plan_cache: dict[tuple[int, str, str], tuple[HostPlan, list[Gpu]]] = {}
+_said: set[tuple[int, str, str]] = set()  # hosts (with the arguments in force) whose doors were said aloud
+# Settings a @deploy function was given as arguments: setting -> (value, the function), while it adds its operations.
+_given: ContextVar[dict[str, tuple[Any, str]]] = ContextVar("reasoning_stack_given_settings", default={})  # noqa: B039
 
 
 def host_settings() -> StackSettings:
     """Validated settings of the current pyinfra host, with the images for its CPU architecture (raises a
-    clear error for any bad host, and for an image that has no build for this host's architecture)."""
+    clear error for any bad host, and for an image that has no build for this host's architecture), and with
+    the values the running ``@deploy`` functions were given as arguments (:func:`settings_from_arguments`)."""
     inventory = ctx_inventory.get()
     key = id(inventory)
     if key not in _settings_cache:
@@ -53,45 +71,122 @@ def host_settings() -> StackSettings:
         for warning in renamed_settings(inventory):
             logger.warning(f"reasoning-stack: {warning}")
     if (key, host.name) not in _platform_cache:
-        settings = _kept_from_last_deploy(_settings_cache[key][host.name])
-        try:
-            _platform_cache[(key, host.name)] = settings.for_arch(prepared_fact(host, Arch))
-        except PlatformError as exc:
-            raise PyinfraError(f"host {host.name!r}: {exc}") from None
-    return _platform_cache[(key, host.name)]
+        settings = _settings_cache[key][host.name]
+        kept = _kept_cache[(key, host.name)] = _kept_from_last_deploy(settings)
+        _platform_cache[(key, host.name)] = _for_host(_revalidated(kept, {}) if kept else settings)
+    given = _given.get()
+    if not given:
+        return _platform_cache[(key, host.name)]
+    cached = (key, host.name, _given_key())
+    if cached not in _given_cache:
+        values = {**_kept_cache[(key, host.name)], **{setting: value for setting, (value, _f) in given.items()}}
+        sources = {setting: f"{function}()'s arguments" for setting, (_v, function) in given.items()}
+        _given_cache[cached] = _for_host(_revalidated(values, sources))
+    return _given_cache[cached]
 
 
-def _kept_from_last_deploy(settings: StackSettings) -> StackSettings:
-    """``settings`` with what the host keeps from its last deploy where its group_data names nothing (an engine
-    release it runs, when the stack's default has moved on since), said aloud with the setting that moves it."""
+def _given_key() -> str:
+    """The arguments in force, as a cache key (a plan made with them is not the host's own)."""
+    return repr(sorted((setting, repr(value)) for setting, (value, _f) in _given.get().items()))
+
+
+def _for_host(settings: StackSettings) -> StackSettings:
+    try:
+        return settings.for_arch(prepared_fact(host, Arch))
+    except PlatformError as exc:
+        raise PyinfraError(f"host {host.name!r}: {exc}") from None
+
+
+def _revalidated(values: dict[str, Any], sources: dict[str, str]) -> StackSettings:
+    """The host's data with ``values`` over it, validated again, so that what follows a setting (its images)
+    follows it; a bad value stops the run naming the host, the setting and where it was given."""
+    try:
+        return validate_host_data(host.name, {**host.data.dict(), **values},
+                                  {**host_sources(ctx_inventory.get(), host), **sources})
+    except SettingsInvalid as exc:  # given as a deploy's arguments: the errors alone, each naming the host
+        raise PyinfraError(str(exc) if not sources else "\n".join(str(e) for e in exc.errors)) from None
+
+
+def _kept_from_last_deploy(settings: StackSettings) -> dict[str, Any]:
+    """What the host keeps from its last deploy where its group_data names nothing (an engine release it runs,
+    when the stack's default has moved on since), said aloud with the setting that moves it."""
     data = host.data.dict()
     manifest = prepared_fact(host, StackManifest) or {}
     used = engines.uses(settings)
     kept = {setting: value for engine in engines.registered() if used[engine.name].any
             for setting, value in engine.kept_from_last_deploy(data, manifest).items()}
-    if not kept:
-        return settings
     for setting, value in kept.items():
         default = StackSettings.model_fields[setting].default
         logger.warning(f"reasoning-stack: host {host.name!r} keeps {setting} = {value!r}, what its last deploy runs "
                        f"(its group_data names none; the default is now {default!r}): set {setting} = {default!r} "
                        f"to move it, or {setting} = {value!r} to keep it")
-    try:  # validated again from the host's data, so that what follows the kept setting (its images) follows it
-        return validate_host_data(host.name, {**data, **kept}, host_sources(ctx_inventory.get(), host))
-    except SettingsInvalid as exc:
-        raise PyinfraError(str(exc)) from None
+    return kept
 
 
-def with_settings(settings: StackSettings, **values: object) -> StackSettings:
-    """``settings`` with the values a ``@deploy`` function was given (None: keep the host's), checked as the same
-    settings in group_data are; a bad one stops the run naming the host, the setting and what would work."""
-    given = {key: value for key, value in values.items() if value is not None}
-    if not given:
-        return settings
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@contextmanager
+def settings_given(function: str, **values: Any) -> Iterator[None]:
+    """While the block runs, ``values`` (None: keep the host's) are the current host's settings of those names, for
+    every helper here (settings, plan, proxy, monitoring, Open WebUI's database); an error names ``function``."""
+    given = {setting: (value, function) for setting, value in values.items() if value is not None}
+    for secret in sorted(given.keys() & SECRET_SETTINGS.keys()):
+        variable = StackSettings.model_fields[SECRET_SETTINGS[secret]].default
+        raise PyinfraError(f"host {host.name!r}: {secret} ({function}()'s arguments): a secret is not taken as an "
+                           f"argument (it would sit in a deploy file); export {variable} in the environment you "
+                           f"deploy from (value not shown)")
+    token = _given.set({**_given.get(), **given})
     try:
-        return StackSettings.model_validate({**dict(settings), **given})
-    except ValidationError as exc:
-        raise PyinfraError("\n".join(str(e) for e in setting_errors(host.name, exc))) from None
+        yield
+    finally:
+        _given.reset(token)
+
+
+def settings_from_arguments(**setting_of: str) -> Callable[[F], F]:
+    """A ``@deploy`` function's typed arguments as host settings: each argument named here (``port=
+    "openwebui_port"``), when given, is that setting for everything the function plans and adds, checked as the
+    same setting in group_data is; a ``**settings`` parameter takes any other setting by its group_data name.
+    Arguments hold for the call they are given to, and for the layers it calls."""
+
+    def wrap(function: F) -> F:
+        signature = inspect.signature(function)
+        rest = next((p.name for p in signature.parameters.values() if p.kind is p.VAR_KEYWORD), None)
+
+        @functools.wraps(function)
+        def with_arguments(*args: Any, **kwargs: Any) -> Any:
+            bound = signature.bind(*args, **kwargs).arguments
+            values = {setting_of[name]: value for name, value in bound.items() if name in setting_of}
+            if rest is not None:
+                values.update(bound.get(rest, {}))
+            before = _doors() if values else None
+            with settings_given(function.__name__, **values):
+                if before is not None and _doors() != before:
+                    say_what_the_host_lets_in()  # these arguments open or close a door: said before any operation
+                return function(*args, **kwargs)
+
+        with_arguments.settings_of = dict(setting_of)  # type: ignore[attr-defined]  # for the docs and tests
+        return with_arguments  # type: ignore[return-value]
+
+    return wrap
+
+
+def _doors() -> list[str]:
+    return exposure_report(host.name, host_settings(), host_address(host))
+
+
+def say_what_the_host_lets_in() -> None:
+    """Before any operation runs, the lines ``check`` and ``plan`` print for the host: what it will let in, from where
+    and how, and a warning for a door open to every network; said once for the host and the arguments in force."""
+    said = (id(ctx_inventory.get()), host.name, _given_key())
+    if said in _said:
+        return
+    _said.add(said)
+    settings, address = host_settings(), host_address(host)
+    for line in exposure_report(host.name, settings, address):
+        logger.info(line)
+    for warning in exposure_warnings(host.name, settings, address):
+        logger.warning(f"warning: {warning}")
 
 
 def host_cluster() -> Cluster | None:
@@ -205,7 +300,7 @@ def host_plan() -> tuple[HostPlan, list[Gpu]]:
     """The serving plan of the current host (every vLLM instance, on the GPUs ``gpu_indices`` allows) and
     every GPU of the host; a plan that does not fit stops the run with its numbers, before any host is
     changed. A cluster is planned once, on its smallest node, for all of its nodes."""
-    key = (id(ctx_inventory.get()), host.name)
+    key = (id(ctx_inventory.get()), host.name, _given_key())
     if key not in _plan_cache:
         settings = host_settings()
         cluster = host_cluster()

@@ -421,3 +421,95 @@ def test_a_host_deployed_on_an_older_vllm_keeps_it_until_its_operator_moves_it(m
     assert "Serving image vllm/vllm-openai:v0.34.0" in _names(moved) and "keeps vllm_version" not in str(moved["log"])
     fresh = _plan({"nvidia_driver": "preinstalled"}, BOX_4090, tmp=tmp_path)
     assert "Serving image vllm/vllm-openai:v0.34.0" in _names(fresh) and "keeps vllm_version" not in str(fresh["log"])
+
+
+def _my_deploy(tmp_path: Path, code: str) -> str:
+    mine = tmp_path / "my_deploy.py"
+    mine.write_text(f"from reasoning_stack.deploys import *  # noqa: F403\n\n{code}\n")
+    return str(mine)
+
+
+def test_the_whole_stacks_arguments_hold_for_every_layer_and_the_manifest(tmp_path: Path):
+    """``reasoning_stack(model=..., openwebui_port=...)``: the model servers fetch and serve that model, Open WebUI
+    waits on that port, and the manifest says so; without arguments the host's own data is deployed."""
+    data = {"nvidia_driver": "preinstalled", "monitoring_enabled": False}
+    mine = _my_deploy(tmp_path, 'reasoning_stack(model="qwen3-8b", openwebui_port=3002)')
+    ops = _ops(_plan(data, LINUX_4090, deploy=mine, tmp=tmp_path))
+    assert any(name.startswith("Weights of Qwen/Qwen3-8B") for name in ops), list(ops)
+    (wait,) = ops["Wait for Open WebUI /health"]  # type: ignore[misc]
+    assert "http://127.0.0.1:3002/health" in wait
+    assert list(ops)[-1] == "Status manifest"
+    own = _ops(_plan(data, LINUX_4090, tmp=tmp_path))
+    assert not any(name.startswith("Weights of Qwen/Qwen3-8B") for name in own)
+    (wait,) = own["Wait for Open WebUI /health"]  # type: ignore[misc]
+    assert "http://127.0.0.1:3000/health" in wait
+
+
+def test_a_layers_arguments_hold_for_that_layer_alone(tmp_path: Path):
+    data = {"nvidia_driver": "preinstalled"}
+    result = _plan(data, LINUX_4090, deploy=_my_deploy(tmp_path, 'model_servers(model="qwen3-8b", port=8010)'),
+                   tmp=tmp_path)
+    ops = _ops(result)
+    assert {op["name"].split(" | ")[0] for op in result["operations"]} == {"Model servers"}
+    assert any(name.startswith("Weights of Qwen/Qwen3-8B") for name in ops), list(ops)
+    assert any("8010" in " ".join(commands or []) for commands in ops.values())
+
+
+@pytest.mark.parametrize(("call", "error"), [
+    ("reasoning_stack(max_model_len=12)",
+     "PyinfraError: host 'spark': max_model_len (set in reasoning_stack()'s arguments): got 12; Input should be "
+     "greater than or equal to 1024"),
+    ("reasoning_stack(openwebui_prot=3001)",
+     "PyinfraError: host 'spark': openwebui_prot (set in reasoning_stack()'s arguments): unknown setting; did you "
+     "mean 'openwebui_port'?"),
+    ("stack_monitoring(grafana_port=3000)",
+     "PyinfraError: host 'spark': grafana_port (set in stack_monitoring()'s arguments): grafana_port 3000 is "
+     "already openwebui_port's port; monitoring needs a port of its own (default 3001)"),
+    ('reasoning_stack(hf_token="hf_not_a_real_token")',
+     "PyinfraError: host 'spark': hf_token (reasoning_stack()'s arguments): a secret is not taken as an argument "
+     "(it would sit in a deploy file); export HF_TOKEN in the environment you deploy from (value not shown)"),
+])
+def test_a_bad_argument_stops_the_deploy_before_any_operation(tmp_path: Path, call: str, error: str):
+    result = _plan({"nvidia_driver": "preinstalled"}, LINUX_4090, deploy=_my_deploy(tmp_path, call), tmp=tmp_path)
+    assert result["error"] == error
+    assert "operations" not in result
+    assert "hf_not_a_real_token" not in json.dumps(result)
+
+
+def test_an_argument_that_moves_a_door_is_said_aloud_before_any_operation(tmp_path: Path):
+    """``open_webui(port=3005)`` alone: the deploy says what the host now lets in, with the warning for a door open
+    to every network, as ``reasoning_stack()`` does for group_data; said once, not again by a layer below. An
+    argument that moves no door (an image) adds no line."""
+    data = {"nvidia_driver": "preinstalled", "monitoring_enabled": False, "ssh_hostname": "192.0.2.10"}
+    moved = _plan(data, LINUX_4090, deploy=_my_deploy(tmp_path, "open_webui(port=3005)"), tmp=tmp_path)
+    assert moved["error"] is None, moved["error"]
+    assert moved["log"].count("spark (192.0.2.10) lets in:") == 1
+    assert any(line.split()[:6] == ["Open", "WebUI", "http://192.0.2.10:3005", "from", "every", "network"]
+               for line in moved["log"])
+    assert any(line.startswith("warning: host 'spark': Open WebUI answers http://192.0.2.10:3005")
+               for line in moved["log"])
+    closed = _plan(data, LINUX_4090, deploy=_my_deploy(tmp_path, 'open_webui(listen="127.0.0.1")'), tmp=tmp_path)
+    assert closed["log"].count("spark (192.0.2.10) lets in:") == 1
+    assert not any(line.startswith("warning:") for line in closed["log"])
+    image = 'open_webui(image="ghcr.io/open-webui/open-webui:v0.12.4")'
+    same = _plan(data, LINUX_4090, deploy=_my_deploy(tmp_path, image), tmp=tmp_path)
+    assert not any("lets in" in line for line in same["log"])
+    whole = _plan(data, LINUX_4090, deploy=_my_deploy(tmp_path, "reasoning_stack(openwebui_port=3005)"),
+                  tmp=tmp_path)
+    assert whole["log"].count("spark (192.0.2.10) lets in:") == 1
+
+
+def test_the_readmes_own_deploy_example_runs_as_written(tmp_path: Path):
+    """The README's "From your own pyinfra deploy" file, as written: its layers and nothing else, Open WebUI on the
+    port it gives."""
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    section = readme[readme.index("### From your own pyinfra deploy"):]
+    code = section[section.index("```python\n") + len("```python\n"):section.index("```\n", 10)]
+    mine = tmp_path / "my_deploy.py"
+    mine.write_text(code)
+    result = _plan({"nvidia_driver": "preinstalled"}, LINUX_4090, deploy=str(mine), tmp=tmp_path)
+    ops = _ops(result)
+    assert {op["name"].split(" | ")[0] for op in result["operations"]} == {"Docker engine", "Model servers",
+                                                                          "Open WebUI"}
+    (wait,) = ops["Wait for Open WebUI /health"]  # type: ignore[misc]
+    assert "http://127.0.0.1:3080/health" in wait

@@ -21,7 +21,7 @@ from pyinfra.api.exceptions import PyinfraError
 from pyinfra.facts.files import File, FindFiles
 from pyinfra.operations import files
 
-from reasoning_stack.context import cluster_address, host_cluster, host_plan, host_settings
+from reasoning_stack.context import cluster_address, host_cluster, host_plan, host_settings, settings_from_arguments
 from reasoning_stack.deploys.preflight import cluster_preflight, same_image_after_pull
 from reasoning_stack.facts import ImageRayVersion, RayClusterNodes, TcpPeers
 from reasoning_stack.instances import unit_name
@@ -54,8 +54,19 @@ from reasoning_stack.units import (
 
 
 @deploy("Cluster node")
-def cluster_node() -> None:
-    """One model across the nodes of a cluster (pipeline parallel between them), instead of model_servers."""
+@settings_from_arguments(join_timeout="cluster_join_timeout")
+def cluster_node(join_timeout: int | None = None) -> None:
+    """One model across the nodes of a cluster (pipeline parallel between them), instead of model_servers.
+
+    + join_timeout: seconds the head waits for every node to join (default: the host's ``cluster_join_timeout``)
+
+    The model and its layout are the cluster's, planned once for every node from group_data, so this layer takes
+    no serving argument.
+
+    .. code:: python
+
+        cluster_node(join_timeout=1800)   # slow nodes still pulling the image
+    """
     settings = host_settings()
     plan, gpus = host_plan()
     cluster = host_cluster()

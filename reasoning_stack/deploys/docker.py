@@ -9,7 +9,7 @@ from pyinfra.api import deploy
 from pyinfra.facts.deb import DebPackages
 from pyinfra.operations import files, systemd
 
-from reasoning_stack.context import host_settings, with_settings
+from reasoning_stack.context import host_settings, settings_from_arguments
 from reasoning_stack.operations import json_file_merged, unit_running
 from reasoning_stack.platforms.linux import check_os
 from reasoning_stack.prepared import prepared_fact
@@ -18,6 +18,7 @@ from reasoning_stack.units import packages_present
 
 
 @deploy("Docker engine")
+@settings_from_arguments(daemon_options="docker_daemon_options")
 def docker_engine(daemon_options: dict[str, Any] | None = None) -> None:
     """Docker engine from the distribution's packages, with the daemon options from group_data.
 
@@ -27,7 +28,7 @@ def docker_engine(daemon_options: dict[str, Any] | None = None) -> None:
 
         docker_engine(daemon_options={"log-driver": "local"})
     """
-    settings = with_settings(host_settings(), docker_daemon_options=daemon_options)
+    settings = host_settings()
     check_os(host)
 
     # apt steps wait (up to apt_lock_timeout) for a lock that unattended upgrades holds: see units.packages_present.

@@ -21,6 +21,7 @@ from reasoning_stack.context import (
     host_plan,
     host_proxy,
     host_settings,
+    settings_from_arguments,
 )
 from reasoning_stack.firewall import TABLE, firewall_rules
 from reasoning_stack.operations import stack_file, unit_running
@@ -35,8 +36,17 @@ RULES = f"{CONFIG_DIR}/firewall.nft"
 
 
 @deploy("Firewall for the stack's ports")
-def stack_firewall() -> None:
-    """Host firewall rules for the stack's ports (nftables), when ``firewall_allow`` lists the networks let in."""
+@settings_from_arguments(allow="firewall_allow")
+def stack_firewall(allow: list[str] | None = None) -> None:
+    """Host firewall rules for the stack's ports (nftables), when ``firewall_allow`` lists the networks let in.
+
+    + allow: the networks let in to the stack's ports, e.g. ``["192.168.1.0/24"]`` (default: ``firewall_allow``;
+      none: no rules written)
+
+    .. code:: python
+
+        stack_firewall(allow=["192.168.1.0/24"])
+    """
     settings = host_settings()
     plan, _gpus = host_plan()
     cluster = host_cluster()

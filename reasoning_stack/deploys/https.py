@@ -17,7 +17,7 @@ from pyinfra.api.exceptions import PyinfraError
 from pyinfra.facts.files import File, FindInFile
 from pyinfra.operations import files, server, systemd
 
-from reasoning_stack.context import host_proxy, host_settings
+from reasoning_stack.context import host_proxy, host_settings, settings_from_arguments
 from reasoning_stack.operations import stack_file, unit_running
 from reasoning_stack.prepared import prepared_fact
 from reasoning_stack.proxy import CADDY_CA_ROOT, CADDY_PACKAGES, CADDY_UNIT, CADDYFILE, CADDYFILE_MARK, Proxy
@@ -27,8 +27,20 @@ CA_WAIT_S = 60  # Caddy makes its CA within a second of its first start
 
 
 @deploy("HTTPS proxy")
-def stack_https() -> None:
-    """Caddy serving this host's sites over HTTPS, plain HTTP redirected; its CA's root fetched back."""
+@settings_from_arguments(mode="https", names="https_names", port="https_port", acme_email="acme_email")
+def stack_https(mode: str | None = None, names: list[str] | None = None, port: int | None = None,
+                acme_email: str | None = None) -> None:
+    """Caddy serving this host's sites over HTTPS, plain HTTP redirected; its CA's root fetched back.
+
+    + mode: off, internal (the proxy's own CA) or acme (Let's Encrypt) (default: ``https``)
+    + names: the names it answers to (default: ``https_names``; none: the host's address in the inventory)
+    + port: its HTTPS port (default: ``https_port``, 443)
+    + acme_email: with mode acme, the address Let's Encrypt writes to (default: ``acme_email``)
+
+    .. code:: python
+
+        stack_https(mode="internal", names=["ai.home.arpa"])
+    """
     settings = host_settings()
     proxy = host_proxy()
     if proxy is None:

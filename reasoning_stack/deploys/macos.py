@@ -11,6 +11,7 @@ the Linux hosts' own helpers, run by the stack's Python.
 from __future__ import annotations
 
 import io
+from typing import Any
 
 from pyinfra import host
 from pyinfra.api import deploy
@@ -21,7 +22,7 @@ from pyinfra.operations import files, pip, server
 
 from reasoning_stack import engines
 from reasoning_stack.catalogue import find_model
-from reasoning_stack.context import host_plan, host_settings, host_webui_database
+from reasoning_stack.context import host_plan, host_settings, host_webui_database, settings_from_arguments
 from reasoning_stack.engines.mlx import VERSION as MLX_VERSION
 from reasoning_stack.facts import MacHardware
 from reasoning_stack.launchd import MLX_VENV, ROOT, LaunchdJob
@@ -52,8 +53,17 @@ from reasoning_stack.status import smoke_record
 
 
 @deploy("Apple Silicon Mac")
-def mac_stack() -> None:
-    """An Apple Silicon Mac: MLX-LM serving the planned model and Open WebUI in front of it, as launchd jobs."""
+@settings_from_arguments(model="model")
+def mac_stack(model: str | None = None, **other_settings: Any) -> None:
+    """An Apple Silicon Mac: MLX-LM serving the planned model and Open WebUI in front of it, as launchd jobs.
+
+    + model: the model MLX-LM serves (default: the host's ``model``)
+    + other_settings: any other setting by its group_data name (``openwebui_port=3001``), for all of the Mac's stack
+
+    .. code:: python
+
+        mac_stack(model="qwen3-8b", openwebui_signup="admin-approves")
+    """
     settings = host_settings()
     plan, _gpus = host_plan()
     hardware = prepared_fact(host, MacHardware)

@@ -14,7 +14,7 @@ from pyinfra.api.operation import OperationMeta
 from pyinfra.facts.files import File
 from pyinfra.operations import files, systemd
 
-from reasoning_stack.context import host_monitoring, host_proxy, host_settings
+from reasoning_stack.context import host_monitoring, host_proxy, host_settings, settings_from_arguments
 from reasoning_stack.monitoring import (
     ALERT_RULES,
     DCGM_UNIT,
@@ -59,8 +59,21 @@ from reasoning_stack.units import (
 
 
 @deploy("Monitoring")
-def stack_monitoring() -> None:
-    """Prometheus, the exporters and Grafana as ``monitoring_for`` lays them out for this host."""
+@settings_from_arguments(enabled="monitoring_enabled", retention="monitoring_retention", grafana_port="grafana_port",
+                         prometheus_port="prometheus_port")
+def stack_monitoring(enabled: bool | None = None, retention: str | None = None, grafana_port: int | None = None,
+                     prometheus_port: int | None = None) -> None:
+    """Prometheus, the exporters and Grafana as ``monitoring_for`` lays them out for this host.
+
+    + enabled: whether the host runs them (default: ``monitoring_enabled``); False stops and removes them
+    + retention: how long Prometheus keeps its figures, e.g. ``"30d"`` (default: ``monitoring_retention``)
+    + grafana_port: Grafana's port (default: ``grafana_port``, 3001)
+    + prometheus_port: Prometheus's port, on loopback (default: ``prometheus_port``, 9090)
+
+    .. code:: python
+
+        stack_monitoring(grafana_port=3002, retention="90d")
+    """
     settings = host_settings()
     monitoring = host_monitoring()
     if monitoring is None:

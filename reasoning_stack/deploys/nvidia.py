@@ -21,7 +21,7 @@ from pyinfra.operations import server, systemd
 from pyinfra.operations.util import any_changed
 
 from reasoning_stack.catalogue import GPUS
-from reasoning_stack.context import host_plan, host_settings, nvidia_smi_failed, with_settings
+from reasoning_stack.context import host_plan, host_settings, nvidia_smi_failed, settings_from_arguments
 from reasoning_stack.driver import (
     CDI_SPEC,
     NONFREE_LIST,
@@ -72,6 +72,7 @@ def fail(message: str) -> None:
 
 
 @deploy("NVIDIA driver and Container Toolkit")
+@settings_from_arguments(driver="nvidia_driver", driver_branch="nvidia_driver_branch", allow_reboot="allow_reboot")
 def nvidia_gpus(driver: str | None = None, driver_branch: int | None = None, allow_reboot: bool | None = None) -> None:
     """NVIDIA driver and Container Toolkit: from a fresh GPU box to "docker run --gpus all works".
 
@@ -83,8 +84,7 @@ def nvidia_gpus(driver: str | None = None, driver_branch: int | None = None, all
 
         nvidia_gpus(driver="preinstalled")   # a DGX OS or cloud image with its driver working
     """
-    settings = with_settings(host_settings(), nvidia_driver=driver, nvidia_driver_branch=driver_branch,
-                             allow_reboot=allow_reboot)
+    settings = host_settings()
     os_id, os_version = check_os(host)
     _plan, plan_gpus = host_plan()
     smi = prepared_fact(host, NvidiaGpus)

@@ -18,7 +18,7 @@ from pyinfra.facts.deb import DebPackages
 from pyinfra.facts.files import FileContents, FindFiles, FindInFile
 from pyinfra.operations import apt, files, server, systemd
 
-from reasoning_stack.context import host_settings, with_settings
+from reasoning_stack.context import host_settings, settings_from_arguments
 from reasoning_stack.driver import NVIDIA_FILES
 from reasoning_stack.facts import HeldPackages, StackManifest
 from reasoning_stack.monitoring import (
@@ -39,6 +39,7 @@ from reasoning_stack.units import remove_stack_files
 
 
 @deploy("Remove the stack from a Linux host")
+@settings_from_arguments(weights="remove_weights", openwebui_data="remove_openwebui_data", driver="remove_driver")
 def remove_from_linux(weights: bool | None = None, openwebui_data: bool | None = None,
                       driver: bool | None = None) -> None:
     """Take the stack off a Linux host: its systemd units, containers' images, helpers, config and secrets.
@@ -51,8 +52,7 @@ def remove_from_linux(weights: bool | None = None, openwebui_data: bool | None =
 
         remove_from_linux(weights=True)
     """
-    settings = with_settings(host_settings(), remove_weights=weights, remove_openwebui_data=openwebui_data,
-                             remove_driver=driver)
+    settings = host_settings()
 
     units = sorted(prepared_fact(host, FindFiles, path=UNIT_DIR, fname="reasoning-*.service", maxdepth=1) or [])
     for path in units:

@@ -12,7 +12,7 @@ from pyinfra.facts.files import FindFiles
 from pyinfra.operations import files
 
 from reasoning_stack import engines
-from reasoning_stack.context import host_plan, host_settings
+from reasoning_stack.context import host_plan, host_settings, settings_from_arguments
 from reasoning_stack.instances import UNIT_PREFIX, unit_name
 from reasoning_stack.operations import ollama_model, secret_file
 from reasoning_stack.prepared import prepared_fact
@@ -29,8 +29,25 @@ from reasoning_stack.units import (
 
 
 @deploy("Model servers")
-def model_servers() -> None:
-    """One systemd unit per planned instance, each running its engine's image with the plan's arguments."""
+@settings_from_arguments(model="model", engine="engine", quantization="quantization", max_model_len="max_model_len",
+                         port="api_port")
+def model_servers(model: str | None = None, engine: str | None = None, quantization: str | None = None,
+                  max_model_len: int | None = None, port: int | None = None) -> None:
+    """One systemd unit per planned instance, each running its engine's image with the plan's arguments.
+
+    + model: the primary model: a preset, a Hugging Face repo or a folder (default: the host's ``model``)
+    + engine: vllm, sglang or ollama (default: ``engine``)
+    + quantization: the weights' format, or auto (default: ``quantization``)
+    + max_model_len: the context a request may use (default: ``max_model_len``; None: the most that fits)
+    + port: the API's port (default: ``api_port``, 8000)
+
+    These hold for this layer only: Open WebUI, the firewall and the proxy made by other calls follow the host's
+    data. To change the model for every layer, give it to ``reasoning_stack(model=...)``.
+
+    .. code:: python
+
+        model_servers(model="qwen3-8b", max_model_len=32768)
+    """
     settings = host_settings()
     plan, gpus = host_plan()
     used = list(dict.fromkeys(engines.get(i.engine) for i in plan.instances))

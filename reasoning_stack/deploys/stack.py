@@ -10,13 +10,22 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from typing import Any
 
-from pyinfra import host, logger
+from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.operations import files
 
 from reasoning_stack import platforms
-from reasoning_stack.context import host_cluster, host_plan, host_platform, host_proxy, host_settings
+from reasoning_stack.context import (
+    host_cluster,
+    host_plan,
+    host_platform,
+    host_proxy,
+    host_settings,
+    say_what_the_host_lets_in,
+    settings_from_arguments,
+)
 from reasoning_stack.deploys.cluster import cluster_node
 from reasoning_stack.deploys.docker import docker_engine
 from reasoning_stack.deploys.firewall import stack_firewall
@@ -27,16 +36,24 @@ from reasoning_stack.deploys.nvidia import nvidia_gpus
 from reasoning_stack.deploys.remove_linux import remove_from_linux
 from reasoning_stack.deploys.remove_macos import remove_from_mac
 from reasoning_stack.deploys.serving import model_servers
-from reasoning_stack.exposure import exposure_report, exposure_warnings
-from reasoning_stack.inventory import host_address
 from reasoning_stack.manifest import MANIFEST, manifest_text
 from reasoning_stack.openwebui.deploy import open_webui
 
 
 @deploy("Linux host")
-def linux_stack() -> None:
+@settings_from_arguments(model="model", engine="engine")
+def linux_stack(model: str | None = None, engine: str | None = None, **other_settings: Any) -> None:
     """Every layer on a Linux host: Docker, the NVIDIA driver and toolkit, the firewall, the model servers (or the
-    host's part of a cluster), Open WebUI, the monitoring and the HTTPS proxy."""
+    host's part of a cluster), Open WebUI, the monitoring and the HTTPS proxy.
+
+    + model: the primary model (default: the host's ``model``)
+    + engine: vllm, sglang or ollama (default: ``engine``)
+    + other_settings: any other setting by its group_data name, for every layer (``openwebui_port=3001``)
+
+    .. code:: python
+
+        linux_stack(model="qwen3-8b", monitoring_enabled=False)
+    """
     docker_engine()
     nvidia_gpus()
     stack_firewall()  # the stack's ports are filtered before its services start
@@ -51,14 +68,28 @@ def linux_stack() -> None:
 
 
 @deploy("Reasoning stack")
-def reasoning_stack() -> None:
+@settings_from_arguments(model="model", engine="engine")
+def reasoning_stack(model: str | None = None, engine: str | None = None, **other_settings: Any) -> None:
     """Every layer of the stack on the current host, as its platform deploys them (Linux: ``linux_stack``; a Mac:
-    ``mac_stack``), then the status manifest that ``reasoning-stack status`` reads (no secret in it)."""
+    ``mac_stack``), then the status manifest that ``reasoning-stack status`` reads (no secret in it).
+
+    + model: the primary model: a preset, a Hugging Face repo or a folder (default: the host's ``model``)
+    + engine: vllm, sglang, ollama or mlx (default: ``engine``)
+    + other_settings: any other setting by its group_data name (``openwebui_port=3001``), for every layer and the
+      manifest; secrets stay in the environment, as in group_data
+
+    Arguments are checked as group_data is, and hold for every host the deploy file runs for. ``reasoning-stack
+    check`` and ``plan`` read group_data only: what a deploy file gives here, they do not see.
+
+    .. code:: python
+
+        reasoning_stack(model="qwen3-8b", max_model_len=32768)
+    """
     host_settings()  # validates every host of the inventory, before any operation exists
     platform = host_platform()  # the host's kind, and its checks (a Mac asked for vLLM stops here)
     host_plan()  # refuses a model that cannot fit, with the numbers, before any host is changed
     host_proxy()  # https on a platform that has no proxy yet (a Mac) stops here
-    _say_what_the_host_lets_in()
+    say_what_the_host_lets_in()
     PLATFORM_DEPLOYS[platform][0]()
     manifest = platform.manifest(host_settings(), host_plan()[0], host.name, host_cluster())
     files.put(name="Status manifest", src=io.StringIO(manifest_text(manifest)), dest=MANIFEST, mode="600",
@@ -70,16 +101,6 @@ PLATFORM_DEPLOYS: dict[platforms.Platform, tuple[Callable[[], None], Callable[[]
     platforms.LINUX: (linux_stack, remove_from_linux),
     platforms.MACOS: (mac_stack, remove_from_mac),
 }
-
-
-def _say_what_the_host_lets_in() -> None:
-    """Before any operation runs, the lines ``check`` and ``plan`` print for the host: what it will let in, from where
-    and how, and a warning for a door open to every network."""
-    address, settings = host_address(host), host_settings()
-    for line in exposure_report(host.name, settings, address):
-        logger.info(line)
-    for warning in exposure_warnings(host.name, settings, address):
-        logger.warning(f"warning: {warning}")
 
 
 @deploy("Remove the reasoning stack")

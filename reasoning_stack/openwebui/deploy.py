@@ -22,7 +22,7 @@ from reasoning_stack.context import (
     host_proxy,
     host_settings,
     host_webui_database,
-    with_settings,
+    settings_from_arguments,
 )
 from reasoning_stack.facts import StackManifest
 from reasoning_stack.openwebui.after_start import after_start, generated_secrets
@@ -54,6 +54,8 @@ from reasoning_stack.units import (
 
 
 @deploy("Open WebUI")
+@settings_from_arguments(port="openwebui_port", listen="openwebui_listen", image="openwebui_image",
+                         enabled="openwebui_enabled")
 def open_webui(port: int | None = None, listen: str | None = None, image: str | None = None,
                enabled: bool | None = None) -> None:
     """Open WebUI wired to this host's models; its admin account and sign-up policy, its model entries.
@@ -64,9 +66,12 @@ def open_webui(port: int | None = None, listen: str | None = None, image: str | 
     + enabled: whether the host runs it (default: the host's ``openwebui_enabled``); False retires a deployed one
 
     A value given here is checked as the same setting in group_data would be.
+
+    .. code:: python
+
+        open_webui(port=3001, listen="0.0.0.0")   # said aloud: the deploy reports a door open to the network
     """
-    settings = with_settings(host_settings(), openwebui_port=port, openwebui_listen=listen, openwebui_image=image,
-                             openwebui_enabled=enabled)
+    settings = host_settings()
     plan, _gpus = host_plan()
     cluster = host_cluster()
     # A cluster's Open WebUI runs on its head, in front of the one API the cluster serves.
