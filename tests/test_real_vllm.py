@@ -75,6 +75,32 @@ def test_thinking_off_by_default_and_on_per_request(real_vllm_hosts):
     assert thinking["reasoning"] == tiny_models.REASONING_TEXT
 
 
+RESPONSE_FORMATS = {
+    "json_object": {"type": "json_object"},
+    "json_schema": {"type": "json_schema", "json_schema": {"name": "answer", "schema": tiny_models.JSON_SCHEMA}},
+}
+# (host, unit, served name, extra request fields, the reasoning expected): each reasoning family the suite serves
+JSON_CASES = {
+    "r1": ("dual-gpu", "reasoning-vllm", "deepseek-r1-distill-qwen-7b", {}, tiny_models.REASONING_TEXT),
+    "qwen3-thinking": ("dual-gpu", "reasoning-vllm-fast", "qwen3-8b", {}, tiny_models.REASONING_TEXT),
+    "qwen3-not-thinking": ("one-gpu", "reasoning-vllm", "qwen3-8b", {}, None),
+}
+
+
+@pytest.mark.parametrize("family", list(JSON_CASES))
+@pytest.mark.parametrize("kind", list(RESPONSE_FORMATS))
+def test_a_json_asking_client_gets_parseable_json_with_the_reasoning_apart(real_vllm_hosts, family, kind):
+    """The recipe's first failure mode: reasoning leaking into structured output breaks the client's JSON parse.
+    With the planned reasoning parser, the release holds the grammar back until the reasoning ends: the content
+    is the object alone and the reasoning stays in its own field (thinking on), or there is none (thinking off)."""
+    host, unit, served, extra, reasoning = JSON_CASES[family]
+    message = _chat(real_vllm_hosts.server(host, unit), served, response_format=RESPONSE_FORMATS[kind], **extra)
+    assert json.loads(message["content"]) == {"answer": 391}, message
+    assert message["reasoning"] == reasoning and "</think>" not in message["content"]
+    # the same request without a format gets the model's prose: the object above came from the grammar
+    assert _chat(real_vllm_hosts.server(host, unit), served, **extra)["content"].strip() == tiny_models.ANSWER_TEXT
+
+
 def test_the_sampling_overrides_reach_the_real_server(real_vllm_hosts):
     """vLLM logs the sampling defaults it applies: the model's generation_config.json with the plan's overrides."""
     server = real_vllm_hosts.server("dual-gpu")
@@ -236,23 +262,36 @@ def test_a_command_line_the_real_vllm_refuses_fails_at_start(real_vllm_hosts):
         broken.start()
 
 
-def test_a_person_sees_the_real_vllms_reasoning_collapsed_in_the_real_open_webui(real_vllm_hosts):
-    """The real Open WebUI 0.12.4 as the deploy renders it for the dual-GPU host, in a real browser, in front of
-    the real vLLM: the answer shows with its reasoning collapsed, Open WebUI saves it apart, and the turn's
-    background tasks (title, tags, follow-ups) go to Qwen3-8B, counted from vLLM's own /metrics."""
-    import browser_chat
+@pytest.fixture(scope="module")
+def real_webui(real_vllm_hosts):
+    """The real Open WebUI 0.12.4 as the deploy renders it for the dual-GPU host (a key per person on), its model
+    entries made, in front of that host's real vLLM servers; one for the module's tests."""
     import real_openwebui
 
     real_openwebui.require()
     host = real_vllm_hosts.hosts["dual-gpu"]
-    reasoning, quick = host.servers["reasoning-vllm"], host.servers["reasoning-vllm-fast"]
-    done = "vllm:request_success_total"
-    email = host.settings.openwebui_admin_email
     webui = real_openwebui.OpenWebUI(host.openwebui_env(), real_vllm_hosts.workdir / "open-webui").start()
-    browser = None
     try:
         made = real_openwebui.apply_model_entries(webui, host.plan, real_vllm_hosts.workdir)
         assert made.returncode == 0, made.stdout + made.stderr
+        yield webui
+    finally:
+        webui.stop()
+
+
+def test_a_person_sees_the_real_vllms_reasoning_collapsed_in_the_real_open_webui(real_vllm_hosts, real_webui):
+    """The real Open WebUI 0.12.4 as the deploy renders it for the dual-GPU host, in a real browser, in front of
+    the real vLLM: the answer shows with its reasoning collapsed, Open WebUI saves it apart, and the turn's
+    background tasks (title, tags, follow-ups) go to Qwen3-8B, counted from vLLM's own /metrics."""
+    import browser_chat
+
+    host = real_vllm_hosts.hosts["dual-gpu"]
+    reasoning, quick = host.servers["reasoning-vllm"], host.servers["reasoning-vllm-fast"]
+    done = "vllm:request_success_total"
+    email = host.settings.openwebui_admin_email
+    webui = real_webui
+    browser = None
+    try:
         before = {"r1": reasoning.metric(done), "quick": quick.metric(done, model_name="qwen3-8b")}
         browser = browser_chat.open_browser()
         browser_chat.sign_in(browser, webui.url, email, ADMIN_PASSWORD)
@@ -265,8 +304,38 @@ def test_a_person_sees_the_real_vllms_reasoning_collapsed_in_the_real_open_webui
     finally:
         if browser is not None:
             browser.quit()
-        webui.stop()
     to_reasoning, to_quick = reasoning.metric(done) - before["r1"], quick.metric(done) - before["quick"]
     print(f"one chat turn, from vLLM's metrics: {to_reasoning:g} request(s) to the reasoning model, "
           f"{to_quick:g} to qwen3-8b")
     assert to_reasoning == 1 and to_quick == 3
+
+
+@pytest.mark.parametrize("family", ["r1", "qwen3-thinking"])
+@pytest.mark.parametrize("kind", list(RESPONSE_FORMATS))
+def test_a_persons_key_through_open_webui_gets_parseable_json_with_the_reasoning_apart(real_vllm_hosts, real_webui,
+                                                                                        family, kind):
+    """The same failure mode on the path a team's scripts use: a person's own key, Open WebUI's API
+    (``/api/chat/completions``), the real vLLM behind it. Open WebUI passes ``response_format`` on; the content
+    parses and the reasoning stays apart."""
+    host = real_vllm_hosts.hosts["dual-gpu"]
+    admin = real_webui.signin(host.settings.openwebui_admin_email, ADMIN_PASSWORD)
+    person = _person(real_webui, admin)
+    status, key = real_webui.call("POST", "/api/v1/auths/api_key", token=person)
+    assert status == 200, key
+    _host, _unit, served, extra, reasoning = JSON_CASES[family]
+    body = {"model": served, "stream": False, "messages": [{"role": "user", "content": "What is 17 * 23?"}],
+            "response_format": RESPONSE_FORMATS[kind], **extra}
+    status, answer = real_webui.call("POST", "/api/chat/completions", body, key["api_key"])
+    assert status == 200, answer
+    message = answer["choices"][0]["message"]
+    assert json.loads(message["content"]) == {"answer": 391}, message
+    assert (message.get("reasoning_content") or message.get("reasoning")) == reasoning, message
+
+
+def _person(webui, admin_token: str) -> str:
+    """ada's session token: her account made once for the module."""
+    status, _answer = webui.call("POST", "/api/v1/auths/signin", {"email": "ada@example.com",
+                                                                  "password": "Ada-pass-123!"})
+    if status == 200:
+        return webui.signin("ada@example.com", "Ada-pass-123!")
+    return webui.add_person(admin_token, "ada", "Ada-pass-123!")

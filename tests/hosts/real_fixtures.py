@@ -5,7 +5,8 @@ out as the deploy's download leaves it:
 
 - ``one-gpu``: one RTX 4090, Qwen3-8B with thinking off by default (``thinking_default: false``);
 - ``dual-gpu``: two RTX 4090s, the 7B R1 distill with server-side sampling overrides, and Qwen3-8B beside it
-  as an extra model (``fast``) that Open WebUI's background tasks go to.
+  as an extra model (``fast``) that Open WebUI's background tasks go to; a key per person in Open WebUI
+  (``openwebui_api_keys: everyone``).
 
 Used by tests/test_real_vllm.py (a plugin of tests/conftest.py, so that any module can ask for them; they run
 only while that module does).
@@ -44,6 +45,7 @@ def host_data() -> dict[str, tuple[str, int, dict]]:
                                     "openwebui_port": free_port()}),
         "dual-gpu": ("rtx-4090", 2, {"model": "deepseek-r1-distill-qwen-7b", "sampling_overrides": SAMPLING,
                                      "api_port": free_port(), "openwebui_port": free_port(),
+                                     "openwebui_api_keys": "everyone",
                                      "extra_models": [{"name": "fast", "model": "qwen3-8b", "port": free_port()}]}),
     }
 

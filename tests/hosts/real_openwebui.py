@@ -18,6 +18,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from reasoning_stack.openwebui.paths import WEBUI_DATA
 from reasoning_stack.settings import DEFAULT_OPENWEBUI_IMAGE
 
 HERE = Path(__file__).resolve().parent
@@ -129,6 +130,8 @@ class OpenWebUI:
         log = self.data_dir / "open-webui.log"
         env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "WEBUI_", "ENABLE_"))}
         env.update(self.env)
+        if "AUDIT_LOGS_FILE_PATH" in env:  # its data folder in the container is this one here
+            env["AUDIT_LOGS_FILE_PATH"] = env["AUDIT_LOGS_FILE_PATH"].replace(WEBUI_DATA, str(self.data_dir))
         env.update({"DATA_DIR": str(self.data_dir), "OFFLINE_MODE": "true", "HF_HUB_OFFLINE": "1",
                     "WEBUI_SECRET_KEY": self.env.get("WEBUI_SECRET_KEY", "test-secret-key")})
         self.process = subprocess.Popen(

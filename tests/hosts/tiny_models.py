@@ -10,6 +10,11 @@ other last prompt token leads to the reply's first token. At the temperatures re
 (0.6) the next token's probability is 1 - 1e-19: sampling cannot leave the reply. The attention and MLP still
 run on real (small, seeded) weights and a real KV cache.
 
+A second path, for structured output: from the end-of-thinking marker and the "\\n\\n" after it, the next-best
+token (logit 15, half the reply's) starts ``{"answer":391}``. Unconstrained, the reply always wins (at 0.6 the
+second path's odds are e^-25); under a JSON grammar, which masks the reply's answer, the model writes that object,
+so a ``response_format`` request gets one fixed, parseable answer with the reasoning before it.
+
 Families:
 - ``r1``: DeepSeek-R1 distills (``Qwen2ForCausalLM``): the template opens ``<think>\\n`` in the prompt, the model
   writes reasoning, ``</think>``, the answer, ``<｜end▁of▁sentence｜>``.
@@ -32,6 +37,9 @@ REASONING = ["17 * 23", " = 17 * 20 + 17 * 3", " = 340 + 51", " = 391", ", check
 ANSWER = ["The answer is", " \\boxed{391}", "."]
 REASONING_TEXT = "".join(REASONING)
 ANSWER_TEXT = "".join(ANSWER)
+JSON_ANSWER = ['{"answer":', "391", "}"]  # no spaces: a grammar's byte-level vocabulary reads these as written
+JSON_ANSWER_TEXT = "".join(JSON_ANSWER)
+JSON_SCHEMA = {"type": "object", "properties": {"answer": {"type": "integer"}}, "required": ["answer"]}
 HIDDEN = 384  # = vocabulary size: one-hot embeddings
 LOGIT = 30.0
 
@@ -97,7 +105,8 @@ def build_tokenizer(family: Family):
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tokenizer.decoder = decoders.ByteLevel()
     tokenizer.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in family.specials])
-    pieces = ["<think>", "</think>", *[p for p in family.reply if p not in ("<think>", "</think>", "\n\n")]]
+    pieces = ["<think>", "</think>", *[p for p in family.reply if p not in ("<think>", "</think>", "\n\n")],
+              *JSON_ANSWER]
     tokenizer.add_tokens([AddedToken(p, special=False, normalized=False) for p in dict.fromkeys(pieces)])
     return tokenizer
 
@@ -131,6 +140,13 @@ def weights(family: Family, tokenizer) -> dict:
         head[after, here] = scale
     head[:, chain[-1]] = 0.0
     head[chain[0], chain[-1]] = scale
+    # the structured-output path: second best after the end of thinking, then the JSON object and the eos
+    json_chain = [tokenizer.token_to_id(p) for p in JSON_ANSWER]
+    for here, after in zip(json_chain, [*json_chain[1:], chain[-1]], strict=True):
+        head[:, here] = 0.0
+        head[after, here] = scale
+    for fork in (tokenizer.token_to_id("</think>"), tokenizer.token_to_id("ĊĊ")):
+        head[json_chain[0], fork] = scale / 2
     tensors = {"model.embed_tokens.weight": np.eye(vocab, HIDDEN, dtype=np.float32),
                "model.norm.weight": np.ones(HIDDEN, np.float32), "lm_head.weight": head}
     for n in range(layers):
