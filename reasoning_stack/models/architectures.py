@@ -66,6 +66,16 @@ ARCHITECTURES: dict[str, Architecture] = {
     "LlamaForCausalLM": Architecture("deepseek-r1-distill", "deepseek_r1", "0.7.0"),
 }
 
+# Where each reasoning parser ends the reasoning, read from the current line's own parsers (vLLM 0.34
+# ``parser/*.py`` THINK_END, ``parser/harmony.py``): a stop on it ends every answer before the answer starts. gpt-oss
+# closes its analysis message with <|end|> (its stops are <|return|> and <|call|>); Gemma 4 closes its thought
+# channel with <channel|>.
+REASONING_END: dict[str, str] = {
+    "deepseek_r1": "</think>", "deepseek_v3": "</think>", "deepseek_v4": "</think>", "qwen3": "</think>",
+    "glm45": "</think>", "kimi_k2": "</think>", "minimax_m2": "</think>", "minimax_m2_append_think": "</think>",
+    "nemotron_v3": "</think>", "openai_gptoss": "<|end|>", "gemma4": "<channel|>",
+}
+
 # Models that reuse another's architecture class but not its parsers, by config.json's model_type.
 MODEL_TYPES: dict[str, Architecture] = {
     # Kimi K2 (Thinking): DeepSeek-V3's geometry (DeepseekV3ForCausalLM) with its own template and parsers; thinking

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from reasoning_stack.models.architectures import ARCHITECTURES, Architecture, architecture_of
+from reasoning_stack.models.architectures import ARCHITECTURES, REASONING_END, Architecture, architecture_of
 from reasoning_stack.models.params import (
     ParamCounts,
     expert_count,
@@ -147,6 +147,26 @@ def _advice(family: str, effort: bool, switch: bool, thinks_by_default: bool = T
     return "A thinking-only model: every answer starts with its reasoning. Leave room for long traces."
 
 
+def _never_stops_where_reasoning_ends(files: ModelFiles, parser: str) -> None:
+    """A checkpoint whose end-of-sequence list holds its own end-of-reasoning marker (a broken conversion or a
+    hand-edited generation_config.json) stops every reply where the reasoning ends: the person gets no answer. vLLM
+    stops on generation_config.json's eos_token_id (config.json's where there is none)."""
+    marker = REASONING_END[parser]
+    marker_id = files.tokenizer_config.get("marker_ids", {}).get(marker)
+    if marker_id is None:
+        return
+    file, data = (("generation_config.json", files.generation_config) if files.generation_config
+                  else ("config.json", files.config))
+    eos = data.get("eos_token_id")
+    ids = eos if isinstance(eos, list) else [eos]
+    if marker_id in ids:
+        kept = [i for i in ids if i != marker_id]
+        raise ModelError(
+            f"{files.name}: its {file} lists token {marker_id} ({marker}, where its reasoning ends) in "
+            f"eos_token_id, so vLLM would end every reply there, before the answer starts; in a folder copy of the "
+            f"model, set eos_token_id to {kept[0] if len(kept) == 1 else kept} and serve that folder")
+
+
 def spec_from_files(files: ModelFiles, *, slug: str | None = None, strength: int = 0, strength_source: str = "",
                     display: str | None = None, extra_repos: dict[str, str] | None = None,
                     extra_bytes: dict[str, int] | None = None, source: str = "") -> ModelSpec:
@@ -181,6 +201,7 @@ def spec_from_files(files: ModelFiles, *, slug: str | None = None, strength: int
         _need(c, key, name)
     template = str(files.tokenizer_config.get("chat_template") or "")
     family, parser, switch = _thinking(arch, template)
+    _never_stops_where_reasoning_ends(files, parser)
     if arch.family == "deepseek-r1-distill" and "<think>" not in template and "<｜Assistant｜>" not in template:
         raise ModelError(f"{name}: its chat template opens no <think> section, so it is not a reasoning model the "
                          "stack can split into reasoning and answer")

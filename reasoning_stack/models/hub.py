@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from reasoning_stack.models.architectures import REASONING_END
 from reasoning_stack.models.config import ModelError, ModelFiles
 
 FILES = ("config.json", "generation_config.json", "tokenizer_config.json", "hf_quant_config.json")
@@ -137,11 +138,22 @@ def with_modelopt_quantization(config: dict[str, Any], hf_quant: dict[str, Any])
 
 
 def _tokenizer_facts(tokenizer: dict[str, Any]) -> dict[str, Any]:
-    """The part of tokenizer_config.json the planner reads: the chat template."""
+    """The part of tokenizer_config.json the planner reads: the chat template, and the token ids of the
+    end-of-reasoning markers it adds (``added_tokens_decoder``), to tell one apart in an eos_token_id list."""
+    facts: dict[str, Any] = {}
     template = tokenizer.get("chat_template")
     if isinstance(template, list):  # named templates: [{"name": "default", "template": "..."}]
         template = " ".join(str(t.get("template", "")) for t in template if isinstance(t, dict))
-    return {"chat_template": template} if template else {}
+    if template:
+        facts["chat_template"] = template
+    added = tokenizer.get("added_tokens_decoder")
+    markers = set(REASONING_END.values())
+    if isinstance(added, dict):
+        ids = {str(t.get("content")): int(i) for i, t in added.items()
+               if isinstance(t, dict) and t.get("content") in markers and str(i).isdigit()}
+        if ids:
+            facts["marker_ids"] = ids
+    return facts
 
 
 def _index_total_size(path: Path) -> int | None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import ClassVar
 
+from reasoning_stack.models.architectures import REASONING_END
+
 GIB = 1024**3
 MIB = 1024**2
 
@@ -122,6 +124,11 @@ class ModelSpec:
     fp8_kv_on: tuple[str, ...] = ()  # compute capability majors where vLLM's "auto" KV cache is fp8 for it
     mtp_layers: int = 0  # multi-token-prediction modules the checkpoint ships (num_nextn_predict_layers)
     mtp_params_b: float = 0.0  # their parameters, billions; loaded only when they draft (speculative_tokens)
+
+    @property
+    def reasoning_end(self) -> str:
+        """Where this model's reasoning ends (its parser's marker): never a stop, or no answer follows."""
+        return REASONING_END[self.reasoning_parser]
 
     @property
     def full_layers(self) -> int:
