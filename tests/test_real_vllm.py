@@ -101,6 +101,18 @@ def test_a_json_asking_client_gets_parseable_json_with_the_reasoning_apart(real_
     assert _chat(real_vllm_hosts.server(host, unit), served, **extra)["content"].strip() == tiny_models.ANSWER_TEXT
 
 
+def test_a_model_without_a_tool_format_answers_tools_with_a_clear_error(real_vllm_hosts):
+    """The R1 distill has no tool format, so no tool parser is planned: a request offering tools to be called at
+    the model's choice gets vLLM's 400 naming what is missing, not a chat with a tool call written into it."""
+    server = real_vllm_hosts.server("dual-gpu")
+    assert "--tool-call-parser" not in server.planned
+    body = {"model": "deepseek-r1-distill-qwen-7b", "messages": [{"role": "user", "content": "Weather in Paris?"}],
+            "tools": [tiny_models.TOOL], "tool_choice": "auto"}
+    status, _headers, raw = real_engines.http("POST", f"{server.url}/v1/chat/completions", body, key=server.key)
+    assert status == 400, raw
+    assert "--enable-auto-tool-choice" in raw.decode(), raw
+
+
 def test_the_sampling_overrides_reach_the_real_server(real_vllm_hosts):
     """vLLM logs the sampling defaults it applies: the model's generation_config.json with the plan's overrides."""
     server = real_vllm_hosts.server("dual-gpu")
@@ -339,3 +351,4 @@ def _person(webui, admin_token: str) -> str:
     if status == 200:
         return webui.signin("ada@example.com", "Ada-pass-123!")
     return webui.add_person(admin_token, "ada", "Ada-pass-123!")
+

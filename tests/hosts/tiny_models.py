@@ -40,6 +40,10 @@ ANSWER_TEXT = "".join(ANSWER)
 JSON_ANSWER = ['{"answer":', "391", "}"]  # no spaces: a grammar's byte-level vocabulary reads these as written
 JSON_ANSWER_TEXT = "".join(JSON_ANSWER)
 JSON_SCHEMA = {"type": "object", "properties": {"answer": {"type": "integer"}}, "required": ["answer"]}
+# a tool a request may offer (the R1 distill has no tool format: vLLM refuses it at the model's choice)
+TOOL = {"type": "function", "function": {"name": "get_weather", "description": "The weather in a city.",
+                                         "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
+                                                        "required": ["city"]}}}
 HIDDEN = 384  # = vocabulary size: one-hot embeddings
 LOGIT = 30.0
 
