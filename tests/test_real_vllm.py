@@ -113,6 +113,28 @@ def test_a_model_without_a_tool_format_answers_tools_with_a_clear_error(real_vll
     assert "--enable-auto-tool-choice" in raw.decode(), raw
 
 
+def test_a_reply_cut_off_while_reasoning_says_so_and_is_counted_for_the_alert(real_vllm_hosts):
+    """The recipe's "long reasoning exhausts the budget": a reply stopped by max_tokens inside its reasoning comes
+    back with finish_reason "length", the reasoning so far in its own field and no answer passed off as one, and
+    vLLM counts it under the label the ReasoningCutOff alert divides by."""
+    server = real_vllm_hosts.server("dual-gpu")
+    cut = 'vllm:request_success_total', {"finished_reason": "length"}
+    before = server.metric(cut[0], **cut[1])
+    body = {"model": "deepseek-r1-distill-qwen-7b", "max_tokens": 3,
+            "messages": [{"role": "user", "content": "What is 17 * 23?"}]}
+    status, _headers, raw = real_engines.http("POST", f"{server.url}/v1/chat/completions", body, key=server.key)
+    assert status == 200, raw
+    choice = json.loads(raw)["choices"][0]
+    assert choice["finish_reason"] == "length", choice
+    assert tiny_models.REASONING_TEXT.startswith(choice["message"]["reasoning"]), choice
+    assert not choice["message"]["content"], choice  # the cut reasoning never shows as the answer
+    assert server.metric(cut[0], **cut[1]) == before + 1
+    from reasoning_stack.monitoring.alerts import ALERTS
+
+    (alert,) = [a for a in ALERTS if a.name == "ReasoningCutOff"]
+    assert 'vllm:request_success_total{finished_reason="length"}' in alert.expr
+
+
 def test_the_sampling_overrides_reach_the_real_server(real_vllm_hosts):
     """vLLM logs the sampling defaults it applies: the model's generation_config.json with the plan's overrides."""
     server = real_vllm_hosts.server("dual-gpu")
@@ -329,15 +351,11 @@ def test_a_persons_key_through_open_webui_gets_parseable_json_with_the_reasoning
     """The same failure mode on the path a team's scripts use: a person's own key, Open WebUI's API
     (``/api/chat/completions``), the real vLLM behind it. Open WebUI passes ``response_format`` on; the content
     parses and the reasoning stays apart."""
-    host = real_vllm_hosts.hosts["dual-gpu"]
-    admin = real_webui.signin(host.settings.openwebui_admin_email, ADMIN_PASSWORD)
-    person = _person(real_webui, admin)
-    status, key = real_webui.call("POST", "/api/v1/auths/api_key", token=person)
-    assert status == 200, key
+    key = _persons_key(real_vllm_hosts, real_webui)
     _host, _unit, served, extra, reasoning = JSON_CASES[family]
     body = {"model": served, "stream": False, "messages": [{"role": "user", "content": "What is 17 * 23?"}],
             "response_format": RESPONSE_FORMATS[kind], **extra}
-    status, answer = real_webui.call("POST", "/api/chat/completions", body, key["api_key"])
+    status, answer = real_webui.call("POST", "/api/chat/completions", body, key)
     assert status == 200, answer
     message = answer["choices"][0]["message"]
     assert json.loads(message["content"]) == {"answer": 391}, message
@@ -352,3 +370,29 @@ def _person(webui, admin_token: str) -> str:
         return webui.signin("ada@example.com", "Ada-pass-123!")
     return webui.add_person(admin_token, "ada", "Ada-pass-123!")
 
+
+
+def _persons_key(real_vllm_hosts, webui) -> str:
+    """ada's own API key (made once for the module's Open WebUI; a new one replaces it)."""
+    host = real_vllm_hosts.hosts["dual-gpu"]
+    person = _person(webui, webui.signin(host.settings.openwebui_admin_email, ADMIN_PASSWORD))
+    status, key = webui.call("POST", "/api/v1/auths/api_key", token=person)
+    assert status == 200, key
+    return key["api_key"]
+
+
+def test_a_persons_key_through_open_webui_switches_thinking_per_request(real_vllm_hosts, real_webui):
+    """Qwen3 thinks by default on the dual-GPU host; a client of Open WebUI's API turns it off for one request with
+    ``chat_template_kwargs`` (Open WebUI passes it on), and gets the answer alone."""
+    key = _persons_key(real_vllm_hosts, real_webui)
+    question = [{"role": "user", "content": "What is 17 * 23?"}]
+    answers = {}
+    for name, extra in (("default", {}), ("off", {"chat_template_kwargs": {"enable_thinking": False}})):
+        status, answer = real_webui.call("POST", "/api/chat/completions",
+                                         {"model": "qwen3-8b", "stream": False, "messages": question, **extra}, key)
+        assert status == 200, answer
+        answers[name] = answer["choices"][0]["message"]
+    thought = answers["default"].get("reasoning_content") or answers["default"].get("reasoning")
+    assert thought == tiny_models.REASONING_TEXT, answers
+    assert not (answers["off"].get("reasoning_content") or answers["off"].get("reasoning")), answers
+    assert answers["off"]["content"].strip() == tiny_models.ANSWER_TEXT, answers
