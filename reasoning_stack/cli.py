@@ -27,7 +27,9 @@ from reasoning_stack import engines
 from reasoning_stack.catalogue import GPUS, MODELS
 from reasoning_stack.gpus import Gpu, closest_gpu, gpus_from_profile
 from reasoning_stack.planner import (
+    SHORT_REASONING_ROOM,
     SUMMARY_HEADER,
+    TYPICAL_PROMPT_TOKENS,
     NotRendered,
     PlanRequest,
     ServingPlan,
@@ -249,6 +251,14 @@ def _speed_line(plan: ServingPlan) -> str:
             + (f" (caveat: {plan.speed_caveat})" if plan.speed_caveat else ""))
 
 
+def _reasoning_room_line(plan: ServingPlan) -> str:
+    short = (" (short for a reasoning model: long traces will be cut off; see the alternatives for more context)"
+             if plan.reasoning_room < SHORT_REASONING_ROOM else "")
+    return (f"  room to reason: {plan.reasoning_room:,} tokens of reasoning and answer after a "
+            f"{TYPICAL_PROMPT_TOKENS:,}-token prompt; a reply past it stops with finish_reason length, counted by "
+            f"the ReasoningCutOff alert{short}")
+
+
 def _print_plan(plan: ServingPlan) -> None:
     print(("FITS: " if plan.fits else "DOES NOT FIT: ") + plan.reason)
     if plan.fits:
@@ -258,6 +268,7 @@ def _print_plan(plan: ServingPlan) -> None:
             print(line)
         if engine.gpu_layouts:
             print(_speed_line(plan))
+        print(_reasoning_room_line(plan))
         print(f"  {plan.engine} runs: " + " ".join(plan.command))
         for line in plan.output.command_lines():
             print(line)
@@ -306,6 +317,7 @@ def _plan_inventory(args: argparse.Namespace) -> int:
     for label, plan in plans.items():
         print(f"\n{label}: layout {plan.layout_reason}")
         print(_speed_line(plan).strip())
+        print(_reasoning_room_line(plan).strip())
         _print_alternatives(plan)
     for host, reason in refusals.items():
         print(f"\n{host}: {reason}")

@@ -25,14 +25,15 @@ from reasoning_stack.plan import (
     plan_summary_row,
     request_from_settings,
 )
-from reasoning_stack.planning.types import HostPlan
+from reasoning_stack.planning.types import SHORT_REASONING_ROOM, TYPICAL_PROMPT_TOKENS, HostPlan
 from reasoning_stack.settings import StackSettings
 from reasoning_stack.topology import Cluster
 from reasoning_stack.tradeoffs import alternatives
 
 # what the CLI prints with, beside what it asks for
-__all__ = ["SUMMARY_HEADER", "NotRendered", "PlanRequest", "PlannedUnit", "ServingPlan", "find_clusters",
-           "plan_inventory", "plan_summary_row", "plan_what_if", "render_host", "usable_gpus"]
+__all__ = ["SHORT_REASONING_ROOM", "SUMMARY_HEADER", "TYPICAL_PROMPT_TOKENS", "NotRendered", "PlanRequest",
+           "PlannedUnit", "ServingPlan", "find_clusters", "plan_inventory", "plan_summary_row", "plan_what_if",
+           "render_host", "usable_gpus"]
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,9 @@ CONTEXT_STEP = 1024  # planned contexts are whole multiples of this many tokens
 UNIT_PREFIX = "reasoning-"  # every engine's units: reasoning-<engine>[-<name>]
 
 
+TYPICAL_PROMPT_TOKENS = 2000  # a question with some context: what "room to reason" is counted after
+SHORT_REASONING_ROOM = 8192  # below this, a long reasoning trace runs out of context (finish_reason "length")
+
 @dataclass(frozen=True)
 class PlanRequest:
     """What the planner is asked: the GPUs of one node, how many nodes, and the user's wishes."""
@@ -161,6 +164,11 @@ class ServingPlan:
         if self.kv_pool is not None:
             return self.kv_pool.concurrency(self.kv_cache_blocks, context)
         return self.kv_cache_tokens / context if context else 0.0
+
+    @property
+    def reasoning_room(self) -> int:
+        """Tokens a typical request (a TYPICAL_PROMPT_TOKENS prompt) leaves for its reasoning and answer."""
+        return max(0, self.max_model_len - TYPICAL_PROMPT_TOKENS)
 
     @property
     def layout(self) -> Layout:
