@@ -300,3 +300,15 @@ def test_the_architecture_doc_cites_only_paths_and_names_the_code_has():
     assert _cited_but_missing("`reasoning_stack/openwebui/after_start.py` and `Engine.default_port`, "
                               "`reasoning_stack/webui.py`, `plan_inventory`, `output.py`, `gone.py`", names) == [
         "Engine.default_port", "reasoning_stack/webui.py", "gone.py"]
+
+
+def test_every_test_the_failure_modes_page_names_exists():
+    """docs/failure-modes.md maps each failure mode to the test that proves it: each named test is there."""
+    import re
+
+    page = (REPO / "docs" / "failure-modes.md").read_text()
+    cited = re.findall(r"`(tests/[\w/]+\.py)(?:::(\w+))?`", page)
+    assert len(cited) >= 12
+    for path, name in cited:
+        source = (REPO / path).read_text()
+        assert not name or re.search(rf"^def {name}\(", source, re.M), f"{path}::{name} is not a test"
