@@ -11,7 +11,7 @@ from reasoning_stack.gpus import gpus_from_profile
 from reasoning_stack.plan import PlanRequest, make_plan
 
 LATE_2026 = ("qwen3.6-35b-a3b", "qwen3.6-27b", "qwen3.8-27b", "gemma-4-26b-a4b", "gemma-4-31b",
-             "nemotron-3-nano-30b-a3b", "glm-4.7-flash", "minimax-m2.5")
+             "nemotron-3-nano-30b-a3b", "glm-4.7-flash", "minimax-m2.5", "nemotron-3-super-120b-a12b")
 HARDWARE = (("rtx-5090", 1), ("rtx-4090", 1), ("rtx-4090", 2), ("rtx-pro-6000", 1), ("gb10", 1), ("h100", 1),
             ("h200", 1))
 
@@ -56,6 +56,24 @@ def test_nemotron3_nano_fits_one_5090_and_a_spark():
         plan = make_plan(PlanRequest(gpus=tuple(gpus_from_profile(gpu, 1)), model="nemotron-3-nano-30b-a3b"))
         assert plan.fits and plan.max_model_len == 262144, gpu
         assert plan.output.args[plan.output.args.index("--reasoning-parser") + 1] == "nemotron_v3"
+
+
+def test_nemotron3_super_counts_its_latent_experts_and_fits_where_nvidia_says():
+    """Its card: 120B parameters, 12B active (LatentMoE: 512 experts in a 1024-wide latent, top-22). Two H100s at
+    FP8 and one RTX PRO 6000 at NVFP4 serve it (the recipe's "2x H100 / RTX PRO 6000"); two 5090s do not, and the
+    refusal names four."""
+    from reasoning_stack.models import resolve
+
+    spec = resolve("nemotron-3-super-120b-a12b")
+    assert 119.5 < spec.params_b < 121.5 and 12 <= spec.active_params_b < 13, (spec.params_b, spec.active_params_b)
+    assert (spec.linear_layers, spec.mlp_only_layers, spec.full_layers) == (40, 40, 8)
+    two_h100 = make_plan(PlanRequest(gpus=tuple(gpus_from_profile("h100", 2)), model="nemotron-3-super-120b-a12b"))
+    assert two_h100.fits and two_h100.quantization == "fp8" and two_h100.max_model_len == 262144
+    pro = make_plan(PlanRequest(gpus=tuple(gpus_from_profile("rtx-pro-6000", 1)), model="nemotron-3-super-120b-a12b"))
+    assert pro.fits and pro.quantization == "nvfp4"
+    assert pro.output.args[pro.output.args.index("--reasoning-parser") + 1] == "nemotron_v3"
+    two_5090 = make_plan(PlanRequest(gpus=tuple(gpus_from_profile("rtx-5090", 2)), model="nemotron-3-super-120b-a12b"))
+    assert not two_5090.fits and any("4x NVIDIA GeForce RTX 5090 fit" in s for s in two_5090.suggestions)
 
 
 def test_gemma4_needs_vllm_0_19_or_newer():

@@ -124,24 +124,28 @@ def param_counts(top: dict[str, Any], c: dict[str, Any], kinds: list[str],
     width = expert_width(c) or int(c.get("intermediate_size") or 0)
     shared = (int(c.get("shared_expert_intermediate_size") or c.get("moe_shared_expert_intermediate_size") or 0)
               or int(c.get("n_shared_experts") or 0) * width)
+    # LatentMoE (Nemotron-3 Super, Ultra): the routed experts work in a smaller latent width, projected to and from
+    latent = int(c.get("moe_latent_size") or 0)
+    expert_in = latent or hidden
     one_mixer = "mlp_only" in kinds
     with_mlp = [i for i, kind in enumerate(kinds) if kind == "mlp_only" or not one_mixer]
     first_dense = int(c.get("first_k_dense_replace") or 0) if experts else len(kinds)
     moe_layers = sum(1 for i in with_mlp if i >= first_dense)
     # a MoE layer: its shared expert and router, and (Gemma 4's enable_moe_block) a dense MLP beside the experts
-    moe_mlp = matrices * hidden * shared + hidden * experts + (dense if c.get("enable_moe_block") else 0)
+    moe_mlp = (matrices * hidden * shared + hidden * experts + (dense if c.get("enable_moe_block") else 0)
+               + 2 * hidden * latent)
     vocab = int(c["vocab_size"])
     tied = bool(c.get("tie_word_embeddings", top.get("tie_word_embeddings")))
     return ParamCounts(
         attention=sum(_attention(c, kind, linear) for kind in kinds),
         mlp=(len(with_mlp) - moe_layers) * dense + moe_layers * moe_mlp,
-        experts=moe_layers * matrices * hidden * width * experts,
-        active_experts=moe_layers * matrices * hidden * width * used,
+        experts=moe_layers * matrices * expert_in * width * experts,
+        active_experts=moe_layers * matrices * expert_in * width * used,
         embedding=vocab * hidden,
         lm_head=0 if tied else vocab * hidden,
         vision=_vision(top, hidden),
         mtp_module=(_attention(c, "full_attention", linear) + 2 * hidden * hidden
-                    + (moe_mlp + matrices * hidden * width * experts if experts else dense)),
+                    + (moe_mlp + matrices * expert_in * width * experts if experts else dense)),
         layers_with={"attention": frozenset(i for i, kind in enumerate(kinds) if kind != "mlp_only"),
                      "mlp": frozenset(with_mlp),
                      "experts": frozenset(i for i in with_mlp if i >= first_dense) if experts else frozenset()},

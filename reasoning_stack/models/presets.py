@@ -121,6 +121,21 @@ _NEMOTRON3_NANO = {
     "mlp_hidden_act": "relu2", "vocab_size": 131072, "max_position_embeddings": 262144, "tie_word_embeddings": False}
 
 
+# Nemotron-3 Super 120B-A12B (NVIDIA's FP8 config.json, as aiconfigurator copies it): 88 layers, 40 Mamba-2 (128
+# heads of 64), 40 LatentMoE (512 experts of width 2688 working in a 1024-wide latent, top-22, one shared expert of
+# 5376) and 8 attention layers (2 KV heads of 128); one MTP module; fp32 SSM state.
+NEMOTRON3_SUPER_PATTERN = ("MEMEMEM*EMEMEMEM*EMEMEMEM*EMEMEMEMEM*EMEMEMEMEM*EMEMEMEMEM*EMEMEMEMEM*EMEMEMEM*"
+                           "EMEMEMEME")
+_NEMOTRON3_SUPER = {
+    "architectures": ["NemotronHForCausalLM"], "num_hidden_layers": 88,
+    "hybrid_override_pattern": NEMOTRON3_SUPER_PATTERN, "hidden_size": 4096, "num_attention_heads": 32,
+    "num_key_value_heads": 2, "head_dim": 128, "mamba_num_heads": 128, "mamba_head_dim": 64, "ssm_state_size": 128,
+    "n_groups": 8, "conv_kernel": 4, "mamba_ssm_cache_dtype": "float32", "n_routed_experts": 512,
+    "num_experts_per_tok": 22, "moe_intermediate_size": 2688, "moe_shared_expert_intermediate_size": 5376,
+    "moe_latent_size": 1024, "intermediate_size": 2688, "mlp_hidden_act": "relu2", "vocab_size": 131072,
+    "max_position_embeddings": 262144, "tie_word_embeddings": False, "num_nextn_predict_layers": 1}
+
+
 def _nvidia_nemotron3_nano_nvfp4() -> dict[str, Any]:
     """NVIDIA's NVFP4 checkpoint's quantization (its hf_quant_config.json): NVFP4 but for lm_head, every
     convolution, six Mamba layers' projections and every attention layer."""
@@ -296,6 +311,13 @@ PRESETS: list[dict[str, Any]] = [
      "strength_source": "NVIDIA Nemotron 3 Nano model card: AIME 2025 (no tools) 89.1",
      "config": _NEMOTRON3_NANO, "quantized": {"nvfp4": _nvidia_nemotron3_nano_nvfp4()},
      "generation": {"temperature": 1.0, "top_p": 1.0},  # NVIDIA's recommendation for reasoning and chat
+     "template": THINK_SWITCH},
+    {"slug": "nemotron-3-super-120b-a12b", "display": "Nemotron 3 Super 120B-A12B",
+     "repos": {"bf16": "nvidia/NVIDIA-Nemotron-3-Super-120B-A12B-BF16",
+               "fp8": "nvidia/NVIDIA-Nemotron-3-Super-120B-A12B-FP8",
+               "nvfp4": "nvidia/NVIDIA-Nemotron-3-Super-120B-A12B-NVFP4"},
+     "bytes": {}, "strength": 0, "strength_source": NO_AIME, "config": _NEMOTRON3_SUPER,
+     "generation": {"temperature": 1.0, "top_p": 1.0},  # NVIDIA's recommendation for its Nemotron 3 models
      "template": THINK_SWITCH},
     {"slug": "glm-4.7-flash", "display": "GLM-4.7-Flash",
      "repos": {"bf16": "zai-org/GLM-4.7-Flash", "fp8": "unsloth/GLM-4.7-Flash-FP8-Dynamic"}, "bytes": {},
