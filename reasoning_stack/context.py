@@ -182,10 +182,9 @@ def say_what_the_host_lets_in() -> None:
     if said in _said:
         return
     _said.add(said)
-    settings, address = host_settings(), host_address(host)
-    for line in exposure_report(host.name, settings, address):
+    for line in _doors():
         logger.info(line)
-    for warning in exposure_warnings(host.name, settings, address):
+    for warning in exposure_warnings(host.name, host_settings(), host_address(host)):
         logger.warning(f"warning: {warning}")
 
 

@@ -346,12 +346,12 @@ def test_a_person_sees_the_real_vllms_reasoning_collapsed_in_the_real_open_webui
 
 @pytest.mark.parametrize("family", ["r1", "qwen3-thinking"])
 @pytest.mark.parametrize("kind", list(RESPONSE_FORMATS))
-def test_a_persons_key_through_open_webui_gets_parseable_json_with_the_reasoning_apart(real_vllm_hosts, real_webui,
+def test_a_persons_key_through_open_webui_gets_parseable_json_with_the_reasoning_apart(real_webui, persons_key,
                                                                                         family, kind):
     """The same failure mode on the path a team's scripts use: a person's own key, Open WebUI's API
     (``/api/chat/completions``), the real vLLM behind it. Open WebUI passes ``response_format`` on; the content
     parses and the reasoning stays apart."""
-    key = _persons_key(real_vllm_hosts, real_webui)
+    key = persons_key
     _host, _unit, served, extra, reasoning = JSON_CASES[family]
     body = {"model": served, "stream": False, "messages": [{"role": "user", "content": "What is 17 * 23?"}],
             "response_format": RESPONSE_FORMATS[kind], **extra}
@@ -362,29 +362,21 @@ def test_a_persons_key_through_open_webui_gets_parseable_json_with_the_reasoning
     assert (message.get("reasoning_content") or message.get("reasoning")) == reasoning, message
 
 
-def _person(webui, admin_token: str) -> str:
-    """ada's session token: her account made once for the module."""
-    status, _answer = webui.call("POST", "/api/v1/auths/signin", {"email": "ada@example.com",
-                                                                  "password": "Ada-pass-123!"})
-    if status == 200:
-        return webui.signin("ada@example.com", "Ada-pass-123!")
-    return webui.add_person(admin_token, "ada", "Ada-pass-123!")
-
-
-
-def _persons_key(real_vllm_hosts, webui) -> str:
-    """ada's own API key (made once for the module's Open WebUI; a new one replaces it)."""
+@pytest.fixture(scope="module")
+def persons_key(real_vllm_hosts, real_webui) -> str:
+    """ada's own API key: her account made by the admin through Open WebUI's API, then her key, once a module."""
     host = real_vllm_hosts.hosts["dual-gpu"]
-    person = _person(webui, webui.signin(host.settings.openwebui_admin_email, ADMIN_PASSWORD))
-    status, key = webui.call("POST", "/api/v1/auths/api_key", token=person)
+    ada = real_webui.add_person(real_webui.signin(host.settings.openwebui_admin_email, ADMIN_PASSWORD), "ada",
+                                "Ada-pass-123!")
+    status, key = real_webui.call("POST", "/api/v1/auths/api_key", token=ada)
     assert status == 200, key
     return key["api_key"]
 
 
-def test_a_persons_key_through_open_webui_switches_thinking_per_request(real_vllm_hosts, real_webui):
+def test_a_persons_key_through_open_webui_switches_thinking_per_request(real_webui, persons_key):
     """Qwen3 thinks by default on the dual-GPU host; a client of Open WebUI's API turns it off for one request with
     ``chat_template_kwargs`` (Open WebUI passes it on), and gets the answer alone."""
-    key = _persons_key(real_vllm_hosts, real_webui)
+    key = persons_key
     question = [{"role": "user", "content": "What is 17 * 23?"}]
     answers = {}
     for name, extra in (("default", {}), ("off", {"chat_template_kwargs": {"enable_thinking": False}})):
