@@ -40,4 +40,7 @@ def test_200_people_at_once_on_postgresql_every_answer_saved():
     assert figures["people_dropped"] >= DROPPED  # each of them lost the socket (closed by the server, as meant, or
     assert figures["drops_by_reason"].get("server disconnect", 0) > 0  # lost to the load first) and got the answer
     assert figures["loaded_after_reconnect"] <= figures["people_dropped"]
+    # Every other answer streams live to its person; under this load Open WebUI has been seen to leave one socket
+    # that never dropped without its answer's events (the answer saved): that person reloads, as anyone would.
+    assert figures["stalled_without_drop"] <= 2, figures
     assert figures["chats_in_database"] == PEOPLE  # one chat each, none lost

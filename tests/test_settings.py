@@ -123,7 +123,8 @@ def test_check_typo_fails_fast_without_connecting(tmp_path):
     elapsed = time.monotonic() - start
     assert out.returncode == 2
     assert "host 'box-1'" in out.stderr and "gpu_memory_utilization" in out.stderr
-    assert elapsed < 2.0, f"check took {elapsed:.2f}s"
+    # about 1.2 s alone (Python's start and the imports); a connection attempt would wait out SSH's 10 s timeout
+    assert elapsed < 5.0, f"check took {elapsed:.2f}s"
 
 
 def test_extra_models_are_checked():

@@ -38,6 +38,7 @@ JOIN_WAIT_S = 60  # how long a socket that came back waits for Open WebUI to fil
 # (generous: a join answered late on a loaded machine must still come first; an unanswered one costs a minute of 10)
 LOOK_AGAIN_S = 2  # a page whose answer is still pending after its socket came back looks again (a person's reload)
 RELOAD_AFTER_S = 30  # a person whose socket dropped and whose answer shows nothing new for this long reloads the page
+STALL_S = 90  # anyone whose answer shows nothing new for this long reloads too (a whole answer streams in ~50 s)
 # A page that gets a server error (5xx) tries again after a pause, as a person reloads: on the 2-core machine a burst
 # of 200 sign-ins once held every connection of Open WebUI's database pool past its 60 s wait (QueuePool timeouts,
 # "models 500"). Each retry is counted and printed.
@@ -214,6 +215,8 @@ async def one_person(url: str, model: str, email: str, start: asyncio.Event, tim
     chat_id = ""
     looked_again = 0  # the page's second and later looks at a pending answer's tasks
     reloaded = False  # whether the person reloaded a page whose answer stalled after its socket dropped
+    stalled_without_drop = False  # ... or whose answer stalled on a socket that never dropped
+    last_event = 0.0  # when an event of this answer last arrived
     retries = Retries()
 
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as http:
@@ -243,10 +246,11 @@ async def one_person(url: str, model: str, email: str, start: asyncio.Event, tim
                     done.set()
 
         async def _events(event: dict) -> None:
-            nonlocal deltas
+            nonlocal deltas, last_event
             data = event.get("data") or {}
             if event.get("message_id") != answer_id:
                 return
+            last_event = time.monotonic()
             if data.get("type") == "chat:completion":
                 deltas += 1
                 if (data.get("data") or {}).get("done"):
@@ -309,6 +313,7 @@ async def one_person(url: str, model: str, email: str, start: asyncio.Event, tim
                 page.handle(page.catch_up())
             step = "streamed answer"
             waited = 0.0
+            last_event = time.monotonic()
             while not done.is_set():
                 try:
                     await asyncio.wait_for(done.wait(), RELOAD_AFTER_S)
@@ -316,12 +321,16 @@ async def one_person(url: str, model: str, email: str, start: asyncio.Event, tim
                     waited += RELOAD_AFTER_S
                     if waited >= timeout:
                         raise RuntimeError("no streamed answer") from None
-                    if page.drops and not reloaded:
+                    stalled = time.monotonic() - last_event >= STALL_S
+                    if (page.drops or stalled) and not reloaded:
                         # A person whose connection dropped and whose answer then stalls reloads the page, which
                         # loads the chat once its answer's task is gone: the page's own catch-up on a connect can
                         # miss it (the answer's last events and chat:active false can go out before Open WebUI
-                        # files the returning socket, or before the question's reply names the chat).
+                        # files the returning socket, or before the question's reply names the chat). So does
+                        # anyone whose answer shows nothing new for STALL_S: one of 200 sockets that never dropped
+                        # has been seen to miss its answer's events under this load (the answer saved all the same).
                         reloaded = True
+                        stalled_without_drop = not page.drops
                         page.handle(load_if_finished())
             if failed:
                 raise RuntimeError(f"answer failed: {failed[0]}")
@@ -342,6 +351,7 @@ async def one_person(url: str, model: str, email: str, start: asyncio.Event, tim
             outcome["joins_unanswered"] = page.joins_unanswered
             outcome["looked_again"] = looked_again
             outcome["reloaded"] = reloaded
+            outcome["stalled_without_drop"] = stalled_without_drop
             outcome["server_errors_retried"] = retries.count
             await page.leave()
     return outcome
@@ -427,6 +437,7 @@ async def main() -> None:
                       "joins_unanswered": sum(o["joins_unanswered"] for o in outcomes),
                       "looked_again": sum(o["looked_again"] for o in outcomes),
                       "reloaded_after_stall": sum(o["reloaded"] for o in outcomes),
+                      "stalled_without_drop": sum(o["stalled_without_drop"] for o in outcomes),
                       "server_errors_retried": sum(o["server_errors_retried"] for o in outcomes),
                       "driver_loop_lag_max_s": round(lag.max_s, 1)}))
 
