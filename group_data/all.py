@@ -182,6 +182,19 @@ hf_token_env = 'HF_TOKEN'
 # ssh_user.
 # mac_user = None
 
+# --- NVIDIA NIM ------------------------------------------------------------------------------------------
+
+# NIM LLM's model-free vLLM image, pinned by tag (its release's vLLM is what the stack plans; a mirror
+# of the same tag works too).
+# nim_image = 'nvcr.io/nim/nvidia/vllm-model-free-nim:2.1.6'
+
+# NIM_MODEL_PROFILE: the profile NIM runs (a name from `list-model-profiles`, like 'vllm-
+# bf16-tp1-pp1', or its id); none: NIM picks for the GPU. The stack's planned flags win over it.
+# nim_model_profile = None
+
+# Environment variable that holds ngc_api_key.
+# ngc_api_key_env = 'NGC_API_KEY'
+
 # --- Open WebUI ------------------------------------------------------------------------------------------
 
 # Deploy Open WebUI in front of vLLM.

@@ -59,6 +59,7 @@ class Endpoint:
     plan_tokens_per_s: float  # decode tokens per second of one request
     plan_trace_s: float | None  # a 2,000-token reasoning trace, one request
     record: str  # where the host keeps the last bench
+    health_path: str = "/health"  # its engine's own, as the manifest says
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,7 @@ def endpoints_of(host: str, manifest: dict[str, Any]) -> list[Endpoint]:
         if unit.get("kind") in API_KINDS:
             out.append(Endpoint(host, unit["unit"], unit["served_model_name"], unit.get("repo", ""), unit["url"],
                                 float(unit.get("estimate_tokens_per_s") or 0), unit.get("estimate_trace_s"),
-                                unit.get("bench_record", "")))
+                                unit.get("bench_record", ""), unit.get("health_path") or "/health"))
     return out
 
 
@@ -183,9 +184,9 @@ class Tunnel:
 
 
 def check_health(base_url: str, endpoint: Endpoint, timeout: float = 10) -> None:
-    """The endpoint answers /health through the tunnel, or a BenchError says which and why."""
+    """The endpoint answers its health path through the tunnel, or a BenchError says which and why."""
     try:
-        with urllib.request.urlopen(f"{base_url}/health", timeout=timeout) as response:
+        with urllib.request.urlopen(f"{base_url}{endpoint.health_path}", timeout=timeout) as response:
             if response.status == 200:
                 return
             why = f"HTTP {response.status}"
@@ -194,7 +195,8 @@ def check_health(base_url: str, endpoint: Endpoint, timeout: float = 10) -> None
     except OSError as exc:
         why = str(getattr(exc, "reason", exc)) or type(exc).__name__
     raise BenchError(f"host {endpoint.host!r}: {endpoint.unit} ({endpoint.remote_url} on the host) does not answer "
-                     f"/health through the SSH tunnel ({why}); is it running? `reasoning-stack status` says")
+                     f"{endpoint.health_path} through the SSH tunnel ({why}); is it running? `reasoning-stack status` "
+                     "says")
 
 
 def aiperf_command(python: Path, endpoint: Endpoint, base_url: str, concurrency: int, options: Options,

@@ -37,6 +37,7 @@ from reasoning_stack.planner import (
     plan_inventory,
     plan_summary_row,
     plan_what_if,
+    registry_steps,
     render_host,
 )
 from reasoning_stack.render import text_table
@@ -420,6 +421,8 @@ def cmd_render(args: argparse.Namespace) -> int:
                 worst = EXIT_DOES_NOT_FIT if exc.why == "does_not_fit" else EXIT_INVALID
             continue
         _write_rendered(out / name, rendered)
+        for step in registry_steps(host_settings):
+            print(f"  {step}")
     return worst
 
 

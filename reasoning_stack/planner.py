@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from reasoning_stack import platforms
+from reasoning_stack import engines, platforms
 from reasoning_stack.arch import PlatformError, declared_arch
 from reasoning_stack.cluster import find_clusters
 from reasoning_stack.gpus import Gpu, select_gpus
@@ -32,6 +32,7 @@ from reasoning_stack.tradeoffs import alternatives
 
 # what the CLI prints with, beside what it asks for
 __all__ = ["SHORT_REASONING_ROOM", "SUMMARY_HEADER", "TYPICAL_PROMPT_TOKENS", "NotRendered", "PlanRequest",
+           "registry_steps",
            "PlannedUnit", "ServingPlan", "find_clusters", "plan_inventory", "plan_summary_row", "plan_what_if",
            "render_host", "usable_gpus"]
 
@@ -116,3 +117,12 @@ def render_host(name: str, settings: StackSettings, clusters: dict[str, Cluster]
         raise NotRendered(host_plan.reason, "does_not_fit")
     platform = platforms.of_engine(settings.engine)
     return platform.files(settings, host_plan, settings.gpu_count or 1, name, cluster, ssh_user)
+
+
+def registry_steps(settings: StackSettings) -> list[str]:
+    """The registry logins the deploy does on this host before it pulls (Engine.registry_login), as the
+    command it runs: the password comes from its 0600 file through stdin."""
+    uses = engines.uses(settings)
+    found = [e.registry_login(settings) for e in engines.registered() if uses[e.name].any]
+    return [f"before its pulls, with the {login.title} ({login.secret_setting}): {login.command()}"
+            for login in found if login is not None]

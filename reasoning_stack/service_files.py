@@ -42,6 +42,7 @@ class ServiceFiles:
     ready_url: str
     secret_path: str = ""  # a second 0600 file the service reads (SGLang: its --config with the API key)
     secret_text: str = ""
+    api_base: str = ""  # where its API answers, when its health URL does not end in /health or /api/version
 
     @property
     def unit_path(self) -> str:
@@ -50,6 +51,8 @@ class ServiceFiles:
     @property
     def base_url(self) -> str:
         """Where the service's API answers (its OpenAI-compatible /v1 sits below)."""
+        if self.api_base:
+            return self.api_base
         for suffix in ("/api/version", "/health"):
             if self.health_url.endswith(suffix):
                 return self.health_url.removesuffix(suffix)

@@ -82,7 +82,10 @@ class HostStatus:
                 done = unit["completion"]
                 if done["status"] != 200:
                     why = done.get("error") or f"HTTP {done['status']}"
-                    found.append(f"{unit['unit']}: a one-token completion failed ({why}; /health {unit['health']})")
+                    spec = next((u for u in self.report["manifest"].get("units", []) if u.get("unit") == unit["unit"]),
+                                {})
+                    found.append(f"{unit['unit']}: a one-token completion failed ({why}; "
+                                 f"{spec.get('health_path') or '/health'} {unit['health']})")
             elif unit["kind"] == "openwebui" and unit["health"] != 200:
                 found.append(f"{unit['unit']}: /health answered {unit['health'] or 'nothing'}")
             elif unit["kind"] == "database" and not unit.get("accepting"):
@@ -214,7 +217,7 @@ def _unit_detail(unit: dict[str, Any], manifest: dict[str, Any]) -> str:
     context = unit.get("max_model_len") or f"{spec['max_model_len']} (planned)"  # MLX-LM and Ollama do not say
     release = f" on {spec['release']}" if spec.get("release") else ""  # manifests of older deploys name none
     text = (f", serves {spec['served_model_name']} ({spec['repo']}){release}, context {context}"
-            f", /health {unit['health'] or 'no answer'}, one-token completion "
+            f", {spec.get('health_path') or '/health'} {unit['health'] or 'no answer'}, one-token completion "
             + (f"{done['seconds']:.2f}s" if done["status"] == 200 else "FAILED"))
     smoke = unit.get("smoke_test")
     if smoke:

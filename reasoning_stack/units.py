@@ -3,6 +3,7 @@ restart only when one of them changed, keep it running and enabled; and the reve
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable
 
 from pyinfra import host
@@ -11,13 +12,16 @@ from pyinfra.facts.deb import DebPackages
 from pyinfra.operations import files, systemd
 from pyinfra.operations.util import any_changed
 
+from reasoning_stack import engines
 from reasoning_stack.catalogue import find_model
 from reasoning_stack.context import host_settings
+from reasoning_stack.facts import FileDigest
 from reasoning_stack.openwebui.paths import data_dir
 from reasoning_stack.operations import (
     apt_installed,
     apt_lists_updated,
     docker_image,
+    docker_login,
     dpkg_interrupted_finished,
     missing_packages,
     model_folder,
@@ -82,6 +86,26 @@ def stack_directories(config: bool = True, helpers: bool = False) -> None:
         files.directory(name="Helper directory", path=HELPER_DIR, mode="755")
 
 
+def registry_logins(settings: StackSettings) -> None:
+    """Log the host's Docker in where an engine's image needs it (Engine.registry_login), before any pull;
+    once per host. The password goes into a 0600 file of its own and reaches ``docker login`` through stdin; a
+    changed password logs in again."""
+    done = run_store("registry-logins", set)
+    for engine in engines.registered():
+        login = engine.registry_login(settings)
+        if login is None or not engines.uses(settings)[engine.name].any or (host.name, login.registry) in done:
+            continue
+        done.add((host.name, login.registry))
+        stack_directories(config=True)
+        path = login.password_file
+        password = getattr(settings, login.secret_setting).get_secret_value()
+        here = host.get_fact(FileDigest, path=path)
+        renew = not here or here["sha1"] != hashlib.sha1(password.encode()).hexdigest()
+        secret_file(name=f"{login.title} for {login.registry} (0600)", dest=path, content=password)
+        docker_login(name=f"Docker login to {login.registry} ({login.title}, read from {path})",
+                     registry=login.registry, command=login.command(), renew=renew)
+
+
 def prepare_serving_host(settings: StackSettings, extra_helpers: Iterable[tuple[str, str]] = ()) -> None:
     """What every host serving a model needs first, whatever its engines: the private config directory, the helper
     scripts (``(path, template)`` pairs beyond wait-http and smoke-test: its engines' own, a cluster's), the data
@@ -93,6 +117,7 @@ def prepare_serving_host(settings: StackSettings, extra_helpers: Iterable[tuple[
     files.directory(name="Data directory", path=settings.data_dir, mode="755")
     files.directory(name="Hugging Face cache", path=f"{settings.data_dir}/huggingface", mode="755")
     files.directory(name="Status records (last smoke test)", path=f"{settings.data_dir}/status", mode="755")
+    registry_logins(settings)
     for image in settings.serving_images():
         docker_image(name=f"Serving image {image}", image=image, pull=settings.pull_images)
 
@@ -119,11 +144,11 @@ def weights_before_start(settings: StackSettings, service: ServiceFiles, instanc
 
 def serving_checks(settings: StackSettings, service: ServiceFiles, instance: Instance, came_up: Callable[[], bool],
                    loading: str = "") -> None:
-    """After a vLLM unit (re)started: wait for its /health and /v1/models, printing progress, then the smoke
-    test (measured speed beside the plan's estimate). ``loading`` says what it loads, for the step name."""
+    """After a model server's unit (re)started: wait for its health path and /v1/models, printing progress, then the
+    smoke test (measured speed beside the plan's estimate). ``loading`` says what it loads, for the step name."""
     wait_http(
-        name=f"Wait for {service.unit} to load {instance.plan.model}{loading} (/health, up to "
-             f"{settings.health_timeout}s)",
+        name=f"Wait for {service.unit} to load {instance.plan.model}{loading} "
+             f"({service.health_url.removeprefix(service.base_url)}, up to {settings.health_timeout}s)",
         helper=WAIT_HTTP,
         url=service.health_url,
         timeout=settings.health_timeout,

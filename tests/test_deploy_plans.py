@@ -155,7 +155,8 @@ def test_a_mac_with_python_and_running_jobs_needs_no_install_or_bootstrap(tmp_pa
 
 @pytest.mark.parametrize("data, facts, message", [
     ({"engine": "mlx", "ssh_user": "alice"}, {**FRESH, "Arch": "x86_64"},
-     "engine 'mlx' runs on Apple Silicon Macs, and this host is not macOS; use engine 'vllm', 'sglang' or 'ollama'"),
+     "engine 'mlx' runs on Apple Silicon Macs, and this host is not macOS; use engine 'vllm', 'sglang', 'ollama' or "
+     "'nim'"),
     ({"ssh_user": "alice"}, MAC, "engine 'vllm' needs NVIDIA GPUs on Linux, and this host is a Mac (macOS); use "
                                  "engine 'mlx' here"),
     ({**MAC_DATA, "gpu_profile": "m3-max-64"}, MAC, "disagrees with the Mac, an Apple M4 Max 128 GB"),

@@ -58,7 +58,7 @@ def _cli(*argv: str) -> tuple[int, str]:
 
 
 def test_an_unregistered_engine_is_refused_naming_the_valid_ones():
-    valid = "valid: 'vllm', 'sglang', 'ollama', 'mlx', 'auto'"
+    valid = "valid: 'vllm', 'sglang', 'ollama', 'mlx', 'nim', 'auto'"
     with pytest.raises(SettingsInvalid, match=f"engine: got 'lite'; unknown engine; {valid}"):
         validate_host_data("box", {"gpu_profile": "rtx-4090", "engine": "lite"}, environ={})
 

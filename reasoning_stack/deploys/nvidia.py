@@ -57,7 +57,7 @@ from reasoning_stack.operations import (
 from reasoning_stack.pci import architecture_of_compute_cap, has_nvlink
 from reasoning_stack.platforms.linux import check_os
 from reasoning_stack.prepared import prepared_fact
-from reasoning_stack.units import apt_source, packages_present
+from reasoning_stack.units import apt_source, packages_present, registry_logins
 
 # With the systemd cgroup driver, `systemctl daemon-reload` can take GPU device access away from running
 # containers ("Failed to initialize NVML: Unknown Error"); with cgroupfs systemd does not manage them.
@@ -214,6 +214,7 @@ def nvidia_gpus(driver: str | None = None, driver_branch: int | None = None, all
                 _if=lambda: toolkit.did_change() or not cdi_present,
             )
         image = settings.serving_images()[0]  # the primary model's engine image: pulled for serving anyway
+        registry_logins(settings)  # before its pull, where the image's registry needs a key
         docker_image(name=f"Serving image {image}", image=image, pull=settings.pull_images)
         changed = [toolkit, daemon] + ([driver] if driver is not None else [])
         gpu_container_check(name="A container sees every GPU", image=image, expected=len(plan_gpus),

@@ -18,6 +18,7 @@ from pyinfra.facts.deb import DebPackages
 from pyinfra.facts.files import FileContents, FindFiles, FindInFile
 from pyinfra.operations import apt, files, server, systemd
 
+from reasoning_stack import engines
 from reasoning_stack.context import host_settings, settings_from_arguments
 from reasoning_stack.driver import NVIDIA_FILES
 from reasoning_stack.facts import HeldPackages, StackManifest
@@ -30,7 +31,7 @@ from reasoning_stack.monitoring import (
 )
 from reasoning_stack.openwebui.database import DB_MARKER, DB_MARKER_TEXT, DB_NAME, POSTGRES_CONF, REDIS_CONF
 from reasoning_stack.openwebui.paths import data_dir
-from reasoning_stack.operations import docker_image
+from reasoning_stack.operations import docker_image, docker_logout
 from reasoning_stack.prepared import prepared_fact
 from reasoning_stack.proxy import CADDY_PACKAGES, CADDYFILE, CADDYFILE_MARK
 from reasoning_stack.services import LEGACY_APT_LOCK_CONF, UNIT_DIR
@@ -67,6 +68,8 @@ def remove_from_linux(weights: bool | None = None, openwebui_data: bool | None =
     images.update(u["image"] for u in manifest.get("units", []) if u.get("image"))
     for image in sorted(images):
         docker_image(name=f"Remove image {image}", image=image, present=False)
+    for login in {e.registry_login(settings) for e in engines.registered()} - {None}:  # the key it logged in with
+        docker_logout(name=f"Docker logout from {login.registry}", registry=login.registry)
 
     # Monitoring: the distribution's Prometheus and node exporter the stack installed, purged with their data
     if any(u.get("kind") in ("prometheus", "exporter") for u in manifest.get("units", [])):

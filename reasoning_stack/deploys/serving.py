@@ -36,7 +36,7 @@ def model_servers(model: str | None = None, engine: str | None = None, quantizat
     """One systemd unit per planned instance, each running its engine's image with the plan's arguments.
 
     + model: the primary model: a preset, a Hugging Face repo or a folder (default: the host's ``model``)
-    + engine: vllm, sglang or ollama (default: ``engine``)
+    + engine: an engine's name, or auto (default: ``engine``; docs/engines.md lists them)
     + quantization: the weights' format, or auto (default: ``quantization``)
     + max_model_len: the context a request may use (default: ``max_model_len``; None: the most that fits)
     + port: the API's port (default: ``api_port``, 8000)

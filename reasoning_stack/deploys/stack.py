@@ -47,7 +47,7 @@ def linux_stack(model: str | None = None, engine: str | None = None, **other_set
     host's part of a cluster), Open WebUI, the monitoring and the HTTPS proxy.
 
     + model: the primary model (default: the host's ``model``)
-    + engine: vllm, sglang or ollama (default: ``engine``)
+    + engine: an engine's name, or auto (default: ``engine``; docs/engines.md lists them)
     + other_settings: any other setting by its group_data name, for every layer (``openwebui_port=3001``)
 
     .. code:: python
@@ -74,7 +74,7 @@ def reasoning_stack(model: str | None = None, engine: str | None = None, **other
     ``mac_stack``), then the status manifest that ``reasoning-stack status`` reads (no secret in it).
 
     + model: the primary model: a preset, a Hugging Face repo or a folder (default: the host's ``model``)
-    + engine: vllm, sglang, ollama or mlx (default: ``engine``)
+    + engine: an engine's name, or auto (default: ``engine``; docs/engines.md lists them)
     + other_settings: any other setting by its group_data name (``openwebui_port=3001``), for every layer and the
       manifest; secrets stay in the environment, as in group_data
 

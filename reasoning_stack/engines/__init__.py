@@ -1,4 +1,4 @@
-"""Serving engines: one package each (``vllm``, ``sglang``, ``ollama``, ``mlx``) implementing
+"""Serving engines: one package each (``vllm``, ``sglang``, ``ollama``, ``mlx``, ``nim``) implementing
 :class:`~reasoning_stack.engines.base.Engine`, and the registry that maps a setting's name to its engine.
 
 The rest of the stack asks the registry (``get``, ``candidates``, ``make_plan``) and the engine it returns; it never
@@ -14,6 +14,7 @@ from typing import Any
 from reasoning_stack.engines import auto
 from reasoning_stack.engines.base import Engine, Uses
 from reasoning_stack.engines.mlx import ENGINE as MLX
+from reasoning_stack.engines.nim import ENGINE as NIM
 from reasoning_stack.engines.ollama import ENGINE as OLLAMA
 from reasoning_stack.engines.sglang import ENGINE as SGLANG
 from reasoning_stack.engines.vllm import ENGINE as VLLM
@@ -41,7 +42,7 @@ def unregister(name: str) -> None:
     _REGISTRY.pop(name, None)
 
 
-for _builtin in (VLLM, SGLANG, OLLAMA, MLX):
+for _builtin in (VLLM, SGLANG, OLLAMA, MLX, NIM):
     register(_builtin)
 
 
@@ -115,7 +116,7 @@ def _other_engines(req: PlanRequest, engine: Engine) -> list[str]:
     slots: only the model, the GPUs and a wanted context carry over)."""
     found = []
     for other in registered():
-        if other is engine or not other.runs_on(req.gpus):
+        if other is engine or not other.offered_instead or not other.runs_on(req.gpus):
             continue
         plan = other.plan(req.for_engine(other.name, quantization="auto", tensor_parallel_size=None,
                                          data_parallel_size=None, max_num_seqs=None, max_num_batched_tokens=None))

@@ -8,13 +8,16 @@ what differs. ``reasoning_stack.engines`` registers the engines and resolves ``e
 
 from __future__ import annotations
 
+import re
+import shlex
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from reasoning_stack.catalogue import served_name
 from reasoning_stack.cuda import batch_defaults
 from reasoning_stack.planning import gpu_search
-from reasoning_stack.service_files import HEALTH_PATH, READY_PATH
+from reasoning_stack.service_files import CONFIG_DIR, HEALTH_PATH, READY_PATH
 
 if TYPE_CHECKING:
     from reasoning_stack.catalogue import ModelSpec
@@ -26,6 +29,27 @@ if TYPE_CHECKING:
 
 Platform = Literal["linux", "macos"]  # Linux with NVIDIA GPUs, systemd and Docker; an Apple Silicon Mac, launchd
 Startup = Literal["weights", "pull", "none"]  # before start: download the weights; after start: pull the model
+
+
+@dataclass(frozen=True)
+class RegistryLogin:
+    """A login the host's Docker needs before it pulls an engine's image: the registry, the user name and the secret
+    setting whose value is the password (read from a 0600 file on the host, never a command line)."""
+
+    registry: str
+    user: str
+    secret_setting: str
+    title: str  # how people call the secret, for the step's name
+
+    @property
+    def password_file(self) -> str:
+        """The 0600 file on the host that holds the password (in the stack's private config directory)."""
+        return f"{CONFIG_DIR}/registry-{re.sub(r'[^a-z0-9.-]', '-', self.registry.lower())}.key"
+
+    def command(self) -> str:
+        """The login, the password read from :attr:`password_file` through stdin."""
+        return (f"docker login {shlex.quote(self.registry)} --username {shlex.quote(self.user)} --password-stdin "
+                f"< {shlex.quote(self.password_file)}")
 
 
 class Uses:
@@ -69,9 +93,12 @@ class Engine:
     startup: Startup = "weights"
     quantizations: tuple[str, ...] = ()  # weights formats of its own, beside the NVIDIA ones (MLX's mlx-4bit)
     pull_helper: str = ""  # with startup "pull": the helper (one of helpers()) that pulls through the server
+    offered_instead: bool = True  # named in another engine's refusal when it fits (False: a packaging of another)
 
     # --- settings ----------------------------------------------------------------------------------------
     extra_args_setting: str | None = None  # the setting holding the user's extra flags for this engine
+    settings_group: type | None = None  # its own settings (a pydantic model of flat keys), composed into the host's
+    secret_settings: Mapping[str, str] = {}  # its secret settings, each with the setting naming its variable
 
     def images(self, settings: Any) -> list[str]:
         """The container images its instances run on this host (pulled by the deploy)."""
@@ -86,6 +113,10 @@ class Engine:
         """Settings the host keeps from its last deploy (``manifest``: what runs there) because its group_data
         (``data``) names none, so that a new default of the stack does not move a running host by itself."""
         return {}
+
+    def registry_login(self, settings: Any) -> RegistryLogin | None:
+        """The registry login its image needs on this host before a pull (None: its images pull without one)."""
+        return None
 
     def extra_args(self, settings: Any) -> list[str]:
         """The user's extra arguments for an instance of this engine."""

@@ -20,6 +20,7 @@ from reasoning_stack.facts.cluster import (
 )
 from reasoning_stack.facts.docker import (
     DockerImageId,
+    DockerRegistryLogins,
     ImageRayVersion,
 )
 from reasoning_stack.facts.files import (
@@ -53,6 +54,7 @@ from reasoning_stack.facts.weights import (
 __all__ = [
     "AptSources",
     "DockerImageId",
+    "DockerRegistryLogins",
     "DpkgInterrupted",
     "DirectoryOwner",
     "FileDigest",

@@ -1,4 +1,5 @@
-"""What Docker holds on a host: an image's ID, and the Ray release an image carries."""
+"""What Docker holds on a host: an image's ID, the Ray release an image carries, and the registries it is logged in
+to."""
 
 from __future__ import annotations
 
@@ -44,3 +45,28 @@ class ImageRayVersion(FactBase):
         if not output or output[-1] != "checked":
             return None
         return output[-2].strip() if len(output) > 1 else ""
+
+
+DOCKER_CONFIG = '"${DOCKER_CONFIG:-$HOME/.docker}/config.json"'  # where `docker login` keeps its logins
+
+
+class DockerRegistryLogins(FactBase):
+    """
+    The registries the host's Docker client is logged in to (the keys of ``auths`` in its config.json; none when
+    it has no config).
+
+    .. code:: python
+
+        host.get_fact(DockerRegistryLogins)  # ["nvcr.io"]
+    """
+
+    def command(self) -> str:
+        script = 'import json, sys; print(chr(10).join(json.load(open(sys.argv[1])).get("auths", {})))'
+        return f"python3 -c '{script}' {DOCKER_CONFIG} 2>/dev/null || true"
+
+    @staticmethod
+    def default() -> list[str]:
+        return []
+
+    def process(self, output: list[str]) -> list[str]:
+        return [line.strip() for line in output if line.strip()]

@@ -19,6 +19,8 @@ from reasoning_stack.operations.cluster import (
 )
 from reasoning_stack.operations.docker import (
     docker_image,
+    docker_login,
+    docker_logout,
     gpu_container_check,
 )
 from reasoning_stack.operations.files import (
@@ -68,6 +70,8 @@ __all__ = [
     "deep_merge",
     "directory_owned",
     "docker_image",
+    "docker_login",
+    "docker_logout",
     "dpkg_interrupted_finished",
     "gpg_keyring_from_url",
     "gpu_container_check",

@@ -1,4 +1,4 @@
-"""Docker images on the host, and a container that must see every GPU."""
+"""Docker images on the host, a registry login, and a container that must see every GPU."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pyinfra.api import OperationError, operation
 
 from reasoning_stack.facts import (
     DockerImageId,
+    DockerRegistryLogins,
 )
 from reasoning_stack.operations.streamed import StreamedCommand
 
@@ -42,6 +43,44 @@ def docker_image(image: str, pull: bool = True, present: bool = True):
         raise OperationError(f"image {image} is not on the host and pull_images is False: load it with "
                              f"`docker load` first, or set pull_images = True")
     yield StreamedCommand(f"docker pull {shlex.quote(image)}")
+
+
+@operation()
+def docker_login(registry: str, command: str, renew: bool = False):
+    """
+    Log the host's Docker in to a registry with ``command``, which reads the password from a 0600 file through
+    stdin (never a command line, so never in ``ps`` or a log); skipped while Docker is logged in there, unless
+    ``renew``.
+
+    + registry: the registry's host (and port): ``nvcr.io``
+    + command: the ``docker login ... --password-stdin < FILE`` line (``RegistryLogin.command()``)
+    + renew: log in again (the password changed)
+
+    .. code:: python
+
+        docker_login(name="Docker login to nvcr.io", registry="nvcr.io", command=login.command())
+    """
+    if registry in host.get_fact(DockerRegistryLogins) and not renew:
+        host.noop(f"Docker is logged in to {registry}")
+        return
+    yield command
+
+
+@operation()
+def docker_logout(registry: str):
+    """
+    Remove the host's Docker login to a registry (its stored credentials), when there is one.
+
+    + registry: the registry's host (and port)
+
+    .. code:: python
+
+        docker_logout(name="Docker logout from nvcr.io", registry="nvcr.io")
+    """
+    if registry not in host.get_fact(DockerRegistryLogins):
+        host.noop(f"Docker is not logged in to {registry}")
+        return
+    yield f"docker logout {shlex.quote(registry)}"
 
 
 @operation(is_idempotent=False)

@@ -17,15 +17,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, SecretStr, field_validator, model_validator
 
+from reasoning_stack import engines
 from reasoning_stack.arch import check_image, declared_arch, normalise_arch
-from reasoning_stack.engines.mlx.settings import MlxSettings
 from reasoning_stack.engines.ollama.settings import DEFAULT_IMAGE as DEFAULT_OLLAMA_IMAGE
-from reasoning_stack.engines.ollama.settings import OllamaSettings
 from reasoning_stack.engines.sglang.settings import DEFAULT_IMAGE as DEFAULT_SGLANG_IMAGE
-from reasoning_stack.engines.sglang.settings import SglangSettings
 from reasoning_stack.engines.vllm.settings import DEFAULT_IMAGE as DEFAULT_VLLM_IMAGE
 from reasoning_stack.engines.vllm.settings import DEFAULT_IMAGE_ARM64 as DEFAULT_VLLM_IMAGE_ARM64
-from reasoning_stack.engines.vllm.settings import VllmSettings
 from reasoning_stack.settings.api import ApiSettings
 from reasoning_stack.settings.api_keys import ApiKeySettings
 from reasoning_stack.settings.cluster import ClusterSettings
@@ -59,8 +56,10 @@ __all__ = ["DEFAULT_DCGM_EXPORTER_IMAGE", "DEFAULT_GRAFANA_IMAGE", "DEFAULT_OLLA
            "settings_reference_markdown"]
 
 # The settings by concern, in the order the reference and group_data/all.py show them.
+# Each engine's own group comes from the engine (Engine.settings_group), in the registry's order.
+ENGINE_GROUPS: tuple[type[BaseModel], ...] = tuple(e.settings_group for e in engines.registered() if e.settings_group)
 GROUPS: tuple[type[BaseModel], ...] = (
-    HardwareSettings, ServingSettings, ApiSettings, VllmSettings, SglangSettings, OllamaSettings, MlxSettings,
+    HardwareSettings, ServingSettings, ApiSettings, *ENGINE_GROUPS,
     OpenWebUISettings, WebuiDatabaseSettings, ApiKeySettings, MonitoringSettings, HttpsSettings, FirewallSettings,
     ClusterSettings, HostSettings, NvidiaSettings, RemovalSettings,
 )
@@ -277,7 +276,8 @@ def settings_reference_markdown() -> str:
 SECRET_SETTINGS = {"api_key": "api_key_env", "hf_token": "hf_token_env",
                    "openwebui_secret_key": "openwebui_secret_key_env",
                    "openwebui_admin_password": "openwebui_admin_password_env",
-                   "grafana_admin_password": "grafana_admin_password_env"}
+                   "grafana_admin_password": "grafana_admin_password_env",
+                   **{name: env for e in engines.registered() for name, env in e.secret_settings.items()}}
 SECRET_ENV_VARS = {name: StackSettings.model_fields[env].default for name, env in SECRET_SETTINGS.items()}
 
 

@@ -6,32 +6,14 @@ import difflib
 import ipaddress
 import re
 
-from pydantic import SecretStr
-
 from reasoning_stack import engines
 from reasoning_stack.catalogue import MODELS
+from reasoning_stack.values import IMAGE_RE, env_var_name, image_reference, one_line_secret
 
-IMAGE_RE = re.compile(r"^[a-z0-9][a-z0-9._/:@-]*$")
+__all__ = ["IMAGE_RE", "NAME_RE", "check_engine", "check_model", "env_var_name", "image_reference", "ip_address",
+           "is_ip_address", "one_line_secret"]
+
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,40}$")
-
-
-def env_var_name(value: str) -> str:
-    """``value`` when it can name an environment variable; a ValueError saying what would work otherwise."""
-    if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", value):
-        raise ValueError("must be an environment variable name (letters, digits and '_'), like "
-                         "'REASONING_STACK_VLLM_API_KEY' (the value is not shown: if it was the secret itself, put "
-                         "the secret in that variable of the environment you deploy from)")
-    return value
-
-
-def image_reference(value: str) -> str:
-    """``value`` when it is an image reference pinned by tag or digest; a ValueError naming the fix otherwise."""
-    if not IMAGE_RE.match(value) or ":" not in value.rsplit("/", 1)[-1] and "@" not in value:
-        raise ValueError("must be an image reference pinned by tag or digest, like 'vllm/vllm-openai:v0.17.1'")
-    if "@" not in value and value.rsplit(":", 1)[1] in ("latest", "main", "nightly"):
-        raise ValueError(f"{value.rsplit(':', 1)[1]!r} moves with every upstream release: pin a version tag "
-                         "(like 'vllm/vllm-openai:v0.17.1') or a digest")
-    return value
 
 
 def is_ip_address(value: str) -> bool:
@@ -47,14 +29,6 @@ def ip_address(value: str) -> str:
     """``value`` when it is an IP address to bind to."""
     if not is_ip_address(value):
         raise ValueError("must be an IP address such as 127.0.0.1 or 0.0.0.0")
-    return value
-
-
-def one_line_secret(value: SecretStr | None) -> SecretStr | None:
-    """A secret an env file can hold (one line; the value is never shown)."""
-    if value is not None and any(c in value.get_secret_value() for c in "\r\n\0"):
-        raise ValueError("contains a line break: an env file holds one line per value; check how the "
-                         "environment variable was set (value not shown)")
     return value
 
 

@@ -782,6 +782,75 @@ def test_small_box_on_ollama_then_back_to_vllm(stack: Stack):
     assert data["results"]["totals"]["success"] == 0, _changed_ops(data)
 
 
+NGC_KEY = "nvapi-test-SECRET-4242"
+NIM_MIRROR = "127.0.0.1:5000/nim/nvidia/vllm-model-free-nim:2.1.6"  # a mirror of the pinned tag, keyed
+
+
+def test_nim_from_a_keyed_registry_then_back_to_vllm(stack: Stack):
+    """The one-GPU box switched to NVIDIA NIM, its image on a registry that wants a key: the deploy logs Docker in
+    with the NGC API key from the environment (read from a 0600 file, in no unit, command line or output), NIM
+    reads its model from NIM_MODEL_PATH with the planned vLLM flags as arguments, the health wait passes on
+    /v1/health/ready, the smoke test and Open WebUI reach it, status shows it healthy, a re-run changes nothing;
+    switching back retires the NIM unit."""
+    box = stack.hosts[0]
+    t = stack.testinfra(box)
+    box.exec("docker", "tag", VLLM_IMAGE, NIM_MIRROR)  # the stand-in image carries every server
+    box.exec("sh", "-c", "cat > /root/registry_standin.py",
+             input=(testhosts.STANDINS / "registry_standin.py").read_bytes())
+    box.exec("systemd-run", "--unit", "standin-registry", "--setenv", "STANDIN_REGISTRY_USER=$oauthtoken",
+             "--setenv", f"STANDIN_REGISTRY_PASSWORD={NGC_KEY}", "--setenv", "STANDIN_REGISTRY_LOG=/root/registry.log",
+             "python3", "/root/registry_standin.py")
+    box.extra_data.update({"engine": "nim", "nim_image": NIM_MIRROR})
+    try:
+        rc, data, text = stack.deploy(ngc_api_key=NGC_KEY)
+        assert rc == 0, _log(text)
+        attempts = [json.loads(line) for line in t.file("/root/registry.log").content_string.splitlines()]
+        assert {"path": "/v2/", "user": "$oauthtoken", "ok": True} in attempts, attempts
+        key_file = t.file("/etc/reasoning-stack/registry-127.0.0.1-5000.key")
+        assert key_file.mode == 0o600 and key_file.user == "root" and key_file.content_string.strip() == NGC_KEY
+        assert "127.0.0.1:5000" in t.check_output("cat /root/.docker/config.json")
+        assert not t.file("/etc/systemd/system/reasoning-vllm.service").exists
+        assert t.service("reasoning-nim").is_running and t.service("reasoning-nim").is_enabled
+        unit = t.file("/etc/systemd/system/reasoning-nim.service").content_string
+        env = t.file("/etc/reasoning-stack/reasoning-nim.env")
+        assert env.mode == 0o600
+        assert "NIM_MODEL_PATH=hf://deepseek-ai/DeepSeek-R1-Distill-Qwen-7B" in env.content_string
+        assert f"NIM_SERVED_MODEL_NAME={MODEL}" in env.content_string and "VLLM_API_KEY" not in env.content_string
+        assert NIM_MIRROR in unit and "--reasoning-parser deepseek_r1" in unit and "--host 127.0.0.1" in unit
+        assert "--volume /var/lib/reasoning-stack/nim:/opt/nim/.cache" in unit
+        journal = t.check_output("journalctl -u reasoning-nim --no-pager -o cat")
+        assert "stand-in NIM 2.1.6: hf://deepseek-ai/DeepSeek-R1-Distill-Qwen-7B in /opt/nim/.cache" in journal
+        assert t.file("/var/lib/reasoning-stack/nim/standin-downloads/deepseek-ai--DeepSeek-R1-Distill-Qwen-7B").exists
+        assert "/v1/health/ready answered" in text and f"Smoke test: one reasoning question to {MODEL}" in text
+        processes = t.check_output("ps -eo args")
+        for where, seen in (("the unit", unit), ("the env file", env.content_string), ("the output", text),
+                            ("a command line", processes), ("the journal", journal)):
+            assert NGC_KEY not in seen, f"the NGC API key is in {where}"
+        answers = _through_openwebui(t, MODEL)
+        assert [m["id"] for m in answers["models"]["data"]] == [MODEL]
+        assert "391" in answers["chats"][MODEL]["reasoning"] and "391" in answers["chats"][MODEL]["content"]
+        code, report, err = stack.project.status()
+        host = next(h for h in report["hosts"] if h["host"] == box.name)
+        assert host["healthy"], (host["problems"], err)
+        shown = stack.project.command("status").stdout
+        assert f"serves {MODEL} (deepseek-ai/DeepSeek-R1-Distill-Qwen-7B) on NIM 2.1.6 (vLLM 0.32.0)" in shown, shown
+        assert "/v1/health/ready 200" in shown, shown
+        rc, data, _ = stack.deploy()
+        assert data["results"]["totals"]["success"] == 0, _changed_ops(data)
+    finally:
+        for key in ("engine", "nim_image"):
+            box.extra_data.pop(key, None)
+        stack.settings.pop("ngc_api_key", None)
+        box.exec("systemctl", "stop", "standin-registry", check=False)
+    rc, data, text = stack.deploy()
+    assert rc == 0, _log(text)
+    assert not t.file("/etc/systemd/system/reasoning-nim.service").exists
+    assert t.check_output("docker ps -q --filter name=^nim$") == ""
+    assert t.service("reasoning-vllm").is_running
+    rc, data, _ = stack.deploy()
+    assert data["results"]["totals"]["success"] == 0, _changed_ops(data)
+
+
 def _ollama_plan():
     from reasoning_stack.gpus import gpus_from_profile
     from reasoning_stack.plan import PlanRequest, make_plan

@@ -223,12 +223,13 @@ def ray_site_packages() -> Path:
 def load_standin_images(host: TestHost, rootfs: Path, images: list[str], ray: Path | None = None) -> None:
     """Import the stand-in image into the host's own Docker under the given names (as `docker load` would
     on an air-gapped box). One image serves them all: with arguments it is vLLM (the DCGM exporter when they
-    start with its ``-f``), without it is Open WebUI (Grafana when Grafana's environment is set).
+    start with its ``-f``; NVIDIA NIM when NIM_MODEL_PATH is set), without it is Open WebUI (Grafana when Grafana's
+    environment is set).
     With ``ray`` (see :func:`ray_site_packages`) the image carries Ray and its `ray` command, as vLLM
     0.17.1's image does."""
     host.exec("mkdir", "-p", "/tmp/standin")
     for script in ("vllm_standin.py", "openwebui_standin.py", "sglang_standin.py", "ollama_standin.py",
-                   "grafana_standin.py", "dcgm_exporter_standin.py"):
+                   "grafana_standin.py", "dcgm_exporter_standin.py", "nim_standin.py", "registry_standin.py"):
         host.exec("sh", "-c", f"cat > /tmp/standin/{script}", input=(STANDINS / script).read_bytes())
     # the tables Open WebUI 0.12.4 makes in PostgreSQL (the stand-in makes them on a postgresql DATABASE_URL)
     host.exec("sh", "-c", "cat > /tmp/standin/openwebui-postgresql.sql",
@@ -236,6 +237,7 @@ def load_standin_images(host: TestHost, rootfs: Path, images: list[str], ray: Pa
     entry = textwrap.dedent("""\
         #!/bin/sh
         if [ "$1" = "-f" ]; then exec python3 -u /standin/dcgm_exporter_standin.py "$@"; fi
+        if [ -n "$NIM_MODEL_PATH" ]; then exec python3 -u /standin/nim_standin.py "$@"; fi
         if [ "$#" -gt 0 ]; then exec python3 -u /standin/vllm_standin.py "$@"; fi
         if [ -n "$GF_SERVER_HTTP_PORT" ]; then exec python3 -u /standin/grafana_standin.py; fi
         exec python3 -u /standin/openwebui_standin.py

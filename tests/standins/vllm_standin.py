@@ -59,6 +59,7 @@ api_key = os.environ.get("VLLM_API_KEY")
 REQUEST_LOG = os.environ.get("STANDIN_REQUEST_LOG")  # tests only: a JSON line per completion request
 # The field reasoning arrives in: vLLM 0.17.1's "reasoning"; cloud APIs such as DeepSeek's send "reasoning_content".
 REASONING_FIELD = os.environ.get("STANDIN_REASONING_FIELD", "reasoning")
+NIM = os.environ.get("STANDIN_NIM") == "1"  # started by nim_standin.py: the vLLM inside NVIDIA NIM
 ENGINE = os.environ.get("STANDIN_ENGINE", "vllm")  # sglang: started by sglang_standin.py; mlx: for mlx_lm.server
 # Whose answers' layout: the current line's (the real 0.32.0 server's, the nearest real one to the default 0.34.0),
 # or "0.17.1", the seed's. tests/test_real_vllm.py holds each against its real server.
@@ -307,7 +308,9 @@ class Handler(BaseHTTPRequestHandler):
             self.send_response(200)
             self.send_header("Content-Length", "0")
             self.end_headers()
-        elif self.path == "/metrics" and ENGINE != "mlx":  # never behind the API key, as in vLLM
+        elif NIM and self.path in ("/v1/health/ready", "/v1/health/live"):  # NIM's own, once the engine answers
+            self._send(200, {"object": "health.response", "message": "Service is ready."})
+        elif (self.path == "/v1/metrics" if NIM else self.path == "/metrics" and ENGINE != "mlx"):  # no API key
             self._text(200, metrics_text())
         elif self.path == "/v1/models":
             if self._authorised():

@@ -11,6 +11,7 @@ from reasoning_stack.engines.base import Engine, Uses
 from reasoning_stack.engines.mlx.memory import QUANTIZATIONS as MLX_FORMATS
 from reasoning_stack.engines.mlx.planner import plan_mlx
 from reasoning_stack.engines.mlx.service import mlx_job
+from reasoning_stack.engines.mlx.settings import MlxSettings
 from reasoning_stack.launchd import LaunchdJob
 from reasoning_stack.planning.types import Instance, PlanRequest, ServingPlan
 
@@ -23,6 +24,7 @@ class Mlx(Engine):
     """``mlx_lm.server`` from the pinned MLX-LM in a virtual environment on the Mac."""
 
     name = "mlx"
+    settings_group = MlxSettings
     title = "MLX-LM"
     version = VERSION
     platform = "macos"

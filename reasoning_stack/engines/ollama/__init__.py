@@ -18,7 +18,7 @@ from reasoning_stack.engines.ollama.service import (
     ollama_manifest,
     ollama_service,
 )
-from reasoning_stack.engines.ollama.settings import DEFAULT_IMAGE
+from reasoning_stack.engines.ollama.settings import DEFAULT_IMAGE, OllamaSettings
 from reasoning_stack.planning.types import Instance, PlanRequest, ServingPlan
 from reasoning_stack.service_files import ServiceFiles
 from reasoning_stack.topology import ClusterNode
@@ -44,6 +44,7 @@ class Ollama(Engine):
     served_as_repo = True
     startup = "pull"
     pull_helper = OLLAMA_PULL
+    settings_group = OllamaSettings
 
     def images(self, settings: Any) -> list[str]:
         return [settings.ollama_image]

@@ -16,7 +16,7 @@ from reasoning_stack.engines.sglang.command import REASONING_PARSERS, command
 from reasoning_stack.engines.sglang.flags import SGLANG_FLAGS, SGLANG_OWNED_FLAGS, SGLANG_VERSION
 from reasoning_stack.engines.sglang.output import SglangOutput
 from reasoning_stack.engines.sglang.service import sglang_service
-from reasoning_stack.engines.sglang.settings import DEFAULT_IMAGE
+from reasoning_stack.engines.sglang.settings import DEFAULT_IMAGE, SglangSettings
 from reasoning_stack.gpus import Gpu
 from reasoning_stack.planning.types import Instance, PlanRequest, ServingPlan
 from reasoning_stack.service_files import ServiceFiles
@@ -38,6 +38,7 @@ class Sglang(LayoutEngine):
     server_sampling = False
     sampling_source = "applies the model's generation_config.json"
     extra_args_setting = "sglang_extra_args"
+    settings_group = SglangSettings
     max_seqs_flag = "--max-running-requests"
     memory = sglang_memory
 

@@ -24,6 +24,7 @@ from reasoning_stack.engines.vllm.releases import (
     running_release,
 )
 from reasoning_stack.engines.vllm.service import vllm_service
+from reasoning_stack.engines.vllm.settings import VllmSettings
 from reasoning_stack.gpus import Gpu
 from reasoning_stack.models.architectures import version_tuple
 from reasoning_stack.planning import gpu_search
@@ -57,6 +58,7 @@ class Vllm(LayoutEngine):
     shares_gpus = True
     multi_node = True
     extra_args_setting = "vllm_extra_args"
+    settings_group = VllmSettings
     max_seqs_flag = "--max-num-seqs"
     mtp_drafts = True  # --speculative-config method mtp
     fp8_kv_by_model = True  # GLM-5 on Blackwell (0.32/0.34: models/config.py, the SM120 sparse MLA backend)
