@@ -3,6 +3,7 @@ them through pyinfra's own loader; no host is contacted): aarch64 DGX Sparks bes
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -514,3 +515,45 @@ def test_the_readmes_own_deploy_example_runs_as_written(tmp_path: Path):
                                                                           "Open WebUI"}
     (wait,) = ops["Wait for Open WebUI /health"]  # type: ignore[misc]
     assert "http://127.0.0.1:3080/health" in wait
+
+
+NGC_KEY = "nvapi-plan-SECRET-31"
+
+
+def test_a_nim_box_logs_docker_in_with_the_key_from_a_file_before_it_pulls(tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch):
+    """engine nim with an NGC API key: the key goes to its 0600 file, docker login reads it through stdin, both
+    before the first pull; the key is in no command. Logged in already, with the file unchanged: no login."""
+    monkeypatch.setenv("NGC_API_KEY", NGC_KEY)
+    facts = {**FRESH, "Arch": "x86_64", "KernelVersion": "6.8.0-45-generic", "NvidiaPciGpus": "rtx-4090x1.lspci",
+             "NvidiaGpus": {"csv": "rtx-4090x1.csv"}, "FileDigest": None, "DockerRegistryLogins": []}
+    data = {"nvidia_driver": "preinstalled", "engine": "nim", "model": "deepseek-r1-distill-qwen-7b"}
+    ops = _plan_ok(_plan(data, facts, tmp=tmp_path))
+    names = [op["name"].split(" | ")[-1] for op in ops]
+    key_file = "/etc/reasoning-stack/registry-nvcr.io.key"
+    login = f"Docker login to nvcr.io (NGC API key, read from {key_file})"
+    pull = "Serving image nvcr.io/nim/nvidia/vllm-model-free-nim:2.1.6"
+    assert names.index("NGC API key for nvcr.io (0600)") < names.index(login) < names.index(pull), names
+    commands = {op["name"].split(" | ")[-1]: op["commands"] for op in ops}
+    assert commands[login] == [f"docker login nvcr.io --username '$oauthtoken' --password-stdin < {key_file}"]
+    assert not [op for op in ops if NGC_KEY in json.dumps(op["commands"])]
+    assert "Wait for reasoning-nim to load deepseek-r1-distill-qwen-7b (/v1/health/ready, up to 1800s)" in names
+
+    again = {**facts, "DockerRegistryLogins": ["nvcr.io"],
+             "FileDigest": {"sha1": hashlib.sha1(NGC_KEY.encode()).hexdigest(), "mode": "600", "user": "root",
+                            "group": "root"}}
+    commands = {op["name"].split(" | ")[-1]: op["commands"] for op in _plan_ok(_plan(data, again, tmp=tmp_path))}
+    assert commands[login] in ([], None), commands[login]
+
+
+def test_removing_a_nim_box_logs_docker_out_of_the_registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("NGC_API_KEY", NGC_KEY)
+    facts = {**FRESH, "Arch": "x86_64", "FindFiles": ["/etc/systemd/system/reasoning-nim.service"],
+             "Directory": {"mode": 755}, "File": {"mode": 644}, "SystemdStatus": {"reasoning-nim.service": True},
+             "SystemdEnabled": {"reasoning-nim.service": True}, "DockerRegistryLogins": ["nvcr.io"],
+             "StackManifest": {"units": [{"unit": "reasoning-nim", "engine": "nim",
+                                          "image": "nvcr.io/nim/nvidia/vllm-model-free-nim:2.1.6"}]}}
+    ops = {op["name"].split(" | ")[-1]: op["commands"] for op in _plan_ok(
+        _plan({"engine": "nim"}, facts, deploy="remove.py", tmp=tmp_path))}
+    assert ops["Docker logout from nvcr.io"] == ["docker logout nvcr.io"]
+    assert "Remove image nvcr.io/nim/nvidia/vllm-model-free-nim:2.1.6" in ops
