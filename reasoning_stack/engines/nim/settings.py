@@ -3,7 +3,9 @@ from the environment of the machine you deploy from)."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, Field, SecretStr, field_validator
 
 from reasoning_stack.engines.nim.releases import DEFAULT_RELEASE, RELEASES
 from reasoning_stack.values import env_var_name, image_reference, one_line_secret
@@ -15,31 +17,18 @@ SECRETS = {"ngc_api_key": "ngc_api_key_env"}  # each secret setting and the sett
 class NimSettings(BaseModel):
     """NVIDIA NIM"""
 
-    nim_image: str = Field(DEFAULT_IMAGE, description="NIM LLM's model-free vLLM image, pinned by tag (its "
-                           "release's vLLM is what the stack plans; a mirror of the same tag works too).")
+    nim_image: Annotated[str, AfterValidator(image_reference)] = Field(
+        DEFAULT_IMAGE, description="NIM LLM's model-free vLLM image, pinned by tag (its release's vLLM is what the "
+        "stack plans; a mirror of the same tag works too).")
     nim_model_profile: str | None = Field(
         None, description="NIM_MODEL_PROFILE: the profile NIM runs (a name from `list-model-profiles`, like "
         "'vllm-bf16-tp1-pp1', or its id); none: NIM picks for the GPU. The stack's planned flags win over it.")
-    ngc_api_key: SecretStr | None = Field(
+    ngc_api_key: Annotated[SecretStr | None, AfterValidator(one_line_secret)] = Field(
         None, description="NGC API key: the stack logs the host's Docker in to nim_image's registry with it (from "
         "a 0600 file, never a command line). Only Production Branch tags and NIMs before 2.0.10 need one. A secret: "
         "read from the environment variable ngc_api_key_env names.")
-    ngc_api_key_env: str = Field("NGC_API_KEY", description="Environment variable that holds ngc_api_key.")
-
-    @field_validator("nim_image")
-    @classmethod
-    def _nim_image_pinned(cls, value: str) -> str:
-        return image_reference(value)
-
-    @field_validator("ngc_api_key")
-    @classmethod
-    def _ngc_key_one_line(cls, value: SecretStr | None) -> SecretStr | None:
-        return one_line_secret(value)
-
-    @field_validator("ngc_api_key_env")
-    @classmethod
-    def _ngc_key_variable(cls, value: str) -> str:
-        return env_var_name(value)
+    ngc_api_key_env: Annotated[str, AfterValidator(env_var_name)] = Field(
+        "NGC_API_KEY", description="Environment variable that holds ngc_api_key.")
 
     @field_validator("nim_model_profile")
     @classmethod
