@@ -193,6 +193,11 @@ def cmd_plan(args: argparse.Namespace) -> int:
     if args.speculative_tokens and refusal:
         print(f"plan: --speculative-tokens: {refusal}; plan it with --engine vllm", file=sys.stderr)
         return EXIT_INVALID
+    if args.vllm_version and not any(e.release_setting == "vllm_version" for e in engines.candidates(engine)):
+        title = engines.get(engine).title
+        print(f"plan: --vllm-version chooses the release engine 'vllm' is planned for; {title} (engine {engine!r}) "
+              "is planned for its own: drop --vllm-version, or plan with --engine vllm", file=sys.stderr)
+        return EXIT_INVALID
     req = PlanRequest(
         gpus=tuple(gpus),
         model=model,

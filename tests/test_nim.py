@@ -209,3 +209,12 @@ def test_check_refuses_a_gpu_below_nim_s_floor_naming_the_engines_that_serve_it(
     assert ("old-box: does not fit: GPU with 32 GiB has compute capability 7.0; NVIDIA's model-free vLLM NIM needs "
             "7.5 or higher") in text
     assert "instead: engine 'vllm' (vLLM) fits it" in text and "engine 'nim'" not in text.split("does not fit")[1]
+
+
+def test_a_vllm_release_asked_of_nim_is_refused_not_ignored():
+    asked = ("plan", "--gpu", "rtx-4090", "--model", "qwen3-8b", "--vllm-version", "0.17.1")
+    code, text = _cli(*asked, "--engine", "nim")
+    assert code != 0 and ("--vllm-version chooses the release engine 'vllm' is planned for; NVIDIA NIM (engine "
+                          "'nim') is planned for its own") in text, text
+    code, text = _cli(*asked, "--engine", "auto")
+    assert code == 0, text  # auto may run vLLM: the release is for that

@@ -97,6 +97,7 @@ class Engine:
 
     # --- settings ----------------------------------------------------------------------------------------
     extra_args_setting: str | None = None  # the setting holding the user's extra flags for this engine
+    release_setting: str | None = None  # the setting choosing the release it is planned for (vLLM's vllm_version)
     settings_group: type | None = None  # its own settings (a pydantic model of flat keys), composed into the host's
     secret_settings: Mapping[str, str] = {}  # its secret settings, each with the setting naming its variable
 

@@ -46,6 +46,7 @@ class Nim(Vllm):
     startup = "none"  # NIM downloads the weights itself while the health wait shows its progress
     offered_instead = False  # vLLM packaged: another engine's refusal names vLLM, not NIM as well
     extra_args_setting = None
+    release_setting = None  # its image's NIM release sets the vLLM inside it
     settings_group = NimSettings
     secret_settings = SECRETS
 

@@ -58,6 +58,7 @@ class Vllm(LayoutEngine):
     shares_gpus = True
     multi_node = True
     extra_args_setting = "vllm_extra_args"
+    release_setting = "vllm_version"
     settings_group = VllmSettings
     max_seqs_flag = "--max-num-seqs"
     mtp_drafts = True  # --speculative-config method mtp
