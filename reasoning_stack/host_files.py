@@ -62,8 +62,6 @@ def model_server_files(settings: Any, plan: HostPlan, host_gpu_count: int, node:
         out[service.env_path] = service.env_text
         if service.secret_path:
             out[service.secret_path] = service.secret_text
-    for engine in engines.registered():  # a registry password, as the deploy writes it before its login
-        login = engine.registry_login(settings)
-        if login is not None and engines.uses(settings)[engine.name].any:
-            out[login.password_file] = getattr(settings, login.secret_setting).get_secret_value()
+    for login in engines.registry_logins(settings):  # a registry password, as the deploy writes it before its login
+        out[login.password_file] = getattr(settings, login.secret_setting).get_secret_value()
     return helpers

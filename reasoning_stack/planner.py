@@ -32,9 +32,8 @@ from reasoning_stack.tradeoffs import alternatives
 
 # what the CLI prints with, beside what it asks for
 __all__ = ["SHORT_REASONING_ROOM", "SUMMARY_HEADER", "TYPICAL_PROMPT_TOKENS", "NotRendered", "PlanRequest",
-           "registry_steps",
            "PlannedUnit", "ServingPlan", "find_clusters", "plan_inventory", "plan_summary_row", "plan_what_if",
-           "render_host", "usable_gpus"]
+           "registry_steps", "render_host", "usable_gpus"]
 
 
 @dataclass(frozen=True)
@@ -122,7 +121,5 @@ def render_host(name: str, settings: StackSettings, clusters: dict[str, Cluster]
 def registry_steps(settings: StackSettings) -> list[str]:
     """The registry logins the deploy does on this host before it pulls (Engine.registry_login), as the
     command it runs: the password comes from its 0600 file through stdin."""
-    uses = engines.uses(settings)
-    found = [e.registry_login(settings) for e in engines.registered() if uses[e.name].any]
     return [f"before its pulls, with the {login.title} ({login.secret_setting}): {login.command()}"
-            for login in found if login is not None]
+            for login in engines.registry_logins(settings)]

@@ -91,9 +91,8 @@ def registry_logins(settings: StackSettings) -> None:
     once per host. The password goes into a 0600 file of its own and reaches ``docker login`` through stdin; a
     changed password logs in again."""
     done = run_store("registry-logins", set)
-    for engine in engines.registered():
-        login = engine.registry_login(settings)
-        if login is None or not engines.uses(settings)[engine.name].any or (host.name, login.registry) in done:
+    for login in engines.registry_logins(settings):
+        if (host.name, login.registry) in done:
             continue
         done.add((host.name, login.registry))
         stack_directories(config=True)

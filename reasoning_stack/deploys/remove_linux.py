@@ -68,7 +68,8 @@ def remove_from_linux(weights: bool | None = None, openwebui_data: bool | None =
     images.update(u["image"] for u in manifest.get("units", []) if u.get("image"))
     for image in sorted(images):
         docker_image(name=f"Remove image {image}", image=image, present=False)
-    for login in {e.registry_login(settings) for e in engines.registered()} - {None}:  # the key it logged in with
+    # where an engine logs Docker in with a key, whether or not an instance still runs it
+    for login in {e.registry_login(settings) for e in engines.registered()} - {None}:
         docker_logout(name=f"Docker logout from {login.registry}", registry=login.registry)
 
     # Monitoring: the distribution's Prometheus and node exporter the stack installed, purged with their data

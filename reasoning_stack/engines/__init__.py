@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from reasoning_stack.engines import auto
-from reasoning_stack.engines.base import Engine, Uses
+from reasoning_stack.engines.base import Engine, RegistryLogin, Uses
 from reasoning_stack.engines.mlx import ENGINE as MLX
 from reasoning_stack.engines.nim import ENGINE as NIM
 from reasoning_stack.engines.ollama import ENGINE as OLLAMA
@@ -23,7 +23,7 @@ from reasoning_stack.models.quantization import FORMATS
 from reasoning_stack.planning.types import PlanRequest, ServingPlan
 
 __all__ = ["AUTO", "Engine", "Uses", "candidates", "default_for", "get", "make_plan", "names", "register",
-           "registered", "setting_values", "shares_gpus", "unregister", "uses"]
+           "registered", "registry_logins", "setting_values", "shares_gpus", "unregister", "uses"]
 
 AUTO = auto.NAME
 _REGISTRY: dict[str, Engine] = {}
@@ -137,3 +137,11 @@ def uses(settings: Any) -> dict[str, Uses]:
             found[engine.name].primary |= primary
             found[engine.name].served_names.append(served)
     return found
+
+
+def registry_logins(settings: Any) -> list[RegistryLogin]:
+    """The registry logins a host's Docker needs before its pulls: one per registry, from each engine its instances
+    run (``Engine.registry_login``)."""
+    used = uses(settings)
+    found = [e.registry_login(settings) for e in registered() if used[e.name].any]
+    return list({login.registry: login for login in found if login is not None}.values())
