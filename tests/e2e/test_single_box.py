@@ -773,10 +773,16 @@ def test_small_box_on_ollama_then_back_to_vllm(stack: Stack):
     assert data["results"]["totals"]["success"] == 0, _changed_ops(data)
 
     del box.extra_data["engine"]
+    _back_on_vllm(stack, t, "ollama")
+
+
+def _back_on_vllm(stack: Stack, t, engine: str) -> None:
+    """Deploy the box's settings back on vLLM: ``engine``'s unit and container are gone, vLLM runs, and a re-run
+    changes nothing."""
     rc, data, text = stack.deploy()
     assert rc == 0, _log(text)
-    assert not t.file("/etc/systemd/system/reasoning-ollama.service").exists
-    assert t.check_output("docker ps -q --filter name=^ollama$") == ""
+    assert not t.file(f"/etc/systemd/system/reasoning-{engine}.service").exists
+    assert t.check_output(f"docker ps -q --filter name=^{engine}$") == ""
     assert t.service("reasoning-vllm").is_running
     rc, data, _ = stack.deploy()
     assert data["results"]["totals"]["success"] == 0, _changed_ops(data)
@@ -842,13 +848,7 @@ def test_nim_from_a_keyed_registry_then_back_to_vllm(stack: Stack):
             box.extra_data.pop(key, None)
         stack.settings.pop("ngc_api_key", None)
         box.exec("systemctl", "stop", "standin-registry", check=False)
-    rc, data, text = stack.deploy()
-    assert rc == 0, _log(text)
-    assert not t.file("/etc/systemd/system/reasoning-nim.service").exists
-    assert t.check_output("docker ps -q --filter name=^nim$") == ""
-    assert t.service("reasoning-vllm").is_running
-    rc, data, _ = stack.deploy()
-    assert data["results"]["totals"]["success"] == 0, _changed_ops(data)
+    _back_on_vllm(stack, t, "nim")
 
 
 def _ollama_plan():
