@@ -129,7 +129,12 @@ def test_the_real_aiperf_measures_the_real_vllm_beside_the_plan(tmp_path: Path, 
     try:
         server.start()
         options = Options(concurrencies=(1, 2), output_tokens=96, input_tokens=32, tokenizer=str(snapshot))
-        result, saved, plot = bench_endpoint(endpoint, server.url, key, AIPERF_PYTHON, options, workdir / "out")
+        try:
+            result, saved, plot = bench_endpoint(endpoint, server.url, key, AIPERF_PYTHON, options, workdir / "out")
+        except BenchError as exc:  # say whether the server was still there, and what it logged last
+            state = "running" if server.process.poll() is None else f"exited ({server.process.returncode})"
+            raise AssertionError(f"{exc}\n--- the real vLLM at {server.url}: {state}; its log ends:\n"
+                                 f"{server.log_tail(4000)}") from exc
         generated = server.metric("vllm:generation_tokens_total")
     finally:
         server.stop()

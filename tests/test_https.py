@@ -14,7 +14,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from testhosts import unpacked_tool
+from testhosts import free_port, unpacked_tool
 
 from reasoning_stack.cluster import Cluster
 from reasoning_stack.firewall import firewall_rules
@@ -142,10 +142,6 @@ def _caddy_env(home: Path) -> dict[str, str]:
             "HOME": str(home)}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class _Backend(http.server.BaseHTTPRequestHandler):
@@ -163,7 +159,7 @@ class _Backend(http.server.BaseHTTPRequestHandler):
 def test_the_real_caddy_serves_https_with_its_own_ca_and_redirects_http(tmp_path: Path):
     backend = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Backend)
     threading.Thread(target=backend.serve_forever, daemon=True).start()
-    https_port, http_port = _free_port(), _free_port()
+    https_port, http_port = free_port(), free_port()
     p = proxy(https="internal", https_names=["chat.lab.test"], openwebui_port=backend.server_address[1],
               https_port=https_port, http_port=http_port)
     config = tmp_path / "Caddyfile"

@@ -89,10 +89,30 @@ def standin_rootfs(tag: str) -> Path:
     return CACHE / f"standin-rootfs-{tag.rsplit(':', 1)[1]}.tar"
 
 
+# scripts/test runs four pytest lanes at once, then one alone: each takes ports from its own range, below the
+# kernel's ephemeral ports (32768 up), so two lanes are never handed one port (a port bound to 0, closed and handed
+# back, can be handed to another process before its first user binds it).
+PORT_RANGES = {"e2e-a": 12000, "e2e-b": 14500, "servers": 17000, "rest": 19500, "alone": 22000, "timing": 24500}
+PORTS_PER_RANGE = 2500
+_next_port: list[int] = []
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A port nothing listens on at 127.0.0.1, from this pytest run's own range (``PORT_RANGES``, by lane; a run
+    outside scripts/test has one more), each handed out once per run."""
+    if not _next_port:
+        _next_port.append(PORT_RANGES.get(os.environ.get("RS_TIMING_NAME", ""), 27000))
+    end = PORT_RANGES.get(os.environ.get("RS_TIMING_NAME", ""), 27000) + PORTS_PER_RANGE
+    while _next_port[0] < end:
+        port = _next_port[0]
+        _next_port[0] += 1
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue  # taken: by a server of an earlier run still stopping, or by something else
+        return port
+    raise RuntimeError(f"no free port left in this run's range (up to {end})")
 
 
 def ssh_keypair(directory: Path) -> Path:
