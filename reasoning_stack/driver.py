@@ -108,6 +108,12 @@ NVIDIA_FILES = (TOOLKIT_LIST, NONFREE_LIST, TOOLKIT_KEYRING, NOUVEAU_BLACKLIST, 
 DEFAULT_BRANCH = 580
 CUDA_REPO_DISTRO = {("debian", "12"): "debian12", ("ubuntu", "22.04"): "ubuntu2204", ("ubuntu", "24.04"): "ubuntu2404"}
 DEBIAN_BRANCH = 535  # Debian 12's non-free nvidia-driver
+
+
+def planned_branch(pinned: int | None, method: str) -> int | None:
+    """The driver branch a host will have, as its settings say: the pinned ``nvidia_driver_branch``, or Debian 12's
+    own with ``nvidia_driver: debian`` (None: decided at deploy). Which images' CUDA it runs is checked against it."""
+    return pinned or (DEBIAN_BRANCH if method == "debian" else None)
 PINNING_FROM = 590  # from 590, NVIDIA locks the branch with nvidia-driver-pinning-<branch>; names lose the suffix
 
 

@@ -218,3 +218,11 @@ def test_a_vllm_release_asked_of_nim_is_refused_not_ignored():
                           "'nim') is planned for its own") in text, text
     code, text = _cli(*asked, "--engine", "auto")
     assert code == 0, text  # auto may run vLLM: the release is for that
+
+
+def test_debian_s_own_driver_is_read_as_engine_vllm_reads_it():
+    """nvidia_driver 'debian' means branch 535, older than the CUDA 13 of the vLLM inside NIM 2.1.6."""
+    with pytest.raises(SettingsInvalid, match="nvidia_driver: branch 535: NIM 2.1.6 runs vLLM 0.32.0 on CUDA 13.0, "
+                       "which needs driver branch 580 or newer"):
+        validate_host_data("box", {"gpu_profile": "rtx-4090", "engine": "nim", "nvidia_driver": "debian"},
+                           environ={})

@@ -10,19 +10,18 @@ from collections.abc import Mapping
 from typing import Any
 
 from reasoning_stack.catalogue import ModelSpec
+from reasoning_stack.driver import planned_branch
 from reasoning_stack.engines.base import RegistryLogin, Uses
 from reasoning_stack.engines.nim.output import NimOutput
 from reasoning_stack.engines.nim.releases import (
     DEFAULT_RELEASE,
     MIN_COMPUTE_CAPABILITY,
     RELEASES,
-    compute_capability,
     read_image,
 )
 from reasoning_stack.engines.nim.service import HEALTH_PATH, METRICS_PATH, cache_dir, nim_service
 from reasoning_stack.engines.nim.settings import SECRETS, NimSettings
 from reasoning_stack.engines.vllm import Vllm
-from reasoning_stack.engines.vllm.command import vllm_args
 from reasoning_stack.engines.vllm.releases import RELEASES as VLLM_RELEASES
 from reasoning_stack.gpus import Gpu
 from reasoning_stack.planning.types import Instance, PlanRequest, ServingPlan
@@ -90,9 +89,10 @@ class Nim(Vllm):
                              "pre-stages weights for engine 'vllm' (offline = true with engine 'vllm'), or set "
                              "offline = false")
         vllm = VLLM_RELEASES[tag.release.vllm]
-        branch = settings.nvidia_driver_branch
+        branch = planned_branch(settings.nvidia_driver_branch, settings.nvidia_driver)  # as engine 'vllm' reads it
         if branch is not None and branch < vllm.driver_branch:
-            raise ValueError(f"nvidia_driver_branch {branch}: NIM {tag.release.version} runs vLLM {vllm.version} on "
+            setting = "nvidia_driver_branch" if settings.nvidia_driver_branch else "nvidia_driver"
+            raise ValueError(f"{setting}: branch {branch}: NIM {tag.release.version} runs vLLM {vllm.version} on "
                              f"CUDA {vllm.cuda}, which needs driver branch {vllm.driver_branch} or newer; unset it or "
                              f"pin {vllm.driver_branch}")
         for key in settings.sampling_overrides:
@@ -116,23 +116,21 @@ class Nim(Vllm):
 
     @staticmethod
     def _below_floor(gpus: tuple[Gpu, ...]) -> str:
-        for gpu in gpus:
-            found = compute_capability(gpu.compute_cap)
-            if found is not None and found < MIN_COMPUTE_CAPABILITY:
-                need = ".".join(map(str, MIN_COMPUTE_CAPABILITY))
-                return (f"{gpu.name} has compute capability {gpu.compute_cap}; NVIDIA's model-free vLLM NIM needs "
-                        f"{need} or higher")
-        return ""
+        # compared as the weights formats' floors are (models/quantization.gpu_problem); unknown GPUs pass
+        old = next((g for g in gpus if g.compute_cap and float(g.compute_cap) < MIN_COMPUTE_CAPABILITY), None)
+        if old is None:
+            return ""
+        return (f"{old.name} has compute capability {old.compute_cap}; NVIDIA's model-free vLLM NIM needs "
+                f"{MIN_COMPUTE_CAPABILITY:g} or higher")
 
     def finish(self, plan: ServingPlan, model: ModelSpec, req: PlanRequest, gpu: Gpu, eager: bool,
                seqs: int | None) -> None:
-        super().finish(plan, model, req, gpu, eager, seqs)
+        super().finish(plan, model, req, gpu, eager, seqs)  # vLLM's arguments, for the release inside the image
         release = RELEASES[DEFAULT_RELEASE]
-        args = vllm_args(plan, model, req, VLLM_RELEASES[release.vllm])
-        repo = args[0]
+        repo, *args = plan.output.args
         path = repo if repo.startswith("/") else f"hf://{repo}"
         # the model is NIM_MODEL_PATH; every other flag is vLLM's own, which NIM passes to its vLLM
-        plan.output = NimOutput(args[1:], release.vllm, nim_release=release.version, model_path=path)
+        plan.output = NimOutput(args, release.vllm, nim_release=release.version, model_path=path)
         plan.command = ["nim-serve", *plan.output.args]
 
     def describe(self, plan: ServingPlan) -> list[str]:

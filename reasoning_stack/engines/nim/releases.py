@@ -15,7 +15,7 @@ from dataclasses import dataclass
 REPOSITORY = "nvcr.io/nim/nvidia/vllm-model-free-nim"
 IMAGE_NAME = REPOSITORY.rsplit("/", 1)[1]  # what a mirror keeps of the path
 KEYLESS_FROM = (2, 0, 10)  # public-catalog NIMs pull without a key from NIM LLM 2.0.10
-MIN_COMPUTE_CAPABILITY = (7, 5)
+MIN_COMPUTE_CAPABILITY = 7.5  # as nvidia-smi's compute_cap reads (one digit after the point)
 DEFAULT_REGISTRY = "docker.io"  # where an image without a registry host in its name lives
 
 
@@ -71,8 +71,3 @@ def read_image(image: str) -> ImageTag:
     return ImageTag(registry=registry, model_free=path.rsplit("/", 1)[-1] == IMAGE_NAME,
                     version="" if digest else version, production_branch=suffix.startswith("pb"))
 
-
-def compute_capability(text: str) -> tuple[int, int] | None:
-    """``"8.9"`` as (8, 9); None when unknown."""
-    major, _, minor = text.partition(".")
-    return (int(major), int(minor or 0)) if major.isdigit() and (minor or "0").isdigit() else None

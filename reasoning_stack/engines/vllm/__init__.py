@@ -10,7 +10,7 @@ from typing import Any
 from reasoning_stack.arch import AARCH64, X86_64, check_image
 from reasoning_stack.catalogue import ModelSpec
 from reasoning_stack.cuda import GpuBudget
-from reasoning_stack.driver import DEBIAN_BRANCH
+from reasoning_stack.driver import planned_branch
 from reasoning_stack.engines.base import LayoutEngine, Uses
 from reasoning_stack.engines.vllm import memory as vllm_memory
 from reasoning_stack.engines.vllm.checks import check_release_flags
@@ -107,7 +107,7 @@ class Vllm(LayoutEngine):
                                  "longer depends on Ray (since 0.18) and its image is not known to carry it: use "
                                  "cluster_backend 'mp' (vLLM's own multi-node mode, no Ray) or vllm_version '0.17.1'")
             # the driver the host will have: the pinned branch, or Debian 12's own (its non-free package)
-            branch = settings.nvidia_driver_branch or (DEBIAN_BRANCH if settings.nvidia_driver == "debian" else None)
+            branch = planned_branch(settings.nvidia_driver_branch, settings.nvidia_driver)
             problem = driver_problem(settings.vllm_image, branch)
             if problem:
                 setting = "nvidia_driver_branch" if settings.nvidia_driver_branch else "nvidia_driver"
