@@ -806,6 +806,10 @@ def test_nim_from_a_keyed_registry_then_back_to_vllm(stack: Stack):
     box.exec("systemd-run", "--unit", "standin-registry", "--setenv", "STANDIN_REGISTRY_USER=$oauthtoken",
              "--setenv", f"STANDIN_REGISTRY_PASSWORD={NGC_KEY}", "--setenv", "STANDIN_REGISTRY_LOG=/root/registry.log",
              "python3", "/root/registry_standin.py")
+    # the registry answers before the deploy logs in (a generous bound: a loaded 2-core machine starts Python slowly)
+    box.exec("python3", "-c", "import socket, sys, time\nfor _ in range(240):\n    try:\n"
+             "        socket.create_connection(('127.0.0.1', 5000), 1).close(); sys.exit(0)\n"
+             "    except OSError:\n        time.sleep(0.5)\nsys.exit('the stand-in registry never answered')")
     box.extra_data.update({"engine": "nim", "nim_image": NIM_MIRROR})
     try:
         rc, data, text = stack.deploy(ngc_api_key=NGC_KEY)
