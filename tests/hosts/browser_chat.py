@@ -29,6 +29,7 @@ def open_browser():
     options.binary_location = chromium
     for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900"):
         options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "SEVERE"})  # console errors, for a failure's message
     return webdriver.Chrome(service=Service(driver), options=options)
 
 
@@ -43,13 +44,15 @@ def waiter(browser, seconds: float = 90):
 # Seconds for the sign-in page's form to show, then again after a reload: the page loads Open WebUI's whole bundle,
 # which on the 2-core CI machine, beside three real vLLM servers and the other lanes, once took over 90 s.
 SIGN_IN_PAGE_WAITS = (120, 240)
-# Seconds for the chat page after "Sign in", then again after a second click where the form still shows: the CI run
-# on the 2-core machine once waited out 90 s here (the chat page loads the models and the user's chats).
+# Seconds for the chat page after "Sign in", then again after a reload (and a second "Sign in" where the form shows
+# again): the CI run on the 2-core machine once waited out 90 s here (the chat page loads the models and the user's
+# chats), and once 300 s without a reload, the page's state not on record (the failure now says it in one line).
 SIGNED_IN_WAITS = (120, 180)
 
 
 def sign_in(browser, url: str, email: str, password: str) -> None:
-    """Sign in on Open WebUI's page and dismiss "What's New" (shown once after the first sign-in)."""
+    """Sign in on Open WebUI's page and dismiss "What's New" (shown once after the first sign-in). A chat page that
+    has not come 120 s after "Sign in" is reloaded, as a person would, and the form filled again if it shows."""
     from selenium.common.exceptions import TimeoutException
     from selenium.webdriver.common.by import By
 
@@ -64,25 +67,83 @@ def sign_in(browser, url: str, email: str, password: str) -> None:
             browser.save_screenshot(str(ARTIFACTS / f"sign-in-page-not-shown-{attempt + 1}.png"))
             if attempt + 1 == len(SIGN_IN_PAGE_WAITS):
                 raise
-    browser.find_element(By.ID, "email").send_keys(email)
-    browser.find_element(By.ID, "password").send_keys(password)
+    seen = []
     for attempt, seconds in enumerate(SIGNED_IN_WAITS):
-        button = next((b for b in browser.find_elements(By.TAG_NAME, "button") if b.text == "Sign in"), None)
-        if button is not None:  # still on the form: the last click went nowhere (a person clicks again)
-            button.click()
+        if attempt:  # the page came to nothing (once: 300 s on a loaded CI machine): a person reloads it
+            browser.get(f"{url}/")
+            with contextlib.suppress(TimeoutException):
+                waiter(browser, seconds).until(
+                    lambda b: b.find_elements(By.ID, "chat-input") or b.find_elements(By.ID, "email"))
+        if not browser.find_elements(By.ID, "chat-input") and browser.find_elements(By.ID, "email"):
+            _fill_in_and_sign_in(browser, email, password)
         try:
             waiter(browser, seconds).until(lambda b: b.find_elements(By.ID, "chat-input"))
             break
         except TimeoutException:
             ARTIFACTS.mkdir(parents=True, exist_ok=True)
             browser.save_screenshot(str(ARTIFACTS / f"sign-in-not-done-{attempt + 1}.png"))
+            seen.append(page_state(browser))
             if attempt + 1 == len(SIGNED_IN_WAITS):
-                raise AssertionError(f"no chat page {sum(SIGNED_IN_WAITS)} s after signing in; the page shows:\n"
-                                     f"{body_text(browser)}") from None
+                raise AssertionError(
+                    f"no chat page {sum(SIGNED_IN_WAITS)} s after signing in, reloaded once; "
+                    + "; then ".join(seen) + f"; {api_answers(url, email, password)}; the page shows:\n"
+                    f"{body_text(browser)}") from None
 
     with contextlib.suppress(TimeoutException):  # when it is not shown at all, there is nothing to dismiss
         waiter(browser, 10).until(_release_notes)
     wait.until(_no_release_notes)
+
+
+def _fill_in_and_sign_in(browser, email: str, password: str) -> None:
+    """Type the email and password into the form (emptied first) and click "Sign in" when it shows."""
+    from selenium.webdriver.common.by import By
+
+    for field, value in (("email", email), ("password", password)):
+        box = browser.find_element(By.ID, field)
+        box.clear()
+        box.send_keys(value)
+    button = next((b for b in browser.find_elements(By.TAG_NAME, "button") if b.text == "Sign in"), None)
+    if button is not None:
+        button.click()
+
+
+def page_state(browser) -> str:
+    """One line on what a page shows: its address, the start of its text and the browser's console errors."""
+    text = " ".join(body_text(browser).split())[:160]
+    errors = [entry.get("message", "")[:160] for entry in console_log(browser) if entry.get("level") == "SEVERE"]
+    return f"{browser.current_url} showed {text!r} with console errors {errors[:3]}"
+
+
+def console_log(browser) -> list[dict]:
+    """The browser's console entries since last asked (empty where the driver keeps none)."""
+    try:
+        return browser.get_log("browser")
+    except Exception:  # noqa: BLE001 - a diagnostic: a driver without the log must not hide the failure itself
+        return []
+
+
+def api_answers(url: str, email: str, password: str) -> str:
+    """How long Open WebUI's own API takes to sign in and list the models the chat page loads: tells a slow or
+    stuck server from a page that came to nothing."""
+    import json
+    import time
+    import urllib.request
+
+    def call(path: str, body: dict | None = None, token: str | None = None) -> tuple[float, dict | list]:
+        started = time.monotonic()
+        request = urllib.request.Request(f"{url}{path}", data=json.dumps(body).encode() if body else None,
+                                         headers={"Content-Type": "application/json",
+                                                  **({"Authorization": f"Bearer {token}"} if token else {})})
+        with urllib.request.urlopen(request, timeout=120) as answer:
+            return time.monotonic() - started, json.loads(answer.read())
+
+    try:
+        signin_s, session = call("/api/v1/auths/signin", {"email": email, "password": password})
+        models_s, models = call("/api/models", token=session["token"])
+    except Exception as failure:  # noqa: BLE001 - a diagnostic: says what the API did instead
+        return f"Open WebUI's API then: {type(failure).__name__}: {failure}"
+    return (f"Open WebUI's API then: sign-in {signin_s:.1f} s, /api/models {models_s:.1f} s "
+            f"({len(models.get('data', []))} models)")
 
 
 def _release_notes(browser):
