@@ -237,6 +237,13 @@ hf_token_env = 'HF_TOKEN'
 # without thinking, only the title when it always reasons first.
 # openwebui_tasks = None
 
+# Thinking budgets Open WebUI offers in each chat's menu beside 'No limit' (its default): the most
+# tokens a model reasons before it must answer (vLLM's thinking_token_budget, sent with the chat).
+# None = 1,024, 4,096, 16,384 where the engine's release honours a budget (vLLM 0.32.0 and later) and
+# none elsewhere; [] = no menu. Budgets not below a model's max_model_len are left out (they could
+# never bind).
+# openwebui_thinking_budgets = None
+
 # Environment variable that holds openwebui_secret_key.
 # openwebui_secret_key_env = 'REASONING_STACK_OPENWEBUI_SECRET_KEY'
 

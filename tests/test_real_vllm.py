@@ -18,7 +18,7 @@ import contract
 import pytest
 import real_engines
 import tiny_models
-from real_fixtures import ADMIN_PASSWORD, API_KEY, SAMPLING
+from real_fixtures import ADMIN_PASSWORD, API_KEY, SAMPLING, THINKING_BUDGET
 from testhosts import free_port
 
 from reasoning_stack.render import render
@@ -306,7 +306,7 @@ def real_webui(real_vllm_hosts):
     host = real_vllm_hosts.hosts["dual-gpu"]
     webui = real_openwebui.OpenWebUI(host.openwebui_env(), real_vllm_hosts.workdir / "open-webui").start()
     try:
-        made = real_openwebui.apply_model_entries(webui, host.plan, real_vllm_hosts.workdir)
+        made = real_openwebui.apply_model_entries(webui, host.plan, real_vllm_hosts.workdir, settings=host.settings)
         assert made.returncode == 0, made.stdout + made.stderr
         yield webui
     finally:
@@ -388,3 +388,65 @@ def test_a_persons_key_through_open_webui_switches_thinking_per_request(real_web
     assert thought == tiny_models.REASONING_TEXT, answers
     assert not (answers["off"].get("reasoning_content") or answers["off"].get("reasoning")), answers
     assert answers["off"]["content"].strip() == tiny_models.ANSWER_TEXT, answers
+
+
+def _reasoning(message: dict) -> str:
+    return message.get("reasoning_content") or message.get("reasoning") or ""
+
+
+def test_a_thinking_budget_caps_the_reasoning_where_the_release_honours_it(real_vllm_hosts):
+    """A request's ``thinking_token_budget`` through the engine's API: on a release that honours it (0.32.0 here),
+    the reasoning stops at the budget and the answer follows whole; 0.17.1 ignores the field without a word, which
+    is why the stack offers no budget there and ``check`` refuses openwebui_thinking_budgets for it."""
+    from reasoning_stack.engines.vllm.releases import RELEASES
+    from reasoning_stack.validation import SettingsInvalid, validate_host_data
+
+    release = RELEASES[real_vllm_hosts.release]
+    for unit, served in (("reasoning-vllm", "deepseek-r1-distill-qwen-7b"), ("reasoning-vllm-fast", "qwen3-8b")):
+        server = real_vllm_hosts.server("dual-gpu", unit)
+        whole = _chat(server, served)
+        capped = _chat(server, served, thinking_token_budget=THINKING_BUDGET)
+        assert _reasoning(whole) == tiny_models.REASONING_TEXT, whole
+        assert capped["content"].strip() == tiny_models.ANSWER_TEXT, capped  # the answer still comes, whole
+        if release.thinking_token_budget:
+            cut = _reasoning(capped)
+            assert cut and tiny_models.REASONING_TEXT.startswith(cut) and len(cut) < len(_reasoning(whole)), capped
+        else:
+            assert _reasoning(capped) == tiny_models.REASONING_TEXT, capped  # ignored: the reason it is refused
+    if not release.thinking_token_budget:
+        with pytest.raises(SettingsInvalid, match="ignores a request's thinking_token_budget"):
+            validate_host_data("h", {"model": "deepseek-r1-distill-qwen-7b", "vllm_version": release.version,
+                                     "openwebui_thinking_budgets": [THINKING_BUDGET]}, environ={})
+
+
+def test_a_thinking_budget_chosen_per_chat_in_open_webui_reaches_the_real_vllm(real_vllm_hosts, real_webui,
+                                                                              persons_key):
+    """The deploy's model entry gives each chat a "Thinking budget" menu where the release honours budgets: a
+    person's choice (Open WebUI's ``model_controls``, as its chat page sends it) caps the reasoning; "No limit", the
+    default, sends nothing. Where the release would ignore a budget the entry has no menu at all."""
+    from reasoning_stack.engines.vllm.releases import RELEASES
+
+    served = "deepseek-r1-distill-qwen-7b"
+    status, models = real_webui.call("GET", "/api/models", token=persons_key)  # what the chat page shows her
+    assert status == 200, models
+    (model,) = [m for m in models["data"] if m["id"] == served]
+    controls = ((model.get("info") or {}).get("params") or {}).get("model_controls") or {}
+    question = [{"role": "user", "content": "What is 17 * 23?"}]
+    answers = {}
+    for choice in ("default", "no_limit", f"tokens_{THINKING_BUDGET}"):
+        picked = {} if choice == "default" else {"params": {"model_controls": {served: {"thinking_budget": choice}}}}
+        status, answer = real_webui.call("POST", "/api/chat/completions",
+                                         {"model": served, "stream": False, "messages": question, **picked},
+                                         persons_key)
+        assert status == 200, answer
+        answers[choice] = answer["choices"][0]["message"]
+    assert _reasoning(answers["default"]) == _reasoning(answers["no_limit"]) == tiny_models.REASONING_TEXT, answers
+    if not RELEASES[real_vllm_hosts.release].thinking_token_budget:
+        assert "thinking_budget" not in controls, controls
+        return
+    options = controls["thinking_budget"]["options"]
+    assert controls["thinking_budget"]["default"] == "no_limit" and list(options) == [
+        "no_limit", f"tokens_{THINKING_BUDGET}", "tokens_1024"], controls
+    cut = _reasoning(answers[f"tokens_{THINKING_BUDGET}"])
+    assert cut and tiny_models.REASONING_TEXT.startswith(cut) and cut != tiny_models.REASONING_TEXT, answers
+    assert answers[f"tokens_{THINKING_BUDGET}"]["content"].strip() == tiny_models.ANSWER_TEXT, answers

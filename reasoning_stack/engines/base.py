@@ -131,6 +131,11 @@ class Engine:
         """Raise ValueError for what this engine cannot do with ``settings`` (``uses``: how they use it; an engine
         no instance uses may still refuse its own settings being set)."""
 
+    def thinking_budget_problem(self, settings: Any, model: ModelSpec | None = None) -> str | None:
+        """Why a request's ``thinking_token_budget`` would not cap the reasoning on this engine as ``settings`` run
+        it, for ``model`` (None: any model); None when it does, and Open WebUI may offer budgets per chat."""
+        return f"{self.title} (engine {self.name!r}) takes no thinking_token_budget per request"
+
     # --- planning ----------------------------------------------------------------------------------------
     def runs_on(self, gpus: tuple[Gpu, ...]) -> bool:
         """Whether the engine serves on these GPUs (``gpu_kind``: NVIDIA GPUs, or a Mac's chip)."""

@@ -11,12 +11,14 @@ request, so a Qwen3 task model gets ``chat_template_kwargs: {"enable_thinking": 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from reasoning_stack import engines
 from reasoning_stack.catalogue import find_model
 from reasoning_stack.planning.types import HostPlan, Instance
 from reasoning_stack.settings import StackSettings
+from reasoning_stack.settings.openwebui import DEFAULT_THINKING_BUDGETS
 
 ALL_TASKS = ("title", "tags", "follow_up")
 # Open WebUI's switch for each task; every one defaults to on in Open WebUI.
@@ -137,10 +139,12 @@ REASONING_EFFORT = "medium"  # gpt-oss's own default; a chat's advanced params c
 REASONS_FIRST = ("deepseek-r1-distill", "deepseek-r1", "qwq")  # families that always think before answering
 # DeepSeek's advice for maths (DeepSeek-R1 model card, "Usage Recommendations"); QwQ's card asks the same.
 MATHS_DIRECTIVE = "Please reason step by step, and put your final answer within \\boxed{}."
+THINKING_BUDGET_CONTROL = "thinking_budget"  # the control's key in Open WebUI (a request's model_controls name it)
 PUBLIC_READ = [{"principal_type": "user", "principal_id": "*", "permission": "read"}]
 
 
-def model_entries(host_plan: HostPlan, model_groups: dict[str, list[str]] | None = None) -> list[dict[str, object]]:
+def model_entries(host_plan: HostPlan, model_groups: dict[str, list[str]] | None = None,
+                  thinking_budgets: Mapping[str, tuple[int, ...]] | None = None) -> list[dict[str, object]]:
     """Open WebUI model entries for the host's models (created or updated by the deploy as the admin): a name
     a person understands ("DeepSeek-R1-Distill-Qwen-32B AWQ" for ``deepseek-r1-distill-qwen-32b``), the
     catalogue's prompting advice as the description (R1 family: no system prompt; maths in \\boxed{}), for
@@ -150,8 +154,10 @@ def model_entries(host_plan: HostPlan, model_groups: dict[str, list[str]] | None
     which vLLM refuses without a tool-call parser ("auto" tool choice requires --enable-auto-tool-choice), so
     every chat from the web page would fail. No system prompt and no sampling are set: vLLM applies each model's
     generation_config.json. ``model_groups`` (``openwebui_model_groups``): the models only some groups may use;
-    their entries name the groups, which the host's helper turns into Open WebUI's group grants."""
+    their entries name the groups, which the host's helper turns into Open WebUI's group grants.
+    ``thinking_budgets`` (:func:`offered_budgets`, by served name): the budgets a model's chat menu offers."""
     model_groups = model_groups or {}
+    thinking_budgets = thinking_budgets or {}
     entries = []
     for instance in host_plan.instances:
         spec = find_model(instance.plan.model)
@@ -170,6 +176,9 @@ def model_entries(host_plan: HostPlan, model_groups: dict[str, list[str]] | None
             meta["capabilities"] = {"builtin_tools": False}
         if spec.reasoning_effort:  # gpt-oss: Open WebUI's "Reasoning Effort" control, sent with every chat
             params = {**params, "reasoning_effort": REASONING_EFFORT}
+        budgets = thinking_budgets.get(instance.served_model_name)
+        if budgets:  # a menu in each chat; "No limit" sends nothing, so an API request's own fields still win
+            params = {**params, "model_controls": {THINKING_BUDGET_CONTROL: budget_control(budgets)}}
         entry = {"id": instance.served_model_name, "base_model_id": None, "name": name, "meta": meta,
                  "params": params, "access_grants": PUBLIC_READ, "is_active": True}
         groups = model_groups.get(instance.served_model_name)
@@ -181,4 +190,41 @@ def model_entries(host_plan: HostPlan, model_groups: dict[str, list[str]] | None
 
 def model_entries_json(settings: StackSettings, host_plan: HostPlan) -> str:
     """The model entries file the deploy leaves on the host for its helper (``OPENWEBUI_MODELS_JSON``)."""
-    return json.dumps(model_entries(host_plan, settings.openwebui_model_groups), indent=1, sort_keys=True) + "\n"
+    budgets = {i.served_model_name: offered_budgets(settings, i) for i in host_plan.instances}
+    entries = model_entries(host_plan, settings.openwebui_model_groups, budgets)
+    return json.dumps(entries, indent=1) + "\n"  # in the order built: a menu's options show in the file's order
+
+
+def offered_budgets(settings: StackSettings, instance: Instance) -> tuple[int, ...]:
+    """The thinking budgets ``instance``'s chat menu offers: openwebui_thinking_budgets (None: the stack's ladder)
+    where its engine's release caps the reasoning with a request's ``thinking_token_budget``, less those not below
+    its max_model_len (they could never bind); none where the engine would ignore the field."""
+    if engines.get(instance.engine).thinking_budget_problem(settings, find_model(instance.plan.model)):
+        return ()
+    asked = settings.openwebui_thinking_budgets
+    budgets = DEFAULT_THINKING_BUDGETS if asked is None else tuple(asked)
+    return tuple(b for b in budgets if b < instance.plan.max_model_len)
+
+
+def thinking_budget_text(settings: StackSettings, instance: Instance) -> str:
+    """What ``plan`` says of the thinking budgets ``instance``'s chats offer, and why none where none are."""
+    offered = offered_budgets(settings, instance)
+    if offered:
+        return ("thinking budget per chat (Open WebUI's menu, sent as thinking_token_budget): No limit (the "
+                f"default), {', '.join(f'{b:,}' for b in offered)} tokens")
+    problem = engines.get(instance.engine).thinking_budget_problem(settings, find_model(instance.plan.model))
+    why = problem or ("openwebui_thinking_budgets offers none below max_model_len "
+                      f"{instance.plan.max_model_len:,}")
+    return f"thinking budget per chat: none offered ({why})"
+
+
+def budget_control(budgets: tuple[int, ...]) -> dict[str, object]:
+    """Open WebUI 0.12.4's model control (``params.model_controls``) for a thinking budget: a menu a person sets per
+    chat, whose choice Open WebUI sends as custom parameters; "No limit", the default, sends none."""
+    options: dict[str, object] = {"no_limit": {"label": "No limit", "params": {}}}
+    for budget in budgets:
+        options[f"tokens_{budget}"] = {"label": f"{budget:,} tokens",
+                                       "params": {"thinking_token_budget": budget}}
+    return {"label": "Thinking budget", "default": "no_limit", "options": options,
+            "description": "The most tokens the model reasons before it must answer; fewer answer sooner, "
+                           "more think harder."}

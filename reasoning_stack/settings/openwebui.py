@@ -14,6 +14,9 @@ from reasoning_stack.settings.common import NAME_RE, env_var_name
 OPENWEBUI_VERSION = "0.12.4"
 DEFAULT_OPENWEBUI_IMAGE = f"ghcr.io/open-webui/open-webui:v{OPENWEBUI_VERSION}"
 OPENWEBUI_ARCHES = {DEFAULT_OPENWEBUI_IMAGE: (X86_64, AARCH64)}  # a multi-architecture image
+# The thinking budgets (tokens) each chat's menu offers beside "No limit" where the engine honours them.
+DEFAULT_THINKING_BUDGETS = (1024, 4096, 16384)
+MAX_THINKING_BUDGETS = 6
 
 
 class CloudConnection(BaseModel):
@@ -126,6 +129,15 @@ class OpenWebUISettings(BaseModel):
         "answers without thinking, only the title when it always reasons first.",
     )
 
+    openwebui_thinking_budgets: list[int] | None = Field(
+        None,
+        description="Thinking budgets Open WebUI offers in each chat's menu beside 'No limit' (its default): the "
+        "most tokens a model reasons before it must answer (vLLM's thinking_token_budget, sent with the chat). "
+        f"None = {', '.join(f'{b:,}' for b in DEFAULT_THINKING_BUDGETS)} where the engine's release honours a "
+        "budget (vLLM 0.32.0 and later) and none elsewhere; [] = no menu. Budgets not below a model's "
+        "max_model_len are left out (they could never bind).",
+    )
+
     openwebui_secret_key: SecretStr | None = Field(
         None, description="Session signing key; None = generated once on the host and kept. A secret: read from "
         "the environment variable openwebui_secret_key_env names."
@@ -134,6 +146,22 @@ class OpenWebUISettings(BaseModel):
     openwebui_secret_key_env: str = Field(
         "REASONING_STACK_OPENWEBUI_SECRET_KEY", description="Environment variable that holds openwebui_secret_key."
     )
+
+    @field_validator("openwebui_thinking_budgets")
+    @classmethod
+    def _budget_ladder(cls, value: list[int] | None) -> list[int] | None:
+        if value is None:
+            return value
+        if len(value) > MAX_THINKING_BUDGETS:
+            raise ValueError(f"offers {len(value)} budgets; a menu of at most {MAX_THINKING_BUDGETS} stays readable, "
+                             f"like {DEFAULT_THINKING_BUDGETS}")
+        for budget in value:
+            if not 1 <= budget <= 1_048_576:
+                raise ValueError(f"{budget} is not a budget: give tokens of reasoning from 1 to 1,048,576, like "
+                                 f"{DEFAULT_THINKING_BUDGETS}")
+        if len(set(value)) != len(value):
+            raise ValueError(f"lists a budget twice: {value}")
+        return sorted(value)
 
     @field_validator("openwebui_admin_email")
     @classmethod

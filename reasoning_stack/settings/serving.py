@@ -254,6 +254,15 @@ class ServingSettings(BaseModel):
             able = " or ".join(f"engine {e.name!r}" for e in engines.registered() if e.mtp_drafts)
             raise ValueError(f"speculative_tokens {self.speculative_tokens}: {refusal}; set speculative_tokens = 0, "
                              f"or serve with {able}")
+        if self.openwebui_enabled and self.openwebui_thinking_budgets:  # asked for: every model must honour them
+            for engine in used:
+                problem = engine.thinking_budget_problem(self)
+                if problem:
+                    able = [repr(e.name) for e in engines.registered()
+                            if e.platform == engine.platform and not e.thinking_budget_problem(self)]
+                    instead = f"; serve with engine {' or '.join(able)}" if able else ""
+                    raise ValueError(f"openwebui_thinking_budgets: {problem}{instead}; or leave "
+                                     "openwebui_thinking_budgets unset (None offers them only where they hold)")
         for name, use in uses.items():
             engines.get(name).check_settings(self, use)
 

@@ -35,6 +35,7 @@ from reasoning_stack.validation import validate_host_data
 API_KEY = "sk-real-vllm-0123456789"
 ADMIN_PASSWORD = "Admin-pass-real-vllm-1"
 SAMPLING = {"top_p": 0.9, "min_p": 0.05}
+THINKING_BUDGET = 4  # a budget the tiny models' five-piece reasoning overruns
 FAMILY_OF_REPO = {"deepseek-ai/DeepSeek-R1-Distill-Qwen-7B": "r1", "Qwen/Qwen3-8B": "qwen3"}
 
 
@@ -46,8 +47,20 @@ def host_data() -> dict[str, tuple[str, int, dict]]:
         "dual-gpu": ("rtx-4090", 2, {"model": "deepseek-r1-distill-qwen-7b", "sampling_overrides": SAMPLING,
                                      "api_port": free_port(), "openwebui_port": free_port(),
                                      "openwebui_api_keys": "everyone",
+                                     "openwebui_thinking_budgets": [THINKING_BUDGET, 1024],
                                      "extra_models": [{"name": "fast", "model": "qwen3-8b", "port": free_port()}]}),
     }
+
+
+def for_release(data: dict, release: str) -> dict:
+    """A host's group_data for vLLM ``release``: thinking budgets only where the release honours them (check refuses
+    them elsewhere: the release would ignore them)."""
+    from reasoning_stack.engines.vllm.releases import RELEASES
+
+    data = {**data, "vllm_version": release}
+    if not RELEASES[release].thinking_token_budget:
+        data.pop("openwebui_thinking_budgets", None)
+    return data
 
 
 @dataclass
@@ -88,7 +101,7 @@ def real_vllm_hosts(request):
     for name, (profile, count, data) in host_data().items():
         environ = {SECRET_ENV_VARS["api_key"]: API_KEY,
                    SECRET_ENV_VARS["openwebui_admin_password"]: ADMIN_PASSWORD}
-        settings = validate_host_data(name, {**data, "vllm_version": release}, environ=environ)
+        settings = validate_host_data(name, for_release(data, release), environ=environ)
         plan = plan_host(settings, gpus_from_profile(profile, count))
         assert plan.fits, plan.reason
         services = {i.unit: engine_service(settings, i, count) for i in plan.instances}

@@ -205,17 +205,19 @@ class OpenWebUI:
 
 
 def apply_model_entries(webui: OpenWebUI, host_plan: object, workdir: Path,
-                        model_groups: dict[str, list[str]] | None = None) -> subprocess.CompletedProcess:
+                        model_groups: dict[str, list[str]] | None = None,
+                        settings: object | None = None) -> subprocess.CompletedProcess:
     """Run the deploy's own model-entries helper against ``webui`` for ``host_plan`` (``model_groups``: the
-    settings' openwebui_model_groups), as the deploy does after Open WebUI starts (the admin's credentials from the
-    rendered env file); returns the helper's run."""
-    from reasoning_stack.openwebui.entries import model_entries
+    settings' openwebui_model_groups; ``settings``: the host's, for the very file the deploy writes), as the deploy
+    does after Open WebUI starts (the admin's credentials from the rendered env file); returns the helper's run."""
+    from reasoning_stack.openwebui.entries import model_entries, model_entries_json
     from reasoning_stack.render import render
 
     helper, env_file, models = workdir / "openwebui-models", workdir / "openwebui.env", workdir / "models.json"
     helper.write_text(render("openwebui-models.py.j2"))
     env_file.write_text(webui.env_text)
-    models.write_text(json.dumps(model_entries(host_plan, model_groups)))
+    models.write_text(model_entries_json(settings, host_plan) if settings is not None
+                      else json.dumps(model_entries(host_plan, model_groups)))
     return subprocess.run([sys.executable, str(helper), webui.url, str(models), "--env-file", str(env_file)],
                           capture_output=True, text=True, timeout=120)
 

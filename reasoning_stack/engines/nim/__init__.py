@@ -23,6 +23,7 @@ from reasoning_stack.engines.nim.service import HEALTH_PATH, METRICS_PATH, cache
 from reasoning_stack.engines.nim.settings import SECRETS, NimSettings
 from reasoning_stack.engines.vllm import Vllm
 from reasoning_stack.engines.vllm.releases import RELEASES as VLLM_RELEASES
+from reasoning_stack.engines.vllm.releases import VllmRelease
 from reasoning_stack.gpus import Gpu
 from reasoning_stack.planning.types import Instance, PlanRequest, ServingPlan
 from reasoning_stack.service_files import ServiceFiles
@@ -55,6 +56,10 @@ class Nim(Vllm):
 
     def first_release(self, version: str) -> str | None:
         return None  # a newer vLLM comes with a newer NIM release, not a setting
+
+    def settings_release(self, settings: Any) -> VllmRelease:
+        """The vLLM release inside the NIM release the stack runs."""
+        return VLLM_RELEASES[RELEASES[DEFAULT_RELEASE].vllm]
 
     def images(self, settings: Any) -> list[str]:
         return [settings.nim_image]

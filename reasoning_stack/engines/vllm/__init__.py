@@ -18,6 +18,7 @@ from reasoning_stack.engines.vllm.command import vllm_args
 from reasoning_stack.engines.vllm.output import VllmOutput
 from reasoning_stack.engines.vllm.releases import (
     DEFAULT_RELEASE,
+    NO_BUDGET_PARSERS,
     RELEASES,
     VllmRelease,
     driver_problem,
@@ -91,6 +92,21 @@ class Vllm(LayoutEngine):
             return {}
         running = running_release(manifest)
         return {"vllm_version": running} if running and running != DEFAULT_RELEASE else {}
+
+    def thinking_budget_problem(self, settings: Any, model: ModelSpec | None = None) -> str | None:
+        release = self.settings_release(settings)
+        if release.thinking_token_budget:
+            if model is not None and model.reasoning_parser in NO_BUDGET_PARSERS:
+                return (f"its reasoning parser {model.reasoning_parser!r} gives vLLM no end of reasoning to force, "
+                        "so vLLM refuses a request's thinking_token_budget (reasoning_effort grades it instead)")
+            return None
+        honours = min((v for v, r in RELEASES.items() if r.thinking_token_budget), key=version_tuple)
+        return (f"vLLM {release.version} (vllm_version) ignores a request's thinking_token_budget; vLLM {honours} "
+                f"and later cap the reasoning with it: set vllm_version = {DEFAULT_RELEASE!r}")
+
+    def settings_release(self, settings: Any) -> VllmRelease:
+        """The vLLM release ``settings`` run."""
+        return RELEASES[settings.vllm_version]
 
     def check_settings(self, settings: Any, uses: Uses) -> None:
         check_release_flags(settings.vllm_version, settings.vllm_extra_args)

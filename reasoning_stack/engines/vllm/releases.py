@@ -46,6 +46,9 @@ TOOL_PARSERS_ADDED = {
     "0.34.0": {"granite_toolcall_parser", "musespark", "ripple", "zaya", "zaya_xml"},
 }
 TOOL_PARSERS_REMOVED = {"0.24.0": {"minimax"}, "0.34.0": {"musespark1x"}}
+# Reasoning parsers that give vLLM no reasoning start and end strings (ReasoningConfig.initialize_token_ids finds
+# none), so a request's thinking_token_budget is refused with a 400, in 0.32.0 and 0.34.0: gpt-oss's harmony parser.
+NO_BUDGET_PARSERS = frozenset({"openai_gptoss"})
 # `vllm serve` flags 0.17.1 had that a later release removed (argparse then refuses them), by the release.
 FLAGS_REMOVED = {
     "0.18.0": {"--swap-space"}, "0.19.0": {"--disable-frontend-multiprocessing"},
@@ -76,6 +79,8 @@ class VllmRelease:
     disable_spelling: Literal["--no-", "--disable-"]  # how it spells a boolean flag off: --no-enable-x / --disable-x
     cors_open_by_default: bool  # --allowed-origins defaults to ["*"] (until 0.32: CORS off by default since)
     sampling_keys: tuple[str, ...]  # the sampling_overrides keys its --override-generation-config honours
+    thinking_token_budget: bool = False  # a request's thinking_token_budget caps its reasoning (the reasoning parser
+    # enables it: _set_default_reasoning_config_args); a release without it ignores the field silently
 
     def at_least(self, version: str) -> bool:
         """Whether this release is ``version`` or newer (a behaviour that release brought, by the release notes'
@@ -149,12 +154,13 @@ RELEASES: dict[str, VllmRelease] = {
     # so the stack names none.
     "0.32.0": VllmRelease("0.32.0", cuda="13.0", driver_branch=580, arm64_suffix="", older_driver_suffix="",
                           default_utilization=0.92, block_size=16, memory="free-memory", ray_dependency=False,
-                          disable_spelling="--no-", cors_open_by_default=False, sampling_keys=SAMPLING_KEYS_0_32_0),
+                          disable_spelling="--no-", cors_open_by_default=False, sampling_keys=SAMPLING_KEYS_0_32_0,
+                          thinking_token_budget=True),
     # The newest release (2026-11-16).
     "0.34.0": VllmRelease("0.34.0", cuda="13.0", driver_branch=580, arm64_suffix="", older_driver_suffix="",
                           default_utilization=None, block_size=64, memory="extensible", ray_dependency=False,
                           disable_spelling="--disable-", cors_open_by_default=False,
-                          sampling_keys=SAMPLING_KEYS_0_32_0),
+                          sampling_keys=SAMPLING_KEYS_0_32_0, thinking_token_budget=True),
 }
 # The release a host runs when its group_data names none (``vllm_version``).
 DEFAULT_RELEASE = "0.34.0"
