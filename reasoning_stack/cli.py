@@ -33,13 +33,13 @@ from reasoning_stack.planner import (
     NotRendered,
     PlanRequest,
     ServingPlan,
+    chat_menus_text,
     find_clusters,
     plan_inventory,
     plan_summary_row,
     plan_what_if,
     registry_steps,
     render_host,
-    thinking_budget_text,
 )
 from reasoning_stack.render import text_table
 from reasoning_stack.settings import StackSettings, group_data_all_py, settings_reference_markdown
@@ -294,7 +294,7 @@ def _print_alternatives(plan: ServingPlan) -> None:
 def _plan_inventory(args: argparse.Namespace) -> int:
     inventory, settings = _load(args.inventory)
 
-    rows, plans, refusals, budgets, worst = [], {}, {}, {}, 0
+    rows, plans, refusals, menus, worst = [], {}, {}, {}, 0
     if args.engine:
         try:
             settings = {h: StackSettings.model_validate({**s.model_dump(), "engine": args.engine})
@@ -318,7 +318,7 @@ def _plan_inventory(args: argparse.Namespace) -> int:
             plans[label] = instance.plan
             rows.append(plan_summary_row(label, instance.plan))
             if unit.settings.openwebui_enabled:
-                budgets[label] = thinking_budget_text(unit.settings, instance)
+                menus[label] = chat_menus_text(unit.settings, instance)
     if args.json:
         print(json.dumps({"plans": {h: p.to_json() for h, p in plans.items()}, "refused": refusals}, indent=2))
         return worst
@@ -327,8 +327,8 @@ def _plan_inventory(args: argparse.Namespace) -> int:
         print(f"\n{label}: layout {plan.layout_reason}")
         print(_speed_line(plan).strip())
         print(_reasoning_room_line(plan).strip())
-        if label in budgets:
-            print(budgets[label])
+        for line in menus.get(label, []):
+            print(line)
         _print_alternatives(plan)
     for host, reason in refusals.items():
         print(f"\n{host}: {reason}")

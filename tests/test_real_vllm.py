@@ -450,3 +450,25 @@ def test_a_thinking_budget_chosen_per_chat_in_open_webui_reaches_the_real_vllm(r
     cut = _reasoning(answers[f"tokens_{THINKING_BUDGET}"])
     assert cut and tiny_models.REASONING_TEXT.startswith(cut) and cut != tiny_models.REASONING_TEXT, answers
     assert answers[f"tokens_{THINKING_BUDGET}"]["content"].strip() == tiny_models.ANSWER_TEXT, answers
+
+
+def test_thinking_switched_per_chat_in_open_webui_reaches_the_real_vllm(real_webui, persons_key):
+    """Qwen3 (thinking by default on the dual-GPU host) gets a "Thinking" menu in each chat: "On", the default,
+    sends nothing and the model reasons; a person's "Off" (Open WebUI's ``model_controls``, as its chat page sends
+    it) reaches vLLM as ``enable_thinking: false`` and the answer comes alone."""
+    status, models = real_webui.call("GET", "/api/models", token=persons_key)
+    assert status == 200, models
+    (model,) = [m for m in models["data"] if m["id"] == "qwen3-8b"]
+    menu = model["info"]["params"]["model_controls"]["thinking"]
+    assert menu["default"] == "on" and list(menu["options"]) == ["on", "off"], menu
+    question = [{"role": "user", "content": "What is 17 * 23?"}]
+    answers = {}
+    for choice in ("default", "on", "off"):
+        picked = {} if choice == "default" else {"params": {"model_controls": {"qwen3-8b": {"thinking": choice}}}}
+        status, answer = real_webui.call("POST", "/api/chat/completions",
+                                         {"model": "qwen3-8b", "stream": False, "messages": question, **picked},
+                                         persons_key)
+        assert status == 200, answer
+        answers[choice] = answer["choices"][0]["message"]
+    assert _reasoning(answers["default"]) == _reasoning(answers["on"]) == tiny_models.REASONING_TEXT, answers
+    assert not _reasoning(answers["off"]) and answers["off"]["content"].strip() == tiny_models.ANSWER_TEXT, answers

@@ -139,12 +139,13 @@ REASONING_EFFORT = "medium"  # gpt-oss's own default; a chat's advanced params c
 REASONS_FIRST = ("deepseek-r1-distill", "deepseek-r1", "qwq")  # families that always think before answering
 # DeepSeek's advice for maths (DeepSeek-R1 model card, "Usage Recommendations"); QwQ's card asks the same.
 MATHS_DIRECTIVE = "Please reason step by step, and put your final answer within \\boxed{}."
-THINKING_BUDGET_CONTROL = "thinking_budget"  # the control's key in Open WebUI (a request's model_controls name it)
+THINKING_CONTROL = "thinking"  # the menus' keys in Open WebUI (a request's model_controls name them)
+THINKING_BUDGET_CONTROL = "thinking_budget"
 PUBLIC_READ = [{"principal_type": "user", "principal_id": "*", "permission": "read"}]
 
 
 def model_entries(host_plan: HostPlan, model_groups: dict[str, list[str]] | None = None,
-                  thinking_budgets: Mapping[str, tuple[int, ...]] | None = None) -> list[dict[str, object]]:
+                  menus: Mapping[str, dict[str, object]] | None = None) -> list[dict[str, object]]:
     """Open WebUI model entries for the host's models (created or updated by the deploy as the admin): a name
     a person understands ("DeepSeek-R1-Distill-Qwen-32B AWQ" for ``deepseek-r1-distill-qwen-32b``), the
     catalogue's prompting advice as the description (R1 family: no system prompt; maths in \\boxed{}), for
@@ -155,9 +156,10 @@ def model_entries(host_plan: HostPlan, model_groups: dict[str, list[str]] | None
     every chat from the web page would fail. No system prompt and no sampling are set: vLLM applies each model's
     generation_config.json. ``model_groups`` (``openwebui_model_groups``): the models only some groups may use;
     their entries name the groups, which the host's helper turns into Open WebUI's group grants.
-    ``thinking_budgets`` (:func:`offered_budgets`, by served name): the budgets a model's chat menu offers."""
+    ``menus`` (:func:`chat_menus`, by served name): the menus each chat of a model shows (Open WebUI's model
+    controls)."""
     model_groups = model_groups or {}
-    thinking_budgets = thinking_budgets or {}
+    menus = menus or {}
     entries = []
     for instance in host_plan.instances:
         spec = find_model(instance.plan.model)
@@ -176,9 +178,8 @@ def model_entries(host_plan: HostPlan, model_groups: dict[str, list[str]] | None
             meta["capabilities"] = {"builtin_tools": False}
         if spec.reasoning_effort:  # gpt-oss: Open WebUI's "Reasoning Effort" control, sent with every chat
             params = {**params, "reasoning_effort": REASONING_EFFORT}
-        budgets = thinking_budgets.get(instance.served_model_name)
-        if budgets:  # a menu in each chat; "No limit" sends nothing, so an API request's own fields still win
-            params = {**params, "model_controls": {THINKING_BUDGET_CONTROL: budget_control(budgets)}}
+        if menus.get(instance.served_model_name):  # each default sends nothing: a request's own fields still win
+            params = {**params, "model_controls": menus[instance.served_model_name]}
         entry = {"id": instance.served_model_name, "base_model_id": None, "name": name, "meta": meta,
                  "params": params, "access_grants": PUBLIC_READ, "is_active": True}
         groups = model_groups.get(instance.served_model_name)
@@ -190,9 +191,34 @@ def model_entries(host_plan: HostPlan, model_groups: dict[str, list[str]] | None
 
 def model_entries_json(settings: StackSettings, host_plan: HostPlan) -> str:
     """The model entries file the deploy leaves on the host for its helper (``OPENWEBUI_MODELS_JSON``)."""
-    budgets = {i.served_model_name: offered_budgets(settings, i) for i in host_plan.instances}
-    entries = model_entries(host_plan, settings.openwebui_model_groups, budgets)
+    menus = {i.served_model_name: chat_menus(settings, i) for i in host_plan.instances}
+    entries = model_entries(host_plan, settings.openwebui_model_groups, menus)
     return json.dumps(entries, indent=1) + "\n"  # in the order built: a menu's options show in the file's order
+
+
+def chat_menus(settings: StackSettings, instance: Instance) -> dict[str, object]:
+    """The menus each chat of ``instance``'s model shows in Open WebUI (0.12.4's ``params.model_controls``, by
+    key): "Thinking" (on or off) where a request switches it, "Thinking budget" where a budget holds. A person's
+    choice travels as custom parameters; each menu's default is the server's own behaviour and sends nothing."""
+    menus: dict[str, object] = {}
+    if _can_switch_thinking_off(instance):
+        menus[THINKING_CONTROL] = thinking_control(_thinks_by_default(settings, instance))
+    budgets = offered_budgets(settings, instance)
+    if budgets:
+        menus[THINKING_BUDGET_CONTROL] = budget_control(budgets)
+    return menus
+
+
+def thinking_control(thinks_by_default: bool) -> dict[str, object]:
+    """The "Thinking" menu: on or off for the chat; the server's default sends nothing, the other choice sends
+    ``chat_template_kwargs.enable_thinking``."""
+    def switch(on: bool) -> dict[str, object]:
+        return {} if on == thinks_by_default else {"chat_template_kwargs": {"enable_thinking": on}}
+
+    return {"label": "Thinking", "default": "on" if thinks_by_default else "off",
+            "description": "Whether the model reasons before it answers; off answers at once.",
+            "options": {"on": {"label": "On", "params": switch(True)},
+                        "off": {"label": "Off", "params": switch(False)}}}
 
 
 def offered_budgets(settings: StackSettings, instance: Instance) -> tuple[int, ...]:
@@ -206,16 +232,23 @@ def offered_budgets(settings: StackSettings, instance: Instance) -> tuple[int, .
     return tuple(b for b in budgets if b < instance.plan.max_model_len)
 
 
-def thinking_budget_text(settings: StackSettings, instance: Instance) -> str:
-    """What ``plan`` says of the thinking budgets ``instance``'s chats offer, and why none where none are."""
+def chat_menus_text(settings: StackSettings, instance: Instance) -> list[str]:
+    """What ``plan`` says of the menus ``instance``'s chats show: thinking on or off where a request switches it,
+    and the thinking budgets, or why there are none."""
+    lines = []
+    if _can_switch_thinking_off(instance):
+        first, then = ("On", "Off") if _thinks_by_default(settings, instance) else ("Off", "On")
+        lines.append(f"thinking per chat (Open WebUI's menu, sent as enable_thinking): {first} (the default), {then}")
     offered = offered_budgets(settings, instance)
     if offered:
-        return ("thinking budget per chat (Open WebUI's menu, sent as thinking_token_budget): No limit (the "
-                f"default), {', '.join(f'{b:,}' for b in offered)} tokens")
-    problem = engines.get(instance.engine).thinking_budget_problem(settings, find_model(instance.plan.model))
-    why = problem or ("openwebui_thinking_budgets offers none below max_model_len "
-                      f"{instance.plan.max_model_len:,}")
-    return f"thinking budget per chat: none offered ({why})"
+        lines.append("thinking budget per chat (Open WebUI's menu, sent as thinking_token_budget): No limit (the "
+                     f"default), {', '.join(f'{b:,}' for b in offered)} tokens")
+    else:
+        problem = engines.get(instance.engine).thinking_budget_problem(settings, find_model(instance.plan.model))
+        why = problem or ("openwebui_thinking_budgets offers none below max_model_len "
+                          f"{instance.plan.max_model_len:,}")
+        lines.append(f"thinking budget per chat: none offered ({why})")
+    return lines
 
 
 def budget_control(budgets: tuple[int, ...]) -> dict[str, object]:

@@ -1,7 +1,7 @@
-"""A thinking budget per chat in Open WebUI: the deploy's model entry gives each chat a "Thinking budget" menu (Open
-WebUI 0.12.4's model controls) where the engine's release caps the reasoning with a request's
-``thinking_token_budget``; nowhere else, and ``check`` refuses budgets asked for where they would not hold. The real
-vLLM and the real Open WebUI prove the cap itself (tests/test_real_vllm.py)."""
+"""Thinking per chat in Open WebUI: the deploy's model entry gives each chat a "Thinking" menu (on or off) where a
+request switches it, and a "Thinking budget" menu where the engine's release caps the reasoning with a request's
+``thinking_token_budget`` (Open WebUI 0.12.4's model controls); nowhere else, and ``check`` refuses budgets asked
+for where they would not hold. The real vLLM and the real Open WebUI prove both (tests/test_real_vllm.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 
 from reasoning_stack.gpus import gpus_from_profile
 from reasoning_stack.instances import plan_host
-from reasoning_stack.openwebui.entries import model_entries_json, thinking_budget_text
+from reasoning_stack.openwebui.entries import chat_menus_text, model_entries_json
 from reasoning_stack.settings.openwebui import DEFAULT_THINKING_BUDGETS
 from reasoning_stack.validation import SettingsInvalid, validate_host_data
 
@@ -29,8 +29,8 @@ def _entries(data: dict, profile: str = "rtx-4090", count: int = 2) -> dict[str,
     return {e["id"]: e for e in json.loads(model_entries_json(settings, plan))}
 
 
-def _menu(entry: dict) -> dict | None:
-    return entry["params"].get("model_controls", {}).get("thinking_budget")
+def _menu(entry: dict, key: str = "thinking_budget") -> dict | None:
+    return entry["params"].get("model_controls", {}).get(key)
 
 
 def test_each_chat_gets_a_budget_menu_whose_default_sends_nothing():
@@ -69,8 +69,8 @@ def test_gpt_oss_gets_no_menu_and_plan_says_why():
     plan = plan_host(settings, gpus_from_profile("rtx-4090", 1))
     (entry,) = json.loads(model_entries_json(settings, plan))
     assert _menu(entry) is None and entry["params"]["reasoning_effort"]
-    assert "'openai_gptoss' gives vLLM no end of reasoning to force" in thinking_budget_text(
-        settings, plan.instances[0])
+    (line,) = chat_menus_text(settings, plan.instances[0])  # no thinking switch either: it always reasons
+    assert "'openai_gptoss' gives vLLM no end of reasoning to force" in line
 
 
 @pytest.mark.parametrize(("data", "words"), [
@@ -104,3 +104,33 @@ def test_plan_names_the_budgets_each_chat_offers(tmp_path: Path):
     assert out.returncode == 0, out.stderr
     assert ("thinking budget per chat (Open WebUI's menu, sent as thinking_token_budget): No limit (the default), "
             "1,024, 4,096, 16,384 tokens") in out.stdout
+
+
+@pytest.mark.parametrize(("data", "default", "other"), [
+    ({"model": "qwen3-8b"}, "on", {"chat_template_kwargs": {"enable_thinking": False}}),
+    ({"model": "qwen3-8b", "thinking_default": False}, "off", {"chat_template_kwargs": {"enable_thinking": True}}),
+])
+def test_a_model_with_a_thinking_switch_gets_an_on_off_menu_whose_default_is_the_servers(data, default, other):
+    """The server's default (thinking_default for the primary model) is the menu's default and sends nothing; the
+    other choice sends the switch."""
+    menu = _menu(_entries(data)["qwen3-8b"], "thinking")
+    assert menu["default"] == default and list(menu["options"]) == ["on", "off"]
+    assert menu["options"][default]["params"] == {}
+    assert menu["options"]["off" if default == "on" else "on"]["params"] == other
+
+
+@pytest.mark.parametrize("data", [{"model": R1}, {"model": "qwen3-8b", "engine": "ollama"}])
+def test_no_thinking_menu_where_no_request_switches_it(data):
+    """The R1 family always reasons; Ollama's API takes no chat-template switch."""
+    assert all(_menu(entry, "thinking") is None for entry in _entries(data).values())
+
+
+def test_plan_names_the_thinking_menu_with_its_default(tmp_path: Path):
+    (tmp_path / "group_data").mkdir()
+    (tmp_path / "inventory.py").write_text('boxes = [("gpu-box", {"ssh_hostname": "192.0.2.10"})]\n')
+    (tmp_path / "group_data" / "boxes.py").write_text('gpu_profile = "rtx-4090"\nmodel = "qwen3-8b"\n'
+                                                      "thinking_default = False\n")
+    out = subprocess.run([sys.executable, "-m", "reasoning_stack.cli", "plan", "inventory.py"], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "thinking per chat (Open WebUI's menu, sent as enable_thinking): Off (the default), On" in out.stdout
