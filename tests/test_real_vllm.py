@@ -472,3 +472,27 @@ def test_thinking_switched_per_chat_in_open_webui_reaches_the_real_vllm(real_web
         answers[choice] = answer["choices"][0]["message"]
     assert _reasoning(answers["default"]) == _reasoning(answers["on"]) == tiny_models.REASONING_TEXT, answers
     assert not _reasoning(answers["off"]) and answers["off"]["content"].strip() == tiny_models.ANSWER_TEXT, answers
+
+
+def test_a_person_picks_a_thinking_budget_in_the_chat_page_and_the_reasoning_stops_there(real_vllm_hosts,
+                                                                                        real_webui):
+    """The menu in a real browser: the admin opens the chat box's model controls, picks the smallest budget for
+    the R1 distill and asks; the answer shows whole with its reasoning cut at the budget. On 0.17.1 the chat box
+    shows no model controls at all (the release would ignore a budget)."""
+    import browser_chat
+
+    from reasoning_stack.engines.vllm.releases import RELEASES
+
+    host = real_vllm_hosts.hosts["dual-gpu"]
+    browser = browser_chat.open_browser()
+    try:
+        browser_chat.sign_in(browser, real_webui.url, host.settings.openwebui_admin_email, ADMIN_PASSWORD)
+        if not RELEASES[real_vllm_hosts.release].thinking_token_budget:
+            assert browser_chat.model_controls_button(browser) is None
+            return
+        browser_chat.choose(browser, "Thinking budget", f"{THINKING_BUDGET} tokens")
+        browser_chat.ask(browser, "What is 17 times 23?")
+        browser_chat.see_reasoning_collapsed(browser, "The answer is", "17 * 20 + 17 * 3", "real-vllm-budget")
+        assert "checked: 391 / 23" not in browser_chat.body_text(browser)  # the reasoning stopped at the budget
+    finally:
+        browser.quit()

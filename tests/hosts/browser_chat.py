@@ -244,3 +244,31 @@ def saved_answer(webui, email: str, password: str) -> tuple[str, list[str]]:
     thinking = [item["content"][0]["text"] for item in answer.get("output", []) if item["type"] == "reasoning"]
     return answer["content"], thinking
 
+
+
+def model_controls_button(browser):
+    """The chat box's "Model controls" button (Open WebUI 0.12.4 shows it when the model's entry has menus), or None."""
+    from selenium.webdriver.common.by import By
+
+    buttons = browser.find_elements(By.CSS_SELECTOR, "button[aria-label='Model controls']")
+    return next((b for b in buttons if b.is_displayed()), None)
+
+
+def choose(browser, menu: str, option: str) -> None:
+    """Pick ``option`` in the model's ``menu`` as a person does: the chat box's "Model controls" button, the menu,
+    then the option (a screenshot ``model-control-chosen.png`` in test-artifacts/)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    def shown_with_text(text: str):
+        return lambda b: next((x for x in b.find_elements(By.XPATH, f"//*[normalize-space(text())='{text}']")
+                               if x.is_displayed()), None)
+
+    wait = waiter(browser)
+    wait.until(lambda b: model_controls_button(b)).click()
+    wait.until(lambda b: next((x for x in b.find_elements(By.CSS_SELECTOR, f"button[aria-label='{menu}']")
+                               if x.is_displayed()), None)).click()
+    wait.until(shown_with_text(option)).click()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    browser.save_screenshot(str(ARTIFACTS / "model-control-chosen.png"))
+    browser.find_element(By.TAG_NAME, "body").send_keys(Keys.ESCAPE)  # close the menu, as a person would
