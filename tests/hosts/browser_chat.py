@@ -127,19 +127,19 @@ def api_answers(url: str, email: str, password: str) -> str:
     stuck server from a page that came to nothing."""
     import json
     import time
-    import urllib.request
 
-    def call(path: str, body: dict | None = None, token: str | None = None) -> tuple[float, dict | list]:
+    from real_engines import http
+
+    def call(method: str, path: str, body: dict | None = None, token: str = "") -> tuple[float, dict]:
         started = time.monotonic()
-        request = urllib.request.Request(f"{url}{path}", data=json.dumps(body).encode() if body else None,
-                                         headers={"Content-Type": "application/json",
-                                                  **({"Authorization": f"Bearer {token}"} if token else {})})
-        with urllib.request.urlopen(request, timeout=120) as answer:
-            return time.monotonic() - started, json.loads(answer.read())
+        status, _headers, raw = http(method, f"{url}{path}", body, key=token)
+        if status != 200:
+            raise RuntimeError(f"{path} answered {status}: {raw[:160]!r}")
+        return time.monotonic() - started, json.loads(raw)
 
     try:
-        signin_s, session = call("/api/v1/auths/signin", {"email": email, "password": password})
-        models_s, models = call("/api/models", token=session["token"])
+        signin_s, session = call("POST", "/api/v1/auths/signin", {"email": email, "password": password})
+        models_s, models = call("GET", "/api/models", token=session["token"])
     except Exception as failure:  # noqa: BLE001 - a diagnostic: says what the API did instead
         return f"Open WebUI's API then: {type(failure).__name__}: {failure}"
     return (f"Open WebUI's API then: sign-in {signin_s:.1f} s, /api/models {models_s:.1f} s "
