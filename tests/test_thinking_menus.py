@@ -134,3 +134,14 @@ def test_plan_names_the_thinking_menu_with_its_default(tmp_path: Path):
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert "thinking per chat (Open WebUI's menu, sent as enable_thinking): Off (the default), On" in out.stdout
+
+
+@pytest.mark.parametrize(("data", "why"), [
+    ({"openwebui_thinking_budgets": []}, "openwebui_thinking_budgets is []"),
+    ({"openwebui_thinking_budgets": [200000]}, "openwebui_thinking_budgets offers none below max_model_len"),
+])
+def test_plan_says_why_a_model_offers_no_budget(data, why):
+    settings = validate_host_data("box", {"model": R1, **data}, environ=ENVIRON)
+    plan = plan_host(settings, gpus_from_profile("rtx-4090", 1))
+    (line,) = chat_menus_text(settings, plan.instances[0])  # the R1 distill has no thinking switch
+    assert line.startswith(f"thinking budget per chat: none offered ({why}"), line

@@ -203,7 +203,7 @@ def chat_menus(settings: StackSettings, instance: Instance) -> dict[str, object]
     menus: dict[str, object] = {}
     if _can_switch_thinking_off(instance):
         menus[THINKING_CONTROL] = thinking_control(_thinks_by_default(settings, instance))
-    budgets = offered_budgets(settings, instance)
+    budgets, _why_none = budget_offer(settings, instance)
     if budgets:
         menus[THINKING_BUDGET_CONTROL] = budget_control(budgets)
     return menus
@@ -221,15 +221,20 @@ def thinking_control(thinks_by_default: bool) -> dict[str, object]:
                         "off": {"label": "Off", "params": switch(False)}}}
 
 
-def offered_budgets(settings: StackSettings, instance: Instance) -> tuple[int, ...]:
-    """The thinking budgets ``instance``'s chat menu offers: openwebui_thinking_budgets (None: the stack's ladder)
-    where its engine's release caps the reasoning with a request's ``thinking_token_budget``, less those not below
-    its max_model_len (they could never bind); none where the engine would ignore the field."""
-    if engines.get(instance.engine).thinking_budget_problem(settings, find_model(instance.plan.model)):
-        return ()
+def budget_offer(settings: StackSettings, instance: Instance) -> tuple[tuple[int, ...], str]:
+    """(the thinking budgets ``instance``'s chat menu offers, why none where it offers none):
+    openwebui_thinking_budgets (None: the stack's ladder) where its engine's release caps the reasoning with a
+    request's ``thinking_token_budget``, less those not below its max_model_len (they could never bind)."""
+    problem = engines.get(instance.engine).thinking_budget_problem(settings, find_model(instance.plan.model))
+    if problem:
+        return (), problem
     asked = settings.openwebui_thinking_budgets
+    if asked == []:
+        return (), "openwebui_thinking_budgets is []"
     budgets = DEFAULT_THINKING_BUDGETS if asked is None else tuple(asked)
-    return tuple(b for b in budgets if b < instance.plan.max_model_len)
+    offered = tuple(b for b in budgets if b < instance.plan.max_model_len)
+    return offered, "" if offered else (f"openwebui_thinking_budgets offers none below max_model_len "
+                                        f"{instance.plan.max_model_len:,}")
 
 
 def chat_menus_text(settings: StackSettings, instance: Instance) -> list[str]:
@@ -239,14 +244,11 @@ def chat_menus_text(settings: StackSettings, instance: Instance) -> list[str]:
     if _can_switch_thinking_off(instance):
         first, then = ("On", "Off") if _thinks_by_default(settings, instance) else ("Off", "On")
         lines.append(f"thinking per chat (Open WebUI's menu, sent as enable_thinking): {first} (the default), {then}")
-    offered = offered_budgets(settings, instance)
+    offered, why = budget_offer(settings, instance)
     if offered:
         lines.append("thinking budget per chat (Open WebUI's menu, sent as thinking_token_budget): No limit (the "
                      f"default), {', '.join(f'{b:,}' for b in offered)} tokens")
     else:
-        problem = engines.get(instance.engine).thinking_budget_problem(settings, find_model(instance.plan.model))
-        why = problem or ("openwebui_thinking_budgets offers none below max_model_len "
-                          f"{instance.plan.max_model_len:,}")
         lines.append(f"thinking budget per chat: none offered ({why})")
     return lines
 
