@@ -40,6 +40,11 @@ def _chat(server: real_engines.Server, served: str, **extra: object) -> dict:
     return json.loads(raw)["choices"][0]["message"]
 
 
+def _reasoning(message: dict) -> str:
+    """A message's reasoning, in whichever field the release and Open WebUI put it ("" when none)."""
+    return message.get("reasoning_content") or message.get("reasoning") or ""
+
+
 def test_the_planned_command_lines_start_the_real_vllm(real_vllm_hosts):
     for host, unit, server in real_vllm_hosts.all_servers():
         instance = next(i for i in real_vllm_hosts.hosts[host].plan.instances if i.unit == unit)
@@ -384,14 +389,10 @@ def test_a_persons_key_through_open_webui_switches_thinking_per_request(real_web
                                          {"model": "qwen3-8b", "stream": False, "messages": question, **extra}, key)
         assert status == 200, answer
         answers[name] = answer["choices"][0]["message"]
-    thought = answers["default"].get("reasoning_content") or answers["default"].get("reasoning")
+    thought = _reasoning(answers["default"])
     assert thought == tiny_models.REASONING_TEXT, answers
-    assert not (answers["off"].get("reasoning_content") or answers["off"].get("reasoning")), answers
+    assert not _reasoning(answers["off"]), answers
     assert answers["off"]["content"].strip() == tiny_models.ANSWER_TEXT, answers
-
-
-def _reasoning(message: dict) -> str:
-    return message.get("reasoning_content") or message.get("reasoning") or ""
 
 
 def test_a_thinking_budget_caps_the_reasoning_where_the_release_honours_it(real_vllm_hosts):
