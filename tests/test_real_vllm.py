@@ -40,6 +40,28 @@ def _chat(server: real_engines.Server, served: str, **extra: object) -> dict:
     return json.loads(raw)["choices"][0]["message"]
 
 
+def _streamed(server: real_engines.Server, served: str, **extra: object) -> dict:
+    """The same request streamed, its deltas put back together into one message (as a streaming client does)."""
+    body = {"model": served, "messages": [{"role": "user", "content": "What is 17 * 23?"}], "stream": True, **extra}
+    status, _headers, raw = real_engines.http("POST", f"{server.url}/v1/chat/completions", body, key=server.key)
+    assert status == 200, raw
+    message: dict = {"content": "", "reasoning": "", "tool_calls": []}
+    for line in raw.decode().splitlines():
+        if not line.startswith("data: ") or line == "data: [DONE]":
+            continue
+        for choice in json.loads(line[6:])["choices"]:
+            delta = choice["delta"]
+            message["content"] += delta.get("content") or ""
+            message["reasoning"] += _reasoning(delta)
+            for call in delta.get("tool_calls") or []:
+                while len(message["tool_calls"]) <= call["index"]:
+                    message["tool_calls"].append({"function": {"name": "", "arguments": ""}})
+                merged = message["tool_calls"][call["index"]]["function"]
+                merged["name"] += (call.get("function") or {}).get("name") or ""
+                merged["arguments"] += (call.get("function") or {}).get("arguments") or ""
+    return message
+
+
 def _reasoning(message: dict) -> str:
     """A message's reasoning, in whichever field the release and Open WebUI put it ("" when none)."""
     return message.get("reasoning_content") or message.get("reasoning") or ""
@@ -116,6 +138,35 @@ def test_a_model_without_a_tool_format_answers_tools_with_a_clear_error(real_vll
     status, _headers, raw = real_engines.http("POST", f"{server.url}/v1/chat/completions", body, key=server.key)
     assert status == 400, raw
     assert "--enable-auto-tool-choice" in raw.decode(), raw
+
+
+FORCED_TOOL = {"type": "function", "function": {"name": "submit_answer"}}
+TOOL_CASES = ("qwen3-thinking", "qwen3-not-thinking")  # the families served here with a tool format (hermes)
+
+
+def _assert_the_call_is_parsed(message: dict, reasoning: str | None) -> None:
+    """One parsed call of submit_answer, its arguments the object alone, the reasoning in its own field (or none)."""
+    calls = message.get("tool_calls") or []
+    assert [call["function"]["name"] for call in calls] == ["submit_answer"], message
+    assert json.loads(calls[0]["function"]["arguments"]) == {"answer": 391}, message
+    assert _reasoning(message) == (reasoning or ""), message
+    content = message.get("content") or ""
+    assert "</think>" not in content and "<tool_call>" not in content, message
+
+
+@pytest.mark.parametrize("family", TOOL_CASES)
+def test_a_tool_call_with_thinking_comes_back_parsed_with_the_reasoning_apart(real_vllm_hosts, family):
+    """The recipe's tool-call failure mode: tool-call JSON carrying reasoning. A client that makes the model call
+    a tool (``tool_choice`` naming it) gets the call parsed into ``tool_calls`` by the planned tool parser, its
+    arguments the object alone, the reasoning apart, whole or streamed; at the model's choice it gets the prose."""
+    host, unit, served, extra, reasoning = JSON_CASES[family]
+    server = real_vllm_hosts.server(host, unit)
+    assert real_engines.flag(server.planned, "--tool-call-parser") == "hermes", server.planned
+    tools = [tiny_models.SUBMIT_TOOL, tiny_models.TOOL]
+    _assert_the_call_is_parsed(_chat(server, served, tools=tools, tool_choice=FORCED_TOOL, **extra), reasoning)
+    _assert_the_call_is_parsed(_streamed(server, served, tools=tools, tool_choice=FORCED_TOOL, **extra), reasoning)
+    chosen = _chat(server, served, tools=tools, tool_choice="auto", **extra)
+    assert not chosen.get("tool_calls") and chosen["content"].strip() == tiny_models.ANSWER_TEXT, chosen
 
 
 def test_a_reply_cut_off_while_reasoning_says_so_and_is_counted_for_the_alert(real_vllm_hosts):
@@ -365,6 +416,16 @@ def test_a_persons_key_through_open_webui_gets_parseable_json_with_the_reasoning
     message = answer["choices"][0]["message"]
     assert json.loads(message["content"]) == {"answer": 391}, message
     assert (message.get("reasoning_content") or message.get("reasoning")) == reasoning, message
+
+
+def test_a_persons_key_through_open_webui_gets_a_tool_call_parsed_with_the_reasoning_apart(real_webui, persons_key):
+    """The same on the path a team's agents use: a person's key, Open WebUI's API passing ``tools`` and
+    ``tool_choice`` on to the real vLLM; the call comes back parsed, the reasoning apart."""
+    body = {"model": "qwen3-8b", "stream": False, "messages": [{"role": "user", "content": "What is 17 * 23?"}],
+            "tools": [tiny_models.SUBMIT_TOOL, tiny_models.TOOL], "tool_choice": FORCED_TOOL}
+    status, answer = real_webui.call("POST", "/api/chat/completions", body, persons_key)
+    assert status == 200, answer
+    _assert_the_call_is_parsed(answer["choices"][0]["message"], tiny_models.REASONING_TEXT)
 
 
 @pytest.fixture(scope="module")

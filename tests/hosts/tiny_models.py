@@ -15,6 +15,12 @@ token (logit 15, half the reply's) starts ``{"answer":391}``. Unconstrained, the
 second path's odds are e^-25); under a JSON grammar, which masks the reply's answer, the model writes that object,
 so a ``response_format`` request gets one fixed, parseable answer with the reasoning before it.
 
+The same path holds a forced tool call (``tool_choice`` naming ``submit_answer``, whose parameters are that
+object's schema). vLLM 0.17.1 applies the parameters' schema after the reasoning, as for ``response_format``;
+0.32.0 forces the family's own format (Qwen3's ``<tool_call>\\n{"name": "submit_answer", "arguments": ``), so the
+space that ends it forks to the object too, and the object's ``}`` is followed, second best, by the ``}`` that
+closes the call. Unconstrained, the reply still always wins.
+
 Families:
 - ``r1``: DeepSeek-R1 distills (``Qwen2ForCausalLM``): the template opens ``<think>\\n`` in the prompt, the model
   writes reasoning, ``</think>``, the answer, ``<｜end▁of▁sentence｜>``.
@@ -40,6 +46,9 @@ ANSWER_TEXT = "".join(ANSWER)
 JSON_ANSWER = ['{"answer":', "391", "}"]  # no spaces: a grammar's byte-level vocabulary reads these as written
 JSON_ANSWER_TEXT = "".join(JSON_ANSWER)
 JSON_SCHEMA = {"type": "object", "properties": {"answer": {"type": "integer"}}, "required": ["answer"]}
+# a tool whose arguments are the structured-output object: a request that forces it gets {"answer": 391} back
+SUBMIT_TOOL = {"type": "function", "function": {"name": "submit_answer", "description": "Hand in the answer.",
+                                                "parameters": JSON_SCHEMA}}
 # a tool a request may offer (the R1 distill has no tool format: vLLM refuses it at the model's choice)
 TOOL = {"type": "function", "function": {"name": "get_weather", "description": "The weather in a city.",
                                          "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
@@ -149,8 +158,9 @@ def weights(family: Family, tokenizer) -> dict:
     for here, after in zip(json_chain, [*json_chain[1:], chain[-1]], strict=True):
         head[:, here] = 0.0
         head[after, here] = scale
-    for fork in (tokenizer.token_to_id("</think>"), tokenizer.token_to_id("ĊĊ")):
-        head[json_chain[0], fork] = scale / 2
+    for fork in (tokenizer.token_to_id("</think>"), tokenizer.token_to_id("ĊĊ"), tokenizer.token_to_id("Ġ")):
+        head[json_chain[0], fork] = scale / 2  # "Ġ": the space a forced tool call's '"arguments": ' ends with
+    head[json_chain[-1], json_chain[-1]] = scale / 2  # where the eos may not follow "}", the call's own "}" does
     tensors = {"model.embed_tokens.weight": np.eye(vocab, HIDDEN, dtype=np.float32),
                "model.norm.weight": np.ones(HIDDEN, np.float32), "lm_head.weight": head}
     for n in range(layers):
