@@ -244,6 +244,12 @@ hf_token_env = 'HF_TOKEN'
 # never bind).
 # openwebui_thinking_budgets = None
 
+# Open WebUI says so when a reply stopped at its token limit: one cut off while the model was still
+# reasoning shows a note where its answer would be (not an empty answer), one cut off in its answer a
+# line above it. The stack keeps it as an Open WebUI filter function, 'Reply cut off' (Admin Panel >
+# Functions), on for every model; False switches it off.
+# openwebui_cut_off_notice = True
+
 # Environment variable that holds openwebui_secret_key.
 # openwebui_secret_key_env = 'REASONING_STACK_OPENWEBUI_SECRET_KEY'
 

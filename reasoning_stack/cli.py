@@ -35,6 +35,7 @@ from reasoning_stack.planner import (
     ServingPlan,
     chat_menus_text,
     find_clusters,
+    functions_text,
     plan_inventory,
     plan_summary_row,
     plan_what_if,
@@ -318,7 +319,7 @@ def _plan_inventory(args: argparse.Namespace) -> int:
             plans[label] = instance.plan
             rows.append(plan_summary_row(label, instance.plan))
             if unit.settings.openwebui_enabled:
-                menus[label] = chat_menus_text(unit.settings, instance)
+                menus[label] = chat_menus_text(unit.settings, instance) + functions_text(unit.settings)
     if args.json:
         print(json.dumps({"plans": {h: p.to_json() for h, p in plans.items()}, "refused": refusals}, indent=2))
         return worst

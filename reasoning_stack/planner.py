@@ -18,6 +18,7 @@ from reasoning_stack.cluster import find_clusters
 from reasoning_stack.gpus import Gpu, select_gpus
 from reasoning_stack.instances import plan_host
 from reasoning_stack.openwebui.entries import chat_menus_text
+from reasoning_stack.openwebui.functions import functions_text
 from reasoning_stack.plan import (
     SUMMARY_HEADER,
     PlanRequest,
@@ -33,8 +34,8 @@ from reasoning_stack.tradeoffs import alternatives
 
 # what the CLI prints with, beside what it asks for
 __all__ = ["SHORT_REASONING_ROOM", "SUMMARY_HEADER", "TYPICAL_PROMPT_TOKENS", "NotRendered", "PlanRequest",
-           "PlannedUnit", "ServingPlan", "chat_menus_text", "find_clusters", "plan_inventory", "plan_summary_row",
-           "plan_what_if", "registry_steps", "render_host", "usable_gpus"]
+           "PlannedUnit", "ServingPlan", "chat_menus_text", "find_clusters", "functions_text", "plan_inventory",
+           "plan_summary_row", "plan_what_if", "registry_steps", "render_host", "usable_gpus"]
 
 
 @dataclass(frozen=True)

@@ -357,7 +357,9 @@ BEFORE_START = ["Open WebUI secret key (generated once, kept)", "Open WebUI admi
                 "Where the Open WebUI admin password is"]
 AFTER_START = ["Open WebUI sign-up policy 'pending' holds after its first account",
                "Open WebUI model entries (names and advice)",
-               "Open WebUI shows each model by a name a person understands, with its prompting advice",
+               "Open WebUI functions (the 'Reply cut off' filter)",
+               "Open WebUI shows each model by a name a person understands, with its prompting advice, and says "
+               "when a reply was cut off",
                "Cloud connections offer their listed models (a warning, never a failure)"]
 
 
@@ -378,6 +380,8 @@ def test_both_platforms_run_open_webuis_one_after_start_step(tmp_path: Path, mon
         assert ("/usr/local/libexec/reasoning-stack/cloud-models /etc/reasoning-stack/reasoning-openwebui.env "
                 "deepseek=1:deepseek-reasoner") in check  # after the one local model's connection
         assert "cloud-models helper" in ops  # the helper it runs is on the host
+        (entries,) = ops[AFTER_START[3]]  # type: ignore[misc]
+        assert "--functions /etc/reasoning-stack/openwebui-functions.json" in str(entries), entries
 
 
 def test_a_users_own_deploy_gives_open_webui_its_port(tmp_path: Path):

@@ -274,16 +274,27 @@ def test_models_get_names_a_person_understands_and_the_advice(servers):
     host_plan = plan_host(settings, gpus_from_profile("rtx-4090", 2))
     webui = real.OpenWebUI(openwebui_service(settings, host_plan).env_text, workdir / "models").start()
 
-    def run() -> subprocess.CompletedProcess:
-        return real.apply_model_entries(webui, host_plan, workdir)
+    def run(cut_off_notice: bool = True) -> subprocess.CompletedProcess:
+        return real.apply_model_entries(webui, host_plan, workdir, settings=settings.model_copy(
+            update={"openwebui_cut_off_notice": cut_off_notice}))
 
     try:
         first = run()
         assert first.returncode == 0, first.stderr
         assert ("'deepseek-r1-distill-qwen-7b' shown as 'DeepSeek-R1-Distill-Qwen-7B', for everyone (created)"
                 in first.stdout)
+        assert ("Open WebUI function 'Reply cut off' on for every model (created, switched on, on for every model)"
+                in first.stdout), first.stdout
         assert ADMIN_PASSWORD not in first.stdout + first.stderr
-        assert run().stdout.count("(unchanged)") == 2  # a second run changes nothing
+        assert run().stdout.count("(unchanged)") == 3  # a second run changes nothing
+        _status, admin = webui.call("POST", "/api/v1/auths/signin",
+                                    {"email": settings.openwebui_admin_email, "password": ADMIN_PASSWORD})
+        kept = webui.call("GET", "/api/v1/functions/id/reasoning_stack_cut_off", token=admin["token"])[1]
+        assert kept["type"] == "filter" and kept["is_active"] and kept["is_global"], kept
+        assert "Open WebUI function 'Reply cut off' off (switched off)" in run(cut_off_notice=False).stdout
+        assert not webui.call("GET", "/api/v1/functions/id/reasoning_stack_cut_off", token=admin["token"]
+                              )[1]["is_active"]
+        assert "'Reply cut off' on for every model (switched on)" in run().stdout  # and back on, still global
         _apply_policy(webui, "open", workdir)
         status, person = webui.signup("reader")  # an ordinary user sees them too (read access for everyone)
         assert person["role"] == "user", person

@@ -364,6 +364,7 @@ def real_webui(real_vllm_hosts):
     try:
         made = real_openwebui.apply_model_entries(webui, host.plan, real_vllm_hosts.workdir, settings=host.settings)
         assert made.returncode == 0, made.stdout + made.stderr
+        assert "Open WebUI function 'Reply cut off' on for every model" in made.stdout, made.stdout
         yield webui
     finally:
         webui.stop()
@@ -558,3 +559,33 @@ def test_a_person_picks_a_thinking_budget_in_the_chat_page_and_the_reasoning_sto
         assert "checked: 391 / 23" not in browser_chat.body_text(browser)  # the reasoning stopped at the budget
     finally:
         browser.quit()
+
+
+def test_a_reply_cut_off_while_reasoning_shows_as_cut_off_in_the_chat_page(real_vllm_hosts, real_webui):
+    """A reply that reaches its token limit while the model still reasons: Open WebUI 0.12.4 alone shows the
+    reasoning so far and an empty answer; with the stack's 'Reply cut off' filter (kept by the deploy's own helper
+    in this module's Open WebUI) the person sees it said where the answer would be. The R1 entry's max_tokens is
+    set to 3 for this test by the admin, as a person could for a chat, and put back after."""
+    import browser_chat
+
+    host = real_vllm_hosts.hosts["dual-gpu"]
+    email = host.settings.openwebui_admin_email
+    admin = real_webui.signin(email, ADMIN_PASSWORD)
+    path = "/api/v1/models/model?id=deepseek-r1-distill-qwen-7b"
+    status, entry = real_webui.call("GET", path, token=admin)
+    assert status == 200, entry
+    short = {**entry, "params": {**(entry.get("params") or {}), "max_tokens": 3}}
+    assert real_webui.call("POST", "/api/v1/models/model/update", short, admin)[0] == 200
+    browser = None
+    try:
+        browser = browser_chat.open_browser()
+        browser_chat.sign_in(browser, real_webui.url, email, ADMIN_PASSWORD)
+        browser_chat.ask(browser, "What is 17 times 23?")
+        browser_chat.see_reasoning_collapsed(browser, "Cut off while reasoning", "340 + 51", "real-vllm-cut-off")
+        content, thinking = browser_chat.saved_answer(real_webui, email, ADMIN_PASSWORD)
+        assert content.startswith("**Cut off while reasoning:**"), content
+        assert thinking == ["".join(tiny_models.REASONING[:3])]  # the reasoning so far, kept under "Thought for…"
+    finally:
+        if browser is not None:
+            browser.quit()
+        assert real_webui.call("POST", "/api/v1/models/model/update", entry, admin)[0] == 200

@@ -13,6 +13,9 @@ from pathlib import Path
 import pytest
 from testhosts import free_port
 
+from reasoning_stack.openwebui.functions import functions_json
+from reasoning_stack.settings import StackSettings
+
 STANDINS = Path(__file__).parent / "standins"
 FIXTURES = Path(__file__).parent / "fixtures" / "nvidia-smi"
 
@@ -167,10 +170,16 @@ def test_openwebui_standin_accounts_behave_like_the_real_one_and_the_helper_mend
         models = tmp_path / "models.json"
         models.write_text(json.dumps([{"id": "m", "name": "Model M", "meta": {"description": "d"}, "params": {}}]))
         (tmp_path / "openwebui-models").write_text(render("openwebui-models.py.j2"))
-        for expected in ("'m' shown as 'Model M', for everyone (created)", "(unchanged)"):
+        functions = tmp_path / "functions.json"
+        functions.write_text(functions_json(StackSettings(model="qwen3-8b")))
+        for expected in (("'m' shown as 'Model M', for everyone (created)",
+                          "'Reply cut off' on for every model (created, switched on, on for every model)"),
+                         ("'m' shown as 'Model M', for everyone (unchanged)",
+                          "'Reply cut off' on for every model (unchanged)")):
             run = subprocess.run([sys.executable, str(tmp_path / "openwebui-models"), url, str(models), "--env-file",
-                                  str(env_file)], capture_output=True, text=True, timeout=30)
-            assert run.returncode == 0 and expected in run.stdout, run
+                                  str(env_file), "--functions", str(functions)], capture_output=True, text=True,
+                                 timeout=30)
+            assert run.returncode == 0 and all(line in run.stdout for line in expected), run
         env_file.write_text(env_text.replace("pw-0123", "changed"))  # the password changed in Open WebUI
         run = subprocess.run([sys.executable, str(helper), url, "closed", "--env-file", str(env_file)],
                              capture_output=True, text=True, timeout=30)

@@ -14,11 +14,13 @@ from typing import Any
 from pyinfra.api.operation import OperationMeta
 
 from reasoning_stack.openwebui.entries import model_entries_json
+from reasoning_stack.openwebui.functions import functions_json
 from reasoning_stack.openwebui.operations import cloud_models_check, openwebui_models, openwebui_signup_policy
 from reasoning_stack.openwebui.paths import (
     CLOUD_MODELS,
     OPENWEBUI_ADMIN_ENV,
     OPENWEBUI_ENV,
+    OPENWEBUI_FUNCTIONS_JSON,
     OPENWEBUI_MODELS,
     OPENWEBUI_MODELS_JSON,
     OPENWEBUI_SECRET_ENV,
@@ -69,10 +71,14 @@ def after_start(settings: StackSettings, plan: HostPlan, base_url: str, came_up:
         )
         entries = private_file("Open WebUI model entries (names and advice)", OPENWEBUI_MODELS_JSON,
                                model_entries_json(settings, plan))
+        functions = private_file("Open WebUI functions (the 'Reply cut off' filter)", OPENWEBUI_FUNCTIONS_JSON,
+                                 functions_json(settings))
         openwebui_models(
-            name="Open WebUI shows each model by a name a person understands, with its prompting advice",
+            name="Open WebUI shows each model by a name a person understands, with its prompting advice, and says "
+                 "when a reply was cut off",
             helper=OPENWEBUI_MODELS, url=base_url, models_file=OPENWEBUI_MODELS_JSON, env_files=admin_env_files,
-            _if=lambda: came_up() or entries.did_change(),
+            functions_file=OPENWEBUI_FUNCTIONS_JSON,
+            _if=lambda: came_up() or entries.did_change() or functions.did_change(),
         )
     if settings.openwebui_cloud:
         local = len(plan.instances)

@@ -32,23 +32,28 @@ def openwebui_signup_policy(helper: str, url: str, policy: str, env_files: list[
 
 
 @operation(is_idempotent=False)
-def openwebui_models(helper: str, url: str, models_file: str, env_files: list[str]):
+def openwebui_models(helper: str, url: str, models_file: str, env_files: list[str], functions_file: str = ""):
     """
     Create or update Open WebUI's model entries (names, prompting advice, read access for everyone) from
-    ``models_file`` on the host, signed in as the admin whose credentials the env files hold.
+    ``models_file`` on the host, signed in as the admin whose credentials the env files hold; with
+    ``functions_file``, keep the stack's Open WebUI functions (created, code updated, on for every model or off).
 
     + helper: path of the openwebui-models helper on the host
     + url: Open WebUI's base URL
-    + models_file: JSON list of model entries (reasoning_stack.webui.model_entries)
+    + models_file: JSON list of model entries (reasoning_stack.openwebui.entries.model_entries)
     + env_files: env files holding WEBUI_ADMIN_EMAIL and WEBUI_ADMIN_PASSWORD
+    + functions_file: JSON list of functions (reasoning_stack.openwebui.functions.functions_json); "" = none
 
     .. code:: python
 
         openwebui_models(helper=OPENWEBUI_MODELS, url="http://127.0.0.1:3000",
                          models_file="/etc/reasoning-stack/openwebui-models.json",
-                         env_files=["/etc/reasoning-stack/reasoning-openwebui.env"])
+                         env_files=["/etc/reasoning-stack/reasoning-openwebui.env"],
+                         functions_file="/etc/reasoning-stack/openwebui-functions.json")
     """
     args = [helper, url, models_file] + [arg for path in env_files for arg in ("--env-file", path)]
+    if functions_file:
+        args += ["--functions", functions_file]
     yield StreamedCommand(" ".join(shlex.quote(a) for a in args))
 
 

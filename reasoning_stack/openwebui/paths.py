@@ -15,6 +15,7 @@ OPENWEBUI_SIGNUP = f"{HELPER_DIR}/openwebui-signup"
 CLOUD_MODELS = f"{HELPER_DIR}/cloud-models"
 OPENWEBUI_MODELS = f"{HELPER_DIR}/openwebui-models"
 OPENWEBUI_MODELS_JSON = f"{CONFIG_DIR}/openwebui-models.json"  # the model entries the deploy keeps in Open WebUI
+OPENWEBUI_FUNCTIONS_JSON = f"{CONFIG_DIR}/openwebui-functions.json"  # the filters it keeps there (functions.py)
 WEBUI_DATA = "/app/backend/data"  # its data folder in its container (<data_dir>/open-webui on the host)
 # The helpers that talk to its admin API after it started: (path on the host, template), on every platform.
 ADMIN_HELPERS = ((OPENWEBUI_SIGNUP, "openwebui-signup.py.j2"), (OPENWEBUI_MODELS, "openwebui-models.py.j2"),

@@ -15,10 +15,12 @@ from reasoning_stack.openwebui.entries import (
     model_entries_json,
     task_config,
 )
+from reasoning_stack.openwebui.functions import functions_json
 from reasoning_stack.openwebui.paths import (
     ADMIN_HELPERS,
     OPENWEBUI_ADMIN_ENV,
     OPENWEBUI_ENV,
+    OPENWEBUI_FUNCTIONS_JSON,
     OPENWEBUI_MODELS_JSON,
     OPENWEBUI_SECRET_ENV,
     OPENWEBUI_UNIT,
@@ -107,14 +109,16 @@ def openwebui_service(settings: StackSettings, host_plan: HostPlan, public_url: 
 
 
 def host_files(settings: StackSettings, plan: HostPlan, database: WebuiDatabase | None = None) -> dict[str, str]:
-    """The files Open WebUI's steps after its start read on the host, by path: the database helper (PostgreSQL) and
-    the model entries (with an admin account). Its admin helpers are in ``ADMIN_HELPERS`` (path, template)."""
+    """The files Open WebUI's steps after its start read on the host, by path: the database helper (PostgreSQL),
+    the model entries and the stack's functions (with an admin account). Its admin helpers are in
+    ``ADMIN_HELPERS`` (path, template)."""
     database = database or database_for(settings)
     out = {}
     if database.postgresql:
         out[DB_HELPER] = helper_text(OPENWEBUI_UNIT)
     if settings.openwebui_admin_email is not None:
         out[OPENWEBUI_MODELS_JSON] = model_entries_json(settings, plan)
+        out[OPENWEBUI_FUNCTIONS_JSON] = functions_json(settings)
     return out
 
 

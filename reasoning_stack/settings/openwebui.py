@@ -138,6 +138,14 @@ class OpenWebUISettings(BaseModel):
         "max_model_len are left out (they could never bind).",
     )
 
+    openwebui_cut_off_notice: bool = Field(
+        True,
+        description="Open WebUI says so when a reply stopped at its token limit: one cut off while the model was "
+        "still reasoning shows a note where its answer would be (not an empty answer), one cut off in its answer a "
+        "line above it. The stack keeps it as an Open WebUI filter function, 'Reply cut off' (Admin Panel > "
+        "Functions), on for every model; False switches it off.",
+    )
+
     openwebui_secret_key: SecretStr | None = Field(
         None, description="Session signing key; None = generated once on the host and kept. A secret: read from "
         "the environment variable openwebui_secret_key_env names."

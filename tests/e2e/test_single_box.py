@@ -760,6 +760,8 @@ def test_small_box_on_ollama_then_back_to_vllm(stack: Stack):
     assert seen["ENABLE_OPENAI_API"] == "False" and seen["TASK_MODEL"] == "deepseek-r1:7b"
     entries = json.loads(t.file("/var/lib/reasoning-stack/open-webui/standin-models.json").content_string)
     assert entries["deepseek-r1:7b"]["params"] == {"num_ctx": plan.max_model_len}
+    kept = json.loads(t.file("/var/lib/reasoning-stack/open-webui/standin-functions.json").content_string)
+    assert kept["reasoning_stack_cut_off"]["is_active"] and kept["reasoning_stack_cut_off"]["is_global"]  # any engine
     answers = _through_openwebui(t, "deepseek-r1:7b")
     assert [m["id"] for m in answers["models"]["data"]] == ["deepseek-r1:7b"]
     chat = answers["chats"]["deepseek-r1:7b"]

@@ -208,9 +208,11 @@ def apply_model_entries(webui: OpenWebUI, host_plan: object, workdir: Path,
                         model_groups: dict[str, list[str]] | None = None,
                         settings: object | None = None) -> subprocess.CompletedProcess:
     """Run the deploy's own model-entries helper against ``webui`` for ``host_plan`` (``model_groups``: the
-    settings' openwebui_model_groups; ``settings``: the host's, for the very file the deploy writes), as the deploy
-    does after Open WebUI starts (the admin's credentials from the rendered env file); returns the helper's run."""
+    settings' openwebui_model_groups; ``settings``: the host's, for the very files the deploy writes, the stack's
+    functions among them), as the deploy does after Open WebUI starts (the admin's credentials from the rendered
+    env file); returns the helper's run."""
     from reasoning_stack.openwebui.entries import model_entries, model_entries_json
+    from reasoning_stack.openwebui.functions import functions_json
     from reasoning_stack.render import render
 
     helper, env_file, models = workdir / "openwebui-models", workdir / "openwebui.env", workdir / "models.json"
@@ -218,8 +220,12 @@ def apply_model_entries(webui: OpenWebUI, host_plan: object, workdir: Path,
     env_file.write_text(webui.env_text)
     models.write_text(model_entries_json(settings, host_plan) if settings is not None
                       else json.dumps(model_entries(host_plan, model_groups)))
-    return subprocess.run([sys.executable, str(helper), webui.url, str(models), "--env-file", str(env_file)],
-                          capture_output=True, text=True, timeout=120)
+    command = [sys.executable, str(helper), webui.url, str(models), "--env-file", str(env_file)]
+    if settings is not None:
+        functions = workdir / "functions.json"
+        functions.write_text(functions_json(settings))
+        command += ["--functions", str(functions)]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120)
 
 
 AUDIT_LINE = HERE.parent / "standins" / "openwebui-audit-line.json"  # a model call's line, from the real one

@@ -7,7 +7,9 @@ on a start with no account, WEBUI_ADMIN_EMAIL / WEBUI_ADMIN_PASSWORD create the 
 until the next start; the first person to sign up becomes admin with the same switch; /api/config shows
 `features.enable_signup`; the admin can sign in and set ENABLE_SIGNUP and DEFAULT_USER_ROLE through
 /api/v1/auths/admin/config. Accounts are kept in DATA_DIR/standin-users.json, and the model entries the admin
-creates or updates (/api/v1/models/create, /api/v1/models/model/update) in DATA_DIR/standin-models.json.
+creates or updates (/api/v1/models/create, /api/v1/models/model/update) in DATA_DIR/standin-models.json, and
+the functions (/api/v1/functions/create, /id/ID/update, /id/ID/toggle, /id/ID/toggle/global: made off and for no
+model, as the real one makes them) in DATA_DIR/standin-functions.json.
 
 Like the real one, a signed-in user's /api/models lists the models of every OpenAI connection
 (OPENAI_API_BASE_URLS with OPENAI_API_KEYS, each asked for its /models) and, with ENABLE_OLLAMA_API, of every
@@ -74,9 +76,14 @@ if os.environ.get("DATABASE_URL", "").startswith("postgresql"):
 USERS = os.path.join(data_dir, "standin-users.json")
 MODELS = os.path.join(data_dir, "standin-models.json")  # model entries the admin created (names, advice)
 models: dict[str, dict] = {}
+FUNCTIONS = os.path.join(data_dir, "standin-functions.json")  # the functions the admin keeps (filters)
+functions: dict[str, dict] = {}
 if os.path.exists(MODELS):
     with open(MODELS) as saved:
         models = json.load(saved)
+if os.path.exists(FUNCTIONS):
+    with open(FUNCTIONS) as saved:
+        functions = json.load(saved)
 users: dict[str, dict] = {}
 if os.path.exists(USERS):
     with open(USERS) as saved:
@@ -175,6 +182,34 @@ class Handler(BaseHTTPRequestHandler):
     def _body(self) -> dict:
         return json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
 
+    def _function(self, form: dict) -> None:
+        """The admin's function calls: create (off, for no model), update its code, toggle on/off or global."""
+        parts = self.path.split("/")[4:]  # ["create"] or ["id", ID, "update" | "toggle" | ("toggle", "global")]
+        if parts == ["create"]:
+            if not form.get("id", "").isidentifier() or form["id"].lower() in functions:
+                self._send(400, {"detail": "id not taken and an identifier"})
+                return
+            function = {k: form[k] for k in ("name", "content", "meta")}
+            function.update(id=form["id"].lower(), type="filter", is_active=False, is_global=False)
+            functions[function["id"]] = function
+        elif len(parts) >= 3 and parts[0] == "id" and parts[1] in functions:
+            function = functions[parts[1]]
+            action = "/".join(parts[2:])
+            if action == "update":
+                function.update({k: form[k] for k in ("name", "content", "meta")})
+            elif action in ("toggle", "toggle/global"):
+                key = "is_active" if action == "toggle" else "is_global"
+                function[key] = not function[key]
+            else:
+                self._send(404, {"detail": "not found"})
+                return
+        else:
+            self._send(401, {"detail": "We could not find what you're looking for :/"})
+            return
+        with open(FUNCTIONS, "w") as out:
+            json.dump(functions, out)
+        self._send(200, function)
+
     def _admin(self) -> bool:
         token = self.headers.get("Authorization", "").removeprefix("Bearer ")
         if users.get(tokens.get(token, ""), {}).get("role") == "admin":
@@ -236,6 +271,11 @@ class Handler(BaseHTTPRequestHandler):
                 found, errors = connection_models()
                 self._send(200, {"data": [{"id": m, "connection": c[0]} for m, c in sorted(found.items())],
                                  "errors": errors})
+        elif self.path.startswith("/api/v1/functions/id/"):
+            if self._admin():
+                function = functions.get(self.path.rsplit("/", 1)[1])
+                self._send(200 if function else 401,
+                           function or {"detail": "We could not find what you're looking for :/"})
         elif self.path.startswith("/api/v1/models/model?id="):
             if self._admin():
                 entry = models.get(urllib.parse.unquote(self.path.split("=", 1)[1]))
@@ -315,6 +355,9 @@ class Handler(BaseHTTPRequestHandler):
                 with open(MODELS, "w") as out:
                     json.dump(models, out)
                 self._send(200, form)
+        elif self.path.startswith("/api/v1/functions/"):
+            if self._admin():
+                self._function(form)
         elif self.path == "/api/v1/auths/admin/config":
             if self._admin():
                 config.update({k: form[k] for k in ("ENABLE_SIGNUP", "DEFAULT_USER_ROLE") if k in form})
