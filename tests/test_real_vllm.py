@@ -18,7 +18,7 @@ import contract
 import pytest
 import real_engines
 import tiny_models
-from real_fixtures import ADMIN_PASSWORD, API_KEY, SAMPLING, THINKING_BUDGET
+from real_fixtures import ADMIN_PASSWORD, API_KEY, SAMPLING, THINKING_BUDGET, for_release, host_data
 from testhosts import free_port
 
 from reasoning_stack.render import render
@@ -100,6 +100,34 @@ def test_thinking_off_by_default_and_on_per_request(real_vllm_hosts):
     assert quick["reasoning"] is None and quick["content"] == tiny_models.ANSWER_TEXT
     thinking = _chat(server, "qwen3-8b", chat_template_kwargs={"enable_thinking": True})
     assert thinking["reasoning"] == tiny_models.REASONING_TEXT
+
+
+def test_gemma_4_a_family_of_late_2026_serves_with_its_reasoning_apart(real_vllm_hosts):
+    """Gemma 4 26B-A4B as the planner plans it for one RTX 5090, on a tiny Gemma 4 (sliding and full attention
+    layers with their own head sizes) in the real vLLM 0.32.0: its planned command line starts it (checked for
+    every server above), the gemma4 parser takes ``<|channel>thought…<channel|>`` apart from the answer, thinking
+    is on by default as planned and off per request, and a JSON request gets the object with the reasoning
+    apart. vLLM 0.17.1 does not serve the architecture: the planner refuses it there, naming the release to set."""
+    from reasoning_stack.gpus import gpus_from_profile
+    from reasoning_stack.instances import plan_host
+    from reasoning_stack.validation import validate_host_data
+
+    if "gemma" not in real_vllm_hosts.hosts:
+        profile, count, data = host_data()["gemma"]
+        plan = plan_host(validate_host_data("gemma", for_release(data, real_vllm_hosts.release), environ={}),
+                         gpus_from_profile(profile, count))
+        assert not plan.fits and "needs vLLM 0.19.0 or newer" in plan.reason, plan.reason
+        assert "set vllm_version = '0.32.0'" in plan.reason, plan.reason
+        return
+    server = real_vllm_hosts.server("gemma")
+    assert real_engines.flag(server.planned, "--reasoning-parser") == "gemma4"
+    thinking = _chat(server, "gemma-4-26b-a4b")
+    assert thinking["reasoning"] == tiny_models.REASONING_TEXT, thinking
+    assert thinking["content"] == tiny_models.ANSWER_TEXT and "<channel|>" not in thinking["content"]
+    off = _chat(server, "gemma-4-26b-a4b", chat_template_kwargs={"enable_thinking": False})
+    assert not _reasoning(off) and off["content"] == tiny_models.ANSWER_TEXT, off
+    answer = _chat(server, "gemma-4-26b-a4b", response_format=RESPONSE_FORMATS["json_object"])
+    assert json.loads(answer["content"]) == {"answer": 391} and answer["reasoning"] == tiny_models.REASONING_TEXT
 
 
 RESPONSE_FORMATS = {

@@ -6,7 +6,9 @@ out as the deploy's download leaves it:
 - ``one-gpu``: one RTX 4090, Qwen3-8B with thinking off by default (``thinking_default: false``);
 - ``dual-gpu``: two RTX 4090s, the 7B R1 distill with server-side sampling overrides, and Qwen3-8B beside it
   as an extra model (``fast``) that Open WebUI's background tasks go to; a key per person in Open WebUI
-  (``openwebui_api_keys: everyone``).
+  (``openwebui_api_keys: everyone``);
+- ``gemma``: one RTX 5090, Gemma 4 26B-A4B (a family of late 2026: sliding and full attention layers with their
+  own head sizes), only on the releases that serve its architecture (0.32.0, not 0.17.1).
 
 Used by tests/test_real_vllm.py (a plugin of tests/conftest.py, so that any module can ask for them; they run
 only while that module does).
@@ -36,7 +38,8 @@ API_KEY = "sk-real-vllm-0123456789"
 ADMIN_PASSWORD = "Admin-pass-real-vllm-1"
 SAMPLING = {"top_p": 0.9, "min_p": 0.05}
 THINKING_BUDGET = 4  # a budget the tiny models' five-piece reasoning overruns
-FAMILY_OF_REPO = {"deepseek-ai/DeepSeek-R1-Distill-Qwen-7B": "r1", "Qwen/Qwen3-8B": "qwen3"}
+FAMILY_OF_REPO = {"deepseek-ai/DeepSeek-R1-Distill-Qwen-7B": "r1", "Qwen/Qwen3-8B": "qwen3",
+                  "RedHatAI/gemma-4-26B-A4B-it-FP8-dynamic": "gemma4"}
 
 
 def host_data() -> dict[str, tuple[str, int, dict]]:
@@ -49,7 +52,17 @@ def host_data() -> dict[str, tuple[str, int, dict]]:
                                      "openwebui_api_keys": "everyone",
                                      "openwebui_thinking_budgets": [THINKING_BUDGET, 1024],
                                      "extra_models": [{"name": "fast", "model": "qwen3-8b", "port": free_port()}]}),
+        "gemma": ("rtx-5090", 1, {"model": "gemma-4-26b-a4b", "api_port": free_port(),
+                                  "openwebui_port": free_port()}),
     }
+
+
+def serves(data: dict, release: str) -> bool:
+    """Whether vLLM ``release`` serves the host's model (its architecture's first release or later)."""
+    from reasoning_stack.catalogue import find_model
+    from reasoning_stack.models.architectures import version_tuple
+
+    return version_tuple(find_model(data["model"]).min_vllm) <= version_tuple(release)
 
 
 def for_release(data: dict, release: str) -> dict:
@@ -99,6 +112,8 @@ def real_vllm_hosts(request):
     hf_home = workdir / "huggingface"
     hosts: dict[str, RealHost] = {}
     for name, (profile, count, data) in host_data().items():
+        if not serves(data, release):
+            continue
         environ = {SECRET_ENV_VARS["api_key"]: API_KEY,
                    SECRET_ENV_VARS["openwebui_admin_password"]: ADMIN_PASSWORD}
         settings = validate_host_data(name, for_release(data, release), environ=environ)

@@ -26,6 +26,10 @@ Families:
   writes reasoning, ``</think>``, the answer, ``<｜end▁of▁sentence｜>``.
 - ``qwen3``: Qwen3 (``Qwen3ForCausalLM``) with the ``enable_thinking`` switch: thinking on, the model writes
   ``<think>`` itself; thinking off, the template closes an empty think block and the model writes the answer only.
+- ``gemma4``: Gemma 4 (``Gemma4ForCausalLM``, ``gemma4_text``): sliding and full attention layers with their own
+  head sizes (64 and 128 here; 256 and 512 in the real ones), no per-layer embeddings; the model writes
+  ``<|channel>thought\\n``, its reasoning, ``<channel|>`` and the answer, then ``<turn|>``. Thinking off, the
+  template closes an empty channel (the tiny model's choice: it cannot tell the switch from the prompt).
 
     python tiny_models.py FAMILY DEST                   a model folder
     python tiny_models.py cache FAMILY HF_HOME REPO     the model under REPO in a Hugging Face cache
@@ -71,6 +75,13 @@ QWEN3_TEMPLATE = (
     "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}"
     "{% if enable_thinking is defined and enable_thinking is false %}{{ '<think>\\n\\n</think>\\n\\n' }}{% endif %}"
     "{% endif %}")
+GEMMA4_TEMPLATE = (
+    "{{ bos_token }}{% for m in messages %}{% set c = m['content'] %}{% set r = m['role'] %}"
+    "{% if r == 'assistant' %}{% set r = 'model' %}{% if '<channel|>' in c %}{% set c = c.split('<channel|>')[-1] %}"
+    "{% endif %}{% endif %}{{ '<|turn>' + r + '\\n' + c + '<turn|>\\n' }}{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|turn>model\\n' }}"
+    "{% if enable_thinking is defined and enable_thinking is false %}{{ '<|channel>thought\\n<channel|>' }}{% endif %}"
+    "{% endif %}")
 
 
 @dataclass(frozen=True)
@@ -86,6 +97,7 @@ class Family:
     reply: tuple[str, ...]  # the reply's pieces, one token each, in order; the eos follows
     max_position_embeddings: int
     generation: dict
+    think_end: str = "</think>"  # where the reasoning ends: the structured-output path forks from it
 
 
 FAMILIES = {
@@ -97,6 +109,10 @@ FAMILIES = {
     "qwen3": Family("Qwen3ForCausalLM", "qwen3", ("<|endoftext|>", "<|im_start|>", "<|im_end|>"), None,
                     "<|im_end|>", QWEN3_TEMPLATE, ("<think>", *REASONING, "</think>", "\n\n", *ANSWER), 40960,
                     {"do_sample": True, "temperature": 0.6, "top_p": 0.95, "top_k": 20}),
+    "gemma4": Family("Gemma4ForCausalLM", "gemma4_text",
+                     ("<bos>", "<turn|>", "<|turn>", "<|channel>", "<channel|>"), "<bos>", "<turn|>",
+                     GEMMA4_TEMPLATE, ("<|channel>", "thought\n", *REASONING, "<channel|>", *ANSWER), 131072,
+                     {"do_sample": True, "temperature": 1.0, "top_p": 0.95, "top_k": 64}, think_end="<channel|>"),
 }
 
 
@@ -120,6 +136,7 @@ def build_tokenizer(family: Family):
     tokenizer.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in family.specials])
     pieces = ["<think>", "</think>", *[p for p in family.reply if p not in ("<think>", "</think>", "\n\n")],
               *JSON_ANSWER]
+    pieces = [p for p in pieces if p not in family.specials]
     tokenizer.add_tokens([AddedToken(p, special=False, normalized=False) for p in dict.fromkeys(pieces)])
     return tokenizer
 
@@ -158,11 +175,13 @@ def weights(family: Family, tokenizer) -> dict:
     for here, after in zip(json_chain, [*json_chain[1:], chain[-1]], strict=True):
         head[:, here] = 0.0
         head[after, here] = scale
-    for fork in (tokenizer.token_to_id("</think>"), tokenizer.token_to_id("ĊĊ"), tokenizer.token_to_id("Ġ")):
+    for fork in (tokenizer.token_to_id(family.think_end), tokenizer.token_to_id("ĊĊ"), tokenizer.token_to_id("Ġ")):
         head[json_chain[0], fork] = scale / 2  # "Ġ": the space a forced tool call's '"arguments": ' ends with
     head[json_chain[-1], json_chain[-1]] = scale / 2  # where the eos may not follow "}", the call's own "}" does
     tensors = {"model.embed_tokens.weight": np.eye(vocab, HIDDEN, dtype=np.float32),
                "model.norm.weight": np.ones(HIDDEN, np.float32), "lm_head.weight": head}
+    if family.model_type == "gemma4_text":
+        return _gemma4(tensors, tokenizer, family, small, heads, kv_heads, inter, layers)
     for n in range(layers):
         p = f"model.layers.{n}."
         tensors.update({
@@ -191,6 +210,46 @@ def weights(family: Family, tokenizer) -> dict:
               "torch_dtype": "bfloat16", "bos_token_id": tokenizer.token_to_id(family.bos or family.eos),
               "eos_token_id": tokenizer.token_to_id(family.eos), "attention_dropout": 0.0,
               "use_sliding_window": False, "sliding_window": None, "max_window_layers": layers}
+    return {"tensors": tensors, "config": config}
+
+
+GEMMA4_LAYERS = ("sliding_attention", "full_attention")  # each kind once, the full one last (as Gemma 4 requires)
+GEMMA4_HEAD_DIMS = {"sliding_attention": 64, "full_attention": 128}
+
+
+def _gemma4(tensors: dict, tokenizer, family: Family, small, heads: int, kv_heads: int, inter: int,
+            layers: int) -> dict:
+    """Gemma 4's layers: its four norms per layer (each ``norm(x) * weight``; a zero attention or MLP output stays
+    zero through them), q and k normed per head, a head size per layer kind; no per-layer embeddings, no MoE."""
+    import numpy as np
+
+    for n, kind in enumerate(GEMMA4_LAYERS):
+        p, head_dim = f"model.layers.{n}.", GEMMA4_HEAD_DIMS[kind]
+        tensors.update({
+            **{p + f"{norm}.weight": np.ones(HIDDEN, np.float32) for norm in (
+                "input_layernorm", "post_attention_layernorm", "pre_feedforward_layernorm",
+                "post_feedforward_layernorm")},
+            p + "self_attn.q_proj.weight": small(heads * head_dim, HIDDEN),
+            p + "self_attn.k_proj.weight": small(kv_heads * head_dim, HIDDEN),
+            p + "self_attn.v_proj.weight": small(kv_heads * head_dim, HIDDEN),
+            p + "self_attn.o_proj.weight": np.zeros((HIDDEN, heads * head_dim), np.float32),
+            p + "self_attn.q_norm.weight": np.ones(head_dim, np.float32),
+            p + "self_attn.k_norm.weight": np.ones(head_dim, np.float32),
+            p + "mlp.gate_proj.weight": small(inter, HIDDEN),
+            p + "mlp.up_proj.weight": small(inter, HIDDEN),
+            p + "mlp.down_proj.weight": np.zeros((HIDDEN, inter), np.float32),
+        })
+    config = {"architectures": [family.architecture], "model_type": family.model_type, "hidden_size": HIDDEN,
+              "intermediate_size": inter, "num_hidden_layers": len(GEMMA4_LAYERS), "num_attention_heads": heads,
+              "num_key_value_heads": kv_heads, "head_dim": GEMMA4_HEAD_DIMS["sliding_attention"],
+              "global_head_dim": GEMMA4_HEAD_DIMS["full_attention"], "layer_types": list(GEMMA4_LAYERS),
+              "sliding_window": 64, "vocab_size": HIDDEN, "vocab_size_per_layer_input": HIDDEN,
+              "hidden_size_per_layer_input": 0, "attention_k_eq_v": False, "enable_moe_block": False,
+              "num_kv_shared_layers": 0, "final_logit_softcapping": None, "hidden_activation": "gelu_pytorch_tanh",
+              "max_position_embeddings": family.max_position_embeddings, "rms_norm_eps": 1e-6,
+              "tie_word_embeddings": False, "torch_dtype": "bfloat16",
+              "bos_token_id": tokenizer.token_to_id(family.bos), "eos_token_id": tokenizer.token_to_id(family.eos),
+              "pad_token_id": tokenizer.token_to_id(family.eos), "attention_dropout": 0.0}
     return {"tensors": tensors, "config": config}
 
 
