@@ -19,6 +19,7 @@ from reasoning_stack.catalogue import MODELS, RESOLVED, register
 from reasoning_stack.engines.vllm.releases import RELEASES
 from reasoning_stack.gpus import Gpu, gpus_from_profile
 from reasoning_stack.models import ModelError, planned_name, resolve
+from reasoning_stack.models.architectures import version_tuple
 from reasoning_stack.models.config import ModelFiles, spec_from_files
 from reasoning_stack.models.presets import PRESETS
 from reasoning_stack.models.quantization import weights_format
@@ -239,6 +240,23 @@ def test_a_model_newer_than_the_chosen_vllm_is_refused_naming_the_release():
     assert newer.fits, newer.reason
     assert make_plan(PlanRequest(gpus=tuple(gpus_from_profile("h100")), model="acme/future")).fits  # the default
     RESOLVED.pop("acme/future")
+
+
+def test_what_a_release_cannot_serve_is_never_offered_for_it(monkeypatch: pytest.MonkeyPatch):
+    """On vLLM 0.17.1, Gemma 4's refusal names the release to set and offers only what 0.17.1 serves: no 'fp8 KV
+    cache fits', 'more GPUs fit' or 'more memory fits' for a model the release cannot start; ``auto`` never
+    picks such a model, however strong."""
+    gpus = tuple(gpus_from_profile("rtx-5090"))
+    refused = make_plan(PlanRequest(gpus=gpus, model="gemma-4-26b-a4b", release="0.17.1"))
+    assert not refused.fits and "set vllm_version = '0.32.0'" in refused.reason
+    assert refused.suggestions and all(tip.startswith("model ") for tip in refused.suggestions), refused.suggestions
+    assert all(version_tuple(MODELS[tip.split()[1]].min_vllm) <= version_tuple("0.17.1")
+               for tip in refused.suggestions)
+    monkeypatch.setitem(MODELS, "acme-strongest", replace(MODELS["gpt-oss-20b"], slug="acme-strongest",
+                                                          min_vllm="0.19.0", strength=999))
+    assert make_plan(PlanRequest(gpus=gpus, model="auto")).model == "acme-strongest"
+    old = make_plan(PlanRequest(gpus=gpus, model="auto", release="0.17.1"))
+    assert old.fits and old.model == "gpt-oss-20b", old.model
 
 
 def test_mxfp4_needs_ampere_or_newer():

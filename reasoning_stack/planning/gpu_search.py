@@ -213,6 +213,13 @@ def kv_choices(engine: GpuEngine, req: PlanRequest, model: ModelSpec, gpu: Gpu) 
     return ["auto", "fp8"]
 
 
+def release_serves(engine: GpuEngine, req: PlanRequest, model: ModelSpec) -> bool:
+    """Whether the engine release ``req`` is planned for serves ``model``'s architecture (engines that do not plan
+    per release serve every model they take): ``auto`` and a refusal's suggestions offer only what it serves."""
+    release = engine.release_for(req)
+    return not release or version_tuple(model.min_vllm) <= version_tuple(release)
+
+
 def try_model(engine: GpuEngine, req: PlanRequest, model: ModelSpec) -> ServingPlan | None:
     """The best configuration of ``model`` that reaches the wanted context, or None.
 
@@ -225,7 +232,7 @@ def try_model(engine: GpuEngine, req: PlanRequest, model: ModelSpec) -> ServingP
     gpu = smallest_gpu(req)
     quants = [req.quantization] if req.quantization != "auto" else list(QUANT_PREFERENCE)
     wanted = wanted_context(req, model)
-    if wanted > model.native_context or engine.model_problem(model):
+    if wanted > model.native_context or engine.model_problem(model) or not release_serves(engine, req, model):
         return None
     kvs = kv_choices(engine, req, model, gpu)
     for quant in quants:
@@ -435,7 +442,7 @@ def _request_problem(req: PlanRequest, model: ModelSpec | None, engine: GpuEngin
         return (f"speculative_tokens {req.speculative_tokens}: {model.name} ships no multi-token-prediction (MTP) "
                 f"head to draft with; set speculative_tokens = 0, or serve a model that ships one ({drafting})")
     release = engine.release_for(req) if engine else ""
-    if release and version_tuple(model.min_vllm) > version_tuple(release):
+    if engine and not release_serves(engine, req, model):
         serves = engine.first_release(model.min_vllm)
         way = (f"set vllm_version = {serves!r} (plan --vllm-version {serves})" if serves
                else "no supported vLLM release serves it yet")
