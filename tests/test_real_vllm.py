@@ -617,3 +617,29 @@ def test_a_reply_cut_off_while_reasoning_shows_as_cut_off_in_the_chat_page(real_
         if browser is not None:
             browser.quit()
         assert real_webui.call("POST", "/api/v1/models/model/update", entry, admin)[0] == 200
+
+
+def test_a_person_switches_thinking_off_in_the_chat_page_and_gets_the_answer_alone(real_vllm_hosts, real_webui):
+    """The "Thinking" menu in a real browser: the admin opens a chat with Qwen3-8B (which thinks by default on the
+    dual-GPU host), picks Thinking > Off in the chat box's model controls and asks; the answer shows with no
+    "Thought for…" above it, and Open WebUI saves no reasoning. Both releases: the switch is the chat template's."""
+    import browser_chat
+    from selenium.webdriver.common.by import By
+
+    host = real_vllm_hosts.hosts["dual-gpu"]
+    email = host.settings.openwebui_admin_email
+    browser = browser_chat.open_browser()
+    try:
+        browser_chat.sign_in(browser, real_webui.url, email, ADMIN_PASSWORD)
+        browser.get(f"{real_webui.url}/?model=qwen3-8b")  # a new chat with that model, as a link to it opens one
+        browser_chat.waiter(browser, 180).until(lambda b: b.find_elements(By.ID, "chat-input"))
+        browser_chat.choose(browser, "Thinking", "Off")
+        browser_chat.ask(browser, "What is 17 times 23?")
+        browser_chat.waiter(browser).until(lambda b: "The answer is" in browser_chat.body_text(b))
+        browser_chat.ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        browser.save_screenshot(str(browser_chat.ARTIFACTS / "real-vllm-thinking-off.png"))
+        assert browser_chat.thought_toggle(browser) is None, browser_chat.body_text(browser)
+        content, thinking = browser_chat.saved_answer(real_webui, email, ADMIN_PASSWORD)
+        assert content.strip() == tiny_models.ANSWER_TEXT and thinking == [], (content, thinking)
+    finally:
+        browser.quit()
