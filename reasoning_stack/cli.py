@@ -319,7 +319,8 @@ def _plan_inventory(args: argparse.Namespace) -> int:
             plans[label] = instance.plan
             rows.append(plan_summary_row(label, instance.plan))
             if unit.settings.openwebui_enabled:
-                menus[label] = chat_menus_text(unit.settings, instance) + functions_text(unit.settings)
+                menus[label] = chat_menus_text(unit.settings, instance) + (
+                    [] if instance.name else functions_text(unit.settings))  # Open WebUI's, said once a host
     if args.json:
         print(json.dumps({"plans": {h: p.to_json() for h, p in plans.items()}, "refused": refusals}, indent=2))
         return worst

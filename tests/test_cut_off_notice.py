@@ -67,6 +67,22 @@ def test_the_deploy_keeps_it_on_for_every_model_unless_switched_off():
     assert kept["id"].isidentifier() and kept["active"] is True  # Open WebUI takes only identifiers as ids
     assert kept["content"] == render(CUT_OFF_NOTICE.template) and "class Filter" in kept["content"]
     assert json.loads(functions_json(off))[0]["active"] is False
-    assert functions_text(on) == ["a reply cut off at its token limit: says so in the chat, even while still "
-                                  "reasoning (Open WebUI filter 'Reply cut off', openwebui_cut_off_notice)"]
+    assert functions_text(on) == ["a reply of any model cut off at its token limit: says so in the chat, even "
+                                  "while still reasoning (Open WebUI filter 'Reply cut off', "
+                                  "openwebui_cut_off_notice)"]
     assert "shows as written" in functions_text(off)[0]
+
+
+def test_plan_says_it_once_a_host_however_many_models_it_serves(tmp_path):
+    import subprocess
+    import sys
+
+    (tmp_path / "group_data").mkdir()
+    (tmp_path / "inventory.py").write_text('boxes = [("gpu-box", {"ssh_hostname": "192.0.2.10"})]\n')
+    (tmp_path / "group_data" / "boxes.py").write_text(
+        'gpu_profile = "rtx-4090"\ngpu_count = 2\nmodel = "deepseek-r1-distill-qwen-7b"\n'
+        'extra_models = [{"name": "fast", "model": "qwen3-8b", "port": 8001}]\n')
+    out = subprocess.run([sys.executable, "-m", "reasoning_stack.cli", "plan", "inventory.py"], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "gpu-box/fast:" in out.stdout and out.stdout.count("Open WebUI filter 'Reply cut off'") == 1, out.stdout

@@ -50,5 +50,7 @@ def functions_text(settings: StackSettings) -> list[str]:
             for f in FUNCTIONS]
 
 
-CUT_OFF_SAID = {True: "a reply cut off at its token limit: says so in the chat, even while still reasoning",
-                False: "a reply cut off at its token limit: shows as written (an empty answer while still reasoning)"}
+CUT_OFF_SAID = {
+    True: "a reply of any model cut off at its token limit: says so in the chat, even while still reasoning",
+    False: "a reply cut off at its token limit: shows as written (an empty answer while still reasoning)",
+}
