@@ -47,6 +47,17 @@ def test_a_reply_cut_off_while_reasoning_gets_a_note_where_its_answer_would_be()
     assert again == [reply] and len(reply["output"]) == 2 and events == []
 
 
+def test_the_note_never_goes_back_to_the_model_in_a_later_turn():
+    """Open WebUI sends the chat's earlier turns with the next question; the filter's inlet empties a reply that is
+    only the note, so the model does not read it as something it said. Other replies go as they are."""
+    note = _filter()["STILL_REASONING"]
+    body = {"messages": [{"role": "user", "content": "What is 17 * 23?"}, {"role": "assistant", "content": note},
+                         {"role": "assistant", "content": "The answer is 391."},
+                         {"role": "user", "content": note}, {"role": "user", "content": "Try again."}]}
+    sent = _filter()["Filter"]().inlet(body)["messages"]
+    assert [m["content"] for m in sent] == ["What is 17 * 23?", "", "The answer is 391.", note, "Try again."]
+
+
 def test_an_answer_cut_off_midway_keeps_its_text_and_gets_a_line_above_it():
     (reply,), events = _outlet([_reply("The answer is", "length")])
     assert reply["content"] == "The answer is"  # Continue Response carries on from the text as written
