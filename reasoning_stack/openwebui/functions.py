@@ -20,20 +20,24 @@ from reasoning_stack.settings import StackSettings
 @dataclass(frozen=True)
 class WebuiFunction:
     """One Open WebUI function the stack keeps: its id (a Python identifier), the name and description the admin
-    panel shows, its source's template, and the setting that switches it."""
+    panel shows, its source's template, the setting that switches it, and what ``plan`` says of it on and off."""
 
     id: str
     name: str
     description: str
     template: str
     setting: str
+    said_on: str
+    said_off: str
 
 
 CUT_OFF_NOTICE = WebuiFunction(
     id="reasoning_stack_cut_off", name="Reply cut off",
     description="Says so when a reply stopped at its token limit, above all while the model was still reasoning "
                 "(managed by reasoning-stack: openwebui_cut_off_notice)",
-    template="openwebui-cut-off-notice.py.j2", setting="openwebui_cut_off_notice")
+    template="openwebui-cut-off-notice.py.j2", setting="openwebui_cut_off_notice",
+    said_on="a reply of any model cut off at its token limit: says so in the chat, even while still reasoning",
+    said_off="a reply cut off at its token limit: shows as written (an empty answer while still reasoning)")
 FUNCTIONS = (CUT_OFF_NOTICE,)
 
 
@@ -46,11 +50,5 @@ def functions_json(settings: StackSettings) -> str:
 
 def functions_text(settings: StackSettings) -> list[str]:
     """What ``plan`` says of them, a line each: what a person sees, and the setting that switches it."""
-    return [f"{CUT_OFF_SAID[bool(getattr(settings, f.setting))]} (Open WebUI filter {f.name!r}, {f.setting})"
+    return [f"{f.said_on if getattr(settings, f.setting) else f.said_off} (Open WebUI filter {f.name!r}, {f.setting})"
             for f in FUNCTIONS]
-
-
-CUT_OFF_SAID = {
-    True: "a reply of any model cut off at its token limit: says so in the chat, even while still reasoning",
-    False: "a reply cut off at its token limit: shows as written (an empty answer while still reasoning)",
-}
