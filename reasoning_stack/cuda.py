@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from reasoning_stack.catalogue import GIB, MIB, ModelSpec
 from reasoning_stack.gpus import Gpu
-from reasoning_stack.kv_pool import KvPool, attention_bytes_per_token
+from reasoning_stack.kv_pool import KvPool, PackedKvPool, attention_bytes_per_token
 
 # nvidia-smi's memory.total minus what CUDA reports as total: H100 80GB HBM3 81559 MiB vs 79.18 GiB,
 # RTX 4090 24564 MiB vs 23.52 GiB, RTX 3090 24576 MiB vs 23.56 GiB (vLLM start-up lines "Free memory on
@@ -66,7 +66,9 @@ def batch_defaults(gpu: Gpu, max_num_batched_tokens: int | None = None, big_gpu_
 def kv_bytes_per_token_per_gpu(model: ModelSpec, tp: int, pp: int, kv_dtype: str) -> int:
     """KV-cache bytes one token of context takes on one GPU in the full-attention layers (KV heads split by TP,
     layers by PP; MLA replicated). Sliding-window and linear-attention layers hold a fixed amount per request:
-    ``kv_pool.py``."""
+    ``kv_pool.py``. DeepSeek V4: its compressed entries and indexer keys, whole on every rank."""
+    if model.compressed:
+        return -(-model.kv_bytes_per_token() // pp)
     per_token = model.full_layers * attention_bytes_per_token(model, tp, kv_dtype)
     return -(-per_token // pp)
 
@@ -86,7 +88,7 @@ class GpuBudget:
     headroom: float  # total - requested x colocated instances
     headroom_needed: float
     blocks: int = 0  # KV-cache blocks in the pool (vLLM's num_gpu_blocks)
-    pool: KvPool | None = None  # how blocks divide among requests
+    pool: KvPool | PackedKvPool | None = None  # how blocks divide among requests
 
     @property
     def reserve(self) -> float:

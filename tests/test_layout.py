@@ -137,9 +137,9 @@ def test_users_tensor_parallel_size_is_checked_for_auto_and_named_models():
 
 
 def test_a_context_no_model_reaches_blames_max_model_len():
-    result = plan("h200", 8, model="auto", max_model_len=400_000)
+    result = plan("h200", 8, model="auto", max_model_len=2_000_000)
     assert not result.fits
-    assert "max_model_len 400000 is longer than every catalogue model's native context" in result.reason
+    assert "max_model_len 2000000 is longer than every catalogue model's native context" in result.reason
     assert "min_context" not in result.reason
 
 

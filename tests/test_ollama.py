@@ -33,7 +33,7 @@ def test_every_catalogue_model_has_its_library_tag():
     untagged = {"glm-4.5-air", "qwen3-next-80b-a3b-thinking", "qwen3.5-35b-a3b", "qwen3.5-27b", "qwen3.6-35b-a3b",
                 "qwen3.6-27b", "qwen3.8-27b", "gemma-4-26b-a4b", "gemma-4-31b",
                 "nemotron-3-nano-30b-a3b", "glm-4.7-flash", "minimax-m2.5", "kimi-k2-thinking", "glm-5.1",
-                "nemotron-3-super-120b-a12b"}
+                "nemotron-3-super-120b-a12b", "deepseek-v4-flash", "deepseek-v4-pro"}
     assert set(library.TAGS) == set(MODELS) - untagged
     assert library.TAGS["gpt-oss-20b"].tag == "gpt-oss:20b" and library.TAGS["gpt-oss-120b"].size_gb == 65
     assert library.TAGS["deepseek-r1-distill-qwen-7b"].tag == "deepseek-r1:7b"

@@ -6,7 +6,8 @@ the model writing ``<think>`` itself, and the 2507/3.5 templates opening it in t
 ``vllm/model_executor/models/registry.py``. First releases: gpt-oss v0.10.1, Qwen3 and Qwen3 MoE v0.8.5,
 Qwen3-Next v0.10.2, Qwen3.5 v0.17.0, GLM-4.5 v0.10.0, DeepSeek-V3/R1 v0.7.1 (vLLM release notes), Gemma 4 v0.19.0
 (its registry and its ``gemma4`` parsers; read from the 0.19 wheel, ../shared/reference/vllm-releases.md),
-Nemotron-H with Nemotron 3 Nano v0.11.2 and MiniMax-M2 v0.11.0 (vllm-project/recipes' floors), GLM-4.7-Flash
+Nemotron-H with Nemotron 3 Nano v0.11.2 and MiniMax-M2 v0.11.0 (vllm-project/recipes' floors), DeepSeek V4 v0.20.0
+(its parsers' first release, ../shared/reference/vllm-releases.md), GLM-4.7-Flash
 (``glm4_moe_lite``) and GLM-5 (``glm_moe_dsa``) v0.24.0: the first release whose requirements hold a transformers
 that reads their configs (5.5.3, read in that wheel; 0.17.1 pins transformers<5, which has neither, and the repos
 ship no config class).
@@ -32,6 +33,7 @@ class Architecture:
     thinks_by_default: bool = True  # with a thinking switch: False where the template thinks only when asked
     gated_mlp: bool = True  # MLPs of three matrices (gate, up, down); Nemotron-H's squared-ReLU MLPs have two
     fp8_kv_on: tuple[str, ...] = ()  # compute capability majors where vLLM's "auto" KV cache is fp8 for it
+    thinking_kwarg: str = ""  # the chat-template kwarg its own prompt encoder switches thinking with, where it has one
 
 
 ARCHITECTURES: dict[str, Architecture] = {
@@ -61,6 +63,12 @@ ARCHITECTURES: dict[str, Architecture] = {
     # MiniMax-M2.x: thinking-only; its repos ship their config class (auto_map), which vLLM's recipe loads
     "MiniMaxM2ForCausalLM": Architecture("minimax", "minimax_m2", "0.11.0", "minimax_m2", trust_remote_code=True),
     "DeepseekV3ForCausalLM": Architecture("deepseek-r1", "deepseek_r1", "0.7.1", trust_remote_code=True),
+    # DeepSeek V4 (Flash, Pro): compressed attention (compress_ratios) with a lightning indexer, cached only in
+    # DeepSeek's fp8_ds_mla records ("auto" is fp8: _resolve_dsv4_kv_cache_dtype); its prompts are encoded by vLLM's
+    # deepseek_v4 tokenizer mode, which thinks only when chat_template_kwargs says thinking: true (recipes)
+    "DeepseekV4ForCausalLM": Architecture("deepseek-v4", "deepseek_v4", "0.20.0", "deepseek_v4",
+                                          trust_remote_code=True, thinks_by_default=False,
+                                          fp8_kv_on=("8", "9", "10", "12"), thinking_kwarg="thinking"),
     # Dense models whose chat template opens a <think> section (the R1 distills, QwQ)
     "Qwen2ForCausalLM": Architecture("deepseek-r1-distill", "deepseek_r1", "0.7.0"),
     "LlamaForCausalLM": Architecture("deepseek-r1-distill", "deepseek_r1", "0.7.0"),

@@ -23,7 +23,7 @@ from reasoning_stack.models.quantization import (
     kind_bytes_per_param,
     weights_format,
 )
-from reasoning_stack.models.spec import LinearAttention, Mamba2State, ModelSpec
+from reasoning_stack.models.spec import CompressedAttention, LinearAttention, Mamba2State, ModelSpec
 
 SAMPLING_KEYS = ("temperature", "top_p", "top_k", "min_p", "repetition_penalty")
 KNOWN_LAYER_TYPES = {"full_attention", "sliding_attention", "linear_attention", "mlp_only"}
@@ -33,6 +33,24 @@ PATTERN_KINDS = {"M": "linear_attention", "*": "full_attention", "E": "mlp_only"
 
 
 SPARSE_MLA_BLOCK = 64  # the block size vLLM's sparse MLA backends set (DEEPSEEK_V32_INDEXER)
+COMPRESSED_BLOCK = 256  # DeepSeek V4's ("Setting kv cache block size to 256 for DEEPSEEK_SPARSE_SWA backend")
+
+
+def _compressed(c: dict[str, Any], layers: int, name: str) -> CompressedAttention | None:
+    """DeepSeek V4's attention from ``compress_ratios`` (one a layer, then one a multi-token-prediction module),
+    ``sliding_window`` and the indexer's ``index_head_dim``; None for every other model."""
+    ratios = c.get("compress_ratios")
+    if not ratios:
+        return None
+    unknown = sorted({int(r) for r in ratios} - {0, 1, 4, 128})
+    if unknown or len(ratios) < layers:
+        what = f"holds {unknown}" if unknown else "is shorter than its layers"
+        raise ModelError(f"{name}: compress_ratios {what}; the planner sizes ratios 0, 4 and 128, one a layer "
+                         "(DeepSeek V4)")
+    return CompressedAttention(ratios=tuple(int(r) for r in ratios[:layers]),
+                               window=int(_need(c, "sliding_window", name)),
+                               head_dim=int(_need(c, "head_dim", name)),
+                               index_head_dim=int(c.get("index_head_dim") or 128))
 
 
 def _indexer_bytes(c: dict[str, Any]) -> int:
@@ -126,13 +144,17 @@ def _linear(c: dict[str, Any], name: str) -> LinearAttention | Mamba2State:
 
 
 def _thinking(arch: Architecture, template: str) -> tuple[str, str, bool]:
-    """(family, reasoning parser, thinking switched per request) from the architecture and the chat template."""
+    """(family, reasoning parser, thinking switched per request) from the architecture and the chat template (or
+    the architecture's own prompt encoder, DeepSeek V4's)."""
+    if arch.thinking_kwarg:
+        return arch.family, arch.reasoning_parser, True
     if "<｜Assistant｜>" in template:  # DeepSeek's template (R1-0528, its Qwen3-8B distill): R1's parser and advice
         return (arch.family if arch.family == "deepseek-r1" else "deepseek-r1-distill"), "deepseek_r1", False
     return arch.family, arch.reasoning_parser, "enable_thinking" in template
 
 
-def _advice(family: str, effort: bool, switch: bool, thinks_by_default: bool = True) -> str:
+def _advice(family: str, effort: bool, switch: bool, thinks_by_default: bool = True,
+            kwarg: str = "enable_thinking") -> str:
     if effort:
         return ("Reasoning effort is graded per chat: low, medium (the default) or high; high thinks longest. "
                 "The reasoning is returned apart from the answer.")
@@ -141,9 +163,9 @@ def _advice(family: str, effort: bool, switch: bool, thinks_by_default: bool = T
                 "in \\boxed{}. Temperature 0.5-0.7 (0.6 recommended).")
     if switch and not thinks_by_default:
         return ("Its chat template thinks only when asked; the stack asks by default (thinking_default). Send "
-                "enable_thinking=false in chat_template_kwargs for quick chat.")
+                f"{kwarg}=false in chat_template_kwargs for quick chat.")
     if switch:
-        return "Thinking is on by default; send enable_thinking=false in chat_template_kwargs for quick chat."
+        return f"Thinking is on by default; send {kwarg}=false in chat_template_kwargs for quick chat."
     return "A thinking-only model: every answer starts with its reasoning. Leave room for long traces."
 
 
@@ -215,11 +237,14 @@ def spec_from_files(files: ModelFiles, *, slug: str | None = None, strength: int
     sampling = {k: files.generation_config[k] for k in SAMPLING_KEYS if k in files.generation_config}
     repos = {fmt: name, **(extra_repos or {})}
     quant = top.get("quantization_config") or c.get("quantization_config") or {}
+    if top.get("expert_dtype"):  # DeepSeek V4: FP8 weights with FP4 routed experts
+        quant = {**quant, "expert_dtype": top["expert_dtype"]}
     if is_per_module(quant) and not files.weight_bytes:
         files = replace(files, weight_bytes=per_module_bytes(counts, quant, fmt, bool(c.get("enable_moe_block"))))
     sizes = {fmt: files.weight_bytes} if files.weight_bytes else {}
     indexer = _indexer_bytes(c) if mla else 0
     mtp = int(c.get("num_nextn_predict_layers") or c.get("mtp_num_hidden_layers") or 0)
+    compressed = _compressed(c, len(kinds), name)
     sizes.update(extra_bytes or {})
     return ModelSpec(
         slug=slug or name,
@@ -239,7 +264,8 @@ def spec_from_files(files: ModelFiles, *, slug: str | None = None, strength: int
         tool_call_parser=arch.tool_call_parser,
         mla=mla,
         sampling=sampling,
-        prompt_advice=_advice(family, arch.effort, switch, arch.thinks_by_default),
+        prompt_advice=_advice(family, arch.effort, switch, arch.thinks_by_default,
+                              arch.thinking_kwarg or "enable_thinking"),
         thinking_switch=switch,
         attention_heads=heads,
         intermediate_size=int(c.get("intermediate_size") or 0),
@@ -265,8 +291,10 @@ def spec_from_files(files: ModelFiles, *, slug: str | None = None, strength: int
         thinks_by_default=arch.thinks_by_default,
         trust_remote_code=arch.trust_remote_code,
         indexer_bytes=indexer,
-        kv_block=SPARSE_MLA_BLOCK if indexer else 0,
+        kv_block=COMPRESSED_BLOCK if compressed else SPARSE_MLA_BLOCK if indexer else 0,
         fp8_kv_on=arch.fp8_kv_on,
         mtp_layers=mtp,
         mtp_params_b=round(mtp * counts.mtp_module / 1e9, 3),
+        compressed=compressed,
+        thinking_kwarg=arch.thinking_kwarg or "enable_thinking",
     )

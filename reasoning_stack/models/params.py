@@ -86,6 +86,10 @@ def _attention(c: dict[str, Any], kind: str, linear: LinearAttention | Mamba2Sta
     if kind == "linear_attention" and linear:
         qkvz = hidden * (2 * linear.key_heads * linear.key_dim + 2 * linear.value_heads * linear.value_dim)
         return qkvz + hidden * 2 * linear.value_heads + linear.value_heads * linear.value_dim * hidden
+    if c.get("o_lora_rank"):  # DeepSeek V4: low-rank query, one shared latent, grouped low-rank output (its
+        q_rank, head = int(c["q_lora_rank"]), int(c["head_dim"])  # compressors and indexer, a few percent, left out)
+        return hidden * q_rank + q_rank * heads * head + hidden * head + heads * head * c["o_lora_rank"] \
+            + int(c.get("o_groups") or 1) * c["o_lora_rank"] * hidden
     if c.get("kv_lora_rank"):  # MLA (DeepSeek-V3): low-rank query and key/value projections
         q_rank, kv_rank = c.get("q_lora_rank") or 0, c["kv_lora_rank"]
         nope, rope, v = c["qk_nope_head_dim"], c["qk_rope_head_dim"], c["v_head_dim"]

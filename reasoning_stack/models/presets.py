@@ -225,6 +225,25 @@ _DEEPSEEK_V3 = {
     "num_nextn_predict_layers": 1, "tie_word_embeddings": False, **_FP8_BLOCK,
 }
 
+# DeepSeek V4 (deepseek-ai/DeepSeek-V4-Flash's and -Pro's config.json, aiconfigurator's copies): a 512-wide latent
+# shared by every head (one KV head), each layer keeping a 128-token window whole and, at ratio 4 or 128
+# (compress_ratios; the last entry is the MTP module's), compressed entries; ratio-4 layers add a lightning
+# indexer (64 heads of 128, top 512 / 1024). FP8 in blocks of 128 with the routed experts FP4 (expert_dtype).
+_DEEPSEEK_V4 = {
+    "architectures": ["DeepseekV4ForCausalLM"], "model_type": "deepseek_v4", "num_key_value_heads": 1,
+    "head_dim": 512, "o_lora_rank": 1024, "qk_rope_head_dim": 64, "n_shared_experts": 1, "num_experts_per_tok": 6,
+    "index_head_dim": 128, "index_n_heads": 64, "sliding_window": 128, "vocab_size": 129280,
+    "max_position_embeddings": 1048576,
+    "rope_scaling": {"type": "yarn", "factor": 16, "original_max_position_embeddings": 65536},
+    "num_nextn_predict_layers": 1, "tie_word_embeddings": False, "expert_dtype": "fp4", **_FP8_BLOCK}
+_DEEPSEEK_V4_FLASH = {**_DEEPSEEK_V4, "num_hidden_layers": 43, "hidden_size": 4096, "num_attention_heads": 64,
+                      "q_lora_rank": 1024, "o_groups": 8, "moe_intermediate_size": 2048, "n_routed_experts": 256,
+                      "index_topk": 512, "compress_ratios": [0, 0, *[4, 128] * 20, 4, 0]}
+_DEEPSEEK_V4_PRO = {**_DEEPSEEK_V4, "num_hidden_layers": 61, "hidden_size": 7168, "num_attention_heads": 128,
+                    "q_lora_rank": 1536, "o_groups": 16, "moe_intermediate_size": 3072, "n_routed_experts": 384,
+                    "index_topk": 1024, "compress_ratios": [128, 128, *[4, 128] * 29, 4, 0]}
+DEEPSEEK_V4_SAMPLING = {"temperature": 1.0, "top_p": 1.0}  # its model card's recommendation
+
 # slug, display name, repos by format, recorded safetensors bytes by format, strength, its source, config, the
 # quantization_config of a quantized repo sized module by module (``quantized``), generation config, chat template
 # marker.
@@ -339,6 +358,14 @@ PRESETS: list[dict[str, Any]] = [
      "strength_source": NO_AIME, "config": _KIMI_K2_THINKING,
      "generation": {"temperature": 1.0},  # its card: every benchmark run at temperature 1.0
      "template": ""},
+    {"slug": "deepseek-v4-flash", "display": "DeepSeek-V4-Flash (284B MoE)",
+     "repos": {"fp8": "deepseek-ai/DeepSeek-V4-Flash"}, "bytes": {}, "strength": 0,
+     "strength_source": NO_AIME + " (its card reports MMLU-Pro, GPQA and Terminal-Bench)",
+     "config": _DEEPSEEK_V4_FLASH, "generation": DEEPSEEK_V4_SAMPLING, "template": ""},
+    {"slug": "deepseek-v4-pro", "display": "DeepSeek-V4-Pro (1.6T MoE)",
+     "repos": {"fp8": "deepseek-ai/DeepSeek-V4-Pro"}, "bytes": {}, "strength": 0,
+     "strength_source": NO_AIME + " (its card reports HMMT 2026 and LiveCodeBench)",
+     "config": _DEEPSEEK_V4_PRO, "generation": DEEPSEEK_V4_SAMPLING, "template": ""},
     {"slug": "deepseek-r1-0528", "display": "DeepSeek-R1-0528 (671B MoE)",
      "repos": {"fp8": "deepseek-ai/DeepSeek-R1-0528"},
      "bytes": {}, "strength": 914, "strength_source": "DeepSeek-R1-0528 model card: AIME 2024 91.4",

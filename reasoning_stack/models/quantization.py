@@ -96,7 +96,10 @@ def module_bytes_per_param(algo: str) -> float:
 
 def is_per_module(quant: dict[str, Any]) -> bool:
     """Whether a checkpoint quantizes module kinds differently: ModelOpt MIXED_PRECISION, or an ``ignore`` /
-    ``exclude_modules`` list (compressed-tensors, ModelOpt) keeping some modules 16-bit."""
+    ``exclude_modules`` list (compressed-tensors, ModelOpt) keeping some modules 16-bit, or FP4 routed experts
+    beside FP8 weights (DeepSeek V4's ``expert_dtype``)."""
+    if str(quant.get("expert_dtype", "")).lower() == "fp4":
+        return True
     if not quant or str(quant.get("quant_method", "")).lower() not in ("modelopt", "compressed-tensors"):
         return False
     return str(quant.get("quant_algo", "")).upper() == "MIXED_PRECISION" or bool(_ignored(quant))
@@ -187,6 +190,8 @@ def kind_bytes_per_param(quant: dict[str, Any], fmt: str, layers_with: dict[str,
     shares = ignored_shares(quant, layers_with, experts_beside_mlp)
     quantized = {kind: sixteen * shares.get(kind, 0.0) + base * (1 - shares.get(kind, 0.0))
                  for kind in QUANTIZABLE}
+    if str(quant.get("expert_dtype", "")).lower() == "fp4":  # DeepSeek V4: FP4 values, a UE8M0 scale for each 32
+        quantized["experts"] = BYTES_PER_PARAM["mxfp4"]
     return {**quantized, "embedding": sixteen, "vision": sixteen}
 
 

@@ -70,6 +70,21 @@ class Mamba2State:
 
 
 @dataclass(frozen=True)
+class CompressedAttention:
+    """DeepSeek V4's attention (``compress_ratios``, ``sliding_window``, ``index_head_dim``): every layer keeps its
+    last ``window`` tokens whole; a layer of ratio 4 or 128 also keeps one compressed entry per 4 or 128 tokens, and a
+    compressor's running state; a ratio-4 layer adds a lightning indexer with its own compressed keys and state.
+    vLLM caches it in DeepSeek's fp8_ds_mla records (``vllm/models/deepseek_v4/``, 0.32 and 0.34)."""
+
+    ratios: tuple[int, ...]  # compress_ratios, one a layer (0: the window only)
+    window: int = 128  # sliding_window
+    head_dim: int = 512  # the latent one entry holds
+    index_head_dim: int = 128  # the indexer's key (a ratio-4 layer)
+
+    kind: ClassVar[str] = "compressed-attention"
+
+
+@dataclass(frozen=True)
 class ModelSpec:
     """One reasoning model and the facts the planner and the vLLM service need about it."""
 
@@ -124,6 +139,8 @@ class ModelSpec:
     fp8_kv_on: tuple[str, ...] = ()  # compute capability majors where vLLM's "auto" KV cache is fp8 for it
     mtp_layers: int = 0  # multi-token-prediction modules the checkpoint ships (num_nextn_predict_layers)
     mtp_params_b: float = 0.0  # their parameters, billions; loaded only when they draft (speculative_tokens)
+    compressed: CompressedAttention | None = None  # DeepSeek V4: every layer's attention (kv_pool.packed_pool)
+    thinking_kwarg: str = "enable_thinking"  # the chat-template kwarg that switches thinking (DeepSeek V4: thinking)
 
     @property
     def reasoning_end(self) -> str:
@@ -138,6 +155,9 @@ class ModelSpec:
     def kv_bytes_per_token(self, dtype_bytes: int = 2) -> int:
         """KV-cache bytes per token of context for the whole model: the full-attention layers' K and V (MLA: the
         latent); sliding-window and linear-attention layers keep a fixed amount per request instead."""
+        if self.compressed:  # per token at long context: the compressed entries and indexer keys (fp8_ds_mla)
+            return round(sum((FP8_DS_V4_BYTES + (INDEXER_V4_BYTES if r == 4 else 0)) / r
+                             for r in self.compressed.ratios if r > 1))
         if self.mla:
             return self.full_layers * (self.mla_bytes(dtype_bytes) + self.indexer_bytes)
         return 2 * self.full_layers * self.kv_heads * self.head_dim * dtype_bytes
@@ -159,7 +179,9 @@ def with_draft_head(model: ModelSpec, speculative_tokens: int) -> ModelSpec:
     if not speculative_tokens or not model.mtp_layers:
         return model
     grown = (model.params_b + model.mtp_params_b) / model.params_b
-    return replace(model, layers=model.layers + model.mtp_layers,
+    compressed = model.compressed and replace(model.compressed,
+                                              ratios=model.compressed.ratios + (0,) * model.mtp_layers)
+    return replace(model, layers=model.layers + model.mtp_layers, compressed=compressed or None,
                    params_b=round(model.params_b + model.mtp_params_b, 2),
                    checkpoint_bytes={fmt: int(size * grown) for fmt, size in model.checkpoint_bytes.items()})
 
@@ -167,6 +189,12 @@ def with_draft_head(model: ModelSpec, speculative_tokens: int) -> ModelSpec:
 # vLLM's fp8_ds_mla record for a 512-wide latent: 512 fp8 NoPE values, 4 fp32 scales, 64 bf16 RoPE values
 # (MLAAttentionImpl.get_fp8_ds_mla_row_bytes, 0.32 and 0.34)
 FP8_DS_MLA_BYTES = 656
+
+# DeepSeek V4's fp8_ds_mla record for a 512-wide latent: 448 fp8 NoPE values, 64 bf16 RoPE values and 8 bytes of
+# UE8M0 scales (vllm/models/deepseek_v4/attention.py, 0.32 and 0.34), and its indexer's key: 128 fp8 values and
+# one 4-byte scale (DeepseekV4Indexer)
+FP8_DS_V4_BYTES = 584
+INDEXER_V4_BYTES = 132
 
 # Bytes per parameter by weights format. 4-bit formats store group-128 scales and zero points
 # (AutoAWQ / GPTQ defaults): 0.5 B + 2 B scale / 128 + 0.5 B zero / 128 ~= 0.52 B per parameter.

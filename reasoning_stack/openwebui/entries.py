@@ -80,7 +80,7 @@ def task_config(settings: StackSettings, host_plan: HostPlan) -> TaskConfig:
     if quick:
         params: dict[str, object] = {"max_tokens": QUICK_TASK_TOKENS}
         if _can_switch_thinking_off(chosen):
-            params["chat_template_kwargs"] = {"enable_thinking": False}
+            params["chat_template_kwargs"] = {find_model(chosen.plan.model).thinking_kwarg: False}
     else:
         params = {"max_tokens": THINKING_TASK_TOKENS}
     if settings.openwebui_tasks is not None:
@@ -202,18 +202,19 @@ def chat_menus(settings: StackSettings, instance: Instance) -> dict[str, object]
     choice travels as custom parameters; each menu's default is the server's own behaviour and sends nothing."""
     menus: dict[str, object] = {}
     if _can_switch_thinking_off(instance):
-        menus[THINKING_CONTROL] = thinking_control(_thinks_by_default(settings, instance))
+        menus[THINKING_CONTROL] = thinking_control(_thinks_by_default(settings, instance),
+                                                   find_model(instance.plan.model).thinking_kwarg)
     budgets, _why_none = budget_offer(settings, instance)
     if budgets:
         menus[THINKING_BUDGET_CONTROL] = budget_control(budgets)
     return menus
 
 
-def thinking_control(thinks_by_default: bool) -> dict[str, object]:
+def thinking_control(thinks_by_default: bool, kwarg: str = "enable_thinking") -> dict[str, object]:
     """The "Thinking" menu: on or off for the chat; the server's default sends nothing, the other choice sends
-    ``chat_template_kwargs.enable_thinking``."""
+    ``chat_template_kwargs`` with the model's switch (``enable_thinking``; DeepSeek V4's ``thinking``)."""
     def switch(on: bool) -> dict[str, object]:
-        return {} if on == thinks_by_default else {"chat_template_kwargs": {"enable_thinking": on}}
+        return {} if on == thinks_by_default else {"chat_template_kwargs": {kwarg: on}}
 
     return {"label": "Thinking", "default": "on" if thinks_by_default else "off",
             "description": "Whether the model reasons before it answers; off answers at once.",
@@ -243,7 +244,8 @@ def chat_menus_text(settings: StackSettings, instance: Instance) -> list[str]:
     lines = []
     if _can_switch_thinking_off(instance):
         first, then = ("On", "Off") if _thinks_by_default(settings, instance) else ("Off", "On")
-        lines.append(f"thinking per chat (Open WebUI's menu, sent as enable_thinking): {first} (the default), {then}")
+        kwarg = find_model(instance.plan.model).thinking_kwarg
+        lines.append(f"thinking per chat (Open WebUI's menu, sent as {kwarg}): {first} (the default), {then}")
     offered, why = budget_offer(settings, instance)
     if offered:
         lines.append("thinking budget per chat (Open WebUI's menu, sent as thinking_token_budget): No limit (the "

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 from reasoning_stack.cuda import default_utilization
 from reasoning_stack.gpus import Gpu
-from reasoning_stack.kv_pool import KvPool
+from reasoning_stack.kv_pool import KvPool, PackedKvPool
 from reasoning_stack.layout import Layout
 
 CONTEXT_STEP = 1024  # planned contexts are whole multiples of this many tokens
@@ -157,7 +157,7 @@ class ServingPlan:
     command: list[str] = field(default_factory=list)  # the exact command line the service runs
     alternatives: list[dict[str, object]] = field(default_factory=list)
     decode_rank_s: float = field(default=0.0, repr=False)  # layout ranking, also for unknown GPUs; not shown
-    kv_pool: KvPool | None = field(default=None, repr=False)  # how the blocks divide among requests; not shown
+    kv_pool: KvPool | PackedKvPool | None = field(default=None, repr=False)  # how blocks divide among requests
 
     def requests_at(self, context: int) -> float:
         """Requests of ``context`` tokens one replica's KV cache holds at once (before any max_num_seqs cap)."""

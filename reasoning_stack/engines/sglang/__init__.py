@@ -43,10 +43,12 @@ class Sglang(LayoutEngine):
     memory = sglang_memory
 
     def model_problem(self, model: ModelSpec, quant: str | None = None) -> str | None:
-        """What SGLang's planned memory rule does not cover: sliding-window and linear-attention layers (its own
-        pools for them are not modelled here), MXFP4/NVFP4 weights, and reasoning parsers it lacks."""
-        if model.sliding_layers or model.linear_layers:
-            kind = "sliding-window" if model.sliding_layers else "linear-attention (Gated DeltaNet)"
+        """What SGLang's planned memory rule does not cover: sliding-window, linear-attention and compressed
+        (DeepSeek V4) layers (its own pools for them are not modelled here), MXFP4/NVFP4 weights, and reasoning
+        parsers it lacks."""
+        if model.sliding_layers or model.linear_layers or model.compressed:
+            kind = ("DeepSeek V4's compressed attention" if model.compressed else "sliding-window"
+                    if model.sliding_layers else "linear-attention (Gated DeltaNet)")
             return (f"{model.name}: the stack plans SGLang's memory for full-attention and MLA layers only, not "
                     f"{kind} layers; serve it with engine 'vllm', which plans each layer kind")
         if quant in ("mxfp4", "nvfp4"):

@@ -39,7 +39,7 @@ def command(plan: ServingPlan, model: ModelSpec, req: PlanRequest) -> list[str]:
     if not req.enable_prefix_caching:
         args.append("--disable-radix-cache")
     if model.thinking_switch and req.thinking_default != model.thinks_by_default:  # the template's default flipped
-        args += ["--default-chat-template-kwargs", json.dumps({"enable_thinking": req.thinking_default})]
+        args += ["--default-chat-template-kwargs", json.dumps({model.thinking_kwarg: req.thinking_default})]
     if model.trust_remote_code:
         args.append("--trust-remote-code")
     return args + list(req.extra_args)

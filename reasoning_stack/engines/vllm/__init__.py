@@ -187,6 +187,7 @@ class Vllm(LayoutEngine):
 
     def describe(self, plan: ServingPlan) -> list[str]:
         release = RELEASES[getattr(plan.output, "release", "") or DEFAULT_RELEASE]
+        pool = [f"  {plan.kv_pool.words()}"] if plan.kv_pool and plan.kv_pool.words() else []
         if release.memory != "profiled":
             return [
                 f"  vLLM {release.version}: weights {plan.weights_gib_per_gpu:.1f} GiB/GPU, profiling peak, context, "
@@ -195,7 +196,7 @@ class Vllm(LayoutEngine):
                 f"{plan.max_concurrent_full_context:.1f} full-context requests at once",
                 f"  {MEMORY_WORDS[release.memory]}" + ("; CUDA graphs off (--enforce-eager)" if plan.enforce_eager
                                                       else ""),
-            ]
+            ] + pool
         return [
             f"  weights {plan.weights_gib_per_gpu:.1f} GiB/GPU, profiling peak + non-torch "
             f"{plan.reserve_gib_per_gpu:.1f} GiB/GPU, KV cache {plan.kv_cache_gib_per_gpu:.1f} GiB/GPU = "
@@ -203,7 +204,7 @@ class Vllm(LayoutEngine):
             f"  beside vLLM's budget: {plan.headroom_gib_per_gpu:.2f} GiB/GPU for CUDA context, NCCL and "
             f"CUDA graphs (needs {plan.headroom_needed_gib_per_gpu:.2f})"
             + ("; CUDA graphs off (--enforce-eager)" if plan.enforce_eager else ""),
-        ]
+        ] + pool
 
     # --- serving -------------------------------------------------------------------------------------------
     def service(self, settings: Any, instance: Instance, host_gpu_count: int,

@@ -49,7 +49,7 @@ def vllm_args(plan: ServingPlan, model: ModelSpec, req: PlanRequest,
     if model.tool_call_parser:
         args += ["--enable-auto-tool-choice", "--tool-call-parser", model.tool_call_parser]
     if model.thinking_switch and req.thinking_default != model.thinks_by_default:  # the template's default flipped
-        args += ["--default-chat-template-kwargs", json.dumps({"enable_thinking": req.thinking_default})]
+        args += ["--default-chat-template-kwargs", json.dumps({model.thinking_kwarg: req.thinking_default})]
     if req.sampling_overrides:
         args += ["--override-generation-config", json.dumps(dict(req.sampling_overrides), sort_keys=True)]
     if req.speculative_tokens:  # the checkpoint's own MTP head drafts (vLLM picks the model's MTP class)
