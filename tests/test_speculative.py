@@ -57,6 +57,26 @@ def test_a_model_without_a_head_is_refused_with_those_that_have_one():
     assert "qwen3.6-27b" in plan.reason and "speculative_tokens = 0" in plan.reason
 
 
+def test_minimax_m2_modules_are_refused_as_vllm_has_no_drafter_for_them():
+    """MiniMax-M2.5's config ships three MTP modules (use_mtp, num_mtp_modules); vLLM 0.32/0.34 has an MTP class
+    for MiniMax-M3 only, so the refusal says so rather than that there is no head."""
+    plan = _plan("minimax-m2.5", "h100", 8, tokens=2)
+    assert not plan.fits, plan.reason
+    assert "ships 3 multi-token-prediction (MTP) modules, which vLLM has no drafter for" in plan.reason
+    assert MODELS["minimax-m2.5"].mtp_layers == 0 and MODELS["minimax-m2.5"].mtp_unserved == 3
+
+
+def test_deepseek_v4_drafts_with_its_mtp_layer_as_one_more_windowed_layer():
+    """V4's MTP module is an attention layer of ratio 0 (its config's last compress_ratios entry): one more window
+    in the KV cache, no compressed entries, and its parameters in the weights."""
+    model = MODELS["deepseek-v4-flash"]
+    drafting = with_draft_head(model, 1)
+    assert drafting.compressed.ratios == (*model.compressed.ratios, 0)
+    assert drafting.kv_bytes_per_token() == model.kv_bytes_per_token()
+    plan = _plan("deepseek-v4-flash", "h200", 8, tokens=2)
+    assert plan.fits and plan.weights_gib_per_gpu > _plan("deepseek-v4-flash", "h200", 8).weights_gib_per_gpu
+
+
 def test_auto_picks_only_among_models_that_draft():
     plan = _plan("auto", tokens=2)
     assert plan.fits and MODELS[plan.model].mtp_layers

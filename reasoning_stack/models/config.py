@@ -244,6 +244,9 @@ def spec_from_files(files: ModelFiles, *, slug: str | None = None, strength: int
     sizes = {fmt: files.weight_bytes} if files.weight_bytes else {}
     indexer = _indexer_bytes(c) if mla else 0
     mtp = int(c.get("num_nextn_predict_layers") or c.get("mtp_num_hidden_layers") or 0)
+    # MiniMax-M2.x ships MTP modules (use_mtp, num_mtp_modules) that vLLM 0.32/0.34 has no class for (MiniMax-M3's
+    # only: MiniMaxM3MTP in its registry)
+    unserved = int(c.get("num_mtp_modules") or 0) if c.get("use_mtp") and not mtp else 0
     compressed = _compressed(c, len(kinds), name)
     sizes.update(extra_bytes or {})
     return ModelSpec(
@@ -296,5 +299,6 @@ def spec_from_files(files: ModelFiles, *, slug: str | None = None, strength: int
         mtp_layers=mtp,
         mtp_params_b=round(mtp * counts.mtp_module / 1e9, 3),
         compressed=compressed,
+        mtp_unserved=unserved,
         thinking_kwarg=arch.thinking_kwarg or "enable_thinking",
     )

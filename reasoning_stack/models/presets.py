@@ -154,7 +154,7 @@ _MINIMAX_M25 = {
     "architectures": ["MiniMaxM2ForCausalLM"], "num_hidden_layers": 62, "hidden_size": 3072,
     "num_attention_heads": 48, "num_key_value_heads": 8, "head_dim": 128, "intermediate_size": 1536,
     "num_local_experts": 256, "num_experts_per_tok": 8, "vocab_size": 200064, "max_position_embeddings": 196608,
-    "tie_word_embeddings": False, "quantization_config": {
+    "tie_word_embeddings": False, "use_mtp": True, "num_mtp_modules": 3, "quantization_config": {
         "quant_method": "fp8", "fmt": "float8_e4m3fn", "activation_scheme": "dynamic", "weight_block_size": [128, 128],
         "modules_to_not_convert": ["gate", "e_score_correction_bias", "lm_head"]}}
 

@@ -139,6 +139,7 @@ class ModelSpec:
     fp8_kv_on: tuple[str, ...] = ()  # compute capability majors where vLLM's "auto" KV cache is fp8 for it
     mtp_layers: int = 0  # multi-token-prediction modules the checkpoint ships (num_nextn_predict_layers)
     mtp_params_b: float = 0.0  # their parameters, billions; loaded only when they draft (speculative_tokens)
+    mtp_unserved: int = 0  # MTP modules the checkpoint ships that vLLM has no drafter for (MiniMax-M2's)
     compressed: CompressedAttention | None = None  # DeepSeek V4: every layer's attention (kv_pool.packed_pool)
     thinking_kwarg: str = "enable_thinking"  # the chat-template kwarg that switches thinking (DeepSeek V4: thinking)
 

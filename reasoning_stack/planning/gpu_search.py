@@ -439,8 +439,10 @@ def _request_problem(req: PlanRequest, model: ModelSpec | None, engine: GpuEngin
         return f"speculative_tokens {req.speculative_tokens}: {engine.title} does not draft with an MTP head here"
     if req.speculative_tokens and not model.mtp_layers:
         drafting = ", ".join(m.slug for m in MODELS.values() if m.mtp_layers)
-        return (f"speculative_tokens {req.speculative_tokens}: {model.name} ships no multi-token-prediction (MTP) "
-                f"head to draft with; set speculative_tokens = 0, or serve a model that ships one ({drafting})")
+        shipped = (f"ships {model.mtp_unserved} multi-token-prediction (MTP) modules, which vLLM has no drafter for"
+                   if model.mtp_unserved else "ships no multi-token-prediction (MTP) head to draft with")
+        return (f"speculative_tokens {req.speculative_tokens}: {model.name} {shipped}; set speculative_tokens = 0, "
+                f"or serve a model vLLM drafts with its own head ({drafting})")
     release = engine.release_for(req) if engine else ""
     if engine and not release_serves(engine, req, model):
         serves = engine.first_release(model.min_vllm)
