@@ -171,7 +171,7 @@ def serving_checks(settings: StackSettings, service: ServiceFiles, instance: Ins
             base_url=service.base_url,
             model=instance.served_model_name,
             key_from=service.env_path,
-            thinking_kwargs=find_model(instance.plan.model).thinking_switch,
+            thinking_kwarg=find_model(instance.plan.model).thinking_request_kwarg,
             expect_tps=instance.plan.decode_tokens_per_s,
             record=smoke_record(settings, service.unit),
             _if=came_up,

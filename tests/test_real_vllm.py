@@ -21,6 +21,7 @@ import tiny_models
 from real_fixtures import ADMIN_PASSWORD, API_KEY, SAMPLING, THINKING_BUDGET, for_release, host_data
 from testhosts import free_port
 
+from reasoning_stack.catalogue import find_model
 from reasoning_stack.render import render
 from reasoning_stack.status import manifest_text, status_manifest
 
@@ -317,7 +318,7 @@ def test_the_deploys_readiness_wait_and_smoke_test_pass_against_the_real_vllm(re
     (bin_dir / "systemctl").chmod(0o755)
     env = {"PATH": f"{bin_dir}:/usr/bin:/bin"}
     for instance in host.plan.instances:
-        service, server = host.services[instance.unit], host.servers[instance.unit]
+        service = host.services[instance.unit]
         env_file = tmp_path / f"{instance.unit}.env"
         env_file.write_text(service.env_text)
         runs = [[wait, service.health_url, "60", service.unit],
@@ -326,8 +327,9 @@ def test_the_deploys_readiness_wait_and_smoke_test_pass_against_the_real_vllm(re
         record = tmp_path / f"{instance.unit}-smoke-test.json"
         smoke_args = [smoke, service.base_url, instance.served_model_name, "--key-from", str(env_file),
                       "--expect-tps", f"{instance.plan.decode_tokens_per_s:.1f}", "--record", str(record)]
-        if "qwen3" in server.planned:
-            smoke_args.append("--thinking-kwargs")
+        kwarg = find_model(instance.plan.model).thinking_request_kwarg  # what the deploy passes (units.py)
+        if kwarg:
+            smoke_args += ["--thinking-kwarg", kwarg]
         for args in [*runs, smoke_args]:
             out = subprocess.run([sys.executable, *map(str, args)], capture_output=True, text=True, timeout=180,
                                  env=env)

@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from testhosts import free_port
 
+from reasoning_stack.catalogue import MODELS
+from reasoning_stack.operations.http import smoke_test
 from reasoning_stack.render import render
 
 STANDIN = Path(__file__).parent / "standins" / "vllm_standin.py"
@@ -85,3 +87,49 @@ def test_missing_reasoning_parser_is_caught(helper: Path):
         httpd.shutdown()
     assert out.returncode == 1
     assert "no reasoning arrived apart from the answer" in out.stderr
+
+
+class _ThinksWhenAsked(BaseHTTPRequestHandler):
+    """DeepSeek V4 behind vLLM's deepseek_v4 parser: reasoning only when the request's chat_template_kwargs says
+    ``thinking: true`` (its encoder reads no enable_thinking); the body it was sent is kept."""
+
+    bodies: list[dict] = []
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.bodies.append(body)
+        self.send_response(200)
+        self.end_headers()
+        thinks = (body.get("chat_template_kwargs") or {}).get("thinking") is True
+        for field, text in ([("reasoning_content", "17*23=391")] if thinks else []) + [("content", "\\boxed{391}")]:
+            chunk = {"choices": [{"index": 0, "delta": {field: text}, "finish_reason": None}]}
+            self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+        self.wfile.write(b"data: [DONE]\n\n")
+
+    def log_message(self, *args):
+        pass
+
+
+def test_the_smoke_test_asks_each_model_to_think_with_its_own_switch(helper: Path):
+    """The deploy passes the model's own switch (units.py: ``thinking_request_kwarg``): DeepSeek V4's ``thinking``,
+    Qwen3's ``enable_thinking``, nothing for a thinking-only model; V4 asked with Qwen's would not think, and the
+    smoke test would fail the deploy with the stack working."""
+    assert MODELS["deepseek-v4-flash"].thinking_request_kwarg == "thinking"
+    assert MODELS["qwen3-8b"].thinking_request_kwarg == "enable_thinking"
+    assert MODELS["qwq-32b"].thinking_request_kwarg == ""
+    command = next(smoke_test._inner("/opt/smoke-test", "http://127.0.0.1:8000", "deepseek-v4-flash",
+                                     thinking_kwarg=MODELS["deepseek-v4-flash"].thinking_request_kwarg))
+    assert "--thinking-kwarg thinking" in str(command)
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _ThinksWhenAsked)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{httpd.server_address[1]}"
+    try:
+        runs = {kwarg: subprocess.run([sys.executable, str(helper), url, "m", "--thinking-kwarg", kwarg],
+                                      capture_output=True, text=True, timeout=60)
+                for kwarg in ("thinking", "enable_thinking")}
+    finally:
+        httpd.shutdown()
+    assert runs["thinking"].returncode == 0, runs["thinking"].stderr
+    assert runs["enable_thinking"].returncode == 1  # the wrong switch: no reasoning, and the smoke test says so
+    assert [b["chat_template_kwargs"] for b in _ThinksWhenAsked.bodies] == [{"thinking": True},
+                                                                         {"enable_thinking": True}]

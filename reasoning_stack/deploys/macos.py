@@ -132,7 +132,7 @@ def mac_stack(model: str | None = None, **other_settings: Any) -> None:
     if settings.smoke_test:
         smoke_test(name=f"Smoke test: one reasoning question to {instance.plan.model_repo}", helper=SMOKE_TEST,
                    base_url=server_job.base_url, model=instance.plan.model_repo,
-                   thinking_kwargs=find_model(instance.plan.model).thinking_switch,
+                   thinking_kwarg=find_model(instance.plan.model).thinking_request_kwarg,
                    record=smoke_record(settings, instance.unit),
                    _if=server_plist.did_change)
 

@@ -149,6 +149,11 @@ class ModelSpec:
         return REASONING_END[self.reasoning_parser]
 
     @property
+    def thinking_request_kwarg(self) -> str:
+        """The chat-template kwarg a request sets to switch thinking ("" for a model without a switch)."""
+        return self.thinking_kwarg if self.thinking_switch else ""
+
+    @property
     def full_layers(self) -> int:
         """Layers holding the whole context in their KV cache."""
         return self.layers - self.sliding_layers - self.linear_layers - self.mlp_only_layers

@@ -34,7 +34,7 @@ def wait_http(helper: str, url: str, timeout: int, unit: str, expect: str = "", 
 
 
 @operation(is_idempotent=False)
-def smoke_test(helper: str, base_url: str, model: str, key_from: str = "", thinking_kwargs: bool = False,
+def smoke_test(helper: str, base_url: str, model: str, key_from: str = "", thinking_kwarg: str = "",
                expect_tps: float | None = None, record: str = ""):
     """
     Ask one reasoning question through the OpenAI API and check the reasoning arrives apart from the
@@ -45,7 +45,8 @@ def smoke_test(helper: str, base_url: str, model: str, key_from: str = "", think
     + base_url: the vLLM server, e.g. ``http://127.0.0.1:8000``
     + model: served model name
     + key_from: env file whose VLLM_API_KEY is sent as a bearer token
-    + thinking_kwargs: ask a Qwen3 model to think for this request
+    + thinking_kwarg: the chat-template kwarg that asks this model to think for the request (Qwen3's
+      ``enable_thinking``, DeepSeek V4's ``thinking``); empty for a model without a thinking switch
     + expect_tps: the plan's single-request decode estimate, printed beside the measured figure
     + record: file that keeps the figures for ``reasoning-stack status``
 
@@ -55,7 +56,7 @@ def smoke_test(helper: str, base_url: str, model: str, key_from: str = "", think
     """
     args = [helper, base_url, model]
     args += ["--key-from", key_from] if key_from else []
-    args += ["--thinking-kwargs"] if thinking_kwargs else []
+    args += ["--thinking-kwarg", thinking_kwarg] if thinking_kwarg else []
     args += ["--expect-tps", f"{expect_tps:.1f}"] if expect_tps else []
     args += ["--record", record] if record else []
     yield StreamedCommand(" ".join(shlex.quote(a) for a in args))

@@ -215,7 +215,8 @@ async def one_person(url: str, model: str, email: str, start: asyncio.Event, tim
     chat_id = ""
     looked_again = 0  # the page's second and later looks at a pending answer's tasks
     reloaded = False  # whether the person reloaded a page whose answer stalled after its socket dropped
-    stalled_without_drop = False  # ... or whose answer stalled on a socket that never dropped
+    stalled_without_drop = False  # ... or whose answer finished unheard on a socket that never dropped
+    still_running = 0  # quiet stretches of STALL_S while Open WebUI still listed the answer's task (waited on)
     last_event = 0.0  # when an event of this answer last arrived
     retries = Retries()
 
@@ -244,6 +245,13 @@ async def one_person(url: str, model: str, email: str, start: asyncio.Event, tim
                 if message.get("done") and message.get("content") and not done.is_set():
                     loaded = True
                     done.set()
+
+        async def answer_running() -> bool:
+            """Whether Open WebUI still lists a task for this chat (the answer under way), as the page asks."""
+            async with http.get(f"{url}/api/tasks/chat/{chat_id}",
+                                headers={"Authorization": f"Bearer {page.token}"}) as response:
+                tasks = await _json(response)
+            return response.status == 200 and isinstance(tasks, dict) and bool(tasks.get("task_ids"))
 
         async def _events(event: dict) -> None:
             nonlocal deltas, last_event
@@ -322,6 +330,13 @@ async def one_person(url: str, model: str, email: str, start: asyncio.Event, tim
                     if waited >= timeout:
                         raise RuntimeError("no streamed answer") from None
                     stalled = time.monotonic() - last_event >= STALL_S
+                    if stalled and not page.drops and not reloaded and await answer_running():
+                        # Open WebUI still lists the answer's task: the page shows it under way, and a person waits
+                        # on (a slow machine can leave 200 streams without an event this long); only an answer
+                        # finished while its page heard nothing is one the page missed
+                        still_running += 1
+                        last_event = time.monotonic()
+                        continue
                     if (page.drops or stalled) and not reloaded:
                         # A person whose connection dropped and whose answer then stalls reloads the page, which
                         # loads the chat once its answer's task is gone: the page's own catch-up on a connect can
@@ -352,6 +367,7 @@ async def one_person(url: str, model: str, email: str, start: asyncio.Event, tim
             outcome["looked_again"] = looked_again
             outcome["reloaded"] = reloaded
             outcome["stalled_without_drop"] = stalled_without_drop
+            outcome["quiet_while_running"] = still_running
             outcome["server_errors_retried"] = retries.count
             await page.leave()
     return outcome
@@ -438,6 +454,7 @@ async def main() -> None:
                       "looked_again": sum(o["looked_again"] for o in outcomes),
                       "reloaded_after_stall": sum(o["reloaded"] for o in outcomes),
                       "stalled_without_drop": sum(o["stalled_without_drop"] for o in outcomes),
+                      "quiet_while_running": sum(o["quiet_while_running"] for o in outcomes),
                       "server_errors_retried": sum(o["server_errors_retried"] for o in outcomes),
                       "driver_loop_lag_max_s": round(lag.max_s, 1)}))
 
