@@ -41,7 +41,7 @@ context costs a V4 request far more per token than a long one.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from reasoning_stack.catalogue import ModelSpec
 from reasoning_stack.models.spec import FP8_DS_V4_BYTES, INDEXER_V4_BYTES, CompressedAttention
@@ -279,8 +279,7 @@ def packed_pool(attention: CompressedAttention, pp: int, in_flight: int) -> Pack
     is whole on each tensor-parallel rank)."""
     ratios = attention.ratios[:_cdiv(len(attention.ratios), pp)]
     buckets: dict[tuple[int, int | None], Counter[int]] = {}
-    for cache in _v4_caches(CompressedAttention(ratios, attention.window, attention.head_dim,
-                                                attention.index_head_dim)):
+    for cache in _v4_caches(replace(attention, ratios=ratios)):
         buckets.setdefault((cache.block, cache.window), Counter())[cache.page] += 1
     balanced = {key: len(set(pages.values())) == 1 for key, pages in buckets.items()}
     most = {key: max(pages.values()) for key, pages in buckets.items()}

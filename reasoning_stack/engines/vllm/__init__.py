@@ -187,7 +187,8 @@ class Vllm(LayoutEngine):
 
     def describe(self, plan: ServingPlan) -> list[str]:
         release = RELEASES[getattr(plan.output, "release", "") or DEFAULT_RELEASE]
-        pool = [f"  {plan.kv_pool.words()}"] if plan.kv_pool and plan.kv_pool.words() else []
+        said = plan.kv_pool.words() if plan.kv_pool else ""
+        pool = [f"  {said}"] if said else []
         if release.memory != "profiled":
             return [
                 f"  vLLM {release.version}: weights {plan.weights_gib_per_gpu:.1f} GiB/GPU, profiling peak, context, "
