@@ -105,7 +105,9 @@ def test_thinking_off_by_default_and_on_per_request(real_vllm_hosts):
 
 def test_gemma_4_a_family_of_late_2026_serves_with_its_reasoning_apart(real_vllm_hosts):
     """Gemma 4 26B-A4B as the planner plans it for one RTX 5090, on a tiny Gemma 4 (sliding and full attention
-    layers with their own head sizes) in the real vLLM 0.32.0: its planned command line starts it (checked for
+    layers with their own head sizes, the last two reading the first two's KV as E2B/E4B's do: they ship no K or V
+    projections and no K norm, which vLLM's loader would refuse as missing were they not shared) in the real vLLM
+    0.32.0: its planned command line starts it (checked for
     every server above), the gemma4 parser takes ``<|channel>thought…<channel|>`` apart from the answer, thinking
     is on by default as planned and off per request, and a JSON request gets the object with the reasoning
     apart. vLLM 0.17.1 does not serve the architecture: the planner refuses it there, naming the release to set."""

@@ -108,6 +108,20 @@ def layer_kinds(config: dict[str, Any], name: str) -> list[str]:
     return ["full_attention"] * layers
 
 
+def _kv_shared(config: dict[str, Any], kinds: list[str], name: str) -> int:
+    """Gemma 4 E2B/E4B's last ``num_kv_shared_layers`` layers, which attend over the KV of the last earlier layer
+    of their kind and keep none of their own (vLLM's ``kv_sharing_target_layer_name``)."""
+    shared = int(config.get("num_kv_shared_layers") or 0)
+    if not shared:
+        return 0
+    owners = kinds[:len(kinds) - shared]
+    orphans = sorted({kind for kind in kinds[len(kinds) - shared:] if kind not in owners})
+    if shared >= len(kinds) or orphans:
+        raise ModelError(f"{name}: num_kv_shared_layers {shared} of {len(kinds)} layers leaves no earlier layer "
+                         f"of kind {', '.join(orphans) or 'any'} to share the KV cache of")
+    return shared
+
+
 def native_context(config: dict[str, Any], name: str) -> int:
     """The longest context vLLM derives: YaRN's original length x factor where the config scales the rope that
     way (vLLM's ``_get_and_verify_max_len``), else ``max_position_embeddings``."""
@@ -211,10 +225,7 @@ def spec_from_files(files: ModelFiles, *, slug: str | None = None, strength: int
         raise ModelError(f"{name}: linear-attention layers in a {arch_names[0]}, which the planner does not know")
     if "sliding_attention" in kinds and not c.get("sliding_window"):
         raise ModelError(f"{name}: sliding-window layers but no 'sliding_window' in config.json")
-    if int(c.get("num_kv_shared_layers") or 0):  # Gemma 4 E2B/E4B: late layers read earlier layers' KV
-        raise ModelError(f"{name}: its last {c['num_kv_shared_layers']} layers share the KV cache of earlier ones "
-                         "(num_kv_shared_layers), which the planner cannot size yet; the gemma-4-26b-a4b and "
-                         "gemma-4-31b presets share none")
+    shared = _kv_shared(c, kinds, name)
     try:
         fmt, block = weights_format(top)
     except UnknownQuantization as exc:
@@ -274,7 +285,8 @@ def spec_from_files(files: ModelFiles, *, slug: str | None = None, strength: int
         intermediate_size=int(c.get("intermediate_size") or 0),
         fp8_block=block,
         active_params_b=round(counts.language(active=True) / 1e9, 2) if experts else None,
-        sliding_layers=kinds.count("sliding_attention"),
+        sliding_layers=kinds[:len(kinds) - shared].count("sliding_attention"),
+        kv_shared_layers=shared,
         sliding_window=int(c.get("sliding_window") or 0) if "sliding_attention" in kinds else 0,
         sliding_kv_heads=own_sliding[0],
         sliding_head_dim=own_sliding[1],

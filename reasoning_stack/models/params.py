@@ -1,5 +1,6 @@
 """A model's parameters by module kind, from its ``config.json`` geometry: attention (or Gated DeltaNet), the dense
-MLPs (with shared experts and routers), the routed experts, the input embedding, the lm_head and the vision tower.
+MLPs (with shared experts and routers), the routed experts, the input embeddings, the lm_head and the vision (and
+audio) towers.
 
 The planner sums them for the model's size, and weighs each kind at its own format where a checkpoint quantizes
 modules differently (ModelOpt ``MIXED_PRECISION``, an ``ignore`` list that keeps attention 16-bit).
@@ -75,11 +76,15 @@ def kv_geometry(c: dict[str, Any], kind: str) -> tuple[int, int, int]:
     return kv_heads, int(c.get("head_dim") or hidden // heads), 2
 
 
-def _attention(c: dict[str, Any], kind: str, linear: LinearAttention | Mamba2State | None) -> int:
-    """One layer's mixer: attention, Gated DeltaNet or Mamba-2 (none for an MLP-only layer)."""
+def _attention(c: dict[str, Any], kind: str, linear: LinearAttention | Mamba2State | None,
+               kv_shared: bool = False) -> int:
+    """One layer's mixer: attention, Gated DeltaNet or Mamba-2 (none for an MLP-only layer); a layer reading an
+    earlier layer's KV (Gemma 4's ``num_kv_shared_layers``) has only its query and output projections."""
     hidden, heads = int(c["hidden_size"]), int(c["num_attention_heads"])
     if kind == "mlp_only":
         return 0
+    if kv_shared:
+        return _projections(hidden, heads, 0, kv_geometry(c, kind)[1], kv_projections=0)
     if kind == "linear_attention" and isinstance(linear, Mamba2State):  # in_proj (z, x, B, C, dt), conv, out_proj
         inner, bc = linear.heads * linear.head_dim, 2 * linear.groups * linear.state_size
         return hidden * (2 * inner + bc + linear.heads) + (inner + bc) * linear.conv_kernel + inner * hidden
@@ -115,6 +120,30 @@ def _vision(top: dict[str, Any], text_hidden: int) -> int:
     return layers * (4 * hidden * hidden + matrices * hidden * inter) + projection
 
 
+def _audio(top: dict[str, Any], text_hidden: int) -> int:
+    """An audio tower's parameters from ``audio_config`` (Gemma 4 E2B/E4B's conformer): per layer two feed-forward
+    blocks four times as wide (16 h^2), attention (4 h^2) and the convolution module's pointwise projections
+    (3 h^2), and the projection into the language model. An estimate to a few percent, like the vision tower's."""
+    ac = top.get("audio_config")
+    if not isinstance(ac, dict) or top.get("language_model_only"):
+        return 0
+    hidden = int(ac.get("hidden_size") or 0)
+    return int(ac.get("num_hidden_layers") or 0) * 23 * hidden * hidden + hidden * int(
+        ac.get("output_proj_dims") or text_hidden)
+
+
+def _per_layer_inputs(c: dict[str, Any], layers: int) -> tuple[int, int]:
+    """Gemma 4 E2B/E4B's per-layer embeddings: (the table, ``vocab_size_per_layer_input`` rows of
+    ``hidden_size_per_layer_input`` for every layer, which vLLM keeps on the GPU like the input embedding; the
+    projections into and out of each layer's slice)."""
+    width = int(c.get("hidden_size_per_layer_input") or 0)
+    if not width:
+        return 0, 0
+    hidden = int(c["hidden_size"])
+    table = int(c.get("vocab_size_per_layer_input") or c["vocab_size"]) * layers * width
+    return table, hidden * layers * width + layers * 2 * hidden * width
+
+
 def param_counts(top: dict[str, Any], c: dict[str, Any], kinds: list[str],
                  linear: LinearAttention | Mamba2State | None, gated_mlp: bool = True) -> ParamCounts:
     """The parameters of the model whose whole config is ``top`` and language-model config ``c`` (the same dict,
@@ -124,6 +153,10 @@ def param_counts(top: dict[str, Any], c: dict[str, Any], kinds: list[str],
     hidden = int(c["hidden_size"])
     matrices = 3 if gated_mlp else 2
     dense = matrices * hidden * int(c.get("intermediate_size") or 0)
+    first_shared = len(kinds) - int(c.get("num_kv_shared_layers") or 0)
+    # Gemma 4 E2B: the layers reading earlier layers' KV have MLPs twice as wide (use_double_wide_mlp)
+    wide = dense * (len(kinds) - first_shared) if c.get("use_double_wide_mlp") else 0
+    per_layer_table, per_layer_projections = _per_layer_inputs(c, len(kinds))
     experts, used = expert_count(c), experts_per_token(c)
     width = expert_width(c) or int(c.get("intermediate_size") or 0)
     shared = (int(c.get("shared_expert_intermediate_size") or c.get("moe_shared_expert_intermediate_size") or 0)
@@ -141,13 +174,13 @@ def param_counts(top: dict[str, Any], c: dict[str, Any], kinds: list[str],
     vocab = int(c["vocab_size"])
     tied = bool(c.get("tie_word_embeddings", top.get("tie_word_embeddings")))
     return ParamCounts(
-        attention=sum(_attention(c, kind, linear) for kind in kinds),
-        mlp=(len(with_mlp) - moe_layers) * dense + moe_layers * moe_mlp,
+        attention=sum(_attention(c, kind, linear, i >= first_shared) for i, kind in enumerate(kinds)),
+        mlp=(len(with_mlp) - moe_layers) * dense + moe_layers * moe_mlp + wide + per_layer_projections,
         experts=moe_layers * matrices * expert_in * width * experts,
         active_experts=moe_layers * matrices * expert_in * width * used,
-        embedding=vocab * hidden,
+        embedding=vocab * hidden + per_layer_table,
         lm_head=0 if tied else vocab * hidden,
-        vision=_vision(top, hidden),
+        vision=_vision(top, hidden) + _audio(top, hidden),
         mtp_module=(_attention(c, "full_attention", linear) + 2 * hidden * hidden
                     + (moe_mlp + matrices * expert_in * width * experts if experts else dense)),
         layers_with={"attention": frozenset(i for i, kind in enumerate(kinds) if kind != "mlp_only"),

@@ -99,6 +99,31 @@ _GEMMA4_31B = {"architectures": ["Gemma4ForConditionalGeneration"], "tie_word_em
                    "num_attention_heads": 32, "num_key_value_heads": 16, "num_global_key_value_heads": 4,
                    "intermediate_size": 21504}}
 
+# Gemma 4 E2B and E4B ("effective" 2B and 4B: most of the rest is per-layer embeddings), from their config.json as
+# public code copies it (the E4B's as several agree; Hugging Face lists 5,123,178,051 and 7,996,156,490 parameters):
+# 512-token windows, one KV head (E2B) or two, the last 20 or 18 layers reading the KV of the last earlier layer of
+# their kind (num_kv_shared_layers), E2B's shared layers with MLPs twice as wide, a smaller vision tower and an
+# audio tower.
+_GEMMA4_EDGE_TEXT = {**_GEMMA4_TEXT, "attention_k_eq_v": False, "sliding_window": 512, "num_attention_heads": 8,
+                     "hidden_size_per_layer_input": 256, "vocab_size_per_layer_input": 262144,
+                     "max_position_embeddings": 131072}
+_GEMMA4_EDGE_TOWERS = {
+    "vision_config": {"model_type": "gemma4_vision", "num_hidden_layers": 16, "hidden_size": 768,
+                      "intermediate_size": 3072, "hidden_activation": "gelu_pytorch_tanh"},
+    "audio_config": {"model_type": "gemma4_audio", "num_hidden_layers": 12, "hidden_size": 1024,
+                     "output_proj_dims": 1536}}
+_GEMMA4_E2B = {"architectures": ["Gemma4ForConditionalGeneration"], "tie_word_embeddings": True,
+               **_GEMMA4_EDGE_TOWERS, "text_config": {
+                   **_GEMMA4_EDGE_TEXT, "num_hidden_layers": 35, "layer_types": (["sliding_attention"] * 4
+                                                                                 + ["full_attention"]) * 7,
+                   "hidden_size": 1536, "num_key_value_heads": 1, "num_global_key_value_heads": None,
+                   "intermediate_size": 6144, "num_kv_shared_layers": 20, "use_double_wide_mlp": True}}
+_GEMMA4_E4B = {"architectures": ["Gemma4ForConditionalGeneration"], "tie_word_embeddings": True,
+               **_GEMMA4_EDGE_TOWERS, "text_config": {
+                   **_GEMMA4_EDGE_TEXT, "num_hidden_layers": 42, "layer_types": _GEMMA4_LAYERS * 7,
+                   "hidden_size": 2560, "num_key_value_heads": 2, "num_global_key_value_heads": None,
+                   "intermediate_size": 10240, "num_kv_shared_layers": 18, "use_double_wide_mlp": False}}
+
 
 def _nvidia_gemma4_nvfp4(*kept: str) -> dict[str, Any]:
     """NVIDIA's Gemma 4 NVFP4 quantization_config: NVFP4 (group 16) but for the modules its ignore list keeps
@@ -323,6 +348,14 @@ PRESETS: list[dict[str, Any]] = [
      "strength_source": "Gemma 4 model card (Hugging Face blog): AIME 2026 (no tools) 89.2",
      "config": _GEMMA4_31B, "quantized": {"nvfp4": _nvidia_gemma4_nvfp4("self_attn")},
      "generation": GEMMA4_SAMPLING, "template": GEMMA4_THINK},
+    {"slug": "gemma-4-e4b", "display": "Gemma 4 E4B", "repos": {"bf16": "google/gemma-4-E4B-it"},
+     "bytes": {"bf16": 15_992_312_980}, "strength": 425,  # bf16: its safetensors' 7,996,156,490 parameters
+     "strength_source": "Gemma 4 model card (Hugging Face blog): AIME 2026 (no tools) 42.5",
+     "config": _GEMMA4_E4B, "generation": GEMMA4_SAMPLING, "template": GEMMA4_THINK},
+    {"slug": "gemma-4-e2b", "display": "Gemma 4 E2B", "repos": {"bf16": "google/gemma-4-E2B-it"},
+     "bytes": {"bf16": 10_246_356_102}, "strength": 375,  # bf16: its safetensors' 5,123,178,051 parameters
+     "strength_source": "Gemma 4 model card (Hugging Face blog): AIME 2026 (no tools) 37.5",
+     "config": _GEMMA4_E2B, "generation": GEMMA4_SAMPLING, "template": GEMMA4_THINK},
     {"slug": "nemotron-3-nano-30b-a3b", "display": "Nemotron 3 Nano 30B-A3B",
      "repos": {"bf16": "nvidia/NVIDIA-Nemotron-3-Nano-30B-A3B-BF16", "fp8": "nvidia/NVIDIA-Nemotron-3-Nano-30B-A3B-FP8",
                "nvfp4": "nvidia/NVIDIA-Nemotron-3-Nano-30B-A3B-NVFP4"},

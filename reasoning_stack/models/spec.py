@@ -119,6 +119,9 @@ class ModelSpec:
     linear_layers: int = 0  # layers with a recurrent state (Qwen3-Next and Qwen3.5's Gated DeltaNet, Mamba-2)
     linear: LinearAttention | Mamba2State | None = None
     mlp_only_layers: int = 0  # layers with neither attention nor a state (Nemotron-H's MoE and MLP layers)
+    # Gemma 4 E2B/E4B: the last layers attend over the KV of the last earlier layer of their kind and keep none of
+    # their own (num_kv_shared_layers; vLLM leaves them out of its KV cache); sliding_layers counts only the others
+    kv_shared_layers: int = 0
     experts: int = 0  # MoE: routed experts (weights count every one; decoding reads the active ones)
     active_experts: int = 0  # num_experts_per_tok
     attention_sinks: bool = False  # learned attention sinks (gpt-oss)
@@ -129,7 +132,7 @@ class ModelSpec:
     strength_source: str = ""  # where ``strength`` comes from
     source: str = ""  # where the architecture figures come from
     revision: str = ""  # the commit of a Hugging Face repo model pinned with model_revision
-    vision_params_b: float = 0.0  # the vision tower vLLM loads beside the language model, billions (kept 16-bit)
+    vision_params_b: float = 0.0  # the vision (and audio) towers vLLM loads beside the language model, billions
     thinks_by_default: bool = True  # thinking_switch models: whether the chat template thinks unless told not to
     trust_remote_code: bool = False  # the engine loads the repo's own Python (its config or model class)
     # Sparse attention (DeepSeek V3.2, GLM-5's DSA): each MLA layer's lightning indexer keeps an 8-bit key a token
@@ -155,8 +158,8 @@ class ModelSpec:
 
     @property
     def full_layers(self) -> int:
-        """Layers holding the whole context in their KV cache."""
-        return self.layers - self.sliding_layers - self.linear_layers - self.mlp_only_layers
+        """Layers holding the whole context in their own KV cache."""
+        return self.layers - self.sliding_layers - self.linear_layers - self.mlp_only_layers - self.kv_shared_layers
 
     def kv_bytes_per_token(self, dtype_bytes: int = 2) -> int:
         """KV-cache bytes per token of context for the whole model: the full-attention layers' K and V (MLA: the

@@ -27,7 +27,8 @@ Families:
 - ``qwen3``: Qwen3 (``Qwen3ForCausalLM``) with the ``enable_thinking`` switch: thinking on, the model writes
   ``<think>`` itself; thinking off, the template closes an empty think block and the model writes the answer only.
 - ``gemma4``: Gemma 4 (``Gemma4ForCausalLM``, ``gemma4_text``): sliding and full attention layers with their own
-  head sizes (64 and 128 here; 256 and 512 in the real ones), no per-layer embeddings; the model writes
+  head sizes (64 and 128 here; 256 and 512 in the real ones), the last two reading the first two's KV (E2B/E4B's
+  ``num_kv_shared_layers``), no per-layer embeddings; the model writes
   ``<|channel>thought\\n``, its reasoning, ``<channel|>`` and the answer, then ``<turn|>``. Thinking off, the
   template closes an empty channel (the tiny model's choice: it cannot tell the switch from the prompt).
 
@@ -213,16 +214,21 @@ def weights(family: Family, tokenizer) -> dict:
     return {"tensors": tensors, "config": config}
 
 
-GEMMA4_LAYERS = ("sliding_attention", "full_attention")  # each kind once, the full one last (as Gemma 4 requires)
+# each kind twice, a full one last (as Gemma 4 requires); the second pair reads the first pair's KV, as Gemma 4
+# E2B/E4B's last layers do (num_kv_shared_layers), so the real server runs vLLM's KV sharing too
+GEMMA4_LAYERS = ("sliding_attention", "full_attention") * 2
+GEMMA4_KV_SHARED = 2
 GEMMA4_HEAD_DIMS = {"sliding_attention": 64, "full_attention": 128}
 
 
 def _gemma4(tensors: dict, tokenizer, family: Family, small, heads: int, kv_heads: int, inter: int,
             layers: int) -> dict:
     """Gemma 4's layers: its four norms per layer (each ``norm(x) * weight``; a zero attention or MLP output stays
-    zero through them), q and k normed per head, a head size per layer kind; no per-layer embeddings, no MoE."""
+    zero through them), q and k normed per head, a head size per layer kind, the last layers with a query only
+    (they read an earlier layer's K and V); no per-layer embeddings, no MoE."""
     import numpy as np
 
+    first_shared = len(GEMMA4_LAYERS) - GEMMA4_KV_SHARED
     for n, kind in enumerate(GEMMA4_LAYERS):
         p, head_dim = f"model.layers.{n}.", GEMMA4_HEAD_DIMS[kind]
         tensors.update({
@@ -230,22 +236,24 @@ def _gemma4(tensors: dict, tokenizer, family: Family, small, heads: int, kv_head
                 "input_layernorm", "post_attention_layernorm", "pre_feedforward_layernorm",
                 "post_feedforward_layernorm")},
             p + "self_attn.q_proj.weight": small(heads * head_dim, HIDDEN),
-            p + "self_attn.k_proj.weight": small(kv_heads * head_dim, HIDDEN),
-            p + "self_attn.v_proj.weight": small(kv_heads * head_dim, HIDDEN),
             p + "self_attn.o_proj.weight": np.zeros((HIDDEN, heads * head_dim), np.float32),
             p + "self_attn.q_norm.weight": np.ones(head_dim, np.float32),
-            p + "self_attn.k_norm.weight": np.ones(head_dim, np.float32),
             p + "mlp.gate_proj.weight": small(inter, HIDDEN),
             p + "mlp.up_proj.weight": small(inter, HIDDEN),
             p + "mlp.down_proj.weight": np.zeros((HIDDEN, inter), np.float32),
         })
+        if n < first_shared:
+            tensors.update({p + "self_attn.k_proj.weight": small(kv_heads * head_dim, HIDDEN),
+                            p + "self_attn.v_proj.weight": small(kv_heads * head_dim, HIDDEN),
+                            p + "self_attn.k_norm.weight": np.ones(head_dim, np.float32)})
     config = {"architectures": [family.architecture], "model_type": family.model_type, "hidden_size": HIDDEN,
               "intermediate_size": inter, "num_hidden_layers": len(GEMMA4_LAYERS), "num_attention_heads": heads,
               "num_key_value_heads": kv_heads, "head_dim": GEMMA4_HEAD_DIMS["sliding_attention"],
               "global_head_dim": GEMMA4_HEAD_DIMS["full_attention"], "layer_types": list(GEMMA4_LAYERS),
               "sliding_window": 64, "vocab_size": HIDDEN, "vocab_size_per_layer_input": HIDDEN,
               "hidden_size_per_layer_input": 0, "attention_k_eq_v": False, "enable_moe_block": False,
-              "num_kv_shared_layers": 0, "final_logit_softcapping": None, "hidden_activation": "gelu_pytorch_tanh",
+              "num_kv_shared_layers": GEMMA4_KV_SHARED, "final_logit_softcapping": None,
+              "hidden_activation": "gelu_pytorch_tanh",
               "max_position_embeddings": family.max_position_embeddings, "rms_norm_eps": 1e-6,
               "tie_word_embeddings": False, "torch_dtype": "bfloat16",
               "bos_token_id": tokenizer.token_to_id(family.bos), "eos_token_id": tokenizer.token_to_id(family.eos),
