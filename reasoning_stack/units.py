@@ -139,6 +139,17 @@ def weights_before_start(settings: StackSettings, service: ServiceFiles, instanc
         offline=settings.offline,
         revision=find_model(plan.model).revision,
     )
+    drafter_gib = find_model(plan.model).draft_params_b * 2e9 / 1024**3
+    for repo in plan.output.repos_beside():
+        model_weights(
+            name=f"Weights of {repo}, the drafter beside it (~{drafter_gib:.1f} GiB, resumable)",
+            repo=repo,
+            cache_dir=f"{settings.data_dir}/huggingface",
+            image=service.image,
+            env_file=service.env_path,
+            size_gib=drafter_gib,
+            offline=settings.offline,
+        )
 
 
 def serving_checks(settings: StackSettings, service: ServiceFiles, instance: Instance, came_up: Callable[[], bool],

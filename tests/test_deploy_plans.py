@@ -56,6 +56,17 @@ def test_a_spark_as_dgx_os_ships_it_keeps_its_driver_and_pulls_the_arm64_vllm(tm
     assert names[-1] == "Status manifest"
 
 
+def test_a_drafter_beside_the_model_is_downloaded_before_the_start(tmp_path: Path):
+    data = {"nvidia_driver": "preinstalled", "model": "gemma-4-31b", "speculative_tokens": 2}
+    names = _names(_plan(data, SPARK, tmp=tmp_path))
+    model = next(n for n in names if n.startswith("Weights of google/gemma-4-31B-it "))
+    drafter = "Weights of google/gemma-4-31B-it-assistant, the drafter beside it (~0.9 GiB, resumable)"
+    assert drafter in names and names.index(model) < names.index(drafter) < names.index(
+        next(n for n in names if n.startswith("Restart reasoning-vllm"))), names
+    plain = _names(_plan({"nvidia_driver": "preinstalled", "model": "gemma-4-31b"}, SPARK, tmp=tmp_path))
+    assert not any("assistant" in n for n in plain)
+
+
 def test_an_arm64_box_without_a_driver_gets_nvidias_sbsa_repository(tmp_path: Path):
     facts = {**SPARK, "NvidiaGpus": None}  # no nvidia-smi yet: the GPU comes from lspci and the declared profile
     result = _plan({"gpu_profile": "gb10"}, facts, deploy="nvidia.py", tmp=tmp_path)

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from reasoning_stack.catalogue import GIB, MODELS
+from reasoning_stack.catalogue import GIB, MODELS, weights_gib
 from reasoning_stack.cuda import kv_bytes_per_token_per_gpu
 from reasoning_stack.gpus import gpus_from_profile
 from reasoning_stack.models.spec import with_draft_head
@@ -57,6 +57,32 @@ def test_a_model_without_a_head_is_refused_with_those_that_have_one():
     assert "qwen3.6-27b" in plan.reason and "speculative_tokens = 0" in plan.reason
 
 
+def test_gemma4_31b_drafts_with_its_published_drafter_whose_weights_alone_are_planned():
+    """Gemma 4's drafters are repos of their own (google/gemma-4-31B-it-assistant: 469,518,596 parameters) whose
+    layers all read the model's KV cache: 0.87 GiB more weights in every format, not one more byte of KV a token;
+    vLLM is given the repo (it reads a gemma4_assistant config as its gemma4_mtp drafter) and the plan names it for
+    the deploy to download."""
+    model = MODELS["gemma-4-31b"]
+    drafting = with_draft_head(model, 2)
+    assert drafting.kv_bytes_per_token() == model.kv_bytes_per_token() and drafting.layers == model.layers
+    for fmt in model.repos:
+        assert weights_gib(drafting, fmt) - weights_gib(model, fmt) == pytest.approx(0.4695 * 2e9 / GIB, rel=1e-6)
+    off, on = _plan("gemma-4-31b"), _plan("gemma-4-31b", tokens=2)
+    assert on.fits and on.weights_gib_per_gpu - off.weights_gib_per_gpu == pytest.approx(0.87, abs=0.01)
+    args = on.output.args
+    assert json.loads(args[args.index("--speculative-config") + 1]) == {
+        "model": "google/gemma-4-31B-it-assistant", "num_speculative_tokens": 2}
+    assert on.output.repos_beside() == ["google/gemma-4-31B-it-assistant"] and off.output.repos_beside() == []
+    assert on.to_json()["vllm_draft_repo"] == "google/gemma-4-31B-it-assistant"
+    assert "its drafter google/gemma-4-31B-it-assistant drafting 2 token(s)" in on.reason
+
+
+def test_a_drafter_without_a_size_on_record_is_refused_naming_it():
+    plan = _plan("gemma-4-26b-a4b", tokens=2)
+    assert not plan.fits and "google/gemma-4-26B-A4B-it-assistant is not on record" in plan.reason, plan.reason
+    assert "gemma-4-31b" in plan.reason
+
+
 def test_minimax_m2_modules_are_refused_as_vllm_has_no_drafter_for_them():
     """MiniMax-M2.5's config ships three MTP modules (use_mtp, num_mtp_modules); vLLM 0.32/0.34 has an MTP class
     for MiniMax-M3 only, so the refusal says so rather than that there is no head."""
@@ -79,7 +105,7 @@ def test_deepseek_v4_drafts_with_its_mtp_layer_as_one_more_windowed_layer():
 
 def test_auto_picks_only_among_models_that_draft():
     plan = _plan("auto", tokens=2)
-    assert plan.fits and MODELS[plan.model].mtp_layers
+    assert plan.fits and MODELS[plan.model].drafts
 
 
 def test_an_engine_that_does_not_draft_is_refused_before_any_host_is_touched():

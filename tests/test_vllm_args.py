@@ -45,7 +45,7 @@ def _planned_arg_lists(release: str) -> list[list[str]]:
                                           extra_args=("--max-num-seqs", "64") if count == 8 else (),
                                           thinking_default=count != 2,
                                           max_num_batched_tokens=4096 if count == 3 else None,
-                                          speculative_tokens=2 if count == 3 and spec.mtp_layers else 0,
+                                          speculative_tokens=2 if count == 3 and spec.drafts else 0,
                                           sampling_overrides=(("temperature", 0.6), ("top_p", 0.95))
                                           if count == 4 else (), release=release,
                                           enable_prefix_caching=count != 6, enable_chunked_prefill=count != 6)

@@ -340,22 +340,27 @@ PRESETS: list[dict[str, Any]] = [
      "bytes": {"bf16": 51_611_872_412}, "strength": 883,  # bf16: its safetensors' 25,805,936,206 parameters
      "strength_source": "Gemma 4 model card (Hugging Face blog): AIME 2026 (no tools) 88.3",
      "config": _GEMMA4_26B, "quantized": {"nvfp4": _nvidia_gemma4_nvfp4("mlp", "router", "self_attn")},
-     "generation": GEMMA4_SAMPLING, "template": GEMMA4_THINK},
+     "generation": GEMMA4_SAMPLING, "template": GEMMA4_THINK,
+     "drafter": ("google/gemma-4-26B-A4B-it-assistant", 0)},
     {"slug": "gemma-4-31b", "display": "Gemma 4 31B",
      "repos": {"bf16": "google/gemma-4-31B-it", "fp8": "RedHatAI/gemma-4-31B-it-FP8-dynamic",
                "nvfp4": "nvidia/Gemma-4-31B-IT-NVFP4"},
      "bytes": {"bf16": 62_546_177_752}, "strength": 892,  # bf16: its safetensors' 31,273,088,876 parameters
      "strength_source": "Gemma 4 model card (Hugging Face blog): AIME 2026 (no tools) 89.2",
      "config": _GEMMA4_31B, "quantized": {"nvfp4": _nvidia_gemma4_nvfp4("self_attn")},
-     "generation": GEMMA4_SAMPLING, "template": GEMMA4_THINK},
+     "generation": GEMMA4_SAMPLING, "template": GEMMA4_THINK,
+     # its MTP drafter: 469,518,596 parameters (Hugging Face's listing, the same study as the totals above)
+     "drafter": ("google/gemma-4-31B-it-assistant", 0.4695)},
     {"slug": "gemma-4-e4b", "display": "Gemma 4 E4B", "repos": {"bf16": "google/gemma-4-E4B-it"},
      "bytes": {"bf16": 15_992_312_980}, "strength": 425,  # bf16: its safetensors' 7,996,156,490 parameters
      "strength_source": "Gemma 4 model card (Hugging Face blog): AIME 2026 (no tools) 42.5",
-     "config": _GEMMA4_E4B, "generation": GEMMA4_SAMPLING, "template": GEMMA4_THINK},
+     "config": _GEMMA4_E4B, "generation": GEMMA4_SAMPLING, "template": GEMMA4_THINK,
+     "drafter": ("google/gemma-4-E4B-it-assistant", 0)},
     {"slug": "gemma-4-e2b", "display": "Gemma 4 E2B", "repos": {"bf16": "google/gemma-4-E2B-it"},
      "bytes": {"bf16": 10_246_356_102}, "strength": 375,  # bf16: its safetensors' 5,123,178,051 parameters
      "strength_source": "Gemma 4 model card (Hugging Face blog): AIME 2026 (no tools) 37.5",
-     "config": _GEMMA4_E2B, "generation": GEMMA4_SAMPLING, "template": GEMMA4_THINK},
+     "config": _GEMMA4_E2B, "generation": GEMMA4_SAMPLING, "template": GEMMA4_THINK,
+     "drafter": ("google/gemma-4-E2B-it-assistant", 0)},
     {"slug": "nemotron-3-nano-30b-a3b", "display": "Nemotron 3 Nano 30B-A3B",
      "repos": {"bf16": "nvidia/NVIDIA-Nemotron-3-Nano-30B-A3B-BF16", "fp8": "nvidia/NVIDIA-Nemotron-3-Nano-30B-A3B-FP8",
                "nvfp4": "nvidia/NVIDIA-Nemotron-3-Nano-30B-A3B-NVFP4"},
@@ -444,5 +449,7 @@ def preset_specs() -> list[ModelSpec]:
                                source=f"{first_repo} config.json (shipped with the stack)")
         if p.get("fp8_block") and "fp8" in spec.repos:  # the FP8 repos are block-quantized (128x128)
             spec = replace(spec, fp8_block=True)
+        if p.get("drafter"):  # (repo, billions of parameters; 0: not on record)
+            spec = replace(spec, draft_repo=p["drafter"][0], draft_params_b=p["drafter"][1])
         specs.append(spec)
     return specs

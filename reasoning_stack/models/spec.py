@@ -143,6 +143,10 @@ class ModelSpec:
     mtp_layers: int = 0  # multi-token-prediction modules the checkpoint ships (num_nextn_predict_layers)
     mtp_params_b: float = 0.0  # their parameters, billions; loaded only when they draft (speculative_tokens)
     mtp_unserved: int = 0  # MTP modules the checkpoint ships that vLLM has no drafter for (MiniMax-M2's)
+    # A drafter published beside the model (Gemma 4's -assistant repos: vLLM's gemma4_mtp), whose layers all read
+    # the model's own KV cache: only its weights count (16-bit), 0 where its size is not on record
+    draft_repo: str = ""
+    draft_params_b: float = 0.0
     compressed: CompressedAttention | None = None  # DeepSeek V4: every layer's attention (kv_pool.packed_pool)
     thinking_kwarg: str = "enable_thinking"  # the chat-template kwarg that switches thinking (DeepSeek V4: thinking)
 
@@ -155,6 +159,11 @@ class ModelSpec:
     def thinking_request_kwarg(self) -> str:
         """The chat-template kwarg a request sets to switch thinking ("" for a model without a switch)."""
         return self.thinking_kwarg if self.thinking_switch else ""
+
+    @property
+    def drafts(self) -> bool:
+        """Whether speculative_tokens has something to draft with: the checkpoint's MTP head or a sized drafter."""
+        return bool(self.mtp_layers or (self.draft_repo and self.draft_params_b))
 
     @property
     def full_layers(self) -> int:
@@ -184,9 +193,15 @@ class ModelSpec:
 def with_draft_head(model: ModelSpec, speculative_tokens: int) -> ModelSpec:
     """The model as vLLM serves it drafting with its MTP head: each module one more full-attention layer in the KV
     cache and its parameters in the weights (at the checkpoint's average bytes a parameter where its size is
-    recorded). Unchanged when nothing drafts."""
-    if not speculative_tokens or not model.mtp_layers:
+    recorded); or with its published drafter: the drafter's 16-bit weights beside every format's. Unchanged when
+    nothing drafts."""
+    if not speculative_tokens or not model.drafts:
         return model
+    if not model.mtp_layers:  # a drafter repo: weights only (its layers read the model's KV cache)
+        drafter = model.draft_params_b * 1e9 * BYTES_PER_PARAM["bf16"]
+        return replace(model, checkpoint_bytes={
+            fmt: int(weights_gib(model, fmt) * GIB / LOADED_OVER_CHECKPOINT.get(fmt, 1.0) + drafter)
+            for fmt in model.repos})
     grown = (model.params_b + model.mtp_params_b) / model.params_b
     compressed = model.compressed and replace(model.compressed,
                                               ratios=model.compressed.ratios + (0,) * model.mtp_layers)

@@ -220,13 +220,22 @@ def release_serves(engine: GpuEngine, req: PlanRequest, model: ModelSpec) -> boo
     return not release or version_tuple(model.min_vllm) <= version_tuple(release)
 
 
+def _drafting_words(model: ModelSpec, tokens: int) -> str:
+    """What drafting adds to the plan, for its reason line."""
+    if model.mtp_layers:
+        return (f"its MTP head drafting {tokens} token(s) a step: {model.mtp_params_b:g}B parameters and one more "
+                "layer of KV cache counted")
+    return (f"its drafter {model.draft_repo} drafting {tokens} token(s) a step: {model.draft_params_b:g}B 16-bit "
+            "parameters counted; it reads the model's own KV cache")
+
+
 def try_model(engine: GpuEngine, req: PlanRequest, model: ModelSpec) -> ServingPlan | None:
     """The best configuration of ``model`` that reaches the wanted context, or None.
 
     Degrade the cheapest way first: the best weights format, then every GPU serving (fewer GPUs only when
     no layout of all of them fits), then fewer concurrent sequences, then an fp8 KV cache.
     """
-    if req.speculative_tokens and not model.mtp_layers:
+    if req.speculative_tokens and not model.drafts:
         return None
     model = with_draft_head(model, req.speculative_tokens)
     gpu = smallest_gpu(req)
@@ -282,8 +291,7 @@ def _make_plan(engine: GpuEngine, req: PlanRequest, model: ModelSpec, quant: str
         + (f" ({words})" if (words := kernel_words(quant, gpu.compute_cap)) else "")
         + (f" (kv-cache fp8: what vLLM itself chooses for {model.name} on this GPU)"
            if req.kv_cache_dtype == "auto" and kv_choices(engine, req, model, gpu) == ["fp8"] else "")
-        + (f" (its MTP head drafting {req.speculative_tokens} token(s) a step: {model.mtp_params_b:g}B parameters "
-           "and one more layer of KV cache counted)" if req.speculative_tokens else ""),
+        + (f" ({_drafting_words(model, req.speculative_tokens)})" if req.speculative_tokens else ""),
         model=model.slug,
         model_repo=model.repos[quant],
         quantization=quant,
@@ -437,12 +445,16 @@ def _request_problem(req: PlanRequest, model: ModelSpec | None, engine: GpuEngin
         return problem
     if req.speculative_tokens and engine and not engine.mtp_drafts:
         return f"speculative_tokens {req.speculative_tokens}: {engine.title} does not draft with an MTP head here"
-    if req.speculative_tokens and not model.mtp_layers:
-        drafting = ", ".join(m.slug for m in MODELS.values() if m.mtp_layers)
+    if req.speculative_tokens and not model.drafts:
+        drafting = ", ".join(m.slug for m in MODELS.values() if m.drafts)
         shipped = (f"ships {model.mtp_unserved} multi-token-prediction (MTP) modules, which vLLM has no drafter for"
-                   if model.mtp_unserved else "ships no multi-token-prediction (MTP) head to draft with")
+                   if model.mtp_unserved else
+                   f"ships no multi-token-prediction (MTP) head, and the size of its drafter {model.draft_repo} is "
+                   "not on record, so the planner cannot count it (--speculative-config in vllm_extra_args serves "
+                   "it unplanned)" if model.draft_repo else
+                   "ships no multi-token-prediction (MTP) head to draft with")
         return (f"speculative_tokens {req.speculative_tokens}: {model.name} {shipped}; set speculative_tokens = 0, "
-                f"or serve a model vLLM drafts with its own head ({drafting})")
+                f"or serve a model vLLM drafts for ({drafting})")
     release = engine.release_for(req) if engine else ""
     if engine and not release_serves(engine, req, model):
         serves = engine.first_release(model.min_vllm)

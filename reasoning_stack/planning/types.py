@@ -104,6 +104,10 @@ class EngineOutput:
         """The engine release the plan is for, as ``status`` shows it ('' when the engine plans no release)."""
         return ""
 
+    def repos_beside(self) -> list[str]:
+        """Hugging Face repos the server loads beside the model's own (vLLM's drafter), downloaded before it starts."""
+        return []
+
 
 @dataclass
 class ServingPlan:
