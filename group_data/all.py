@@ -69,8 +69,8 @@ model = 'auto'
 # Tokens the model's own multi-token-prediction (MTP) head drafts each step, checked by the model in
 # one pass (vLLM --speculative-config, method 'mtp'): faster decoding for one request; 0 = off. Only
 # models whose checkpoint ships an MTP head (Qwen3.5/3.6/3.8, GLM, DeepSeek-R1 and V4; the head's
-# weights and KV cache are planned) and Gemma 4 31B (its published drafter repo, downloaded beside
-# it; its weights are planned). The primary model only.
+# weights and KV cache are planned) and Gemma 4 31B (its published drafter repo, downloaded beside it;
+# its weights are planned). The primary model only.
 # speculative_tokens = 0
 
 # Shortest context the planner accepts; reasoning traces need room.

@@ -31,7 +31,7 @@ def _plan(gpus, **kw):
 
 def test_every_catalogue_model_has_its_library_tag():
     untagged = {"glm-4.5-air", "qwen3-next-80b-a3b-thinking", "qwen3.5-35b-a3b", "qwen3.5-27b", "qwen3.6-35b-a3b",
-                "qwen3.6-27b", "qwen3.8-27b", "gemma-4-26b-a4b", "gemma-4-31b",
+                "qwen3.6-27b", "qwen3.8-27b", "gemma-4-26b-a4b", "gemma-4-31b", "gemma-4-e4b", "gemma-4-e2b",
                 "nemotron-3-nano-30b-a3b", "glm-4.7-flash", "minimax-m2.5", "kimi-k2-thinking", "glm-5.1",
                 "nemotron-3-super-120b-a12b", "deepseek-v4-flash", "deepseek-v4-pro"}
     assert set(library.TAGS) == set(MODELS) - untagged

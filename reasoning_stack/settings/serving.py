@@ -105,8 +105,9 @@ class ServingSettings(BaseModel):
     speculative_tokens: int = Field(
         0, ge=0, le=8, description="Tokens the model's own multi-token-prediction (MTP) head drafts each step, "
         "checked by the model in one pass (vLLM --speculative-config, method 'mtp'): faster decoding for one "
-        "request; 0 = off. Only models whose checkpoint ships an MTP head (Qwen3.5/3.6/3.8, GLM, DeepSeek-R1); the "
-        "head's weights and KV cache are planned. The primary model only."
+        "request; 0 = off. Only models whose checkpoint ships an MTP head (Qwen3.5/3.6/3.8, GLM, DeepSeek-R1 and "
+        "V4; the head's weights and KV cache are planned) and Gemma 4 31B (its published drafter repo, downloaded "
+        "beside it; its weights are planned). The primary model only."
     )
 
     min_context: int = Field(
