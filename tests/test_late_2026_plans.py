@@ -10,8 +10,8 @@ import pytest
 from reasoning_stack.gpus import gpus_from_profile
 from reasoning_stack.plan import PlanRequest, make_plan
 
-LATE_2026 = ("qwen3.6-35b-a3b", "qwen3.6-27b", "qwen3.8-27b", "gemma-4-26b-a4b", "gemma-4-31b",
-             "nemotron-3-nano-30b-a3b", "glm-4.7-flash", "minimax-m2.5", "nemotron-3-super-120b-a12b")
+LATE_2026 = ("qwen3.6-35b-a3b", "qwen3.6-27b", "qwen3.8-27b", "gemma-4-26b-a4b", "gemma-4-31b", "gemma-4-e4b",
+             "gemma-4-e2b", "nemotron-3-nano-30b-a3b", "glm-4.7-flash", "minimax-m2.5", "nemotron-3-super-120b-a12b")
 HARDWARE = (("rtx-5090", 1), ("rtx-4090", 1), ("rtx-4090", 2), ("rtx-pro-6000", 1), ("gb10", 1), ("h100", 1),
             ("h200", 1))
 
