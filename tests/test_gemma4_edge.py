@@ -152,3 +152,20 @@ def test_sharing_with_no_earlier_layer_of_the_kind_is_refused(tmp_path: Path):
     with pytest.raises(ValueError, match="num_kv_shared_layers 31 of 35 layers leaves no earlier layer of kind "
                                          "full_attention"):
         resolve(str(folder))
+
+
+def test_on_a_mac_mlx_lm_loads_the_text_model_and_caches_as_it_does():
+    """MLX-LM 0.32.2's gemma4 drops the towers at load and gives each sliding layer a window's rotating cache and
+    the shared layers none: a token of context costs E4B's four global layers' bf16 K and V (16 KiB). The
+    mlx-community 4-bit repos weigh 3.6 and 5.1 GB with their towers; the text model's 4.5 bits a weight come to
+    2.6 and 4.2 GB, the towers' 16-bit 0.9 GB the rest. Thinking is asked for, as Gemma's template does not."""
+    mac = tuple(gpus_from_profile("m4-max-64", 1))
+    plan = make_plan(PlanRequest(gpus=mac, model="gemma-4-e4b", engine="mlx", quantization="mlx-4bit"))
+    assert plan.fits and plan.model_repo == "mlx-community/gemma-4-e4b-it-4bit", plan.reason
+    assert plan.kv_bytes_per_token == 4 * 2 * 2 * 512 * 2
+    for slug, published in (("gemma-4-e2b", 3.6), ("gemma-4-e4b", 5.1)):
+        model = MODELS[slug]
+        towers_gb = model.vision_params_b * 2
+        assert model.params_b * 4.5 / 8 + towers_gb == pytest.approx(published, rel=0.05), slug
+    args = plan.command
+    assert json.loads(args[args.index("--chat-template-args") + 1]) == {"enable_thinking": True}

@@ -40,6 +40,12 @@ REPOS: dict[str, dict[int, str]] = {
     "qwen3-30b-a3b-thinking-2507": {4: "mlx-community/Qwen3-30B-A3B-Thinking-2507-4bit"},
     "qwen3-next-80b-a3b-thinking": {4: "mlx-community/Qwen3-Next-80B-A3B-Thinking-4bit"},
     "qwen3.5-35b-a3b": {4: "mlx-community/Qwen3.5-35B-A3B-4bit"},
+    # Gemma 4 (mlx_lm/models/gemma4: the text model only, its vision and audio towers dropped at load; the server
+    # takes <|channel>thought ... <channel|> apart as reasoning)
+    "gemma-4-26b-a4b": {4: "mlx-community/gemma-4-26b-a4b-it-4bit", 8: "mlx-community/gemma-4-26b-a4b-it-8bit"},
+    "gemma-4-31b": {4: "mlx-community/gemma-4-31b-it-4bit"},
+    "gemma-4-e4b": {4: "mlx-community/gemma-4-e4b-it-4bit", 8: "mlx-community/gemma-4-e4b-it-8bit"},
+    "gemma-4-e2b": {4: "mlx-community/gemma-4-e2b-it-4bit", 8: "mlx-community/gemma-4-e2b-it-8bit"},
 }
 # The mlx-community formats, best first, and the bits of each (quantization values of engine 'mlx').
 QUANTIZATIONS = {"mlx-8bit": 8, "mlx-4bit": 4}
