@@ -144,3 +144,36 @@ def test_a_person_sees_the_real_mlx_lms_reasoning_collapsed_in_the_real_open_web
         if browser is not None:
             browser.quit()
         webui.stop()
+
+
+def test_gemma_4_on_the_real_mlx_lm_thinks_as_planned_and_keeps_its_reasoning_apart():
+    """Gemma 4 E4B as the planner plans it for a Mac, on the tiny Gemma 4 (sliding and global layers with their
+    own head sizes, the last two reading the first two's KV) converted to 4 bits: the planned job starts the real
+    MLX-LM, which takes ``<|channel>thought … <channel|>`` apart as the reasoning; the plan asks for thinking
+    (Gemma's template thinks only when told) and a request can switch it off."""
+    real_engines.require_mlx()
+    workdir = Path(tempfile.mkdtemp(prefix="rs-real-mlx-gemma-"))
+    data = {"engine": "mlx", "gpu_profile": "m4-max-64", "model": "gemma-4-e4b", "api_port": free_port(),
+            "openwebui_enabled": False}
+    settings = validate_host_data("mac", data, environ={})
+    plan = plan_host(settings, gpus_from_profile("m4-max-64", 1))
+    assert plan.fits, plan.reason
+    instance = plan.instances[0]
+    assert instance.plan.model_repo.startswith("mlx-community/gemma-4-e4b-it-")
+    job = mlx_job(settings, instance, "reasoning", "0.32.2")
+    real_engines.tiny_model_cache("gemma4", workdir / "huggingface", instance.plan.model_repo, mlx=True)
+    server = real_engines.real_mlx("mac-mlx-gemma", job.plist_text, workdir / "huggingface", workdir)
+    try:
+        server.start()
+        assert server.planned[1:] == instance.plan.command[1:]
+        for thinking, reasoning in ((None, tiny_models.REASONING_TEXT), (False, None)):
+            body = contract.chat(instance.served_model_name, False, thinking)
+            status, _headers, raw = real_engines.http("POST", f"{server.url}/v1/chat/completions", body)
+            message = json.loads(raw)["choices"][0]["message"]
+            # MLX-LM keeps the newline after the channel's "thought" label (vLLM's parser drops it)
+            said = message.get("reasoning")
+            assert status == 200 and (said and said.strip()) == reasoning, message
+            assert message["content"].strip() == tiny_models.ANSWER_TEXT and "<channel|>" not in message["content"]
+    finally:
+        server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)

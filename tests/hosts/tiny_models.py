@@ -29,7 +29,9 @@ Families:
 - ``gemma4``: Gemma 4 (``Gemma4ForCausalLM``, ``gemma4_text``): sliding and full attention layers with their own
   head sizes (64 and 128 here; 256 and 512 in the real ones), the last two reading the first two's KV (E2B/E4B's
   ``num_kv_shared_layers``), no per-layer embeddings; the model writes
-  ``<|channel>thought\\n``, its reasoning, ``<channel|>`` and the answer, then ``<turn|>``. Thinking off, the
+  ``<|channel>thought\\n`` (``<|channel>`` and ``thought`` one token each, as in Gemma's vocabulary, where MLX-LM
+  finds the channel; no ``<think>`` tokens, which it would take instead), its reasoning, ``<channel|>`` and the
+  answer, then ``<turn|>``. Thinking off, the
   template closes an empty channel (the tiny model's choice: it cannot tell the switch from the prompt).
 
     python tiny_models.py FAMILY DEST                   a model folder
@@ -112,7 +114,8 @@ FAMILIES = {
                     {"do_sample": True, "temperature": 0.6, "top_p": 0.95, "top_k": 20}),
     "gemma4": Family("Gemma4ForCausalLM", "gemma4_text",
                      ("<bos>", "<turn|>", "<|turn>", "<|channel>", "<channel|>"), "<bos>", "<turn|>",
-                     GEMMA4_TEMPLATE, ("<|channel>", "thought\n", *REASONING, "<channel|>", *ANSWER), 131072,
+                     GEMMA4_TEMPLATE, ("<|channel>", "thought", "\n" + REASONING[0], *REASONING[1:], "<channel|>",
+                                      *ANSWER), 131072,
                      {"do_sample": True, "temperature": 1.0, "top_p": 0.95, "top_k": 64}, think_end="<channel|>"),
 }
 
@@ -135,8 +138,8 @@ def build_tokenizer(family: Family):
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tokenizer.decoder = decoders.ByteLevel()
     tokenizer.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in family.specials])
-    pieces = ["<think>", "</think>", *[p for p in family.reply if p not in ("<think>", "</think>", "\n\n")],
-              *JSON_ANSWER]
+    markers = ["<think>", "</think>"] if family.think_end == "</think>" else []  # Gemma's vocabulary has neither
+    pieces = [*markers, *[p for p in family.reply if p not in ("<think>", "</think>", "\n\n")], *JSON_ANSWER]
     pieces = [p for p in pieces if p not in family.specials]
     tokenizer.add_tokens([AddedToken(p, special=False, normalized=False) for p in dict.fromkeys(pieces)])
     return tokenizer
@@ -241,6 +244,7 @@ def _gemma4(tensors: dict, tokenizer, family: Family, small, heads: int, kv_head
             p + "mlp.gate_proj.weight": small(inter, HIDDEN),
             p + "mlp.up_proj.weight": small(inter, HIDDEN),
             p + "mlp.down_proj.weight": np.zeros((HIDDEN, inter), np.float32),
+            p + "layer_scalar": np.ones(1, np.float32),  # each layer's output scale, as the checkpoints ship it
         })
         if n < first_shared:
             tensors.update({p + "self_attn.k_proj.weight": small(kv_heads * head_dim, HIDDEN),
@@ -252,7 +256,7 @@ def _gemma4(tensors: dict, tokenizer, family: Family, small, heads: int, kv_head
               "global_head_dim": GEMMA4_HEAD_DIMS["full_attention"], "layer_types": list(GEMMA4_LAYERS),
               "sliding_window": 64, "vocab_size": HIDDEN, "vocab_size_per_layer_input": HIDDEN,
               "hidden_size_per_layer_input": 0, "attention_k_eq_v": False, "enable_moe_block": False,
-              "num_kv_shared_layers": GEMMA4_KV_SHARED, "final_logit_softcapping": None,
+              "num_kv_shared_layers": GEMMA4_KV_SHARED, "use_double_wide_mlp": False, "final_logit_softcapping": None,
               "hidden_activation": "gelu_pytorch_tanh",
               "max_position_embeddings": family.max_position_embeddings, "rms_norm_eps": 1e-6,
               "tie_word_embeddings": False, "torch_dtype": "bfloat16",
