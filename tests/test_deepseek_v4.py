@@ -20,12 +20,10 @@ Known answers:
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
-from engine_parsers import VLLM_ARGCHECK_PYTHONS
+from engine_parsers import run_in_vllm
 
 from reasoning_stack import engines
 from reasoning_stack.catalogue import GIB, MODELS, weights_gib
@@ -56,19 +54,10 @@ def _cases() -> list[tuple[CompressedAttention, int, int, int]]:
 
 @pytest.mark.parametrize("version", ["0.32.0", "0.34.0"])
 def test_the_packed_pool_is_what_vllms_own_planner_builds(version: str, tmp_path: Path):
-    python = os.environ.get(VLLM_ARGCHECK_PYTHONS[version])
-    if not python or not Path(python).exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{VLLM_ARGCHECK_PYTHONS[version]} not set: scripts/test sets it up")
-        pytest.skip(f"vLLM {version}'s argcheck environment not set up (scripts/test builds it)")
     cases = _cases()
-    asked = tmp_path / "cases.json"
-    asked.write_text(json.dumps([{"ratios": list(a.ratios), "window": a.window, "context": context,
-                                  "in_flight": in_flight, "available": available}
-                                 for a, context, in_flight, available in cases]))
-    out = subprocess.run([python, str(POOL_TOOL), str(asked)], capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr[-3000:]
-    theirs = json.loads(out.stdout.strip().splitlines()[-1])
+    theirs = run_in_vllm(version, POOL_TOOL, [
+        {"ratios": list(a.ratios), "window": a.window, "context": context, "in_flight": in_flight,
+         "available": available} for a, context, in_flight, available in cases], tmp_path)
     for (attention, context, in_flight, available), vllm in zip(cases, theirs, strict=True):
         ours = packed_pool(attention, 1, in_flight)
         blocks = ours.blocks(available)

@@ -20,12 +20,10 @@ Known answers:
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
-from engine_parsers import VLLM_ARGCHECK_PYTHONS
+from engine_parsers import run_in_vllm
 
 from reasoning_stack.catalogue import GIB, MODELS, weights_gib
 from reasoning_stack.gpus import gpus_from_profile
@@ -65,19 +63,11 @@ def _cases() -> list[tuple[str, int, bool, int, int, int]]:
 
 @pytest.mark.parametrize("version", ["0.32.0", "0.34.0"])
 def test_the_pool_is_what_vllms_own_planner_builds(version: str, tmp_path: Path):
-    python = os.environ.get(VLLM_ARGCHECK_PYTHONS[version])
-    if not python or not Path(python).exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{VLLM_ARGCHECK_PYTHONS[version]} not set: scripts/test sets it up")
-        pytest.skip(f"vLLM {version}'s argcheck environment not set up (scripts/test builds it)")
     cases = _cases()
-    asked = tmp_path / "cases.json"
-    asked.write_text(json.dumps([{"layers": _own_cache_layers(slug, tp), "window": MODELS[slug].sliding_window,
-                                  "fp8": fp8, "context": context, "in_flight": in_flight, "available": available}
-                                 for slug, tp, fp8, context, in_flight, available in cases]))
-    out = subprocess.run([python, str(POOL_TOOL), str(asked)], capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr[-3000:]
-    theirs = json.loads(out.stdout.strip().splitlines()[-1])
+    theirs = run_in_vllm(version, POOL_TOOL, [
+        {"layers": _own_cache_layers(slug, tp), "window": MODELS[slug].sliding_window, "fp8": fp8, "context": context,
+         "in_flight": in_flight, "available": available} for slug, tp, fp8, context, in_flight, available in cases],
+        tmp_path)
     for (slug, tp, fp8, context, in_flight, available), vllm in zip(cases, theirs, strict=True):
         ours = kv_pool(MODELS[slug], tp, 1, "fp8" if fp8 else "auto", in_flight, block_size=16)
         assert isinstance(ours, KvPool)

@@ -28,3 +28,17 @@ def parser_command(engine: str, python_var: str, script: Path | None = None, scr
 def vllm_argcheck(version: str) -> list[str]:
     """The command of vLLM ``version``'s own ``vllm serve`` parser (../shared/tools/vllm-argcheck)."""
     return parser_command("vLLM", VLLM_ARGCHECK_PYTHONS[version], script_var="VLLM_ARGCHECK")
+
+
+def run_in_vllm(version: str, tool: Path, cases: list[dict], workdir: Path) -> list[dict]:
+    """Run ``tool`` (a script under tests/tools that imports vLLM) with release ``version``'s argcheck Python on
+    ``cases`` (a JSON file of them in ``workdir``) and return the JSON list it prints last."""
+    import json
+    import subprocess
+
+    command = parser_command(f"vLLM {version}'s argcheck environment", VLLM_ARGCHECK_PYTHONS[version], tool)
+    asked = workdir / "cases.json"
+    asked.write_text(json.dumps(cases))
+    out = subprocess.run([*command, str(asked)], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
