@@ -13,7 +13,7 @@ from pyinfra.operations import files, systemd
 from pyinfra.operations.util import any_changed
 
 from reasoning_stack import engines
-from reasoning_stack.catalogue import find_model
+from reasoning_stack.catalogue import GIB, find_model
 from reasoning_stack.context import host_settings
 from reasoning_stack.facts import FileDigest
 from reasoning_stack.openwebui.paths import data_dir
@@ -139,7 +139,7 @@ def weights_before_start(settings: StackSettings, service: ServiceFiles, instanc
         offline=settings.offline,
         revision=find_model(plan.model).revision,
     )
-    drafter_gib = find_model(plan.model).draft_params_b * 2e9 / 1024**3
+    drafter_gib = find_model(plan.model).draft_params_b * 2e9 / GIB  # its 16-bit weights
     for repo in plan.output.repos_beside():
         model_weights(
             name=f"Weights of {repo}, the drafter beside it (~{drafter_gib:.1f} GiB, resumable)",

@@ -107,10 +107,10 @@ def test_gemma_4_a_family_of_late_2026_serves_with_its_reasoning_apart(real_vllm
     """Gemma 4 26B-A4B as the planner plans it for one RTX 5090, on a tiny Gemma 4 (sliding and full attention
     layers with their own head sizes, the last two reading the first two's KV as E2B/E4B's do: they ship no K or V
     projections and no K norm, which vLLM's loader would refuse as missing were they not shared) in the real vLLM
-    0.32.0: its planned command line starts it (checked for
-    every server above), the gemma4 parser takes ``<|channel>thought…<channel|>`` apart from the answer, thinking
-    is on by default as planned and off per request, and a JSON request gets the object with the reasoning
-    apart. vLLM 0.17.1 does not serve the architecture: the planner refuses it there, naming the release to set."""
+    0.32.0: its planned command line starts it (checked for every server above), the gemma4 parser takes
+    ``<|channel>thought…<channel|>`` apart from the answer, thinking is on by default as planned and off per
+    request, and a JSON request (``json_object`` and ``json_schema``) gets the object with the reasoning apart.
+    vLLM 0.17.1 does not serve the architecture: the planner refuses it there, naming the release to set."""
     from reasoning_stack.gpus import gpus_from_profile
     from reasoning_stack.instances import plan_host
     from reasoning_stack.validation import validate_host_data
@@ -129,8 +129,10 @@ def test_gemma_4_a_family_of_late_2026_serves_with_its_reasoning_apart(real_vllm
     assert thinking["content"] == tiny_models.ANSWER_TEXT and "<channel|>" not in thinking["content"]
     off = _chat(server, "gemma-4-26b-a4b", chat_template_kwargs={"enable_thinking": False})
     assert not _reasoning(off) and off["content"] == tiny_models.ANSWER_TEXT, off
-    answer = _chat(server, "gemma-4-26b-a4b", response_format=RESPONSE_FORMATS["json_object"])
-    assert json.loads(answer["content"]) == {"answer": 391} and answer["reasoning"] == tiny_models.REASONING_TEXT
+    for kind, response_format in RESPONSE_FORMATS.items():
+        answer = _chat(server, "gemma-4-26b-a4b", response_format=response_format)
+        assert json.loads(answer["content"]) == {"answer": 391}, (kind, answer)
+        assert answer["reasoning"] == tiny_models.REASONING_TEXT, (kind, answer)
 
 
 RESPONSE_FORMATS = {
