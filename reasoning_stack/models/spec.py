@@ -161,9 +161,15 @@ class ModelSpec:
         return self.thinking_kwarg if self.thinking_switch else ""
 
     @property
+    def drafter(self) -> str:
+        """The repo vLLM drafts with beside the model: its published drafter where the checkpoint ships no MTP head
+        and the drafter's size is on record ("" otherwise)."""
+        return self.draft_repo if self.draft_params_b and not self.mtp_layers else ""
+
+    @property
     def drafts(self) -> bool:
         """Whether speculative_tokens has something to draft with: the checkpoint's MTP head or a sized drafter."""
-        return bool(self.mtp_layers or (self.draft_repo and self.draft_params_b))
+        return bool(self.mtp_layers or self.drafter)
 
     @property
     def full_layers(self) -> int:
@@ -197,7 +203,7 @@ def with_draft_head(model: ModelSpec, speculative_tokens: int) -> ModelSpec:
     nothing drafts."""
     if not speculative_tokens or not model.drafts:
         return model
-    if not model.mtp_layers:  # a drafter repo: weights only (its layers read the model's KV cache)
+    if model.drafter:  # weights only (its layers read the model's KV cache)
         drafter = model.draft_params_b * 1e9 * BYTES_PER_PARAM["bf16"]
         return replace(model, checkpoint_bytes={
             fmt: int(weights_gib(model, fmt) * GIB / LOADED_OVER_CHECKPOINT.get(fmt, 1.0) + drafter)

@@ -143,8 +143,8 @@ class Vllm(LayoutEngine):
                seqs: int | None) -> None:
         plan.cuda_graph_gib_per_gpu = vllm_memory.cuda_graph_gib(model, eager)
         release = RELEASES[self.release_for(req)]
-        drafter = model.draft_repo if req.speculative_tokens and not model.mtp_layers else ""
-        plan.output = VllmOutput(vllm_args(plan, model, req, release), release.version, drafter)
+        plan.output = VllmOutput(vllm_args(plan, model, req, release), release.version,
+                                 model.drafter if req.speculative_tokens else "")
         plan.command = ["vllm", "serve", *plan.output.args]
 
     def budget_words(self, model: ModelSpec, gpu: Gpu, tp: int, req: PlanRequest, eager: bool,

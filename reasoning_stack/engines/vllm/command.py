@@ -54,8 +54,7 @@ def vllm_args(plan: ServingPlan, model: ModelSpec, req: PlanRequest,
         args += ["--override-generation-config", json.dumps(dict(req.sampling_overrides), sort_keys=True)]
     if req.speculative_tokens:  # the checkpoint's own MTP head drafts (vLLM picks the model's MTP class), or the
         # drafter published beside it (vLLM reads a gemma4_assistant config as its gemma4_mtp drafter)
-        draft: dict[str, object] = ({"method": "mtp"} if model.mtp_layers or not model.draft_repo
-                                    else {"model": model.draft_repo})
+        draft: dict[str, object] = {"model": model.drafter} if model.drafter else {"method": "mtp"}
         args += ["--speculative-config", json.dumps({**draft, "num_speculative_tokens": req.speculative_tokens})]
     if model.trust_remote_code:
         args.append("--trust-remote-code")
