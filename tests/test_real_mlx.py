@@ -77,6 +77,27 @@ def test_the_reasoning_comes_apart_and_thinking_switches_off_per_request(mac):
         assert message["content"].strip() == tiny_models.ANSWER_TEXT
 
 
+def _assert_a_tool_call_comes_back_parsed(server, served: str) -> None:
+    """Offered a tool, the tiny model calls it by itself after its reasoning, in its family's format (the template
+    lists the tools); MLX-LM's tool parser (chosen from the template, as for the real checkpoints) hands it back
+    as one parsed call, the reasoning apart, nothing of the call or the reasoning in the content."""
+    body = {"model": served, "messages": [{"role": "user", "content": "What is the weather in Paris?"}],
+            "tools": [tiny_models.TOOL], "max_tokens": 200}
+    status, _headers, raw = real_engines.http("POST", f"{server.url}/v1/chat/completions", body)
+    assert status == 200, raw
+    message = json.loads(raw)["choices"][0]["message"]
+    calls = message.get("tool_calls") or []
+    assert [call["function"]["name"] for call in calls] == ["get_weather"], message
+    assert json.loads(calls[0]["function"]["arguments"]) == tiny_models.TOOL_CALL_ARGUMENTS, message
+    assert (message.get("reasoning") or "").strip() == tiny_models.REASONING_TEXT, message
+    assert "tool_call" not in (message.get("content") or ""), message
+
+
+def test_a_tool_call_on_the_mac_comes_back_parsed_with_the_reasoning_apart(mac):
+    _settings, _plan, instance, server, _workdir = mac
+    _assert_a_tool_call_comes_back_parsed(server, instance.served_model_name)
+
+
 def test_the_mlx_standin_answers_in_the_real_servers_shape(mac):
     _settings, _plan, instance, server, workdir = mac
     served = instance.served_model_name
@@ -150,7 +171,8 @@ def test_gemma_4_on_the_real_mlx_lm_thinks_as_planned_and_keeps_its_reasoning_ap
     """Gemma 4 E4B as the planner plans it for a Mac, on the tiny Gemma 4 (sliding and global layers with their
     own head sizes, the last two reading the first two's KV) converted to 4 bits: the planned job starts the real
     MLX-LM, which takes ``<|channel>thought … <channel|>`` apart as the reasoning; the plan asks for thinking
-    (Gemma's template thinks only when told) and a request can switch it off."""
+    (Gemma's template thinks only when told) and a request can switch it off; offered a tool, it calls it in
+    Gemma's format and MLX-LM's gemma4 tool parser hands the call back parsed."""
     real_engines.require_mlx()
     workdir = Path(tempfile.mkdtemp(prefix="rs-real-mlx-gemma-"))
     data = {"engine": "mlx", "gpu_profile": "m4-max-64", "model": "gemma-4-e4b", "api_port": free_port(),
@@ -174,6 +196,7 @@ def test_gemma_4_on_the_real_mlx_lm_thinks_as_planned_and_keeps_its_reasoning_ap
             said = message.get("reasoning")
             assert status == 200 and (said and said.strip()) == reasoning, message
             assert message["content"].strip() == tiny_models.ANSWER_TEXT and "<channel|>" not in message["content"]
+        _assert_a_tool_call_comes_back_parsed(server, instance.served_model_name)
     finally:
         server.stop()
         shutil.rmtree(workdir, ignore_errors=True)

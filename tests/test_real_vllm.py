@@ -109,8 +109,10 @@ def test_gemma_4_a_family_of_late_2026_serves_with_its_reasoning_apart(real_vllm
     projections and no K norm, which vLLM's loader would refuse as missing were they not shared) in the real vLLM
     0.32.0: its planned command line starts it (checked for every server above), the gemma4 parser takes
     ``<|channel>thought…<channel|>`` apart from the answer, thinking is on by default as planned and off per
-    request, and a JSON request (``json_object`` and ``json_schema``) gets the object with the reasoning apart.
-    vLLM 0.17.1 does not serve the architecture: the planner refuses it there, naming the release to set."""
+    request, a JSON request (``json_object`` and ``json_schema``) gets the object with the reasoning apart, a
+    thinking budget cuts the reasoning, and a request offering tools gets the model's own call parsed
+    (``_gemma_4_calls_a_tool_by_itself``). vLLM 0.17.1
+    does not serve the architecture: the planner refuses it there, naming the release to set."""
     from reasoning_stack.gpus import gpus_from_profile
     from reasoning_stack.instances import plan_host
     from reasoning_stack.validation import validate_host_data
@@ -133,6 +135,77 @@ def test_gemma_4_a_family_of_late_2026_serves_with_its_reasoning_apart(real_vllm
         answer = _chat(server, "gemma-4-26b-a4b", response_format=response_format)
         assert json.loads(answer["content"]) == {"answer": 391}, (kind, answer)
         assert answer["reasoning"] == tiny_models.REASONING_TEXT, (kind, answer)
+    _assert_a_budget_cuts_the_reasoning(server, "gemma-4-26b-a4b")
+    _gemma_4_calls_a_tool_by_itself(server)
+
+
+def test_glm_4_7_flash_serves_with_its_reasoning_and_its_tool_calls_apart(real_vllm_hosts):
+    """GLM-4.7-Flash as the planner plans it for one RTX PRO 6000, on a tiny GLM-4.7-Flash (multi-head latent
+    attention on vLLM's CPU MLA kernel, GLM's template opening ``<think>`` in the prompt, its tools block and its
+    XML-like calls) in the real vLLM 0.32.0: the planned glm45 reasoning parser takes the reasoning apart, thinking
+    on by default and off per request (the template then closes the block in the prompt); ``json_object`` and
+    ``json_schema`` get the object with the reasoning apart; a thinking budget cuts the reasoning at the budget, the
+    answer whole; offered tools, the model calls get_weather itself
+    (``<tool_call>get_weather<arg_key>city</arg_key><arg_value>Paris</arg_value></tool_call>``) and the planned glm47
+    tool parser hands back one call, its arguments JSON, whole and streamed, thinking on or off. vLLM 0.17.1
+    predates the architecture: the planner refuses it there, naming the release to set."""
+    from reasoning_stack.gpus import gpus_from_profile
+    from reasoning_stack.instances import plan_host
+    from reasoning_stack.validation import validate_host_data
+
+    if "glm" not in real_vllm_hosts.hosts:
+        profile, count, data = host_data()["glm"]
+        plan = plan_host(validate_host_data("glm", for_release(data, real_vllm_hosts.release), environ={}),
+                         gpus_from_profile(profile, count))
+        assert not plan.fits and "needs vLLM 0.24.0 or newer" in plan.reason, plan.reason
+        assert "set vllm_version = '0.32.0'" in plan.reason, plan.reason
+        return
+    server, served = real_vllm_hosts.server("glm"), "glm-4.7-flash"
+    assert real_engines.flag(server.planned, "--reasoning-parser") == "glm45"
+    assert real_engines.flag(server.planned, "--tool-call-parser") == "glm47"
+    thinking = _chat(server, served)
+    assert thinking["reasoning"] == tiny_models.REASONING_TEXT, thinking
+    assert thinking["content"] == tiny_models.ANSWER_TEXT, thinking
+    off = {"chat_template_kwargs": {"enable_thinking": False}}
+    quick = _chat(server, served, **off)
+    assert not _reasoning(quick) and quick["content"] == tiny_models.ANSWER_TEXT, quick
+    for kind, response_format in RESPONSE_FORMATS.items():
+        answer = _chat(server, served, response_format=response_format)
+        assert json.loads(answer["content"]) == {"answer": 391}, (kind, answer)
+        assert answer["reasoning"] == tiny_models.REASONING_TEXT, (kind, answer)
+    _assert_a_budget_cuts_the_reasoning(server, served)
+    tools, markers = [tiny_models.TOOL], ("</think>", "<tool_call>")
+    _assert_the_call_is_parsed(_chat(server, served, tools=tools), tiny_models.REASONING_TEXT, CHOSEN_CALL, *markers)
+    _assert_the_call_is_parsed(_streamed(server, served, tools=tools), tiny_models.REASONING_TEXT, CHOSEN_CALL,
+                               *markers)
+    _assert_the_call_is_parsed(_chat(server, served, tools=tools, **off), None, CHOSEN_CALL, *markers)
+
+
+def _assert_a_budget_cuts_the_reasoning(server: real_engines.Server, served: str) -> None:
+    """``thinking_token_budget`` on 0.32.0 with the family's own parser: the release forces the family's end of
+    reasoning at the budget, the reasoning so far comes back in its field, the answer follows whole."""
+    capped = _chat(server, served, thinking_token_budget=THINKING_BUDGET)
+    cut = _reasoning(capped)
+    assert cut and tiny_models.REASONING_TEXT.startswith(cut.lstrip("\n")), capped
+    assert len(cut) < len(tiny_models.REASONING_TEXT) and capped["content"].strip() == tiny_models.ANSWER_TEXT, capped
+
+
+def _gemma_4_calls_a_tool_by_itself(server: real_engines.Server) -> None:
+    """Gemma 4's tool cell: offered tools (which its template declares in the system turn, each in
+    ``<|tool>…<tool|>``), the tiny Gemma 4 calls get_weather by itself in Gemma's own format
+    (``<|tool_call>call:get_weather{city:<|"|>Paris<|"|>}<tool_call|>``) after its reasoning; the planned gemma4
+    tool parser hands it back as one parsed call, its arguments JSON, the reasoning apart, whole and streamed,
+    thinking on or off."""
+    assert real_engines.flag(server.planned, "--tool-call-parser") == "gemma4", server.planned
+    assert "--enable-auto-tool-choice" in server.planned
+    tools = [tiny_models.TOOL]
+    _assert_the_call_is_parsed(_chat(server, "gemma-4-26b-a4b", tools=tools), tiny_models.REASONING_TEXT,
+                               CHOSEN_CALL, *GEMMA_MARKERS)
+    _assert_the_call_is_parsed(_streamed(server, "gemma-4-26b-a4b", tools=tools, tool_choice="auto"),
+                               tiny_models.REASONING_TEXT, CHOSEN_CALL, *GEMMA_MARKERS)
+    off = {"chat_template_kwargs": {"enable_thinking": False}}
+    _assert_the_call_is_parsed(_chat(server, "gemma-4-26b-a4b", tools=tools, **off), None, CHOSEN_CALL,
+                               *GEMMA_MARKERS)
 
 
 RESPONSE_FORMATS = {
@@ -177,29 +250,40 @@ FORCED_TOOL = {"type": "function", "function": {"name": "submit_answer"}}
 TOOL_CASES = ("qwen3-thinking", "qwen3-not-thinking")  # the families served here with a tool format (hermes)
 
 
-def _assert_the_call_is_parsed(message: dict, reasoning: str | None) -> None:
-    """One parsed call of submit_answer, its arguments the object alone, the reasoning in its own field (or none)."""
+CHOSEN_CALL = ("get_weather", tiny_models.TOOL_CALL_ARGUMENTS)  # the call the tiny models make by themselves
+GEMMA_MARKERS = ("<channel|>", "<|tool_call>")  # Gemma 4's end of thinking and start of a call
+
+
+def _assert_the_call_is_parsed(message: dict, reasoning: str | None,
+                               call: tuple[str, dict] = ("submit_answer", {"answer": 391}), end: str = "</think>",
+                               start: str = "<tool_call>") -> None:
+    """One parsed call (by default the forced submit_answer), its arguments the object alone, the reasoning in its
+    own field (or none), no call or end of thinking left in the content."""
     calls = message.get("tool_calls") or []
-    assert [call["function"]["name"] for call in calls] == ["submit_answer"], message
-    assert json.loads(calls[0]["function"]["arguments"]) == {"answer": 391}, message
+    assert [each["function"]["name"] for each in calls] == [call[0]], message
+    assert json.loads(calls[0]["function"]["arguments"]) == call[1], message
     assert _reasoning(message) == (reasoning or ""), message
     content = message.get("content") or ""
-    assert "</think>" not in content and "<tool_call>" not in content, message
+    assert end not in content and start not in content, message
 
 
 @pytest.mark.parametrize("family", TOOL_CASES)
 def test_a_tool_call_with_thinking_comes_back_parsed_with_the_reasoning_apart(real_vllm_hosts, family):
     """The recipe's tool-call failure mode: tool-call JSON carrying reasoning. A client that makes the model call
     a tool (``tool_choice`` naming it) gets the call parsed into ``tool_calls`` by the planned tool parser, its
-    arguments the object alone, the reasoning apart, whole or streamed; at the model's choice it gets the prose."""
+    arguments the object alone, the reasoning apart, whole or streamed. So does one that leaves the choice to the
+    model (``auto``, or no ``tool_choice``): the tiny model, seeing tools listed in its prompt, calls get_weather
+    in its family's own format after its reasoning, as a real one decides to."""
     host, unit, served, extra, reasoning = JSON_CASES[family]
     server = real_vllm_hosts.server(host, unit)
     assert real_engines.flag(server.planned, "--tool-call-parser") == "hermes", server.planned
     tools = [tiny_models.SUBMIT_TOOL, tiny_models.TOOL]
     _assert_the_call_is_parsed(_chat(server, served, tools=tools, tool_choice=FORCED_TOOL, **extra), reasoning)
     _assert_the_call_is_parsed(_streamed(server, served, tools=tools, tool_choice=FORCED_TOOL, **extra), reasoning)
-    chosen = _chat(server, served, tools=tools, tool_choice="auto", **extra)
-    assert not chosen.get("tool_calls") and chosen["content"].strip() == tiny_models.ANSWER_TEXT, chosen
+    _assert_the_call_is_parsed(_chat(server, served, tools=tools, tool_choice="auto", **extra), reasoning, CHOSEN_CALL)
+    _assert_the_call_is_parsed(_streamed(server, served, tools=tools, **extra), reasoning, CHOSEN_CALL)
+    # offered no tools, the same model answers in prose: the call above was its own choice, from the tools listed
+    assert _chat(server, served, **extra)["content"].strip() == tiny_models.ANSWER_TEXT
 
 
 def test_a_reply_cut_off_while_reasoning_says_so_and_is_counted_for_the_alert(real_vllm_hosts):
@@ -455,12 +539,15 @@ def test_a_persons_key_through_open_webui_gets_parseable_json_with_the_reasoning
 
 def test_a_persons_key_through_open_webui_gets_a_tool_call_parsed_with_the_reasoning_apart(real_webui, persons_key):
     """The same on the path a team's agents use: a person's key, Open WebUI's API passing ``tools`` and
-    ``tool_choice`` on to the real vLLM; the call comes back parsed, the reasoning apart."""
+    ``tool_choice`` on to the real vLLM; the call comes back parsed, the reasoning apart, whether the client names
+    the tool or leaves the choice to the model (no ``tool_choice``, as most agents send)."""
     body = {"model": "qwen3-8b", "stream": False, "messages": [{"role": "user", "content": "What is 17 * 23?"}],
-            "tools": [tiny_models.SUBMIT_TOOL, tiny_models.TOOL], "tool_choice": FORCED_TOOL}
-    status, answer = real_webui.call("POST", "/api/chat/completions", body, persons_key)
-    assert status == 200, answer
-    _assert_the_call_is_parsed(answer["choices"][0]["message"], tiny_models.REASONING_TEXT)
+            "tools": [tiny_models.SUBMIT_TOOL, tiny_models.TOOL]}
+    for choice, call in ((FORCED_TOOL, ("submit_answer", {"answer": 391})), (None, CHOSEN_CALL)):
+        status, answer = real_webui.call("POST", "/api/chat/completions",
+                                         {**body, **({"tool_choice": choice} if choice else {})}, persons_key)
+        assert status == 200, answer
+        _assert_the_call_is_parsed(answer["choices"][0]["message"], tiny_models.REASONING_TEXT, call)
 
 
 @pytest.fixture(scope="module")

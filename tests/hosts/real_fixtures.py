@@ -8,7 +8,9 @@ out as the deploy's download leaves it:
   as an extra model (``fast``) that Open WebUI's background tasks go to; a key per person in Open WebUI
   (``openwebui_api_keys: everyone``);
 - ``gemma``: one RTX 5090, Gemma 4 26B-A4B (a family of late 2026: sliding and full attention layers with their
-  own head sizes), only on the releases that serve its architecture (0.32.0, not 0.17.1).
+  own head sizes), only on the releases that serve its architecture (0.32.0, not 0.17.1);
+- ``glm``: one RTX PRO 6000, GLM-4.7-Flash (multi-head latent attention, GLM's own template, reasoning and tool
+  formats), likewise only on 0.32.0.
 
 Used by tests/test_real_vllm.py (a plugin of tests/conftest.py, so that any module can ask for them; they run
 only while that module does).
@@ -39,7 +41,7 @@ ADMIN_PASSWORD = "Admin-pass-real-vllm-1"
 SAMPLING = {"top_p": 0.9, "min_p": 0.05}
 THINKING_BUDGET = 4  # a budget the tiny models' five-piece reasoning overruns
 FAMILY_OF_REPO = {"deepseek-ai/DeepSeek-R1-Distill-Qwen-7B": "r1", "Qwen/Qwen3-8B": "qwen3",
-                  "RedHatAI/gemma-4-26B-A4B-it-FP8-dynamic": "gemma4"}
+                  "RedHatAI/gemma-4-26B-A4B-it-FP8-dynamic": "gemma4", "zai-org/GLM-4.7-Flash": "glm47"}
 
 
 def host_data() -> dict[str, tuple[str, int, dict]]:
@@ -54,6 +56,8 @@ def host_data() -> dict[str, tuple[str, int, dict]]:
                                      "extra_models": [{"name": "fast", "model": "qwen3-8b", "port": free_port()}]}),
         "gemma": ("rtx-5090", 1, {"model": "gemma-4-26b-a4b", "api_port": free_port(),
                                   "openwebui_port": free_port()}),
+        "glm": ("rtx-pro-6000", 1, {"model": "glm-4.7-flash", "api_port": free_port(),
+                                    "openwebui_port": free_port()}),
     }
 
 

@@ -15,11 +15,16 @@ token (logit 15, half the reply's) starts ``{"answer":391}``. Unconstrained, the
 second path's odds are e^-25); under a JSON grammar, which masks the reply's answer, the model writes that object,
 so a ``response_format`` request gets one fixed, parseable answer with the reasoning before it.
 
-The same path holds a forced tool call (``tool_choice`` naming ``submit_answer``, whose parameters are that
-object's schema). vLLM 0.17.1 applies the parameters' schema after the reasoning, as for ``response_format``;
-0.32.0 forces the family's own format (Qwen3's ``<tool_call>\\n{"name": "submit_answer", "arguments": ``), so the
-space that ends it forks to the object too, and the object's ``}`` is followed, second best, by the ``}`` that
-closes the call. Unconstrained, the reply still always wins.
+The same path holds a forced tool call (``tool_choice`` naming ``submit_answer``, a strict tool whose parameters
+are that object's schema). vLLM 0.17.1 applies the parameters' schema after the reasoning, as for
+``response_format``; 0.32.0 forces the family's own format (Qwen3's ``<tool_call>\\n{"name": "submit_answer",
+"arguments": ``), so the space that ends it forks to the object too, and the object's ``}`` is followed, second
+best, by the ``}`` that closes the call. Unconstrained, the reply still always wins.
+
+A third path, for tool calls at the model's own choice (families with a tool format): where the prompt lists
+tools, the model calls get_weather for Paris in its family's format instead of answering (``_tools_signal``: one
+attention head finds the template's tools marker, one MLP row fires where the answer would start). A prompt without
+tools never takes it, so every other request gets the reply above.
 
 Families:
 - ``r1``: DeepSeek-R1 distills (``Qwen2ForCausalLM``): the template opens ``<think>\\n`` in the prompt, the model
@@ -33,6 +38,10 @@ Families:
   finds the channel; no ``<think>`` tokens, which it would take instead), its reasoning, ``<channel|>`` and the
   answer, then ``<turn|>``. Thinking off, the
   template closes an empty channel (the tiny model's choice: it cannot tell the switch from the prompt).
+- ``glm47``: GLM-4.7-Flash (``Glm4MoeLiteForCausalLM``): multi-head latent attention (DeepSeek's latent of 512 and
+  rotary key of 64, which vLLM's CPU MLA kernel requires) and dense MLPs; the template (``[gMASK]<sop>``, GLM's
+  turns) opens ``<think>`` in the prompt, or closes it there with thinking off; the model writes its reasoning,
+  ``</think>`` and the answer, then ``<|user|>``; a call is GLM's XML-like one, ended by ``<|observation|>``.
 
     python tiny_models.py FAMILY DEST                   a model folder
     python tiny_models.py cache FAMILY HF_HOME REPO     the model under REPO in a Hugging Face cache
@@ -53,13 +62,19 @@ ANSWER_TEXT = "".join(ANSWER)
 JSON_ANSWER = ['{"answer":', "391", "}"]  # no spaces: a grammar's byte-level vocabulary reads these as written
 JSON_ANSWER_TEXT = "".join(JSON_ANSWER)
 JSON_SCHEMA = {"type": "object", "properties": {"answer": {"type": "integer"}}, "required": ["answer"]}
-# a tool whose arguments are the structured-output object: a request that forces it gets {"answer": 391} back
+# a tool whose arguments are the structured-output object: a request that forces it gets {"answer": 391} back.
+# strict, as OpenAI's API defines it: vLLM 0.32 holds a named call's arguments to the tool's schema only then (at
+# its default --tool-strict-level auto; a non-strict tool gets its name forced and the model's own arguments)
 SUBMIT_TOOL = {"type": "function", "function": {"name": "submit_answer", "description": "Hand in the answer.",
-                                                "parameters": JSON_SCHEMA}}
+                                                "parameters": JSON_SCHEMA, "strict": True}}
 # a tool a request may offer (the R1 distill has no tool format: vLLM refuses it at the model's choice)
 TOOL = {"type": "function", "function": {"name": "get_weather", "description": "The weather in a city.",
                                          "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
                                                         "required": ["city"]}}}
+# the call a model with a tool format makes by itself when the prompt lists tools (each family's pieces below: a
+# real model writes a call in several tokens, and a streaming parser is made for that; none is a piece of a forced
+# call's opening, which the grammar writes)
+TOOL_CALL_ARGUMENTS = {"city": "Paris"}
 HIDDEN = 384  # = vocabulary size: one-hot embeddings
 LOGIT = 30.0
 
@@ -71,20 +86,61 @@ R1_TEMPLATE = (
     "{% elif m['role'] == 'assistant' %}{% set c = m['content'] %}{% if '</think>' in c %}"
     "{% set c = c.split('</think>')[-1] %}{% endif %}{{ '<｜Assistant｜>' + c + '<｜end▁of▁sentence｜>' }}"
     "{% endif %}{% endfor %}{% if add_generation_prompt %}{{ '<｜Assistant｜><think>\\n' }}{% endif %}")
-QWEN3_TEMPLATE = (
-    "{% for m in messages %}{% set c = m['content'] %}{% if m['role'] == 'assistant' and '</think>' in c %}"
+QWEN3_TOOLS = (  # Qwen3's own tools block, its system turn's opening
+    "{% if tools %}{{ '<|im_start|>system\\n' }}{% if messages[0]['role'] == 'system' %}"
+    "{{ messages[0]['content'] + '\\n\\n' }}{% endif %}"
+    "{{ '# Tools\\n\\nYou may call one or more functions to assist with the user query.\\n\\nYou are provided with"
+    " function signatures within <tools></tools> XML tags:\\n<tools>' }}{% for t in tools %}{{ '\\n' + t | tojson }}"
+    "{% endfor %}{{ '\\n</tools>\\n\\nFor each function call, return a json object with function name and arguments"
+    " within <tool_call></tool_call> XML tags:\\n<tool_call>\\n{\\\"name\\\": <function-name>, \\\"arguments\\\":"
+    " <args-json-object>}\\n</tool_call><|im_end|>\\n' }}{% endif %}")
+QWEN3_TEMPLATE = QWEN3_TOOLS + (
+    "{% for m in messages %}{% set c = m['content'] or '' %}{% if m['role'] == 'assistant' and '</think>' in c %}"
     "{% set c = c.split('</think>')[-1].lstrip('\\n') %}{% endif %}"
-    "{{ '<|im_start|>' + m['role'] + '\\n' + c + '<|im_end|>' + '\\n' }}{% endfor %}"
+    "{% if m['role'] == 'tool' %}{{ '<|im_start|>user\\n<tool_response>\\n' + c + '\\n</tool_response><|im_end|>\\n' }}"
+    "{% elif not (tools and loop.first and m['role'] == 'system') %}{{ '<|im_start|>' + m['role'] + '\\n' + c }}"
+    "{% if m['role'] == 'assistant' and m['tool_calls'] %}{% for tool_call in m['tool_calls'] %}"
+    "{% if tool_call.function %}{% set tool_call = tool_call.function %}{% endif %}"
+    "{{ '<tool_call>\\n{\"name\": \"' + tool_call.name + '\", \"arguments\": ' }}"
+    "{% if tool_call.arguments is string %}{{ tool_call.arguments }}{% else %}{{ tool_call.arguments | tojson }}"
+    "{% endif %}{{ '}\\n</tool_call>' }}{% endfor %}{% endif %}{{ '<|im_end|>\\n' }}{% endif %}{% endfor %}"
     "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}"
     "{% if enable_thinking is defined and enable_thinking is false %}{{ '<think>\\n\\n</think>\\n\\n' }}{% endif %}"
     "{% endif %}")
-GEMMA4_TEMPLATE = (
-    "{{ bos_token }}{% for m in messages %}{% set c = m['content'] %}{% set r = m['role'] %}"
+GEMMA4_TEMPLATE = (  # tools declared in the system turn as Gemma 4's own template does, each in <|tool>...<tool|>
+    "{{ bos_token }}{% if tools %}{{ '<|turn>system\\n' }}{% if messages[0]['role'] == 'system' %}"
+    "{{ messages[0]['content'] }}{% endif %}{% for t in tools %}{{ '<|tool>declaration:' + t['function']['name'] }}"
+    "{{ t['function'] | tojson }}{{ '<tool|>' }}{% endfor %}{{ '<turn|>\\n' }}{% endif %}"
+    "{% for m in messages %}{% set c = m['content'] or '' %}{% set r = m['role'] %}"
     "{% if r == 'assistant' %}{% set r = 'model' %}{% if '<channel|>' in c %}{% set c = c.split('<channel|>')[-1] %}"
-    "{% endif %}{% endif %}{{ '<|turn>' + r + '\\n' + c + '<turn|>\\n' }}{% endfor %}"
+    "{% endif %}{% endif %}{% if r == 'tool' %}{{ '<|tool_response>' + c + '<tool_response|>' }}"
+    "{% elif not (tools and loop.first and r == 'system') %}{{ '<|turn>' + r + '\\n' + c }}"
+    "{% if r == 'model' and m['tool_calls'] %}{% for call in m['tool_calls'] %}"
+    "{{ '<|tool_call>call:' + call['function']['name'] + (call['function']['arguments'] | tojson) + '<tool_call|>' }}"
+    "{% endfor %}{% endif %}{{ '<turn|>\\n' }}{% endif %}{% endfor %}"
     "{% if add_generation_prompt %}{{ '<|turn>model\\n' }}"
     "{% if enable_thinking is defined and enable_thinking is false %}{{ '<|channel>thought\\n<channel|>' }}{% endif %}"
     "{% endif %}")
+
+
+GLM47_TEMPLATE = (  # GLM-4.7's structure: [gMASK]<sop>, its tools block, <think> opened in the prompt
+    "[gMASK]<sop>{% if tools %}{{ '<|system|>\\n# Tools\\n\\nYou may call one or more functions to assist with the"
+    " user query.\\n\\nYou are provided with function signatures within <tools></tools> XML tags:\\n<tools>\\n' }}"
+    "{% for t in tools %}{{ t | tojson }}{{ '\\n' }}{% endfor %}{{ '</tools>\\n\\nFor each function call, output the"
+    " function name and arguments within the following XML format:\\n<tool_call>{function-name}<arg_key>{arg-key-1}"
+    "</arg_key><arg_value>{arg-value-1}</arg_value>...</tool_call>' }}{% endif %}"
+    "{% for m in messages %}{% set c = m['content'] or '' %}{% if m['role'] == 'system' %}{{ '<|system|>' + c }}"
+    "{% elif m['role'] == 'user' %}{{ '<|user|>' + c }}{% elif m['role'] == 'tool' %}"
+    "{{ '<|observation|><tool_response>' + c + '</tool_response>' }}{% elif m['role'] == 'assistant' %}"
+    "{% if '</think>' in c %}{% set c = c.split('</think>')[-1] %}{% endif %}{{ '<|assistant|></think>' + c }}"
+    "{% for tool_call in m['tool_calls'] or [] %}{% if tool_call.function %}{% set tool_call = tool_call.function %}"
+    "{% endif %}{{ '<tool_call>' + tool_call.name }}{% set args = tool_call.arguments %}"
+    "{% if args is mapping %}{% for k, v in args.items() %}"  # (vLLM hands templates the arguments as a mapping)
+    "{{ '<arg_key>' + k + '</arg_key><arg_value>' + (v if v is string else v | tojson) + '</arg_value>' }}{% endfor %}"
+    "{% endif %}"
+    "{{ '</tool_call>' }}{% endfor %}{% endif %}{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|assistant|>' }}"
+    "{{ '</think>' if (enable_thinking is defined and not enable_thinking) else '<think>' }}{% endif %}")
 
 
 @dataclass(frozen=True)
@@ -101,6 +157,11 @@ class Family:
     max_position_embeddings: int
     generation: dict
     think_end: str = "</think>"  # where the reasoning ends: the structured-output path forks from it
+    tools_marker: str | None = None  # the token the template writes where it lists the tools (one token)
+    tool_call: tuple[str, ...] = ()  # the call the model writes by itself, in the family's format, after the
+    # reasoning, when the prompt lists tools; one token each, the eos follows
+    call_eos: str | None = None  # the token that ends a turn with a call, where it is not the eos (GLM's)
+    more_eos: tuple[str, ...] = ()  # the generation config's other eos tokens
 
 
 FAMILIES = {
@@ -111,12 +172,27 @@ FAMILIES = {
                  {"do_sample": True, "temperature": 0.6, "top_p": 0.95}),
     "qwen3": Family("Qwen3ForCausalLM", "qwen3", ("<|endoftext|>", "<|im_start|>", "<|im_end|>"), None,
                     "<|im_end|>", QWEN3_TEMPLATE, ("<think>", *REASONING, "</think>", "\n\n", *ANSWER), 40960,
-                    {"do_sample": True, "temperature": 0.6, "top_p": 0.95, "top_k": 20}),
+                    {"do_sample": True, "temperature": 0.6, "top_p": 0.95, "top_k": 20},
+                    tools_marker="<tools>", tool_call=("<tool_call>", '\n{"name": "get_weather", ',
+                                                       '"arguments": {"city": ', '"Paris"}', "}\n", "</tool_call>")),
     "gemma4": Family("Gemma4ForCausalLM", "gemma4_text",
-                     ("<bos>", "<turn|>", "<|turn>", "<|channel>", "<channel|>"), "<bos>", "<turn|>",
+                     ("<bos>", "<turn|>", "<|turn>", "<|channel>", "<channel|>", "<|tool>", "<tool|>",
+                      "<|tool_call>", "<tool_call|>", "<|tool_response>", "<tool_response|>", '<|"|>'),
+                     "<bos>", "<turn|>",
                      GEMMA4_TEMPLATE, ("<|channel>", "thought", "\n" + REASONING[0], *REASONING[1:], "<channel|>",
                                       *ANSWER), 131072,
-                     {"do_sample": True, "temperature": 1.0, "top_p": 0.95, "top_k": 64}, think_end="<channel|>"),
+                     {"do_sample": True, "temperature": 1.0, "top_p": 0.95, "top_k": 64}, think_end="<channel|>",
+                     # Gemma's own call: strings between <|"|> (one token); the closing one here with the brace,
+                     # as a chain of single tokens cannot write the same token twice
+                     tools_marker="<|tool>", tool_call=("<|tool_call>", "call:get_weather{city:", '<|"|>', "Paris",
+                                                        '<|"|>}', "<tool_call|>")),
+    "glm47": Family("Glm4MoeLiteForCausalLM", "glm4_moe_lite",
+                    ("<|endoftext|>", "[gMASK]", "<sop>", "<|system|>", "<|user|>", "<|assistant|>",
+                     "<|observation|>"), None, "<|user|>", GLM47_TEMPLATE,
+                    (*REASONING, "</think>", *ANSWER), 202752, {"do_sample": True, "temperature": 1.0, "top_p": 0.95},
+                    tools_marker="<tools>", tool_call=("<tool_call>", "get_weather", "<arg_key>", "city", "</arg_key>",
+                                                       "<arg_value>", "Paris", "</arg_value>", "</tool_call>"),
+                    call_eos="<|observation|>", more_eos=("<|endoftext|>", "<|observation|>")),
 }
 
 
@@ -139,7 +215,8 @@ def build_tokenizer(family: Family):
     tokenizer.decoder = decoders.ByteLevel()
     tokenizer.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in family.specials])
     markers = ["<think>", "</think>"] if family.think_end == "</think>" else []  # Gemma's vocabulary has neither
-    pieces = [*markers, *[p for p in family.reply if p not in ("<think>", "</think>", "\n\n")], *JSON_ANSWER]
+    pieces = [*markers, *[p for p in family.reply if p not in ("<think>", "</think>", "\n\n")], *JSON_ANSWER,
+              *([family.tools_marker] if family.tools_marker else []), *family.tool_call]
     pieces = [p for p in pieces if p not in family.specials]
     tokenizer.add_tokens([AddedToken(p, special=False, normalized=False) for p in dict.fromkeys(pieces)])
     return tokenizer
@@ -186,6 +263,8 @@ def weights(family: Family, tokenizer) -> dict:
                "model.norm.weight": np.ones(HIDDEN, np.float32), "lm_head.weight": head}
     if family.model_type == "gemma4_text":
         return _gemma4(tensors, tokenizer, family, small, heads, kv_heads, inter, layers)
+    if family.model_type == "glm4_moe_lite":
+        return _glm47(tensors, tokenizer, family, small, heads, inter, layers)
     for n in range(layers):
         p = f"model.layers.{n}."
         tensors.update({
@@ -206,6 +285,8 @@ def weights(family: Family, tokenizer) -> dict:
         else:  # Qwen3 normalises q and k per head
             tensors.update({p + "self_attn.q_norm.weight": np.ones(head_dim, np.float32),
                             p + "self_attn.k_norm.weight": np.ones(head_dim, np.float32)})
+    if family.tool_call:
+        _tools_signal(tensors, tokenizer, family, "model.layers.0.", head_dim, norm=2.0, activation=SILU_4)
     config = {"architectures": [family.architecture], "model_type": family.model_type, "hidden_size": HIDDEN,
               "intermediate_size": inter, "num_hidden_layers": layers, "num_attention_heads": heads,
               "num_key_value_heads": kv_heads, "head_dim": head_dim, "vocab_size": vocab,
@@ -214,6 +295,137 @@ def weights(family: Family, tokenizer) -> dict:
               "torch_dtype": "bfloat16", "bos_token_id": tokenizer.token_to_id(family.bos or family.eos),
               "eos_token_id": tokenizer.token_to_id(family.eos), "attention_dropout": 0.0,
               "use_sliding_window": False, "sliding_window": None, "max_window_layers": layers}
+    return {"tensors": tensors, "config": config}
+
+
+LISTED, CALL = HIDDEN - 1, HIDDEN - 2  # residual dimensions no token's embedding uses
+
+
+SILU_4, GELU_4 = 4.0 / (1.0 + 2.718281828459045 ** -4.0), 3.99987  # the MLP activations at 4
+
+
+def _tools_signal(tensors: dict, tokenizer, family: Family, layer: str, head_dim: int, norm: float,
+                  activation: float) -> None:
+    """Let the model call a tool by itself when, and only when, the prompt lists tools.
+
+    The first attention head of ``layer`` (a full-attention one) attends to the family's tools marker alone: its
+    query is the same for every token and its key is zero for every token but the marker, both in the head's last
+    dimension, whose rotary frequency is 0 or so low (rope theta 1e6) that the score stays the same at any
+    distance. Where the prompt lists tools, the head finds the marker and writes into the residual's LISTED
+    dimension as much as a token's embedding; where it does not, every score is 0, every value zero, and so is the
+    output. Then ``_call_where_listed``."""
+    import numpy as np
+
+    hidden = np.sqrt(HIDDEN)
+    last, marker = head_dim - 1, tokenizer.token_to_id(family.tools_marker)
+    q, k, v = (tensors[f"{layer}self_attn.{n}_proj.weight"] for n in "qkv")
+    q[:head_dim] = 0.0
+    q[last] = 1.0 / hidden  # every (RMS-normed, one-hot) token asks the same
+    k[:head_dim] = 0.0
+    k[last, marker] = 1.0 / hidden  # only the marker answers; a zero key stays zero through k_norm
+    v[:head_dim] = 0.0
+    v[0, marker] = 1.0 / hidden
+    for name in ("q_norm", "k_norm"):  # the marker's score: q and k normed per head, scaled by `norm`
+        tensors[f"{layer}self_attn.{name}.weight"][last] = norm
+    tensors[f"{layer}self_attn.o_proj.weight"][LISTED, 0] = 1.0
+    _call_where_listed(tensors, tokenizer, family, layer, activation)
+
+
+def _call_where_listed(tensors: dict, tokenizer, family: Family, layer: str, activation: float) -> None:
+    """The layer's first MLP row is an AND: its gate reads LISTED (the activation is 0 at 0) and its up
+    projection the token after which the answer starts ("\\n\\n" after Qwen's ``</think>``, Gemma's ``<channel|>``,
+    GLM's ``</think>``), so only there, and only with tools listed, it writes into the CALL dimension, which the
+    LM head maps to the call's first token at twice the reply's logit. The call's tokens then chain to the eos as
+    the reply's do."""
+    import numpy as np
+
+    trigger = family.reply[family.reply.index(ANSWER[0]) - 1]
+    trigger = tokenizer.token_to_id("ĊĊ" if trigger == "\n\n" else trigger)
+    normed = np.sqrt(HIDDEN / 2)  # the MLP's input: one-hot plus LISTED, RMS-normed
+    gate, up = tensors[f"{layer}mlp.gate_proj.weight"], tensors[f"{layer}mlp.up_proj.weight"]
+    gate[0], up[0] = 0.0, 0.0
+    gate[0, LISTED] = 4.0 / normed
+    up[0, trigger] = 1.0 / normed
+    tensors[f"{layer}mlp.down_proj.weight"][CALL, 0] = 1.0 / activation
+    head = tensors["lm_head.weight"]
+    head[:, [LISTED, CALL]] = 0.0  # (the reply's first token was every column's default)
+    scale = LOGIT / np.sqrt(HIDDEN)
+    calls = [tokenizer.token_to_id(p) for p in (*family.tool_call, family.call_eos or family.eos)]
+    head[calls[0], CALL] = 2 * scale
+    for here, after in zip(calls, calls[1:], strict=False):
+        head[:, here] = 0.0
+        head[after, here] = scale
+
+
+# GLM-4.7-Flash's attention (MLA) in small: vLLM's CPU MLA kernel takes only DeepSeek's latent of 512 + 64
+GLM47_DENSE, GLM47_EXPERTS, GLM47_EXPERT_WIDTH = 1, 4, 64  # dense layers first, then MoE: experts and their width
+MLA = {"kv_lora_rank": 512, "qk_rope_head_dim": 64, "qk_nope_head_dim": 64, "v_head_dim": 64, "q_lora_rank": 64}
+
+
+def _glm47(tensors: dict, tokenizer, family: Family, small, heads: int, inter: int, layers: int) -> dict:
+    """GLM-4.7-Flash's layers (``Glm4MoeLiteForCausalLM``): multi-head latent attention (a query latent, one
+    latent and one rotary key per token for all heads, the heads' keys and values drawn from the latent), a dense
+    MLP in layer 0 and mixtures of experts after it (``first_k_dense_replace`` 1, as in the real config; vLLM
+    refuses the architecture without one): a router with its score-correction bias, routed experts and a shared
+    one, each with a zero down projection, so the layer adds nothing while vLLM's CPU MoE runs. Layer 0 also
+    holds the tools signal: its first head's query (constant, from a constant query latent) and key (the marker's
+    latent alone is nonzero) meet in the head's last unrotated ("nope") dimension, so the score holds at any
+    distance; its value writes LISTED through ``o_proj``, then ``_call_where_listed``."""
+    import numpy as np
+
+    rank, rope, nope, v_dim, q_rank = (MLA[k] for k in ("kv_lora_rank", "qk_rope_head_dim", "qk_nope_head_dim",
+                                                          "v_head_dim", "q_lora_rank"))
+    for n in range(layers):
+        p = f"model.layers.{n}."
+        tensors.update({
+            p + "input_layernorm.weight": np.ones(HIDDEN, np.float32),
+            p + "post_attention_layernorm.weight": np.ones(HIDDEN, np.float32),
+            p + "self_attn.q_a_proj.weight": small(q_rank, HIDDEN),
+            p + "self_attn.q_a_layernorm.weight": np.ones(q_rank, np.float32),
+            p + "self_attn.q_b_proj.weight": small(heads * (nope + rope), q_rank),
+            p + "self_attn.kv_a_proj_with_mqa.weight": small(rank + rope, HIDDEN),
+            p + "self_attn.kv_a_layernorm.weight": np.ones(rank, np.float32),
+            p + "self_attn.kv_b_proj.weight": small(heads * (nope + v_dim), rank),
+            p + "self_attn.o_proj.weight": np.zeros((HIDDEN, heads * v_dim), np.float32),
+        })
+        if n < GLM47_DENSE:
+            tensors.update({p + "mlp.gate_proj.weight": small(inter, HIDDEN),
+                            p + "mlp.up_proj.weight": small(inter, HIDDEN),
+                            p + "mlp.down_proj.weight": np.zeros((HIDDEN, inter), np.float32)})
+            continue
+        tensors.update({p + "mlp.gate.weight": small(GLM47_EXPERTS, HIDDEN),
+                        p + "mlp.gate.e_score_correction_bias": np.zeros(GLM47_EXPERTS, np.float32)})
+        for expert in [f"experts.{e}" for e in range(GLM47_EXPERTS)] + ["shared_experts"]:
+            tensors.update({f"{p}mlp.{expert}.gate_proj.weight": small(GLM47_EXPERT_WIDTH, HIDDEN),
+                            f"{p}mlp.{expert}.up_proj.weight": small(GLM47_EXPERT_WIDTH, HIDDEN),
+                            f"{p}mlp.{expert}.down_proj.weight": np.zeros((HIDDEN, GLM47_EXPERT_WIDTH), np.float32)})
+    if family.tool_call:
+        p, hidden, marker = "model.layers.0.self_attn.", np.sqrt(HIDDEN), tokenizer.token_to_id(family.tools_marker)
+        q_a, q_b = tensors[p + "q_a_proj.weight"], tensors[p + "q_b_proj.weight"]
+        q_a[:] = 0.0
+        q_a[0] = 1.0 / hidden  # every token's query latent is e0, normed to sqrt(q_rank) = 8
+        q_b[:, 0] = 0.0
+        q_b[nope - 1, 0] = 2.0  # head 0's last nope dimension: 16
+        kv_a, kv_b = tensors[p + "kv_a_proj_with_mqa.weight"], tensors[p + "kv_b_proj.weight"]
+        kv_a[:] = 0.0
+        kv_a[0, marker] = 1.0 / hidden  # only the marker has a latent (normed: sqrt(512)); no token a rotary key
+        kv_b[:, 0] = 0.0
+        kv_b[nope - 1, 0] = 1.0  # head 0's key, last nope dimension; score 16 * 22.6 / sqrt(128) = 32
+        kv_b[nope, 0] = 1.0 / np.sqrt(rank)  # head 0's value, first dimension: 1
+        tensors[p + "o_proj.weight"][LISTED, 0] = 1.0
+        _call_where_listed(tensors, tokenizer, family, "model.layers.0.", SILU_4)
+    config = {"architectures": [family.architecture], "model_type": family.model_type, "hidden_size": HIDDEN,
+              "intermediate_size": inter, "num_hidden_layers": layers, "num_attention_heads": heads,
+              "num_key_value_heads": heads, **MLA, "head_dim": MLA["qk_rope_head_dim"], "vocab_size": HIDDEN,
+              "n_routed_experts": GLM47_EXPERTS, "n_shared_experts": 1, "num_experts_per_tok": 2,
+              "moe_intermediate_size": GLM47_EXPERT_WIDTH, "first_k_dense_replace": GLM47_DENSE,
+              "mlp_layer_types": ["dense"] * GLM47_DENSE + ["sparse"] * (layers - GLM47_DENSE), "n_group": 1,
+              "topk_group": 1, "norm_topk_prob": True, "routed_scaling_factor": 1.8, "hidden_act": "silu",
+              "max_position_embeddings": family.max_position_embeddings, "rms_norm_eps": 1e-5,
+              "rope_theta": 1000000.0, "rope_interleave": True, "attention_bias": False,
+              "tie_word_embeddings": False, "torch_dtype": "bfloat16", "num_nextn_predict_layers": 0,
+              "eos_token_id": [tokenizer.token_to_id(t) for t in (family.eos, *family.more_eos)],
+              "pad_token_id": tokenizer.token_to_id("<|endoftext|>"), "attention_dropout": 0.0}
     return {"tensors": tensors, "config": config}
 
 
@@ -250,6 +462,10 @@ def _gemma4(tensors: dict, tokenizer, family: Family, small, heads: int, kv_head
             tensors.update({p + "self_attn.k_proj.weight": small(kv_heads * head_dim, HIDDEN),
                             p + "self_attn.v_proj.weight": small(kv_heads * head_dim, HIDDEN),
                             p + "self_attn.k_norm.weight": np.ones(head_dim, np.float32)})
+    if family.tool_call:  # on the first full-attention layer (a sliding one would lose the marker past its window)
+        full = GEMMA4_LAYERS.index("full_attention")
+        _tools_signal(tensors, tokenizer, family, f"model.layers.{full}.", GEMMA4_HEAD_DIMS["full_attention"],
+                      norm=0.5, activation=GELU_4)
     config = {"architectures": [family.architecture], "model_type": family.model_type, "hidden_size": HIDDEN,
               "intermediate_size": inter, "num_hidden_layers": len(GEMMA4_LAYERS), "num_attention_heads": heads,
               "num_key_value_heads": kv_heads, "head_dim": GEMMA4_HEAD_DIMS["sliding_attention"],
@@ -272,14 +488,14 @@ def write(family_name: str, dest: Path) -> Path:
     family = FAMILIES[family_name]
     dest.mkdir(parents=True, exist_ok=True)
     tokenizer = build_tokenizer(family)
-    if tokenizer.get_vocab_size() > HIDDEN:
-        raise ValueError(f"vocabulary {tokenizer.get_vocab_size()} exceeds the hidden size {HIDDEN}")
+    if tokenizer.get_vocab_size() > CALL:  # the last two dimensions carry the tools signal
+        raise ValueError(f"vocabulary {tokenizer.get_vocab_size()} leaves no room for the tools signal ({CALL})")
     built = weights(family, tokenizer)
     save_file(built["tensors"], str(dest / "model.safetensors"), metadata={"format": "pt"})
     (dest / "config.json").write_text(json.dumps(built["config"], indent=1))
     eos = built["config"]["eos_token_id"]
     (dest / "generation_config.json").write_text(json.dumps(
-        {"bos_token_id": built["config"]["bos_token_id"], "eos_token_id": eos, **family.generation}, indent=1))
+        {"bos_token_id": built["config"].get("bos_token_id"), "eos_token_id": eos, **family.generation}, indent=1))
     tokenizer.save(str(dest / "tokenizer.json"))
     (dest / "tokenizer_config.json").write_text(json.dumps({
         "tokenizer_class": "PreTrainedTokenizerFast", "chat_template": family.template,

@@ -220,25 +220,42 @@ def model_card() -> dict:
                             "organization": "*", "group": None, "is_blocking": False}]}
 
 
-def completion(reasoning: str, answer: str, usage: dict) -> dict:
-    """A whole chat completion, field for field as vLLM (SHAPE's release) or MLX-LM 0.32.2 sends one."""
+def tool_call(request: dict) -> dict | None:
+    """The call the tiny models make by themselves when a request offers tools and the server parses calls (vLLM
+    with a tool parser and auto tool choice; MLX-LM, which picks its parser from the model's template): the first
+    tool offered, with no arguments. A named ``tool_choice`` and streamed requests get the prose, as before."""
+    if not request.get("tools") or request.get("tool_choice") not in (None, "auto") or request.get("stream"):
+        return None
+    if ENGINE == "vllm" and not (args.enable_auto_tool_choice and args.tool_call_parser) or ENGINE == "sglang":
+        return None
+    name = request["tools"][0].get("function", {}).get("name", "")
+    return {"id": "chatcmpl-tool-standin", "type": "function", "function": {"name": name, "arguments": "{}"}}
+
+
+def completion(reasoning: str, answer: str, usage: dict, call: dict | None = None) -> dict:
+    """A whole chat completion, field for field as vLLM (SHAPE's release) or MLX-LM 0.32.2 sends one; with
+    ``call``, that tool call in place of the answer."""
     reasoning_value = reasoning or None
+    finish = "tool_calls" if call else "stop"
     if ENGINE == "mlx":
-        message = {"role": "assistant", "content": answer, **({REASONING_FIELD: reasoning} if reasoning else {})}
+        message = {"role": "assistant", "content": "" if call else answer,
+                   **({REASONING_FIELD: reasoning} if reasoning else {}), **({"tool_calls": [call]} if call else {})}
         return {"id": "chatcmpl-standin", "system_fingerprint": "standin", "object": "chat.completion",
                 "model": served, "created": int(time.time()),
-                "choices": [{"index": 0, "finish_reason": "stop", "message": message}],
+                "choices": [{"index": 0, "finish_reason": finish, "message": message}],
                 "usage": {**usage, "prompt_tokens_details": {"cached_tokens": 0}}}
-    message = {"role": "assistant", "content": answer, "refusal": None, "annotations": None, "audio": None,
-               "function_call": None, "tool_calls": [], REASONING_FIELD: reasoning_value}
-    choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": "stop", "stop_reason": None,
+    message = {"role": "assistant", "content": None if call else answer, "refusal": None, "annotations": None,
+               "audio": None, "function_call": None, "tool_calls": [call] if call else [],
+               REASONING_FIELD: reasoning_value}
+    choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": finish, "stop_reason": None,
               "token_ids": None}
     whole = {"id": "chatcmpl-standin", "object": "chat.completion", "created": int(time.time()), "model": served,
              "choices": [choice], "service_tier": None, "system_fingerprint": None,
              "usage": {**usage, "prompt_tokens_details": None},
              "prompt_logprobs": None, "prompt_token_ids": None, "kv_transfer_params": None}
     if CURRENT:  # 0.32: no empty tool_calls, a fingerprint, reasoning tokens counted, four more null fields
-        del message["tool_calls"]
+        if not call:
+            del message["tool_calls"]
         choice["routed_experts"] = None
         whole.update(system_fingerprint=FINGERPRINT, prompt_text=None, ec_transfer_params=None, metrics=None)
         whole["usage"]["completion_tokens_details"] = {"reasoning_tokens": len(reasoning.split())}
@@ -357,7 +374,7 @@ class Handler(BaseHTTPRequestHandler):
             wants_usage = (request.get("stream_options") or {}).get("include_usage")
             self._stream(stream_chunks(reasoning, answer, usage if wants_usage else None))
             return
-        self._send(200, completion(reasoning, answer, usage))
+        self._send(200, completion(reasoning, answer, usage, tool_call(request)))
 
     def _stream(self, chunks):
         """Server-sent events, one chunk each (MLX-LM first sends a keep-alive comment while it reads the
