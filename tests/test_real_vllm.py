@@ -76,7 +76,10 @@ def test_the_planned_command_lines_start_the_real_vllm(real_vllm_hosts):
         python = real_engines.vllm_python(real_vllm_hosts.release)
         assert server.command[:5] == [str(python), "-m", "vllm.entrypoints.openai.api_server", "--model",
                                       server.planned[0]]
-        assert server.command[5:] == server.planned[1:]
+        expected = server.planned[1:]
+        if real_engines.mamba_hybrid(real_vllm_hosts.hf_home, server.planned[0]):  # VLLM_CPU_CHANGES' last
+            expected = [a for a in expected if a != "--enable-prefix-caching"] + ["--no-enable-prefix-caching"]
+        assert server.command[5:] == expected
         status, _headers, raw = real_engines.http("GET", f"{server.url}/v1/models", key=server.key)
         card = json.loads(raw)["data"][0]
         assert status == 200 and card["id"] == instance.served_model_name, raw
@@ -163,6 +166,46 @@ def test_glm_4_7_flash_serves_with_its_reasoning_and_its_tool_calls_apart(real_v
     server, served = real_vllm_hosts.server("glm"), "glm-4.7-flash"
     assert real_engines.flag(server.planned, "--reasoning-parser") == "glm45"
     assert real_engines.flag(server.planned, "--tool-call-parser") == "glm47"
+    thinking = _chat(server, served)
+    assert thinking["reasoning"] == tiny_models.REASONING_TEXT, thinking
+    assert thinking["content"] == tiny_models.ANSWER_TEXT, thinking
+    off = {"chat_template_kwargs": {"enable_thinking": False}}
+    quick = _chat(server, served, **off)
+    assert not _reasoning(quick) and quick["content"] == tiny_models.ANSWER_TEXT, quick
+    for kind, response_format in RESPONSE_FORMATS.items():
+        answer = _chat(server, served, response_format=response_format)
+        assert json.loads(answer["content"]) == {"answer": 391}, (kind, answer)
+        assert answer["reasoning"] == tiny_models.REASONING_TEXT, (kind, answer)
+    _assert_a_budget_cuts_the_reasoning(server, served)
+    tools, markers = [tiny_models.TOOL], ("</think>", "<tool_call>")
+    _assert_the_call_is_parsed(_chat(server, served, tools=tools), tiny_models.REASONING_TEXT, CHOSEN_CALL, *markers)
+    _assert_the_call_is_parsed(_streamed(server, served, tools=tools), tiny_models.REASONING_TEXT, CHOSEN_CALL,
+                               *markers)
+    _assert_the_call_is_parsed(_chat(server, served, tools=tools, **off), None, CHOSEN_CALL, *markers)
+
+
+def test_nemotron_3_nano_serves_with_its_reasoning_and_its_tool_calls_apart(real_vllm_hosts):
+    """Nemotron 3 Nano as the planner plans it for one RTX PRO 6000, on a tiny Nemotron-H (a Mamba-2 layer on
+    vLLM's CPU Mamba kernel, an attention layer without positions, a squared-ReLU MLP; ChatML, the tools as XML in
+    the system turn, ``<think>`` opened in the prompt) in the real vLLM 0.32.0: the planned nemotron_v3 parser
+    takes the reasoning apart, thinking on by default and off per request; ``json_object`` and ``json_schema`` get
+    the object with the reasoning apart; a thinking budget cuts the reasoning; offered tools, the model calls
+    get_weather in Qwen3-Coder's XML and the planned qwen3_coder parser hands back one call, whole and streamed,
+    thinking on or off. On 0.17.1 the planned line carries --trust-remote-code (its transformers has no nemotron_h);
+    the CPU build is not run there (``CPU_BUILD_FROM``)."""
+    if "nemotron" not in real_vllm_hosts.hosts:
+        from reasoning_stack.gpus import gpus_from_profile
+        from reasoning_stack.instances import plan_host
+        from reasoning_stack.validation import validate_host_data
+
+        profile, count, data = host_data()["nemotron"]
+        plan = plan_host(validate_host_data("nemotron", for_release(data, real_vllm_hosts.release), environ={}),
+                         gpus_from_profile(profile, count))
+        assert plan.fits and "--trust-remote-code" in plan.instances[0].plan.command, plan.reason
+        return
+    server, served = real_vllm_hosts.server("nemotron"), "nemotron-3-nano-30b-a3b"
+    assert real_engines.flag(server.planned, "--reasoning-parser") == "nemotron_v3"
+    assert real_engines.flag(server.planned, "--tool-call-parser") == "qwen3_coder"
     thinking = _chat(server, served)
     assert thinking["reasoning"] == tiny_models.REASONING_TEXT, thinking
     assert thinking["content"] == tiny_models.ANSWER_TEXT, thinking

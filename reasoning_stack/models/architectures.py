@@ -50,9 +50,11 @@ ARCHITECTURES: dict[str, Architecture] = {
     "Gemma4ForConditionalGeneration": Architecture("gemma4", "gemma4", "0.19.0", "gemma4", text_config=True,
                                                    thinks_by_default=False),
     # Nemotron-H (Nemotron 3): Mamba-2, attention and MoE layers, one mixer each; its chat template switches
-    # thinking with enable_thinking, on by default (NVIDIA's model card)
+    # thinking with enable_thinking, on by default (NVIDIA's model card). Its repos ship their config class
+    # (auto_map, "custom_code"): transformers 4.57, in vLLM 0.17.1's image, has no nemotron_h and refuses the
+    # checkpoint without --trust-remote-code (found by the real 0.17.1); transformers 5 reads it natively
     "NemotronHForCausalLM": Architecture("nemotron", "nemotron_v3", "0.11.2", "qwen3_coder", linear_attention=True,
-                                         gated_mlp=False),
+                                         gated_mlp=False, trust_remote_code=True),
     "Glm4MoeForCausalLM": Architecture("glm45", "glm45", "0.10.0", "glm45"),
     # GLM-4.7-Flash: MLA attention (vLLM sizes it as MLA in 0.17.1's model_arch_config_convertor), glm47 tools
     "Glm4MoeLiteForCausalLM": Architecture("glm45", "glm45", "0.24.0", "glm47"),

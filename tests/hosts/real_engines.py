@@ -56,6 +56,9 @@ VLLM_CPU_CHANGES = (
     "cache's size; 0.32: its KV memory, in place of a share of the machine's RAM that a 2-core test machine "
     "may not have free); --gpu-memory-utilization stays on the command line",
     "HF_HOME: the test's Hugging Face cache in place of the container's mount of the host's cache",
+    "--enable-prefix-caching becomes --no-enable-prefix-caching for a hybrid Mamba model (Nemotron-H): vLLM 0.32 "
+    "caches its prefixes from each chunk's SSM state ('align' mode), which the CPU build's Mamba kernel does not "
+    "return (it keeps the last chunk's alone: an IndexError on any prompt past one block)",
 )
 MLX_CPU_CHANGES = (
     "ProgramArguments[0], the Mac's venv's `mlx_lm.server`, is this machine's (MLX's CPU build for Linux)",
@@ -90,12 +93,24 @@ def unit_server_args(unit_text: str, image: str) -> list[str]:
     return words[words.index(image) + 1:]
 
 
-def vllm_cpu_command(planned: list[str], release: str = VLLM_RELEASE) -> list[str]:
-    """The planned ``vllm serve`` arguments as vLLM ``release``'s CPU build starts them here (``VLLM_CPU_CHANGES``)."""
+def mamba_hybrid(hf_home: Path, repo: str) -> bool:
+    """Whether the model under ``repo`` in the Hugging Face cache has Mamba layers (Nemotron-H's pattern)."""
+    snapshots = hf_home / "hub" / f"models--{repo.replace('/', '--')}" / "snapshots"
+    for config in snapshots.glob("*/config.json"):
+        if "M" in json.loads(config.read_text()).get("hybrid_override_pattern", ""):
+            return True
+    return False
+
+
+def vllm_cpu_command(planned: list[str], release: str = VLLM_RELEASE, mamba: bool = False) -> list[str]:
+    """The planned ``vllm serve`` arguments as vLLM ``release``'s CPU build starts them here (``VLLM_CPU_CHANGES``);
+    ``mamba``: the model has Mamba layers."""
     model, rest = planned[0], list(planned[1:])
     if "--kv-cache-dtype" in rest and rest[rest.index("--kv-cache-dtype") + 1] == "fp8":
         at = rest.index("--kv-cache-dtype")
         del rest[at:at + 2]
+    if mamba:
+        rest = [a for a in rest if a != "--enable-prefix-caching"] + ["--no-enable-prefix-caching"]
     return [str(vllm_python(release)), "-m", "vllm.entrypoints.openai.api_server", "--model", model, *rest]
 
 
@@ -239,7 +254,8 @@ def real_vllm(name: str, unit_text: str, image: str, env_text: str, hf_home: Pat
     planned = unit_server_args(unit_text, image)
     env = {**parse_env_file(env_text), "HF_HOME": str(hf_home), "HF_HUB_OFFLINE": "1",
            "VLLM_CPU_KVCACHE_SPACE": "1", "VLLM_NO_USAGE_STATS": "1", "DO_NOT_TRACK": "1"}
-    return Server(name, vllm_cpu_command(planned, release), env, int(flag(planned, "--port")), workdir,
+    command = vllm_cpu_command(planned, release, mamba_hybrid(hf_home, planned[0]))
+    return Server(name, command, env, int(flag(planned, "--port")), workdir,
                   env.get("VLLM_API_KEY", ""), planned=planned, release=release)
 
 

@@ -10,7 +10,9 @@ out as the deploy's download leaves it:
 - ``gemma``: one RTX 5090, Gemma 4 26B-A4B (a family of late 2026: sliding and full attention layers with their
   own head sizes), only on the releases that serve its architecture (0.32.0, not 0.17.1);
 - ``glm``: one RTX PRO 6000, GLM-4.7-Flash (multi-head latent attention, GLM's own template, reasoning and tool
-  formats), likewise only on 0.32.0.
+  formats), likewise only on 0.32.0;
+- ``nemotron``: one RTX PRO 6000, Nemotron 3 Nano (Mamba-2 and attention layers), on 0.32.0 only
+  (``CPU_BUILD_FROM``).
 
 Used by tests/test_real_vllm.py (a plugin of tests/conftest.py, so that any module can ask for them; they run
 only while that module does).
@@ -29,6 +31,7 @@ from testhosts import free_port
 
 from reasoning_stack.gpus import gpus_from_profile
 from reasoning_stack.instances import plan_host
+from reasoning_stack.models.architectures import version_tuple
 from reasoning_stack.openwebui.service import openwebui_service
 from reasoning_stack.planning.types import HostPlan
 from reasoning_stack.service_files import ServiceFiles
@@ -41,7 +44,11 @@ ADMIN_PASSWORD = "Admin-pass-real-vllm-1"
 SAMPLING = {"top_p": 0.9, "min_p": 0.05}
 THINKING_BUDGET = 4  # a budget the tiny models' five-piece reasoning overruns
 FAMILY_OF_REPO = {"deepseek-ai/DeepSeek-R1-Distill-Qwen-7B": "r1", "Qwen/Qwen3-8B": "qwen3",
-                  "RedHatAI/gemma-4-26B-A4B-it-FP8-dynamic": "gemma4", "zai-org/GLM-4.7-Flash": "glm47"}
+                  "RedHatAI/gemma-4-26B-A4B-it-FP8-dynamic": "gemma4", "zai-org/GLM-4.7-Flash": "glm47",
+                  "nvidia/NVIDIA-Nemotron-3-Nano-30B-A3B-BF16": "nemotron3"}
+# Hosts whose model the planner sends to an older release than the CPU build here can serve it on: Nemotron-H on
+# vLLM 0.17.1 needs the repo's own config class (transformers 4.57 has none), which no tiny model here ships
+CPU_BUILD_FROM = {"nemotron": "0.32.0"}
 
 
 def host_data() -> dict[str, tuple[str, int, dict]]:
@@ -58,6 +65,8 @@ def host_data() -> dict[str, tuple[str, int, dict]]:
                                   "openwebui_port": free_port()}),
         "glm": ("rtx-pro-6000", 1, {"model": "glm-4.7-flash", "api_port": free_port(),
                                     "openwebui_port": free_port()}),
+        "nemotron": ("rtx-pro-6000", 1, {"model": "nemotron-3-nano-30b-a3b", "api_port": free_port(),
+                                         "openwebui_port": free_port()}),
     }
 
 
@@ -116,7 +125,7 @@ def real_vllm_hosts(request):
     hf_home = workdir / "huggingface"
     hosts: dict[str, RealHost] = {}
     for name, (profile, count, data) in host_data().items():
-        if not serves(data, release):
+        if not serves(data, release) or version_tuple(CPU_BUILD_FROM.get(name, release)) > version_tuple(release):
             continue
         environ = {SECRET_ENV_VARS["api_key"]: API_KEY,
                    SECRET_ENV_VARS["openwebui_admin_password"]: ADMIN_PASSWORD}

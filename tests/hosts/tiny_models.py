@@ -42,6 +42,9 @@ Families:
   rotary key of 64, which vLLM's CPU MLA kernel requires) and dense MLPs; the template (``[gMASK]<sop>``, GLM's
   turns) opens ``<think>`` in the prompt, or closes it there with thinking off; the model writes its reasoning,
   ``</think>`` and the answer, then ``<|user|>``; a call is GLM's XML-like one, ended by ``<|observation|>``.
+- ``nemotron3``: Nemotron 3 Nano (``NemotronHForCausalLM``): a Mamba-2 layer, an attention layer and a dense
+  squared-ReLU MLP (``_nemotron3`` says why not experts); ChatML, ``<think>`` opened in the prompt (or closed
+  there with thinking off); a call is Qwen3-Coder's XML. Its Mamba chunks are the real one's 128 tokens.
 
     python tiny_models.py FAMILY DEST                   a model folder
     python tiny_models.py cache FAMILY HF_HOME REPO     the model under REPO in a Hugging Face cache
@@ -143,6 +146,29 @@ GLM47_TEMPLATE = (  # GLM-4.7's structure: [gMASK]<sop>, its tools block, <think
     "{{ '</think>' if (enable_thinking is defined and not enable_thinking) else '<think>' }}{% endif %}")
 
 
+NEMOTRON3_TEMPLATE = (  # Nemotron 3's structure: ChatML, tools as XML in the system turn, <think> opened in the
+    # prompt (or closed there with thinking off), calls in Qwen3-Coder's XML
+    "{% if tools %}{{ '<|im_start|>system\\n' }}{% if messages[0]['role'] == 'system' %}"
+    "{{ messages[0]['content'] + '\\n\\n' }}{% endif %}{{ '# Tools\\n\\nYou have access to the following functions:"
+    "\\n\\n<tools>' }}{% for t in tools %}{{ '\\n<function>\\n<name>' + t['function']['name'] + '</name>\\n' }}"
+    "{{ '<parameters>' + (t['function']['parameters'] | tojson) + '</parameters>\\n</function>' }}{% endfor %}"
+    "{{ '\\n</tools>\\n\\nIf you choose to call a function ONLY reply in the following format:\\n<tool_call>\\n"
+    "<function=example_function_name>\\n<parameter=example_parameter_1>\\nvalue_1\\n</parameter>\\n</function>\\n"
+    "</tool_call><|im_end|>\\n' }}{% endif %}"
+    "{% for m in messages %}{% set c = m['content'] or '' %}{% if m['role'] == 'assistant' and '</think>' in c %}"
+    "{% set c = c.split('</think>')[-1] %}{% endif %}"
+    "{% if m['role'] == 'tool' %}{{ '<|im_start|>user\\n<tool_response>\\n' + c + '\\n</tool_response><|im_end|>\\n' }}"
+    "{% elif m['role'] == 'assistant' %}{{ '<|im_start|>assistant\\n<think></think>' + c }}"
+    "{% for tool_call in m['tool_calls'] or [] %}{% if tool_call.function %}{% set tool_call = tool_call.function %}"
+    "{% endif %}{{ '<tool_call>\\n<function=' + tool_call.name + '>\\n' }}{% if tool_call.arguments is mapping %}"
+    "{% for k, v in tool_call.arguments.items() %}{{ '<parameter=' + k + '>\\n' + (v if v is string else v | tojson) }}"
+    "{{ '\\n</parameter>\\n' }}{% endfor %}{% endif %}{{ '</function>\\n</tool_call>' }}{% endfor %}"
+    "{{ '<|im_end|>\\n' }}{% elif not (tools and loop.first and m['role'] == 'system') %}"
+    "{{ '<|im_start|>' + m['role'] + '\\n' + c + '<|im_end|>\\n' }}{% endif %}{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}"
+    "{{ '<think></think>' if (enable_thinking is defined and not enable_thinking) else '<think>\\n' }}{% endif %}")
+
+
 @dataclass(frozen=True)
 class Family:
     """What differs between the families: architecture, special tokens, template, the reply's token pieces."""
@@ -193,6 +219,12 @@ FAMILIES = {
                     tools_marker="<tools>", tool_call=("<tool_call>", "get_weather", "<arg_key>", "city", "</arg_key>",
                                                        "<arg_value>", "Paris", "</arg_value>", "</tool_call>"),
                     call_eos="<|observation|>", more_eos=("<|endoftext|>", "<|observation|>")),
+    "nemotron3": Family("NemotronHForCausalLM", "nemotron_h", ("<s>", "</s>", "<|im_start|>", "<|im_end|>"), None,
+                        "<|im_end|>", NEMOTRON3_TEMPLATE, (*REASONING, "</think>", *ANSWER), 262144,
+                        {"do_sample": True, "temperature": 1.0, "top_p": 1.0},
+                        tools_marker="<tools>", tool_call=("<tool_call>", "\n<function=get_weather>\n",
+                                                           "<parameter=city>\n", "Paris\n", "</parameter>\n",
+                                                           "</function>\n", "</tool_call>")),
 }
 
 
@@ -265,6 +297,8 @@ def weights(family: Family, tokenizer) -> dict:
         return _gemma4(tensors, tokenizer, family, small, heads, kv_heads, inter, layers)
     if family.model_type == "glm4_moe_lite":
         return _glm47(tensors, tokenizer, family, small, heads, inter, layers)
+    if family.model_type == "nemotron_h":
+        return _nemotron3(tensors, tokenizer, family, small, heads, kv_heads, head_dim)
     for n in range(layers):
         p = f"model.layers.{n}."
         tensors.update({
@@ -426,6 +460,96 @@ def _glm47(tensors: dict, tokenizer, family: Family, small, heads: int, inter: i
               "tie_word_embeddings": False, "torch_dtype": "bfloat16", "num_nextn_predict_layers": 0,
               "eos_token_id": [tokenizer.token_to_id(t) for t in (family.eos, *family.more_eos)],
               "pad_token_id": tokenizer.token_to_id("<|endoftext|>"), "attention_dropout": 0.0}
+    return {"tensors": tensors, "config": config}
+
+
+# Nemotron 3 Nano's layers in small: Mamba-2, attention (no positions: Nemotron-H's attention has no rotary
+# embedding) and, in place of its mixtures of experts, Nemotron-H's dense MLP ("-"): the same squared-ReLU expert
+# without a gate projection, which vLLM's CPU MoE refuses ("is_act_and_mul=False is supported only for CUDA, XPU
+# and ROCm"); the experts' memory is the planner's, checked against NVIDIA's configs
+NEMOTRON3_PATTERN = "M*-"
+NEMOTRON3_MAMBA = {"mamba_num_heads": 4, "mamba_head_dim": 16, "n_groups": 1, "ssm_state_size": 16, "conv_kernel": 4,
+                   "chunk_size": 128}
+NEMOTRON3_EXPERTS, NEMOTRON3_EXPERT_WIDTH, NEMOTRON3_MLP = 4, 64, 128
+
+
+def _nemotron3(tensors: dict, tokenizer, family: Family, small, heads: int, kv_heads: int, head_dim: int) -> dict:
+    """Nemotron 3's hybrid layers (``NemotronHForCausalLM``, Hugging Face's ``backbone.*`` names): each layer one
+    mixer after an RMSNorm, its output projection zero (the Mamba-2 mixer's ``out_proj``, the experts' and the
+    shared expert's ``down_proj``), so the residual stays the token's embedding while vLLM's CPU Mamba and MoE run.
+
+    The tools signal needs no MLP here: the attention layer's first head asks only from the token after which the
+    answer starts (``</think>``), and only the tools marker answers; so there, with tools listed, the head writes
+    into CALL itself. Everywhere else its query is zero: it averages the values evenly, which leaks at most the
+    marker's value over the tokens so far into CALL (a few hundredths of the call's logit), never enough to call."""
+    import numpy as np
+
+    hidden = np.sqrt(HIDDEN)
+    m = NEMOTRON3_MAMBA
+    inner, groups, state, kernel = m["mamba_num_heads"] * m["mamba_head_dim"], m["n_groups"], m["ssm_state_size"], \
+        m["conv_kernel"]
+    conv_dim = inner + 2 * groups * state
+    renamed = {"model.embed_tokens.weight": "backbone.embeddings.weight", "model.norm.weight": "backbone.norm_f.weight"}
+    tensors = {renamed.get(k, k): v for k, v in tensors.items()}
+    for n, kind in enumerate(NEMOTRON3_PATTERN):
+        p = f"backbone.layers.{n}."
+        tensors[p + "norm.weight"] = np.ones(HIDDEN, np.float32)
+        if kind == "M":
+            heads_m = m["mamba_num_heads"]
+            tensors.update({
+                p + "mixer.in_proj.weight": small(2 * inner + 2 * groups * state + heads_m, HIDDEN),
+                p + "mixer.conv1d.weight": small(conv_dim, 1, kernel), p + "mixer.conv1d.bias": np.zeros(conv_dim,
+                                                                                                        np.float32),
+                p + "mixer.dt_bias": np.zeros(heads_m, np.float32),
+                p + "mixer.A_log": np.log(np.arange(1, heads_m + 1, dtype=np.float32)),
+                p + "mixer.D": np.ones(heads_m, np.float32), p + "mixer.norm.weight": np.ones(inner, np.float32),
+                p + "mixer.out_proj.weight": np.zeros((HIDDEN, inner), np.float32)})
+        elif kind == "*":
+            tensors.update({p + "mixer.q_proj.weight": small(heads * head_dim, HIDDEN),
+                            p + "mixer.k_proj.weight": small(kv_heads * head_dim, HIDDEN),
+                            p + "mixer.v_proj.weight": small(kv_heads * head_dim, HIDDEN),
+                            p + "mixer.o_proj.weight": np.zeros((HIDDEN, heads * head_dim), np.float32)})
+            if family.tool_call:
+                trigger = family.reply[family.reply.index(ANSWER[0]) - 1]
+                trigger, marker = tokenizer.token_to_id(trigger), tokenizer.token_to_id(family.tools_marker)
+                q, k, v = (tensors[f"{p}mixer.{x}_proj.weight"] for x in "qkv")
+                q[:head_dim] = k[:head_dim] = v[:head_dim] = 0.0
+                q[0, trigger] = k[0, marker] = 0.8  # normed one-hots are 19.6: a score of 15.7 squared / 8 = 30.7
+                v[0, marker] = 1.0 / hidden
+                tensors[p + "mixer.o_proj.weight"][CALL, 0] = 1.0
+        elif kind == "-":
+            tensors.update({p + "mixer.up_proj.weight": small(NEMOTRON3_MLP, HIDDEN),
+                            p + "mixer.down_proj.weight": np.zeros((HIDDEN, NEMOTRON3_MLP), np.float32)})
+        else:
+            tensors.update({p + "mixer.gate.weight": small(NEMOTRON3_EXPERTS, HIDDEN),
+                            p + "mixer.gate.e_score_correction_bias": np.zeros(NEMOTRON3_EXPERTS, np.float32)})
+            for expert in [f"experts.{e}" for e in range(NEMOTRON3_EXPERTS)] + ["shared_experts"]:
+                tensors.update({f"{p}mixer.{expert}.up_proj.weight": small(NEMOTRON3_EXPERT_WIDTH, HIDDEN),
+                                f"{p}mixer.{expert}.down_proj.weight": np.zeros((HIDDEN, NEMOTRON3_EXPERT_WIDTH),
+                                                                                np.float32)})
+    if family.tool_call:
+        head = tensors["lm_head.weight"]
+        head[:, [LISTED, CALL]] = 0.0
+        calls = [tokenizer.token_to_id(x) for x in (*family.tool_call, family.eos)]
+        head[calls[0], CALL] = 2 * LOGIT / hidden
+        for here, after in zip(calls, calls[1:], strict=False):
+            head[:, here] = 0.0
+            head[after, here] = LOGIT / hidden
+    config = {"architectures": [family.architecture], "model_type": family.model_type, "hidden_size": HIDDEN,
+              "hybrid_override_pattern": NEMOTRON3_PATTERN, "num_hidden_layers": len(NEMOTRON3_PATTERN),
+              "num_attention_heads": heads, "num_key_value_heads": kv_heads, "head_dim": head_dim, **m,
+              "mamba_hidden_act": "silu", "use_conv_bias": True, "use_bias": False, "mamba_proj_bias": False,
+              "time_step_limit": [0.0, float("inf")], "time_step_min": 0.001, "time_step_max": 0.1,
+              "time_step_floor": 1e-4, "mamba_ssm_cache_dtype": "float32", "residual_in_fp32": False,
+              "n_routed_experts": NEMOTRON3_EXPERTS, "n_shared_experts": 1, "num_experts_per_tok": 2,
+              "moe_intermediate_size": NEMOTRON3_EXPERT_WIDTH,
+              "moe_shared_expert_intermediate_size": NEMOTRON3_EXPERT_WIDTH, "intermediate_size": NEMOTRON3_MLP,
+              "routed_scaling_factor": 2.5, "n_group": 1, "topk_group": 1, "norm_topk_prob": True,
+              "mlp_hidden_act": "relu2", "mlp_bias": False, "attention_bias": False, "vocab_size": HIDDEN,
+              "max_position_embeddings": family.max_position_embeddings, "layer_norm_epsilon": 1e-5,
+              "tie_word_embeddings": False, "torch_dtype": "bfloat16",
+              "bos_token_id": tokenizer.token_to_id("<s>"), "eos_token_id": tokenizer.token_to_id(family.eos),
+              "pad_token_id": tokenizer.token_to_id("</s>")}
     return {"tensors": tensors, "config": config}
 
 
