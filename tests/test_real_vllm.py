@@ -116,16 +116,8 @@ def test_gemma_4_a_family_of_late_2026_serves_with_its_reasoning_apart(real_vllm
     thinking budget cuts the reasoning, and a request offering tools gets the model's own call parsed
     (``_gemma_4_calls_a_tool_by_itself``). vLLM 0.17.1
     does not serve the architecture: the planner refuses it there, naming the release to set."""
-    from reasoning_stack.gpus import gpus_from_profile
-    from reasoning_stack.instances import plan_host
-    from reasoning_stack.validation import validate_host_data
-
     if "gemma" not in real_vllm_hosts.hosts:
-        profile, count, data = host_data()["gemma"]
-        plan = plan_host(validate_host_data("gemma", for_release(data, real_vllm_hosts.release), environ={}),
-                         gpus_from_profile(profile, count))
-        assert not plan.fits and "needs vLLM 0.19.0 or newer" in plan.reason, plan.reason
-        assert "set vllm_version = '0.32.0'" in plan.reason, plan.reason
+        _assert_refused_naming_the_release(real_vllm_hosts.release, "gemma", "0.19.0")
         return
     server = real_vllm_hosts.server("gemma")
     assert real_engines.flag(server.planned, "--reasoning-parser") == "gemma4"
@@ -152,36 +144,13 @@ def test_glm_4_7_flash_serves_with_its_reasoning_and_its_tool_calls_apart(real_v
     (``<tool_call>get_weather<arg_key>city</arg_key><arg_value>Paris</arg_value></tool_call>``) and the planned glm47
     tool parser hands back one call, its arguments JSON, whole and streamed, thinking on or off. vLLM 0.17.1
     predates the architecture: the planner refuses it there, naming the release to set."""
-    from reasoning_stack.gpus import gpus_from_profile
-    from reasoning_stack.instances import plan_host
-    from reasoning_stack.validation import validate_host_data
-
     if "glm" not in real_vllm_hosts.hosts:
-        profile, count, data = host_data()["glm"]
-        plan = plan_host(validate_host_data("glm", for_release(data, real_vllm_hosts.release), environ={}),
-                         gpus_from_profile(profile, count))
-        assert not plan.fits and "needs vLLM 0.24.0 or newer" in plan.reason, plan.reason
-        assert "set vllm_version = '0.32.0'" in plan.reason, plan.reason
+        _assert_refused_naming_the_release(real_vllm_hosts.release, "glm", "0.24.0")
         return
     server, served = real_vllm_hosts.server("glm"), "glm-4.7-flash"
     assert real_engines.flag(server.planned, "--reasoning-parser") == "glm45"
     assert real_engines.flag(server.planned, "--tool-call-parser") == "glm47"
-    thinking = _chat(server, served)
-    assert thinking["reasoning"] == tiny_models.REASONING_TEXT, thinking
-    assert thinking["content"] == tiny_models.ANSWER_TEXT, thinking
-    off = {"chat_template_kwargs": {"enable_thinking": False}}
-    quick = _chat(server, served, **off)
-    assert not _reasoning(quick) and quick["content"] == tiny_models.ANSWER_TEXT, quick
-    for kind, response_format in RESPONSE_FORMATS.items():
-        answer = _chat(server, served, response_format=response_format)
-        assert json.loads(answer["content"]) == {"answer": 391}, (kind, answer)
-        assert answer["reasoning"] == tiny_models.REASONING_TEXT, (kind, answer)
-    _assert_a_budget_cuts_the_reasoning(server, served)
-    tools, markers = [tiny_models.TOOL], ("</think>", "<tool_call>")
-    _assert_the_call_is_parsed(_chat(server, served, tools=tools), tiny_models.REASONING_TEXT, CHOSEN_CALL, *markers)
-    _assert_the_call_is_parsed(_streamed(server, served, tools=tools), tiny_models.REASONING_TEXT, CHOSEN_CALL,
-                               *markers)
-    _assert_the_call_is_parsed(_chat(server, served, tools=tools, **off), None, CHOSEN_CALL, *markers)
+    _assert_a_thinking_family_serves_as_planned(server, served)
 
 
 def test_nemotron_3_nano_serves_with_its_reasoning_and_its_tool_calls_apart(real_vllm_hosts):
@@ -206,6 +175,25 @@ def test_nemotron_3_nano_serves_with_its_reasoning_and_its_tool_calls_apart(real
     server, served = real_vllm_hosts.server("nemotron"), "nemotron-3-nano-30b-a3b"
     assert real_engines.flag(server.planned, "--reasoning-parser") == "nemotron_v3"
     assert real_engines.flag(server.planned, "--tool-call-parser") == "qwen3_coder"
+    _assert_a_thinking_family_serves_as_planned(server, served)
+
+
+def _assert_refused_naming_the_release(release: str, host: str, first: str) -> None:
+    """On a release older than the host's model's architecture, the planner refuses it, naming the release to set."""
+    from reasoning_stack.gpus import gpus_from_profile
+    from reasoning_stack.instances import plan_host
+    from reasoning_stack.validation import validate_host_data
+
+    profile, count, data = host_data()[host]
+    settings = validate_host_data(host, for_release(data, release), environ={})
+    plan = plan_host(settings, gpus_from_profile(profile, count))
+    assert not plan.fits and f"needs vLLM {first} or newer" in plan.reason, plan.reason
+    assert "set vllm_version = '0.32.0'" in plan.reason, plan.reason
+
+
+def _assert_a_thinking_family_serves_as_planned(server: real_engines.Server, served: str) -> None:
+    """What GLM-4.7-Flash and Nemotron 3 (each thinking by default, ``enable_thinking`` their switch, ``</think>``
+    their end of reasoning, ``<tool_call>`` the start of a call) are checked for on the real server."""
     thinking = _chat(server, served)
     assert thinking["reasoning"] == tiny_models.REASONING_TEXT, thinking
     assert thinking["content"] == tiny_models.ANSWER_TEXT, thinking
