@@ -267,6 +267,12 @@ def _reasoning_room_line(plan: ServingPlan) -> str:
             f"the ReasoningCutOff alert{short}")
 
 
+REMOTE_CODE_FLAG = "--trust-remote-code"
+REMOTE_CODE_LINE = ("  runs the model repository's own Python (--trust-remote-code: its config or model class ships "
+                    "with the weights, and the engine needs it); read the repo first, and pin what you read with "
+                    "model_revision")
+
+
 def _print_plan(plan: ServingPlan) -> None:
     print(("FITS: " if plan.fits else "DOES NOT FIT: ") + plan.reason)
     if plan.fits:
@@ -278,6 +284,8 @@ def _print_plan(plan: ServingPlan) -> None:
             print(_speed_line(plan))
         print(_reasoning_room_line(plan))
         print(f"  {plan.engine} runs: " + " ".join(plan.command))
+        if REMOTE_CODE_FLAG in plan.command:
+            print(REMOTE_CODE_LINE)
         for line in plan.output.command_lines():
             print(line)
     for tip in plan.suggestions:
@@ -329,6 +337,8 @@ def _plan_inventory(args: argparse.Namespace) -> int:
         print(f"\n{label}: layout {plan.layout_reason}")
         print(_speed_line(plan).strip())
         print(_reasoning_room_line(plan).strip())
+        if REMOTE_CODE_FLAG in plan.command:
+            print(REMOTE_CODE_LINE.strip())
         for line in menus.get(label, []):
             print(line)
         _print_alternatives(plan)

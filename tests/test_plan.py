@@ -159,6 +159,17 @@ def test_what_if_refusal_exits_3():
     assert "DOES NOT FIT" in out.stdout and "instead:" in out.stdout
 
 
+def test_a_plan_that_runs_the_repositorys_own_code_says_so():
+    """--trust-remote-code runs Python from the model's repository: plan says so (Nemotron 3's repos ship their config
+    class), and says nothing of it for a model that needs none."""
+    nemotron = _cli("--gpu", "rtx-pro-6000", "--model", "nemotron-3-nano-30b-a3b")
+    assert nemotron.returncode == 0, nemotron.stderr
+    assert "--trust-remote-code" in nemotron.stdout.split(" runs: ")[1].splitlines()[0]
+    assert "runs the model repository's own Python" in nemotron.stdout and "model_revision" in nemotron.stdout
+    qwen = _cli("--gpu", "rtx-4090", "--model", "qwen3-8b")
+    assert qwen.returncode == 0 and "--trust-remote-code" not in qwen.stdout and "own Python" not in qwen.stdout
+
+
 def test_inventory_plan_table():
     out = _cli("inventories/home.py")
     assert out.returncode == 0, out.stderr
