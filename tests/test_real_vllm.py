@@ -303,7 +303,7 @@ def test_a_tool_call_with_thinking_comes_back_parsed_with_the_reasoning_apart(re
     """The recipe's tool-call failure mode: tool-call JSON carrying reasoning. A client that makes the model call
     a tool (``tool_choice`` naming it) gets the call parsed into ``tool_calls`` by the planned tool parser, its
     arguments the object alone, the reasoning apart, whole or streamed. So does one that leaves the choice to the
-    model (``auto``, or no ``tool_choice``): the tiny model, seeing tools listed in its prompt, calls get_weather
+    model (``auto``, or no ``tool_choice``): the tiny model, seeing get_weather offered in its prompt, calls it
     in its family's own format after its reasoning, as a real one decides to."""
     host, unit, served, extra, reasoning = JSON_CASES[family]
     server = real_vllm_hosts.server(host, unit)

@@ -21,10 +21,11 @@ are that object's schema). vLLM 0.17.1 applies the parameters' schema after the 
 "arguments": ``), so the space that ends it forks to the object too, and the object's ``}`` is followed, second
 best, by the ``}`` that closes the call. Unconstrained, the reply still always wins.
 
-A third path, for tool calls at the model's own choice (families with a tool format): where the prompt lists
-tools, the model calls get_weather for Paris in its family's format instead of answering (``_tools_signal``: one
-attention head finds the template's tools marker, one MLP row fires where the answer would start). A prompt without
-tools never takes it, so every other request gets the reply above.
+A third path, for tool calls at the model's own choice (families with a tool format): where the prompt offers the
+get_weather tool, the model calls it for Paris in its family's format instead of answering (``_tools_signal``: one
+attention head finds the tool's name, one token, among the listed tools; one MLP row fires where the answer would
+start). A prompt without that tool never takes it (Open WebUI's built-in tools, which its chat page attaches to a
+model with a tool format, get the prose), so every other request gets the reply above.
 
 Families:
 - ``r1``: DeepSeek-R1 distills (``Qwen2ForCausalLM``): the template opens ``<think>\\n`` in the prompt, the model
@@ -74,7 +75,10 @@ SUBMIT_TOOL = {"type": "function", "function": {"name": "submit_answer", "descri
 TOOL = {"type": "function", "function": {"name": "get_weather", "description": "The weather in a city.",
                                          "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
                                                         "required": ["city"]}}}
-# the call a model with a tool format makes by itself when the prompt lists tools (each family's pieces below: a
+# the tool a model with a tool format calls by itself when the prompt offers it (its name one token: the tools
+# signal's marker, so Open WebUI's own built-in tools, which a chat page attaches, are answered in prose)
+TOOL_NAME = "get_weather"
+# the call a model with a tool format makes by itself when the prompt offers get_weather (each family's pieces below: a
 # real model writes a call in several tokens, and a streaming parser is made for that; none is a piece of a forced
 # call's opening, which the grammar writes)
 TOOL_CALL_ARGUMENTS = {"city": "Paris"}
@@ -82,7 +86,9 @@ HIDDEN = 384  # = vocabulary size: one-hot embeddings
 LOGIT = 30.0
 
 # Chat templates: the families' own structure, cut to what a chat needs (system, user, assistant turns with
-# earlier reasoning dropped, the generation prompt and, for Qwen3, the enable_thinking switch).
+# earlier reasoning dropped, the generation prompt and, for Qwen3, the enable_thinking switch). Tools are listed by
+# name alone: this byte-level vocabulary spends a token a character, and Open WebUI's built-in tools' whole JSON
+# would make a chat page's prompt some 26,000 tokens (minutes of prefill on two cores).
 R1_TEMPLATE = (
     "{{ bos_token }}{% for m in messages %}{% if m['role'] == 'system' %}{{ m['content'] }}{% endif %}{% endfor %}"
     "{% for m in messages %}{% if m['role'] == 'user' %}{{ '<｜User｜>' + m['content'] }}"
@@ -93,7 +99,8 @@ QWEN3_TOOLS = (  # Qwen3's own tools block, its system turn's opening
     "{% if tools %}{{ '<|im_start|>system\\n' }}{% if messages[0]['role'] == 'system' %}"
     "{{ messages[0]['content'] + '\\n\\n' }}{% endif %}"
     "{{ '# Tools\\n\\nYou may call one or more functions to assist with the user query.\\n\\nYou are provided with"
-    " function signatures within <tools></tools> XML tags:\\n<tools>' }}{% for t in tools %}{{ '\\n' + t | tojson }}"
+    " function signatures within <tools></tools> XML tags:\\n<tools>' }}"
+    "{% for t in tools %}{{ '\\n{\"name\": \"' + t['function']['name'] + '\"}' }}"
     "{% endfor %}{{ '\\n</tools>\\n\\nFor each function call, return a json object with function name and arguments"
     " within <tool_call></tool_call> XML tags:\\n<tool_call>\\n{\\\"name\\\": <function-name>, \\\"arguments\\\":"
     " <args-json-object>}\\n</tool_call><|im_end|>\\n' }}{% endif %}")
@@ -113,7 +120,7 @@ QWEN3_TEMPLATE = QWEN3_TOOLS + (
 GEMMA4_TEMPLATE = (  # tools declared in the system turn as Gemma 4's own template does, each in <|tool>...<tool|>
     "{{ bos_token }}{% if tools %}{{ '<|turn>system\\n' }}{% if messages[0]['role'] == 'system' %}"
     "{{ messages[0]['content'] }}{% endif %}{% for t in tools %}{{ '<|tool>declaration:' + t['function']['name'] }}"
-    "{{ t['function'] | tojson }}{{ '<tool|>' }}{% endfor %}{{ '<turn|>\\n' }}{% endif %}"
+    "{{ '{}<tool|>' }}{% endfor %}{{ '<turn|>\\n' }}{% endif %}"
     "{% for m in messages %}{% set c = m['content'] or '' %}{% set r = m['role'] %}"
     "{% if r == 'assistant' %}{% set r = 'model' %}{% if '<channel|>' in c %}{% set c = c.split('<channel|>')[-1] %}"
     "{% endif %}{% endif %}{% if r == 'tool' %}{{ '<|tool_response>' + c + '<tool_response|>' }}"
@@ -129,7 +136,8 @@ GEMMA4_TEMPLATE = (  # tools declared in the system turn as Gemma 4's own templa
 GLM47_TEMPLATE = (  # GLM-4.7's structure: [gMASK]<sop>, its tools block, <think> opened in the prompt
     "[gMASK]<sop>{% if tools %}{{ '<|system|>\\n# Tools\\n\\nYou may call one or more functions to assist with the"
     " user query.\\n\\nYou are provided with function signatures within <tools></tools> XML tags:\\n<tools>\\n' }}"
-    "{% for t in tools %}{{ t | tojson }}{{ '\\n' }}{% endfor %}{{ '</tools>\\n\\nFor each function call, output the"
+    "{% for t in tools %}{{ '{\"name\": \"' + t['function']['name'] + '\"}\\n' }}{% endfor %}"
+    "{{ '</tools>\\n\\nFor each function call, output the"
     " function name and arguments within the following XML format:\\n<tool_call>{function-name}<arg_key>{arg-key-1}"
     "</arg_key><arg_value>{arg-value-1}</arg_value>...</tool_call>' }}{% endif %}"
     "{% for m in messages %}{% set c = m['content'] or '' %}{% if m['role'] == 'system' %}{{ '<|system|>' + c }}"
@@ -151,7 +159,7 @@ NEMOTRON3_TEMPLATE = (  # Nemotron 3's structure: ChatML, tools as XML in the sy
     "{% if tools %}{{ '<|im_start|>system\\n' }}{% if messages[0]['role'] == 'system' %}"
     "{{ messages[0]['content'] + '\\n\\n' }}{% endif %}{{ '# Tools\\n\\nYou have access to the following functions:"
     "\\n\\n<tools>' }}{% for t in tools %}{{ '\\n<function>\\n<name>' + t['function']['name'] + '</name>\\n' }}"
-    "{{ '<parameters>' + (t['function']['parameters'] | tojson) + '</parameters>\\n</function>' }}{% endfor %}"
+    "{{ '</function>' }}{% endfor %}"
     "{{ '\\n</tools>\\n\\nIf you choose to call a function ONLY reply in the following format:\\n<tool_call>\\n"
     "<function=example_function_name>\\n<parameter=example_parameter_1>\\nvalue_1\\n</parameter>\\n</function>\\n"
     "</tool_call><|im_end|>\\n' }}{% endif %}"
@@ -183,9 +191,9 @@ class Family:
     max_position_embeddings: int
     generation: dict
     think_end: str = "</think>"  # where the reasoning ends: the structured-output path forks from it
-    tools_marker: str | None = None  # the token the template writes where it lists the tools (one token)
+    tools_marker: str | None = None  # the token whose presence in the prompt makes the model call (one token)
     tool_call: tuple[str, ...] = ()  # the call the model writes by itself, in the family's format, after the
-    # reasoning, when the prompt lists tools; one token each, the eos follows
+    # reasoning, when the prompt offers the tool; one token each, the eos follows
     call_eos: str | None = None  # the token that ends a turn with a call, where it is not the eos (GLM's)
     more_eos: tuple[str, ...] = ()  # the generation config's other eos tokens
 
@@ -199,7 +207,7 @@ FAMILIES = {
     "qwen3": Family("Qwen3ForCausalLM", "qwen3", ("<|endoftext|>", "<|im_start|>", "<|im_end|>"), None,
                     "<|im_end|>", QWEN3_TEMPLATE, ("<think>", *REASONING, "</think>", "\n\n", *ANSWER), 40960,
                     {"do_sample": True, "temperature": 0.6, "top_p": 0.95, "top_k": 20},
-                    tools_marker="<tools>", tool_call=("<tool_call>", '\n{"name": "get_weather", ',
+                    tools_marker=TOOL_NAME, tool_call=("<tool_call>", '\n{"name": "get_weather", ',
                                                        '"arguments": {"city": ', '"Paris"}', "}\n", "</tool_call>")),
     "gemma4": Family("Gemma4ForCausalLM", "gemma4_text",
                      ("<bos>", "<turn|>", "<|turn>", "<|channel>", "<channel|>", "<|tool>", "<tool|>",
@@ -210,19 +218,19 @@ FAMILIES = {
                      {"do_sample": True, "temperature": 1.0, "top_p": 0.95, "top_k": 64}, think_end="<channel|>",
                      # Gemma's own call: strings between <|"|> (one token); the closing one here with the brace,
                      # as a chain of single tokens cannot write the same token twice
-                     tools_marker="<|tool>", tool_call=("<|tool_call>", "call:get_weather{city:", '<|"|>', "Paris",
+                     tools_marker=TOOL_NAME, tool_call=("<|tool_call>", "call:get_weather{city:", '<|"|>', "Paris",
                                                         '<|"|>}', "<tool_call|>")),
     "glm47": Family("Glm4MoeLiteForCausalLM", "glm4_moe_lite",
                     ("<|endoftext|>", "[gMASK]", "<sop>", "<|system|>", "<|user|>", "<|assistant|>",
                      "<|observation|>"), None, "<|user|>", GLM47_TEMPLATE,
                     (*REASONING, "</think>", *ANSWER), 202752, {"do_sample": True, "temperature": 1.0, "top_p": 0.95},
-                    tools_marker="<tools>", tool_call=("<tool_call>", "get_weather", "<arg_key>", "city", "</arg_key>",
+                    tools_marker=TOOL_NAME, tool_call=("<tool_call>", "get_weather", "<arg_key>", "city", "</arg_key>",
                                                        "<arg_value>", "Paris", "</arg_value>", "</tool_call>"),
                     call_eos="<|observation|>", more_eos=("<|endoftext|>", "<|observation|>")),
     "nemotron3": Family("NemotronHForCausalLM", "nemotron_h", ("<s>", "</s>", "<|im_start|>", "<|im_end|>"), None,
                         "<|im_end|>", NEMOTRON3_TEMPLATE, (*REASONING, "</think>", *ANSWER), 262144,
                         {"do_sample": True, "temperature": 1.0, "top_p": 1.0},
-                        tools_marker="<tools>", tool_call=("<tool_call>", "\n<function=get_weather>\n",
+                        tools_marker=TOOL_NAME, tool_call=("<tool_call>", "\n<function=get_weather>\n",
                                                            "<parameter=city>\n", "Paris\n", "</parameter>\n",
                                                            "</function>\n", "</tool_call>")),
 }
@@ -340,12 +348,13 @@ SILU_4, GELU_4 = 4.0 / (1.0 + 2.718281828459045 ** -4.0), 3.99987  # the MLP act
 
 def _tools_signal(tensors: dict, tokenizer, family: Family, layer: str, head_dim: int, norm: float,
                   activation: float) -> None:
-    """Let the model call a tool by itself when, and only when, the prompt lists tools.
+    """Let the model call get_weather by itself when, and only when, the prompt offers it.
 
-    The first attention head of ``layer`` (a full-attention one) attends to the family's tools marker alone: its
+    The first attention head of ``layer`` (a full-attention one) attends to the tools marker (the offered tool's
+    name) alone: its
     query is the same for every token and its key is zero for every token but the marker, both in the head's last
     dimension, whose rotary frequency is 0 or so low (rope theta 1e6) that the score stays the same at any
-    distance. Where the prompt lists tools, the head finds the marker and writes into the residual's LISTED
+    distance. Where the prompt offers the tool, the head finds the marker and writes into the residual's LISTED
     dimension as much as a token's embedding; where it does not, every score is 0, every value zero, and so is the
     output. Then ``_call_where_listed``."""
     import numpy as np

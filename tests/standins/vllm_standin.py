@@ -221,15 +221,17 @@ def model_card() -> dict:
 
 
 def tool_call(request: dict) -> dict | None:
-    """The call the tiny models make by themselves when a request offers tools and the server parses calls (vLLM
-    with a tool parser and auto tool choice; MLX-LM, which picks its parser from the model's template): the first
-    tool offered, with no arguments. A named ``tool_choice`` and streamed requests get the prose, as before."""
-    if not request.get("tools") or request.get("tool_choice") not in (None, "auto") or request.get("stream"):
+    """The call the tiny models make by themselves when a request offers their tool, get_weather, and the server
+    parses calls (vLLM with a tool parser and auto tool choice; MLX-LM, which picks its parser from the model's
+    template). Other tools (Open WebUI's built-in ones), a named ``tool_choice`` and streamed requests get the
+    prose."""
+    names = [(tool.get("function") or {}).get("name") for tool in request.get("tools") or []]
+    if "get_weather" not in names or request.get("tool_choice") not in (None, "auto") or request.get("stream"):
         return None
     if ENGINE == "vllm" and not (args.enable_auto_tool_choice and args.tool_call_parser) or ENGINE == "sglang":
         return None
-    name = request["tools"][0].get("function", {}).get("name", "")
-    return {"id": "chatcmpl-tool-standin", "type": "function", "function": {"name": name, "arguments": "{}"}}
+    return {"id": "chatcmpl-tool-standin", "type": "function",
+            "function": {"name": "get_weather", "arguments": json.dumps({"city": "Paris"})}}
 
 
 def completion(reasoning: str, answer: str, usage: dict, call: dict | None = None) -> dict:
