@@ -390,6 +390,14 @@ def _call_where_listed(tensors: dict, tokenizer, family: Family, layer: str, act
     gate[0, LISTED] = 4.0 / normed
     up[0, trigger] = 1.0 / normed
     tensors[f"{layer}mlp.down_proj.weight"][CALL, 0] = 1.0 / activation
+    _chain_the_call(tensors, tokenizer, family)
+
+
+def _chain_the_call(tensors: dict, tokenizer, family: Family) -> None:
+    """The LM head's part of the tools signal: CALL leads to the call's first token at twice the reply's logit, and
+    the call's tokens chain to the eos as the reply's do."""
+    import numpy as np
+
     head = tensors["lm_head.weight"]
     head[:, [LISTED, CALL]] = 0.0  # (the reply's first token was every column's default)
     scale = LOGIT / np.sqrt(HIDDEN)
@@ -537,13 +545,7 @@ def _nemotron3(tensors: dict, tokenizer, family: Family, small, heads: int, kv_h
                                 f"{p}mixer.{expert}.down_proj.weight": np.zeros((HIDDEN, NEMOTRON3_EXPERT_WIDTH),
                                                                                 np.float32)})
     if family.tool_call:
-        head = tensors["lm_head.weight"]
-        head[:, [LISTED, CALL]] = 0.0
-        calls = [tokenizer.token_to_id(x) for x in (*family.tool_call, family.eos)]
-        head[calls[0], CALL] = 2 * LOGIT / hidden
-        for here, after in zip(calls, calls[1:], strict=False):
-            head[:, here] = 0.0
-            head[after, here] = LOGIT / hidden
+        _chain_the_call(tensors, tokenizer, family)
     config = {"architectures": [family.architecture], "model_type": family.model_type, "hidden_size": HIDDEN,
               "hybrid_override_pattern": NEMOTRON3_PATTERN, "num_hidden_layers": len(NEMOTRON3_PATTERN),
               "num_attention_heads": heads, "num_key_value_heads": kv_heads, "head_dim": head_dim, **m,
