@@ -117,15 +117,21 @@ def cmd_check(args: argparse.Namespace) -> int:
     inventory, settings = _load(args.inventory)
     refusals = [f"host {name!r}: {limit}" for name, s in settings.items() for limit in platforms.limits(s)]
     worst = EXIT_INVALID if refusals else 0
+    remote_code: list[str] = []  # the units whose engine runs the model repository's own Python
     if not refusals:
         for unit in plan_inventory(settings, with_alternatives=False):
             if unit.plan is not None and not unit.plan.fits:
                 refusals.append(f"{unit.label}: does not fit: {unit.plan.reason}")
                 worst = EXIT_DOES_NOT_FIT
+            elif unit.plan is not None:
+                remote_code += [unit.label if not i.name else f"{unit.label}/{i.name}" for i in unit.plan.instances
+                                if REMOTE_CODE_FLAG in i.plan.command]
     _print_exposure(inventory, settings)
     for name, host_settings in settings.items():
         for warning in exposure_warnings(name, host_settings, _address(inventory, name)):
             print(f"warning: {warning}", file=sys.stderr)
+    for label in remote_code:
+        print(f"note: {label}: {REMOTE_CODE_LINE.strip()}", file=sys.stderr)
     if refusals:
         for refusal in refusals:
             print(refusal, file=sys.stderr)

@@ -96,6 +96,17 @@ def test_a_model_that_does_not_fit_is_refused_by_check_as_by_plan(tmp_path: Path
     assert plan.returncode == 3
 
 
+def test_check_says_which_host_runs_the_model_repositorys_own_code(tmp_path: Path):
+    """A model whose engine needs --trust-remote-code runs Python from its repository on the host: check says so
+    for that host, as plan does, and says nothing of it for a model that needs none."""
+    out = check(tmp_path, 'gpu_profile = "rtx-pro-6000"\nmodel = "nemotron-3-nano-30b-a3b"\n')
+    assert out.returncode == 0, out.stderr
+    assert ("note: gpu-box: runs the model repository's own Python (--trust-remote-code" in out.stderr
+            and "pin what you read with model_revision" in out.stderr), out.stderr
+    qwen = check(tmp_path, 'gpu_profile = "rtx-4090"\nmodel = "qwen3-8b"\n')
+    assert qwen.returncode == 0 and "own Python" not in qwen.stderr, qwen.stderr
+
+
 @pytest.mark.parametrize("name", ["boxes.yml", "boxes.yaml", "all.json"])
 def test_a_group_data_file_pyinfra_would_not_read_is_refused(tmp_path: Path, name: str):
     (tmp_path / "group_data").mkdir()
