@@ -56,6 +56,10 @@ VLLM_CPU_CHANGES = (
     "cache's size; 0.32: its KV memory, in place of a share of the machine's RAM that a 2-core test machine "
     "may not have free); --gpu-memory-utilization stays on the command line",
     "HF_HOME: the test's Hugging Face cache in place of the container's mount of the host's cache",
+    "VLLM_CPU_CI_ENV=1, as vLLM's own CPU CI sets it: the CPU build traces the model with Dynamo and runs the graph "
+    "eagerly instead of compiling C++ kernels with Inductor at every start, and skips the warm-up pass (the KV "
+    "cache is sized by VLLM_CPU_KVCACHE_SPACE, not measured); the same answers, about half the start on two cores "
+    "(a GPU's compilation is another path, which no CPU run proves)",
     "--enable-prefix-caching becomes --no-enable-prefix-caching for a hybrid Mamba model (Nemotron-H): vLLM 0.32 "
     "caches its prefixes from each chunk's SSM state ('align' mode), which the CPU build's Mamba kernel does not "
     "return (it keeps the last chunk's alone: an IndexError on any prompt past one block)",
@@ -253,7 +257,7 @@ def real_vllm(name: str, unit_text: str, image: str, env_text: str, hf_home: Pat
     release = release_of(image)
     planned = unit_server_args(unit_text, image)
     env = {**parse_env_file(env_text), "HF_HOME": str(hf_home), "HF_HUB_OFFLINE": "1",
-           "VLLM_CPU_KVCACHE_SPACE": "1", "VLLM_NO_USAGE_STATS": "1", "DO_NOT_TRACK": "1"}
+           "VLLM_CPU_KVCACHE_SPACE": "1", "VLLM_CPU_CI_ENV": "1", "VLLM_NO_USAGE_STATS": "1", "DO_NOT_TRACK": "1"}
     command = vllm_cpu_command(planned, release, mamba_hybrid(hf_home, planned[0]))
     return Server(name, command, env, int(flag(planned, "--port")), workdir,
                   env.get("VLLM_API_KEY", ""), planned=planned, release=release)
