@@ -85,12 +85,8 @@ def _assert_a_tool_call_comes_back_parsed(server, served: str) -> None:
             "tools": [tiny_models.TOOL], "max_tokens": 200}
     status, _headers, raw = real_engines.http("POST", f"{server.url}/v1/chat/completions", body)
     assert status == 200, raw
-    message = json.loads(raw)["choices"][0]["message"]
-    calls = message.get("tool_calls") or []
-    assert [call["function"]["name"] for call in calls] == ["get_weather"], message
-    assert json.loads(calls[0]["function"]["arguments"]) == tiny_models.TOOL_CALL_ARGUMENTS, message
-    assert (message.get("reasoning") or "").strip() == tiny_models.REASONING_TEXT, message
-    assert "tool_call" not in (message.get("content") or ""), message
+    contract.assert_the_call_is_parsed(json.loads(raw)["choices"][0]["message"], tiny_models.REASONING_TEXT,
+                                       ("get_weather", tiny_models.TOOL_CALL_ARGUMENTS), ("tool_call",), trimmed=True)
 
 
 def test_a_tool_call_on_the_mac_comes_back_parsed_with_the_reasoning_apart(mac):

@@ -41,6 +41,9 @@ def _chat(server: real_engines.Server, served: str, **extra: object) -> dict:
     return json.loads(raw)["choices"][0]["message"]
 
 
+_reasoning = contract.reasoning_of  # a message's reasoning, in whichever field it came
+
+
 def _streamed(server: real_engines.Server, served: str, **extra: object) -> dict:
     """The same request streamed, its deltas put back together into one message (as a streaming client does)."""
     body = {"model": served, "messages": [{"role": "user", "content": "What is 17 * 23?"}], "stream": True, **extra}
@@ -61,11 +64,6 @@ def _streamed(server: real_engines.Server, served: str, **extra: object) -> dict
                 merged["name"] += (call.get("function") or {}).get("name") or ""
                 merged["arguments"] += (call.get("function") or {}).get("arguments") or ""
     return message
-
-
-def _reasoning(message: dict) -> str:
-    """A message's reasoning, in whichever field the release and Open WebUI put it ("" when none)."""
-    return message.get("reasoning_content") or message.get("reasoning") or ""
 
 
 def test_the_planned_command_lines_start_the_real_vllm(real_vllm_hosts):
@@ -163,19 +161,48 @@ def test_nemotron_3_nano_serves_with_its_reasoning_and_its_tool_calls_apart(real
     thinking on or off. On 0.17.1 the planned line carries --trust-remote-code (its transformers has no nemotron_h);
     the CPU build is not run there (``CPU_BUILD_FROM``)."""
     if "nemotron" not in real_vllm_hosts.hosts:
-        from reasoning_stack.gpus import gpus_from_profile
-        from reasoning_stack.instances import plan_host
-        from reasoning_stack.validation import validate_host_data
-
-        profile, count, data = host_data()["nemotron"]
-        plan = plan_host(validate_host_data("nemotron", for_release(data, real_vllm_hosts.release), environ={}),
-                         gpus_from_profile(profile, count))
-        assert plan.fits and "--trust-remote-code" in plan.instances[0].plan.command, plan.reason
+        _assert_planned_with_remote_code(real_vllm_hosts.release, "nemotron")
         return
     server, served = real_vllm_hosts.server("nemotron"), "nemotron-3-nano-30b-a3b"
     assert real_engines.flag(server.planned, "--reasoning-parser") == "nemotron_v3"
     assert real_engines.flag(server.planned, "--tool-call-parser") == "qwen3_coder"
     _assert_a_thinking_family_serves_as_planned(server, served)
+
+
+def test_minimax_m2_5_thinks_always_and_keeps_its_reasoning_and_its_tool_calls_apart(real_vllm_hosts):
+    """MiniMax-M2.5 (NVIDIA's NVFP4) as the planner plans it for one B200, on a tiny MiniMax-M2 (every MLP a
+    mixture of gated experts on vLLM's CPU MoE, q and k normed over all heads at once, partial rotary embedding;
+    MiniMax's ``]~b]`` turns, ``<think>`` opened in the prompt, its tools block and its
+    ``<minimax:tool_call><invoke name=…>`` calls) in the real vLLM 0.32.0: the planned minimax_m2 parser takes the
+    reasoning apart; a thinking-only family, it thinks whatever ``enable_thinking`` says (its template has no
+    switch) and the reasoning still comes apart; the answer keeps the blank line the model writes after
+    ``</think>`` (the parser hands the text after the marker on as written); ``json_object`` and ``json_schema`` get
+    the object alone with the reasoning apart; a thinking budget cuts the reasoning; offered tools, the model calls
+    get_weather in its XML and the planned minimax_m2 tool parser hands back one call, whole and streamed. On 0.17.1
+    the planned line carries --trust-remote-code (its transformers has no minimax_m2; the repos ship their config
+    class); the CPU build is not run there (``CPU_BUILD_FROM``)."""
+    if "minimax" not in real_vllm_hosts.hosts:
+        _assert_planned_with_remote_code(real_vllm_hosts.release, "minimax")
+        return
+    server, served = real_vllm_hosts.server("minimax"), "minimax-m2.5"
+    assert real_engines.flag(server.planned, "--reasoning-parser") == "minimax_m2"
+    assert real_engines.flag(server.planned, "--tool-call-parser") == "minimax_m2"
+    assert "--trust-remote-code" in server.planned
+    _assert_a_thinking_family_serves_as_planned(server, served, switch=False, lead="\n\n",
+                                                call_start="<minimax:tool_call>")
+
+
+def _assert_planned_with_remote_code(release: str, host: str) -> None:
+    """On a release whose CPU build here cannot load the host's model without the repository's own config class,
+    the plan still fits and carries --trust-remote-code."""
+    from reasoning_stack.gpus import gpus_from_profile
+    from reasoning_stack.instances import plan_host
+    from reasoning_stack.validation import validate_host_data
+
+    profile, count, data = host_data()[host]
+    settings = validate_host_data(host, for_release(data, release), environ={})
+    plan = plan_host(settings, gpus_from_profile(profile, count))
+    assert plan.fits and "--trust-remote-code" in plan.instances[0].plan.command, plan.reason
 
 
 def _assert_refused_naming_the_release(release: str, host: str, first: str) -> None:
@@ -191,25 +218,30 @@ def _assert_refused_naming_the_release(release: str, host: str, first: str) -> N
     assert "set vllm_version = '0.32.0'" in plan.reason, plan.reason
 
 
-def _assert_a_thinking_family_serves_as_planned(server: real_engines.Server, served: str) -> None:
-    """What GLM-4.7-Flash and Nemotron 3 (each thinking by default, ``enable_thinking`` their switch, ``</think>``
-    their end of reasoning, ``<tool_call>`` the start of a call) are checked for on the real server."""
+def _assert_a_thinking_family_serves_as_planned(server: real_engines.Server, served: str, switch: bool = True,
+                                                lead: str = "", call_start: str = "<tool_call>") -> None:
+    """What GLM-4.7-Flash, Nemotron 3 and MiniMax-M2 (each thinking by default, ``</think>`` their end of
+    reasoning) are checked for on the real server. ``switch``: ``enable_thinking`` turns thinking off (without one,
+    a family thinks anyway and its reasoning still comes apart); ``lead``: what the content starts with before the
+    answer; ``call_start``: the start of the family's calls."""
     thinking = _chat(server, served)
     assert thinking["reasoning"] == tiny_models.REASONING_TEXT, thinking
-    assert thinking["content"] == tiny_models.ANSWER_TEXT, thinking
+    assert thinking["content"] == lead + tiny_models.ANSWER_TEXT, thinking
     off = {"chat_template_kwargs": {"enable_thinking": False}}
     quick = _chat(server, served, **off)
-    assert not _reasoning(quick) and quick["content"] == tiny_models.ANSWER_TEXT, quick
+    assert quick["content"] == lead + tiny_models.ANSWER_TEXT, quick
+    assert _reasoning(quick) == ("" if switch else tiny_models.REASONING_TEXT), quick
     for kind, response_format in RESPONSE_FORMATS.items():
         answer = _chat(server, served, response_format=response_format)
         assert json.loads(answer["content"]) == {"answer": 391}, (kind, answer)
         assert answer["reasoning"] == tiny_models.REASONING_TEXT, (kind, answer)
     _assert_a_budget_cuts_the_reasoning(server, served)
-    tools, markers = [tiny_models.TOOL], ("</think>", "<tool_call>")
+    tools, markers = [tiny_models.TOOL], ("</think>", call_start)
     _assert_the_call_is_parsed(_chat(server, served, tools=tools), tiny_models.REASONING_TEXT, CHOSEN_CALL, *markers)
     _assert_the_call_is_parsed(_streamed(server, served, tools=tools), tiny_models.REASONING_TEXT, CHOSEN_CALL,
                                *markers)
-    _assert_the_call_is_parsed(_chat(server, served, tools=tools, **off), None, CHOSEN_CALL, *markers)
+    if switch:
+        _assert_the_call_is_parsed(_chat(server, served, tools=tools, **off), None, CHOSEN_CALL, *markers)
 
 
 def _assert_a_budget_cuts_the_reasoning(server: real_engines.Server, served: str) -> None:
@@ -290,12 +322,7 @@ def _assert_the_call_is_parsed(message: dict, reasoning: str | None,
                                start: str = "<tool_call>") -> None:
     """One parsed call (by default the forced submit_answer), its arguments the object alone, the reasoning in its
     own field (or none), no call or end of thinking left in the content."""
-    calls = message.get("tool_calls") or []
-    assert [each["function"]["name"] for each in calls] == [call[0]], message
-    assert json.loads(calls[0]["function"]["arguments"]) == call[1], message
-    assert _reasoning(message) == (reasoning or ""), message
-    content = message.get("content") or ""
-    assert end not in content and start not in content, message
+    contract.assert_the_call_is_parsed(message, reasoning, call, (end, start))
 
 
 @pytest.mark.parametrize("family", TOOL_CASES)

@@ -173,3 +173,23 @@ def compare(real: dict[str, Any], standin: dict[str, Any]) -> list[str]:
             continue
         found += [f"{name}: {line}" for line in differences(real[name], standin[name])]
     return found
+
+
+def reasoning_of(message: dict[str, Any]) -> str:
+    """A message's reasoning, in whichever field the engine, its release or Open WebUI put it ("" when none)."""
+    return message.get("reasoning_content") or message.get("reasoning") or ""
+
+
+def assert_the_call_is_parsed(message: dict[str, Any], reasoning: str | None, call: tuple[str, dict],
+                              markers: tuple[str, ...], trimmed: bool = False) -> None:
+    """One parsed tool call, ``call``'s name with its arguments exactly, the reasoning in its own field (or none),
+    none of ``markers`` (the family's end of thinking and start of a call) left in the content. ``trimmed``: the
+    reasoning is compared without the whitespace at its ends (MLX-LM keeps the newline after a thought label)."""
+    calls = message.get("tool_calls") or []
+    assert [each["function"]["name"] for each in calls] == [call[0]], message
+    assert json.loads(calls[0]["function"]["arguments"]) == call[1], message
+    said = reasoning_of(message)
+    assert (said.strip() if trimmed else said) == (reasoning or ""), message
+    content = message.get("content") or ""
+    assert not any(marker in content for marker in markers), message
+

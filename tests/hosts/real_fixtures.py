@@ -12,7 +12,9 @@ out as the deploy's download leaves it:
 - ``glm``: one RTX PRO 6000, GLM-4.7-Flash (multi-head latent attention, GLM's own template, reasoning and tool
   formats), likewise only on 0.32.0;
 - ``nemotron``: one RTX PRO 6000, Nemotron 3 Nano (Mamba-2 and attention layers), on 0.32.0 only
-  (``CPU_BUILD_FROM``).
+  (``CPU_BUILD_FROM``);
+- ``minimax``: one B200, MiniMax-M2.5 in NVIDIA's NVFP4 (a mixture of gated experts in every layer, q and k normed
+  over all heads, thinking only, its own XML calls), likewise on 0.32.0 only.
 
 Used by tests/test_real_vllm.py (a plugin of tests/conftest.py, so that any module can ask for them; they run
 only while that module does).
@@ -45,10 +47,11 @@ SAMPLING = {"top_p": 0.9, "min_p": 0.05}
 THINKING_BUDGET = 4  # a budget the tiny models' five-piece reasoning overruns
 FAMILY_OF_REPO = {"deepseek-ai/DeepSeek-R1-Distill-Qwen-7B": "r1", "Qwen/Qwen3-8B": "qwen3",
                   "RedHatAI/gemma-4-26B-A4B-it-FP8-dynamic": "gemma4", "zai-org/GLM-4.7-Flash": "glm47",
-                  "nvidia/NVIDIA-Nemotron-3-Nano-30B-A3B-BF16": "nemotron3"}
-# Hosts whose model the planner sends to an older release than the CPU build here can serve it on: Nemotron-H on
-# vLLM 0.17.1 needs the repo's own config class (transformers 4.57 has none), which no tiny model here ships
-CPU_BUILD_FROM = {"nemotron": "0.32.0"}
+                  "nvidia/NVIDIA-Nemotron-3-Nano-30B-A3B-BF16": "nemotron3", "nvidia/MiniMax-M2.5-NVFP4": "minimax_m2"}
+# Hosts whose model the planner sends to an older release than the CPU build here can serve it on: Nemotron-H and
+# MiniMax-M2 on vLLM 0.17.1 need the repo's own config class (its transformers 4.57 has neither), which no tiny
+# model here ships
+CPU_BUILD_FROM = {"nemotron": "0.32.0", "minimax": "0.32.0"}
 
 
 def host_data() -> dict[str, tuple[str, int, dict]]:
@@ -67,6 +70,7 @@ def host_data() -> dict[str, tuple[str, int, dict]]:
                                     "openwebui_port": free_port()}),
         "nemotron": ("rtx-pro-6000", 1, {"model": "nemotron-3-nano-30b-a3b", "api_port": free_port(),
                                          "openwebui_port": free_port()}),
+        "minimax": ("b200", 1, {"model": "minimax-m2.5", "api_port": free_port(), "openwebui_port": free_port()}),
     }
 
 

@@ -46,6 +46,10 @@ Families:
 - ``nemotron3``: Nemotron 3 Nano (``NemotronHForCausalLM``): a Mamba-2 layer, an attention layer and a dense
   squared-ReLU MLP (``_nemotron3`` says why not experts); ChatML, ``<think>`` opened in the prompt (or closed
   there with thinking off); a call is Qwen3-Coder's XML. Its Mamba chunks are the real one's 128 tokens.
+- ``minimax_m2``: MiniMax-M2 (``MiniMaxM2ForCausalLM``): full attention with q and k normed over all heads, partial
+  rotary embedding, every MLP a mixture of gated experts (``_minimax_m2`` says how they stay one MLP); MiniMax's
+  ``]~b]`` turns, ``<think>`` opened in the prompt (thinking only: no switch); the model writes its reasoning,
+  ``</think>``, a blank line and the answer, then ``[e~[``; a call is ``<minimax:tool_call>`` with an ``<invoke>``.
 
     python tiny_models.py FAMILY DEST                   a model folder
     python tiny_models.py cache FAMILY HF_HOME REPO     the model under REPO in a Hugging Face cache
@@ -177,6 +181,27 @@ NEMOTRON3_TEMPLATE = (  # Nemotron 3's structure: ChatML, tools as XML in the sy
     "{{ '<think></think>' if (enable_thinking is defined and not enable_thinking) else '<think>\\n' }}{% endif %}")
 
 
+MINIMAX_M2_TEMPLATE = (  # MiniMax-M2's structure: ]~!b[ and ]~b]ROLE turns ended by [e~[, its tools block in the
+    # system turn, <think> opened in the prompt (a thinking-only family: no switch), calls as <minimax:tool_call>
+    "{{ ']~!b[]~b]system\\n' }}{% if messages[0]['role'] == 'system' %}{{ messages[0]['content'] }}"
+    "{% else %}{{ 'You are a helpful assistant.' }}{% endif %}"
+    "{% if tools %}{{ '\\n\\n# Tools\\nYou may call one or more tools to assist with the user query.\\nHere are the"
+    " tools available:\\n\\n<tools>' }}{% for t in tools %}{{ '\\n<tool>' + t['function']['name'] + '</tool>' }}"
+    "{% endfor %}{{ '\\n</tools>\\n\\nWhen making tool calls, use XML format to invoke tools and pass parameters:"
+    "\\n\\n<minimax:tool_call>\\n<invoke name=\\\"tool-name-1\\\">\\n<parameter name=\\\"param-key-1\\\">"
+    "param-value-1</parameter>\\n</invoke>\\n</minimax:tool_call>' }}{% endif %}{{ '[e~[\\n' }}"
+    "{% for m in messages %}{% set c = m['content'] or '' %}{% if m['role'] == 'user' %}"
+    "{{ ']~b]user\\n' + c + '[e~[\\n' }}{% elif m['role'] == 'tool' %}"
+    "{{ ']~b]tool\\n<response>' + c + '</response>[e~[\\n' }}{% elif m['role'] == 'assistant' %}"
+    "{% if '</think>' in c %}{% set c = c.split('</think>')[-1].lstrip('\\n') %}{% endif %}{{ ']~b]ai\\n' + c }}"
+    "{% for tool_call in m['tool_calls'] or [] %}{% if tool_call.function %}{% set tool_call = tool_call.function %}"
+    "{% endif %}{{ '<minimax:tool_call>\\n<invoke name=\\\"' + tool_call.name + '\\\">\\n' }}"
+    "{% if tool_call.arguments is mapping %}{% for k, v in tool_call.arguments.items() %}"
+    "{{ '<parameter name=\\\"' + k + '\\\">' + (v if v is string else v | tojson) + '</parameter>\\n' }}"
+    "{% endfor %}{% endif %}{{ '</invoke>\\n</minimax:tool_call>' }}{% endfor %}{{ '[e~[\\n' }}{% endif %}"
+    "{% endfor %}{% if add_generation_prompt %}{{ ']~b]ai\\n<think>\\n' }}{% endif %}")
+
+
 @dataclass(frozen=True)
 class Family:
     """What differs between the families: architecture, special tokens, template, the reply's token pieces."""
@@ -233,6 +258,12 @@ FAMILIES = {
                         tools_marker=TOOL_NAME, tool_call=("<tool_call>", "\n<function=get_weather>\n",
                                                            "<parameter=city>\n", "Paris\n", "</parameter>\n",
                                                            "</function>\n", "</tool_call>")),
+    "minimax_m2": Family("MiniMaxM2ForCausalLM", "minimax_m2", ("]~!b[", "]~b]", "[e~["), "]~!b[", "[e~[",
+                         MINIMAX_M2_TEMPLATE, (*REASONING, "</think>", "\n\n", *ANSWER), 196608,
+                         {"do_sample": True, "temperature": 1.0, "top_p": 0.95, "top_k": 40},
+                         tools_marker=TOOL_NAME, tool_call=("<minimax:tool_call>", '\n<invoke name="get_weather">\n',
+                                                            '<parameter name="city">', "Paris", "</parameter>\n",
+                                                            "</invoke>\n", "</minimax:tool_call>")),
 }
 
 
@@ -307,6 +338,8 @@ def weights(family: Family, tokenizer) -> dict:
         return _glm47(tensors, tokenizer, family, small, heads, inter, layers)
     if family.model_type == "nemotron_h":
         return _nemotron3(tensors, tokenizer, family, small, heads, kv_heads, head_dim)
+    if family.model_type == "minimax_m2":
+        return _minimax_m2(tensors, tokenizer, family, small, heads, kv_heads, head_dim, inter, layers)
     for n in range(layers):
         p = f"model.layers.{n}."
         tensors.update({
@@ -561,6 +594,67 @@ def _nemotron3(tensors: dict, tokenizer, family: Family, small, heads: int, kv_h
               "tie_word_embeddings": False, "torch_dtype": "bfloat16",
               "bos_token_id": tokenizer.token_to_id("<s>"), "eos_token_id": tokenizer.token_to_id(family.eos),
               "pad_token_id": tokenizer.token_to_id("</s>")}
+    return {"tensors": tensors, "config": config}
+
+
+MINIMAX_EXPERTS, MINIMAX_ROTARY = 4, 32  # experts a layer; rotary dimensions of each 64-wide head (the real: 64 of 128)
+
+
+def _minimax_m2(tensors: dict, tokenizer, family: Family, small, heads: int, kv_heads: int, head_dim: int,
+                inter: int, layers: int) -> dict:
+    """MiniMax-M2's layers (``MiniMaxM2ForCausalLM``): full attention with its q and k each RMS-normed over all
+    heads at once (``qk_norm_type`` per_layer), rotary embedding on part of each head (``rotary_dim``), and every
+    MLP a mixture of gated experts (``block_sparse_moe``: w1, w3 and w2; a sigmoid router with its score-correction
+    bias), which vLLM's CPU MoE runs. The experts are alike and the router's weights zero, so whichever two it
+    picks the layer computes one gated MLP (the routing weights are renormalised to sum to 1); its w2 is zero but
+    for the tools signal's row (``_call_where_listed``).
+
+    The tools signal's head: normed over every head, a query or key would depend on the other heads' values, so
+    layer 0's queries and keys are zero but for head 0's last dimension (past ``rotary_dim``: never rotated); the
+    norms' weights there give the marker the score Qwen3's head gives it (16 x 16 / 8 = 32)."""
+    import numpy as np
+
+    for n in range(layers):
+        p = f"model.layers.{n}."
+        tensors.update({
+            p + "input_layernorm.weight": np.ones(HIDDEN, np.float32),
+            p + "post_attention_layernorm.weight": np.ones(HIDDEN, np.float32),
+            p + "self_attn.q_proj.weight": small(heads * head_dim, HIDDEN),
+            p + "self_attn.k_proj.weight": small(kv_heads * head_dim, HIDDEN),
+            p + "self_attn.v_proj.weight": small(kv_heads * head_dim, HIDDEN),
+            p + "self_attn.o_proj.weight": np.zeros((HIDDEN, heads * head_dim), np.float32),
+            p + "self_attn.q_norm.weight": np.ones(heads * head_dim, np.float32),
+            p + "self_attn.k_norm.weight": np.ones(kv_heads * head_dim, np.float32),
+            p + "mlp.gate_proj.weight": small(inter, HIDDEN),
+            p + "mlp.up_proj.weight": small(inter, HIDDEN),
+            p + "mlp.down_proj.weight": np.zeros((HIDDEN, inter), np.float32),
+        })
+    if family.tool_call:
+        p, last = "model.layers.0.self_attn.", head_dim - 1
+        tensors[p + "q_proj.weight"][head_dim:] = 0.0
+        tensors[p + "k_proj.weight"][head_dim:] = 0.0
+        _tools_signal(tensors, tokenizer, family, "model.layers.0.", head_dim, norm=1.0, activation=SILU_4)
+        tensors[p + "q_norm.weight"][last] = 16.0 / np.sqrt(heads * head_dim)  # one nonzero of 384: normed to 19.6
+        tensors[p + "k_norm.weight"][last] = 16.0 / np.sqrt(kv_heads * head_dim)  # one of 128: normed to 11.3
+    for n in range(layers):  # each dense MLP becomes the layer's experts, all alike
+        p = f"model.layers.{n}."
+        gate, up, down = (tensors.pop(f"{p}mlp.{x}_proj.weight") for x in ("gate", "up", "down"))
+        tensors.update({p + "block_sparse_moe.gate.weight": np.zeros((MINIMAX_EXPERTS, HIDDEN), np.float32),
+                        p + "block_sparse_moe.e_score_correction_bias": np.zeros(MINIMAX_EXPERTS, np.float32)})
+        for e in range(MINIMAX_EXPERTS):
+            tensors.update({f"{p}block_sparse_moe.experts.{e}.w1.weight": gate.copy(),
+                            f"{p}block_sparse_moe.experts.{e}.w3.weight": up.copy(),
+                            f"{p}block_sparse_moe.experts.{e}.w2.weight": down.copy()})
+    config = {"architectures": [family.architecture], "model_type": family.model_type, "hidden_size": HIDDEN,
+              "intermediate_size": inter, "num_hidden_layers": layers, "num_attention_heads": heads,
+              "num_key_value_heads": kv_heads, "head_dim": head_dim, "rotary_dim": MINIMAX_ROTARY,
+              "rope_theta": 5000000.0, "num_local_experts": MINIMAX_EXPERTS, "num_experts_per_tok": 2,
+              "scoring_func": "softmax", "use_routing_bias": True, "use_qk_norm": True, "qk_norm_type": "per_layer",
+              "attn_type_list": [1] * layers, "hidden_act": "silu", "vocab_size": HIDDEN,
+              "max_position_embeddings": family.max_position_embeddings, "rms_norm_eps": 1e-6,
+              "tie_word_embeddings": False, "torch_dtype": "bfloat16", "use_mtp": False,
+              "bos_token_id": tokenizer.token_to_id(family.bos), "eos_token_id": tokenizer.token_to_id(family.eos),
+              "attention_dropout": 0.0}
     return {"tensors": tensors, "config": config}
 
 
