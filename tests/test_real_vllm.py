@@ -71,13 +71,15 @@ def test_the_planned_command_lines_start_the_real_vllm(real_vllm_hosts):
         instance = next(i for i in real_vllm_hosts.hosts[host].plan.instances if i.unit == unit)
         assert server.planned == instance.plan.output.args  # the unit runs the plan's arguments, unchanged
         # what differs on this CPU-only machine (VLLM_CPU_CHANGES): the entry point, a Mamba hybrid's prefix
-        # caching, 0.32's KV cache size; fp8 KV is not planned
+        # caching, one tensor-parallel rank, 0.32's KV cache size; fp8 KV is not planned
         python = real_engines.vllm_python(real_vllm_hosts.release)
         assert server.command[:5] == [str(python), "-m", "vllm.entrypoints.openai.api_server", "--model",
                                       server.planned[0]]
         expected = server.planned[1:]
         if real_engines.mamba_hybrid(real_vllm_hosts.hf_home, server.planned[0]):  # VLLM_CPU_CHANGES' last
             expected = [a for a in expected if a != "--enable-prefix-caching"] + ["--no-enable-prefix-caching"]
+        if "--tensor-parallel-size" in expected:  # one rank here
+            expected[expected.index("--tensor-parallel-size") + 1] = "1"
         if real_vllm_hosts.release != "0.17.1":
             expected += ["--kv-cache-memory-bytes", real_engines.CPU_KV_CACHE]
         assert server.command[5:] == expected
@@ -191,8 +193,35 @@ def test_minimax_m2_5_thinks_always_and_keeps_its_reasoning_and_its_tool_calls_a
     assert real_engines.flag(server.planned, "--reasoning-parser") == "minimax_m2"
     assert real_engines.flag(server.planned, "--tool-call-parser") == "minimax_m2"
     assert "--trust-remote-code" in server.planned
-    _assert_a_thinking_family_serves_as_planned(server, served, switch=False, lead="\n\n",
+    _assert_a_thinking_family_serves_as_planned(server, served, switch="none", lead="\n\n",
                                                 call_start="<minimax:tool_call>")
+
+
+def test_kimi_k2_thinking_keeps_its_reasoning_and_its_tool_calls_apart_unless_told_it_does_not_think(
+        real_vllm_hosts):
+    """Kimi-K2-Thinking as the planner plans it for four B300s (tensor parallel 4, run as one rank here), on a tiny
+    Kimi-K2 (DeepSeek-V3's layers: multi-head latent attention, a dense layer, then sigmoid-routed experts with
+    their correction bias, on vLLM's CPU MLA and MoE; Kimi's ``<|im_…|>`` turns and tool_declare turn; the model
+    opens ``<think>`` itself) in the real vLLM 0.32.0: the planned kimi_k2 parser takes the reasoning apart;
+    ``json_object`` and ``json_schema`` get the object alone with the reasoning apart; a thinking budget cuts the
+    reasoning; offered tools, the model calls get_weather in Kimi's tool-call section
+    (``<|tool_calls_section_begin|><|tool_call_begin|>functions.get_weather:0<|tool_call_argument_begin|>…``) and
+    the planned kimi_k2 tool parser hands back one call, whole and streamed.
+
+    A hazard found here, and documented: Kimi-K2-Thinking has no switch (its template thinks always), but 0.32.0's
+    kimi_k2 parser reads ``enable_thinking`` (or ``thinking``) false as "no reasoning to take apart", so a client
+    that sends it gets the model's ``<think>…</think>`` inline in the content. The stack offers no "Thinking" menu
+    for it (the table in docs/failure-modes.md). On 0.17.1 the planned line carries --trust-remote-code (its
+    transformers has no kimi_k2); the CPU build is not run there (``CPU_BUILD_FROM``)."""
+    if "kimi" not in real_vllm_hosts.hosts:
+        _assert_planned_with_remote_code(real_vllm_hosts.release, "kimi")
+        return
+    server, served = real_vllm_hosts.server("kimi"), "kimi-k2-thinking"
+    assert real_engines.flag(server.planned, "--reasoning-parser") == "kimi_k2"
+    assert real_engines.flag(server.planned, "--tool-call-parser") == "kimi_k2"
+    assert real_engines.flag(server.planned, "--tensor-parallel-size") == "4"
+    _assert_a_thinking_family_serves_as_planned(server, served, switch="parser only",
+                                                call_start="<|tool_calls_section_begin|>")
 
 
 def _assert_planned_with_remote_code(release: str, host: str) -> None:
@@ -221,19 +250,21 @@ def _assert_refused_naming_the_release(release: str, host: str, first: str) -> N
     assert "set vllm_version = '0.32.0'" in plan.reason, plan.reason
 
 
-def _assert_a_thinking_family_serves_as_planned(server: real_engines.Server, served: str, switch: bool = True,
+def _assert_a_thinking_family_serves_as_planned(server: real_engines.Server, served: str, switch: str = "template",
                                                 lead: str = "", call_start: str = "<tool_call>") -> None:
-    """What GLM-4.7-Flash, Nemotron 3 and MiniMax-M2 (each thinking by default, ``</think>`` their end of
-    reasoning) are checked for on the real server. ``switch``: ``enable_thinking`` turns thinking off (without one,
-    a family thinks anyway and its reasoning still comes apart); ``lead``: what the content starts with before the
-    answer; ``call_start``: the start of the family's calls."""
+    """What GLM-4.7-Flash, Nemotron 3, MiniMax-M2 and Kimi-K2 (each thinking by default, ``</think>`` their end of
+    reasoning) are checked for on the real server. ``switch``, what ``enable_thinking`` false does: "template", the
+    template turns thinking off; "none", the family thinks anyway and its reasoning still comes apart; "parser
+    only", the family thinks anyway but the parser stops taking the reasoning apart, which then stays in the
+    content. ``lead``: what the content starts with before the answer; ``call_start``: the start of its calls."""
     thinking = _chat(server, served)
     assert thinking["reasoning"] == tiny_models.REASONING_TEXT, thinking
     assert thinking["content"] == lead + tiny_models.ANSWER_TEXT, thinking
     off = {"chat_template_kwargs": {"enable_thinking": False}}
     quick = _chat(server, served, **off)
-    assert quick["content"] == lead + tiny_models.ANSWER_TEXT, quick
-    assert _reasoning(quick) == ("" if switch else tiny_models.REASONING_TEXT), quick
+    inline = f"<think>{tiny_models.REASONING_TEXT}</think>" if switch == "parser only" else ""
+    assert quick["content"] == inline + lead + tiny_models.ANSWER_TEXT, quick
+    assert _reasoning(quick) == (tiny_models.REASONING_TEXT if switch == "none" else ""), quick
     for kind, response_format in RESPONSE_FORMATS.items():
         answer = _chat(server, served, response_format=response_format)
         assert json.loads(answer["content"]) == {"answer": 391}, (kind, answer)
@@ -243,7 +274,7 @@ def _assert_a_thinking_family_serves_as_planned(server: real_engines.Server, ser
     _assert_the_call_is_parsed(_chat(server, served, tools=tools), tiny_models.REASONING_TEXT, CHOSEN_CALL, *markers)
     _assert_the_call_is_parsed(_streamed(server, served, tools=tools), tiny_models.REASONING_TEXT, CHOSEN_CALL,
                                *markers)
-    if switch:
+    if switch == "template":
         _assert_the_call_is_parsed(_chat(server, served, tools=tools, **off), None, CHOSEN_CALL, *markers)
 
 

@@ -53,8 +53,8 @@ VLLM_CPU_CHANGES = (
     "--kv-cache-dtype fp8 is dropped: vLLM's CPU backend refuses it together with chunked prefill or prefix "
     "caching (the GPU plans keep it)",
     "the KV cache's size, in place of a share of the machine's RAM that a 2-core test machine may not have free: "
-    "0.17.1 reads it from VLLM_CPU_KVCACHE_SPACE=1 (whole GiB only); 0.32 gets --kv-cache-memory-bytes 512M, the "
-    "setting that variable sets there, in half the memory (a server here holds its KV cache whole: seven of them "
+    "0.17.1 reads it from VLLM_CPU_KVCACHE_SPACE=1 (whole GiB only); 0.32 gets --kv-cache-memory-bytes 640M, the "
+    "setting that variable sets there, in about half the memory (a server here holds its KV cache whole: eight of them "
     "start at once); --gpu-memory-utilization stays on the command line",
     "HF_HOME: the test's Hugging Face cache in place of the container's mount of the host's cache",
     "VLLM_CPU_CI_ENV=1, as vLLM's own CPU CI sets it: the CPU build traces the model with Dynamo and runs the graph "
@@ -64,8 +64,10 @@ VLLM_CPU_CHANGES = (
     "--enable-prefix-caching becomes --no-enable-prefix-caching for a hybrid Mamba model (Nemotron-H): vLLM 0.32 "
     "caches its prefixes from each chunk's SSM state ('align' mode), which the CPU build's Mamba kernel does not "
     "return (it keeps the last chunk's alone: an IndexError on any prompt past one block)",
+    "--tensor-parallel-size N becomes 1: a plan across several GPUs (Kimi-K2-Thinking's four B300s) runs as one rank, "
+    "as two cores cannot hold four or eight engine workers; the rest of its line (parsers, remote code) is the plan's",
 )
-CPU_KV_CACHE = "512M"  # a real vLLM 0.32's KV cache here: a tiny model's longest planned context fits (GLM's 460 MB)
+CPU_KV_CACHE = "640M"  # a real vLLM 0.32's KV cache here (decimal): the longest planned context fits (Kimi's, 604 MB)
 MLX_CPU_CHANGES = (
     "ProgramArguments[0], the Mac's venv's `mlx_lm.server`, is this machine's (MLX's CPU build for Linux)",
     "HF_HOME and HOME: the test's Hugging Face cache and folder in place of the Mac's data folder",
@@ -117,6 +119,8 @@ def vllm_cpu_command(planned: list[str], release: str = VLLM_RELEASE, mamba: boo
         del rest[at:at + 2]
     if mamba:
         rest = [a for a in rest if a != "--enable-prefix-caching"] + ["--no-enable-prefix-caching"]
+    if "--tensor-parallel-size" in rest:
+        rest[rest.index("--tensor-parallel-size") + 1] = "1"
     if release != "0.17.1":  # (0.17.1 reads its KV cache's size from VLLM_CPU_KVCACHE_SPACE alone: real_vllm)
         rest += ["--kv-cache-memory-bytes", CPU_KV_CACHE]
     return [str(vllm_python(release)), "-m", "vllm.entrypoints.openai.api_server", "--model", model, *rest]

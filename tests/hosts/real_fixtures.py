@@ -14,7 +14,9 @@ out as the deploy's download leaves it:
 - ``nemotron``: one RTX PRO 6000, Nemotron 3 Nano (Mamba-2 and attention layers), on 0.32.0 only
   (``CPU_BUILD_FROM``);
 - ``minimax``: one B200, MiniMax-M2.5 in NVIDIA's NVFP4 (a mixture of gated experts in every layer, q and k normed
-  over all heads, thinking only, its own XML calls), likewise on 0.32.0 only.
+  over all heads, thinking only, its own XML calls), likewise on 0.32.0 only;
+- ``kimi``: four B300s, Kimi-K2-Thinking (DeepSeek-V3's layers, thinking only, Kimi's tool-call sections), its
+  tensor parallelism of four run as one rank here (``VLLM_CPU_CHANGES``), likewise on 0.32.0 only.
 
 Used by tests/test_real_vllm.py (a plugin of tests/conftest.py, so that any module can ask for them; they run
 only while that module does).
@@ -47,11 +49,12 @@ SAMPLING = {"top_p": 0.9, "min_p": 0.05}
 THINKING_BUDGET = 4  # a budget the tiny models' five-piece reasoning overruns
 FAMILY_OF_REPO = {"deepseek-ai/DeepSeek-R1-Distill-Qwen-7B": "r1", "Qwen/Qwen3-8B": "qwen3",
                   "RedHatAI/gemma-4-26B-A4B-it-FP8-dynamic": "gemma4", "zai-org/GLM-4.7-Flash": "glm47",
-                  "nvidia/NVIDIA-Nemotron-3-Nano-30B-A3B-BF16": "nemotron3", "nvidia/MiniMax-M2.5-NVFP4": "minimax_m2"}
-# Hosts whose model the planner sends to an older release than the CPU build here can serve it on: Nemotron-H and
-# MiniMax-M2 on vLLM 0.17.1 need the repo's own config class (its transformers 4.57 has neither), which no tiny
-# model here ships
-CPU_BUILD_FROM = {"nemotron": "0.32.0", "minimax": "0.32.0"}
+                  "nvidia/NVIDIA-Nemotron-3-Nano-30B-A3B-BF16": "nemotron3", "nvidia/MiniMax-M2.5-NVFP4": "minimax_m2",
+                  "moonshotai/Kimi-K2-Thinking": "kimi_k2"}
+# Hosts whose model the planner sends to an older release than the CPU build here can serve it on: Nemotron-H,
+# MiniMax-M2 and Kimi-K2 on vLLM 0.17.1 need the repo's own config class (its transformers 4.57 has none of them),
+# which no tiny model here ships
+CPU_BUILD_FROM = {"nemotron": "0.32.0", "minimax": "0.32.0", "kimi": "0.32.0"}
 
 
 def host_data() -> dict[str, tuple[str, int, dict]]:
@@ -71,6 +74,7 @@ def host_data() -> dict[str, tuple[str, int, dict]]:
         "nemotron": ("rtx-pro-6000", 1, {"model": "nemotron-3-nano-30b-a3b", "api_port": free_port(),
                                          "openwebui_port": free_port()}),
         "minimax": ("b200", 1, {"model": "minimax-m2.5", "api_port": free_port(), "openwebui_port": free_port()}),
+        "kimi": ("b300", 4, {"model": "kimi-k2-thinking", "api_port": free_port(), "openwebui_port": free_port()}),
     }
 
 

@@ -46,6 +46,10 @@ Families:
 - ``nemotron3``: Nemotron 3 Nano (``NemotronHForCausalLM``): a Mamba-2 layer, an attention layer and a dense
   squared-ReLU MLP (``_nemotron3`` says why not experts); ChatML, ``<think>`` opened in the prompt (or closed
   there with thinking off); a call is Qwen3-Coder's XML. Its Mamba chunks are the real one's 128 tokens.
+- ``kimi_k2``: Kimi-K2-Thinking (``DeepseekV3ForCausalLM``, model type ``kimi_k2``): GLM-4.7-Flash's tensors in
+  small (they are DeepSeek-V3's) with DeepSeek-V3's routing (``_kimi_k2``); Kimi's ``<|im_…|>`` turns, the tools in
+  a tool_declare turn; the model writes ``<think>``, its reasoning, ``</think>`` and the answer, then
+  ``<|im_end|>``; a call is Kimi's tool-call section.
 - ``minimax_m2``: MiniMax-M2 (``MiniMaxM2ForCausalLM``): full attention with q and k normed over all heads, partial
   rotary embedding, every MLP a mixture of gated experts (``_minimax_m2`` says how they stay one MLP); MiniMax's
   ``]~b]`` turns, ``<think>`` opened in the prompt (thinking only: no switch); the model writes its reasoning,
@@ -202,6 +206,23 @@ MINIMAX_M2_TEMPLATE = (  # MiniMax-M2's structure: ]~!b[ and ]~b]ROLE turns ende
     "{% endfor %}{% if add_generation_prompt %}{{ ']~b]ai\\n<think>\\n' }}{% endif %}")
 
 
+KIMI_K2_TEMPLATE = (  # Kimi K2's structure: <|im_ROLE|>ROLE<|im_middle|>…<|im_end|>, the tools declared in a
+    # tool_declare system turn; the model opens <think> itself (Kimi-K2-Thinking: thinking only, no switch)
+    "{% if tools %}{{ '<|im_system|>tool_declare<|im_middle|>[' }}{% for t in tools %}"
+    "{{ '{\"name\": \"' + t['function']['name'] + '\"}' }}{% if not loop.last %}{{ ', ' }}{% endif %}{% endfor %}"
+    "{{ ']<|im_end|>' }}{% endif %}{% for m in messages %}{% set c = m['content'] or '' %}"
+    "{% if m['role'] == 'system' %}{{ '<|im_system|>system<|im_middle|>' + c + '<|im_end|>' }}"
+    "{% elif m['role'] == 'user' %}{{ '<|im_user|>user<|im_middle|>' + c + '<|im_end|>' }}"
+    "{% elif m['role'] == 'tool' %}{{ '<|im_system|>tool<|im_middle|>' + c + '<|im_end|>' }}"
+    "{% elif m['role'] == 'assistant' %}{% if '</think>' in c %}{% set c = c.split('</think>')[-1] %}{% endif %}"
+    "{{ '<|im_assistant|>assistant<|im_middle|>' + c }}{% if m['tool_calls'] %}"
+    "{{ '<|tool_calls_section_begin|>' }}{% for tool_call in m['tool_calls'] %}"
+    "{{ '<|tool_call_begin|>' + (tool_call['id'] or 'functions.' + tool_call['function']['name'] + ':0') }}"
+    "{{ '<|tool_call_argument_begin|>' }}{% set args = tool_call['function']['arguments'] %}"
+    "{{ args if args is string else args | tojson }}{{ '<|tool_call_end|>' }}{% endfor %}"
+    "{{ '<|tool_calls_section_end|>' }}{% endif %}{{ '<|im_end|>' }}{% endif %}{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|im_assistant|>assistant<|im_middle|>' }}{% endif %}")
+
 @dataclass(frozen=True)
 class Family:
     """What differs between the families: architecture, special tokens, template, the reply's token pieces."""
@@ -258,6 +279,14 @@ FAMILIES = {
                         tools_marker=TOOL_NAME, tool_call=("<tool_call>", "\n<function=get_weather>\n",
                                                            "<parameter=city>\n", "Paris\n", "</parameter>\n",
                                                            "</function>\n", "</tool_call>")),
+    "kimi_k2": Family("DeepseekV3ForCausalLM", "kimi_k2", ("[BOS]", "[EOS]", "<|im_end|>", "<|im_user|>",
+                                                          "<|im_assistant|>", "<|im_system|>", "<|im_middle|>"),
+                      "[BOS]", "<|im_end|>", KIMI_K2_TEMPLATE, ("<think>", *REASONING, "</think>", *ANSWER), 262144,
+                      {"do_sample": True, "temperature": 1.0},
+                      tools_marker=TOOL_NAME, tool_call=("<|tool_calls_section_begin|>", "<|tool_call_begin|>",
+                                                         "functions.get_weather:0", "<|tool_call_argument_begin|>",
+                                                         '{"city": ', '"Paris"}', "<|tool_call_end|>",
+                                                         "<|tool_calls_section_end|>")),
     "minimax_m2": Family("MiniMaxM2ForCausalLM", "minimax_m2", ("]~!b[", "]~b]", "[e~["), "]~!b[", "[e~[",
                          MINIMAX_M2_TEMPLATE, (*REASONING, "</think>", "\n\n", *ANSWER), 196608,
                          {"do_sample": True, "temperature": 1.0, "top_p": 0.95, "top_k": 40},
@@ -336,6 +365,8 @@ def weights(family: Family, tokenizer) -> dict:
         return _gemma4(tensors, tokenizer, family, small, heads, kv_heads, inter, layers)
     if family.model_type == "glm4_moe_lite":
         return _glm47(tensors, tokenizer, family, small, heads, inter, layers)
+    if family.model_type == "kimi_k2":
+        return _kimi_k2(_glm47(tensors, tokenizer, family, small, heads, inter, layers), tokenizer, family)
     if family.model_type == "nemotron_h":
         return _nemotron3(tensors, tokenizer, family, small, heads, kv_heads, head_dim)
     if family.model_type == "minimax_m2":
@@ -511,6 +542,19 @@ def _glm47(tensors: dict, tokenizer, family: Family, small, heads: int, inter: i
               "eos_token_id": [tokenizer.token_to_id(t) for t in (family.eos, *family.more_eos)],
               "pad_token_id": tokenizer.token_to_id("<|endoftext|>"), "attention_dropout": 0.0}
     return {"tensors": tensors, "config": config}
+
+
+def _kimi_k2(built: dict, tokenizer, family: Family) -> dict:
+    """Kimi-K2's layers are DeepSeek-V3's (``DeepseekV3ForCausalLM``, model type ``kimi_k2``, which vLLM reads as
+    DeepSeek-V3's config): GLM-4.7-Flash's in small have the same tensors (MLA, a dense layer, then a router with its
+    score-correction bias, routed experts and a shared one), so only the config differs: DeepSeek-V3's sigmoid
+    routing with its bias, in one group of experts (as Kimi's ``n_group`` 1), which vLLM's CPU MoE runs."""
+    config = {k: v for k, v in built["config"].items() if k not in ("mlp_layer_types", "pad_token_id")}
+    config.update({"architectures": [family.architecture], "model_type": family.model_type,
+                   "scoring_func": "sigmoid", "topk_method": "noaux_tc", "n_group": 1, "topk_group": 1,
+                   "moe_layer_freq": 1, "rope_scaling": None, "bos_token_id": tokenizer.token_to_id(family.bos),
+                   "eos_token_id": tokenizer.token_to_id(family.eos), "pad_token_id": tokenizer.token_to_id("[EOS]")})
+    return {"tensors": built["tensors"], "config": config}
 
 
 # Nemotron 3 Nano's layers in small: Mamba-2, attention (no positions: Nemotron-H's attention has no rotary
