@@ -165,13 +165,9 @@ def test_nemotron_3_nano_serves_with_its_reasoning_and_its_tool_calls_apart(real
     get_weather in Qwen3-Coder's XML and the planned qwen3_coder parser hands back one call, whole and streamed,
     thinking on or off. On 0.17.1 the planned line carries --trust-remote-code (its transformers has no nemotron_h);
     the CPU build is not run there (``CPU_BUILD_FROM``)."""
-    if "nemotron" not in real_vllm_hosts.hosts:
-        _assert_planned_with_remote_code(real_vllm_hosts.release, "nemotron")
-        return
-    server, served = real_vllm_hosts.server("nemotron"), "nemotron-3-nano-30b-a3b"
-    assert real_engines.flag(server.planned, "--reasoning-parser") == "nemotron_v3"
-    assert real_engines.flag(server.planned, "--tool-call-parser") == "qwen3_coder"
-    _assert_a_thinking_family_serves_as_planned(server, served)
+    server = _remote_code_family(real_vllm_hosts, "nemotron", "nemotron_v3", "qwen3_coder")
+    if server:
+        _assert_a_thinking_family_serves_as_planned(server, "nemotron-3-nano-30b-a3b")
 
 
 def test_minimax_m2_5_thinks_always_and_keeps_its_reasoning_and_its_tool_calls_apart(real_vllm_hosts):
@@ -186,15 +182,10 @@ def test_minimax_m2_5_thinks_always_and_keeps_its_reasoning_and_its_tool_calls_a
     get_weather in its XML and the planned minimax_m2 tool parser hands back one call, whole and streamed. On 0.17.1
     the planned line carries --trust-remote-code (its transformers has no minimax_m2; the repos ship their config
     class); the CPU build is not run there (``CPU_BUILD_FROM``)."""
-    if "minimax" not in real_vllm_hosts.hosts:
-        _assert_planned_with_remote_code(real_vllm_hosts.release, "minimax")
-        return
-    server, served = real_vllm_hosts.server("minimax"), "minimax-m2.5"
-    assert real_engines.flag(server.planned, "--reasoning-parser") == "minimax_m2"
-    assert real_engines.flag(server.planned, "--tool-call-parser") == "minimax_m2"
-    assert "--trust-remote-code" in server.planned
-    _assert_a_thinking_family_serves_as_planned(server, served, switch="none", lead="\n\n",
-                                                call_start="<minimax:tool_call>")
+    server = _remote_code_family(real_vllm_hosts, "minimax", "minimax_m2", "minimax_m2")
+    if server:
+        _assert_a_thinking_family_serves_as_planned(server, "minimax-m2.5", switch="none", lead="\n\n",
+                                                    call_start="<minimax:tool_call>")
 
 
 def test_kimi_k2_thinking_keeps_its_reasoning_and_its_tool_calls_apart_unless_told_it_does_not_think(
@@ -213,28 +204,32 @@ def test_kimi_k2_thinking_keeps_its_reasoning_and_its_tool_calls_apart_unless_to
     that sends it gets the model's ``<think>…</think>`` inline in the content. The stack offers no "Thinking" menu
     for it (the table in docs/failure-modes.md). On 0.17.1 the planned line carries --trust-remote-code (its
     transformers has no kimi_k2); the CPU build is not run there (``CPU_BUILD_FROM``)."""
-    if "kimi" not in real_vllm_hosts.hosts:
-        _assert_planned_with_remote_code(real_vllm_hosts.release, "kimi")
-        return
-    server, served = real_vllm_hosts.server("kimi"), "kimi-k2-thinking"
-    assert real_engines.flag(server.planned, "--reasoning-parser") == "kimi_k2"
-    assert real_engines.flag(server.planned, "--tool-call-parser") == "kimi_k2"
-    assert real_engines.flag(server.planned, "--tensor-parallel-size") == "4"
-    _assert_a_thinking_family_serves_as_planned(server, served, switch="parser only",
-                                                call_start="<|tool_calls_section_begin|>")
+    server = _remote_code_family(real_vllm_hosts, "kimi", "kimi_k2", "kimi_k2")
+    if server:
+        assert real_engines.flag(server.planned, "--tensor-parallel-size") == "4"
+        _assert_a_thinking_family_serves_as_planned(server, "kimi-k2-thinking", switch="parser only",
+                                                    call_start="<|tool_calls_section_begin|>")
 
 
-def _assert_planned_with_remote_code(release: str, host: str) -> None:
-    """On a release whose CPU build here cannot load the host's model without the repository's own config class,
-    the plan still fits and carries --trust-remote-code."""
+def _remote_code_family(real_vllm_hosts, host: str, reasoning: str, tools: str) -> real_engines.Server | None:
+    """The real server of ``host``, whose model's repos ship their config class: its planned line carries the
+    family's parsers and --trust-remote-code. On a release whose CPU build here cannot load the tiny model without
+    that class (``CPU_BUILD_FROM``), None, once its plan is checked to fit with --trust-remote-code."""
     from reasoning_stack.gpus import gpus_from_profile
     from reasoning_stack.instances import plan_host
     from reasoning_stack.validation import validate_host_data
 
-    profile, count, data = host_data()[host]
-    settings = validate_host_data(host, for_release(data, release), environ={})
-    plan = plan_host(settings, gpus_from_profile(profile, count))
-    assert plan.fits and "--trust-remote-code" in plan.instances[0].plan.command, plan.reason
+    if host not in real_vllm_hosts.hosts:
+        profile, count, data = host_data()[host]
+        settings = validate_host_data(host, for_release(data, real_vllm_hosts.release), environ={})
+        plan = plan_host(settings, gpus_from_profile(profile, count))
+        assert plan.fits and "--trust-remote-code" in plan.instances[0].plan.command, plan.reason
+        return None
+    server = real_vllm_hosts.server(host)
+    assert real_engines.flag(server.planned, "--reasoning-parser") == reasoning
+    assert real_engines.flag(server.planned, "--tool-call-parser") == tools
+    assert "--trust-remote-code" in server.planned
+    return server
 
 
 def _assert_refused_naming_the_release(release: str, host: str, first: str) -> None:

@@ -373,17 +373,7 @@ def weights(family: Family, tokenizer) -> dict:
         return _minimax_m2(tensors, tokenizer, family, small, heads, kv_heads, head_dim, inter, layers)
     for n in range(layers):
         p = f"model.layers.{n}."
-        tensors.update({
-            p + "input_layernorm.weight": np.ones(HIDDEN, np.float32),
-            p + "post_attention_layernorm.weight": np.ones(HIDDEN, np.float32),
-            p + "self_attn.q_proj.weight": small(heads * head_dim, HIDDEN),
-            p + "self_attn.k_proj.weight": small(kv_heads * head_dim, HIDDEN),
-            p + "self_attn.v_proj.weight": small(kv_heads * head_dim, HIDDEN),
-            p + "self_attn.o_proj.weight": np.zeros((HIDDEN, heads * head_dim), np.float32),
-            p + "mlp.gate_proj.weight": small(inter, HIDDEN),
-            p + "mlp.up_proj.weight": small(inter, HIDDEN),
-            p + "mlp.down_proj.weight": np.zeros((HIDDEN, inter), np.float32),
-        })
+        tensors.update(_dense_layer(p, small, heads, kv_heads, head_dim, inter))
         if family.model_type == "qwen2":  # Qwen2 has q/k/v biases
             tensors.update({p + "self_attn.q_proj.bias": np.zeros(heads * head_dim, np.float32),
                             p + "self_attn.k_proj.bias": np.zeros(kv_heads * head_dim, np.float32),
@@ -402,6 +392,22 @@ def weights(family: Family, tokenizer) -> dict:
               "eos_token_id": tokenizer.token_to_id(family.eos), "attention_dropout": 0.0,
               "use_sliding_window": False, "sliding_window": None, "max_window_layers": layers}
     return {"tensors": tensors, "config": config}
+
+
+def _dense_layer(p: str, small, heads: int, kv_heads: int, head_dim: int, inter: int) -> dict:
+    """A Llama-style layer's tensors under prefix ``p``: its norms, q/k/v (small, seeded), o_proj zero, and a gated
+    MLP whose down projection is zero, so the layer adds nothing to the residual."""
+    import numpy as np
+
+    return {p + "input_layernorm.weight": np.ones(HIDDEN, np.float32),
+            p + "post_attention_layernorm.weight": np.ones(HIDDEN, np.float32),
+            p + "self_attn.q_proj.weight": small(heads * head_dim, HIDDEN),
+            p + "self_attn.k_proj.weight": small(kv_heads * head_dim, HIDDEN),
+            p + "self_attn.v_proj.weight": small(kv_heads * head_dim, HIDDEN),
+            p + "self_attn.o_proj.weight": np.zeros((HIDDEN, heads * head_dim), np.float32),
+            p + "mlp.gate_proj.weight": small(inter, HIDDEN),
+            p + "mlp.up_proj.weight": small(inter, HIDDEN),
+            p + "mlp.down_proj.weight": np.zeros((HIDDEN, inter), np.float32)}
 
 
 LISTED, CALL = HIDDEN - 1, HIDDEN - 2  # residual dimensions no token's embedding uses
@@ -660,19 +666,9 @@ def _minimax_m2(tensors: dict, tokenizer, family: Family, small, heads: int, kv_
 
     for n in range(layers):
         p = f"model.layers.{n}."
-        tensors.update({
-            p + "input_layernorm.weight": np.ones(HIDDEN, np.float32),
-            p + "post_attention_layernorm.weight": np.ones(HIDDEN, np.float32),
-            p + "self_attn.q_proj.weight": small(heads * head_dim, HIDDEN),
-            p + "self_attn.k_proj.weight": small(kv_heads * head_dim, HIDDEN),
-            p + "self_attn.v_proj.weight": small(kv_heads * head_dim, HIDDEN),
-            p + "self_attn.o_proj.weight": np.zeros((HIDDEN, heads * head_dim), np.float32),
-            p + "self_attn.q_norm.weight": np.ones(heads * head_dim, np.float32),
-            p + "self_attn.k_norm.weight": np.ones(kv_heads * head_dim, np.float32),
-            p + "mlp.gate_proj.weight": small(inter, HIDDEN),
-            p + "mlp.up_proj.weight": small(inter, HIDDEN),
-            p + "mlp.down_proj.weight": np.zeros((HIDDEN, inter), np.float32),
-        })
+        tensors.update({**_dense_layer(p, small, heads, kv_heads, head_dim, inter),
+                        p + "self_attn.q_norm.weight": np.ones(heads * head_dim, np.float32),
+                        p + "self_attn.k_norm.weight": np.ones(kv_heads * head_dim, np.float32)})
     if family.tool_call:
         p, last = "model.layers.0.self_attn.", head_dim - 1
         tensors[p + "q_proj.weight"][head_dim:] = 0.0
