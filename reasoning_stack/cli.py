@@ -124,7 +124,7 @@ def cmd_check(args: argparse.Namespace) -> int:
                 refusals.append(f"{unit.label}: does not fit: {unit.plan.reason}")
                 worst = EXIT_DOES_NOT_FIT
             elif unit.plan is not None:
-                remote_code += [unit.label if not i.name else f"{unit.label}/{i.name}" for i in unit.plan.instances
+                remote_code += [_instance_label(unit.label, i.name) for i in unit.plan.instances
                                 if REMOTE_CODE_FLAG in i.plan.command]
     _print_exposure(inventory, settings)
     for name, host_settings in settings.items():
@@ -273,6 +273,12 @@ def _reasoning_room_line(plan: ServingPlan) -> str:
             f"the ReasoningCutOff alert{short}")
 
 
+def _instance_label(host: str, instance_name: str) -> str:
+    """How plan and check name one engine instance of a host: the host, with the instance's name after a slash
+    where it has one (an extra model)."""
+    return f"{host}/{instance_name}" if instance_name else host
+
+
 REMOTE_CODE_FLAG = "--trust-remote-code"
 REMOTE_CODE_LINE = ("  runs the model repository's own Python (--trust-remote-code: its config or model class ships "
                     "with the weights, and the engine needs it); read the repo first, and pin what you read with "
@@ -329,7 +335,7 @@ def _plan_inventory(args: argparse.Namespace) -> int:
             worst = EXIT_DOES_NOT_FIT
             continue
         for instance in host_plan.instances:
-            label = host if not instance.name else f"{host}/{instance.name}"
+            label = _instance_label(host, instance.name)
             plans[label] = instance.plan
             rows.append(plan_summary_row(label, instance.plan))
             if unit.settings.openwebui_enabled:

@@ -86,7 +86,7 @@ def _assert_a_tool_call_comes_back_parsed(server, served: str) -> None:
     status, _headers, raw = real_engines.http("POST", f"{server.url}/v1/chat/completions", body)
     assert status == 200, raw
     contract.assert_the_call_is_parsed(json.loads(raw)["choices"][0]["message"], tiny_models.REASONING_TEXT,
-                                       ("get_weather", tiny_models.TOOL_CALL_ARGUMENTS), ("tool_call",), trimmed=True)
+                                       tiny_models.CHOSEN_CALL, ("tool_call",), trimmed=True)
 
 
 def test_a_tool_call_on_the_mac_comes_back_parsed_with_the_reasoning_apart(mac):

@@ -342,7 +342,7 @@ FORCED_TOOL = {"type": "function", "function": {"name": "submit_answer"}}
 TOOL_CASES = ("qwen3-thinking", "qwen3-not-thinking")  # the families served here with a tool format (hermes)
 
 
-CHOSEN_CALL = ("get_weather", tiny_models.TOOL_CALL_ARGUMENTS)  # the call the tiny models make by themselves
+CHOSEN_CALL = tiny_models.CHOSEN_CALL  # the call the tiny models make by themselves
 GEMMA_MARKERS = ("<channel|>", "<|tool_call>")  # Gemma 4's end of thinking and start of a call
 
 

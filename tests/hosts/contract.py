@@ -192,4 +192,3 @@ def assert_the_call_is_parsed(message: dict[str, Any], reasoning: str | None, ca
     assert (said.strip() if trimmed else said) == (reasoning or ""), message
     content = message.get("content") or ""
     assert not any(marker in content for marker in markers), message
-

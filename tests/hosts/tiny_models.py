@@ -90,6 +90,7 @@ TOOL_NAME = "get_weather"
 # real model writes a call in several tokens, and a streaming parser is made for that; none is a piece of a forced
 # call's opening, which the grammar writes)
 TOOL_CALL_ARGUMENTS = {"city": "Paris"}
+CHOSEN_CALL = (TOOL_NAME, TOOL_CALL_ARGUMENTS)  # that call as a parsed one's name and arguments
 HIDDEN = 384  # = vocabulary size: one-hot embeddings
 LOGIT = 30.0
 
@@ -222,6 +223,7 @@ KIMI_K2_TEMPLATE = (  # Kimi K2's structure: <|im_ROLE|>ROLE<|im_middle|>…<|im
     "{{ args if args is string else args | tojson }}{{ '<|tool_call_end|>' }}{% endfor %}"
     "{{ '<|tool_calls_section_end|>' }}{% endif %}{{ '<|im_end|>' }}{% endif %}{% endfor %}"
     "{% if add_generation_prompt %}{{ '<|im_assistant|>assistant<|im_middle|>' }}{% endif %}")
+
 
 @dataclass(frozen=True)
 class Family:
