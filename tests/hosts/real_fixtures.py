@@ -18,6 +18,8 @@ out as the deploy's download leaves it:
 - ``kimi``: four B300s, Kimi-K2-Thinking (DeepSeek-V3's layers, thinking only, Kimi's tool-call sections), its
   tensor parallelism of four run as one rank here (``VLLM_CPU_CHANGES``), likewise on 0.32.0 only.
 
+Each late-2026 host's Open WebUI is a team's (``_webui_for_people``): a key per person and a thinking-budget menu.
+
 Used by tests/test_real_vllm.py (a plugin of tests/conftest.py, so that any module can ask for them; they run
 only while that module does).
 """
@@ -67,15 +69,19 @@ def host_data() -> dict[str, tuple[str, int, dict]]:
                                      "openwebui_api_keys": "everyone",
                                      "openwebui_thinking_budgets": [THINKING_BUDGET, 1024],
                                      "extra_models": [{"name": "fast", "model": "qwen3-8b", "port": free_port()}]}),
-        "gemma": ("rtx-5090", 1, {"model": "gemma-4-26b-a4b", "api_port": free_port(),
-                                  "openwebui_port": free_port()}),
-        "glm": ("rtx-pro-6000", 1, {"model": "glm-4.7-flash", "api_port": free_port(),
-                                    "openwebui_port": free_port()}),
-        "nemotron": ("rtx-pro-6000", 1, {"model": "nemotron-3-nano-30b-a3b", "api_port": free_port(),
-                                         "openwebui_port": free_port()}),
-        "minimax": ("b200", 1, {"model": "minimax-m2.5", "api_port": free_port(), "openwebui_port": free_port()}),
-        "kimi": ("b300", 4, {"model": "kimi-k2-thinking", "api_port": free_port(), "openwebui_port": free_port()}),
+        "gemma": ("rtx-5090", 1, {"model": "gemma-4-26b-a4b", **_webui_for_people()}),
+        "glm": ("rtx-pro-6000", 1, {"model": "glm-4.7-flash", **_webui_for_people()}),
+        "nemotron": ("rtx-pro-6000", 1, {"model": "nemotron-3-nano-30b-a3b", **_webui_for_people()}),
+        "minimax": ("b200", 1, {"model": "minimax-m2.5", **_webui_for_people()}),
+        "kimi": ("b300", 4, {"model": "kimi-k2-thinking", **_webui_for_people()}),
     }
+
+
+def _webui_for_people() -> dict:
+    """A late-2026 host's ports and its Open WebUI as a team's: a key per person, the thinking budgets' menu with one
+    the tiny models' reasoning overruns (tests/test_real_vllm.py reaches each family through it)."""
+    return {"api_port": free_port(), "openwebui_port": free_port(), "openwebui_api_keys": "everyone",
+            "openwebui_thinking_budgets": [THINKING_BUDGET, 1024]}
 
 
 def serves(data: dict, release: str) -> bool:
