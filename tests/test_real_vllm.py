@@ -624,35 +624,64 @@ def test_a_person_sees_the_real_vllms_reasoning_collapsed_in_the_real_open_webui
     assert to_reasoning == 1 and to_quick == 3
 
 
-@pytest.mark.parametrize("family", ["r1", "qwen3-thinking"])
+# The families behind the dual-GPU host's Open WebUI: (served name, extra request fields, the reasoning expected)
+WEBUI_CASES = {
+    "r1": ("deepseek-r1-distill-qwen-7b", {}, tiny_models.REASONING_TEXT),
+    "qwen3-thinking": ("qwen3-8b", {}, tiny_models.REASONING_TEXT),
+    "qwen3-thinking-off": ("qwen3-8b", {"chat_template_kwargs": {"enable_thinking": False}}, None),
+}
+
+
+@pytest.mark.parametrize("family", list(WEBUI_CASES))
 @pytest.mark.parametrize("kind", list(RESPONSE_FORMATS))
 def test_a_persons_key_through_open_webui_gets_parseable_json_with_the_reasoning_apart(real_webui, persons_key,
                                                                                         family, kind):
     """The same failure mode on the path a team's scripts use: a person's own key, Open WebUI's API
-    (``/api/chat/completions``), the real vLLM behind it. Open WebUI passes ``response_format`` on; the content
-    parses and the reasoning stays apart."""
+    (``/api/chat/completions``), the real vLLM behind it. Open WebUI passes ``response_format`` on (and
+    ``chat_template_kwargs``, Qwen3 with thinking off for the request); the content parses and the reasoning stays
+    apart, or there is none."""
     key = persons_key
-    _host, _unit, served, extra, reasoning = JSON_CASES[family]
+    served, extra, reasoning = WEBUI_CASES[family]
     body = {"model": served, "stream": False, "messages": [{"role": "user", "content": "What is 17 * 23?"}],
             "response_format": RESPONSE_FORMATS[kind], **extra}
     status, answer = real_webui.call("POST", "/api/chat/completions", body, key)
     assert status == 200, answer
     message = answer["choices"][0]["message"]
     assert json.loads(message["content"]) == {"answer": 391}, message
-    assert (message.get("reasoning_content") or message.get("reasoning")) == reasoning, message
+    assert (_reasoning(message) or None) == reasoning, message
 
 
-def test_a_persons_key_through_open_webui_gets_a_tool_call_parsed_with_the_reasoning_apart(real_webui, persons_key):
+@pytest.mark.parametrize("family", ["qwen3-thinking", "qwen3-thinking-off"])
+def test_a_persons_key_through_open_webui_gets_a_tool_call_parsed_with_the_reasoning_apart(real_webui, persons_key,
+                                                                                          family):
     """The same on the path a team's agents use: a person's key, Open WebUI's API passing ``tools`` and
-    ``tool_choice`` on to the real vLLM; the call comes back parsed, the reasoning apart, whether the client names
-    the tool or leaves the choice to the model (no ``tool_choice``, as most agents send)."""
-    body = {"model": "qwen3-8b", "stream": False, "messages": [{"role": "user", "content": "What is 17 * 23?"}],
-            "tools": [tiny_models.SUBMIT_TOOL, tiny_models.TOOL]}
+    ``tool_choice`` on to the real vLLM; the call comes back parsed, the reasoning apart (or none, thinking off for
+    the request), whether the client names the tool or leaves the choice to the model (no ``tool_choice``, as most
+    agents send)."""
+    served, extra, reasoning = WEBUI_CASES[family]
+    body = {"model": served, "stream": False, "messages": [{"role": "user", "content": "What is 17 * 23?"}],
+            "tools": [tiny_models.SUBMIT_TOOL, tiny_models.TOOL], **extra}
     for choice, call in ((FORCED_TOOL, ("submit_answer", {"answer": 391})), (None, CHOSEN_CALL)):
         status, answer = real_webui.call("POST", "/api/chat/completions",
                                          {**body, **({"tool_choice": choice} if choice else {})}, persons_key)
         assert status == 200, answer
-        _assert_the_call_is_parsed(answer["choices"][0]["message"], tiny_models.REASONING_TEXT, call)
+        _assert_the_call_is_parsed(answer["choices"][0]["message"], reasoning, call)
+
+
+def test_a_persons_key_through_open_webui_offering_tools_to_a_model_without_a_tool_format_gets_a_clear_error(
+        real_webui, persons_key):
+    """The R1 distill has no tool format: its Open WebUI entry attaches none of Open WebUI's built-in tools, and a
+    script that offers it tools through Open WebUI's API gets vLLM's refusal naming what is missing, not a chat with
+    a call written into its answer."""
+    status, models = real_webui.call("GET", "/api/models", token=persons_key)
+    assert status == 200, models
+    (model,) = [m for m in models["data"] if m["id"] == "deepseek-r1-distill-qwen-7b"]
+    assert model["info"]["meta"]["capabilities"]["builtin_tools"] is False, model["info"]["meta"]
+    body = {"model": "deepseek-r1-distill-qwen-7b", "stream": False, "tools": [tiny_models.TOOL],
+            "messages": [{"role": "user", "content": "Weather in Paris?"}]}
+    status, answer = real_webui.call("POST", "/api/chat/completions", body, persons_key)
+    assert status == 400, answer
+    assert "--enable-auto-tool-choice" in json.dumps(answer), answer
 
 
 @pytest.fixture(scope="module")
