@@ -585,6 +585,82 @@ def _persons_key(webui: real_openwebui.OpenWebUI, host: RealHost) -> str:
     return key["api_key"]
 
 
+# Each late-2026 family's host: (served name, what ``enable_thinking`` false does as in
+# _assert_a_thinking_family_serves_as_planned, what the content starts with before the answer, its end of thinking,
+# the start of its calls)
+LATE_2026 = {
+    "gemma": ("gemma-4-26b-a4b", "template", "", *GEMMA_MARKERS),
+    "glm": ("glm-4.7-flash", "template", "", "</think>", "<tool_call>"),
+    "nemotron": ("nemotron-3-nano-30b-a3b", "template", "", "</think>", "<tool_call>"),
+    "minimax": ("minimax-m2.5", "none", "\n\n", "</think>", "<minimax:tool_call>"),
+    "kimi": ("kimi-k2-thinking", "parser only", "", "</think>", "<|tool_calls_section_begin|>"),
+}
+
+
+@pytest.mark.parametrize("host", list(LATE_2026))
+def test_a_persons_key_through_open_webui_gets_each_late_2026_familys_reasoning_json_and_tool_calls_apart(
+        real_vllm_hosts, host):
+    """Each family of late 2026 on the path a team's scripts and agents use: a person's own key, Open WebUI's API,
+    the host's Open WebUI as the deploy renders it (its model entry, menus and functions) in front of the host's
+    real vLLM 0.32.0. A plain question gets the reasoning apart; ``json_object`` and ``json_schema`` get the object
+    alone with the reasoning apart; offered get_weather, the model's own call comes back parsed with the reasoning
+    apart. Each chat's menus are the family's: "Thinking" only where a request switches it off (Gemma 4, GLM-4.7-
+    Flash, Nemotron 3; its "Off" reaches vLLM and the answer comes alone), none for MiniMax-M2.5 and Kimi-K2-Thinking
+    (they think always; Kimi's parser would leave the reasoning inline); "Thinking budget" with its smallest choice
+    cutting the reasoning, the answer whole. On 0.17.1, which runs none of them here, what its chats would offer:
+    the Thinking menu alike and no budget menu (the release would ignore one), or the planner's refusal."""
+    from reasoning_stack.gpus import gpus_from_profile
+    from reasoning_stack.instances import plan_host
+    from reasoning_stack.openwebui.entries import chat_menus
+    from reasoning_stack.validation import validate_host_data
+
+    served, switch, lead, end, call_start = LATE_2026[host]
+    if host not in real_vllm_hosts.hosts:
+        profile, count, data = host_data()[host]
+        settings = validate_host_data(host, for_release(data, real_vllm_hosts.release), environ={})
+        plan = plan_host(settings, gpus_from_profile(profile, count))
+        if not plan.fits:
+            assert "needs vLLM" in plan.reason, plan.reason  # its family's own test reads the refusal
+            return
+        menus = chat_menus(settings, plan.instances[0])
+        assert ("thinking" in menus) == (switch == "template") and "thinking_budget" not in menus, menus
+        return
+    with _open_webui(real_vllm_hosts, host) as webui:
+        key = _persons_key(webui, real_vllm_hosts.hosts[host])
+
+        def ask(**extra: object) -> dict:
+            body = {"model": served, "stream": False, "messages": [{"role": "user", "content": "What is 17 * 23?"}]}
+            status, answer = webui.call("POST", "/api/chat/completions", {**body, **extra}, key)
+            assert status == 200, answer
+            return answer["choices"][0]["message"]
+
+        def picked(menu: str, choice: str) -> dict:  # a chat's choice in a menu, as the chat page sends it
+            return {"params": {"model_controls": {served: {menu: choice}}}}
+
+        status, models = webui.call("GET", "/api/models", token=key)
+        assert status == 200, models
+        (model,) = [m for m in models["data"] if m["id"] == served]
+        menus = model["info"]["params"]["model_controls"]
+        assert ("thinking" in menus) == (switch == "template"), menus
+        assert list(menus["thinking_budget"]["options"]) == ["no_limit", f"tokens_{THINKING_BUDGET}",
+                                                             "tokens_1024"], menus
+        plain = ask()
+        assert _reasoning(plain) == tiny_models.REASONING_TEXT and plain["content"] == lead + tiny_models.ANSWER_TEXT
+        for kind, response_format in RESPONSE_FORMATS.items():
+            answer = ask(response_format=response_format)
+            assert json.loads(answer["content"]) == {"answer": 391}, (kind, answer)
+            assert _reasoning(answer) == tiny_models.REASONING_TEXT, (kind, answer)
+        _assert_the_call_is_parsed(ask(tools=[tiny_models.TOOL]), tiny_models.REASONING_TEXT, CHOSEN_CALL, end,
+                                   call_start)
+        capped = ask(**picked("thinking_budget", f"tokens_{THINKING_BUDGET}"))
+        cut = _reasoning(capped)
+        assert cut and tiny_models.REASONING_TEXT.startswith(cut.lstrip("\n")), capped
+        assert len(cut) < len(tiny_models.REASONING_TEXT) and capped["content"].strip() == tiny_models.ANSWER_TEXT
+        if switch == "template":
+            off = ask(**picked("thinking", "off"))
+            assert not _reasoning(off) and off["content"] == lead + tiny_models.ANSWER_TEXT, off
+
+
 @pytest.fixture(scope="module")
 def real_webui(real_vllm_hosts):
     """The dual-GPU host's Open WebUI (a key per person on), in front of its real vLLM servers; one for the
@@ -705,82 +781,6 @@ def test_a_persons_key_through_open_webui_switches_thinking_per_request(real_web
     assert thought == tiny_models.REASONING_TEXT, answers
     assert not _reasoning(answers["off"]), answers
     assert answers["off"]["content"].strip() == tiny_models.ANSWER_TEXT, answers
-
-
-# Each late-2026 family's host: (served name, what ``enable_thinking`` false does as in
-# _assert_a_thinking_family_serves_as_planned, what the content starts with before the answer, its end of thinking,
-# the start of its calls)
-LATE_2026 = {
-    "gemma": ("gemma-4-26b-a4b", "template", "", *GEMMA_MARKERS),
-    "glm": ("glm-4.7-flash", "template", "", "</think>", "<tool_call>"),
-    "nemotron": ("nemotron-3-nano-30b-a3b", "template", "", "</think>", "<tool_call>"),
-    "minimax": ("minimax-m2.5", "none", "\n\n", "</think>", "<minimax:tool_call>"),
-    "kimi": ("kimi-k2-thinking", "parser only", "", "</think>", "<|tool_calls_section_begin|>"),
-}
-
-
-@pytest.mark.parametrize("host", list(LATE_2026))
-def test_a_persons_key_through_open_webui_gets_each_late_2026_familys_reasoning_json_and_tool_calls_apart(
-        real_vllm_hosts, host):
-    """Each family of late 2026 on the path a team's scripts and agents use: a person's own key, Open WebUI's API,
-    the host's Open WebUI as the deploy renders it (its model entry, menus and functions) in front of the host's
-    real vLLM 0.32.0. A plain question gets the reasoning apart; ``json_object`` and ``json_schema`` get the object
-    alone with the reasoning apart; offered get_weather, the model's own call comes back parsed with the reasoning
-    apart. Each chat's menus are the family's: "Thinking" only where a request switches it off (Gemma 4, GLM-4.7-
-    Flash, Nemotron 3; its "Off" reaches vLLM and the answer comes alone), none for MiniMax-M2.5 and Kimi-K2-Thinking
-    (they think always; Kimi's parser would leave the reasoning inline); "Thinking budget" with its smallest choice
-    cutting the reasoning, the answer whole. On 0.17.1, which runs none of them here, what its chats would offer:
-    the Thinking menu alike and no budget menu (the release would ignore one), or the planner's refusal."""
-    from reasoning_stack.gpus import gpus_from_profile
-    from reasoning_stack.instances import plan_host
-    from reasoning_stack.openwebui.entries import chat_menus
-    from reasoning_stack.validation import validate_host_data
-
-    served, switch, lead, end, call_start = LATE_2026[host]
-    if host not in real_vllm_hosts.hosts:
-        profile, count, data = host_data()[host]
-        settings = validate_host_data(host, for_release(data, real_vllm_hosts.release), environ={})
-        plan = plan_host(settings, gpus_from_profile(profile, count))
-        if not plan.fits:
-            assert "needs vLLM" in plan.reason, plan.reason  # its family's own test reads the refusal
-            return
-        menus = chat_menus(settings, plan.instances[0])
-        assert ("thinking" in menus) == (switch == "template") and "thinking_budget" not in menus, menus
-        return
-    with _open_webui(real_vllm_hosts, host) as webui:
-        key = _persons_key(webui, real_vllm_hosts.hosts[host])
-
-        def ask(**extra: object) -> dict:
-            body = {"model": served, "stream": False, "messages": [{"role": "user", "content": "What is 17 * 23?"}]}
-            status, answer = webui.call("POST", "/api/chat/completions", {**body, **extra}, key)
-            assert status == 200, answer
-            return answer["choices"][0]["message"]
-
-        def picked(menu: str, choice: str) -> dict:  # a chat's choice in a menu, as the chat page sends it
-            return {"params": {"model_controls": {served: {menu: choice}}}}
-
-        status, models = webui.call("GET", "/api/models", token=key)
-        assert status == 200, models
-        (model,) = [m for m in models["data"] if m["id"] == served]
-        menus = model["info"]["params"]["model_controls"]
-        assert ("thinking" in menus) == (switch == "template"), menus
-        assert list(menus["thinking_budget"]["options"]) == ["no_limit", f"tokens_{THINKING_BUDGET}",
-                                                             "tokens_1024"], menus
-        plain = ask()
-        assert _reasoning(plain) == tiny_models.REASONING_TEXT and plain["content"] == lead + tiny_models.ANSWER_TEXT
-        for kind, response_format in RESPONSE_FORMATS.items():
-            answer = ask(response_format=response_format)
-            assert json.loads(answer["content"]) == {"answer": 391}, (kind, answer)
-            assert _reasoning(answer) == tiny_models.REASONING_TEXT, (kind, answer)
-        _assert_the_call_is_parsed(ask(tools=[tiny_models.TOOL]), tiny_models.REASONING_TEXT, CHOSEN_CALL, end,
-                                   call_start)
-        capped = ask(**picked("thinking_budget", f"tokens_{THINKING_BUDGET}"))
-        cut = _reasoning(capped)
-        assert cut and tiny_models.REASONING_TEXT.startswith(cut.lstrip("\n")), capped
-        assert len(cut) < len(tiny_models.REASONING_TEXT) and capped["content"].strip() == tiny_models.ANSWER_TEXT
-        if switch == "template":
-            off = ask(**picked("thinking", "off"))
-            assert not _reasoning(off) and off["content"] == lead + tiny_models.ANSWER_TEXT, off
 
 
 def test_a_thinking_budget_caps_the_reasoning_where_the_release_honours_it(real_vllm_hosts):
