@@ -244,7 +244,7 @@ def spec_from_files(files: ModelFiles, *, slug: str | None = None, strength: int
     own_sliding = sliding if "sliding_attention" in kinds and sliding != full else (0, 0)  # Gemma 4's two geometries
     experts = expert_count(c)
     vocab = int(c["vocab_size"])
-    counts = param_counts(top, c, kinds, linear, arch.gated_mlp)
+    counts = param_counts(top, c, kinds, linear, arch.gated_mlp, kv_shared=shared)
     sampling = {k: files.generation_config[k] for k in SAMPLING_KEYS if k in files.generation_config}
     repos = {fmt: name, **(extra_repos or {})}
     quant = top.get("quantization_config") or c.get("quantization_config") or {}

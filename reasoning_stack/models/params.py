@@ -145,17 +145,17 @@ def _per_layer_inputs(c: dict[str, Any], layers: int) -> tuple[int, int]:
 
 
 def param_counts(top: dict[str, Any], c: dict[str, Any], kinds: list[str],
-                 linear: LinearAttention | Mamba2State | None, gated_mlp: bool = True) -> ParamCounts:
+                 linear: LinearAttention | Mamba2State | None, gated_mlp: bool = True,
+                 kv_shared: int = 0) -> ParamCounts:
     """The parameters of the model whose whole config is ``top`` and language-model config ``c`` (the same dict,
-    or ``text_config``), with ``kinds`` its layers' attention kinds. Every layer has a mixer and an MLP, unless the
-    model gives each layer one of them (Nemotron-H: ``mlp_only`` layers carry the MLP or experts, the others only
-    their mixer)."""
+    or ``text_config``), with ``kinds`` its layers' attention kinds and ``kv_shared`` its last layers reading an
+    earlier layer's KV (validated by the caller). Every layer has a mixer and an MLP, unless the model gives each
+    layer one of them (Nemotron-H: ``mlp_only`` layers carry the MLP or experts, the others only their mixer)."""
     hidden = int(c["hidden_size"])
     matrices = 3 if gated_mlp else 2
     dense = matrices * hidden * int(c.get("intermediate_size") or 0)
-    first_shared = len(kinds) - int(c.get("num_kv_shared_layers") or 0)
     # Gemma 4 E2B: the layers reading earlier layers' KV have MLPs twice as wide (use_double_wide_mlp)
-    wide = dense * (len(kinds) - first_shared) if c.get("use_double_wide_mlp") else 0
+    wide = dense * kv_shared if c.get("use_double_wide_mlp") else 0
     per_layer_table, per_layer_projections = _per_layer_inputs(c, len(kinds))
     experts, used = expert_count(c), experts_per_token(c)
     width = expert_width(c) or int(c.get("intermediate_size") or 0)
@@ -174,7 +174,7 @@ def param_counts(top: dict[str, Any], c: dict[str, Any], kinds: list[str],
     vocab = int(c["vocab_size"])
     tied = bool(c.get("tie_word_embeddings", top.get("tie_word_embeddings")))
     return ParamCounts(
-        attention=sum(_attention(c, kind, linear, i >= first_shared) for i, kind in enumerate(kinds)),
+        attention=sum(_attention(c, kind, linear, i >= len(kinds) - kv_shared) for i, kind in enumerate(kinds)),
         mlp=(len(with_mlp) - moe_layers) * dense + moe_layers * moe_mlp + wide + per_layer_projections,
         experts=moe_layers * matrices * expert_in * width * experts,
         active_experts=moe_layers * matrices * expert_in * width * used,
