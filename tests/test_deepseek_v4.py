@@ -30,7 +30,7 @@ from reasoning_stack.catalogue import GIB, MODELS, weights_gib
 from reasoning_stack.gpus import gpus_from_profile
 from reasoning_stack.kv_pool import PackedKvPool, kv_pool, packed_pool
 from reasoning_stack.models import resolve
-from reasoning_stack.models.presets import _DEEPSEEK_V4_FLASH
+from reasoning_stack.models.presets import shipped_config
 from reasoning_stack.models.spec import CompressedAttention, with_draft_head
 from reasoning_stack.plan import PlanRequest, make_plan
 
@@ -124,7 +124,7 @@ def test_flash_is_refused_where_it_cannot_fit_or_its_release_cannot_serve_it():
 def test_a_deepseek_v4_folder_plans_as_the_preset(tmp_path: Path):
     folder = tmp_path / "DeepSeek-V4-Flash"
     folder.mkdir()
-    (folder / "config.json").write_text(json.dumps(_DEEPSEEK_V4_FLASH))
+    (folder / "config.json").write_text(json.dumps(shipped_config("deepseek-v4-flash")))
     model = resolve(str(folder))
     assert list(model.repos) == ["fp8"]
     assert weights_gib(model, "fp8") == pytest.approx(weights_gib(FLASH, "fp8"), rel=1e-9)
@@ -137,6 +137,7 @@ def test_a_deepseek_v4_folder_plans_as_the_preset(tmp_path: Path):
 def test_compress_ratios_the_planner_cannot_size_are_refused(tmp_path: Path):
     folder = tmp_path / "odd"
     folder.mkdir()
-    (folder / "config.json").write_text(json.dumps({**_DEEPSEEK_V4_FLASH, "compress_ratios": [0, 16] * 22}))
+    config = {**shipped_config("deepseek-v4-flash"), "compress_ratios": [0, 16] * 22}
+    (folder / "config.json").write_text(json.dumps(config))
     with pytest.raises(ValueError, match=r"compress_ratios holds \[16\]; the planner sizes ratios 0, 4 and 128"):
         resolve(str(folder))

@@ -61,7 +61,7 @@ from reasoning_stack.catalogue import GIB, MODELS, weights_gib
 from reasoning_stack.engines.vllm.releases import RELEASES
 from reasoning_stack.kv_pool import kv_pool
 from reasoning_stack.models import resolve
-from reasoning_stack.models.presets import GEMMA4_THINK, NEMOTRON3_PATTERN, THINK_SWITCH
+from reasoning_stack.models.presets import GEMMA4_THINK, NEMOTRON3_PATTERN, THINK_SWITCH, shipped_config
 from reasoning_stack.models.quantization import module_kinds
 from reasoning_stack.models.spec import BYTES_PER_PARAM
 
@@ -411,14 +411,13 @@ def test_kimi_k2_kv_tokens_at_tensor_parallel_8():
 
 def test_a_kimi_k2_folder_is_told_apart_from_deepseek_by_its_model_type(tmp_path: Path):
     """Kimi K2 reuses DeepseekV3ForCausalLM; its model_type kimi_k2 gives it Kimi's parsers, not DeepSeek-R1's."""
-    from reasoning_stack.models.presets import _KIMI_K2_THINKING
-
-    folder = _model_folder(tmp_path, "Kimi-K2-Thinking", config=_KIMI_K2_THINKING)
+    folder = _model_folder(tmp_path, "Kimi-K2-Thinking", config=shipped_config("kimi-k2-thinking"))
     model, preset = resolve(str(folder)), MODELS["kimi-k2-thinking"]
     assert (model.reasoning_parser, model.tool_call_parser, model.trust_remote_code) == ("kimi_k2", "kimi_k2", True)
     assert list(model.repos) == ["gptq"]
     assert weights_gib(model, "gptq") == pytest.approx(weights_gib(preset, "gptq"), rel=1e-9)
-    other = _model_folder(tmp_path, "DeepSeek-geometry", config=dict(_KIMI_K2_THINKING, model_type="deepseek_v3"))
+    other = _model_folder(tmp_path, "DeepSeek-geometry",
+                          config=dict(shipped_config("kimi-k2-thinking"), model_type="deepseek_v3"))
     assert resolve(str(other)).reasoning_parser == "deepseek_r1"
 
 
@@ -450,9 +449,7 @@ def test_glm51_fp8_cache_is_deepseek_s_record():
 def test_a_glm51_fp8_folder_plans_as_the_preset(tmp_path: Path):
     """zai-org/GLM-5.1-FP8's config.json (its modules_to_not_convert trimmed to a few of its 712 entries): the same
     geometry, indexer, block size and weights as the preset."""
-    from reasoning_stack.models.presets import _GLM51
-
-    config = dict(_GLM51, num_nextn_predict_layers=1, rope_parameters={"rope_theta": 1000000},
+    config = dict(shipped_config("glm-5.1"), num_nextn_predict_layers=1, rope_parameters={"rope_theta": 1000000},
                   quantization_config={"activation_scheme": "dynamic", "fmt": "e4m3", "quant_method": "fp8",
                                        "weight_block_size": [128, 128], "modules_to_not_convert": [
                                            "lm_head", "model.embed_tokens", "model.layers.0.self_attn.indexers_proj"]})
@@ -469,10 +466,9 @@ def test_nvidia_glm51_nvfp4_keeps_whole_dense_layers_16_bit():
     """The exclusions name three dense layers whole ("model.layers.0*", "model.layers.1.*") and the MTP layer 78,
     which vLLM does not load: every attention and shared-expert MLP 16-bit, the routed experts NVFP4 only."""
     from reasoning_stack.models.params import param_counts
-    from reasoning_stack.models.presets import _GLM51, _nvidia_glm51_nvfp4
     from reasoning_stack.models.quantization import ignored_shares
 
-    kinds = ["full_attention"] * 78
-    counts = param_counts(_GLM51, _GLM51, kinds, None, True)
-    shares = ignored_shares(_nvidia_glm51_nvfp4(), counts.layers_with, False)
+    glm51, kinds = shipped_config("glm-5.1"), ["full_attention"] * 78
+    counts = param_counts(glm51, glm51, kinds, None, True)
+    shares = ignored_shares(shipped_config("glm-5.1", "nvfp4"), counts.layers_with, False)
     assert shares == {"lm_head": 1.0, "attention": 1.0, "mlp": 1.0, "experts": 0.0}

@@ -429,6 +429,13 @@ PRESETS: list[dict[str, Any]] = [
 ]
 
 
+def shipped_config(slug: str, quantized: str = "") -> dict[str, Any]:
+    """A copy of the config.json the stack ships for preset ``slug`` (what the planner sizes it from);
+    ``quantized``: the quantization_config of its repo in that format instead (``nvfp4``: NVIDIA's)."""
+    preset = next(p for p in PRESETS if p["slug"] == slug)
+    return dict(preset["quantized"][quantized] if quantized else preset["config"])
+
+
 def preset_specs() -> list[ModelSpec]:
     """Every preset as the planner's facts, built from its shipped config exactly as a Hub repo's would be."""
     specs = []
