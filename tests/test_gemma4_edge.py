@@ -29,20 +29,16 @@ from reasoning_stack.catalogue import GIB, MODELS, weights_gib
 from reasoning_stack.gpus import gpus_from_profile
 from reasoning_stack.kv_pool import KvPool, kv_pool
 from reasoning_stack.models import resolve
-from reasoning_stack.models.presets import GEMMA4_SAMPLING, GEMMA4_THINK, PRESETS
+from reasoning_stack.models.presets import GEMMA4_SAMPLING, GEMMA4_THINK, shipped_config
 from reasoning_stack.plan import PlanRequest, make_plan
 
 POOL_TOOL = Path(__file__).parent / "tools" / "vllm_gemma4_pool.py"
 GEMMA4 = ("gemma-4-e2b", "gemma-4-e4b", "gemma-4-26b-a4b", "gemma-4-31b")
 
 
-def _config(slug: str) -> dict:
-    return next(p["config"] for p in PRESETS if p["slug"] == slug)
-
-
 def _own_cache_layers(slug: str, tp: int) -> list[list]:
     """[kind, KV heads on one rank, head size] for each layer that keeps a cache, read from the config itself."""
-    c = _config(slug)["text_config"]
+    c = shipped_config(slug)["text_config"]
     kept = c["layer_types"][:c["num_hidden_layers"] - c.get("num_kv_shared_layers", 0)]
     full_heads = c.get("num_global_key_value_heads") or c["num_key_value_heads"]
     return [[kind, max(1, (full_heads if kind == "full_attention" else c["num_key_value_heads"]) // tp),
@@ -115,7 +111,7 @@ def test_e4b_fits_a_24gb_card_and_is_refused_with_the_way_out_on_16gb():
 def _folder(root: Path, slug: str) -> Path:
     folder = root / slug
     folder.mkdir()
-    (folder / "config.json").write_text(json.dumps(_config(slug)))
+    (folder / "config.json").write_text(json.dumps(shipped_config(slug)))
     (folder / "generation_config.json").write_text(json.dumps(GEMMA4_SAMPLING))
     (folder / "tokenizer_config.json").write_text(json.dumps({"chat_template": GEMMA4_THINK}))
     return folder
@@ -134,7 +130,7 @@ def test_a_folder_of_their_config_plans_as_the_preset(slug: str, tmp_path: Path)
 
 
 def test_sharing_with_no_earlier_layer_of_the_kind_is_refused(tmp_path: Path):
-    config = _config("gemma-4-e2b")
+    config = shipped_config("gemma-4-e2b")
     odd = {**config, "text_config": {**config["text_config"], "num_kv_shared_layers": 31}}  # only 4 layers own
     folder = tmp_path / "odd"
     folder.mkdir()

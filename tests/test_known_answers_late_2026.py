@@ -466,9 +466,10 @@ def test_nvidia_glm51_nvfp4_keeps_whole_dense_layers_16_bit():
     """The exclusions name three dense layers whole ("model.layers.0*", "model.layers.1.*") and the MTP layer 78,
     which vLLM does not load: every attention and shared-expert MLP 16-bit, the routed experts NVFP4 only."""
     from reasoning_stack.models.params import param_counts
+    from reasoning_stack.models.presets import shipped_quantization
     from reasoning_stack.models.quantization import ignored_shares
 
     glm51, kinds = shipped_config("glm-5.1"), ["full_attention"] * 78
     counts = param_counts(glm51, glm51, kinds, None, True)
-    shares = ignored_shares(shipped_config("glm-5.1", "nvfp4"), counts.layers_with, False)
+    shares = ignored_shares(shipped_quantization("glm-5.1", "nvfp4"), counts.layers_with, False)
     assert shares == {"lm_head": 1.0, "attention": 1.0, "mlp": 1.0, "experts": 0.0}

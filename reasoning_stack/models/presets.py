@@ -429,11 +429,19 @@ PRESETS: list[dict[str, Any]] = [
 ]
 
 
-def shipped_config(slug: str, quantized: str = "") -> dict[str, Any]:
-    """A copy of the config.json the stack ships for preset ``slug`` (what the planner sizes it from);
-    ``quantized``: the quantization_config of its repo in that format instead (``nvfp4``: NVIDIA's)."""
-    preset = next(p for p in PRESETS if p["slug"] == slug)
-    return dict(preset["quantized"][quantized] if quantized else preset["config"])
+def _preset(slug: str) -> dict[str, Any]:
+    return next(p for p in PRESETS if p["slug"] == slug)
+
+
+def shipped_config(slug: str) -> dict[str, Any]:
+    """A copy of the config.json the stack ships for preset ``slug`` (what the planner sizes it from)."""
+    return dict(_preset(slug)["config"])
+
+
+def shipped_quantization(slug: str, fmt: str) -> dict[str, Any]:
+    """A copy of the quantization_config the stack ships for preset ``slug``'s repo in format ``fmt`` (``nvfp4``:
+    NVIDIA's), which sizes that repo."""
+    return dict(_preset(slug)["quantized"][fmt])
 
 
 def preset_specs() -> list[ModelSpec]:
