@@ -12,8 +12,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 import contract
@@ -25,7 +26,9 @@ from real_fixtures import ADMIN_PASSWORD, API_KEY, SAMPLING, THINKING_BUDGET, Re
 from testhosts import free_port
 
 from reasoning_stack.catalogue import find_model
+from reasoning_stack.planning.types import HostPlan
 from reasoning_stack.render import render
+from reasoning_stack.settings import StackSettings
 from reasoning_stack.status import manifest_text, status_manifest
 
 pytestmark = pytest.mark.slow
@@ -132,10 +135,7 @@ def test_gemma_4_a_family_of_late_2026_serves_with_its_reasoning_apart(real_vllm
     assert thinking["content"] == tiny_models.ANSWER_TEXT and "<channel|>" not in thinking["content"]
     off = _chat(server, "gemma-4-26b-a4b", chat_template_kwargs={"enable_thinking": False})
     assert not _reasoning(off) and off["content"] == tiny_models.ANSWER_TEXT, off
-    for kind, response_format in RESPONSE_FORMATS.items():
-        answer = _chat(server, "gemma-4-26b-a4b", response_format=response_format)
-        assert json.loads(answer["content"]) == {"answer": 391}, (kind, answer)
-        assert answer["reasoning"] == tiny_models.REASONING_TEXT, (kind, answer)
+    _assert_json_with_the_reasoning_apart(partial(_chat, server, "gemma-4-26b-a4b"))
     _assert_a_budget_cuts_the_reasoning(server, "gemma-4-26b-a4b")
     _gemma_4_calls_a_tool_by_itself(server)
 
@@ -214,18 +214,23 @@ def test_kimi_k2_thinking_keeps_its_reasoning_and_its_tool_calls_apart_unless_to
                                                     call_start="<|tool_calls_section_begin|>")
 
 
-def _remote_code_family(real_vllm_hosts, host: str, reasoning: str, tools: str) -> real_engines.Server | None:
-    """The real server of ``host``, whose model's repos ship their config class: its planned line carries the
-    family's parsers and --trust-remote-code. On a release whose CPU build here cannot load the tiny model without
-    that class (``CPU_BUILD_FROM``), None, once its plan is checked to fit with --trust-remote-code."""
+def _planned(release: str, host: str) -> tuple[StackSettings, HostPlan]:
+    """A representative host (``host_data``) as the planner plans it for vLLM ``release``, started or not."""
     from reasoning_stack.gpus import gpus_from_profile
     from reasoning_stack.instances import plan_host
     from reasoning_stack.validation import validate_host_data
 
+    profile, count, data = host_data()[host]
+    settings = validate_host_data(host, for_release(data, release), environ={})
+    return settings, plan_host(settings, gpus_from_profile(profile, count))
+
+
+def _remote_code_family(real_vllm_hosts, host: str, reasoning: str, tools: str) -> real_engines.Server | None:
+    """The real server of ``host``, whose model's repos ship their config class: its planned line carries the
+    family's parsers and --trust-remote-code. On a release whose CPU build here cannot load the tiny model without
+    that class (``CPU_BUILD_FROM``), None, once its plan is checked to fit with --trust-remote-code."""
     if host not in real_vllm_hosts.hosts:
-        profile, count, data = host_data()[host]
-        settings = validate_host_data(host, for_release(data, real_vllm_hosts.release), environ={})
-        plan = plan_host(settings, gpus_from_profile(profile, count))
+        _settings, plan = _planned(real_vllm_hosts.release, host)
         assert plan.fits and "--trust-remote-code" in plan.instances[0].plan.command, plan.reason
         return None
     server = real_vllm_hosts.server(host)
@@ -237,13 +242,7 @@ def _remote_code_family(real_vllm_hosts, host: str, reasoning: str, tools: str) 
 
 def _assert_refused_naming_the_release(release: str, host: str, first: str) -> None:
     """On a release older than the host's model's architecture, the planner refuses it, naming the release to set."""
-    from reasoning_stack.gpus import gpus_from_profile
-    from reasoning_stack.instances import plan_host
-    from reasoning_stack.validation import validate_host_data
-
-    profile, count, data = host_data()[host]
-    settings = validate_host_data(host, for_release(data, release), environ={})
-    plan = plan_host(settings, gpus_from_profile(profile, count))
+    _settings, plan = _planned(release, host)
     assert not plan.fits and f"needs vLLM {first} or newer" in plan.reason, plan.reason
     assert "set vllm_version = '0.32.0'" in plan.reason, plan.reason
 
@@ -263,10 +262,7 @@ def _assert_a_thinking_family_serves_as_planned(server: real_engines.Server, ser
     inline = f"<think>{tiny_models.REASONING_TEXT}</think>" if switch == "parser only" else ""
     assert quick["content"] == inline + lead + tiny_models.ANSWER_TEXT, quick
     assert _reasoning(quick) == (tiny_models.REASONING_TEXT if switch == "none" else ""), quick
-    for kind, response_format in RESPONSE_FORMATS.items():
-        answer = _chat(server, served, response_format=response_format)
-        assert json.loads(answer["content"]) == {"answer": 391}, (kind, answer)
-        assert answer["reasoning"] == tiny_models.REASONING_TEXT, (kind, answer)
+    _assert_json_with_the_reasoning_apart(partial(_chat, server, served))
     _assert_a_budget_cuts_the_reasoning(server, served)
     tools, markers = [tiny_models.TOOL], ("</think>", call_start)
     _assert_the_call_is_parsed(_chat(server, served, tools=tools), tiny_models.REASONING_TEXT, CHOSEN_CALL, *markers)
@@ -279,10 +275,25 @@ def _assert_a_thinking_family_serves_as_planned(server: real_engines.Server, ser
 def _assert_a_budget_cuts_the_reasoning(server: real_engines.Server, served: str) -> None:
     """``thinking_token_budget`` on 0.32.0 with the family's own parser: the release forces the family's end of
     reasoning at the budget, the reasoning so far comes back in its field, the answer follows whole."""
-    capped = _chat(server, served, thinking_token_budget=THINKING_BUDGET)
+    _assert_cut_at_the_budget(_chat(server, served, thinking_token_budget=THINKING_BUDGET))
+
+
+def _assert_cut_at_the_budget(capped: dict) -> None:
+    """A reply whose reasoning a budget cut: the reasoning so far (a blank line before it allowed) and the answer
+    whole."""
     cut = _reasoning(capped)
     assert cut and tiny_models.REASONING_TEXT.startswith(cut.lstrip("\n")), capped
     assert len(cut) < len(tiny_models.REASONING_TEXT) and capped["content"].strip() == tiny_models.ANSWER_TEXT, capped
+
+
+def _assert_json_with_the_reasoning_apart(ask: Callable[..., dict], field: str | None = "reasoning") -> None:
+    """``json_object`` and ``json_schema`` through ``ask`` (a path's chat call, extra request fields as keywords):
+    the content is the object alone, the reasoning in its own ``field`` (None: whichever field the path uses)."""
+    for kind, response_format in RESPONSE_FORMATS.items():
+        answer = ask(response_format=response_format)
+        assert json.loads(answer["content"]) == {"answer": 391}, (kind, answer)
+        reasoning = _reasoning(answer) if field is None else answer[field]
+        assert reasoning == tiny_models.REASONING_TEXT, (kind, answer)
 
 
 def _gemma_4_calls_a_tool_by_itself(server: real_engines.Server) -> None:
@@ -577,6 +588,19 @@ def _open_webui(real_vllm_hosts, name: str) -> Iterator[real_openwebui.OpenWebUI
         webui.stop()
 
 
+def _webui_chat(webui: real_openwebui.OpenWebUI, key: str, served: str, **extra: object) -> dict:
+    """One question through Open WebUI's API with a person's ``key`` (not streamed): the answer's message."""
+    body = {"model": served, "stream": False, "messages": [{"role": "user", "content": "What is 17 * 23?"}], **extra}
+    status, answer = webui.call("POST", "/api/chat/completions", body, key)
+    assert status == 200, answer
+    return answer["choices"][0]["message"]
+
+
+def _picked(served: str, menu: str, choice: str) -> dict:
+    """A chat's choice in one of its model's menus, as Open WebUI's chat page sends it (``model_controls``)."""
+    return {"params": {"model_controls": {served: {menu: choice}}}}
+
+
 def _persons_key(webui: real_openwebui.OpenWebUI, host: RealHost) -> str:
     """ada's own API key: her account made by the admin through Open WebUI's API, then her key."""
     ada = webui.add_person(webui.signin(host.settings.openwebui_admin_email, ADMIN_PASSWORD), "ada", "Ada-pass-123!")
@@ -609,16 +633,11 @@ def test_a_persons_key_through_open_webui_gets_each_late_2026_familys_reasoning_
     (they think always; Kimi's parser would leave the reasoning inline); "Thinking budget" with its smallest choice
     cutting the reasoning, the answer whole. On 0.17.1, which runs none of them here, what its chats would offer:
     the Thinking menu alike and no budget menu (the release would ignore one), or the planner's refusal."""
-    from reasoning_stack.gpus import gpus_from_profile
-    from reasoning_stack.instances import plan_host
     from reasoning_stack.openwebui.entries import chat_menus
-    from reasoning_stack.validation import validate_host_data
 
     served, switch, lead, end, call_start = LATE_2026[host]
     if host not in real_vllm_hosts.hosts:
-        profile, count, data = host_data()[host]
-        settings = validate_host_data(host, for_release(data, real_vllm_hosts.release), environ={})
-        plan = plan_host(settings, gpus_from_profile(profile, count))
+        settings, plan = _planned(real_vllm_hosts.release, host)
         if not plan.fits:
             assert "needs vLLM" in plan.reason, plan.reason  # its family's own test reads the refusal
             return
@@ -627,16 +646,7 @@ def test_a_persons_key_through_open_webui_gets_each_late_2026_familys_reasoning_
         return
     with _open_webui(real_vllm_hosts, host) as webui:
         key = _persons_key(webui, real_vllm_hosts.hosts[host])
-
-        def ask(**extra: object) -> dict:
-            body = {"model": served, "stream": False, "messages": [{"role": "user", "content": "What is 17 * 23?"}]}
-            status, answer = webui.call("POST", "/api/chat/completions", {**body, **extra}, key)
-            assert status == 200, answer
-            return answer["choices"][0]["message"]
-
-        def picked(menu: str, choice: str) -> dict:  # a chat's choice in a menu, as the chat page sends it
-            return {"params": {"model_controls": {served: {menu: choice}}}}
-
+        ask = partial(_webui_chat, webui, key, served)
         status, models = webui.call("GET", "/api/models", token=key)
         assert status == 200, models
         (model,) = [m for m in models["data"] if m["id"] == served]
@@ -646,18 +656,12 @@ def test_a_persons_key_through_open_webui_gets_each_late_2026_familys_reasoning_
                                                              "tokens_1024"], menus
         plain = ask()
         assert _reasoning(plain) == tiny_models.REASONING_TEXT and plain["content"] == lead + tiny_models.ANSWER_TEXT
-        for kind, response_format in RESPONSE_FORMATS.items():
-            answer = ask(response_format=response_format)
-            assert json.loads(answer["content"]) == {"answer": 391}, (kind, answer)
-            assert _reasoning(answer) == tiny_models.REASONING_TEXT, (kind, answer)
+        _assert_json_with_the_reasoning_apart(ask, field=None)
         _assert_the_call_is_parsed(ask(tools=[tiny_models.TOOL]), tiny_models.REASONING_TEXT, CHOSEN_CALL, end,
                                    call_start)
-        capped = ask(**picked("thinking_budget", f"tokens_{THINKING_BUDGET}"))
-        cut = _reasoning(capped)
-        assert cut and tiny_models.REASONING_TEXT.startswith(cut.lstrip("\n")), capped
-        assert len(cut) < len(tiny_models.REASONING_TEXT) and capped["content"].strip() == tiny_models.ANSWER_TEXT
+        _assert_cut_at_the_budget(ask(**_picked(served, "thinking_budget", f"tokens_{THINKING_BUDGET}")))
         if switch == "template":
-            off = ask(**picked("thinking", "off"))
+            off = ask(**_picked(served, "thinking", "off"))
             assert not _reasoning(off) and off["content"] == lead + tiny_models.ANSWER_TEXT, off
 
 
@@ -716,13 +720,8 @@ def test_a_persons_key_through_open_webui_gets_parseable_json_with_the_reasoning
     (``/api/chat/completions``), the real vLLM behind it. Open WebUI passes ``response_format`` on (and
     ``chat_template_kwargs``, Qwen3 with thinking off for the request); the content parses and the reasoning stays
     apart, or there is none."""
-    key = persons_key
     served, extra, reasoning = WEBUI_CASES[family]
-    body = {"model": served, "stream": False, "messages": [{"role": "user", "content": "What is 17 * 23?"}],
-            "response_format": RESPONSE_FORMATS[kind], **extra}
-    status, answer = real_webui.call("POST", "/api/chat/completions", body, key)
-    assert status == 200, answer
-    message = answer["choices"][0]["message"]
+    message = _webui_chat(real_webui, persons_key, served, response_format=RESPONSE_FORMATS[kind], **extra)
     assert json.loads(message["content"]) == {"answer": 391}, message
     assert (_reasoning(message) or None) == reasoning, message
 
@@ -735,13 +734,11 @@ def test_a_persons_key_through_open_webui_gets_a_tool_call_parsed_with_the_reaso
     the request), whether the client names the tool or leaves the choice to the model (no ``tool_choice``, as most
     agents send)."""
     served, extra, reasoning = WEBUI_CASES[family]
-    body = {"model": served, "stream": False, "messages": [{"role": "user", "content": "What is 17 * 23?"}],
-            "tools": [tiny_models.SUBMIT_TOOL, tiny_models.TOOL], **extra}
+    tools = [tiny_models.SUBMIT_TOOL, tiny_models.TOOL]
     for choice, call in ((FORCED_TOOL, ("submit_answer", {"answer": 391})), (None, CHOSEN_CALL)):
-        status, answer = real_webui.call("POST", "/api/chat/completions",
-                                         {**body, **({"tool_choice": choice} if choice else {})}, persons_key)
-        assert status == 200, answer
-        _assert_the_call_is_parsed(answer["choices"][0]["message"], reasoning, call)
+        message = _webui_chat(real_webui, persons_key, served, tools=tools,
+                              **({"tool_choice": choice} if choice else {}), **extra)
+        _assert_the_call_is_parsed(message, reasoning, call)
 
 
 def test_a_persons_key_through_open_webui_offering_tools_to_a_model_without_a_tool_format_gets_a_clear_error(
@@ -769,14 +766,8 @@ def persons_key(real_vllm_hosts, real_webui) -> str:
 def test_a_persons_key_through_open_webui_switches_thinking_per_request(real_webui, persons_key):
     """Qwen3 thinks by default on the dual-GPU host; a client of Open WebUI's API turns it off for one request with
     ``chat_template_kwargs`` (Open WebUI passes it on), and gets the answer alone."""
-    key = persons_key
-    question = [{"role": "user", "content": "What is 17 * 23?"}]
-    answers = {}
-    for name, extra in (("default", {}), ("off", {"chat_template_kwargs": {"enable_thinking": False}})):
-        status, answer = real_webui.call("POST", "/api/chat/completions",
-                                         {"model": "qwen3-8b", "stream": False, "messages": question, **extra}, key)
-        assert status == 200, answer
-        answers[name] = answer["choices"][0]["message"]
+    answers = {name: _webui_chat(real_webui, persons_key, "qwen3-8b", **extra)
+               for name, extra in (("default", {}), ("off", {"chat_template_kwargs": {"enable_thinking": False}}))}
     thought = _reasoning(answers["default"])
     assert thought == tiny_models.REASONING_TEXT, answers
     assert not _reasoning(answers["off"]), answers
@@ -820,15 +811,9 @@ def test_a_thinking_budget_chosen_per_chat_in_open_webui_reaches_the_real_vllm(r
     assert status == 200, models
     (model,) = [m for m in models["data"] if m["id"] == served]
     controls = ((model.get("info") or {}).get("params") or {}).get("model_controls") or {}
-    question = [{"role": "user", "content": "What is 17 * 23?"}]
-    answers = {}
-    for choice in ("default", "no_limit", f"tokens_{THINKING_BUDGET}"):
-        picked = {} if choice == "default" else {"params": {"model_controls": {served: {"thinking_budget": choice}}}}
-        status, answer = real_webui.call("POST", "/api/chat/completions",
-                                         {"model": served, "stream": False, "messages": question, **picked},
-                                         persons_key)
-        assert status == 200, answer
-        answers[choice] = answer["choices"][0]["message"]
+    answers = {choice: _webui_chat(real_webui, persons_key, served,
+                                   **({} if choice == "default" else _picked(served, "thinking_budget", choice)))
+               for choice in ("default", "no_limit", f"tokens_{THINKING_BUDGET}")}
     assert _reasoning(answers["default"]) == _reasoning(answers["no_limit"]) == tiny_models.REASONING_TEXT, answers
     if not RELEASES[real_vllm_hosts.release].thinking_token_budget:
         assert "thinking_budget" not in controls, controls
@@ -850,15 +835,9 @@ def test_thinking_switched_per_chat_in_open_webui_reaches_the_real_vllm(real_web
     (model,) = [m for m in models["data"] if m["id"] == "qwen3-8b"]
     menu = model["info"]["params"]["model_controls"]["thinking"]
     assert menu["default"] == "on" and list(menu["options"]) == ["on", "off"], menu
-    question = [{"role": "user", "content": "What is 17 * 23?"}]
-    answers = {}
-    for choice in ("default", "on", "off"):
-        picked = {} if choice == "default" else {"params": {"model_controls": {"qwen3-8b": {"thinking": choice}}}}
-        status, answer = real_webui.call("POST", "/api/chat/completions",
-                                         {"model": "qwen3-8b", "stream": False, "messages": question, **picked},
-                                         persons_key)
-        assert status == 200, answer
-        answers[choice] = answer["choices"][0]["message"]
+    answers = {choice: _webui_chat(real_webui, persons_key, "qwen3-8b",
+                                   **({} if choice == "default" else _picked("qwen3-8b", "thinking", choice)))
+               for choice in ("default", "on", "off")}
     assert _reasoning(answers["default"]) == _reasoning(answers["on"]) == tiny_models.REASONING_TEXT, answers
     assert not _reasoning(answers["off"]) and answers["off"]["content"].strip() == tiny_models.ANSWER_TEXT, answers
 
